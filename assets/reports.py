@@ -1,0 +1,5 @@
+"""Assets of the reports layer (filled in by its issue)."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,1 @@
+"""Asset checks, grouped by what they guard."""

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The two commands of lianjian, for a fresh machine with only Python 3.11+.
+
+    python3 dev.py demo    set up (first time), generate the demo landing zone, run the whole pipeline
+    python3 dev.py test    set up (first time), run the test suite
+
+Set-up creates .venv/ and installs exactly requirements.lock (hash-checked), then this project.
+It is redone only when the lock file changes. Any further arguments go to the command
+(`python3 dev.py test -k reader`, `python3 dev.py run --landing DIR`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".lianjian-setup"
+
+
+def say(msg: str) -> None:
+    print(f"[lianjian] {msg}", flush=True)
+
+
+def setup() -> None:
+    lock = ROOT / "requirements.lock"
+    want = hashlib.sha256(lock.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == want and PY.exists():
+        return
+    if sys.version_info < (3, 11):
+        sys.exit("lianjian 需要 Python 3.11 或更新版本 (needs Python 3.11+)")
+    if not PY.exists():
+        say("创建虚拟环境 .venv/ (creating .venv)")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    say("安装锁定的依赖 requirements.lock (installing pinned dependencies; first time takes a few minutes)")
+    pip = [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--no-deps", "--require-hashes", "-r", str(lock)], check=True)
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True)
+    STAMP.write_text(want)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "run", "setup"}:
+        print(__doc__)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    setup()
+    env = dict(os.environ)
+    os.chdir(ROOT)
+    if cmd == "setup":
+        return 0
+    if cmd == "test":
+        extra = ROOT / "tests" / "setup_extra.py"
+        if extra.exists():  # system packages some tests need (headless Chromium for the report test)
+            subprocess.run([str(PY), str(extra)], check=False)
+        return subprocess.call([str(PY), "-m", "pytest", *rest], env=env)
+    return subprocess.call([str(BIN / "lianjian"), cmd, *rest], env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,9 @@
+"""Errors that end a run with one line a non-programmer can act on (file, column, what to do)."""
+
+
+class FatalError(Exception):
+    """A problem that stops the run. ``str(err)`` is the whole message shown to the user: one line
+    naming the file and column concerned and what to do about it. Never carries personal data."""
+
+    def __init__(self, message: str):
+        super().__init__(message.replace("\n", " "))
