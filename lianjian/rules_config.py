@@ -165,6 +165,22 @@ class Responsibility(_Strict):
     veto: ResponsibilityVeto
 
 
+class Cases(_Strict):
+    special_outcomes: dict[str, list[str]]
+    public_complaint_is_special: bool
+
+    @model_validator(mode="after")
+    def _codes(self):
+        cats, outs = set(ENUMS["case_category"].codes), set(ENUMS["case_outcome"].codes)
+        for cat, values in self.special_outcomes.items():
+            if cat not in cats:
+                raise ValueError(f"special_outcomes: unknown case category {cat!r}")
+            bad = set(values) - outs
+            if bad:
+                raise ValueError(f"special_outcomes.{cat}: unknown outcomes {sorted(bad)}")
+        return self
+
+
 class Triggers(_Strict):
     consecutive_poor_min_years: int = Field(ge=2)
     repeat_serious_severities: list[str]
@@ -184,6 +200,7 @@ class Settings(_Strict):
     talks: Talks
     integrity: Integrity
     responsibility: Responsibility
+    cases: Cases
     triggers: Triggers
     basis: dict[str, str]
     quality: Quality

@@ -121,8 +121,20 @@ class Source:
         return [c.name for c in self.columns if c.required]
 
     def schema(self) -> pl.Schema:
-        """The staged (typed) Polars schema."""
+        """The typed Polars schema of every declared column (personal ones included)."""
         return pl.Schema({c.name: c.dtype() for c in self.columns})
+
+    def staged_schema(self) -> pl.Schema:
+        """The staged table's schema: every column but the personal ones, which never leave ingest."""
+        return pl.Schema({c.name: c.dtype() for c in self.columns if not c.personal})
+
+    def staged_frame(self, rows: list[dict] | None = None) -> pl.DataFrame:
+        """A staged-typed frame from Python rows (missing columns null; enum values as codes). For tests
+        and for empty optional sources."""
+        schema = self.staged_schema()
+        rows = rows or []
+        data = {name: [r.get(name) for r in rows] for name in schema}
+        return pl.DataFrame(data, schema=schema)
 
     def header_aliases(self) -> dict[str, str]:
         """Every accepted header spelling -> column name (English, Chinese, traditional Chinese)."""

@@ -1,0 +1,149 @@
+"""Definitions every rule shares (RULES.md, conventions): who is active, who leads, who heads a
+department, who is the party secretary; rounding; grades; special cases.
+
+All are small functions over Polars LazyFrames/expressions over the staged tables; rule settings come
+from the rules file (``Rules``), never from literals here.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from lianjian.contract import ENUMS, LEADERSHIP_POSITIONS
+from lianjian.rules_config import Rules
+
+GRADE = ENUMS["grade"]
+GOOD, FAIRLY_GOOD, AVERAGE, POOR = (GRADE.label(c) for c in ("good", "fairly_good", "average", "poor"))
+
+
+# ---------------------------------------------------------------- numbers and grades
+
+
+def round_half_away(expr: pl.Expr, decimals: int) -> pl.Expr:
+    """Round half away from zero to ``decimals`` places (RULES.md: scores are written this way).
+
+    The tiny epsilon absorbs binary representation error (89.995 is stored as 89.99499999…)."""
+    factor = 10.0**decimals
+    return (expr.sign() * ((expr.abs() * factor + 0.5 + 1e-9).floor() / factor)).cast(pl.Float64)
+
+
+def clamp_score(expr: pl.Expr) -> pl.Expr:
+    """Kept within 0–100 (R2.4, R3)."""
+    return expr.clip(0.0, 100.0)
+
+
+def grade_thresholds(rules: Rules, years: list[int]) -> pl.DataFrame:
+    """Per-year grade thresholds (year, _good, _fairly_good, _average) to join on ``year``."""
+    return rules.year_table(
+        years,
+        _good=lambda s: float(s.grades.good),
+        _fairly_good=lambda s: float(s.grades.fairly_good),
+        _average=lambda s: float(s.grades.average),
+    )
+
+
+def grade_expr(score: pl.Expr) -> pl.Expr:
+    """Grade of a written (rounded) score, given the threshold columns of ``grade_thresholds`` joined
+    in: ≥ good 好, ≥ fairly_good 较好, ≥ average 一般, below 较差; null score → null."""
+    return (
+        pl.when(score.is_null())
+        .then(pl.lit(None, pl.String))
+        .when(score >= pl.col("_good"))
+        .then(pl.lit(GOOD))
+        .when(score >= pl.col("_fairly_good"))
+        .then(pl.lit(FAIRLY_GOOD))
+        .when(score >= pl.col("_average"))
+        .then(pl.lit(AVERAGE))
+        .otherwise(pl.lit(POOR))
+    )
+
+
+def with_rounding(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
+    """Join the per-year rounding setting as column ``_decimals`` (constant in practice)."""
+    years = frame.select(pl.col("year").unique()).collect().get_column("year").to_list()
+    return frame.join(rules.year_table(years, _decimals=lambda s: s.rounding_decimals).lazy(), on="year", how="left")
+
+
+# ---------------------------------------------------------------- who is who in a year
+
+
+def is_leadership(position: pl.Expr = pl.col("position")) -> pl.Expr:
+    """班子成员: positions chief, deputy_chief, discipline_head, political_director, committee_member."""
+    return position.cast(pl.String).is_in(list(LEADERSHIP_POSITIONS))
+
+
+def active(roster: pl.LazyFrame) -> pl.LazyFrame:
+    """People active in their roster year (status active)."""
+    return roster.filter(pl.col("status").cast(pl.String) == "active")
+
+
+def dept_heads(departments: pl.LazyFrame) -> pl.LazyFrame:
+    """(year, unit_code, dept_code, head_id) for departments that name a head. A department head in Y
+    is the person named head_id of a department of that unit in Y, whatever their position says."""
+    return departments.filter(pl.col("head_id").is_not_null()).select("year", "unit_code", "dept_code", "head_id")
+
+
+def party_secretaries(roster: pl.LazyFrame) -> pl.LazyFrame:
+    """(year, unit_code, secretary_id): the active person flagged is_party_secretary; if none is
+    flagged, the unit's active chief (smallest person_id should there be several)."""
+    act = active(roster)
+    flagged = (
+        act.filter(pl.col("is_party_secretary").fill_null(False))
+        .group_by("year", "unit_code")
+        .agg(pl.col("person_id").min().alias("_flagged"))
+    )
+    chiefs = (
+        act.filter(pl.col("position").cast(pl.String) == "chief")
+        .group_by("year", "unit_code")
+        .agg(pl.col("person_id").min().alias("_chief"))
+    )
+    units = roster.select("year", "unit_code").unique()
+    return (
+        units.join(flagged, on=["year", "unit_code"], how="left")
+        .join(chiefs, on=["year", "unit_code"], how="left")
+        .select("year", "unit_code", pl.coalesce("_flagged", "_chief").alias("secretary_id"))
+        .filter(pl.col("secretary_id").is_not_null())
+    )
+
+
+def year_of(date: pl.Expr) -> pl.Expr:
+    return date.dt.year().cast(pl.Int64)
+
+
+# ---------------------------------------------------------------- cases
+
+
+def special_case_table(rules: Rules, years: list[int]) -> pl.DataFrame:
+    """(year, category, outcome) pairs that make a closed case special (需分层核定), from the rules
+    file, per year of closing."""
+    rows = []
+    for y in sorted(set(years)):
+        for cat, outcomes in rules.settings(y).cases.special_outcomes.items():
+            rows += [(y, cat, o) for o in outcomes]
+    return pl.DataFrame(rows, schema={"year": pl.Int64, "category": pl.String, "outcome": pl.String}, orient="row")
+
+
+def with_special_flag(cases: pl.LazyFrame, rules: Rules, year_col: str = "year") -> pl.LazyFrame:
+    """Add boolean ``special`` to cases that already carry a ``year`` column (the year they closed in):
+    the category/outcome pairs of the rules file, or any case with public_complaint (R6)."""
+    years = cases.select(pl.col(year_col).unique()).collect().get_column(year_col).drop_nulls().to_list()
+    pairs = special_case_table(rules, years).with_columns(pl.lit(True).alias("_pair_special")).lazy()
+    complaint = rules.year_table(years, _complaint_special=lambda s: s.cases.public_complaint_is_special).lazy()
+    return (
+        cases.with_columns(
+            pl.col("category").cast(pl.String).alias("_cat"), pl.col("outcome").cast(pl.String).alias("_out")
+        )
+        .join(
+            pairs.rename({"year": year_col, "category": "_cat", "outcome": "_out"}),
+            on=[year_col, "_cat", "_out"],
+            how="left",
+        )
+        .join(complaint.rename({"year": year_col}), on=year_col, how="left")
+        .with_columns(
+            (
+                pl.col("_pair_special").fill_null(False)
+                | (pl.col("public_complaint").fill_null(False) & pl.col("_complaint_special").fill_null(False))
+            ).alias("special")
+        )
+        .drop("_cat", "_out", "_pair_special", "_complaint_special")
+    )
