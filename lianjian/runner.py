@@ -1,0 +1,240 @@
+"""`lianjian run` and `lianjian demo`: materialize every asset through Dagster (the same job the nightly
+schedule runs), show progress in plain Chinese, and print a short summary.
+
+Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` when it is set (so they appear in
+`dagster dev`), else in a throw-away instance. Exit status: 0 when the run succeeded (rows may have
+been rejected), 1 when the run failed (a blocking check or a step), 2 when it could not run at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from lianjian.errors import FatalError
+from pipelines.resources import configured_path
+
+JOB_NAME = "lianjian_all"
+LOGGER_NAME = "lianjian_progress"
+
+_EVENT_LABELS = {
+    "STEP_START": "开始",
+    "STEP_SUCCESS": "完成",
+    "STEP_FAILURE": "失败",
+    "STEP_SKIPPED": "跳过",
+}
+
+
+def _progress_handler(stream) -> logging.Handler:
+    """Formats Dagster's event stream as short progress lines: one when each step starts and ends,
+    the assets' own messages, failed checks. Nothing else (no preview rows, no values)."""
+
+    class Progress(logging.Handler):
+        def __init__(self):
+            super().__init__(level=logging.INFO)
+            self.started: dict[str, float] = {}
+
+        def emit(self, record: logging.LogRecord) -> None:
+            meta = getattr(record, "dagster_meta", None) or {}
+            event = meta.get("dagster_event")
+            step = meta.get("step_key") or ""
+            stamp = time.strftime("%H:%M:%S")
+            if event is None:
+                if record.levelno >= logging.INFO and step:
+                    print(f"[{stamp}]   · {step}: {meta.get('orig_message', record.getMessage())}", file=stream, flush=True)
+                return
+            kind = event.event_type_value
+            if kind == "STEP_START":
+                self.started[step] = time.monotonic()
+                print(f"[{stamp}] ▶ {_EVENT_LABELS[kind]} {step}", file=stream, flush=True)
+            elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+                took = time.monotonic() - self.started.get(step, time.monotonic())
+                mark = {"STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "–"}[kind]
+                print(f"[{stamp}] {mark} {_EVENT_LABELS[kind]} {step}（{took:.1f} 秒）", file=stream, flush=True)
+            elif kind == "ASSET_CHECK_EVALUATION":
+                data = event.event_specific_data.evaluation
+                if not data.passed:
+                    sev = getattr(data.severity, "value", str(data.severity))
+                    print(f"[{stamp}]   ! 检查未通过 {data.check_name}（{sev}）", file=stream, flush=True)
+
+    return Progress()
+
+
+def progress_logger(stream=None) -> dg.LoggerDefinition:
+    stream = stream or sys.stderr
+
+    @dg.logger(description="简明进度（中文）：每一步的开始、结束与未通过的检查")
+    def _progress(_init_context):
+        lg = logging.Logger(LOGGER_NAME, level=logging.INFO)
+        lg.addHandler(_progress_handler(stream))
+        return lg
+
+    return _progress
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    seconds: float
+    failed_checks: list[dict] = field(default_factory=list)  # name, asset, severity, unexpected_count
+    failure: str | None = None  # one line for the user
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    result: object = None
+
+
+def _first_error_line(error) -> str:
+    """The innermost error message (a FatalError's text, else the exception's last line)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    msg = (error.message or "").strip().splitlines()
+    line = msg[-1] if msg else (error.cls_name or "error")
+    for prefix in ("lianjian.errors.FatalError: ", "FatalError: "):
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return f"{error.cls_name}: {line.split(': ', 1)[-1]}" if error.cls_name else line
+
+
+def instance_for_run() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_pipeline(
+    landing: Path | None = None,
+    warehouse: Path | None = None,
+    rules: Path | None = None,
+    *,
+    instance: dg.DagsterInstance | None = None,
+    progress: bool = True,
+    run_config: dict | None = None,
+) -> RunOutcome:
+    """Run the whole job through Dagster on the given paths (None: environment / defaults)."""
+    for env, value in (("LIANJIAN_LANDING", landing), ("LIANJIAN_WAREHOUSE", warehouse), ("LIANJIAN_RULES", rules)):
+        if value is not None:
+            os.environ[env] = str(Path(value).absolute())
+    preflight()
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def(JOB_NAME)
+    config = dict(run_config or {})
+    loggers = {LOGGER_NAME: progress_logger()} if progress else {}
+    if loggers:
+        config.setdefault("loggers", {LOGGER_NAME: {}})
+    else:
+        config.setdefault("loggers", {"console": {"config": {"log_level": "ERROR"}}})
+    job = job.with_logger_defs({**job.loggers, **loggers}) if loggers else job
+    started = time.monotonic()
+    result = job.execute_in_process(instance=instance or instance_for_run(), raise_on_error=False, run_config=config)
+    outcome = RunOutcome(success=result.success, run_id=result.run_id, seconds=time.monotonic() - started, result=result)
+    _collect(result, outcome)
+    return outcome
+
+
+def _collect(result, outcome: RunOutcome) -> None:
+    starts: dict[str, float] = {}
+    for ev in result.all_events:
+        if ev.event_type_value == "STEP_START":
+            starts[ev.step_key] = ev.timestamp
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
+            outcome.step_seconds[ev.step_key] = ev.timestamp - starts[ev.step_key]
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            e = ev.event_specific_data.evaluation
+            if not e.passed:
+                meta = {k: getattr(v, "value", v) for k, v in (e.metadata or {}).items()}
+                outcome.failed_checks.append(
+                    {
+                        "name": e.check_name,
+                        "asset": e.asset_key.to_user_string(),
+                        "severity": getattr(e.severity, "value", str(e.severity)),
+                        "unexpected_count": meta.get("unexpected_count"),
+                    }
+                )
+    if outcome.success:
+        return
+    for ev in result.all_events:
+        if ev.event_type_value == "STEP_FAILURE":
+            outcome.failure = f"{ev.step_key}: {_first_error_line(ev.event_specific_data.error)}"
+            if "FatalError" in (ev.event_specific_data.error.cls_name or "") or _is_fatal(ev.event_specific_data.error):
+                outcome.failure = _first_error_line(ev.event_specific_data.error)
+            break
+    blocking = [c for c in outcome.failed_checks if c["severity"] == "ERROR"]
+    if outcome.failure is None and blocking:
+        c = blocking[0]
+        outcome.failure = f"数据质量检查 {c['name']}（{c['asset']}）未通过：{c['unexpected_count']} 处不符 — 已停止考核与发布，请查看数据质量报告"
+
+
+def _is_fatal(error) -> bool:
+    while error is not None:
+        if error.cls_name == "FatalError":
+            return True
+        error = getattr(error, "cause", None)
+    return False
+
+
+def preflight() -> None:
+    """Problems that stop a run before it starts: unreadable rules, no landing folder, no writable warehouse."""
+    from lianjian.rules_config import load_rules
+
+    load_rules(configured_path("LIANJIAN_RULES"))
+    landing = configured_path("LIANJIAN_LANDING")
+    if not landing.is_dir():
+        raise FatalError(f"落地区 {landing}: 目录不存在 — 请用 --landing 指定落地区，或运行 lianjian demo 生成演示数据")
+    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    try:
+        warehouse.mkdir(parents=True, exist_ok=True)
+        probe = warehouse / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise FatalError(f"数据仓库 {warehouse}: 无法写入（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
+
+
+def print_summary(outcome: RunOutcome, stream=None) -> None:
+    stream = stream or sys.stdout
+    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    w = lambda s="": print(s, file=stream)  # noqa: E731
+    w()
+    w(f"廉检运行{'完成' if outcome.success else '失败'}（run {outcome.run_id[:8]}，{outcome.seconds:.1f} 秒）")
+    try:
+        from lianjian.summary import summary_lines
+
+        for line in summary_lines(warehouse):
+            w(line)
+    except Exception as err:  # a summary must never hide the outcome
+        w(f"  （摘要不可用：{type(err).__name__}）")
+    for c in outcome.failed_checks:
+        w(f"  未通过的检查：{c['name']}（{c['asset']}，{c['severity']}）不符 {c['unexpected_count']} 处")
+    w(f"  输出目录：{warehouse / 'published'}")
+    docs = warehouse / "reports" / "data_docs" / "index.html"
+    if docs.exists():
+        w(f"  数据质量报告：{docs}")
+    reports = warehouse / "reports" / "index.html"
+    if reports.exists():
+        w(f"  年度报告：{reports}")
+
+
+def run() -> int:
+    outcome = run_pipeline()
+    print_summary(outcome)
+    if not outcome.success:
+        print(f"lianjian: {outcome.failure or '运行失败，详见上方进度'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def demo() -> int:
+    from lianjian.generate import ensure_demo
+
+    landing = configured_path("LIANJIAN_LANDING")
+    if ensure_demo(landing):
+        print(f"已生成演示数据：{landing}", file=sys.stderr)
+    else:
+        print(f"使用已有的演示数据：{landing}", file=sys.stderr)
+    return run()

@@ -1,0 +1,77 @@
+"""The contract declaration matches CONTRACT.md and is self-consistent."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lianjian.contract import ENUMS, PUBLISHED, SOURCES
+
+CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "spec" / "CONTRACT.md"
+
+
+def contract_tables() -> dict[str, list[tuple[str, str]]]:
+    """(column, 中文表头) per source, read from CONTRACT.md §2."""
+    text = CONTRACT.read_text(encoding="utf-8")
+    out, current = {}, None
+    for line in text.splitlines():
+        m = re.match(r"### (\w+) — ", line)
+        if m:
+            current = m.group(1)
+            out[current] = []
+            continue
+        if current and line.startswith("| ") and not line.startswith("| column") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            out[current].append((cells[0], cells[1]))
+        if line.startswith("## 3."):
+            break
+    return out
+
+
+@pytest.mark.skipif(not CONTRACT.exists(), reason="shared spec not beside the checkout")
+def test_sources_match_contract_md():
+    tables = contract_tables()
+    assert set(tables) == set(SOURCES)
+    for name, cols in tables.items():
+        assert [(c.name, c.zh) for c in SOURCES[name].columns] == cols, name
+
+
+@pytest.mark.skipif(not CONTRACT.exists(), reason="shared spec not beside the checkout")
+def test_published_tables_cover_contract_md():
+    text = CONTRACT.read_text(encoding="utf-8").split("Published tables")[1]
+    for line in text.splitlines():
+        m = re.match(r"\| (\w+) \| [^|]+ \| ([^|]+) \|", line)
+        if not m or m.group(1) == "table":
+            continue
+        table, cols = m.group(1), re.sub(r"\([^)]*\)", "", m.group(2))
+        assert table in PUBLISHED, table
+        for col in re.findall(r"(?:^|, )([a-z_]+)", cols):
+            assert col in PUBLISHED[table].column_names, f"{table}.{col}"
+
+
+def test_keys_and_references_exist():
+    for s in SOURCES.values():
+        assert set(s.key) <= set(s.column_names)
+        assert len(set(s.column_names)) == len(s.column_names)
+        for c in s.columns:
+            if c.ref:
+                src, col = c.ref.split(".")
+                assert col in SOURCES[src].column_names, f"{s.name}.{c.name} -> {c.ref}"
+            if c.enum is not None:
+                assert c.enum.codes
+
+
+def test_enum_spellings_cover_traditional_and_label_forms():
+    grade = ENUMS["grade"].spellings()
+    assert grade["較差"] == "poor" and grade["较差"] == "poor"
+    rating = ENUMS["quality_rating"].spellings()
+    assert rating["基本合格"] == "flawed" and rating["瑕疵"] == "flawed"
+    assert ENUMS["level"].spellings()["縣級"] == "county"
+    aliases = SOURCES["personnel"].header_aliases()
+    assert aliases["單位編碼"] == "unit_code" and aliases["工号"] == "person_id"
+
+
+def test_personal_columns_never_staged():
+    assert "id_number" not in SOURCES["personnel"].staged_schema()
+    for t in PUBLISHED.values():
+        assert "id_number" not in t.column_names
