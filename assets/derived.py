@@ -1,5 +1,176 @@
-"""Assets of the derived layer (filled in by its issue)."""
+"""Assets of the derived layer: R1 talk obligations, R5 leaders handling cases, R6 case quality, R7
+"三个规定" report statistics. Thin wrappers: the logic is in ``lianjian.scoring.{talks,cases,reports}``;
+each asset reads staged tables, loads the rules file from the ``lianjian`` resource, and returns the
+table sorted by its key.
+
+Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
+definition time and needs the real class.
+"""
 
 import dagster as dg
+import polars as pl
+from dagster import AssetExecutionContext
 
-defs = dg.Definitions()
+from lianjian.contract import PUBLISHED
+from lianjian.scoring.cases import case_quality, leader_case_handling
+from lianjian.scoring.reports import major_matter_report_stats
+from lianjian.scoring.talks import talk_obligations
+from pipelines.io_manager import table_schema
+from pipelines.resources import LianjianSettings
+
+GROUP = "derived"
+KINDS = {"polars", "parquet"}
+CODE_VERSION = "derived-1"
+
+
+def _staged(source: str) -> dg.AssetIn:
+    return dg.AssetIn(key=["staged", source])
+
+
+def _metadata(table: str) -> dict:
+    """The published schema with the Chinese column names, known before the first run."""
+    t = PUBLISHED[table]
+    return {"dagster/column_schema": table_schema(t.schema(), {c.name: c.zh for c in t.columns})}
+
+
+def _done(context: AssetExecutionContext, frame: pl.LazyFrame, table: str, **counts: pl.Expr) -> pl.DataFrame:
+    """Collect, sort by the table key, and record a few counts (never a person) as output metadata."""
+    out = frame.collect().sort(list(PUBLISHED[table].key), nulls_last=False)
+    if counts:
+        values = out.select(**{k: e.cast(pl.Int64) for k, e in counts.items()}).row(0, named=True)
+        context.add_output_metadata({k: dg.MetadataValue.int(int(v or 0)) for k, v in values.items()})
+    return out
+
+
+@dg.asset(
+    key=["derived", "talk_obligations"],
+    group_name=GROUP,
+    metadata=_metadata("talk_obligations"),
+    description=(
+        "谈话义务（R1，连云港意见 二（一）至（三））：每名在岗干警的家人廉政谈话、部门领导半年谈话、分管领导年度谈话，"
+        "以及每个人事事件的六必谈；责任人、应谈期间、是否履行及最早的履行谈话。"
+        " Talk obligations (R1): family, department-leader (per half), supervising-leader and must-talk "
+        "obligations, who is responsible, when due, and the earliest talk that fulfils each."
+    ),
+    ins={
+        "roster": _staged("personnel"),
+        "departments": _staged("departments"),
+        "events": _staged("personnel_events"),
+        "talks": _staged("talks"),
+    },
+    owners=["team:jijian"],
+    kinds=KINDS,
+    code_version=CODE_VERSION,
+    tags={"rule": "R1"},
+)
+def talk_obligations_asset(
+    context: AssetExecutionContext,
+    lianjian: LianjianSettings,
+    roster: pl.LazyFrame,
+    departments: pl.LazyFrame,
+    events: pl.LazyFrame,
+    talks: pl.LazyFrame,
+) -> pl.DataFrame:
+    return _done(
+        context,
+        talk_obligations(roster, departments, events, talks, lianjian.load_rules()),
+        "talk_obligations",
+        obligations=pl.len(),
+        fulfilled=pl.col("fulfilled").sum(),
+    )
+
+
+@dg.asset(
+    key=["derived", "case_quality"],
+    group_name=GROUP,
+    metadata=_metadata("case_quality"),
+    description=(
+        "办案质量（R6，连云港意见 三）：按承办人、年度（办结日期所在年度）、案件类别统计办结数、评查结果、错案数、"
+        "需分层核定案件数及未完成核定数。"
+        " Case quality (R6): per handler, year closed and category — ratings, errors, special cases "
+        "and those not verified by both the department leader and the supervisor."
+    ),
+    ins={"cases": _staged("cases"), "roster": _staged("personnel")},
+    owners=["team:jijian"],
+    kinds=KINDS,
+    code_version=CODE_VERSION,
+    tags={"rule": "R6"},
+)
+def case_quality_asset(
+    context: AssetExecutionContext, lianjian: LianjianSettings, cases: pl.LazyFrame, roster: pl.LazyFrame
+) -> pl.DataFrame:
+    return _done(
+        context,
+        case_quality(cases, roster, lianjian.load_rules()),
+        "case_quality",
+        cases_closed=pl.col("cases_closed").sum(),
+        special_cases=pl.col("special_cases").sum(),
+        special_unverified=pl.col("special_unverified").sum(),
+    )
+
+
+@dg.asset(
+    key=["derived", "leader_case_handling"],
+    group_name=GROUP,
+    metadata=_metadata("leader_case_handling"),
+    description=(
+        "领导干部办案（R5，辽宁报道；最高检文章）：每个单位每年员额内院领导和部门负责人数、亲自办案人数、"
+        "办理重大案件的检察长副检察长数、办案数，以及是否落实（检察长、副检察长、检委会专职委员均办案）。"
+        " Leaders handling cases (R5): per unit and year, quota leaders, those who handled a case, "
+        "chiefs/deputies on major cases, cases handled, and whether it was implemented."
+    ),
+    ins={"roster": _staged("personnel"), "departments": _staged("departments"), "cases": _staged("cases")},
+    owners=["team:zhenggong"],
+    kinds=KINDS,
+    code_version=CODE_VERSION,
+    tags={"rule": "R5"},
+)
+def leader_case_handling_asset(
+    context: AssetExecutionContext,
+    lianjian: LianjianSettings, roster: pl.LazyFrame, departments: pl.LazyFrame, cases: pl.LazyFrame
+) -> pl.DataFrame:
+    return _done(
+        context,
+        leader_case_handling(roster, departments, cases, lianjian.load_rules()),
+        "leader_case_handling",
+        unit_years=pl.len(),
+        implemented=pl.col("implemented").sum(),
+    )
+
+
+@dg.asset(
+    key=["derived", "major_matter_report_stats"],
+    group_name=GROUP,
+    metadata=_metadata("major_matter_report_stats"),
+    description=(
+        '"三个规定"记录报告统计（R7，黑龙江巡礼）：每个单位每年在岗人数、报告数、领导干部报告数、每百人报告数、'
+        "零报告，以及上年、前年报告数（全省求和即全省数字）。"
+        ' "Three rules" major-matter report statistics (R7): per unit and year, staff, reports, '
+        "leader reports, reports per hundred staff, zero-report units and the two previous years' counts."
+    ),
+    ins={
+        "roster": _staged("personnel"),
+        "departments": _staged("departments"),
+        "reports": _staged("major_matter_reports"),
+    },
+    owners=["team:jijian"],
+    kinds=KINDS,
+    code_version=CODE_VERSION,
+    tags={"rule": "R7"},
+)
+def major_matter_report_stats_asset(
+    context: AssetExecutionContext,
+    lianjian: LianjianSettings, roster: pl.LazyFrame, departments: pl.LazyFrame, reports: pl.LazyFrame
+) -> pl.DataFrame:
+    return _done(
+        context,
+        major_matter_report_stats(roster, departments, reports, lianjian.load_rules()),
+        "major_matter_report_stats",
+        reports=pl.col("reports").sum(),
+        zero_report_unit_years=pl.col("zero_report").sum(),
+    )
+
+
+defs = dg.Definitions(
+    assets=[talk_obligations_asset, case_quality_asset, leader_case_handling_asset, major_matter_report_stats_asset]
+)

@@ -1,0 +1,301 @@
+"""R1 — talk obligations: 三谈话 (family, department leader, supervising leader) and 六必谈 (the
+must-talk occasions). 连云港意见 二（一）至（三）; RULES.md R1.
+
+``talk_obligations(roster, departments, events, talks, rules)`` gives one row per obligation owed in a
+year — who is owed it, who is responsible for it, its due period, and the earliest talk that fulfils
+it — in the columns of ``PUBLISHED["talk_obligations"]``.
+
+For R3 (庆城办法 第四条至第十三条): the obligations "towards others" a subject is responsible for are
+every obligation with that subject as ``responsible_id`` except its own family talk::
+
+    obligations_towards_others(talk_obligations(...))            # all subjects
+    .filter(pl.col("responsible_id") == subject_id)               # one subject
+
+(``responsible_id`` of a family obligation is the person themself, so dropping the family rows drops
+exactly "its own family talk".)
+
+How an obligation is matched is one small table per obligation (``_talk_type``, ``_interviewer``,
+``_reason``, ``_needs_witness``, ``_needs_family_signed``), read off the R1 table, so the matching
+itself is written once (``_fulfil``).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from lianjian.contract import ENUMS, PUBLISHED
+from lianjian.rules_config import Rules
+from lianjian.scoring.common import active, is_leadership, party_secretaries, year_of
+
+TABLE = PUBLISHED["talk_obligations"]
+
+# The obligation codes of the published enumeration (RULES.md R1, first column of the table).
+FAMILY, DEPARTMENT_H1, DEPARTMENT_H2, SUPERVISOR, MUST_TALK = (
+    "family",
+    "department_h1",
+    "department_h2",
+    "supervisor",
+    "must_talk",
+)
+assert {FAMILY, DEPARTMENT_H1, DEPARTMENT_H2, SUPERVISOR, MUST_TALK} == set(ENUMS["obligation"].codes)
+
+# The talk types that fulfil each obligation (RULES.md R1, last column); codes of enum talk_type.
+_TALK_TYPE = {
+    FAMILY: "family",
+    DEPARTMENT_H1: "department",
+    DEPARTMENT_H2: "department",
+    SUPERVISOR: "supervisor",
+    MUST_TALK: "must_talk",
+}
+assert set(_TALK_TYPE.values()) <= set(ENUMS["talk_type"].codes)
+
+_MATCH_COLUMNS = ("_talk_type", "_interviewer", "_reason", "_needs_witness", "_needs_family_signed")
+
+
+def _year_start(year: pl.Expr = pl.col("year")) -> pl.Expr:
+    return pl.date(year, 1, 1)
+
+
+def _year_end(year: pl.Expr = pl.col("year")) -> pl.Expr:
+    return pl.date(year, 12, 31)
+
+
+def _with_department(roster: pl.LazyFrame, departments: pl.LazyFrame) -> pl.LazyFrame:
+    """Roster rows with the head and supervisor of P's department D of that year (null when P has no
+    department, or D names none)."""
+    d = departments.select("year", "unit_code", "dept_code", "head_id", "supervisor_id")
+    return roster.join(d, on=["year", "unit_code", "dept_code"], how="left")
+
+
+def _obligation(
+    people: pl.LazyFrame,
+    obligation: str,
+    *,
+    due_from: pl.Expr,
+    due_to: pl.Expr,
+    responsible: pl.Expr,
+    interviewer: pl.Expr | None,
+    needs_witness: bool,
+    needs_family_signed: bool,
+) -> pl.LazyFrame:
+    """One yearly obligation (family, department half, supervisor) for each row of ``people``."""
+    return people.select(
+        "year",
+        "unit_code",
+        "dept_code",
+        "person_id",
+        pl.lit(obligation).alias("obligation"),
+        pl.lit(None, pl.String).alias("event_id"),
+        responsible.cast(pl.String).alias("responsible_id"),
+        due_from.alias("due_from"),
+        due_to.alias("due_to"),
+        "hire_date",
+        pl.lit(_TALK_TYPE[obligation]).alias("_talk_type"),
+        (interviewer if interviewer is not None else pl.lit(None, pl.String)).cast(pl.String).alias("_interviewer"),
+        pl.lit(None, pl.String).alias("_reason"),
+        pl.lit(needs_witness).alias("_needs_witness"),
+        pl.lit(needs_family_signed).alias("_needs_family_signed"),
+    )
+
+
+def family_obligations(people: pl.LazyFrame) -> pl.LazyFrame:
+    """家人廉政谈话: every active P, due in Y, P responsible; a family talk with interviewee P, dated in
+    Y, family_signed and form_filed (连云港意见 二（一）)."""
+    return _obligation(
+        people,
+        FAMILY,
+        due_from=_year_start(),
+        due_to=_year_end(),
+        responsible=pl.col("person_id"),
+        interviewer=None,
+        needs_witness=False,
+        needs_family_signed=True,
+    )
+
+
+def department_obligations(people: pl.LazyFrame) -> pl.LazyFrame:
+    """部门领导谈话, once in each half of Y, when D has a head other than P; the head of D is
+    responsible and holds it with a discipline liaison present (连云港意见 二（二）)."""
+    owed = people.filter(pl.col("head_id").is_not_null() & (pl.col("head_id") != pl.col("person_id")))
+    halves = [
+        (DEPARTMENT_H1, _year_start(), pl.date(pl.col("year"), 6, 30)),
+        (DEPARTMENT_H2, pl.date(pl.col("year"), 7, 1), _year_end()),
+    ]
+    return pl.concat(
+        [
+            _obligation(
+                owed,
+                code,
+                due_from=start,
+                due_to=end,
+                responsible=pl.col("head_id"),
+                interviewer=pl.col("head_id"),
+                needs_witness=True,
+                needs_family_signed=False,
+            )
+            for code, start, end in halves
+        ]
+    )
+
+
+def supervisor_obligations(people: pl.LazyFrame) -> pl.LazyFrame:
+    """分管领导谈话, once in Y, when D has a supervisor other than P; the supervisor is responsible and
+    holds it with a discipline liaison present (连云港意见 二（二）)."""
+    owed = people.filter(pl.col("supervisor_id").is_not_null() & (pl.col("supervisor_id") != pl.col("person_id")))
+    return _obligation(
+        owed,
+        SUPERVISOR,
+        due_from=_year_start(),
+        due_to=_year_end(),
+        responsible=pl.col("supervisor_id"),
+        interviewer=pl.col("supervisor_id"),
+        needs_witness=True,
+        needs_family_signed=False,
+    )
+
+
+def must_talk_windows(rules: Rules, years: list[int]) -> pl.DataFrame:
+    """(year, event_type, _from, _to): the must-talk window in days around the event date, from the
+    rules file ``talks.must_talk_windows`` in force in the year of the event."""
+    rows = [
+        (y, event_type, w.from_, w.to)
+        for y in sorted(set(years))
+        for event_type, w in rules.settings(y).talks.must_talk_windows.items()
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"year": pl.Int64, "event_type": pl.String, "_from": pl.Int64, "_to": pl.Int64},
+        orient="row",
+    )
+
+
+def must_talk_responsible() -> pl.Expr:
+    """Who is responsible for P's must-talk (RULES.md R1): a leadership member's is the party
+    secretary's; otherwise P's department head, or D's supervisor when P is that head; nobody (null)
+    when there is no department, no head, no supervisor, or P is the party secretary themself."""
+    return (
+        pl.when(is_leadership() & (pl.col("secretary_id") != pl.col("person_id")))
+        .then(pl.col("secretary_id"))
+        .when(is_leadership())
+        .then(pl.lit(None, pl.String))
+        .when(pl.col("head_id").is_null())
+        .then(pl.lit(None, pl.String))
+        .when((pl.col("head_id") == pl.col("person_id")) & (pl.col("supervisor_id") != pl.col("person_id")))
+        .then(pl.col("supervisor_id"))
+        .when(pl.col("head_id") == pl.col("person_id"))
+        .then(pl.lit(None, pl.String))
+        .otherwise(pl.col("head_id"))
+    )
+
+
+def must_talk_obligations(people: pl.LazyFrame, events: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
+    """六必谈: one obligation per event whose person is in the roster of the event's year, whatever
+    their status; due in the event's window (which may cross New Year: it still belongs to the year
+    of the event date); a must_talk talk with interviewee P, reason = event_type, witness present,
+    form filed, and — if it names an event — naming this one (连云港意见 二（三）)."""
+    ev = events.select(
+        "event_id",
+        "person_id",
+        pl.col("event_type").cast(pl.String),
+        "event_date",
+        year_of(pl.col("event_date")).alias("year"),
+    )
+    years = ev.select(pl.col("year").unique()).collect().get_column("year").drop_nulls().to_list()
+    windows = must_talk_windows(rules, years).lazy()
+    return (
+        ev.join(people, on=["year", "person_id"], how="inner")
+        .join(windows, on=["year", "event_type"], how="left")
+        .select(
+            "year",
+            "unit_code",
+            "dept_code",
+            "person_id",
+            pl.lit(MUST_TALK).alias("obligation"),
+            "event_id",
+            must_talk_responsible().cast(pl.String).alias("responsible_id"),
+            (pl.col("event_date") + pl.duration(days=pl.col("_from"))).alias("due_from"),
+            (pl.col("event_date") + pl.duration(days=pl.col("_to"))).alias("due_to"),
+            "hire_date",
+            pl.lit(_TALK_TYPE[MUST_TALK]).alias("_talk_type"),
+            pl.lit(None, pl.String).alias("_interviewer"),
+            pl.col("event_type").alias("_reason"),
+            pl.lit(True).alias("_needs_witness"),
+            pl.lit(False).alias("_needs_family_signed"),
+        )
+    )
+
+
+def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
+    """Attach the earliest matching talk (ties: smallest talk_id) to each obligation; a talk may
+    fulfil several obligations. Empty booleans count as false."""
+    ob = obligations.with_row_index("_row")
+    t = talks.select(
+        "talk_id",
+        "talk_date",
+        pl.col("talk_type").cast(pl.String).alias("_talk_type"),
+        pl.col("interviewer_id").alias("_t_interviewer"),
+        pl.col("interviewee_id").alias("person_id"),
+        pl.col("reason").cast(pl.String).alias("_t_reason"),
+        pl.col("event_id").alias("_t_event"),
+        pl.col("witness_id").is_not_null().alias("_t_witness"),
+        pl.col("form_filed").fill_null(False).alias("_t_form"),
+        pl.col("family_signed").fill_null(False).alias("_t_signed"),
+    )
+    matches = (
+        ob.select("_row", "person_id", "obligation", "event_id", "due_from", "due_to", *_MATCH_COLUMNS)
+        .join(t, on=["person_id", "_talk_type"], how="inner")
+        .filter(
+            pl.col("talk_date").is_between(pl.col("due_from"), pl.col("due_to"), closed="both"),
+            pl.col("_t_form"),
+            ~pl.col("_needs_witness") | pl.col("_t_witness"),
+            ~pl.col("_needs_family_signed") | pl.col("_t_signed"),
+            pl.col("_interviewer").is_null() | (pl.col("_t_interviewer") == pl.col("_interviewer")).fill_null(False),
+            pl.col("_reason").is_null() | (pl.col("_t_reason") == pl.col("_reason")).fill_null(False),
+            (pl.col("obligation") != MUST_TALK)
+            | pl.col("_t_event").is_null()
+            | (pl.col("_t_event") == pl.col("event_id")).fill_null(False),
+        )
+        .group_by("_row")
+        .agg(pl.col("talk_id").sort_by("talk_date", "talk_id").first())
+    )
+    return ob.join(matches, on="_row", how="left").with_columns(pl.col("talk_id").is_not_null().alias("fulfilled"))
+
+
+def talk_obligations(
+    roster: pl.LazyFrame,
+    departments: pl.LazyFrame,
+    events: pl.LazyFrame,
+    talks: pl.LazyFrame,
+    rules: Rules,
+) -> pl.LazyFrame:
+    """R1 (连云港意见 二（一）至（三）): every talk obligation owed in each roster year, who is
+    responsible, its due period, and whether (and by which talk) it was fulfilled.
+
+    family / department_h1 / department_h2 / supervisor for people active in Y; must_talk for every
+    event whose person is in the roster of the event's year, whatever the status. An obligation whose
+    due period ends before P's hire_date is not owed. Sorted by the table key."""
+    people = _with_department(roster, departments).join(
+        party_secretaries(roster), on=["year", "unit_code"], how="left"
+    )
+    working = active(people)
+    owed = pl.concat(
+        [
+            family_obligations(working),
+            department_obligations(working),
+            supervisor_obligations(working),
+            must_talk_obligations(people, events, rules),
+        ]
+    ).filter(pl.col("hire_date").is_null() | (pl.col("due_to") >= pl.col("hire_date")))
+    return (
+        _fulfil(owed, talks)
+        .select(TABLE.column_names)
+        .cast(dict(TABLE.schema()))
+        .sort("year", "person_id", "obligation", "event_id", nulls_last=False)
+    )
+
+
+def obligations_towards_others(obligations: pl.LazyFrame) -> pl.LazyFrame:
+    """The R1 obligations someone is responsible for towards others (R3 duty item ``obligations``):
+    every row with a responsible_id except family talks (whose responsible is the person themself).
+    Filter further on ``responsible_id`` for one subject."""
+    return obligations.filter(pl.col("responsible_id").is_not_null() & (pl.col("obligation") != FAMILY))
