@@ -147,3 +147,18 @@ def with_special_flag(cases: pl.LazyFrame, rules: Rules, year_col: str = "year")
         )
         .drop("_cat", "_out", "_pair_special", "_complaint_special")
     )
+
+
+# ---------------------------------------------------------------- added for R2–R4 (assessed layer)
+
+
+def round_half_away_by(expr: pl.Expr, decimals: pl.Expr) -> pl.Expr:
+    """``round_half_away`` with the number of decimals taken from an expression (the per-year
+    ``rounding_decimals`` joined in as a column), so a year's override applies to that year's rows."""
+    factor = pl.lit(10.0).pow(decimals.cast(pl.Float64))
+    return (expr.sign() * ((expr.abs() * factor + 0.5 + 1e-9).floor() / factor)).cast(pl.Float64)
+
+
+def years_of(frame: pl.LazyFrame, col: str = "year") -> list[int]:
+    """The distinct non-null years of a frame (a tiny collect, to build per-year settings tables)."""
+    return frame.select(pl.col(col).unique()).collect().get_column(col).drop_nulls().cast(pl.Int64).to_list()
