@@ -1,0 +1,141 @@
+"""Yearly reports people read (issue 7): for every unit and year an HTML page and an Excel workbook
+under ``<warehouse>/reports/<year>/``, a roll-up page per parent unit, and an index page.
+
+    reports/index.html                         links to every report
+    reports/<year>/<unit_code>.html | .xlsx    one unit's report
+    reports/<year>/<unit_code>.rollup.html | .rollup.xlsx   a parent unit with every unit below it
+
+Everything is read from the published tables (and the staged unit tree for names and parents);
+nothing here computes a score. ``lianjian report --unit CODE --year YYYY [--open]`` writes one.
+"""
+
+from __future__ import annotations
+
+import os
+import webbrowser
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from lianjian.errors import FatalError
+from lianjian.report.build import build_reports
+from lianjian.report.html import render_index, render_report
+from lianjian.report.load import REPORT_TABLES, ReportInputs, load_inputs
+from lianjian.report.model import Report
+from lianjian.report.scope import ROLLUP_SUFFIX, report_scopes
+from lianjian.report.sections import METRICS
+from lianjian.report.xlsx import write_workbook
+
+
+@dataclass(frozen=True)
+class Written:
+    report_key: str
+    unit_code: str
+    year: int
+    rollup: bool
+    html: Path
+    xlsx: Path
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _links(report: Report, rollups: set[str]) -> list[tuple[str, str]]:
+    links = [("报告索引", "../index.html"), ("Excel 工作簿", f"{report.file_stem}.xlsx")]
+    if report.rollup:
+        links.append(("本单位报告", f"{report.unit_code}.html"))
+    elif report.unit_code + ROLLUP_SUFFIX in rollups:
+        links.append(("汇总报告（含下级单位）", f"{report.unit_code}{ROLLUP_SUFFIX}.html"))
+    if report.parent_code:
+        links.append((f"上级单位报告（{report.parent_name or report.parent_code}）", f"{report.parent_code}.html"))
+        links.append(("上级单位汇总报告", f"{report.parent_code}{ROLLUP_SUFFIX}.html"))
+    return links
+
+
+def write_reports(
+    warehouse: Path,
+    *,
+    report_keys: list[str] | None = None,
+    years: list[int] | None = None,
+    index: bool = True,
+    inputs: ReportInputs | None = None,
+) -> list[Written]:
+    """Write the HTML page and workbook of every report (or those asked for) and, with ``index``,
+    ``reports/index.html``. Returns what was written."""
+    inputs = inputs or load_inputs(Path(warehouse))
+    root = inputs.warehouse / "reports"
+    rollups = set(report_scopes(inputs.units).filter(pl.col("rollup"))["report_key"].unique().to_list())
+    written: list[Written] = []
+    for report in build_reports(inputs, report_keys=report_keys, years=years):
+        folder = root / str(report.year)
+        page = folder / f"{report.file_stem}.html"
+        _write_text(page, render_report(report, links=_links(report, rollups)))
+        book = write_workbook(report, folder / f"{report.file_stem}.xlsx")
+        written.append(Written(report.report_key, report.unit_code, report.year, report.rollup, page, book))
+    if index:
+        _write_text(root / "index.html", render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None))
+    return written
+
+
+def index_entries(written: list[Written], inputs: ReportInputs) -> pl.DataFrame:
+    """One row per unit and year: its report and workbook, and its roll-up when it has one."""
+    root = inputs.warehouse / "reports"
+    frame = pl.DataFrame(
+        {
+            "unit_code": [w.unit_code for w in written],
+            "year": [w.year for w in written],
+            "rollup": [w.rollup for w in written],
+            "html": [w.html.relative_to(root).as_posix() for w in written],
+            "xlsx": [w.xlsx.relative_to(root).as_posix() for w in written],
+        },
+        schema={"unit_code": pl.String, "year": pl.Int64, "rollup": pl.Boolean, "html": pl.String, "xlsx": pl.String},
+    )
+    own = frame.filter(~pl.col("rollup")).drop("rollup")
+    roll = frame.filter(pl.col("rollup")).select("unit_code", "year", rollup_html="html", rollup_xlsx="xlsx")
+    levels = {c: lab for c, lab in zip(*_level_labels())}
+    return (
+        own.join(roll, on=["unit_code", "year"], how="left")
+        .join(inputs.units.select("unit_code", "unit_name", "level", "parent_code"), on="unit_code", how="left")
+        .with_columns(pl.col("level").replace_strict(levels, default=pl.col("level"), return_dtype=pl.String))
+    )
+
+
+def _level_labels() -> tuple[list[str], list[str]]:
+    from lianjian.contract import ENUMS
+
+    codes = ENUMS["level"].codes
+    return codes, [ENUMS["level"].label(c) for c in codes]
+
+
+def report_command(unit: str, year: int, open_: bool) -> int:
+    """`lianjian report --unit CODE --year YYYY [--open]`: write that unit's report (and its roll-up
+    when it has units below it) for that year, print where, and open it when asked."""
+    from pipelines.resources import configured_path
+
+    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    inputs = load_inputs(warehouse)
+    if unit not in set(inputs.units["unit_code"].to_list()):
+        raise FatalError(f"单位编码 {unit}: 不在 {warehouse / 'staged' / 'units.parquet'} 中 — 请检查 --unit（区分大小写）")
+    from lianjian.report.sections import report_years
+
+    known = report_years(inputs)
+    if year not in known:
+        have = f"{known[0]}–{known[-1]}" if known else "无"
+        raise FatalError(f"年度 {year}: 已发布的数据中没有该年度（现有 {have}）— 请检查 --year 或先运行 lianjian run")
+    keys = [unit, unit + ROLLUP_SUFFIX]
+    written = write_reports(warehouse, report_keys=keys, years=[year], index=False, inputs=inputs)
+    for w in written:
+        print(f"{'汇总报告' if w.rollup else '报告'}: {w.html}")
+        print(f"Excel: {w.xlsx}")
+    if open_:
+        page = next(w.html for w in written if not w.rollup)
+        webbrowser.open(page.as_uri())
+    return 0
+
+
+__all__ = ["METRICS", "REPORT_TABLES", "Written", "index_entries", "load_inputs", "report_command", "write_reports"]

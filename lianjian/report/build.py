@@ -1,0 +1,219 @@
+"""Assemble the yearly reports: every section frame is computed once for all reports and years
+(one ``collect_all``), then split by (report_key, year) into ``Report`` objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from lianjian.contract import ENUMS, SOURCES
+from lianjian.report import sections as s
+from lianjian.report.fmt import UNGRADED, zh
+from lianjian.report.load import ReportInputs
+from lianjian.report.model import Block, Chart, Report, Section
+from lianjian.report.scope import report_scopes, subtree_pairs
+
+KEYS = s.KEYS
+LEVELS = {code: ENUMS["level"].label(code) for code in ENUMS["level"].codes}
+
+
+def _split(frame: pl.DataFrame) -> dict[tuple[str, int], pl.DataFrame]:
+    parts = frame.partition_by(KEYS, as_dict=True, include_key=False, maintain_order=True)
+    return {(str(k[0]), int(k[1])): v for k, v in parts.items()}
+
+
+def build_reports(
+    inputs: ReportInputs, *, report_keys: list[str] | None = None, years: list[int] | None = None
+) -> Iterator[Report]:
+    """Every report (own and roll-up) for every year, or only those asked for."""
+    all_years = s.report_years(inputs)
+    years = sorted(set(all_years) if years is None else set(years))
+    scopes_df = report_scopes(inputs.units)
+    if report_keys is not None:
+        scopes_df = scopes_df.filter(pl.col("report_key").is_in(report_keys))
+    scopes = scopes_df.lazy()
+    pairs = subtree_pairs(inputs.units)
+    metrics = s.unit_metrics(inputs, years)
+    plan = {
+        "headline": s.headline(metrics, scopes),
+        "children": s.children_overview(inputs, metrics, pairs),
+        "integrity_grades": s.grade_distribution("integrity_assessment", scopes, inputs, years),
+        "integrity_poor": s.integrity_poor(inputs, scopes),
+        "responsibility_grades": s.grade_distribution("responsibility_assessment", scopes, inputs, years),
+        "responsibility_subjects": s.responsibility_subjects(inputs, scopes),
+        "triggers": s.triggers(inputs, scopes),
+        "talks_by_department": s.talks_by_department(inputs, scopes),
+        "talks_todo": s.talks_todo(inputs, scopes),
+        "case_quality": s.case_quality_by_category(inputs, scopes),
+        "special_pending": s.special_pending(inputs, scopes),
+        "leader_cases": s.leader_cases(inputs, scopes),
+        "major_matters": s.major_matter_trend(inputs, scopes, years),
+        "rules_versions": pl.concat(
+            [
+                inputs.table(t).join(scopes.select("report_key", "unit_code"), on="unit_code").select(*KEYS, "rules_version")
+                for t in ("integrity_assessment", "responsibility_assessment")
+            ]
+        )
+        .drop_nulls("rules_version")
+        .unique()
+        .sort(KEYS + ["rules_version"]),
+    }
+    names = list(plan)
+    frames = dict(zip(names, pl.collect_all([plan[n] for n in names])))
+    split = {n: _split(f) for n, f in frames.items()}
+    quality = s.data_quality(inputs).with_columns(
+        pl.col("数据源")
+        .replace_strict({n: src.zh for n, src in SOURCES.items()}, default=pl.col("数据源"), return_dtype=pl.String)
+        .alias("数据源名称")
+    ).select("数据源", "数据源名称", pl.exclude("数据源", "数据源名称"))
+    units = inputs.units
+    unit_row = {u: i for i, u in enumerate(units["unit_code"].to_list())}
+    covered = scopes_df.group_by("report_key").agg(n=pl.len(), report_unit=pl.first("report_unit"), rollup=pl.first("rollup"))
+    for report_key, n_units, report_unit, rollup in covered.sort("report_key").iter_rows():
+        unit = units.row(unit_row[report_unit], named=True)
+        parent = unit["parent_code"]
+        parent_name = units.row(unit_row[parent], named=True)["unit_name"] if parent in unit_row else None
+        for year in years:
+            def part(name: str) -> pl.DataFrame:
+                empty = frames[name].drop(KEYS).clear()
+                return split[name].get((report_key, year), empty)
+
+            head = part("headline")
+            metric_values = {m.key: int(head[m.key][0]) if head.height else 0 for m in s.METRICS}
+            yield Report(
+                report_key=report_key,
+                unit_code=report_unit,
+                unit_name=unit["unit_name"],
+                level=LEVELS.get(unit["level"], unit["level"] or ""),
+                parent_code=parent,
+                parent_name=parent_name,
+                rollup=bool(rollup),
+                year=year,
+                units_covered=int(n_units),
+                rules_versions=part("rules_versions")["rules_version"].to_list(),
+                metrics=metric_values,
+                sections=_sections(part, quality, inputs, bool(rollup), year),
+            )
+
+
+def _grade_chart(key: str, title: str, frame: pl.DataFrame, unit: str) -> Chart:
+    return Chart(key=key, title=title, kind="bars", categories=frame["等次"].to_list(), series={unit: frame["人数"].cast(pl.Float64).to_list()})
+
+
+def _sections(part, quality: pl.DataFrame, inputs: ReportInputs, rollup: bool, year: int) -> list[Section]:
+    ig, rg = part("integrity_grades"), part("responsibility_grades")
+    ig_show = ig.rename({"占比": "占比（%）"})
+    rg_show = rg.rename({"人数": "对象数", "占比": "占比（%）"})
+    out: list[Section] = []
+    if rollup:
+        out.append(
+            Section(
+                key="children",
+                title="下级单位一览",
+                tables=("integrity_assessment", "responsibility_assessment", "accountability_triggers", "talk_obligations", "case_quality", "leader_case_handling", "major_matter_report_stats"),
+                intro="每个直属下级单位一行，数字为该单位及其下级单位之和。",
+                blocks=[Block("children", "下级单位一览", "下级单位", part("children"), ("integrity_assessment", "major_matter_report_stats"))],
+            )
+        )
+    out += [
+        Section(
+            key="integrity",
+            title="廉洁从检评估等次分布",
+            tables=("integrity_assessment",),
+            intro=f"按总分评定等次；一票否决者为较差；缺少部门综合分析的为“{UNGRADED}”（材料不全）。",
+            charts=[_grade_chart("integrity_grades", "廉洁从检评估等次分布（人）", ig, "人数")],
+            blocks=[
+                Block("integrity_grades", "等次分布", "廉洁从检评估", ig_show, ("integrity_assessment",)),
+                Block("integrity_poor", "评估为较差的干警", "廉洁从检评估较差", part("integrity_poor"), ("integrity_assessment",)),
+            ],
+        ),
+        Section(
+            key="responsibility",
+            title="党风廉政考核等次分布",
+            tables=("responsibility_assessment",),
+            intro="考核对象：党组、党组书记、班子成员、部门负责人、纪检组。",
+            charts=[_grade_chart("responsibility_grades", "党风廉政考核等次分布（个）", rg, "对象数")],
+            blocks=[
+                Block("responsibility_grades", "等次分布", "党风廉政考核", rg_show, ("responsibility_assessment",)),
+                Block("responsibility_subjects", "考核对象得分", "党风廉政考核对象", part("responsibility_subjects"), ("responsibility_assessment",)),
+            ],
+        ),
+        Section(
+            key="triggers",
+            title="问责触发",
+            tables=("accountability_triggers",),
+            intro="连续两年较差、下一年度内又发生严重违纪、一案双查；依据为所引条款，证据为违纪记录编号。",
+            blocks=[Block("triggers", "问责触发及依据", "问责触发", part("triggers"), ("accountability_triggers",), "本年度无问责触发")],
+        ),
+        Section(
+            key="talks",
+            title="谈话义务履行情况",
+            tables=("talk_obligations",),
+            intro="三谈话与六必谈：按部门和谈话类型统计应谈与已谈；待谈清单列出尚未履行的义务及责任人。",
+            blocks=[
+                Block("talks_by_department", "按部门和类型统计", "谈话履行", part("talks_by_department"), ("talk_obligations",)),
+                Block("talks_todo", "待谈清单（尚未履行）", "待谈清单", part("talks_todo"), ("talk_obligations",), "全部谈话义务已履行"),
+            ],
+        ),
+        Section(
+            key="cases",
+            title="办案质量与待核定案件",
+            tables=("case_quality",),
+            intro="本年度办结案件的评查结果；需分层核定的特殊案件须经部门领导和分管领导核定。",
+            blocks=[
+                Block("case_quality", "按案件类别统计", "办案质量", part("case_quality"), ("case_quality",)),
+                Block("special_pending", "待核定的特殊案件（按承办人）", "待核定案件", part("special_pending"), ("case_quality",), "无待核定案件"),
+            ],
+        ),
+        Section(
+            key="leaders",
+            title="领导干部办案",
+            tables=("leader_case_handling",),
+            blocks=[Block("leader_cases", "员额内领导干部办案", "领导干部办案", part("leader_cases"), ("leader_case_handling",))],
+        ),
+        _major_matter_section(part("major_matters"), rollup, year),
+        Section(
+            key="quality",
+            title="数据质量",
+            tables=("rejected_records",),
+            intro="各数据源读取、接收、拒收和重复的行数（全部单位合计；拒收的行无法归属单位）。拒收记录明细见 published/rejected_records。",
+            blocks=[Block("quality", "各数据源拒收情况", "数据质量", quality, ("rejected_records",))],
+            links=[("数据校验报告（Great Expectations）", "../data_docs/index.html")] if inputs.data_docs else [],
+        ),
+    ]
+    return out
+
+
+def _major_matter_section(frame: pl.DataFrame, rollup: bool, year: int) -> Section:
+    t = "major_matter_report_stats"
+    rate, year_col = zh(t, "per_hundred_staff"), zh(t, "year")
+    if rollup:  # every unit this year against the median of the units covered
+        this_year = frame.filter(pl.col(year_col) == year)
+        chart = Chart(
+            key="major_matters",
+            title=f"{year} 年各单位每百人报告数",
+            kind="columns",
+            categories=this_year["单位"].fill_null(this_year[zh(t, "unit_code")]).to_list(),
+            series={rate: this_year[rate].to_list()},
+        )
+    else:  # this unit over the years against its parent's median
+        chart = Chart(
+            key="major_matters",
+            title="每百人报告数：本单位与上级单位中位数",
+            kind="columns",
+            categories=[str(y) for y in frame[year_col].to_list()],
+            series={"本单位": frame[rate].to_list(), "上级单位中位数": frame["上级单位中位数"].to_list()},
+        )
+    zero = frame.filter((pl.col(year_col) == year) & (pl.col(zh(t, "zero_report")) == "是"))
+    intro = "领导干部干预司法活动、插手具体案件处理，内部人员过问案件，与当事人、律师等不当接触交往的记录报告。"
+    if zero.height:
+        intro += f" 零报告单位：{'、'.join(zero['单位'].fill_null(zero[zh(t, 'unit_code')]).to_list())}。"
+    return Section(
+        key="major_matters",
+        title='"三个规定"记录报告',
+        tables=(t,),
+        intro=intro,
+        charts=[chart],
+        blocks=[Block("major_matters", "历年报告数与每百人报告数", "三个规定", frame, (t,))],
+    )

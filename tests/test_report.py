@@ -1,0 +1,327 @@
+"""The yearly report (issue 7): numbers, files, workbook and formula neutralization.
+
+Every expected number is worked out by hand from the fixture rows in support_report.py."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import dagster as dg
+import openpyxl
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support_report import FORMULA_NAME, UNITS, make_warehouse
+
+from lianjian.errors import FatalError
+from lianjian.report import report_command, write_reports
+from lianjian.report.build import build_reports
+from lianjian.report.html import FONT_STACK, table_html
+from lianjian.report.load import load_inputs
+from lianjian.report.scope import report_scopes, subtree_pairs
+from lianjian.report.xlsx import write_sheet
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    wh = make_warehouse(tmp_path_factory.mktemp("report"))
+    write_reports(wh)
+    return wh
+
+
+@pytest.fixture(scope="module")
+def reports(warehouse):
+    return {(r.report_key, r.year): r for r in build_reports(load_inputs(warehouse))}
+
+
+def block(report, key: str) -> pl.DataFrame:
+    return next(b.frame for s in report.sections for b in s.blocks if b.key == key)
+
+
+# --- who each report covers ----------------------------------------------------------------------
+
+
+def test_scopes_cover_subtrees():
+    units = pl.DataFrame(UNITS, schema={"unit_code": pl.String, "unit_name": pl.String, "level": pl.String, "parent_code": pl.String})
+    pairs = subtree_pairs(units)
+    # PRV -> CITY -> {CTY1, CTY2}: PRV covers 4 units, CITY 3, each county only itself.
+    counts = dict(pairs.group_by("ancestor").len().iter_rows())
+    assert counts == {"PRV": 4, "CITY": 3, "CTY1": 1, "CTY2": 1}
+    assert pairs.filter((pl.col("ancestor") == "PRV") & (pl.col("unit_code") == "CTY2"))["depth"].item() == 2
+    scopes = report_scopes(units)
+    assert sorted(scopes.filter(pl.col("rollup"))["report_key"].unique()) == ["CITY.rollup", "PRV.rollup"]
+    assert sorted(scopes.filter(pl.col("report_key") == "CITY.rollup")["unit_code"]) == ["CITY", "CTY1", "CTY2"]
+
+
+def test_parent_cycle_does_not_loop():
+    units = pl.DataFrame(
+        {"unit_code": ["A", "B"], "unit_name": ["a", "b"], "level": ["city", "county"], "parent_code": ["B", "A"]}
+    )
+    pairs = subtree_pairs(units)
+    assert pairs.height == 4  # A:{A,B}, B:{B,A}, each once
+
+
+# --- the numbers ---------------------------------------------------------------------------------
+
+
+def test_unit_headline_numbers(reports):
+    m = reports[("CTY1", 2024)].metrics
+    assert m == {
+        "integrity_people": 5,  # p1..p5
+        "integrity_poor": 1,  # p4 王五
+        "integrity_incomplete": 1,  # p5
+        "responsibility_subjects": 4,  # 党组, 书记, 班子成员, 纪检组
+        "responsibility_poor": 1,  # 李四 (leader)
+        "triggers": 1,  # consecutive_poor of 王五 (the CTY2 trigger is not CTY1's)
+        "obligations_due": 5,
+        "obligations_outstanding": 3,  # p2 family, p3 department_h2, p4 must_talk
+        "cases_closed": 14,  # 10 + 4
+        "special_unverified": 1,  # 1 + 0
+        "leaders_handling": 2,
+        "staff": 40,
+        "mm_reports": 3,
+    }
+
+
+def test_rollup_sums_its_subtree(reports):
+    m = reports[("CITY.rollup", 2024)].metrics
+    # CITY + CTY1 + CTY2: people 1 + 5 + 2 = 8; 较差 p4 + q2 = 2; triggers 1 + 1 = 2;
+    # staff 10 + 40 + 20 = 70; reports 1 + 3 + 0 = 4.
+    assert (m["integrity_people"], m["integrity_poor"], m["triggers"], m["staff"], m["mm_reports"]) == (8, 2, 2, 70, 4)
+    assert reports[("PRV.rollup", 2024)].metrics == m  # the province has no rows of its own
+    kids = block(reports[("CITY.rollup", 2024)], "children")
+    assert kids["单位编码"].to_list() == ["CTY1", "CTY2"]
+    assert kids["参加廉洁从检评估人数"].to_list() == [5, 2]
+    prv = block(reports[("PRV.rollup", 2024)], "children")  # CITY with everything below it
+    assert prv["单位编码"].to_list() == ["CITY"] and prv["参加廉洁从检评估人数"].to_list() == [8]
+
+
+def test_grade_distributions(reports):
+    r = reports[("CTY1", 2024)]
+    ig = block(r, "integrity_grades")
+    assert ig["等次"].to_list() == ["好", "较好", "一般", "较差", "未评定"]
+    assert ig["人数"].to_list() == [1, 1, 1, 1, 1]
+    assert ig["占比（%）"].to_list() == [20.0] * 5  # 1 / 5
+    rg = block(r, "responsibility_grades")
+    assert rg["对象数"].to_list() == [1, 1, 1, 1, 0]
+    chart = next(c for s in r.sections for c in s.charts if c.key == "integrity_grades")
+    assert chart.series["人数"] == [1, 1, 1, 1, 1]
+
+
+def test_todo_list_names_who_owes_what(reports):
+    todo = block(reports[("CTY1", 2024)], "talks_todo")
+    assert todo["责任人"].to_list() == ["李四（p2）", "李四（p2）", "（无责任人）"]
+    assert todo["谈话对象"].to_list() == ["李四（p2）", f"{FORMULA_NAME}（p3）", "王五（p4）"]
+    assert todo["谈话义务"].to_list() == ["家人廉政谈话", "部门领导谈话（下半年）", "六必谈"]
+    by_dept = block(reports[("CTY1", 2024)], "talks_by_department")
+    fam = by_dept.filter(pl.col("谈话义务") == "家人廉政谈话")
+    assert (fam["应谈"].item(), fam["已谈"].item(), fam["履行率"].item()) == (2, 1, 50.0)
+    assert fam["部门"].item() == "第一检察部（D1）"
+
+
+def test_cases_and_leaders(reports):
+    r = reports[("CTY1", 2024)]
+    cq = block(r, "case_quality")
+    assert cq["案件类别"].to_list() == ["自侦案件", "公诉案件"]  # contract order
+    assert cq["办结案件数"].to_list() == [4, 10]
+    pend = block(r, "special_pending")
+    assert pend["承办人"].to_list() == ["张三（p1）"] and pend["未完成核定数"].to_list() == [1]
+    lc = block(r, "leader_cases")
+    assert lc["已落实"].to_list() == ["否"] and lc["员额内领导干部数"].to_list() == [3]
+
+
+def test_major_matters_against_parent_median(reports):
+    mmf = block(reports[("CTY1", 2024)], "major_matters")
+    assert mmf["年度"].to_list() == [2022, 2023, 2024]
+    assert mmf["每百人报告数"].to_list() == [2.0, 0.0, 7.5]  # 1/50, 0/50, 3/40 × 100
+    # siblings under CITY: 2022 {2.0}; 2023 {0.0, 10.0}; 2024 {7.5, 0.0}
+    assert mmf["上级单位中位数"].to_list() == [2.0, 5.0, 3.75]
+    assert mmf["零报告"].to_list() == ["否", "是", "否"]
+    sec = next(s for s in reports[("CITY.rollup", 2024)].sections if s.key == "major_matters")
+    assert "乙县人民检察院" in sec.intro  # CTY2 reported nothing in 2024
+
+
+def test_data_quality(reports):
+    q = block(reports[("CTY1", 2024)], "quality")
+    assert q["数据源"].to_list() == ["cases", "personnel"]
+    assert q["读取行数"].to_list() == [25, 30]  # 20 + 5; 30
+    assert q["拒收行数"].to_list() == [1, 2]
+    assert q["已发布拒收记录"].to_list() == [1, 2]
+    assert q["数据源名称"].to_list()[1] == "干警名册"
+
+
+# --- the files -----------------------------------------------------------------------------------
+
+
+def test_files_index_and_links(warehouse):
+    root = warehouse / "reports"
+    for name in ("2024/CTY1.html", "2024/CTY1.xlsx", "2024/CITY.rollup.html", "2024/PRV.rollup.xlsx", "2022/CTY2.html"):
+        assert (root / name).is_file(), name
+    assert not (root / "2024" / "CTY1.rollup.html").exists()  # a county has no units below it
+    index = (root / "index.html").read_text(encoding="utf-8")
+    for href in ("2024/CTY1.html", "2024/CTY1.xlsx", "2024/CITY.rollup.html", "data_docs/index.html"):
+        assert f'href="{href}"' in index
+    page = (root / "2024" / "CTY1.html").read_text(encoding="utf-8")
+    assert 'href="../data_docs/index.html"' in page and 'href="../index.html"' in page
+    assert 'href="CITY.html"' in page and 'href="CTY1.xlsx"' in page
+
+
+def test_page_is_offline_and_chinese_safe(warehouse):
+    page = (warehouse / "reports" / "2024" / "CTY1.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "@import" not in page and "@font-face" not in page
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)  # nothing fetched from anywhere
+    assert 'charset="utf-8"' in page and FONT_STACK in page and "@page { size: A4" in page
+    assert page.count('<svg class="chart"') == 3  # two grade charts and the 三个规定 trend
+    assert "&lt;" not in FORMULA_NAME and "=HYPERLINK(&quot;" in page  # text, escaped
+
+
+def test_every_number_names_its_table_and_rule(warehouse):
+    page = (warehouse / "reports" / "2024" / "CTY1.html").read_text(encoding="utf-8")
+    for m in re.finditer(r'<div class="metric" data-metric="(\w+)" data-source="(\w+)" data-rule="(R\d)"', page):
+        assert f"published/{m.group(2)} · {m.group(3)}" in page
+    assert len(re.findall(r'class="metric"', page)) == 13
+    tables = re.findall(r'<table data-table="\w+" data-source="([\w,]+)"', page)
+    assert tables and all(tables)
+    assert page.count("数据来源：published/") >= len(tables)
+
+
+def test_consecutive_poor_trigger_shown_with_basis(warehouse):
+    page = (warehouse / "reports" / "2024" / "CTY1.html").read_text(encoding="utf-8")
+    section = page[page.index('id="triggers"') : page.index('id="talks"')]
+    assert "<td>连续两年较差</td>" in section and "<td>王五（p4）</td>" in section
+    assert "<td>连云港意见 二（四）</td>" in section  # the basis
+    assert "<td class=\"n\">2</td>" in section  # streak_years
+    other = (warehouse / "reports" / "2024" / "CTY2.html").read_text(encoding="utf-8")
+    assert "<td>连续两年较差</td>" not in other and "<td>一案双查</td>" in other
+
+
+def test_no_identity_numbers(warehouse):
+    id_like = re.compile(r"\d{17}[\dXx]")
+    for path in (warehouse / "reports").rglob("*.html"):
+        assert not id_like.search(path.read_text(encoding="utf-8")), path
+    book = openpyxl.load_workbook(warehouse / "reports" / "2024" / "CTY1.xlsx", read_only=True)
+    for ws in book.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and id_like.search(v) for v in row)
+
+
+# --- the workbook --------------------------------------------------------------------------------
+
+
+def test_workbook_numbers_headers_and_freeze(warehouse):
+    book = openpyxl.load_workbook(warehouse / "reports" / "2024" / "CTY1.xlsx")
+    assert book.sheetnames[0] == "概要" and book.sheetnames[-1] == "说明"
+    for name in ("廉洁从检评估", "党风廉政考核", "问责触发", "谈话履行", "待谈清单", "办案质量", "待核定案件", "领导干部办案", "三个规定", "数据质量"):
+        assert name in book.sheetnames
+    for ws in book.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+    summary = {r[0]: r[1] for r in book["概要"].iter_rows(min_row=2, values_only=True)}
+    assert summary["参加廉洁从检评估人数"] == 5 and summary["未履行谈话义务数（待办）"] == 3
+    ig = book["廉洁从检评估"]
+    assert [c.value for c in ig[1]][:3] == ["等次", "人数", "占比（%）"]
+    assert [r[1] for r in ig.iter_rows(min_row=2, values_only=True)] == [1, 1, 1, 1, 1]
+    mm = book["三个规定"]
+    header = [c.value for c in mm[1]]
+    rates = [r[header.index("每百人报告数")] for r in mm.iter_rows(min_row=2, values_only=True)]
+    assert rates == [2.0, 0.0, 7.5]
+    todo = book["待谈清单"]
+    header = [c.value for c in todo[1]]
+    col = header.index("谈话对象") + 1
+    letter = openpyxl.utils.get_column_letter(col)
+    # widest value: the formula name + "（p3）"; CJK characters count twice
+    assert todo.column_dimensions[letter].width >= len(FORMULA_NAME) + 4
+
+
+def test_formula_name_arrives_as_text(warehouse):
+    path = warehouse / "reports" / "2024" / "CTY1.xlsx"
+    ws = openpyxl.load_workbook(path)["待谈清单"]
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    assert [c.value for c in cells] == [f"{FORMULA_NAME}（p3）"]
+    assert cells[0].data_type == "s" and cells[0].quotePrefix
+    import fastexcel  # calamine reads it as the same text
+
+    sheet = fastexcel.read_excel(str(path)).load_sheet_by_name("待谈清单").to_polars()
+    assert f"{FORMULA_NAME}（p3）" in sheet["谈话对象"].to_list()
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(TEXT, min_size=1, max_size=4))
+def test_any_text_survives_the_workbook_as_text(tmp_path, values):
+    wb = openpyxl.Workbook()
+    write_sheet(wb, "t", pl.DataFrame({"文本": values}, schema={"文本": pl.String}))
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    ws = openpyxl.load_workbook(path)["t"]
+    got = [ws.cell(row=i + 2, column=1) for i in range(len(values))]
+    expect = [re.sub(r"\r\n?", "\n", re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v)) for v in values]
+    assert [c.value if c.value is not None else "" for c in got] == expect
+    assert all(c.data_type != "f" for c in got)
+
+
+class _Cells(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.cells: list[str] = []
+        self._in = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "td":
+            self._in = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        self._in = False if tag == "td" else self._in
+
+    def handle_data(self, data):
+        if self._in:
+            self.cells[-1] += data
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(TEXT.filter(lambda s: "\r" not in s and "\x00" not in s), min_size=1, max_size=5))
+def test_any_text_is_escaped_in_tables(values):
+    out = table_html(pl.DataFrame({"a": values}), "t", ("integrity_assessment",))
+    parser = _Cells()
+    parser.feed(out)
+    assert parser.cells == values
+    assert out.count("<tr>") == len(values) + 1
+
+
+# --- command and asset ---------------------------------------------------------------------------
+
+
+def test_report_command(tmp_path, monkeypatch, capsys):
+    wh = make_warehouse(tmp_path, data_docs=False)
+    monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(wh))
+    assert report_command(unit="CITY", year=2024, open_=False) == 0
+    assert (wh / "reports" / "2024" / "CITY.html").is_file() and (wh / "reports" / "2024" / "CITY.rollup.xlsx").is_file()
+    assert not (wh / "reports" / "2023").exists()
+    assert "CITY.html" in capsys.readouterr().out
+    with pytest.raises(FatalError, match="单位编码 NOPE"):
+        report_command(unit="NOPE", year=2024, open_=False)
+    with pytest.raises(FatalError, match="年度 1999"):
+        report_command(unit="CITY", year=1999, open_=False)
+    monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(tmp_path / "empty"))
+    with pytest.raises(FatalError, match="lianjian run"):
+        report_command(unit="CITY", year=2024, open_=False)
+
+
+def test_asset_materializes(tmp_path):
+    from assets.reports import PUBLISHED_DEPS, yearly_reports
+    from pipelines.resources import LianjianSettings
+
+    wh = make_warehouse(tmp_path)
+    assert dg.AssetKey(["published", "integrity_assessment"]) in PUBLISHED_DEPS
+    result = dg.materialize([yearly_reports], resources={"lianjian": LianjianSettings(warehouse=str(wh))})
+    assert result.success
+    meta = result.asset_materializations_for_node("reports__yearly_reports")[0].metadata
+    assert meta["reports"].value == 4 * 3 and meta["rollups"].value == 2 * 3  # 4 units, 2 parents, 3 years
+    assert (wh / "reports" / "index.html").is_file()
+    spec = next(iter(yearly_reports.specs))
+    assert spec.group_name == "reports" and spec.owners == ["team:jijian"] and spec.description.startswith("年度报告")
