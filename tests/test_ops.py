@@ -1,0 +1,198 @@
+"""Operations (issue 5): the nightly schedule, the landing-zone sensor, and the Dagster webserver's
+GraphQL view of the asset graph, checks and column lineage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from pipelines.resources import LianjianSettings
+from pipelines.schedules import nightly
+from pipelines.sensors import landing_fingerprint, landing_zone_sensor
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_nightly_schedule_runs_the_whole_graph_at_two_shanghai_time():
+    assert nightly.cron_schedule == "0 2 * * *"
+    assert nightly.execution_timezone == "Asia/Shanghai"
+    assert nightly.job_name == "lianjian_all"
+    assert nightly.default_status == dg.DefaultScheduleStatus.RUNNING
+    tick = dt.datetime(2025, 3, 4, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # = 2025-03-03 18:00 UTC
+    result = nightly.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert len(result.run_requests) == 1
+    assert result.run_requests[0].tags["lianjian/trigger"] == "nightly"
+    # the schedule is wired into the one Definitions, on the job that selects every asset
+    from pipelines.definitions import defs
+
+    assert defs.get_schedule_def("lianjian_nightly").job_name == "lianjian_all"
+    assert defs.get_sensor_def("landing_zone_sensor").job_name == "lianjian_all"
+
+
+def _tick(landing: Path, cursor: str | None):
+    ctx = dg.build_sensor_context(cursor=cursor, resources={"lianjian": LianjianSettings(landing=str(landing))})
+    return landing_zone_sensor(ctx)
+
+
+def _runs(result) -> list:
+    return result.run_requests if isinstance(result, dg.SensorResult) else []
+
+
+def test_landing_sensor_runs_on_added_or_changed_files_and_skips_otherwise(tmp_path):
+    landing = tmp_path / "landing"
+    assert isinstance(_tick(landing, None), dg.SkipReason)  # no landing zone yet
+    landing.mkdir()
+    assert isinstance(_tick(landing, None), dg.SkipReason)  # empty landing zone
+
+    (landing / "units.csv").write_text("unit_code,unit_name,level\nU01,甲,county\n", encoding="utf-8")
+    first = _tick(landing, None)
+    assert len(_runs(first)) == 1 and first.cursor == landing_fingerprint(landing)[0]
+    cursor = first.cursor
+
+    same = _tick(landing, cursor)  # nothing changed
+    assert isinstance(same, dg.SkipReason) and "没有变化" in same.skip_message
+
+    (landing / "~$units.xlsx").write_bytes(b"lock")  # office lock file: ignored
+    (landing / ".hidden").write_text("x")
+    assert isinstance(_tick(landing, cursor), dg.SkipReason)
+
+    (landing / "cases").mkdir()
+    (landing / "cases" / "2024-01.csv").write_text("case_id\nC1\n", encoding="utf-8")  # a monthly drop added
+    added = _tick(landing, cursor)
+    assert len(_runs(added)) == 1 and added.cursor != cursor
+    keys = {_runs(first)[0].run_key, _runs(added)[0].run_key}
+    cursor = added.cursor
+    assert isinstance(_tick(landing, cursor), dg.SkipReason)
+
+    st = (landing / "units.csv").stat()  # same size, new modification time
+    os.utime(landing / "units.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    changed = _tick(landing, cursor)
+    assert len(_runs(changed)) == 1
+    keys.add(_runs(changed)[0].run_key)
+    assert len(keys) == 3  # every transition gets its own run key
+
+    (landing / "cases" / "2024-01.csv").unlink()  # a file removed also changes what a run would read
+    assert len(_runs(_tick(landing, changed.cursor))) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(port: int, query: str) -> dict:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        body = json.loads(resp.read())
+    assert "errors" not in body, body.get("errors")
+    return body["data"]
+
+
+QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    groupName
+    description
+    isMaterializable
+    dependencyKeys { path }
+    assetChecksOrError { ... on AssetChecks { checks { name } } }
+    metadataEntries {
+      label
+      ... on TableColumnLineageMetadataEntry {
+        lineage { columnName columnDeps { assetKey { path } columnName } }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture
+def webserver(tmp_path):
+    port = _free_port()
+    env = dict(
+        os.environ,
+        DAGSTER_HOME=str(tmp_path),
+        LIANJIAN_WAREHOUSE=str(tmp_path / "warehouse"),
+        LIANJIAN_LANDING=str(tmp_path / "landing"),
+    )
+    exe = Path(os.__file__).parents[2] / "bin" / "dagster-webserver"
+    exe = exe if exe.exists() else Path(ROOT, ".venv", "bin", "dagster-webserver")
+    proc = subprocess.Popen(
+        [str(exe), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("dagster-webserver did not start") from None
+                time.sleep(1)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_webserver_shows_the_graph_checks_and_column_lineage(webserver):
+    from lianjian.contract import PUBLISHED
+    from lianjian.publish.layers import upstream_key
+
+    status = _graphql(webserver, "{ workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { __typename } } } } }")
+    entries = status["workspaceOrError"]["locationEntries"]
+    assert [e["locationOrLoadError"]["__typename"] for e in entries] == ["RepositoryLocation"]
+
+    nodes = {tuple(n["assetKey"]["path"]): n for n in _graphql(webserver, QUERY)["assetNodes"]}
+    for table in PUBLISHED:
+        node = nodes[("published", table)]
+        assert node["groupName"] == "published"
+        assert node["description"].startswith(PUBLISHED[table].zh)
+        assert upstream_key(table) in [tuple(d["path"]) for d in node["dependencyKeys"]]
+        assert {c["name"] for c in node["assetChecksOrError"]["checks"]} == {"contract_schema", "no_identity_numbers"}
+
+    # column lineage of a published assessment names the staged columns
+    meta = {m["label"]: m for m in nodes[("published", "integrity_assessment")]["metadataEntries"]}
+    lineage = {c["columnName"]: c["columnDeps"] for c in meta["dagster/column_lineage"]["lineage"]}
+    grade = {(tuple(d["assetKey"]["path"]), d["columnName"]) for d in lineage["grade"]}
+    assert {(("assessed", "integrity_assessment"), "grade"), (("staged", "reviews"), "score"), (("staged", "violations"), "severity")} <= grade
+
+    # walk upstream from each published table: through its computing layer down to staged sources
+    def reaches_staged(key: tuple, seen: set) -> bool:
+        if key[0] == "staged":
+            return True
+        if key in seen or key not in nodes:
+            return False
+        seen.add(key)
+        return any(reaches_staged(tuple(d["path"]), seen) for d in nodes[key]["dependencyKeys"])
+
+    for table in ("integrity_assessment", "responsibility_assessment", "accountability_triggers", "talk_obligations"):
+        up = upstream_key(table)
+        if up in nodes and nodes[up]["isMaterializable"]:
+            assert reaches_staged(up, set()), table
+        assert reaches_staged(("published", table), set())
