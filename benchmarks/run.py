@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Benchmark: how far the pipeline is from the limit of the hardware, per stage.
+
+    .venv/bin/python benchmarks/run.py --scale province [--years 2021-2025] [--workdir DIR] [--seed N]
+
+1. Generates the landing zone for the scale into <workdir>/landing (only if absent).
+2. The **limit**: Polars alone reads every landing file once and writes it once as Parquet (in a
+   child process, so its peak RSS is its own).
+3. The **pipeline**: lianjian.runner.run_pipeline(landing, warehouse, rules) through Dagster (in a
+   child process with its own DAGSTER_HOME). Per stage — ingest (landing group), validate (staged
+   group and asset checks), derive, assess, publish (and reports) — wall seconds are taken from the
+   run's event log (STEP_START → STEP_SUCCESS of the stage's steps), with rows per second over the
+   landing rows. Peak RSS is per process (Dagster does not record it per step): the whole run's.
+4. Prints a table and the ratio pipeline / limit; writes <workdir>/results.json.
+
+Not a test: run it by hand or in a nightly job. At demo scale it takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STAGES = ("ingest", "validate", "derive", "assess", "publish", "reports")
+GROUP_STAGE = {"landing": "ingest", "staged": "validate", "checks": "validate", "derived": "derive",
+               "assessed": "assess", "published": "publish", "reports": "reports"}
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Peak resident set size of this process and of its waited-for children, in MB (Linux: KB units)."""
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024 / 1024
+    return {
+        "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale,
+        "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale,
+    }
+
+
+# ---- child: the limit ---------------------------------------------------------------------------
+def landing_files(landing: Path) -> list[Path]:
+    return sorted(p for p in landing.rglob("*") if p.is_file() and p.suffix in (".csv", ".xlsx", ".parquet"))
+
+
+def phase_limit(landing: Path, out: Path) -> dict:
+    import polars as pl
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows, nbytes = 0, 0
+    t0 = time.perf_counter()
+    for i, f in enumerate(landing_files(landing)):
+        target = out / f"{i:05d}.parquet"
+        nbytes += f.stat().st_size
+        if f.suffix == ".xlsx":
+            df = pl.read_excel(f, infer_schema_length=0)
+        elif f.suffix == ".parquet":
+            df = pl.read_parquet(f)
+        else:
+            data = f.read_bytes()
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:  # GB18030 export
+                data = data.decode("gb18030").encode("utf-8")
+                df = pl.read_csv(data, infer_schema=False)
+            else:
+                lf = pl.scan_csv(f, infer_schema=False)
+                lf.sink_parquet(target)
+                rows += pl.scan_parquet(target).select(pl.len()).collect().item()
+                continue
+        df.write_parquet(target)
+        rows += df.height
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "rows": rows, "files": len(landing_files(landing)), "bytes": nbytes, "rss_mb": peak_rss_mb()}
+
+
+# ---- child: the pipeline ------------------------------------------------------------------------
+def _stage_of(step_key: str) -> str:
+    """Fallback when a step materialized nothing: its name's first word (ops are named by layer)."""
+    first = step_key.replace("__", "_").split("_", 1)[0]
+    if first in GROUP_STAGE:
+        return GROUP_STAGE[first]
+    return "validate" if "check" in step_key or "quality" in step_key else "other"
+
+
+def _stage_map() -> dict[str, str]:
+    """asset key ("layer/name") -> stage, from the Definitions' asset groups."""
+    try:
+        from pipelines.definitions import defs
+
+        return {spec.key.to_user_string(): GROUP_STAGE.get(spec.group_name or "", "other") for spec in defs.resolve_all_asset_specs()}
+    except Exception:  # noqa: BLE001 — the heuristic below still works
+        return {}
+
+
+def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Path) -> dict:
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        from lianjian.runner import run_pipeline
+    except ImportError as err:
+        return {"unavailable": f"lianjian.runner.run_pipeline 不可用 (not available yet): {err}"}
+    import inspect
+
+    import dagster as dg
+
+    kwargs = {}
+    params = inspect.signature(run_pipeline).parameters
+    if "instance" in params:  # our own instance, so the event log can be read afterwards
+        kwargs["instance"] = dg.DagsterInstance.get()
+    if "progress" in params:
+        kwargs["progress"] = False
+    t0 = time.perf_counter()
+    try:
+        outcome = run_pipeline(landing, warehouse, rules, **kwargs)
+        error = None
+    except Exception as err:  # noqa: BLE001 — the run may still be in the event log: report what was measured
+        outcome, error = None, f"run_pipeline raised {type(err).__name__}: {err}"
+    total = time.perf_counter() - t0
+    result = {"seconds": total, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
+    if error:
+        result["success"], result["failure"] = False, error
+    if outcome is not None:
+        result["success"] = getattr(outcome, "success", None)
+        result["failure"] = getattr(outcome, "failure", None)
+    try:
+        instance = dg.DagsterInstance.get()
+        run_id = getattr(outcome, "run_id", None)
+        if run_id is None:
+            runs = instance.get_runs(limit=1)
+            run_id = runs[0].run_id if runs else None
+        if run_id is None:
+            return result
+        types = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+        # A step's stage: the group of the assets it materialized; a step that only evaluated checks
+        # is validation; otherwise its name.
+        asset_stage = _stage_map()
+        step_stage: dict[str, str] = {}
+        for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION}):
+            key = entry.dagster_event.asset_key.to_user_string() if entry.dagster_event.asset_key else ""
+            if entry.step_key and key in asset_stage:
+                step_stage.setdefault(entry.step_key, asset_stage[key])
+        for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
+            if entry.step_key:
+                step_stage.setdefault(entry.step_key, "validate")
+        spans: dict[str, dict] = {}
+        for entry in instance.all_logs(run_id, of_type=types):
+            key = entry.step_key
+            stage = step_stage.get(key) or _stage_of(key)
+            s = spans.setdefault(stage, {"start": None, "end": None, "steps": 0, "step_seconds": 0.0, "_open": {}})
+            if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                s["start"] = entry.timestamp if s["start"] is None else min(s["start"], entry.timestamp)
+                s["_open"][key] = entry.timestamp
+                s["steps"] += 1
+            else:
+                s["end"] = entry.timestamp if s["end"] is None else max(s["end"], entry.timestamp)
+                if key in s["_open"]:
+                    s["step_seconds"] += entry.timestamp - s["_open"].pop(key)
+        for stage, s in spans.items():
+            result["stages"][stage] = {
+                # Steps of one in-process run do not overlap: a stage's time is the sum of its steps.
+                "seconds": s["step_seconds"],
+                "span_seconds": (s["end"] - s["start"]) if s["start"] is not None and s["end"] is not None else None,
+                "steps": s["steps"],
+            }
+        result["run_id"] = run_id
+    except Exception as err:  # noqa: BLE001 — fall back to the outcome's own step timings
+        result["stages_error"] = f"{type(err).__name__}: {err}"
+        for key, sec in (getattr(outcome, "step_seconds", None) or {}).items():
+            st = result["stages"].setdefault(_stage_of(key), {"seconds": 0.0, "steps": 0})
+            st["seconds"] += sec
+            st["steps"] += 1
+    return result
+
+
+# ---- parent -------------------------------------------------------------------------------------
+def child(phase: str, **kw) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase] + [f"--{k}={v}" for k, v in kw.items()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": (proc.stderr.strip().splitlines() or ["(no output)"])[-1], "returncode": proc.returncode}
+    return json.loads(lines[-1])
+
+
+def fmt_rate(rows: int, seconds: float | None) -> str:
+    return f"{rows / seconds:,.0f}" if seconds else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="demo", choices=["demo", "county", "city", "province", "national"])
+    ap.add_argument("--years", default="2021-2025")
+    ap.add_argument("--seed", type=int, default=20240101)
+    ap.add_argument("--workdir", help="default: tmp/bench/<scale> under the project (git-ignored)")
+    ap.add_argument("--rules", default=str(ROOT / "rules" / "default.yaml"))
+    ap.add_argument("--limit-only", action="store_true", help="measure the limit only (no pipeline)")
+    ap.add_argument("--phase", choices=["limit", "pipeline"], help=argparse.SUPPRESS)
+    ap.add_argument("--landing", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--home", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+
+    if a.phase == "limit":
+        print(json.dumps(phase_limit(Path(a.landing), Path(a.out))))
+        return 0
+    if a.phase == "pipeline":
+        print(json.dumps(phase_pipeline(Path(a.landing), Path(a.out), Path(a.rules), Path(a.home)), default=str))
+        return 0
+
+    work = Path(a.workdir or ROOT / "tmp" / "bench" / a.scale).absolute()
+    landing = work / "landing"
+    t0 = time.perf_counter()
+    if not landing.exists():
+        from lianjian.generate import write_landing
+
+        print(f"生成 {a.scale} 落地数据 generating landing zone → {landing}", flush=True)
+        write_landing(landing, a.scale, years=a.years, seed=a.seed,
+                      log=lambda m: print(f"  {m}", flush=True))
+        print(f"  generated in {time.perf_counter() - t0:.1f}s", flush=True)
+    import shutil
+
+    shutil.rmtree(work / "limit", ignore_errors=True)
+    limit = child("limit", landing=landing, out=work / "limit")
+    if "error" in limit:
+        print(f"limit failed: {limit['error']}", file=sys.stderr)
+        return 1
+    rows = limit["rows"]
+    results = {"scale": a.scale, "years": a.years, "landing": str(landing), "limit": limit}
+    print(f"\nscale {a.scale}, years {a.years}: {rows:,} landing rows in {limit['files']} files ({limit['bytes'] / 1e6:,.1f} MB)")
+    print(f"{'stage':<12}{'seconds':>10}{'rows/s':>14}{'peak RSS MB':>14}")
+    print(f"{'limit':<12}{limit['seconds']:>10.2f}{fmt_rate(rows, limit['seconds']):>14}{limit['rss_mb']['self']:>14.0f}")
+    if not a.limit_only:
+        for d in ("warehouse", "dagster_home"):
+            shutil.rmtree(work / d, ignore_errors=True)
+        pipe = child("pipeline", landing=landing, out=work / "warehouse", rules=a.rules, home=work / "dagster_home")
+        results["pipeline"] = pipe
+        if "unavailable" in pipe or "error" in pipe:
+            print(f"{'pipeline':<12}  {pipe.get('unavailable') or pipe.get('error')}")
+        else:
+            rss = max(pipe["rss_mb"]["self"], pipe["rss_mb"]["children"])
+            for stage in STAGES + ("other",):
+                s = pipe.get("stages", {}).get(stage)
+                if s:
+                    sec = s["seconds"]
+                    print(f"{stage:<12}{(sec or 0):>10.2f}{fmt_rate(rows, sec):>14}{'(run)':>14}")
+            if "stages_error" in pipe:
+                print(f"  (per-stage timings unavailable: {pipe['stages_error']})")
+            print(f"{'pipeline':<12}{pipe['seconds']:>10.2f}{fmt_rate(rows, pipe['seconds']):>14}{rss:>14.0f}")
+            if pipe.get("success") is False:
+                print(f"  (run failed: {pipe.get('failure')})")
+            ratio = pipe["seconds"] / limit["seconds"] if limit["seconds"] else float("nan")
+            results["ratio"] = ratio
+            print(f"\nratio pipeline / limit: {ratio:.1f}×")
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    print(f"results: {work / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
