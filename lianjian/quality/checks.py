@@ -1,0 +1,228 @@
+"""The data-quality checks over the staged layer: their catalogue and one plain function that runs
+them all (``run_quality``), testable without Dagster. ``checks/quality.py`` turns the outcomes into
+Dagster asset-check results.
+
+Severity: ERROR checks are blocking — a failure stops the derived and assessed assets and publishing.
+They guard what the assessment cannot be computed correctly without (the contract itself, one party
+secretary, a reason on must_talk talks, supervisors being leadership members, no identity number in
+the quarantine). WARN checks are recorded and do not block: results stay well-defined when they fail
+(a department head who left by year end, a review of someone outside the roster, a high quarantine
+share — the contract says a run with rejected rows still succeeds).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from lianjian.contract import SOURCES
+from lianjian.quality import cross
+from lianjian.quality.validate import SuiteResult, validate_cached
+
+ERROR, WARN = "ERROR", "WARN"
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    table: str  # the staged table it is attached to (asset key ["staged", table])
+    severity: str
+    zh: str
+    en: str
+    reads: tuple[str, ...] = ()  # the staged tables it reads besides its own
+
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == ERROR
+
+    @property
+    def description(self) -> str:
+        return f"{self.zh} — {self.en}"
+
+
+def catalogue() -> list[CheckDef]:
+    """Every quality check, in a stable order."""
+    out: list[CheckDef] = []
+    for src, s in SOURCES.items():
+        out.append(
+            CheckDef(
+                f"{src}_contract_suite",
+                src,
+                ERROR,
+                f"“{s.zh}”暂存表符合数据契约（GX 套件 staged.{src}：列、类型、必填、枚举、范围、主键、格式、行数）",
+                f"staged {src} matches the contract (GX suite staged.{src})",
+            )
+        )
+        out.append(
+            CheckDef(
+                f"{src}_rejected_share",
+                src,
+                WARN,
+                f"“{s.zh}”拒收行占读取行的比例不超过规则文件 quality.max_rejected_share",
+                f"share of {src} rows quarantined stays under quality.max_rejected_share",
+                reads=("ingest_report", "rejected_records"),
+            )
+        )
+    out += [
+        CheckDef(
+            "one_party_secretary_per_unit_year",
+            "personnel",
+            ERROR,
+            "每个单位每年至多一名党组书记（否则无法确定党组书记谈话与考核对象）",
+            "at most one party secretary per unit and year",
+        ),
+        CheckDef(
+            "supervisors_are_leadership",
+            "departments",
+            ERROR,
+            "分管院领导均为当年本单位名册中的班子成员",
+            "every department supervisor is a leadership member in that year's roster of the unit",
+            reads=("personnel",),
+        ),
+        CheckDef(
+            "dept_heads_and_supervisors_active_in_roster",
+            "departments",
+            WARN,
+            "部门负责人与分管院领导均为当年本单位名册中的在岗人员",
+            "every department head and supervisor is active in that year's roster of the same unit",
+            reads=("personnel",),
+        ),
+        CheckDef(
+            "must_talk_has_reason",
+            "talks",
+            ERROR,
+            "每次六必谈都写明谈话事由（否则无法对应人事事件）",
+            "every must_talk talk has a reason",
+        ),
+        CheckDef(
+            "reviewed_in_roster",
+            "reviews",
+            WARN,
+            "每个被评估人都在当年名册中（否则该评分不计入评估）",
+            "every reviewed person is in that year's roster",
+            reads=("personnel",),
+        ),
+        CheckDef(
+            "rejected_records_without_id_numbers",
+            "rejected_records",
+            ERROR,
+            "拒收记录的原始行中没有未遮蔽的身份证号（拒收记录会发布）",
+            "no unmasked identity number in the quarantine's raw rows (they are published)",
+        ),
+    ]
+    return out
+
+
+@dataclass
+class CheckOutcome:
+    check: CheckDef
+    passed: bool
+    unexpected_count: int
+    total: int
+    share: float
+    samples: list[str]
+    failures: list[dict] = field(default_factory=list)  # failed expectations (GX checks)
+    cached: bool | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class QualityRun:
+    outcomes: list[CheckOutcome]
+    suites: dict[str, SuiteResult]
+    seconds: float
+    docs_index: Path | None = None
+
+    def outcome(self, name: str) -> CheckOutcome:
+        return next(o for o in self.outcomes if o.check.name == name)
+
+    @property
+    def blocking_failures(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.passed and o.check.blocking]
+
+
+def _from_expectations(check: CheckDef, result: SuiteResult, expectations) -> CheckOutcome:
+    failed = [e for e in expectations if not e.success]
+    samples = [f"{e.column or ''}: {s}".lstrip(": ") for e in failed for s in e.samples][:5]
+    return CheckOutcome(
+        check=check,
+        passed=not failed,
+        unexpected_count=sum(e.unexpected_count for e in failed),
+        total=result.rows,
+        share=max((e.share for e in failed), default=0.0),
+        samples=samples,
+        failures=[
+            {"family": e.family, "column": e.column, "zh": e.zh, "unexpected_count": e.unexpected_count, "share": e.share}
+            for e in failed
+        ],
+        cached=result.cached,
+        seconds=result.seconds,
+    )
+
+
+def _from_outcome(check: CheckDef, o: cross.Outcome, seconds: float) -> CheckOutcome:
+    return CheckOutcome(
+        check=check,
+        passed=o.unexpected_count == 0,
+        unexpected_count=o.unexpected_count,
+        total=o.total,
+        share=o.share,
+        samples=o.samples if o.unexpected_count else [],
+        seconds=seconds,
+    )
+
+
+def _empty(src: str) -> pl.DataFrame:
+    return SOURCES[src].staged_frame()
+
+
+def run_quality(
+    staged: dict[str, pl.LazyFrame | pl.DataFrame],
+    rejected_records: pl.LazyFrame | pl.DataFrame,
+    ingest_report: pl.LazyFrame | pl.DataFrame,
+    *,
+    max_rejected_share: float,
+    cache_dir: Path | None = None,
+) -> QualityRun:
+    """Run every check of ``catalogue()`` over the staged tables (absent sources count as empty)."""
+    t0 = time.perf_counter()
+    frames = {
+        src: (f.collect() if isinstance(f, pl.LazyFrame) else f) if f is not None else _empty(src)
+        for src in SOURCES
+        for f in [staged.get(src)]
+    }
+    suites = {src: validate_cached(src, frame, cache_dir) for src, frame in frames.items()}
+    polars_checks = {
+        "supervisors_are_leadership": lambda: cross.supervisors_are_leadership(frames["departments"], frames["personnel"]),
+        "dept_heads_and_supervisors_active_in_roster": lambda: cross.dept_heads_and_supervisors_active_in_roster(
+            frames["departments"], frames["personnel"]
+        ),
+        "reviewed_in_roster": lambda: cross.reviewed_in_roster(frames["reviews"], frames["personnel"]),
+        "rejected_records_without_id_numbers": lambda: cross.rejected_records_without_id_numbers(rejected_records),
+    }
+    outcomes: list[CheckOutcome] = []
+    for check in catalogue():
+        if check.name.endswith("_contract_suite"):
+            r = suites[check.table]
+            outcomes.append(_from_expectations(check, r, r.for_check(None)))
+        elif check.name.endswith("_rejected_share"):
+            t = time.perf_counter()
+            o = cross.rejected_share(ingest_report, rejected_records, check.table)
+            out = _from_outcome(check, o, time.perf_counter() - t)
+            out.passed = o.share <= max_rejected_share
+            out.samples = o.samples
+            outcomes.append(out)
+        elif check.name in polars_checks:
+            t = time.perf_counter()
+            outcomes.append(_from_outcome(check, polars_checks[check.name](), time.perf_counter() - t))
+        else:  # a named cross-field expectation inside a GX suite
+            r = suites[check.table]
+            exps = r.for_check(check.name)
+            if not exps:
+                raise LookupError(f"check {check.name}: no expectation of suite {r.suite} feeds it")
+            outcomes.append(_from_expectations(check, r, exps))
+    return QualityRun(outcomes=outcomes, suites=suites, seconds=time.perf_counter() - t0)

@@ -1,0 +1,249 @@
+"""Great Expectations suites generated from the one contract declaration (``lianjian.contract``).
+
+Nothing here names a source's columns one by one: every staged table's suite is derived from
+``SOURCES[src]`` — column presence and order, types, required values, enumerations, ranges, key
+uniqueness, patterns, date order, conditional requirements and a row count above zero for the
+required sources. Two cross-field rules that Great Expectations can state on one table are added by
+name (``NAMED_EXPECTATIONS``): at most one party secretary per unit and year, and a reason on every
+must_talk talk (the latter comes from the contract's ``required_if``).
+
+Each expectation carries ``meta``: ``family`` (columns, types, not_null, conditional_required, enum,
+range, unique_key, pattern, row_count, date_order, cross_field), ``column``, ``check`` (the Dagster
+check its result feeds) and ``zh`` (the Chinese sentence shown in the data docs).
+
+GX 1.x has no Polars engine, so a staged frame is converted to pandas with fixed, numpy-backed or
+pandas-nullable dtypes (``to_gx_pandas``): Arrow-backed columns break GX's type expectations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+import polars as pl
+
+from lianjian.contract import SOURCES, Column, Source
+
+# GX reads this before creating a context: no usage statistics leave a closed network.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.expectations.row_conditions import Column as GxColumn  # noqa: E402
+
+#: GX (pandas) type names accepted for each contract kind, as ``to_gx_pandas`` produces them.
+TYPE_LISTS: dict[str, list[str]] = {
+    "str": ["str"],  # object column of Python str: GX checks each value
+    "enum": ["str"],
+    "int": ["Int64Dtype"],  # pandas nullable Int64
+    "dec": ["float64"],
+    "date": ["datetime64[ns]"],
+    "bool": ["BooleanDtype"],  # pandas nullable boolean
+}
+
+KIND_ZH = {"str": "文本", "enum": "枚举", "int": "整数", "dec": "小数", "date": "日期", "bool": "是/否"}
+
+FAMILY_ZH = {
+    "columns": "列齐全",
+    "types": "类型",
+    "not_null": "必填",
+    "conditional_required": "条件必填",
+    "enum": "枚举取值",
+    "range": "取值范围",
+    "unique_key": "主键唯一",
+    "pattern": "格式",
+    "row_count": "行数",
+    "date_order": "日期先后",
+    "cross_field": "跨字段规则",
+}
+
+#: Bump when the way results are computed or summarized changes: invalidates the result cache.
+SUITE_CODE_VERSION = "1"
+
+
+def suite_name(src: str) -> str:
+    return f"staged.{src}"
+
+
+def _label(c: Column) -> str:
+    return f"{c.zh}（{c.name}）"
+
+
+def _meta(family: str, zh: str, column: str | None = None, check: str | None = None) -> dict:
+    return {"family": family, "zh": zh, "column": column, "check": check}
+
+
+def _condition(spec: dict[str, list[str]], negate: bool):
+    """A GX row condition from a contract required_if / required_unless mapping."""
+    (other, codes), *rest = spec.items()
+    if rest:
+        raise ValueError("required_if/required_unless with more than one column is not supported")
+    col = GxColumn(other)
+    return col.is_not_in(list(codes)) if negate else col.is_in(list(codes))
+
+
+# --- named cross-field expectations (one table, stated in GX) -------------------------------------
+
+
+def _one_party_secretary(source: Source) -> gxe.Expectation:
+    """庆城办法 / CONTRACT.md personnel.is_party_secretary: at most one per unit and year."""
+    for col in ("year", "unit_code", "is_party_secretary"):
+        source.column(col)  # fails loudly if the contract renames them
+    return gxe.ExpectCompoundColumnsToBeUnique(
+        column_list=["year", "unit_code"],
+        row_condition=GxColumn("is_party_secretary") == True,  # noqa: E712 (a GX condition, not a comparison)
+        meta=_meta(
+            "cross_field",
+            "每个单位每年至多一名党组书记（党组书记标记为“是”的人员中，单位编码+年度不重复）",
+            "is_party_secretary",
+            "one_party_secretary_per_unit_year",
+        ),
+    )
+
+
+#: source -> builders of its named cross-field expectations.
+NAMED_EXPECTATIONS = {"personnel": [_one_party_secretary]}
+
+#: Conditional requirements that feed a named check instead of the suite check: (source, column) -> check.
+NAMED_CONDITIONAL = {("talks", "reason"): "must_talk_has_reason"}
+
+
+def expectations_for(src: str) -> list[gxe.Expectation]:
+    """Every expectation of one staged source, derived from its contract declaration."""
+    s = SOURCES[src]
+    staged = [c for c in s.columns if not c.personal]
+    names = [c.name for c in staged]
+    out: list[gxe.Expectation] = [
+        gxe.ExpectTableColumnsToMatchOrderedList(
+            column_list=names, meta=_meta("columns", f"列与契约一致且顺序相同：{', '.join(names)}")
+        )
+    ]
+    if s.required:
+        out.append(
+            gxe.ExpectTableRowCountToBeBetween(
+                min_value=1, meta=_meta("row_count", f"必需数据源“{s.zh}”至少有一行")
+            )
+        )
+    for c in staged:
+        out.append(
+            gxe.ExpectColumnValuesToBeInTypeList(
+                column=c.name,
+                type_list=TYPE_LISTS[c.kind],
+                meta=_meta("types", f"{_label(c)}的类型为{KIND_ZH[c.kind]}", c.name),
+            )
+        )
+    for c in staged:
+        if c.required:
+            out.append(
+                gxe.ExpectColumnValuesToNotBeNull(column=c.name, meta=_meta("not_null", f"{_label(c)}不为空", c.name))
+            )
+        for spec, negate, word in ((c.required_if, False, "为"), (c.required_unless, True, "不为")):
+            if spec:
+                (other, codes), *_ = spec.items()
+                oc = s.column(other)
+                labels = "、".join(oc.enum.label(x) if oc.enum else x for x in codes)
+                out.append(
+                    gxe.ExpectColumnValuesToNotBeNull(
+                        column=c.name,
+                        row_condition=_condition(spec, negate),
+                        meta=_meta(
+                            "conditional_required",
+                            f"{_label(oc)}{word}{labels}时，{_label(c)}不为空",
+                            c.name,
+                            NAMED_CONDITIONAL.get((src, c.name)),
+                        ),
+                    )
+                )
+        if c.enum is not None:
+            out.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=c.name,
+                    value_set=c.enum.codes,
+                    meta=_meta("enum", f"{_label(c)}取值为契约列出的代码之一（{len(c.enum.codes)} 个）", c.name),
+                )
+            )
+        if c.min is not None or c.max is not None:
+            lo = "" if c.min is None else f"≥ {c.min:g}"
+            hi = "" if c.max is None else f"≤ {c.max:g}"
+            out.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=c.name,
+                    min_value=c.min,
+                    max_value=c.max,
+                    meta=_meta("range", f"{_label(c)}{' 且 '.join(x for x in (lo, hi) if x)}", c.name),
+                )
+            )
+        if c.pattern:
+            out.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=c.name, regex=c.pattern, meta=_meta("pattern", f"{_label(c)}符合格式 {c.pattern}", c.name)
+                )
+            )
+    key_zh = "+".join(_label(s.column(k)) for k in s.key)
+    if len(s.key) == 1:
+        out.append(gxe.ExpectColumnValuesToBeUnique(column=s.key[0], meta=_meta("unique_key", f"{key_zh}不重复", s.key[0])))
+    else:
+        out.append(
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=list(s.key), meta=_meta("unique_key", f"主键 {key_zh} 不重复", ",".join(s.key))
+            )
+        )
+    for earlier, later in s.date_order:
+        out.append(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=later,
+                column_B=earlier,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta=_meta(
+                    "date_order", f"{_label(s.column(later))}不早于{_label(s.column(earlier))}", f"{earlier},{later}"
+                ),
+            )
+        )
+    for build in NAMED_EXPECTATIONS.get(src, []):
+        out.append(build(s))
+    return out
+
+
+def build_suite(src: str) -> gx.ExpectationSuite:
+    """The GX suite of one staged source (not registered with any context)."""
+    return gx.ExpectationSuite(
+        name=suite_name(src),
+        expectations=expectations_for(src),
+        meta={"source": src, "zh": SOURCES[src].zh, "generated_from": "lianjian.contract"},
+    )
+
+
+def suite_fingerprint(src: str) -> str:
+    """A hash of the suite's expectations, GX's version and this module's code version (cache key part)."""
+    configs = [e.configuration.to_json_dict() for e in expectations_for(src)]
+    text = json.dumps({"v": SUITE_CODE_VERSION, "gx": gx.__version__, "e": configs}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- Polars → pandas for GX ----------------------------------------------------------------------
+
+
+def _to_pandas(series: pl.Series) -> pd.Series | pd.api.extensions.ExtensionArray:
+    dt = series.dtype
+    mask = series.is_null().to_numpy()
+    if dt == pl.Int64:
+        return pd.arrays.IntegerArray(series.fill_null(0).to_numpy(), mask)
+    if dt == pl.Boolean:
+        return pd.arrays.BooleanArray(series.fill_null(False).to_numpy(), mask)
+    if dt in (pl.String, pl.Categorical) or isinstance(dt, pl.Enum):
+        return pd.Series(series.cast(pl.String).to_numpy(), dtype=object)
+    if dt == pl.Date:
+        return series.cast(pl.Datetime("ns")).to_pandas(use_pyarrow_extension_array=False)
+    if dt == pl.Float64:
+        return series.to_pandas(use_pyarrow_extension_array=False)
+    # anything else keeps a dtype of its own, so the type expectation reports it
+    return pd.Series(series.to_list(), dtype=object) if dt.is_nested() else series.to_pandas()
+
+
+def to_gx_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    """A pandas frame with the dtypes ``TYPE_LISTS`` expects for correctly typed Polars columns."""
+    return pd.DataFrame({name: pd.Series(_to_pandas(frame[name])).reset_index(drop=True) for name in frame.columns})

@@ -1,0 +1,147 @@
+"""The quality checks inside Dagster: a blocking failure stops the assessment and publishing (the
+published file stays as it was), a WARN failure lets the run finish, and the run leaves an offline
+Data Docs site listing every staged table's suite. Uses the real check step with stand-in assets for
+the staged, derived, assessed and published layers."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from checks.quality import staged_data_quality
+from lianjian.contract import SOURCES
+from lianjian.quality.docs import data_docs_index
+from pipelines.io_manager import WarehouseIOManager
+from pipelines.resources import LianjianSettings
+from support_quality import good_rows, ingest_report, rejected_records, staged
+
+RULES = str(Path(__file__).resolve().parents[1] / "rules" / "default.yaml")
+
+
+def _stage(key: str, frame: pl.DataFrame):
+    @dg.asset(key=["staged", key], group_name="staged", name=None)
+    def _a():
+        return frame
+
+    return _a
+
+
+def run_pipeline(warehouse: Path, frames: dict[str, pl.DataFrame], report: pl.DataFrame):
+    assets = [_stage(s, f) for s, f in frames.items()]
+    assets += [_stage("rejected_records", rejected_records()), _stage("ingest_report", report)]
+
+    @dg.asset(key=["derived", "talk_obligations"], deps=[dg.AssetKey(["staged", s]) for s in SOURCES])
+    def derived():
+        return pl.DataFrame({"x": [1]})
+
+    @dg.asset(key=["assessed", "integrity_assessment"], deps=[derived])
+    def assessed():
+        return pl.DataFrame({"x": [1]})
+
+    @dg.asset(key=["published", "integrity_assessment"], deps=[assessed])
+    def published() -> None:
+        out = warehouse / "published" / "integrity_assessment" / "part-0.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame({"run": ["new"]}).write_parquet(out)
+
+    defs = dg.Definitions(
+        assets=[*assets, derived, assessed, published],
+        asset_checks=[staged_data_quality],
+        resources={
+            "io_manager": WarehouseIOManager(warehouse=str(warehouse)),
+            "lianjian": LianjianSettings(warehouse=str(warehouse), rules=RULES),
+        },
+        jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())],
+    )
+    return defs.resolve_job_def("all").execute_in_process(raise_on_error=False)
+
+
+def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def materialized(result) -> set[str]:
+    return {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+
+
+def test_blocking_failure_stops_assessment_and_publishing(tmp_path):
+    old = tmp_path / "published" / "integrity_assessment" / "part-0.parquet"
+    old.parent.mkdir(parents=True)
+    pl.DataFrame({"run": ["previous"]}).write_parquet(old)
+    before = old.read_bytes()
+    rows = good_rows()
+    rows["personnel"][1]["is_party_secretary"] = True  # two party secretaries in U1, 2024
+
+    result = run_pipeline(tmp_path, staged(rows), ingest_report())
+
+    assert not result.success
+    ev = evaluations(result)["one_party_secretary_per_unit_year"]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
+    assert ev.metadata["unexpected_count"].value == 2  # P1 and P2
+    # flagged rows: P1, P2 (U1) and P5 (alone in U2) = 3; the 2 of U1 break the rule: 2/3
+    assert abs(ev.metadata["share"].value - 2 / 3) < 1e-12
+    done = materialized(result)
+    assert "staged/personnel" in done
+    assert not done & {"derived/talk_obligations", "assessed/integrity_assessment", "published/integrity_assessment"}
+    assert old.read_bytes() == before  # previously published output untouched
+    # the failure names the check (what `lianjian run` shows)
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "one_party_secretary_per_unit_year" in failure.event_specific_data.error.message
+
+
+def test_warn_failure_lets_the_run_finish_and_is_visible(tmp_path):
+    # talks: 10 read, 1 rejected = 10% > 5% (rules/default.yaml quality.max_rejected_share)
+    result = run_pipeline(tmp_path, staged(), ingest_report(read={"talks": 10}, rejected={"talks": 1}))
+
+    assert result.success
+    ev = evaluations(result)["talks_rejected_share"]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN
+    assert ev.metadata["unexpected_count"].value == 1 and ev.metadata["share"].value == 0.1
+    assert "published/integrity_assessment" in materialized(result)
+    assert all(e.passed for n, e in evaluations(result).items() if n != "talks_rejected_share")
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.refs += [v for k, v in attrs if k in ("href", "src") and v]
+        if tag in ("script", "link", "img", "iframe"):
+            self.refs.append(f"<{tag}>")
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_data_docs_offline_and_listing_every_suite(tmp_path):
+    result = run_pipeline(tmp_path, staged(), ingest_report())
+    assert result.success
+    index = data_docs_index(tmp_path)
+    assert index.exists()
+    ev = evaluations(result)["cases_contract_suite"]
+    assert ev.metadata["data_docs"].value == str(index)  # linked from the check metadata
+
+    pages = [index, *index.parent.glob("suites/*.html")]
+    for page in pages:
+        parser = _Refs()
+        parser.feed(page.read_text(encoding="utf-8"))
+        # nothing to fetch: no script, stylesheet link or image; every link a local file that exists
+        assert not [r for r in parser.refs if r.startswith("<")], page
+        for ref in parser.refs:
+            assert "://" not in ref and not ref.startswith("//"), ref
+            assert (page.parent / ref).exists(), ref
+    parser = _Refs()
+    parser.feed(index.read_text(encoding="utf-8"))
+    text = "".join(parser.text)
+    for src in SOURCES:
+        assert f"staged.{src}" in text
+        assert (index.parent / "suites" / f"{src}.html").exists()
+    # a second run over the same tables is served from the content-hash cache
+    again = run_pipeline(tmp_path, staged(), ingest_report())
+    assert evaluations(again)["cases_contract_suite"].metadata["gx_cached"].value is True

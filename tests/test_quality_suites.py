@@ -1,0 +1,172 @@
+"""GX suites generated from the contract: for each expectation family a crafted bad table fails it
+with the expected count, and the good table passes. Counts are worked out from the rows below."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lianjian.contract import SOURCES
+from lianjian.quality.suites import build_suite, expectations_for
+from lianjian.quality.validate import run_suite, validate_cached
+from support_quality import good_rows, staged
+
+
+def family(result, fam: str, column: str | None = None):
+    """The summed unexpected count of the failed expectations of one family (and column)."""
+    hits = [e for e in result.expectations if e.family == fam and (column is None or e.column == column)]
+    assert hits, f"no {fam} expectation for {column}"
+    return sum(e.unexpected_count for e in hits if not e.success)
+
+
+def rows(src: str) -> list[dict]:
+    return [dict(r) for r in good_rows()[src]]
+
+
+def test_every_source_has_a_generated_suite_with_its_families():
+    for src, s in SOURCES.items():
+        fams = {e.meta["family"] for e in expectations_for(src)}
+        assert {"columns", "types", "not_null", "unique_key"} <= fams, src
+        assert ("row_count" in fams) == s.required
+        assert ("enum" in fams) == any(c.enum is not None for c in s.columns if not c.personal)
+    # personal columns never reach the staged table, so no suite mentions them
+    assert all("id_number" not in str(e.configuration.to_json_dict()) for e in expectations_for("personnel"))
+    assert build_suite("cases").name == "staged.cases"
+
+
+@pytest.mark.parametrize("src", list(SOURCES))
+def test_good_tables_pass_every_expectation(src):
+    r = run_suite(src, staged()[src])
+    assert [e.zh for e in r.expectations if not e.success] == []
+    assert r.success
+
+
+def test_columns_missing_and_extra():
+    frame = staged()["units"].drop("unit_name").with_columns(extra=pl.lit("x"))
+    r = run_suite("units", frame)
+    # one missing (unit_name) + one extra (extra) = 2
+    assert family(r, "columns") == 2
+    assert any("缺少 unit_name" in s for e in r.expectations for s in e.samples)
+
+
+def test_types_follow_the_contract():
+    frame = staged()["personnel"].with_columns(pl.col("year").cast(pl.Int32), pl.col("hire_date").cast(pl.String))
+    r = run_suite("personnel", frame)
+    # year (Int32 instead of Int64) and hire_date (text instead of date): one column each
+    assert family(r, "types", "year") == 1
+    assert family(r, "types", "hire_date") == 1
+    assert family(r, "types", "name") == 0
+
+
+def test_required_values_not_null():
+    bad = rows("cases")
+    bad[0]["handler_id"] = None
+    bad[1]["handler_id"] = None
+    bad[1]["accepted_date"] = None
+    r = run_suite("cases", SOURCES["cases"].staged_frame(bad))
+    assert family(r, "not_null", "handler_id") == 2
+    assert family(r, "not_null", "accepted_date") == 1
+    assert not any(e.column == "closed_date" and e.family == "not_null" for e in r.expectations)  # optional
+
+
+def test_enumeration_sets():
+    frame = staged()["talks"].with_columns(pl.col("talk_type").cast(pl.String))
+    frame = frame.with_columns(pl.when(pl.col("talk_id") == "T2").then(pl.lit("tea_chat")).otherwise("talk_type").alias("talk_type"))
+    r = run_suite("talks", frame)
+    assert family(r, "enum", "talk_type") == 1  # T2 only
+
+
+def test_ranges_years_scores_votes():
+    rv = rows("reviews")
+    rv[0]["score"] = 100.5
+    rv[1]["year"] = 1999
+    r = run_suite("reviews", SOURCES["reviews"].staged_frame(rv))
+    assert family(r, "range", "score") == 1
+    assert family(r, "range", "year") == 1
+    votes = rows("democratic_votes")
+    votes[0]["votes_poor"] = -1
+    r = run_suite("democratic_votes", SOURCES["democratic_votes"].staged_frame(votes))
+    assert family(r, "range", "votes_poor") == 1
+    assert family(r, "range", "votes_good") == 0
+
+
+def test_key_uniqueness_single_and_compound():
+    cases = rows("cases")
+    cases[1]["case_id"] = "C1"
+    r = run_suite("cases", SOURCES["cases"].staged_frame(cases))
+    assert family(r, "unique_key") == 2  # both rows of the duplicated key
+    people = rows("personnel")
+    people[3]["person_id"] = "P3"  # (2024, P3) twice
+    r = run_suite("personnel", SOURCES["personnel"].staged_frame(people))
+    assert family(r, "unique_key") == 2
+
+
+def test_unit_code_pattern():
+    units = rows("units") + [{"unit_code": "U 3", "unit_name": "x", "level": "county"},
+                             {"unit_code": "U" * 33, "unit_name": "y", "level": "county"}]
+    r = run_suite("units", SOURCES["units"].staged_frame(units))
+    assert family(r, "pattern", "unit_code") == 2  # a space; 33 characters
+
+
+def test_row_count_only_for_required_sources():
+    r = run_suite("talks", SOURCES["talks"].staged_frame([]))
+    assert family(r, "row_count") == 1
+    assert run_suite("reviews", SOURCES["reviews"].staged_frame([])).success  # optional: may be empty
+
+
+def test_date_order():
+    cases = rows("cases")
+    cases[0]["closed_date"] = dt.date(2023, 12, 31)  # accepted 2024-01-02
+    r = run_suite("cases", SOURCES["cases"].staged_frame(cases))
+    assert family(r, "date_order") == 1  # C2 has no closed date: ignored
+
+
+def test_must_talk_needs_a_reason_and_interviewer_unless_family():
+    talks = rows("talks")
+    talks[0]["reason"] = None  # T1 is must_talk
+    talks[1]["reason"] = None  # T2 is family: no reason needed
+    talks[1]["interviewer_id"] = None  # family: no interviewer needed
+    r = run_suite("talks", SOURCES["talks"].staged_frame(talks))
+    reason = [e for e in r.expectations if e.check == "must_talk_has_reason"]
+    assert [e.unexpected_count for e in reason] == [1]
+    assert family(r, "conditional_required", "interviewer_id") == 0
+
+
+def test_one_party_secretary_per_unit_year():
+    people = rows("personnel")
+    people[1]["is_party_secretary"] = True  # P1 and P2 in U1 2024; P5 alone in U2
+    r = run_suite("personnel", SOURCES["personnel"].staged_frame(people))
+    sec = [e for e in r.expectations if e.check == "one_party_secretary_per_unit_year"]
+    assert [e.unexpected_count for e in sec] == [2]  # both flagged rows of U1/2024
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["U1", "U2", "U3"]), st.sampled_from([2023, 2024]), st.booleans()), min_size=1, max_size=12))
+def test_secretary_count_property(people):
+    """GX's count equals the flagged rows of every unit-year with two or more flagged (counted here)."""
+    frame = SOURCES["personnel"].staged_frame(
+        [{"year": y, "person_id": f"P{i}", "name": "n", "unit_code": u, "position": "other",
+          "is_party_secretary": f, "is_quota": False, "status": "active"} for i, (u, y, f) in enumerate(people)]
+    )
+    flagged: dict[tuple, int] = {}
+    for u, y, f in people:
+        if f:
+            flagged[(u, y)] = flagged.get((u, y), 0) + 1
+    expected = sum(n for n in flagged.values() if n >= 2)
+    r = run_suite("personnel", frame)
+    assert [e.unexpected_count for e in r.expectations if e.check == "one_party_secretary_per_unit_year"] == [expected]
+
+
+def test_cache_reuses_a_result_for_the_same_content_only(tmp_path):
+    frame = staged()["cases"]
+    first = validate_cached("cases", frame, tmp_path)
+    second = validate_cached("cases", frame, tmp_path)
+    assert (first.cached, second.cached) == (False, True)
+    assert [e.unexpected_count for e in first.expectations] == [e.unexpected_count for e in second.expectations]
+    changed = validate_cached("cases", frame.with_columns(pl.lit("C9").alias("case_id")), tmp_path)
+    assert changed.cached is False and not changed.success  # new content: validated again (C9 twice)
+    assert len(list(tmp_path.glob("*.json"))) == 2
