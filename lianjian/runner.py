@@ -130,19 +130,23 @@ def run_pipeline(
         config.setdefault("loggers", {"console": {"config": {"log_level": "ERROR"}}})
     job = job.with_logger_defs({**job.loggers, **loggers}) if loggers else job
     started = time.monotonic()
-    result = job.execute_in_process(instance=instance or instance_for_run(), raise_on_error=False, run_config=config)
+    instance = instance or instance_for_run()
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=config)
     outcome = RunOutcome(success=result.success, run_id=result.run_id, seconds=time.monotonic() - started, result=result)
-    _collect(result, outcome)
+    _collect(result, instance, outcome)
     return outcome
 
 
-def _collect(result, outcome: RunOutcome) -> None:
+def _collect(result, instance: dg.DagsterInstance, outcome: RunOutcome) -> None:
     starts: dict[str, float] = {}
-    for ev in result.all_events:
+    for entry in instance.all_logs(result.run_id):
+        ev = entry.dagster_event
+        if ev is None or not entry.step_key:
+            continue
         if ev.event_type_value == "STEP_START":
-            starts[ev.step_key] = ev.timestamp
-        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
-            outcome.step_seconds[ev.step_key] = ev.timestamp - starts[ev.step_key]
+            starts[entry.step_key] = entry.timestamp
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and entry.step_key in starts:
+            outcome.step_seconds[entry.step_key] = entry.timestamp - starts[entry.step_key]
     for ev in result.all_events:
         if ev.event_type_value == "ASSET_CHECK_EVALUATION":
             e = ev.event_specific_data.evaluation
