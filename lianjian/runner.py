@@ -37,7 +37,7 @@ def _progress_handler(stream) -> logging.Handler:
 
     class Progress(logging.Handler):
         def __init__(self):
-            super().__init__(level=logging.INFO)
+            super().__init__(level=logging.DEBUG)
             self.started: dict[str, float] = {}
 
         def emit(self, record: logging.LogRecord) -> None:
@@ -58,7 +58,7 @@ def _progress_handler(stream) -> logging.Handler:
                 mark = {"STEP_SUCCESS": "✓", "STEP_FAILURE": "✗", "STEP_SKIPPED": "–"}[kind]
                 print(f"[{stamp}] {mark} {_EVENT_LABELS[kind]} {step}（{took:.1f} 秒）", file=stream, flush=True)
             elif kind == "ASSET_CHECK_EVALUATION":
-                data = event.event_specific_data.evaluation
+                data = event.event_specific_data
                 if not data.passed:
                     sev = getattr(data.severity, "value", str(data.severity))
                     print(f"[{stamp}]   ! 检查未通过 {data.check_name}（{sev}）", file=stream, flush=True)
@@ -71,7 +71,7 @@ def progress_logger(stream=None) -> dg.LoggerDefinition:
 
     @dg.logger(description="简明进度（中文）：每一步的开始、结束与未通过的检查")
     def _progress(_init_context):
-        lg = logging.Logger(LOGGER_NAME, level=logging.INFO)
+        lg = logging.Logger(LOGGER_NAME, level=logging.DEBUG)
         lg.addHandler(_progress_handler(stream))
         return lg
 
@@ -147,19 +147,17 @@ def _collect(result, instance: dg.DagsterInstance, outcome: RunOutcome) -> None:
             starts[entry.step_key] = entry.timestamp
         elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and entry.step_key in starts:
             outcome.step_seconds[entry.step_key] = entry.timestamp - starts[entry.step_key]
-    for ev in result.all_events:
-        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
-            e = ev.event_specific_data.evaluation
-            if not e.passed:
-                meta = {k: getattr(v, "value", v) for k, v in (e.metadata or {}).items()}
-                outcome.failed_checks.append(
-                    {
-                        "name": e.check_name,
-                        "asset": e.asset_key.to_user_string(),
-                        "severity": getattr(e.severity, "value", str(e.severity)),
-                        "unexpected_count": meta.get("unexpected_count"),
-                    }
-                )
+    for e in result.get_asset_check_evaluations():
+        if not e.passed:
+            meta = {k: getattr(v, "value", v) for k, v in (e.metadata or {}).items()}
+            outcome.failed_checks.append(
+                {
+                    "name": e.check_name,
+                    "asset": e.asset_key.to_user_string(),
+                    "severity": getattr(e.severity, "value", str(e.severity)),
+                    "unexpected_count": meta.get("unexpected_count"),
+                }
+            )
     if outcome.success:
         return
     for ev in result.all_events:

@@ -22,9 +22,19 @@ DEFAULTS = {
 }
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
 def configured_path(env: str) -> Path:
-    """The path in force for one of the LIANJIAN_* settings (environment, else default)."""
-    return Path(os.environ.get(env) or DEFAULTS[env]).absolute()
+    """The path in force for one of the LIANJIAN_* settings (environment, else default). The default
+    rules file is the project's own rules/default.yaml when the working directory has none."""
+    value = os.environ.get(env)
+    if value:
+        return Path(value).absolute()
+    path = Path(DEFAULTS[env]).absolute()
+    if env == "LIANJIAN_RULES" and not path.exists():
+        return PROJECT_ROOT / DEFAULTS[env]
+    return path
 
 
 @lru_cache(maxsize=8)
