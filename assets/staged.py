@@ -1,5 +1,139 @@
-"""Assets of the staged layer (filled in by its issue)."""
+"""Staged layer: typed contract tables, quarantined rows and the ingest report (CONTRACT.md §2).
+
+``["staged", <source>]`` has exactly ``SOURCES[source].staged_schema()`` (personal columns dropped);
+``["staged", "rejected_records"]`` every rejected row with all its reasons;
+``["staged", "ingest_report"]`` one row per landing file with the conservation counts.
+
+One op stages every source in ``reference_order()`` because each source's references are checked
+against the ACCEPTED rows of the sources before it; the lineage declared below (internal deps) shows
+exactly that reference DAG. The logic is ``lianjian.ingest.stage_source``.
+"""
+
+from __future__ import annotations
 
 import dagster as dg
+import polars as pl
 
-defs = dg.Definitions()
+from lianjian.contract import PUBLISHED, SOURCES
+from lianjian.ingest import REPORT_SCHEMA, combine_rejected, combine_report, reference_order, stage_source, upstream
+from pipelines.io_manager import table_schema
+
+CODE_VERSION = "ingest-1"
+OWNERS = ["team:jijian"]
+TAGS = {"layer": "staged"}
+
+
+def _staged_out(name: str) -> dg.AssetOut:
+    src = SOURCES[name]
+    return dg.AssetOut(
+        key=["staged", name],
+        group_name="staged",
+        description=f"暂存 {name}（{src.zh}）：通过契约校验的行，已按契约定型（个人信息列已删除）。"
+        f" Accepted rows of {name}, typed per the contract; personal columns dropped.",
+        owners=OWNERS,
+        kinds={"polars", "parquet"},
+        code_version=CODE_VERSION,
+        tags=TAGS,
+        metadata={
+            "dagster/column_schema": table_schema(src.staged_schema(), {c.name: c.zh for c in src.columns}),
+            "required_source": src.required,
+        },
+        dagster_type=pl.DataFrame,
+    )
+
+
+REJECTED_OUT = dg.AssetOut(
+    key=["staged", "rejected_records"],
+    group_name="staged",
+    description="拒收记录：不符合数据契约的输入行及全部原因（身份证号已遮蔽）。"
+    " Rejected input rows with every reason; identity numbers masked.",
+    owners=OWNERS,
+    kinds={"polars", "parquet"},
+    code_version=CODE_VERSION,
+    tags=TAGS,
+    metadata={
+        "dagster/column_schema": table_schema(
+            PUBLISHED["rejected_records"].schema(), {c.name: c.zh for c in PUBLISHED["rejected_records"].columns}
+        )
+    },
+    dagster_type=pl.DataFrame,
+)
+
+REPORT_OUT = dg.AssetOut(
+    key=["staged", "ingest_report"],
+    group_name="staged",
+    description="读取报告：每个落地文件的读取、接收、拒收、重复行数（读取 = 接收 + 拒收 + 重复）。"
+    " Per landing file: rows read = accepted + rejected + duplicates.",
+    owners=OWNERS,
+    kinds={"polars", "parquet"},
+    code_version=CODE_VERSION,
+    tags=TAGS,
+    metadata={"dagster/column_schema": table_schema(REPORT_SCHEMA)},
+    dagster_type=pl.DataFrame,
+)
+
+
+def _internal_deps() -> dict[str, set[dg.AssetKey]]:
+    """Each staged table depends on its landing rows, on the staged tables it references (accepted
+    rows), and on the landing rows of a referenced source staged after it (personnel -> departments)."""
+    deps: dict[str, set[dg.AssetKey]] = {}
+    for name in SOURCES:
+        before, after = upstream(name)
+        deps[name] = (
+            {dg.AssetKey(["landing", name]), dg.AssetKey(["landing", "files"])}
+            | {dg.AssetKey(["staged", t]) for t in before}
+            | {dg.AssetKey(["landing", t]) for t in after}
+        )
+    everything = {dg.AssetKey(["landing", n]) for n in SOURCES} | {dg.AssetKey(["landing", "files"])}
+    deps["rejected_records"] = everything | {dg.AssetKey(["staged", n]) for n in SOURCES}
+    deps["ingest_report"] = {dg.AssetKey(["landing", "files"])} | {dg.AssetKey(["staged", n]) for n in SOURCES}
+    return deps
+
+
+def _eager(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+@dg.multi_asset(
+    name="staged_tables",
+    ins={f"landing_{n}": dg.AssetIn(key=["landing", n], dagster_type=pl.DataFrame) for n in SOURCES}
+    | {"landing_files": dg.AssetIn(key=["landing", "files"], dagster_type=pl.DataFrame)},
+    outs={name: _staged_out(name) for name in SOURCES} | {"rejected_records": REJECTED_OUT, "ingest_report": REPORT_OUT},
+    internal_asset_deps=_internal_deps(),
+    can_subset=False,
+    code_version=CODE_VERSION,
+)
+def staged_assets(context, **landing: pl.DataFrame):
+    files = landing.pop("landing_files")
+    raws = {n: _eager(landing[f"landing_{n}"]) for n in SOURCES}
+    files = _eager(files)
+    staged: dict[str, pl.DataFrame] = {}
+    rejected_parts, report_parts = [], []
+    for name in reference_order():
+        res = stage_source(name, raws[name], files, staged, raws)
+        staged[name] = res.staged
+        rejected_parts.append(res.rejected)
+        report_parts.append(res.report)
+        counts = res.report.select(pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()).row(0)
+        context.log.info(
+            f"暂存 {name}：读取 {counts[0]:,} 行，接收 {counts[1]:,}，拒收 {counts[2]:,}，重复 {counts[3]:,}"
+        )
+        yield dg.Output(
+            res.staged,
+            output_name=name,
+            metadata={
+                "present": dg.MetadataValue.bool(res.report.height > 0),
+                "rows_read": dg.MetadataValue.int(counts[0]),
+                "rows_rejected": dg.MetadataValue.int(counts[2]),
+                "rows_duplicate": dg.MetadataValue.int(counts[3]),
+            },
+        )
+    rejected = combine_rejected(rejected_parts)
+    report = combine_report(report_parts)
+    if rejected.height:
+        context.log.warning(f"拒收 {rejected.height:,} 行，原因见 staged/rejected_records (rows rejected)")
+    yield dg.Output(rejected, output_name="rejected_records")
+    yield dg.Output(report, output_name="ingest_report", metadata={"files": dg.MetadataValue.int(report.height)})
+
+
+defs = dg.Definitions(assets=[staged_assets])

@@ -1,5 +1,68 @@
-"""Asset checks: conservation (filled in by its issue)."""
+"""Conservation checks (CONTRACT.md §2): for every source and landing file, rows read = rows accepted
++ rows rejected + exact duplicates, and the staged and rejected tables hold exactly those counts.
+Blocking, severity ERROR: a run whose counts do not add up fails loudly."""
 
 import dagster as dg
+import polars as pl
 
-defs = dg.Definitions()
+from lianjian.contract import SOURCES
+
+
+def conservation_problems(source: str, report: pl.DataFrame, staged_rows: int, rejected_rows: int) -> list[str]:
+    """Every way the counts of one source fail to add up (empty when they hold). Chinese first."""
+    rows = report.filter(pl.col("source") == source)
+    problems = []
+    broken = rows.filter(
+        pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_rejected") + pl.col("rows_duplicate")
+    )
+    for file, read, acc, rej, dup in broken.select("file", "rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").iter_rows():
+        problems.append(f"{file}: 读取 {read} ≠ 接收 {acc} + 拒收 {rej} + 重复 {dup} (rows read ≠ accepted + rejected + duplicates)")
+    accepted = int(rows.get_column("rows_accepted").sum())
+    if accepted != staged_rows:
+        problems.append(f"{source}: 报告接收 {accepted} 行，暂存表有 {staged_rows} 行 (staged rows ≠ accepted)")
+    rejected = int(rows.get_column("rows_rejected").sum())
+    if rejected != rejected_rows:
+        problems.append(f"{source}: 报告拒收 {rejected} 行，拒收记录有 {rejected_rows} 行 (rejected_records ≠ rejected)")
+    return problems
+
+
+def _check(source: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["staged", source]),
+        name="rows_conserved",
+        description=f"{source}：读取行数 = 接收 + 拒收 + 重复（每个文件），且与暂存表、拒收记录一致。"
+        " Rows read = accepted + rejected + duplicates, per file.",
+        blocking=True,
+        additional_ins={
+            "ingest_report": dg.AssetIn(key=["staged", "ingest_report"]),
+            "rejected_records": dg.AssetIn(key=["staged", "rejected_records"]),
+        },
+        additional_deps=[dg.AssetKey(["staged", "ingest_report"]), dg.AssetKey(["staged", "rejected_records"])],
+    )
+    def rows_conserved(staged: pl.LazyFrame, ingest_report: pl.LazyFrame, rejected_records: pl.LazyFrame) -> dg.AssetCheckResult:
+        staged_rows = staged.select(pl.len()).collect().item()
+        rejected_rows = rejected_records.filter(pl.col("source") == source).select(pl.len()).collect().item()
+        report = ingest_report.collect()
+        problems = conservation_problems(source, report, staged_rows, rejected_rows)
+        totals = report.filter(pl.col("source") == source).select(
+            pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()
+        )
+        read, acc, rej, dup = totals.row(0) if totals.height else (0, 0, 0, 0)
+        return dg.AssetCheckResult(
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="；".join(problems) if problems else f"{source}：{read} = {acc} + {rej} + {dup}",
+            metadata={
+                "rows_read": int(read or 0),
+                "rows_accepted": int(acc or 0),
+                "rows_rejected": int(rej or 0),
+                "rows_duplicate": int(dup or 0),
+            },
+        )
+
+    return rows_conserved
+
+
+CHECKS = [_check(name) for name in SOURCES]
+
+defs = dg.Definitions(asset_checks=CHECKS)

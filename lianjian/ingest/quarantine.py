@@ -1,0 +1,365 @@
+"""Typing, row checks, duplicates and references of the raw landing frames (CONTRACT.md §2).
+
+Every rule comes from the declaration in ``lianjian.contract``: column kinds, required flags,
+``min``/``max``, ``pattern``, ``required_if``/``required_unless``, ``date_order``, keys and
+``ref``/``ref_scope``/``ref_filter``. A row gets EVERY reason that applies, each starting with the
+column it concerns; rows with no reason are accepted, exact duplicate copies are counted and dropped.
+
+Reasons are kept as one nullable String column per check (``_why_*``, in the order the checks run)
+until the end: a row is rejected when any of them is set, and only the rejected rows — few — get the
+list of reasons built. Values that repeat (codes, dates, flags, numbers) are parsed once per
+distinct value. Both keep tens of millions of rows cheap.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from lianjian.contract import LEADERSHIP_POSITIONS, PUBLISHED, SOURCES, Column, Source
+from lianjian.ingest import text
+
+#: How much of a bad value a reason repeats (a very long cell is kept, but not echoed whole).
+ECHO_CHARS = 60
+
+REPORT_SCHEMA = pl.Schema(
+    {
+        "source": pl.String(),
+        "file": pl.String(),
+        "sha256": pl.String(),
+        "rows_read": pl.Int64(),
+        "rows_accepted": pl.Int64(),
+        "rows_rejected": pl.Int64(),
+        "rows_duplicate": pl.Int64(),
+    }
+)
+
+
+def reference_order() -> list[str]:
+    """Sources in the order their references can be checked against ACCEPTED rows: a source comes
+    after every source it references. The one cycle (personnel.dept_code -> departments,
+    departments.*_id -> personnel) is broken in declaration order: personnel goes first and checks
+    dept_code against the departments' candidate rows (those passing their own row checks)."""
+    deps = {
+        name: {c.ref.split(".")[0] for c in s.columns if c.ref} - {name} for name, s in SOURCES.items()
+    }
+    order: list[str] = []
+    remaining = list(SOURCES)
+    while remaining:
+        ready = [s for s in remaining if deps[s] <= set(order)]
+        pick = ready[0] if ready else remaining[0]
+        order.append(pick)
+        remaining.remove(pick)
+    return order
+
+
+def upstream(name: str) -> tuple[set[str], set[str]]:
+    """(sources whose accepted rows ``name`` is checked against, sources whose candidates it uses)."""
+    order = reference_order()
+    before = set(order[: order.index(name)])
+    targets = {c.ref.split(".")[0] for c in SOURCES[name].columns if c.ref} - {name}
+    return targets & before, targets - before
+
+
+def _echo(v: pl.Expr) -> pl.Expr:
+    """A bad value as a reason repeats it: NUL bytes shown as ␀, cut after ECHO_CHARS characters."""
+    v = v.str.replace_all("\x00", "␀", literal=True)
+    return pl.when(v.str.len_chars() > ECHO_CHARS).then(pl.concat_str(v.str.slice(0, ECHO_CHARS), pl.lit("…"))).otherwise(v)
+
+
+def _typed(c: Column, v: pl.Expr) -> pl.Expr:
+    kind = c.kind
+    if kind == "int":
+        return text.to_int(v)
+    if kind == "dec":
+        return text.to_dec(v)
+    if kind == "date":
+        return text.to_date(v)
+    if kind == "bool":
+        return text.to_bool(v)
+    if kind == "enum":
+        return text.to_enum(v, c.enum)
+    return v
+
+
+_PARSE_WORDS = {"int": "a whole number", "dec": "a number", "date": "a date", "bool": "yes/no (是/否)"}
+
+
+def _value_reasons(c: Column, v: pl.Expr, typed: pl.Expr, raw: pl.Expr) -> list[pl.Expr]:
+    """Reasons that depend on one cell's value alone (not on it being blank)."""
+    n = c.name
+    out = [pl.when(raw.str.contains("\x00", literal=True)).then(pl.lit(f"{n}: contains a NUL byte"))]
+    if c.kind in _PARSE_WORDS:
+        word = _PARSE_WORDS[c.kind]
+        out.append(pl.when(v.is_not_null() & typed.is_null()).then(pl.format(f'{n}: cannot parse "{{}}" as {word}', _echo(v))))
+    if c.kind == "enum":
+        out.append(pl.when(v.is_not_null() & typed.is_null()).then(pl.format(f'{n}: unknown code "{{}}"', _echo(v))))
+    if c.min is not None:
+        out.append(pl.when(typed < c.min).then(pl.format(f"{n}: {{}} is below the minimum {c.min:g}", v)))
+    if c.max is not None:
+        out.append(pl.when(typed > c.max).then(pl.format(f"{n}: {{}} is above the maximum {c.max:g}", v)))
+    if c.pattern is not None:
+        out.append(pl.when(v.is_not_null() & ~v.str.contains(c.pattern)).then(pl.lit(f"{n}: does not match {c.pattern}")))
+    return out
+
+
+#: Separator of several reasons held in one String cell until the list is built.
+SEP = "\x1e"
+WHY = "_why_"
+#: Kinds whose cells repeat a lot (codes, dates, flags, numbers): parsed once per distinct value and
+#: mapped back.
+_BY_VALUE = {"enum", "date", "bool", "int", "dec"}
+
+
+def _joined(reasons: list[pl.Expr]) -> pl.Expr:
+    """Several optional reasons as one String (SEP between them), null when none applies."""
+    if not reasons:
+        return pl.lit(None, pl.String)
+    if len(reasons) == 1:
+        return reasons[0]
+    return pl.when(pl.any_horizontal([r.is_not_null() for r in reasons])).then(
+        pl.concat_str(reasons, separator=SEP, ignore_nulls=True)
+    )
+
+
+def _parse_column(c: Column, raw: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """(cleaned text, typed value, value reasons joined) of one column."""
+    dtype = pl.String() if c.kind == "enum" else c.dtype()
+    by_value = c.kind in _BY_VALUE
+    values = pl.DataFrame({"raw": raw.unique().drop_nulls() if by_value else raw})
+    parsed = values.with_columns(text.clean(pl.col("raw")).alias("v"))
+    parsed = parsed.with_columns(_typed(c, pl.col("v")).cast(dtype).alias("t"))
+    parsed = parsed.with_columns(_joined(_value_reasons(c, pl.col("v"), pl.col("t"), pl.col("raw"))).alias("r"))
+    if not by_value:
+        return parsed["v"], parsed["t"], parsed["r"]
+    # each row's position in the table of distinct values (null for a null cell), then gather
+    index = pl.int_range(parsed.height, eager=True, dtype=pl.UInt32)
+    pos = raw.replace_strict(parsed["raw"], index, default=None, return_dtype=pl.UInt32)
+    return parsed["v"].gather(pos), parsed["t"].gather(pos), parsed["r"].gather(pos)
+
+
+def _conditional_reasons(src: Source) -> list[pl.Expr]:
+    """required_if / required_unless / date_order, over the typed columns."""
+    out = []
+    for c in src.columns:
+        for other, codes in (c.required_if or {}).items():
+            cond = pl.col(other).is_in(codes)
+            out.append(pl.when(cond & pl.col(c.name).is_null()).then(pl.format(f"{c.name}: required for {other} {{}}", pl.col(other))))
+        for other, codes in (c.required_unless or {}).items():
+            cond = pl.col(other).is_not_null() & ~pl.col(other).is_in(codes)
+            out.append(pl.when(cond & pl.col(c.name).is_null()).then(pl.format(f"{c.name}: required for {other} {{}}", pl.col(other))))
+    for first, second in src.date_order:
+        out.append(pl.when(pl.col(second) < pl.col(first)).then(pl.lit(f"{second}: before {first}")))
+    return out
+
+
+def why_columns(frame: pl.DataFrame) -> list[str]:
+    """The reason columns of a checked frame, in the order the checks ran."""
+    return [c for c in frame.columns if c.startswith(WHY)]
+
+
+def is_bad(frame: pl.DataFrame) -> pl.Expr:
+    cols = why_columns(frame)
+    return pl.any_horizontal([pl.col(c).is_not_null() for c in cols]) if cols else pl.lit(False)
+
+
+def reasons_list(frame: pl.DataFrame) -> pl.Expr:
+    """The list of reasons of each row (build it on rejected rows only)."""
+    return pl.concat_str([pl.col(c) for c in why_columns(frame)], separator=SEP, ignore_nulls=True).str.split(SEP)
+
+
+def own_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
+    """Type every cell and find every reason a row breaks the contract on its own, plus exact and
+    conflicting duplicates. Returns the typed columns (enums as code strings), cleaned text
+    ``_v_*``, ``_file``, ``_row``, the reason columns ``_why_*`` and ``_dup`` (an exact duplicate copy
+    of an earlier row). Rows keep the order read."""
+    cols = [c for c in src.columns if not c.personal]
+    data: dict[str, pl.Series] = {}
+    why: dict[str, pl.Series] = {f"{WHY}000_row": raw.get_column("_problem")}
+    for i, c in enumerate(cols, start=1):
+        v, t, r = _parse_column(c, raw.get_column(c.name))
+        data[c.name] = t
+        data[f"_v_{c.name}"] = v
+        why[f"{WHY}{i:03d}_{c.name}"] = r
+    frame = pl.DataFrame(data).with_columns(raw.select("_file", "_row"))
+    required = {
+        f"{WHY}{i:03d}_{c.name}_required": pl.when(pl.col(f"_v_{c.name}").is_null()).then(pl.lit(f"{c.name}: required value missing"))
+        for i, c in enumerate(cols, start=1)
+        if c.required
+    }
+    frame = frame.with_columns(**required).with_columns([s.alias(n) for n, s in why.items()])
+    # every reason column in check order: row problem, each column (value, then blank), then the rest
+    order = [f"{WHY}000_row"] + [n for i, c in enumerate(cols, start=1) for n in (f"{WHY}{i:03d}_{c.name}", f"{WHY}{i:03d}_{c.name}_required") if n in frame.columns]
+    frame = frame.select([c for c in frame.columns if not c.startswith(WHY)] + order)
+    frame = frame.with_columns(_joined(_conditional_reasons(src)).alias(f"{WHY}900_conditional"))
+    personal = raw.get_column("_personal")
+    if personal.list.len().sum():
+        frame = frame.with_columns(
+            pl.when(personal.list.len() > 0).then(personal.list.join(SEP)).alias(f"{WHY}901_personal")
+        )
+    frame = _duplicates(src, cols, frame)
+    defaults = [pl.col(c.name).fill_null(c.default) for c in cols if c.kind == "bool" and c.default is not None]
+    if defaults:
+        frame = frame.with_columns(defaults)
+    return frame
+
+
+def _duplicates(src: Source, cols: list[Column], frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows sharing a key: identical content -> later copies are ``_dup``; differing -> every one of
+    them gets ``<key>: conflicting duplicates``. Content is compared after normalization (the typed
+    value, or the cleaned text where it did not parse). Null key parts (e.g. reviews.reviewer_id of a
+    self review) count as one key value; rows missing a required key part are not compared."""
+    key = list(src.key)
+    required_key = [k for k in key if src.column(k).required]
+    has_key = pl.all_horizontal([pl.col(k).is_not_null() for k in required_key]) if required_key else pl.lit(True)
+    shared = has_key & (pl.struct(key).is_duplicated() if len(key) > 1 else pl.col(key[0]).is_duplicated())
+    frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_ord"))
+    sub = frame.filter(shared)
+    label = "+".join(key)
+    conflict = pl.lit(None, pl.String)
+    dup = pl.lit(False)
+    if sub.height:
+        canon = [pl.coalesce(pl.col(c.name).cast(pl.String), pl.col(f"_v_{c.name}")).alias(c.name) for c in cols]
+        sub = sub.with_columns(pl.struct(canon).hash(seed=7).alias("_h"))
+        variants = pl.col("_h").n_unique().over(key)
+        first = pl.col("_ord").min().over([*key, "_h"])
+        sub = sub.select(
+            "_ord",
+            pl.when(variants > 1).then(pl.lit(f"{label}: conflicting duplicates")).alias("_conflict"),
+            ((variants == 1) & (pl.col("_ord") != first)).alias("_dupcopy"),
+        )
+        frame = frame.join(sub, on="_ord", how="left", maintain_order="left")
+        conflict = pl.col("_conflict")
+        dup = pl.col("_dupcopy").fill_null(False)
+    frame = frame.with_columns(conflict.alias(f"{WHY}910_duplicates"), dup.alias("_dup"))
+    return frame.drop("_ord", "_conflict", "_dupcopy", strict=False)
+
+
+def candidates(checked: pl.DataFrame) -> pl.DataFrame:
+    """Rows that pass their own checks (before references): no reason, not a duplicate copy."""
+    return checked.filter(~is_bad(checked) & ~pl.col("_dup"))
+
+
+def _ref_set(c: Column, target: pl.DataFrame, src: Source) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """The referenced keys as a frame with a marker, and the (left, right) join columns."""
+    tsrc, tcol = c.ref.split(".")
+    frame = target
+    if c.ref_filter == "leadership":
+        frame = frame.filter(pl.col("position").cast(pl.String).is_in(LEADERSHIP_POSITIONS))
+    if c.ref_scope == "same_year":
+        right = ["year", tcol]
+        left = ["year", c.name]
+    elif c.ref_scope == "same_year_unit":
+        right = ["year", "unit_code", tcol]
+        left = ["year", "unit_code", c.name]
+    elif c.ref_scope == "unit":
+        # a department of that unit in the year of the record (its year column, else the year of its
+        # first required date: duty_activities.activity_date)
+        right = ["year", "unit_code", tcol]
+        left = [REF_YEAR, "unit_code", c.name]
+    else:
+        right, left = [tcol], [c.name]
+    keys = frame.select([pl.col(r).cast(pl.String) if r != "year" else pl.col(r) for r in right]).unique()
+    keys = keys.rename({r: f"_k{i}" for i, r in enumerate(right)}).with_columns(pl.lit(True).alias("_ok"))
+    return keys, left, [f"_k{i}" for i in range(len(right))]
+
+
+REF_YEAR = "_ref_year"
+
+
+def _record_year(src: Source) -> pl.Expr:
+    """The year a record belongs to: its ``year`` column, else the year of its first required date."""
+    if "year" in src.column_names:
+        return pl.col("year")
+    dates = [c.name for c in src.columns if c.kind == "date" and c.required]
+    return pl.col(dates[0]).dt.year().cast(pl.Int64) if dates else pl.lit(None, pl.Int64)
+
+
+def _ref_reason(c: Column) -> pl.Expr:
+    tsrc, tcol = c.ref.split(".")
+    v = pl.col(c.name)
+    if tsrc == "personnel":
+        if c.ref_filter == "leadership":
+            return pl.format(f'{c.name}: "{{}}" is not a leadership member (班子成员) in the {{}} roster', v, pl.col("year"))
+        if c.ref_scope == "same_year":
+            return pl.format(f'{c.name}: no such person "{{}}" in the {{}} roster', v, pl.col("year"))
+        return pl.format(f'{c.name}: no such person "{{}}" in personnel', v)
+    if tsrc == "departments":
+        if c.ref_scope == "same_year_unit":
+            return pl.format(f'{c.name}: no such department "{{}}" of unit {{}} in {{}}', v, pl.col("unit_code"), pl.col("year"))
+        return pl.format(f'{c.name}: no such department "{{}}" of unit {{}} in {{}}', v, pl.col("unit_code"), pl.col(REF_YEAR))
+    return pl.format(f'{c.name}: no such {tcol} "{{}}" in {tsrc}', v)
+
+
+def check_references(src: Source, checked: pl.DataFrame, targets: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Add a reason for every reference whose target row does not exist among ``targets`` (the
+    referenced sources' accepted rows, or candidates where noted). Null values are not references."""
+    frame = checked.with_columns(_record_year(src).alias(REF_YEAR))
+    for i, c in enumerate(src.columns):
+        if not c.ref:
+            continue
+        tsrc = c.ref.split(".")[0]
+        target = candidates(checked) if tsrc == src.name else targets[tsrc]
+        keys, left, right = _ref_set(c, target, src)
+        name = f"{WHY}95{i:01d}_ref_{c.name}" if i < 10 else f"{WHY}96{i:02d}_ref_{c.name}"
+        if len(left) == 1:  # a plain membership test is cheaper than a join
+            missing = pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(keys.get_column(right[0]).implode())
+            frame = frame.with_columns(pl.when(missing).then(_ref_reason(c)).alias(name))
+            continue
+        frame = frame.join(keys, left_on=left, right_on=right, how="left", maintain_order="left")
+        scoped = pl.all_horizontal([pl.col(x).is_not_null() for x in left])
+        missing = scoped & pl.col("_ok").is_null()
+        frame = frame.with_columns(pl.when(missing).then(_ref_reason(c)).alias(name)).drop("_ok")
+    return frame.drop(REF_YEAR)
+
+
+def accepted(src: Source, checked: pl.DataFrame) -> pl.DataFrame:
+    """The staged table: accepted rows, exactly the contract's staged columns and types."""
+    schema = src.staged_schema()
+    ok = checked.filter(~is_bad(checked) & ~pl.col("_dup"))  # in the order read
+    return ok.select([pl.col(n).cast(dt) for n, dt in schema.items()])
+
+
+def rejected(src: Source, checked: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """PUBLISHED["rejected_records"] rows: source, file, row_number, reasons, raw (JSON of the row as
+    read, keys = the file's own headers, identity numbers masked — they are masked when read)."""
+    schema = PUBLISHED["rejected_records"].schema()
+    bad = checked.filter(is_bad(checked))
+    if bad.height == 0:
+        return pl.DataFrame(schema=schema)
+    bad = bad.select("_file", "_row", reasons_list(checked).alias("_reasons"))
+    headers = dict(files.filter(pl.col("source") == src.name).select("file", "headers").iter_rows())
+    parts = []
+    for file in bad.get_column("_file").unique().sort().to_list():  # per file, not per row
+        hmap: dict[str, str] = json.loads(headers.get(file) or "{}")
+        rows = bad.filter(pl.col("_file") == file).join(
+            raw.filter(pl.col("_file") == file), on=["_file", "_row"], how="left", maintain_order="left"
+        )
+        fields = [pl.col(n).alias(h) for n, h in hmap.items()]
+        rawjson = pl.struct(fields).struct.json_encode() if fields else pl.lit("{}")
+        parts.append(
+            rows.select(
+                pl.lit(src.name).alias("source"),
+                pl.col("_file").alias("file"),
+                pl.col("_row").alias("row_number"),
+                pl.col("_reasons").alias("reasons"),
+                rawjson.alias("raw"),
+            )
+        )
+    return pl.concat(parts).sort("file", "row_number").cast(schema)
+
+
+def file_counts(src: Source, checked: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """The ingest report rows of one source: one per landing file."""
+    bad = is_bad(checked)
+    counts = checked.group_by("_file").agg(
+        rows_accepted=(~bad & ~pl.col("_dup")).sum().cast(pl.Int64),
+        rows_rejected=bad.sum().cast(pl.Int64),
+        rows_duplicate=(~bad & pl.col("_dup")).sum().cast(pl.Int64),
+    )
+    inv = files.filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
+    out = inv.join(counts, left_on="file", right_on="_file", how="left", maintain_order="left")
+    return out.with_columns(pl.col("rows_accepted", "rows_rejected", "rows_duplicate").fill_null(0)).select(
+        list(REPORT_SCHEMA)
+    ).cast(REPORT_SCHEMA)

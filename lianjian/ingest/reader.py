@@ -1,0 +1,356 @@
+"""Reading the landing zone (CONTRACT.md §2) into raw String frames, one per source.
+
+Each source is ``<source>.csv|.xlsx|.parquet`` or a folder ``<source>/`` of any number of such files,
+read in the order of their relative paths. Every cell is read as text; headers may be English,
+Chinese or traditional Chinese in any order. The raw frame of a source has the contract's columns
+(String, null where a file lacks the column) plus:
+
+- ``_file``   the file's path relative to the landing folder
+- ``_row``    the row number as a spreadsheet shows it (header = 1, first data row = 2)
+- ``_problem`` a row-level reading problem (``row: ...``), e.g. more fields than the header
+- ``_personal`` reasons found while validating personal columns (id_number), which are masked here:
+  identity numbers never leave this module in clear.
+
+The inventory of files (``files``) carries the sha256 of each file's bytes, its encoding and the
+mapping of its original headers, which the quarantine uses to show a rejected row as read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from lianjian.contract import SOURCES, Source, traditional_char_map
+from lianjian.errors import FatalError
+from lianjian.ingest import text
+
+EXTENSIONS = (".csv", ".xlsx", ".parquet")
+CHUNK = 1 << 24
+
+FILES_SCHEMA = pl.Schema(
+    {
+        "source": pl.String(),
+        "file": pl.String(),
+        "sha256": pl.String(),
+        "format": pl.String(),
+        "encoding": pl.String(),
+        "headers": pl.String(),  # JSON object: column name -> original header
+        "rows_read": pl.Int64(),
+    }
+)
+
+
+def raw_schema(src: Source) -> pl.Schema:
+    """The landing (as read) frame of a source: every contract column as String, plus bookkeeping."""
+    cols = {c.name: pl.String() for c in src.columns}
+    return pl.Schema(
+        cols | {"_file": pl.String(), "_row": pl.Int64(), "_problem": pl.String(), "_personal": pl.List(pl.String())}
+    )
+
+
+@dataclass
+class LandingRead:
+    """What the landing zone holds: one raw frame per source, the file inventory, and warnings."""
+
+    frames: dict[str, pl.DataFrame]
+    files: pl.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    present: dict[str, bool] = field(default_factory=dict)
+
+
+def source_files(landing: Path, source: str) -> list[Path]:
+    """The files of one source, sorted by relative path (deterministic)."""
+    found = [landing / f"{source}{ext}" for ext in EXTENSIONS if (landing / f"{source}{ext}").is_file()]
+    folder = landing / source
+    if folder.is_dir():
+        found += [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS]
+    return sorted(found, key=lambda p: p.relative_to(landing).as_posix())
+
+
+def _hash_and_encoding(path: Path) -> tuple[str, str]:
+    """sha256 of the bytes and the encoding: utf-8 if the whole file decodes strictly, else gb18030."""
+    h = hashlib.sha256()
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    utf8 = True
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            if utf8:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if utf8:
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return h.hexdigest(), "utf-8" if utf8 else "gb18030"
+
+
+def _transcode(path: Path, tmpdir: Path) -> Path:
+    """Stream a GB18030 file into a UTF-8 temporary file (Polars scans UTF-8 only)."""
+    out = tmpdir / f"{hashlib.sha1(str(path).encode()).hexdigest()}.csv"
+    with path.open("r", encoding="gb18030", errors="replace", newline="") as src, out.open(
+        "w", encoding="utf-8", newline=""
+    ) as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
+    return out
+
+
+def _header_map(src: Source, headers: list[str], rel: str, warnings: list[str]) -> dict[int, str]:
+    """Position -> contract column for a file's headers; unknown headers are warned about; a header
+    named twice or a missing required column ends the run (FatalError, one line)."""
+    aliases = src.header_aliases()
+    tmap = traditional_char_map()
+    out: dict[int, str] = {}
+    cleaned = pl.Series(headers, dtype=pl.String).fill_null("")
+    cleaned = pl.select(text.clean_header(pl.lit(cleaned))).to_series().to_list()
+    for i, h in enumerate(cleaned):
+        simp = "".join(tmap.get(ch, ch) for ch in h)  # per header, not per row
+        name = aliases.get(h) or aliases.get(h.lower()) or aliases.get(simp)
+        if name is None:
+            warnings.append(f"{src.name}: 未知列「{h or '(空表头)'}」已忽略 (unknown column ignored)")
+            continue
+        if name in out.values():
+            col = src.column(name)
+            raise FatalError(
+                f"{rel}: 列 {name}（{col.zh}）在表头中出现了两次 — 请删除重复的列 (column given twice in the header)"
+            )
+        out[i] = name
+    for name in src.required_columns:
+        if name not in out.values():
+            col = src.column(name)
+            raise FatalError(f"{rel}: 缺少必填列 {name}（{col.zh}）— 请在表头中加入该列 (missing required column)")
+    return out
+
+
+def _csv_fields(path: Path) -> list[str] | None:
+    head = pl.read_csv(path, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True)
+    if head.width == 0 or head.height == 0:
+        return None
+    return [v if v is not None else "" for v in head.row(0)]
+
+
+def _scan_csv_cells(path: Path, width: int) -> pl.DataFrame:
+    """Cells of a CSV as String columns _c0.._c{width} (one spare column catches rows with too many
+    fields), with _row numbered as a spreadsheet shows it."""
+    schema = {f"_c{i}": pl.String() for i in range(width + 1)}
+    lf = pl.scan_csv(
+        path,
+        has_header=False,
+        schema=schema,
+        missing_columns="insert",
+        truncate_ragged_lines=True,
+        row_index_name="_i",
+        quote_char='"',
+    )
+    df = lf.filter(pl.col("_i") > 0).collect()
+    return df.with_columns(
+        (pl.col("_i").cast(pl.Int64) + 1).alias("_row"),
+        pl.when(pl.col(f"_c{width}").is_not_null())
+        .then(pl.lit(f"row: more fields than the {width} of the header"))
+        .alias("_problem"),
+    ).drop("_i", f"_c{width}")
+
+
+def _csv_line_fallback(path: Path, width: int, tmpdir: Path) -> pl.DataFrame:
+    """A CSV Polars cannot parse (an unclosed quote swallows the rest of the file): read it line by
+    line; a line with an odd number of quotes is a rejected row (``row: unclosed quote``), the others
+    are parsed as CSV again with their original row numbers."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    lines = pl.Series("line", raw.replace("\r\n", "\n").split("\n"), dtype=pl.String)
+    frame = pl.DataFrame({"line": lines}).with_row_index("_i").filter(pl.col("_i") > 0)
+    frame = frame.filter(~((pl.col("_i") == len(lines) - 1) & (pl.col("line") == "")))
+    odd = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
+    # the broken line's cells, split naively at commas, so the row's other reasons still show
+    parts = pl.col("line").str.split(",")
+    bad = frame.filter(odd).select(
+        *[parts.list.get(i, null_on_oob=True).alias(f"_c{i}") for i in range(width)],
+        (pl.col("_i").cast(pl.Int64) + 1).alias("_row"),
+        pl.lit("row: unclosed quote (odd number of \")").alias("_problem"),
+    )
+    good = frame.filter(~odd)
+    tmp = tmpdir / f"fallback-{hashlib.sha1(str(path).encode()).hexdigest()}.csv"
+    body = good.select(pl.format("{},{}", pl.col("_i") + 1, pl.col("line"))).to_series()
+    tmp.write_text("\n".join(["_row"] + body.to_list()) + "\n", encoding="utf-8")
+    schema = {"_row": pl.String()} | {f"_c{i}": pl.String() for i in range(width + 1)}
+    cells = pl.read_csv(tmp, has_header=True, schema=schema, missing_columns="insert", truncate_ragged_lines=True)
+    cells = cells.with_columns(
+        pl.col("_row").cast(pl.Int64),
+        pl.when(pl.col(f"_c{width}").is_not_null())
+        .then(pl.lit(f"row: more fields than the {width} of the header"))
+        .alias("_problem"),
+    ).drop(f"_c{width}")
+    return pl.concat([cells, bad], how="diagonal_relaxed")
+
+
+def _read_csv(path: Path, rel: str, encoding: str, tmpdir: Path) -> tuple[list[str] | None, pl.DataFrame]:
+    p = _transcode(path, tmpdir) if encoding != "utf-8" else path
+    try:
+        headers = _csv_fields(p)
+    except pl.exceptions.PolarsError:
+        raise FatalError(f"{rel}: 表头无法读取（引号不成对？）— 请检查第1行表头 (header row unreadable)") from None
+    if headers is None:
+        with path.open("rb") as f:
+            start = f.read(4096)
+        if start.strip(b"\xef\xbb\xbf \t\r\n"):  # bytes there, but no header read
+            raise FatalError(f"{rel}: 表头无法读取（引号不成对？）— 请检查第1行表头 (header row unreadable)")
+        return None, pl.DataFrame()
+    try:
+        cells = _scan_csv_cells(p, len(headers))
+    except pl.exceptions.PolarsError:
+        cells = _csv_line_fallback(p, len(headers), tmpdir)
+    return headers, cells
+
+
+def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame, pl.DataFrame | None]:
+    """First sheet, every cell as text; also which cells of personal columns were numbers."""
+    import fastexcel
+
+    reader = fastexcel.read_excel(path)
+    sheet = reader.load_sheet(0, header_row=None, dtypes="string")
+    df = pl.from_arrow(sheet.to_arrow())
+    if df.height == 0:
+        return None, pl.DataFrame(), None
+    headers = [v if v is not None else "" for v in df.row(0)]
+    df = df.rename({c: f"_c{i}" for i, c in enumerate(df.columns)})
+    df = df.with_row_index("_i").filter(pl.col("_i") > 0)
+    df = df.with_columns((pl.col("_i").cast(pl.Int64) + 1).alias("_row"), pl.lit(None, pl.String).alias("_problem")).drop("_i")
+    # An 18-digit identity number typed into a number cell has already lost its last digits: find
+    # those cells by reading the column again as booleans (only number/boolean cells convert).
+    numeric = {}
+    aliases = src.header_aliases()
+    for i, h in enumerate(headers):
+        hc = pl.select(text.clean_header(pl.lit(h))).item()
+        name = aliases.get(hc) or aliases.get(hc.lower())
+        if name and src.column(name).personal:
+            s = reader.load_sheet(0, header_row=None, dtypes={i: "boolean"}, use_columns=[i])
+            col = pl.from_arrow(s.to_arrow()).to_series().slice(1)
+            numeric[f"_c{i}"] = col.is_not_null().to_list()
+    numeric_df = pl.DataFrame(numeric) if numeric else None
+    return headers, df, numeric_df
+
+
+def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
+    df = pl.read_parquet(path)
+    headers = df.columns
+    df = df.select(
+        [
+            (pl.col(c).dt.to_string("%Y-%m-%d") if df.schema[c] in (pl.Date(),) else pl.col(c).cast(pl.String)).alias(
+                f"_c{i}"
+            )
+            for i, c in enumerate(headers)
+        ]
+    )
+    df = df.with_row_index("_i").with_columns(
+        (pl.col("_i").cast(pl.Int64) + 2).alias("_row"), pl.lit(None, pl.String).alias("_problem")
+    ).drop("_i")
+    return headers, df
+
+
+def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: list[str]) -> tuple[dict, pl.DataFrame]:
+    """One landing file -> (inventory entry, raw frame with the source's raw_schema())."""
+    rel = path.relative_to(landing).as_posix()
+    sha, encoding = _hash_and_encoding(path)
+    suffix = path.suffix.lower()
+    numeric = None
+    if suffix == ".csv":
+        headers, cells = _read_csv(path, rel, encoding, tmpdir)
+    elif suffix == ".xlsx":
+        encoding = "xlsx"
+        try:
+            headers, cells, numeric = _read_xlsx(path, src)
+        except Exception as err:  # a corrupt workbook: name the file, say what to do
+            raise FatalError(f"{rel}: 无法读取 Excel 文件（{type(err).__name__}）— 请用 Excel 重新另存为 .xlsx") from None
+    else:
+        encoding = "parquet"
+        headers, cells = _read_parquet(path)
+    entry = {"source": src.name, "file": rel, "sha256": sha, "format": suffix[1:], "encoding": encoding}
+    schema = raw_schema(src)
+    if headers is None:  # an empty file: no header, no rows
+        warnings.append(f"{src.name}: {rel}: 空文件，没有表头和数据行 (empty file: no header, no rows)")
+        entry |= {"headers": "{}", "rows_read": 0}
+        return entry, pl.DataFrame(schema=schema)
+    hmap = _header_map(src, headers, rel, warnings)
+    entry["headers"] = json.dumps({name: headers[i].strip() for i, name in hmap.items()}, ensure_ascii=False)
+    if numeric is not None:
+        cells = pl.concat([cells, numeric.rename({c: f"{c}_numeric" for c in numeric.columns})], how="horizontal")
+    cols = []
+    personal_reasons = []
+    for c in src.columns:
+        pos = [i for i, n in hmap.items() if n == c.name]
+        expr = pl.col(f"_c{pos[0]}") if pos else pl.lit(None, pl.String)
+        if pos and suffix == ".xlsx" and c.kind == "date":
+            expr = text.excel_serial_to_iso(expr)
+        if c.personal:
+            v = text.clean(expr)
+            problem = text.id_number_problem(v)
+            if pos and numeric is not None and f"_c{pos[0]}_numeric" in cells.columns:
+                problem = pl.when(pl.col(f"_c{pos[0]}_numeric")).then(pl.lit("stored as a number, digits lost")).otherwise(problem)
+            personal_reasons.append(pl.when(v.is_not_null() & problem.is_not_null()).then(pl.format(f"{c.name}: {{}}", problem)))
+            expr = text.mask_personal(expr)
+        cols.append(expr.alias(c.name))
+    personal = pl.concat_list(personal_reasons).list.drop_nulls() if personal_reasons else pl.lit([], pl.List(pl.String))
+    frame = cells.select(
+        *cols,
+        pl.lit(rel).alias("_file"),
+        pl.col("_row"),
+        pl.col("_problem"),
+        personal.alias("_personal"),
+    )
+    # A row whose every cell is blank is not a record (spreadsheets leave them at the end): skipped.
+    joined = pl.concat_str([pl.col(c.name) for c in src.columns], ignore_nulls=True)
+    blank = joined.str.strip_chars(text.SPACES).str.len_bytes() == 0
+    frame = frame.filter(~blank | pl.col("_problem").is_not_null()).cast(schema)
+    entry["rows_read"] = frame.height
+    return entry, frame
+
+
+def read_source(src: Source, landing: Path, tmpdir: Path, warnings: list[str]) -> tuple[list[dict], pl.DataFrame, bool]:
+    """Every file of one source as one raw frame; (inventory entries, frame, present)."""
+    paths = source_files(landing, src.name)
+    if not paths:
+        if src.required:
+            raise FatalError(
+                f"{src.name}.csv: 缺少必需的数据源 {src.name}（{src.zh}）— 请把 {src.name}.csv、.xlsx 或 .parquet"
+                f"（或文件夹 {src.name}/）放入落地区 {landing}"
+            )
+        return [], pl.DataFrame(schema=raw_schema(src)), False
+    entries, frames = [], []
+    for p in paths:
+        entry, frame = read_file(src, p, landing, tmpdir, warnings)
+        entries.append(entry)
+        frames.append(frame)
+    if src.required and all(e["headers"] == "{}" for e in entries):
+        raise FatalError(
+            f"{entries[0]['file']}: 文件为空，必需的数据源 {src.name}（{src.zh}）没有表头 — 请重新导出该文件 (empty file)"
+        )
+    return entries, pl.concat(frames, how="vertical"), True
+
+
+def read_landing(landing: Path) -> LandingRead:
+    """Read every source of the landing zone (raises FatalError when a required source or column is
+    missing). Unknown columns are reported once per source and header."""
+    landing = Path(landing)
+    if not landing.is_dir():
+        raise FatalError(f"{landing}: 落地区目录不存在 — 请用 --landing 指定落地区 (landing folder not found)")
+    warnings: list[str] = []
+    frames: dict[str, pl.DataFrame] = {}
+    entries: list[dict] = []
+    present: dict[str, bool] = {}
+    with tempfile.TemporaryDirectory(prefix="lianjian-landing-") as tmp:
+        for name, src in SOURCES.items():
+            e, f, ok = read_source(src, landing, Path(tmp), warnings)
+            entries += e
+            frames[name] = f
+            present[name] = ok
+    files = pl.DataFrame(entries, schema=FILES_SCHEMA) if entries else pl.DataFrame(schema=FILES_SCHEMA)
+    return LandingRead(frames=frames, files=files, warnings=list(dict.fromkeys(warnings)), present=present)

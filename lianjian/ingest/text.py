@@ -1,0 +1,119 @@
+"""Cell normalization and parsing as Polars expressions (no per-row Python).
+
+Every function takes and returns ``pl.Expr`` over String cells as read. A parser returns the typed
+value, or null when the cell is blank or cannot be parsed; the caller tells the two apart with
+``is_blank`` and turns a failure into a quarantine reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from lianjian.contract import EnumDef, traditional_char_map
+
+#: The 94 full-width ASCII forms (！ .. ～) and their half-width equivalents.
+FULL_WIDTH = [chr(c) for c in range(0xFF01, 0xFF5F)]
+HALF_WIDTH = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)]
+#: What "surrounding spaces" means here: ASCII blanks, the full-width space U+3000, NBSP, BOM.
+SPACES = " \t\r\n\u3000\u00a0\ufeff"
+
+TRUE_SPELLINGS = ("是", "y", "yes", "true", "1", "t")
+FALSE_SPELLINGS = ("否", "n", "no", "false", "0", "f")
+
+#: Excel's day zero for serial dates (1900 date system, after Lotus' leap-year bug).
+EXCEL_EPOCH = date(1899, 12, 30)
+
+_DATE_DASHED = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_DATE_COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
+_DATE_CHINESE = r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"
+_INT = r"^[+-]?\d+(?:\.0+)?$"
+_DEC = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+
+#: GB 11643 / ISO 7064 MOD 11-2: weights of the first 17 digits and the check character by remainder.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def clean(e: pl.Expr) -> pl.Expr:
+    """Trim ASCII and full-width spaces, read full-width digits/letters as half width; blank -> null."""
+    half = pl.when(e.str.contains(r"[\x{FF01}-\x{FF5E}]")).then(e.str.replace_many(FULL_WIDTH, HALF_WIDTH)).otherwise(e)
+    out = half.str.strip_chars(SPACES)
+    return pl.when(out.str.len_bytes() > 0).then(out)
+
+
+def clean_header(e: pl.Expr) -> pl.Expr:
+    return e.str.replace_many(FULL_WIDTH, HALF_WIDTH).str.strip_chars(SPACES)
+
+
+def to_bool(e: pl.Expr) -> pl.Expr:
+    """是/否, Y/N, yes/no, true/false, 1/0 in any case; anything else null."""
+    mapping = {s: True for s in TRUE_SPELLINGS} | {s: False for s in FALSE_SPELLINGS}
+    return e.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+
+
+def to_date(e: pl.Expr) -> pl.Expr:
+    """2024-03-05, 2024/3/5, 2024.3.5 (a trailing time is ignored), 20240305, 2024年3月5日; an impossible
+    date such as 2024-02-30 is null (a parse failure)."""
+    parts = [e.str.extract_groups(p) for p in (_DATE_DASHED, _DATE_COMPACT, _DATE_CHINESE)]
+    y = pl.coalesce([p.struct.field("1") for p in parts])
+    m = pl.coalesce([p.struct.field("2") for p in parts])
+    d = pl.coalesce([p.struct.field("3") for p in parts])
+    iso = pl.format("{}-{}-{}", y, m.str.zfill(2), d.str.zfill(2))
+    return iso.str.to_date("%Y-%m-%d", strict=False)
+
+
+def excel_serial_to_iso(e: pl.Expr) -> pl.Expr:
+    """An Excel serial day number (as text, e.g. "45356" or "45356.0") -> ISO date text; other text as is."""
+    is_serial = e.str.contains(r"^\d{1,5}(?:\.\d+)?$")
+    days = e.cast(pl.Float64, strict=False).floor().cast(pl.Int64)
+    as_date = (pl.lit(EXCEL_EPOCH) + pl.duration(days=days)).dt.to_string("%Y-%m-%d")
+    return pl.when(is_serial).then(as_date).otherwise(e)
+
+
+def to_int(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.str.contains(_INT)).then(e.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False))
+
+
+def to_dec(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.str.contains(_DEC)).then(e.cast(pl.Float64, strict=False))
+
+
+def enum_lookup(enum: EnumDef) -> dict[str, str]:
+    """Every accepted spelling -> code: codes in any case, labels, traditional labels."""
+    return enum.spellings()
+
+
+def to_enum(e: pl.Expr, enum: EnumDef) -> pl.Expr:
+    """Code (any case) or Chinese label, simplified or traditional -> the code (String); unknown -> null.
+    Traditional characters not covered by a listed form are converted character by character."""
+    spell = enum_lookup(enum)
+    tmap = traditional_char_map()
+    exact = e.replace_strict(spell, default=None, return_dtype=pl.String)
+    lower = e.str.to_lowercase().replace_strict(spell, default=None, return_dtype=pl.String)
+    simplified = e.str.replace_many(list(tmap), list(tmap.values())) if tmap else e
+    via_chars = simplified.replace_strict(spell, default=None, return_dtype=pl.String)
+    return pl.coalesce(exact, lower, via_chars)
+
+
+def id_number_problem(e: pl.Expr) -> pl.Expr:
+    """The reason (without the column prefix) an identity number is invalid, or null when valid.
+    ``e`` is the cleaned value; X is accepted in either case."""
+    v = e.str.to_uppercase()
+    shape_ok = v.str.contains(r"^\d{17}[\dX]$")
+    total = pl.sum_horizontal(
+        [v.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(ID_WEIGHTS)]
+    )
+    expected = pl.lit(ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
+    return (
+        pl.when(~shape_ok)
+        .then(pl.lit("must be 18 characters: 17 digits and a check digit (0-9 or X)"))
+        .when(v.str.slice(17, 1) != expected)
+        .then(pl.lit("invalid check digit"))
+    )
+
+
+def mask_personal(e: pl.Expr) -> pl.Expr:
+    """Keep the first 4 characters, hide the rest: 1101**************."""
+    return pl.when(e.is_not_null()).then(pl.concat_str(e.str.slice(0, 4), pl.lit("*" * 14)))

@@ -1,0 +1,86 @@
+"""End to end through Dagster: landing and staged assets materialize on a small landing zone, the
+conservation checks run and pass, and the staged Parquet files hold the contract's tables."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+from support_ingest import BASE, HEADERS, rows, write_landing
+
+from assets import landing, staged
+from checks import conservation
+from checks.conservation import conservation_problems
+from lianjian.contract import PUBLISHED, SOURCES
+from pipelines.definitions import RESOURCES
+from pipelines.io_manager import WarehouseIOManager
+from pipelines.resources import LianjianSettings
+
+
+def test_materialize_landing_and_staged(tmp_path):
+    bad_talk = ["T9", "2024-13-01", "family", "", "P3", "", "", "", "是", ""]
+    root = write_landing(tmp_path / "landing", {"talks": rows("talks", bad_talk, BASE["talks"][0])})
+    wh = tmp_path / "warehouse"
+    resources = dict(RESOURCES) | {
+        "lianjian": LianjianSettings(landing=str(root), warehouse=str(wh)),
+        "io_manager": WarehouseIOManager(warehouse=str(wh)),
+    }
+    result = dg.materialize(
+        [landing.landing_assets, staged.staged_assets, *conservation.CHECKS],
+        resources=resources,
+    )
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == len(SOURCES) and all(c.passed for c in checks)
+
+    talks = pl.read_parquet(wh / "staged" / "talks.parquet")
+    assert talks.schema == SOURCES["talks"].staged_schema()
+    assert talks["talk_id"].to_list() == ["T1", "T2"]
+    rejected = pl.read_parquet(wh / "staged" / "rejected_records.parquet")
+    assert rejected.schema == PUBLISHED["rejected_records"].schema()
+    assert rejected.select("file", "row_number").rows() == [("talks.csv", 4)]
+    report = pl.read_parquet(wh / "staged" / "ingest_report.parquet").filter(pl.col("source") == "talks")
+    # 4 rows read: T1, T2 accepted, T9 rejected (bad date), T1 again exactly: a duplicate
+    assert report.select("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").row(0) == (4, 2, 1, 1)
+    # no identity number in any Parquet file the run wrote
+    for path in wh.rglob("*.parquet"):
+        assert b"11010519491231002X" not in path.read_bytes()
+    personnel_landing = pl.read_parquet(wh / "landing" / "personnel.parquet")
+    assert personnel_landing["id_number"].drop_nulls().to_list() == ["1101**************"]
+
+
+def test_staged_lineage_follows_references():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["staged", "talks"])).parent_keys
+    assert dg.AssetKey(["staged", "personnel"]) in parents
+    assert dg.AssetKey(["staged", "personnel_events"]) in parents
+    assert dg.AssetKey(["landing", "talks"]) in parents
+    personnel = graph.get(dg.AssetKey(["staged", "personnel"])).parent_keys
+    assert dg.AssetKey(["staged", "units"]) in personnel and dg.AssetKey(["landing", "departments"]) in personnel
+    assert dg.AssetKey(["staged", "personnel"]) in graph.get(dg.AssetKey(["staged", "departments"])).parent_keys
+
+
+def test_conservation_check_fails_loudly():
+    report = pl.DataFrame(
+        {"source": ["talks"], "file": ["talks.csv"], "sha256": ["x"], "rows_read": [5], "rows_accepted": [2], "rows_rejected": [1], "rows_duplicate": [1]}
+    )
+    problems = conservation_problems("talks", report, staged_rows=2, rejected_rows=1)
+    assert problems == ["talks.csv: 读取 5 ≠ 接收 2 + 拒收 1 + 重复 1 (rows read ≠ accepted + rejected + duplicates)"]
+    assert conservation_problems("talks", report, staged_rows=3, rejected_rows=0)[1:] == [
+        "talks: 报告接收 2 行，暂存表有 3 行 (staged rows ≠ accepted)",
+        "talks: 报告拒收 1 行，拒收记录有 0 行 (rejected_records ≠ rejected)",
+    ]
+
+
+def test_reference_order_is_a_dag_with_one_exception():
+    from lianjian.ingest import reference_order, upstream
+
+    order = reference_order()
+    assert sorted(order) == sorted(SOURCES)
+    for name in order:
+        before, after = upstream(name)
+        assert all(order.index(t) < order.index(name) for t in before)
+        # the only reference to a source staged later: personnel.dept_code -> departments
+        assert after == ({"departments"} if name == "personnel" else set())
+    assert order.index("units") < order.index("personnel") < order.index("departments") < order.index("personnel_events") < order.index("talks")
