@@ -226,10 +226,11 @@ class Settings(_Strict):
         return self
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge_settings(base: dict, over: dict) -> dict:
+    """``over`` merged into ``base``: nested mappings merge, other values replace (per-year overrides)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        out[k] = merge_settings(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
     return out
 
 
@@ -251,7 +252,7 @@ class Rules:
         body = {k: v for k, v in raw.items() if k not in ("version", "years")}
         self.base = self._validate(body, "")
         self.overrides: dict[int, dict] = {int(y): o or {} for y, o in (raw.get("years") or {}).items()}
-        self._by_year = {y: self._validate(_merge(body, o), f"years.{y}.") for y, o in self.overrides.items()}
+        self._by_year = {y: self._validate(merge_settings(body, o), f"years.{y}.") for y, o in self.overrides.items()}
 
     def _validate(self, body: dict, prefix: str) -> Settings:
         try:

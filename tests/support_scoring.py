@@ -17,7 +17,6 @@ API (stable; other scoring tests import it read-only):
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import tempfile
 from functools import cache
@@ -27,7 +26,7 @@ import polars as pl
 import yaml
 
 from lianjian.contract import SOURCES
-from lianjian.rules_config import Rules, load_rules
+from lianjian.rules_config import Rules, load_rules, merge_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RULES = ROOT / "rules" / "default.yaml"
@@ -175,17 +174,10 @@ def default_rules() -> Rules:
     return load_rules(DEFAULT_RULES)
 
 
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
-    return out
-
-
 def rules_with(overrides: dict) -> Rules:
     """default.yaml with ``overrides`` merged in (nested dicts merge; other values replace)."""
     raw = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
-    merged = _merge(raw, overrides)
+    merged = merge_settings(raw, overrides)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rules.yaml"
         path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False), encoding="utf-8")

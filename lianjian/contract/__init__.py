@@ -231,18 +231,24 @@ SOURCES: dict[str, Source] = {
     for name, s in _SRC["sources"].items()
 }
 
-PUBLISHED: dict[str, PublishedTable] = {
-    name: PublishedTable(
-        name=name,
-        zh=t["zh"],
-        note=t.get("note", ""),
-        yearly=t["yearly"],
-        rule=t.get("rule"),
-        key=tuple(t["key"]),
-        columns=tuple(_column(c) for c in t["columns"]),
-    )
-    for name, t in _PUB["tables"].items()
-}
+def _tables(raw: dict) -> dict[str, PublishedTable]:
+    return {
+        name: PublishedTable(
+            name=name,
+            zh=t["zh"],
+            note=t.get("note", ""),
+            yearly=t["yearly"],
+            rule=t.get("rule"),
+            key=tuple(t["key"]),
+            columns=tuple(_column(c) for c in t["columns"]),
+        )
+        for name, t in raw.items()
+    }
+
+
+PUBLISHED: dict[str, PublishedTable] = _tables(_PUB["tables"])
+#: Tables one layer writes for another that are not published on their own (the ingest report).
+INTERNAL: dict[str, PublishedTable] = _tables(_PUB["internal"])
 
 REQUIRED_SOURCES: tuple[str, ...] = tuple(n for n, s in SOURCES.items() if s.required)
 
@@ -250,6 +256,7 @@ __all__ = [
     "Column",
     "EnumDef",
     "ENUMS",
+    "INTERNAL",
     "LEADERSHIP_POSITIONS",
     "PUBLISHED",
     "PublishedTable",

@@ -17,23 +17,13 @@ import json
 
 import polars as pl
 
-from lianjian.contract import LEADERSHIP_POSITIONS, PUBLISHED, SOURCES, Column, Source
+from lianjian.contract import INTERNAL, LEADERSHIP_POSITIONS, PUBLISHED, SOURCES, Column, Source
 from lianjian.ingest import text
 
 #: How much of a bad value a reason repeats (a very long cell is kept, but not echoed whole).
 ECHO_CHARS = 60
 
-REPORT_SCHEMA = pl.Schema(
-    {
-        "source": pl.String(),
-        "file": pl.String(),
-        "sha256": pl.String(),
-        "rows_read": pl.Int64(),
-        "rows_accepted": pl.Int64(),
-        "rows_rejected": pl.Int64(),
-        "rows_duplicate": pl.Int64(),
-    }
-)
+REPORT_SCHEMA = INTERNAL["ingest_report"].schema()
 
 
 def reference_order() -> list[str]:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lianjian.contract import ENUMS, PUBLISHED
+from lianjian.contract import ENUMS, INTERNAL, PUBLISHED
 from lianjian.errors import FatalError
 from lianjian.publish.dictionary import dictionary_bytes
 from lianjian.publish.privacy import mask_frame
@@ -52,15 +52,7 @@ PART = "part-0.parquet"
 WRITER = dict(compression="zstd", compression_level=3, statistics=True, row_group_size=250_000)
 
 #: Ingest report columns (one row per landing file) copied into the manifest's ``inputs``.
-INGEST_COLUMNS: dict[str, pl.DataType] = {
-    "source": pl.String(),
-    "file": pl.String(),
-    "sha256": pl.String(),
-    "rows_read": pl.Int64(),
-    "rows_accepted": pl.Int64(),
-    "rows_rejected": pl.Int64(),
-    "rows_duplicate": pl.Int64(),
-}
+INGEST_COLUMNS: dict[str, pl.DataType] = dict(INTERNAL["ingest_report"].schema())
 
 #: Called with the name of each publishing step (tests use it to kill the process there).
 CHECKPOINT_HOOK: Callable[[str], None] | None = None
