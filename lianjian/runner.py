@@ -113,6 +113,7 @@ def run_pipeline(
     instance: dg.DagsterInstance | None = None,
     progress: bool = True,
     run_config: dict | None = None,
+    job_name: str = JOB_NAME,
 ) -> RunOutcome:
     """Run the whole job through Dagster on the given paths (None: environment / defaults)."""
     for env, value in (("LIANJIAN_LANDING", landing), ("LIANJIAN_WAREHOUSE", warehouse), ("LIANJIAN_RULES", rules)):
@@ -121,7 +122,7 @@ def run_pipeline(
     preflight()
     from pipelines.definitions import defs
 
-    job = defs.resolve_job_def(JOB_NAME)
+    job = defs.resolve_job_def(job_name)
     config = dict(run_config or {})
     loggers = {LOGGER_NAME: progress_logger()} if progress else {}
     if loggers:

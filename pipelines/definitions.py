@@ -31,3 +31,9 @@ defs = dg.Definitions.merge(
     jobs.defs,
     dg.Definitions(resources=RESOURCES),
 )
+
+
+def lianjian_all_job() -> dg.JobDefinition:
+    """The main job, reconstructable from this module (for `dg.execute_job` with the multiprocess
+    executor or a remote one: each step process re-imports the definitions from here)."""
+    return defs.resolve_job_def("lianjian_all")
