@@ -46,7 +46,10 @@ def _progress_handler(stream) -> logging.Handler:
             step = meta.get("step_key") or ""
             stamp = time.strftime("%H:%M:%S")
             if event is None:
-                if record.levelno >= logging.INFO and step:
+                message = str(meta.get("orig_message", record.getMessage()))
+                if message.startswith("Dependencies for step"):
+                    print(f"[{stamp}] – 跳过 {step}（上游未完成 upstream did not finish）", file=stream, flush=True)
+                elif record.levelno >= logging.INFO and step:
                     print(f"[{stamp}]   · {step}: {meta.get('orig_message', record.getMessage())}", file=stream, flush=True)
                 return
             kind = event.event_type_value
@@ -85,6 +88,7 @@ class RunOutcome:
     seconds: float
     failed_checks: list[dict] = field(default_factory=list)  # name, asset, severity, unexpected_count
     failure: str | None = None  # one line for the user
+    fatal: bool = False  # the run could not run at all (missing source/column …): exit status 2
     step_seconds: dict[str, float] = field(default_factory=dict)
     result: object = None
 
@@ -164,8 +168,9 @@ def _collect(result, instance: dg.DagsterInstance, outcome: RunOutcome) -> None:
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
             outcome.failure = f"{ev.step_key}: {_first_error_line(ev.event_specific_data.error)}"
-            if "FatalError" in (ev.event_specific_data.error.cls_name or "") or _is_fatal(ev.event_specific_data.error):
+            if _is_fatal(ev.event_specific_data.error):
                 outcome.failure = _first_error_line(ev.event_specific_data.error)
+                outcome.fatal = True
             break
     blocking = [c for c in outcome.failed_checks if c["severity"] == "ERROR"]
     if outcome.failure is None and blocking:
@@ -225,6 +230,8 @@ def print_summary(outcome: RunOutcome, stream=None) -> None:
 
 def run() -> int:
     outcome = run_pipeline()
+    if outcome.fatal:  # could not run at all: one line, like the checks before the run
+        raise FatalError(outcome.failure or "运行失败")
     print_summary(outcome)
     if not outcome.success:
         print(f"lianjian: {outcome.failure or '运行失败，详见上方进度'}", file=sys.stderr)

@@ -44,3 +44,21 @@ def test_entry_point_installed():
     assert out.returncode == 0
     for cmd in ("run", "demo", "generate", "explain"):
         assert cmd in out.stdout
+
+
+def test_missing_required_column_through_dagster_ends_with_one_line(demo_landing, tmp_path, capsys):
+    """A required column missing from a landing file stops `lianjian run` (exit 2) with a last line
+    naming the file and the column, and no traceback."""
+    import shutil
+
+    import polars as pl
+
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_landing, landing)
+    cases = pl.read_csv(landing / "cases.csv", infer_schema=False)
+    cases.drop("accepted_date").write_csv(landing / "cases.csv")
+    code = main(["run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), "--rules", str(ROOT / "rules" / "default.yaml")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert "cases.csv" in err[-1] and "accepted_date" in err[-1]
+    assert not any("Traceback" in line for line in err)
