@@ -173,9 +173,9 @@ def _collect(result, instance: dg.DagsterInstance, outcome: RunOutcome) -> None:
                 outcome.fatal = True
             break
     blocking = [c for c in outcome.failed_checks if c["severity"] == "ERROR"]
-    if outcome.failure is None and blocking:
-        c = blocking[0]
-        outcome.failure = f"数据质量检查 {c['name']}（{c['asset']}）未通过：{c['unexpected_count']} 处不符 — 已停止考核与发布，请查看数据质量报告"
+    if blocking and not outcome.fatal:
+        names = "；".join(f"{c['name']}（{c['asset']}）{c['unexpected_count']} 处不符" for c in blocking)
+        outcome.failure = f"阻断性数据质量检查未通过：{names} — 已停止考核与发布，上一版发布结果保持不变；请查看数据质量报告改正数据"
 
 
 def _is_fatal(error) -> bool:

@@ -88,6 +88,7 @@ def test_blocking_check_stops_assessment_and_publishing(demo_landing, tmp_path, 
 
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert "one_party_secretary_per_unit_year" in err
+    last = err.strip().splitlines()[-1]
+    assert "one_party_secretary_per_unit_year" in last and "2 处不符" in last  # the check and its failing count
     assert _digest((warehouse / "published").resolve()) == before
     assert (warehouse / "assessed" / "integrity_assessment.parquet").stat().st_mtime_ns == assessed_mtime
