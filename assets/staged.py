@@ -14,8 +14,8 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from lianjian.contract import PUBLISHED, SOURCES
-from lianjian.ingest import REPORT_SCHEMA, combine_rejected, combine_report, reference_order, stage_source, upstream
+from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
+from lianjian.ingest import combine_rejected, combine_report, reference_order, stage_source, upstream
 from pipelines.io_manager import table_schema
 
 CODE_VERSION = "ingest-1"
@@ -23,53 +23,47 @@ OWNERS = ["team:jijian"]
 TAGS = {"layer": "staged"}
 
 
-def _staged_out(name: str) -> dg.AssetOut:
-    src = SOURCES[name]
+def _out(name: str, description: str, columns, *, kinds: set[str], extra: dict | None = None) -> dg.AssetOut:
+    """One staged output: key ["staged", name], the contract's schema (Chinese names) as metadata."""
+    schema = pl.Schema({c.name: c.dtype() for c in columns if not c.personal})
     return dg.AssetOut(
         key=["staged", name],
         group_name="staged",
-        description=f"暂存 {name}（{src.zh}）：通过契约校验的行，已按契约定型（个人信息列已删除）。"
-        f" Accepted rows of {name}, typed per the contract; personal columns dropped.",
+        description=description,
         owners=OWNERS,
-        kinds={"polars", "parquet"},
+        kinds=kinds,
         code_version=CODE_VERSION,
         tags=TAGS,
-        metadata={
-            "dagster/column_schema": table_schema(src.staged_schema(), {c.name: c.zh for c in src.columns}),
-            "required_source": src.required,
-        },
+        metadata={"dagster/column_schema": table_schema(schema, {c.name: c.zh for c in columns}), **(extra or {})},
         dagster_type=pl.DataFrame,
     )
 
 
-REJECTED_OUT = dg.AssetOut(
-    key=["staged", "rejected_records"],
-    group_name="staged",
-    description="拒收记录：不符合数据契约的输入行及全部原因（身份证号已遮蔽）。"
-    " Rejected input rows with every reason; identity numbers masked.",
-    owners=OWNERS,
+def _staged_out(name: str) -> dg.AssetOut:
+    src = SOURCES[name]
+    return _out(
+        name,
+        f"暂存 {name}（{src.zh}）：通过契约校验的行，已按契约定型（个人信息列已删除），并经 Great Expectations 套件校验。"
+        f" Accepted rows of {name}, typed per the contract, personal columns dropped; validated by its Great Expectations suite.",
+        src.columns,
+        kinds={"polars", "parquet", "great_expectations"},
+        extra={"required_source": src.required},
+    )
+
+
+REJECTED_OUT = _out(
+    "rejected_records",
+    "拒收记录：不符合数据契约的输入行及全部原因（身份证号已遮蔽）。 Rejected input rows with every reason; identity numbers masked.",
+    PUBLISHED["rejected_records"].columns,
     kinds={"polars", "parquet"},
-    code_version=CODE_VERSION,
-    tags=TAGS,
-    metadata={
-        "dagster/column_schema": table_schema(
-            PUBLISHED["rejected_records"].schema(), {c.name: c.zh for c in PUBLISHED["rejected_records"].columns}
-        )
-    },
-    dagster_type=pl.DataFrame,
 )
 
-REPORT_OUT = dg.AssetOut(
-    key=["staged", "ingest_report"],
-    group_name="staged",
-    description="读取报告：每个落地文件的读取、接收、拒收、重复行数（读取 = 接收 + 拒收 + 重复）。"
+REPORT_OUT = _out(
+    "ingest_report",
+    "读取报告：每个落地文件的读取、接收、拒收、重复行数（读取 = 接收 + 拒收 + 重复）。"
     " Per landing file: rows read = accepted + rejected + duplicates.",
-    owners=OWNERS,
+    INTERNAL["ingest_report"].columns,
     kinds={"polars", "parquet"},
-    code_version=CODE_VERSION,
-    tags=TAGS,
-    metadata={"dagster/column_schema": table_schema(REPORT_SCHEMA)},
-    dagster_type=pl.DataFrame,
 )
 
 
