@@ -5,16 +5,20 @@ name, whatever the file's header language, plus ``_file``, ``_row`` (spreadsheet
 ``_problem`` (a row-level reading problem) and ``_personal`` (reasons about identity numbers, which
 are validated and masked here, so they never reach Parquet). ``["landing", "files"]`` is the file
 inventory (sha256, encoding, original headers, rows read). One op reads them all (one pass over the
-landing zone); the logic is ``lianjian.ingest.read_landing``.
+landing zone, one source and one file at a time, streamed); the logic is
+``lianjian.ingest.iter_landing``.
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from lianjian.contract import SOURCES
-from lianjian.ingest import FILES_SCHEMA, raw_schema, read_landing
+from lianjian.ingest import FILES_SCHEMA, files_frame, iter_landing, raw_schema
 from pipelines.io_manager import table_schema
 from pipelines.resources import LianjianSettings
 
@@ -45,7 +49,7 @@ def _out(name: str) -> dg.AssetOut:
         code_version=CODE_VERSION,
         tags=TAGS,
         metadata={"dagster/column_schema": table_schema(raw_schema(src), zh | _bookkeeping())},
-        dagster_type=pl.DataFrame,
+        dagster_type=pl.LazyFrame,
     )
 
 
@@ -70,27 +74,35 @@ FILES_OUT = dg.AssetOut(
     code_version=CODE_VERSION,
 )
 def landing_assets(context, lianjian: LianjianSettings):
-    read = read_landing(lianjian.landing_path)
-    for message in read.warnings:
-        context.log.warning(message)
-    for name in SOURCES:
-        frame = read.frames[name]
-        files = read.files.filter(pl.col("source") == name)
-        if read.present[name]:
-            context.log.info(f"读取 {name}：{files.height} 个文件，{frame.height:,} 行")
-        else:
-            context.log.info(f"{name}：落地区中没有此可选数据源，按空表处理 (optional source absent)")
-        unknown = [w for w in read.warnings if w.startswith(f"{name}: 未知列")]
-        yield dg.Output(
-            frame,
-            output_name=name,
-            metadata={
-                "files": dg.MetadataValue.int(files.height),
-                "present": dg.MetadataValue.bool(read.present[name]),
-                "warnings": dg.MetadataValue.text("\n".join(unknown) or "无 (none)"),
-            },
-        )
-    yield dg.Output(read.files, output_name="files", metadata={"files": dg.MetadataValue.int(read.files.height)})
+    # One source at a time: each file is streamed to a temporary Parquet part, and the source's
+    # output is a LazyFrame over its parts that the IO manager streams into the warehouse before the
+    # next source is read — memory stays bounded by one chunk, not by the landing zone.
+    warnings: list[str] = []
+    entries: list[dict] = []
+    logged = 0
+    with tempfile.TemporaryDirectory(prefix="lianjian-landing-") as tmp:
+        for read in iter_landing(lianjian.landing_path, Path(tmp), warnings):
+            for message in dict.fromkeys(warnings[logged:]):
+                context.log.warning(message)
+            logged = len(warnings)
+            entries += read.entries
+            rows = sum(e["rows_read"] for e in read.entries)
+            if read.present:
+                context.log.info(f"读取 {read.name}：{len(read.entries)} 个文件，{rows:,} 行")
+            else:
+                context.log.info(f"{read.name}：落地区中没有此可选数据源，按空表处理 (optional source absent)")
+            unknown = list(dict.fromkeys(w for w in warnings if w.startswith(f"{read.name}: 未知列")))
+            yield dg.Output(
+                read.frame,
+                output_name=read.name,
+                metadata={
+                    "files": dg.MetadataValue.int(len(read.entries)),
+                    "present": dg.MetadataValue.bool(read.present),
+                    "warnings": dg.MetadataValue.text("\n".join(unknown) or "无 (none)"),
+                },
+            )
+    files = files_frame(entries)
+    yield dg.Output(files, output_name="files", metadata={"files": dg.MetadataValue.int(files.height)})
 
 
 defs = dg.Definitions(assets=[landing_assets])

@@ -6,16 +6,20 @@
 
 One op stages every source in ``reference_order()`` because each source's references are checked
 against the ACCEPTED rows of the sources before it; the lineage declared below (internal deps) shows
-exactly that reference DAG. The logic is ``lianjian.ingest.stage_source``.
+exactly that reference DAG. The logic is ``lianjian.ingest.stage_sources`` (one source at a time,
+streamed: each staged table is a LazyFrame the IO manager sinks to Parquet).
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
-from lianjian.ingest import combine_rejected, combine_report, reference_order, stage_source, upstream
+from lianjian.ingest import combine_rejected, combine_report, stage_sources, upstream
 from pipelines.io_manager import table_schema
 
 CODE_VERSION = "ingest-1"
@@ -23,7 +27,9 @@ OWNERS = ["team:jijian"]
 TAGS = {"layer": "staged"}
 
 
-def _out(name: str, description: str, columns, *, kinds: set[str], extra: dict | None = None) -> dg.AssetOut:
+def _out(
+    name: str, description: str, columns, *, kinds: set[str], extra: dict | None = None, dagster_type=pl.DataFrame
+) -> dg.AssetOut:
     """One staged output: key ["staged", name], the contract's schema (Chinese names) as metadata."""
     schema = pl.Schema({c.name: c.dtype() for c in columns if not c.personal})
     return dg.AssetOut(
@@ -35,7 +41,7 @@ def _out(name: str, description: str, columns, *, kinds: set[str], extra: dict |
         code_version=CODE_VERSION,
         tags=TAGS,
         metadata={"dagster/column_schema": table_schema(schema, {c.name: c.zh for c in columns}), **(extra or {})},
-        dagster_type=pl.DataFrame,
+        dagster_type=dagster_type,
     )
 
 
@@ -48,6 +54,7 @@ def _staged_out(name: str) -> dg.AssetOut:
         src.columns,
         kinds={"polars", "parquet", "great_expectations"},
         extra={"required_source": src.required},
+        dagster_type=pl.LazyFrame,
     )
 
 
@@ -84,44 +91,41 @@ def _internal_deps() -> dict[str, set[dg.AssetKey]]:
     return deps
 
 
-def _eager(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-
-
 @dg.multi_asset(
     name="staged_tables",
-    ins={f"landing_{n}": dg.AssetIn(key=["landing", n], dagster_type=pl.DataFrame) for n in SOURCES}
+    ins={f"landing_{n}": dg.AssetIn(key=["landing", n], dagster_type=pl.LazyFrame) for n in SOURCES}
     | {"landing_files": dg.AssetIn(key=["landing", "files"], dagster_type=pl.DataFrame)},
     outs={name: _staged_out(name) for name in SOURCES} | {"rejected_records": REJECTED_OUT, "ingest_report": REPORT_OUT},
     internal_asset_deps=_internal_deps(),
     can_subset=False,
     code_version=CODE_VERSION,
 )
-def staged_assets(context, **landing: pl.DataFrame):
+def staged_assets(context, **landing):
+    # One source at a time, in bounded memory: the landing tables come in as lazy scans; each staged
+    # table is yielded as a LazyFrame (over temporary checked parts) that the IO manager streams to
+    # Parquet before the next source is staged; only rejected rows and key sets are held in memory.
     files = landing.pop("landing_files")
-    raws = {n: _eager(landing[f"landing_{n}"]) for n in SOURCES}
-    files = _eager(files)
-    staged: dict[str, pl.DataFrame] = {}
+    files = files.collect() if isinstance(files, pl.LazyFrame) else files
+    raws = {n: landing[f"landing_{n}"].lazy() for n in SOURCES}
     rejected_parts, report_parts = [], []
-    for name in reference_order():
-        res = stage_source(name, raws[name], files, staged, raws)
-        staged[name] = res.staged
-        rejected_parts.append(res.rejected)
-        report_parts.append(res.report)
-        counts = res.report.select(pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()).row(0)
-        context.log.info(
-            f"暂存 {name}：读取 {counts[0]:,} 行，接收 {counts[1]:,}，拒收 {counts[2]:,}，重复 {counts[3]:,}"
-        )
-        yield dg.Output(
-            res.staged,
-            output_name=name,
-            metadata={
-                "present": dg.MetadataValue.bool(res.report.height > 0),
-                "rows_read": dg.MetadataValue.int(counts[0]),
-                "rows_rejected": dg.MetadataValue.int(counts[2]),
-                "rows_duplicate": dg.MetadataValue.int(counts[3]),
-            },
-        )
+    with tempfile.TemporaryDirectory(prefix="lianjian-stage-") as tmp:
+        for name, res in stage_sources(raws, files, Path(tmp)):
+            rejected_parts.append(res.rejected)
+            report_parts.append(res.report)
+            counts = res.report.select(pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()).row(0)
+            context.log.info(
+                f"暂存 {name}：读取 {counts[0]:,} 行，接收 {counts[1]:,}，拒收 {counts[2]:,}，重复 {counts[3]:,}"
+            )
+            yield dg.Output(
+                res.staged,
+                output_name=name,
+                metadata={
+                    "present": dg.MetadataValue.bool(res.report.height > 0),
+                    "rows_read": dg.MetadataValue.int(counts[0]),
+                    "rows_rejected": dg.MetadataValue.int(counts[2]),
+                    "rows_duplicate": dg.MetadataValue.int(counts[3]),
+                },
+            )
     rejected = combine_rejected(rejected_parts)
     report = combine_report(report_parts)
     if rejected.height:

@@ -112,3 +112,13 @@ def report_row(result, file: str) -> dict:
 def rows(src: str, *extra: list[str]) -> list[list[str]]:
     """BASE rows of a source followed by extra rows (the first extra row is spreadsheet row len(BASE)+2)."""
     return BASE.get(src, []) + [list(r) for r in extra]
+
+
+def talk(tid="T9", date="2024-05-01", kind="family", interviewer="", interviewee="P3", reason="", event="", witness="", filed="是", signed=""):
+    """One talks row in HEADERS["talks"] order."""
+    return [tid, date, kind, interviewer, interviewee, reason, event, witness, filed, signed]
+
+
+def person(pid="P9", year="2024", name="新人", idn="", unit="U1", dept="D1", pos="prosecutor", sec="", quota="是", status="active", hire=""):
+    """One personnel row in HEADERS["personnel"] order."""
+    return [year, pid, name, idn, unit, dept, pos, sec, quota, status, hire]

@@ -6,31 +6,16 @@ the same pieces (``read_landing`` and ``stage``). See docs/ingest.md.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from lianjian.contract import PUBLISHED, SOURCES
-from lianjian.ingest.quarantine import (
-    REPORT_SCHEMA,
-    accepted,
-    candidates,
-    check_references,
-    file_counts,
-    own_checks,
-    reference_order,
-    rejected,
-    upstream,
-)
-from lianjian.ingest.reader import FILES_SCHEMA, LandingRead, raw_schema, read_landing
-
-
-@dataclass
-class SourceResult:
-    staged: pl.DataFrame
-    rejected: pl.DataFrame
-    report: pl.DataFrame
+from lianjian.ingest.quarantine import REPORT_SCHEMA, Checked, Staged, check_source, reference_order, stage_checked, upstream
+from lianjian.ingest.reader import FILES_SCHEMA, LandingRead, SourceRead, files_frame, iter_landing, raw_schema, read_landing
 
 
 @dataclass
@@ -46,39 +31,37 @@ class IngestResult:
     present: dict[str, bool] = field(default_factory=dict)
 
 
-def stage_source(
-    name: str,
-    raw: pl.DataFrame,
-    files: pl.DataFrame,
-    staged: dict[str, pl.DataFrame],
-    raws: dict[str, pl.DataFrame],
-) -> SourceResult:
-    """Stage one source. ``staged`` holds the accepted rows of the sources it references that come
-    before it in ``reference_order()``; ``raws`` the raw frames of those that come after it (only
-    personnel -> departments), whose candidate rows are used instead."""
-    src = SOURCES[name]
-    checked = own_checks(src, raw)
-    before, after = upstream(name)
-    targets = {t: staged[t] for t in before}
-    for t in after:
-        targets[t] = candidates(own_checks(SOURCES[t], raws[t]))
-    checked = check_references(src, checked, targets)
-    return SourceResult(
-        staged=accepted(src, checked),
-        rejected=rejected(src, checked, raw, files),
-        report=file_counts(src, checked, files),
-    )
+def stage_sources(raws: dict[str, pl.LazyFrame], files: pl.DataFrame, tmpdir: Path) -> Iterator[tuple[str, Staged]]:
+    """Stage every source in ``reference_order()``, one at a time, in bounded memory. ``raws``: the raw
+    (landing) rows of each source, lazily (``scan_parquet``); ``files``: the file inventory. Yields
+    (source, Staged); ``Staged.staged`` is lazy over temporary parts under ``tmpdir`` (keep it until
+    the tables are written) — write it before asking for the next source. A source's references are
+    checked against the accepted rows of the sources before it (read back lazily, key columns only);
+    personnel's reference to departments against the departments' candidate rows."""
+    accepted: dict[str, pl.LazyFrame] = {}
+    early: dict[str, Checked] = {}
+    for name in reference_order():
+        checked = early.pop(name, None) or check_source(SOURCES[name], raws[name], tmpdir)
+        before, after = upstream(name)
+        targets = {t: accepted[t] for t in before}
+        for t in after:
+            early[t] = check_source(SOURCES[t], raws[t], tmpdir)
+            targets[t] = early[t].candidates()
+        res = stage_checked(checked, targets, raws[name], files)
+        accepted[name] = res.staged
+        yield name, res
 
 
 def stage(landing: LandingRead) -> IngestResult:
-    """Stage every source in reference order."""
+    """Stage every source in reference order, in memory (tests and small zones)."""
     staged: dict[str, pl.DataFrame] = {}
     rejected_parts, report_parts = [], []
-    for name in reference_order():
-        res = stage_source(name, landing.frames[name], landing.files, staged, landing.frames)
-        staged[name] = res.staged
-        rejected_parts.append(res.rejected)
-        report_parts.append(res.report)
+    with tempfile.TemporaryDirectory(prefix="lianjian-stage-") as tmp:
+        raws = {n: f.lazy() for n, f in landing.frames.items()}
+        for name, res in stage_sources(raws, landing.files, Path(tmp)):
+            staged[name] = res.staged.collect()
+            rejected_parts.append(res.rejected)
+            report_parts.append(res.report)
     return IngestResult(
         staged={n: staged[n] for n in SOURCES},
         rejected=combine_rejected(rejected_parts),
@@ -109,12 +92,17 @@ __all__ = [
     "IngestResult",
     "LandingRead",
     "REPORT_SCHEMA",
-    "SourceResult",
+    "SourceRead",
+    "Staged",
+    "combine_rejected",
+    "combine_report",
+    "files_frame",
     "ingest_landing",
+    "iter_landing",
     "raw_schema",
     "read_landing",
     "reference_order",
     "stage",
-    "stage_source",
+    "stage_sources",
     "upstream",
 ]

@@ -14,6 +14,8 @@ distinct value. Both keep tens of millions of rows cheap.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -113,10 +115,12 @@ def _joined(reasons: list[pl.Expr]) -> pl.Expr:
     )
 
 
-def _parse_column(c: Column, raw: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """(cleaned text, typed value, value reasons joined) of one column."""
+def _parse_column(c: Column, raw: pl.Series, unique: bool = True) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """(cleaned text, typed value, value reasons joined) of one column. Codes, dates, flags, numbers —
+    and text that is not mostly unique (``unique`` False: ids of people, units, events) — are parsed
+    once per distinct value and mapped back."""
     dtype = pl.String() if c.kind == "enum" else c.dtype()
-    by_value = c.kind in _BY_VALUE
+    by_value = c.kind in _BY_VALUE or not unique
     values = pl.DataFrame({"raw": raw.unique().drop_nulls() if by_value else raw})
     parsed = values.with_columns(text.clean(pl.col("raw")).alias("v"))
     parsed = parsed.with_columns(_typed(c, pl.col("v")).cast(dtype).alias("t"))
@@ -163,12 +167,23 @@ def own_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
     """Type every cell and find every reason a row breaks the contract on its own, plus exact and
     conflicting duplicates. Returns the typed columns (enums as code strings), cleaned text
     ``_v_*``, ``_file``, ``_row``, the reason columns ``_why_*`` and ``_dup`` (an exact duplicate copy
-    of an earlier row). Rows keep the order read."""
+    of an earlier row). Rows keep the order read. (Whole source in memory: small sources only.)"""
+    cols = [c for c in src.columns if not c.personal]
+    frame = _duplicates(src, cols, row_checks(src, raw))
+    defaults = [pl.col(c.name).fill_null(c.default) for c in cols if c.kind == "bool" and c.default is not None]
+    if defaults:
+        frame = frame.with_columns(defaults)
+    return frame
+
+
+def row_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
+    """The checks of each row on its own (no duplicates, no references, defaults not filled): typed
+    columns, ``_v_*``, ``_file``, ``_row`` and the reason columns ``_why_*`` in check order."""
     cols = [c for c in src.columns if not c.personal]
     data: dict[str, pl.Series] = {}
     why: dict[str, pl.Series] = {f"{WHY}000_row": raw.get_column("_problem")}
     for i, c in enumerate(cols, start=1):
-        v, t, r = _parse_column(c, raw.get_column(c.name))
+        v, t, r = _parse_column(c, raw.get_column(c.name), unique=tuple(src.key) == (c.name,))
         data[c.name] = t
         data[f"_v_{c.name}"] = v
         why[f"{WHY}{i:03d}_{c.name}"] = r
@@ -188,10 +203,6 @@ def own_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_columns(
             pl.when(personal.list.len() > 0).then(personal.list.join(SEP)).alias(f"{WHY}901_personal")
         )
-    frame = _duplicates(src, cols, frame)
-    defaults = [pl.col(c.name).fill_null(c.default) for c in cols if c.kind == "bool" and c.default is not None]
-    if defaults:
-        frame = frame.with_columns(defaults)
     return frame
 
 
@@ -348,6 +359,238 @@ def file_counts(src: Source, checked: pl.DataFrame, files: pl.DataFrame) -> pl.D
         rows_rejected=bad.sum().cast(pl.Int64),
         rows_duplicate=(~bad & pl.col("_dup")).sum().cast(pl.Int64),
     )
+    inv = files.filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
+    out = inv.join(counts, left_on="file", right_on="_file", how="left", maintain_order="left")
+    return out.with_columns(pl.col("rows_accepted", "rows_rejected", "rows_duplicate").fill_null(0)).select(
+        list(REPORT_SCHEMA)
+    ).cast(REPORT_SCHEMA)
+
+
+# ---- staging in bounded memory ---------------------------------------------------------------------
+#
+# A source is checked in chunks of CHUNK_ROWS rows (each chunk's row checks written to a temporary
+# Parquet part, with a single "_own" reason string, set only on rows with a problem); then, over the
+# whole source but only a few columns at a time: duplicates (key + content hash), references (the
+# small key sets of the referenced tables). The staged table is a lazy filter over the parts, so the
+# IO manager streams it to Parquet; the rejected rows (few) are the only rows gathered in memory.
+
+#: Rows checked at once. Memory of the row checks grows with it (about 1 GB per million rows of cases).
+CHUNK_ROWS = 1_000_000
+ORD = "_ord"
+OWN = "_own"
+HASH = "_h"
+STREAMING = "streaming"
+
+
+UNPARSED = "_unparsed"
+
+
+def _content_hash(cols: list[Column]) -> pl.Expr:
+    """Hash of a row's normalized content: the typed values (defaults not filled) and, for a rejected
+    row, the cleaned text of the cells that did not parse (two rows are exact duplicates when both
+    agree: ``2024/4/1`` equals ``2024-04-01``, ``Y`` equals ``是``)."""
+    return pl.struct([pl.col(c.name) for c in cols] + [pl.col(UNPARSED)]).hash(seed=7)
+
+
+def check_chunk(src: Source, raw: pl.DataFrame, offset: int) -> pl.DataFrame:
+    """Row checks of one chunk of raw rows: the typed columns (defaults NOT filled), ``_file``,
+    ``_row``, ``_ord`` (position in the source, from ``offset``), ``_own`` (the row's own reasons
+    joined by SEP, null when it has none) and ``_unparsed`` (on rejected rows only: the cleaned text of
+    the cells that did not parse, for telling duplicates apart)."""
+    cols = [c for c in src.columns if not c.personal]
+    frame = row_checks(src, raw)
+    bad = frame.select(is_bad(frame)).to_series()
+    own = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    unparsed = own.clone()
+    if bad.any():
+        idx = bad.arg_true()
+        rows = frame.filter(bad)
+        own = own.scatter(idx, rows.select(reasons_joined(frame)).to_series())
+        texts = [
+            pl.when(pl.col(c.name).is_null()).then(pl.col(f"_v_{c.name}")).fill_null("\x00") for c in cols if c.kind != "str"
+        ]
+        if texts:
+            unparsed = unparsed.scatter(idx, rows.select(pl.concat_str(texts, separator=SEP)).to_series())
+    return frame.select(
+        *[c.name for c in cols],
+        "_file",
+        "_row",
+        (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias(ORD),
+    ).with_columns(own.alias(OWN), unparsed.alias(UNPARSED))
+
+
+def reasons_joined(frame: pl.DataFrame) -> pl.Expr:
+    return pl.concat_str([pl.col(c) for c in why_columns(frame)], separator=SEP, ignore_nulls=True)
+
+
+@dataclass
+class Checked:
+    """A source after its own checks: ``rows`` (lazy over the chunk parts), the exact duplicate copies
+    and the rows of conflicting duplicates (``_ord`` -> reason)."""
+
+    src: Source
+    rows: pl.LazyFrame
+    dup_copies: pl.Series  # _ord of exact duplicate copies (Int64)
+    conflicts: pl.DataFrame  # _ord, reason
+
+    def candidates(self) -> pl.LazyFrame:
+        """Rows passing their own checks (before references): no reason, not a duplicate copy."""
+        drop = pl.concat([self.dup_copies, self.conflicts.get_column(ORD)])
+        return self.rows.filter(pl.col(OWN).is_null() & ~pl.col(ORD).is_in(drop.implode()))
+
+
+def check_source(src: Source, raw: pl.LazyFrame, tmpdir: Path, chunk_rows: int | None = None) -> Checked:
+    """Own checks of a whole source, chunk by chunk, then duplicates over the whole source."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    n = raw.select(pl.len()).collect().item()
+    parts = []
+    for i, offset in enumerate(range(0, n, chunk_rows)):
+        chunk = raw.slice(offset, chunk_rows).collect()
+        part = tmpdir / f"checked-{src.name}-{i:05d}.parquet"
+        check_chunk(src, chunk, offset).write_parquet(part, compression="lz4", statistics=False)
+        parts.append(part)
+        del chunk
+    rows = pl.scan_parquet(parts) if parts else check_chunk(src, pl.DataFrame(schema=raw.collect_schema()), 0).lazy()
+    dup_copies, conflicts = _duplicate_rows(src, rows)
+    return Checked(src, rows, dup_copies, conflicts)
+
+
+def _duplicate_rows(src: Source, rows: pl.LazyFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """Rows sharing a key: identical content -> later copies are duplicate copies; differing -> every
+    one of them gets ``<key>: conflicting duplicates``. Null key parts count as one key value; rows
+    missing a required key part are not compared. The key columns are read for every row; the whole
+    content only for the rows sharing a key (usually none)."""
+    key = list(src.key)
+    required_key = [k for k in key if src.column(k).required]
+    has_key = pl.all_horizontal([pl.col(k).is_not_null() for k in required_key]) if required_key else pl.lit(True)
+    keys = rows.select(*key, ORD).collect(engine=STREAMING)
+    shared = has_key & (pl.struct(key).is_duplicated() if len(key) > 1 else pl.col(key[0]).is_duplicated())
+    ords = keys.filter(shared).get_column(ORD)
+    del keys
+    label = "+".join(key)
+    if ords.len() == 0:
+        return pl.Series(ORD, [], pl.Int64), pl.DataFrame(schema={ORD: pl.Int64, "reason": pl.String})
+    cols = [c for c in src.columns if not c.personal]
+    sub = rows.filter(pl.col(ORD).is_in(ords.implode())).collect(engine=STREAMING).sort(ORD)
+    sub = sub.select(*key, ORD, _content_hash(cols).alias(HASH))
+    variants = pl.col(HASH).n_unique().over(key)
+    first = pl.col(ORD).min().over([*key, HASH])
+    sub = sub.with_columns(variants.alias("_variants"), first.alias("_first"))
+    copies = sub.filter((pl.col("_variants") == 1) & (pl.col(ORD) != pl.col("_first"))).get_column(ORD)
+    conflicts = sub.filter(pl.col("_variants") > 1).select(ORD, pl.lit(f"{label}: conflicting duplicates").alias("reason"))
+    return copies, conflicts
+
+
+def _ref_keys(c: Column, target: pl.LazyFrame) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """The referenced keys (distinct) and the (left, right) join columns."""
+    tsrc, tcol = c.ref.split(".")
+    frame = target
+    if c.ref_filter == "leadership":
+        frame = frame.filter(pl.col("position").cast(pl.String).is_in(LEADERSHIP_POSITIONS))
+    if c.ref_scope == "same_year":
+        right, left = ["year", tcol], ["year", c.name]
+    elif c.ref_scope == "same_year_unit":
+        right, left = ["year", "unit_code", tcol], ["year", "unit_code", c.name]
+    elif c.ref_scope == "unit":
+        right, left = ["year", "unit_code", tcol], [REF_YEAR, "unit_code", c.name]
+    else:
+        right, left = [tcol], [c.name]
+    keys = frame.select([pl.col(r).cast(pl.String) if r != "year" else pl.col(r) for r in right]).unique()
+    keys = keys.rename({r: f"_k{i}" for i, r in enumerate(right)}).collect(engine=STREAMING)
+    return keys, left, [f"_k{i}" for i in range(len(right))]
+
+
+def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
+    """For each reference column (contract order): ``_ord``, reason of every row whose target does not
+    exist among ``targets`` (accepted rows of the referenced sources, or their candidates where noted;
+    a source's own candidates for a reference to itself). Null values are not references."""
+    src = checked.src
+    rows = checked.rows.with_columns(_record_year(src).alias(REF_YEAR))
+    out = []
+    for c in src.columns:
+        if not c.ref:
+            continue
+        tsrc = c.ref.split(".")[0]
+        target = checked.candidates() if tsrc == src.name else targets[tsrc]
+        keys, left, right = _ref_keys(c, target)
+        if len(left) == 1:  # a plain membership test is cheaper than a join
+            missing = rows.filter(pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(keys.get_column(right[0]).implode()))
+        else:
+            scoped = rows.filter(pl.all_horizontal([pl.col(x).is_not_null() for x in left]))
+            missing = scoped.join(keys.lazy(), left_on=left, right_on=right, how="anti")
+        out.append(missing.select(ORD, _ref_reason(c).alias("reason")).collect(engine=STREAMING))
+    return out
+
+
+@dataclass
+class Staged:
+    """One source staged: ``staged`` (lazy: accepted rows, the contract's staged schema, in the order
+    read), ``rejected`` and ``report`` rows (eager, small)."""
+
+    staged: pl.LazyFrame
+    rejected: pl.DataFrame
+    report: pl.DataFrame
+
+
+def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], raw: pl.LazyFrame, files: pl.DataFrame) -> Staged:
+    """References, then the accepted rows (lazy), the rejected rows with every reason and the raw row
+    as read, and the per-file counts."""
+    src = checked.src
+    extra = [checked.conflicts.rename({"reason": "_r910"})]
+    extra += [p.rename({"reason": f"_r95{i:03d}"}) for i, p in enumerate(reference_problems(checked, targets))]
+    extra = [e for e in extra if e.height]
+    extra_bad = pl.concat([e.get_column(ORD) for e in extra]).unique() if extra else pl.Series(ORD, [], pl.Int64)
+    is_rejected = pl.col(OWN).is_not_null() | pl.col(ORD).is_in(extra_bad.implode())
+    is_copy = pl.col(ORD).is_in(checked.dup_copies.implode())
+    schema = src.staged_schema()
+    defaults = {c.name: c.default for c in src.columns if c.kind == "bool" and c.default is not None}
+    staged = checked.rows.filter(~is_rejected & ~is_copy).select(
+        [(pl.col(n).fill_null(defaults[n]) if n in defaults else pl.col(n)).cast(dt) for n, dt in schema.items()]
+    )
+    bad = checked.rows.filter(is_rejected).select("_file", "_row", ORD, OWN).collect(engine=STREAMING)
+    for e in extra:  # one row per _ord in each: conflicts, then each reference in contract order
+        bad = bad.join(e, on=ORD, how="left")
+    reason_cols = [OWN] + [c for e in extra for c in e.columns if c != ORD]
+    bad = bad.with_columns(
+        pl.concat_str([pl.col(c) for c in reason_cols], separator=SEP, ignore_nulls=True).str.split(SEP).alias("_reasons")
+    )
+    counts = checked.rows.group_by("_file").agg(
+        rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
+        rows_rejected=is_rejected.sum().cast(pl.Int64),
+        rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
+    ).collect(engine=STREAMING)
+    return Staged(staged=staged, rejected=_rejected_rows(src, bad, raw, files), report=_report_rows(src, counts, files))
+
+
+def _rejected_rows(src: Source, bad: pl.DataFrame, raw: pl.LazyFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """PUBLISHED["rejected_records"] rows: the row as read as JSON, keys = the file's own headers."""
+    schema = PUBLISHED["rejected_records"].schema()
+    if bad.height == 0:
+        return pl.DataFrame(schema=schema)
+    headers = dict(files.filter(pl.col("source") == src.name).select("file", "headers").iter_rows())
+    rows = bad.select("_file", "_row", "_reasons").join(
+        raw.join(bad.lazy().select("_file", "_row"), on=["_file", "_row"], how="semi").collect(engine=STREAMING),
+        on=["_file", "_row"],
+        how="left",
+    )
+    parts = []
+    for file in rows.get_column("_file").unique().sort().to_list():  # per file, not per row
+        hmap: dict[str, str] = json.loads(headers.get(file) or "{}")
+        fields = [pl.col(n).alias(h) for n, h in hmap.items()]
+        rawjson = pl.struct(fields).struct.json_encode() if fields else pl.lit("{}")
+        parts.append(
+            rows.filter(pl.col("_file") == file).select(
+                pl.lit(src.name).alias("source"),
+                pl.col("_file").alias("file"),
+                pl.col("_row").alias("row_number"),
+                pl.col("_reasons").alias("reasons"),
+                rawjson.alias("raw"),
+            )
+        )
+    return pl.concat(parts).sort("file", "row_number").cast(schema)
+
+
+def _report_rows(src: Source, counts: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
     inv = files.filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
     out = inv.join(counts, left_on="file", right_on="_file", how="left", maintain_order="left")
     return out.with_columns(pl.col("rows_accepted", "rows_rejected", "rows_duplicate").fill_null(0)).select(

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import polars as pl
 
@@ -139,9 +140,9 @@ def _csv_fields(path: Path) -> list[str] | None:
     return [v if v is not None else "" for v in head.row(0)]
 
 
-def _scan_csv_cells(path: Path, width: int) -> pl.DataFrame:
+def _scan_csv_cells(path: Path, width: int) -> pl.LazyFrame:
     """Cells of a CSV as String columns _c0.._c{width} (one spare column catches rows with too many
-    fields), with _row numbered as a spreadsheet shows it."""
+    fields), with _row numbered as a spreadsheet shows it. Lazy: the caller streams it to Parquet."""
     schema = {f"_c{i}": pl.String() for i in range(width + 1)}
     lf = pl.scan_csv(
         path,
@@ -152,8 +153,7 @@ def _scan_csv_cells(path: Path, width: int) -> pl.DataFrame:
         row_index_name="_i",
         quote_char='"',
     )
-    df = lf.filter(pl.col("_i") > 0).collect()
-    return df.with_columns(
+    return lf.filter(pl.col("_i") > 0).with_columns(
         (pl.col("_i").cast(pl.Int64) + 1).alias("_row"),
         pl.when(pl.col(f"_c{width}").is_not_null())
         .then(pl.lit(f"row: more fields than the {width} of the header"))
@@ -192,7 +192,8 @@ def _csv_line_fallback(path: Path, width: int, tmpdir: Path) -> pl.DataFrame:
     return pl.concat([cells, bad], how="diagonal_relaxed")
 
 
-def _read_csv(path: Path, rel: str, encoding: str, tmpdir: Path) -> tuple[list[str] | None, pl.DataFrame]:
+def _read_csv(path: Path, rel: str, encoding: str, tmpdir: Path) -> tuple[list[str] | None, pl.LazyFrame | None, Path]:
+    """(headers, lazy cells or None when the file has no header, the UTF-8 path actually read)."""
     p = _transcode(path, tmpdir) if encoding != "utf-8" else path
     try:
         headers = _csv_fields(p)
@@ -203,12 +204,8 @@ def _read_csv(path: Path, rel: str, encoding: str, tmpdir: Path) -> tuple[list[s
             start = f.read(4096)
         if start.strip(b"\xef\xbb\xbf \t\r\n"):  # bytes there, but no header read
             raise FatalError(f"{rel}: 表头无法读取（引号不成对？）— 请检查第1行表头 (header row unreadable)")
-        return None, pl.DataFrame()
-    try:
-        cells = _scan_csv_cells(p, len(headers))
-    except pl.exceptions.PolarsError:
-        cells = _csv_line_fallback(p, len(headers), tmpdir)
-    return headers, cells
+        return None, None, p
+    return headers, _scan_csv_cells(p, len(headers)), p
 
 
 def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame, pl.DataFrame | None]:
@@ -256,14 +253,21 @@ def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
     return headers, df
 
 
-def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: list[str]) -> tuple[dict, pl.DataFrame]:
-    """One landing file -> (inventory entry, raw frame with the source's raw_schema())."""
+#: Writer settings of the temporary per-file parts (read once more, then deleted): fast, not small.
+PART_OPTIONS = dict(compression="lz4", statistics=False, row_group_size=1_000_000)
+
+
+def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: list[str], out: Path) -> dict:
+    """One landing file -> its inventory entry; its raw rows (the source's raw_schema()) are streamed to
+    the Parquet file ``out`` (not written for an empty file: ``rows_read`` 0). A CSV is read in a stream,
+    so memory does not grow with the file."""
     rel = path.relative_to(landing).as_posix()
     sha, encoding = _hash_and_encoding(path)
     suffix = path.suffix.lower()
     numeric = None
+    utf8_path = path
     if suffix == ".csv":
-        headers, cells = _read_csv(path, rel, encoding, tmpdir)
+        headers, cells, utf8_path = _read_csv(path, rel, encoding, tmpdir)
     elif suffix == ".xlsx":
         encoding = "xlsx"
         try:
@@ -274,15 +278,15 @@ def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: li
         encoding = "parquet"
         headers, cells = _read_parquet(path)
     entry = {"source": src.name, "file": rel, "sha256": sha, "format": suffix[1:], "encoding": encoding}
-    schema = raw_schema(src)
     if headers is None:  # an empty file: no header, no rows
         warnings.append(f"{src.name}: {rel}: 空文件，没有表头和数据行 (empty file: no header, no rows)")
         entry |= {"headers": "{}", "rows_read": 0}
-        return entry, pl.DataFrame(schema=schema)
+        return entry
     hmap = _header_map(src, headers, rel, warnings)
     entry["headers"] = json.dumps({name: headers[i].strip() for i, name in hmap.items()}, ensure_ascii=False)
     if numeric is not None:
         cells = pl.concat([cells, numeric.rename({c: f"{c}_numeric" for c in numeric.columns})], how="horizontal")
+    numeric_cols = set(numeric.columns) if numeric is not None else set()
     cols = []
     personal_reasons = []
     for c in src.columns:
@@ -293,29 +297,45 @@ def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: li
         if c.personal:
             v = text.clean(expr)
             problem = text.id_number_problem(v)
-            if pos and numeric is not None and f"_c{pos[0]}_numeric" in cells.columns:
+            if pos and f"_c{pos[0]}" in numeric_cols:
                 problem = pl.when(pl.col(f"_c{pos[0]}_numeric")).then(pl.lit("stored as a number, digits lost")).otherwise(problem)
             personal_reasons.append(pl.when(v.is_not_null() & problem.is_not_null()).then(pl.format(f"{c.name}: {{}}", problem)))
             expr = text.mask_personal(expr)
         cols.append(expr.alias(c.name))
     personal = pl.concat_list(personal_reasons).list.drop_nulls() if personal_reasons else pl.lit([], pl.List(pl.String))
-    frame = cells.select(
-        *cols,
-        pl.lit(rel).alias("_file"),
-        pl.col("_row"),
-        pl.col("_problem"),
-        personal.alias("_personal"),
-    )
     # A row whose every cell is blank is not a record (spreadsheets leave them at the end): skipped.
     joined = pl.concat_str([pl.col(c.name) for c in src.columns], ignore_nulls=True)
     blank = joined.str.strip_chars(text.SPACES).str.len_bytes() == 0
-    frame = frame.filter(~blank | pl.col("_problem").is_not_null()).cast(schema)
-    entry["rows_read"] = frame.height
-    return entry, frame
+
+    def rows_of(cells: pl.LazyFrame) -> pl.LazyFrame:
+        frame = cells.select(*cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"))
+        return frame.filter(~blank | pl.col("_problem").is_not_null()).cast(raw_schema(src))
+
+    try:
+        rows_of(cells.lazy()).sink_parquet(out, **PART_OPTIONS)
+    except pl.exceptions.PolarsError:
+        if suffix != ".csv":
+            raise
+        # Polars cannot parse it (an unclosed quote swallows the rest of the file): line by line
+        rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy()).sink_parquet(out, **PART_OPTIONS)
+    entry["rows_read"] = pl.scan_parquet(out).select(pl.len()).collect().item()
+    return entry
 
 
-def read_source(src: Source, landing: Path, tmpdir: Path, warnings: list[str]) -> tuple[list[dict], pl.DataFrame, bool]:
-    """Every file of one source as one raw frame; (inventory entries, frame, present)."""
+@dataclass
+class SourceRead:
+    """One source as read: inventory entries, the raw rows (lazy, over temporary Parquet parts) and
+    whether any file of it was present."""
+
+    name: str
+    entries: list[dict]
+    frame: pl.LazyFrame
+    present: bool
+
+
+def read_source(src: Source, landing: Path, tmpdir: Path, warnings: list[str]) -> SourceRead:
+    """Every file of one source as one lazy raw frame over Parquet parts written under ``tmpdir``
+    (they must outlive the frame)."""
     paths = source_files(landing, src.name)
     if not paths:
         if src.required:
@@ -323,34 +343,52 @@ def read_source(src: Source, landing: Path, tmpdir: Path, warnings: list[str]) -
                 f"{src.name}.csv: 缺少必需的数据源 {src.name}（{src.zh}）— 请把 {src.name}.csv、.xlsx 或 .parquet"
                 f"（或文件夹 {src.name}/）放入落地区 {landing}"
             )
-        return [], pl.DataFrame(schema=raw_schema(src)), False
-    entries, frames = [], []
-    for p in paths:
-        entry, frame = read_file(src, p, landing, tmpdir, warnings)
+        return SourceRead(src.name, [], pl.LazyFrame(schema=raw_schema(src)), False)
+    entries, parts = [], []
+    for i, p in enumerate(paths):
+        out = tmpdir / f"part-{src.name}-{i:05d}.parquet"
+        entry = read_file(src, p, landing, tmpdir, warnings, out)
         entries.append(entry)
-        frames.append(frame)
+        if entry["headers"] != "{}":
+            parts.append(out)
     if src.required and all(e["headers"] == "{}" for e in entries):
         raise FatalError(
             f"{entries[0]['file']}: 文件为空，必需的数据源 {src.name}（{src.zh}）没有表头 — 请重新导出该文件 (empty file)"
         )
-    return entries, pl.concat(frames, how="vertical"), True
+    frame = pl.scan_parquet(parts) if parts else pl.LazyFrame(schema=raw_schema(src))
+    return SourceRead(src.name, entries, frame, True)
 
 
-def read_landing(landing: Path) -> LandingRead:
-    """Read every source of the landing zone (raises FatalError when a required source or column is
-    missing). Unknown columns are reported once per source and header."""
+def landing_folder(landing: Path) -> Path:
     landing = Path(landing)
     if not landing.is_dir():
         raise FatalError(f"{landing}: 落地区目录不存在 — 请用 --landing 指定落地区 (landing folder not found)")
+    return landing
+
+
+def iter_landing(landing: Path, tmpdir: Path, warnings: list[str]) -> Iterator[SourceRead]:
+    """Read the landing zone one source at a time (raises FatalError when a required source or column
+    is missing). Each source's rows are lazy over Parquet parts under ``tmpdir``: consume (write) a
+    source before asking for the next one, and keep ``tmpdir`` until then. Warnings are appended."""
+    landing = landing_folder(landing)
+    for src in SOURCES.values():
+        yield read_source(src, landing, tmpdir, warnings)
+
+
+def files_frame(entries: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(entries, schema=FILES_SCHEMA) if entries else pl.DataFrame(schema=FILES_SCHEMA)
+
+
+def read_landing(landing: Path) -> LandingRead:
+    """Read every source of the landing zone into memory (tests and small zones; the assets stream
+    with ``iter_landing``). Unknown columns are reported once per source and header."""
     warnings: list[str] = []
     frames: dict[str, pl.DataFrame] = {}
     entries: list[dict] = []
     present: dict[str, bool] = {}
     with tempfile.TemporaryDirectory(prefix="lianjian-landing-") as tmp:
-        for name, src in SOURCES.items():
-            e, f, ok = read_source(src, landing, Path(tmp), warnings)
-            entries += e
-            frames[name] = f
-            present[name] = ok
-    files = pl.DataFrame(entries, schema=FILES_SCHEMA) if entries else pl.DataFrame(schema=FILES_SCHEMA)
-    return LandingRead(frames=frames, files=files, warnings=list(dict.fromkeys(warnings)), present=present)
+        for read in iter_landing(landing, Path(tmp), warnings):
+            entries += read.entries
+            frames[read.name] = read.frame.collect()
+            present[read.name] = read.present
+    return LandingRead(frames=frames, files=files_frame(entries), warnings=list(dict.fromkeys(warnings)), present=present)
