@@ -22,7 +22,7 @@ from lianjian.report.build import build_reports
 from lianjian.report.html import FONT_STACK, table_html
 from lianjian.report.load import load_inputs
 from lianjian.report.scope import report_scopes, subtree_pairs
-from lianjian.report.xlsx import write_sheet
+from lianjian.report.xlsx import Sheet, write_xlsx
 
 
 @pytest.fixture(scope="module")
@@ -253,13 +253,11 @@ TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(TEXT, min_size=1, max_size=4))
 def test_any_text_survives_the_workbook_as_text(tmp_path, values):
-    wb = openpyxl.Workbook()
-    write_sheet(wb, "t", pl.DataFrame({"文本": values}, schema={"文本": pl.String}))
-    path = tmp_path / "t.xlsx"
-    wb.save(path)
+    path = write_xlsx(tmp_path / "t.xlsx", [Sheet("t", pl.DataFrame({"文本": values}, schema={"文本": pl.String}))])
     ws = openpyxl.load_workbook(path)["t"]
     got = [ws.cell(row=i + 2, column=1) for i in range(len(values))]
-    expect = [re.sub(r"\r\n?", "\n", re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v)) for v in values]
+    # what XML 1.0 cannot hold (C0 controls but tab/LF/CR, U+FFFE, U+FFFF) is removed; CR/CRLF become LF
+    expect = [re.sub(r"\r\n?", "\n", re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", v)) for v in values]
     assert [c.value if c.value is not None else "" for c in got] == expect
     assert all(c.data_type != "f" for c in got)
 
@@ -322,6 +320,82 @@ def test_asset_materializes(tmp_path):
     assert result.success
     meta = result.asset_materializations_for_node("reports__yearly_reports")[0].metadata
     assert meta["reports"].value == 4 * 3 and meta["rollups"].value == 2 * 3  # 4 units, 2 parents, 3 years
+    assert meta["written"].value == 18 and meta["unchanged"].value == 0  # a first run writes every report
     assert (wh / "reports" / "index.html").is_file()
     spec = next(iter(yearly_reports.specs))
     assert spec.group_name == "reports" and spec.owners == ["team:jijian"] and spec.description.startswith("年度报告")
+
+
+# --- at scale: roll-ups bounded, incremental writing, the workbook writer ------------------------
+
+
+def test_rollup_lists_people_of_its_own_unit_only(reports):
+    city = reports[("CITY.rollup", 2024)]
+    poor = next(b for s in city.sections for b in s.blocks if b.key == "integrity_poor")
+    # CITY's own staff in 2024: 周九 (c1), graded 较好 -> nobody; 王五 (CTY1) and 孙八 (CTY2) are in
+    # the counties' own reports, and counted in the headline (integrity_poor = 2, see above).
+    assert poor.frame.height == 0 and poor.title.endswith("（仅本单位）")
+    assert block(city, "talks_todo").height == 0  # the three open talks are CTY1's
+    assert block(city, "integrity_grades")["人数"].to_list() == [2, 2, 1, 2, 1]  # 好 p1,q1; 较好 p2,c1; 一般 p3; 较差 p4,q2; 未评定 p5
+    assert block(city, "triggers").height == 2  # triggers stay listed over the subtree: CTY1 + CTY2
+    # "三个规定" of a roll-up: the unit and its direct children, every year up to the report year.
+    prv = block(reports[("PRV.rollup", 2024)], "major_matters")
+    assert prv["单位编码"].to_list() == ["CITY"]  # PRV has no stats; CTY1/CTY2 are grandchildren
+    assert block(city, "major_matters")["单位编码"].to_list() == ["CITY", "CTY1", "CTY1", "CTY1", "CTY2", "CTY2"]
+
+
+def test_rollup_trigger_list_is_bounded(warehouse, monkeypatch):
+    from lianjian.report import sections
+
+    monkeypatch.setattr(sections, "ROLLUP_LIST_LIMIT", 1)
+    got = {(r.report_key, r.year): r for r in build_reports(load_inputs(warehouse), report_keys=["CITY.rollup"], years=[2024])}
+    city = got[("CITY.rollup", 2024)]
+    assert block(city, "triggers").height == 1
+    assert city.metrics["triggers"] == 2  # the headline still counts both
+    intro = next(s.intro for s in city.sections if s.key == "triggers")
+    assert "共 2 条，此处仅列前 1 条" in intro
+
+
+def test_warm_run_writes_only_changed_reports(tmp_path):
+    from support_report import frame, integrity_rows, write_published
+
+    wh = make_warehouse(tmp_path)
+    first = write_reports(wh)
+    assert len(first) == (4 + 2) * 3 and all(w.fresh for w in first)  # 4 units + 2 roll-ups, 3 years
+    book = wh / "reports" / "2023" / "CTY1.xlsx"
+    stamp = book.stat().st_mtime_ns
+    again = write_reports(wh)
+    assert not any(w.fresh for w in again) and book.stat().st_mtime_ns == stamp
+    # 钱七 (q1, CTY2) 2024: 好 -> 较好. Changes CTY2's 2024 grade distribution, and so the CITY and PRV
+    # roll-ups of 2024; no other unit-year shows q1 (CITY's own report covers CITY only).
+    rows = [r | {"grade": "较好"} if (r["person_id"], r["year"]) == ("q1", 2024) else r for r in integrity_rows()]
+    import shutil
+
+    shutil.rmtree(wh / "published" / "integrity_assessment")
+    write_published(wh, "integrity_assessment", frame("integrity_assessment", rows))
+    (wh / "reports" / "2022" / "CTY1.xlsx").unlink()  # a missing file is written again
+    third = write_reports(wh)
+    assert sorted((w.report_key, w.year) for w in third if w.fresh) == [
+        ("CITY.rollup", 2024), ("CTY1", 2022), ("CTY2", 2024), ("PRV.rollup", 2024)
+    ]
+    assert (wh / "reports" / "2022" / "CTY1.xlsx").is_file()
+    ig = openpyxl.load_workbook(wh / "reports" / "2024" / "CTY2.xlsx")["廉洁从检评估"]
+    assert [r[1] for r in ig.iter_rows(min_row=2, values_only=True)] == [0, 1, 0, 1, 0]  # 较好 q1, 较差 q2
+    assert len(write_reports(wh, report_keys=["CTY1"], years=[2024], index=False, force=True)) == 1
+
+
+def test_workbook_writer_types_and_same_bytes(tmp_path):
+    from datetime import date, datetime
+
+    df = pl.DataFrame(
+        {"n": [1, None], "x": [7.5, float("nan")], "d": [date(2024, 3, 1), None], "b": [True, None], "t": ["+1", "a&<b>"], "l": [["E1", "E2"], []]}
+    )
+    a = write_xlsx(tmp_path / "a.xlsx", [Sheet("表", df, "数据来源：测试")], title="标题")
+    b = write_xlsx(tmp_path / "b.xlsx", [Sheet("表", df, "数据来源：测试")], title="标题")
+    assert a.read_bytes() == b.read_bytes()  # fixed zip times: a report unchanged is a file unchanged
+    ws = openpyxl.load_workbook(a)["表"]
+    assert [c.value for c in ws[1]] == ["n", "x", "d", "b", "t", "l", None, "数据来源：测试"]
+    assert [c.value for c in ws[2]][:6] == [1, 7.5, datetime(2024, 3, 1), True, "+1", "E1, E2"]
+    assert [c.value for c in ws[3]][:6] == [None, None, None, None, "a&<b>", ""]  # NaN is left empty
+    assert ws["A1"].font.b and ws["E2"].quotePrefix and not ws["E3"].quotePrefix
+    assert ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1" and ws.page_setup.paperSize == 9  # A4

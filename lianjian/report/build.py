@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import polars as pl
 
-from lianjian.contract import ENUMS, SOURCES
+from lianjian.contract import ENUMS, PUBLISHED, SOURCES
 from lianjian.report import sections as s
 from lianjian.report.fmt import UNGRADED, zh
 from lianjian.report.load import ReportInputs
-from lianjian.report.model import Block, Chart, Report, Section
+from lianjian.report.html import row_html_expr
+from lianjian.report.model import Block, Chart, Rendered, Report, Section
 from lianjian.report.scope import report_scopes, subtree_pairs
+from lianjian.report.xlsx import clean, row_xml_expr, width_exprs
 
 KEYS = s.KEYS
+OWN_ONLY = "（仅本单位）"
 LEVELS = {code: ENUMS["level"].label(code) for code in ENUMS["level"].codes}
 
 
@@ -23,35 +27,111 @@ def _split(frame: pl.DataFrame) -> dict[tuple[str, int], pl.DataFrame]:
     return {(str(k[0]), int(k[1])): v for k, v in parts.items()}
 
 
+def _prerender(frame: pl.DataFrame) -> dict[tuple[str, int], Rendered]:
+    """Render the rows of one section frame for every report at once: per (report_key, year) its
+    HTML rows, its worksheet rows (numbered from 2 within the report) and its value widths."""
+    display = [c for c in frame.columns if c not in KEYS]
+    if frame.height == 0:
+        return {}
+    shown = frame.select(display)
+    cleaned = clean(shown)
+    rows = pl.concat(
+        [
+            frame.select(KEYS),
+            shown.select(row_html_expr(shown.schema).alias("_html")),
+            cleaned,
+        ],
+        how="horizontal",
+    ).with_columns(_row=(pl.int_range(pl.len()).over(KEYS) + 2).cast(pl.String))
+    grouped = (
+        rows.with_columns(row_xml_expr(cleaned.schema).alias("_xml"))
+        .group_by(KEYS, maintain_order=True)
+        .agg(pl.col("_html").str.join("\n"), pl.col("_xml").str.join(""), *width_exprs(display))
+    )
+    out: dict[tuple[str, int], Rendered] = {}
+    for key, year, html, xml, *widths in grouped.iter_rows():  # one per report and year, not per data row
+        out[(str(key), int(year))] = Rendered(html, xml, tuple(int(w) for w in widths))
+    return out
+
+
+def render_once(frame: pl.DataFrame) -> Rendered | None:
+    """The same for a frame shown unchanged in every report (the data-quality table)."""
+    if frame.height == 0:
+        return None
+    keyed = frame.select(pl.lit("", pl.String).alias(KEYS[0]), pl.lit(0, pl.Int64).alias(KEYS[1]), pl.all())
+    return _prerender(keyed)[("", 0)]
+
+
+def year_view(inputs: ReportInputs, year: int) -> ReportInputs:
+    """The inputs one year's reports need: the yearly tables of that year only, and the "三个规定"
+    statistics of that year and the years before it (the trend and its medians)."""
+    tables = {}
+    for name, frame in inputs.tables.items():
+        if name == "major_matter_report_stats":
+            tables[name] = frame.filter(pl.col("year") <= year)
+        elif PUBLISHED[name].yearly:
+            tables[name] = frame.filter(pl.col("year") == year)
+        else:
+            tables[name] = frame
+    return replace(inputs, tables=tables)
+
+
 def build_reports(
     inputs: ReportInputs, *, report_keys: list[str] | None = None, years: list[int] | None = None
 ) -> Iterator[Report]:
-    """Every report (own and roll-up) for every year, or only those asked for."""
+    """Every report (own and roll-up) for every year, or only those asked for: one year at a time
+    (every section frame of that year computed once for all its reports, then split), so memory
+    holds one year's reports, not all of them."""
     all_years = s.report_years(inputs)
     years = sorted(set(all_years) if years is None else set(years))
     scopes_df = report_scopes(inputs.units)
     if report_keys is not None:
         scopes_df = scopes_df.filter(pl.col("report_key").is_in(report_keys))
-    scopes = scopes_df.lazy()
     pairs = subtree_pairs(inputs.units)
+    quality = s.data_quality(inputs).with_columns(
+        pl.col("数据源")
+        .replace_strict({n: src.zh for n, src in SOURCES.items()}, default=pl.col("数据源"), return_dtype=pl.String)
+        .alias("数据源名称")
+    ).select("数据源", "数据源名称", pl.exclude("数据源", "数据源名称"))
+    quality_rendered = render_once(quality)
+    for year in years:
+        yield from _year_reports(year_view(inputs, year), scopes_df, pairs, year, quality, quality_rendered)
+
+
+def _year_reports(
+    inputs: ReportInputs,
+    scopes_df: pl.DataFrame,
+    pairs: pl.DataFrame,
+    year: int,
+    quality: pl.DataFrame,
+    quality_rendered: Rendered | None,
+) -> Iterator[Report]:
+    years = [year]
+    scopes = scopes_df.lazy()
+    own = scopes.filter(pl.col("depth") == 0)  # lists of people: the report's unit itself
+    near = scopes.filter(pl.col("depth") <= 1)  # "三个规定": the unit and its direct children
     metrics = s.unit_metrics(inputs, years)
     plan = {
         "headline": s.headline(metrics, scopes),
         "children": s.children_overview(inputs, metrics, pairs),
         "integrity_grades": s.grade_distribution("integrity_assessment", scopes, inputs, years),
-        "integrity_poor": s.integrity_poor(inputs, scopes),
+        "integrity_poor": s.integrity_poor(inputs, own),
         "responsibility_grades": s.grade_distribution("responsibility_assessment", scopes, inputs, years),
-        "responsibility_subjects": s.responsibility_subjects(inputs, scopes),
-        "triggers": s.triggers(inputs, scopes),
-        "talks_by_department": s.talks_by_department(inputs, scopes),
-        "talks_todo": s.talks_todo(inputs, scopes),
+        "responsibility_subjects": s.responsibility_subjects(inputs, own),
+        "triggers": s.triggers(inputs, scopes, limit=s.ROLLUP_LIST_LIMIT),
+        "talks_by_department": s.talks_by_department(inputs, own),
+        "talks_todo": s.talks_todo(inputs, own),
         "case_quality": s.case_quality_by_category(inputs, scopes),
-        "special_pending": s.special_pending(inputs, scopes),
-        "leader_cases": s.leader_cases(inputs, scopes),
-        "major_matters": s.major_matter_trend(inputs, scopes, years),
+        "special_pending": s.special_pending(inputs, own),
+        "leader_cases": s.leader_cases(inputs, own),
+        "major_matters": s.major_matter_trend(inputs, near, years),
         "rules_versions": pl.concat(
             [
-                inputs.table(t).join(scopes.select("report_key", "unit_code"), on="unit_code").select(*KEYS, "rules_version")
+                inputs.table(t)
+                .select("unit_code", "year", "rules_version")
+                .unique()
+                .join(scopes.select("report_key", "unit_code"), on="unit_code")
+                .select(*KEYS, "rules_version")
                 for t in ("integrity_assessment", "responsibility_assessment")
             ]
         )
@@ -62,47 +142,64 @@ def build_reports(
     names = list(plan)
     frames = dict(zip(names, pl.collect_all([plan[n] for n in names])))
     split = {n: _split(f) for n, f in frames.items()}
-    quality = s.data_quality(inputs).with_columns(
-        pl.col("数据源")
-        .replace_strict({n: src.zh for n, src in SOURCES.items()}, default=pl.col("数据源"), return_dtype=pl.String)
-        .alias("数据源名称")
-    ).select("数据源", "数据源名称", pl.exclude("数据源", "数据源名称"))
+    empties = {n: f.drop(KEYS).clear() for n, f in frames.items()}
+    rendered = {n: _prerender(f) for n, f in frames.items() if n not in ("headline", "rules_versions")}
+    del frames
     units = inputs.units
     unit_row = {u: i for i, u in enumerate(units["unit_code"].to_list())}
     covered = scopes_df.group_by("report_key").agg(n=pl.len(), report_unit=pl.first("report_unit"), rollup=pl.first("rollup"))
-    for report_key, n_units, report_unit, rollup in covered.sort("report_key").iter_rows():
+    for report_key, n_units, report_unit, rollup in covered.sort("report_key").iter_rows():  # one per report
         unit = units.row(unit_row[report_unit], named=True)
         parent = unit["parent_code"]
         parent_name = units.row(unit_row[parent], named=True)["unit_name"] if parent in unit_row else None
-        for year in years:
-            def part(name: str) -> pl.DataFrame:
-                empty = frames[name].drop(KEYS).clear()
-                return split[name].get((report_key, year), empty)
 
-            head = part("headline")
-            metric_values = {m.key: int(head[m.key][0]) if head.height else 0 for m in s.METRICS}
-            yield Report(
-                report_key=report_key,
-                unit_code=report_unit,
-                unit_name=unit["unit_name"],
-                level=LEVELS.get(unit["level"], unit["level"] or ""),
-                parent_code=parent,
-                parent_name=parent_name,
-                rollup=bool(rollup),
-                year=year,
-                units_covered=int(n_units),
-                rules_versions=part("rules_versions")["rules_version"].to_list(),
-                metrics=metric_values,
-                sections=_sections(part, quality, inputs, bool(rollup), year),
-            )
+        def part(name: str) -> pl.DataFrame:
+            return split[name].get((report_key, year), empties[name])
+
+        def rend(name: str) -> Rendered | None:
+            return rendered[name].get((report_key, year))
+
+        head = part("headline")
+        metric_values = {m.key: int(head[m.key][0]) if head.height else 0 for m in s.METRICS}
+        yield Report(
+            report_key=report_key,
+            unit_code=report_unit,
+            unit_name=unit["unit_name"],
+            level=LEVELS.get(unit["level"], unit["level"] or ""),
+            parent_code=parent,
+            parent_name=parent_name,
+            rollup=bool(rollup),
+            year=year,
+            units_covered=int(n_units),
+            rules_versions=part("rules_versions")["rules_version"].to_list(),
+            metrics=metric_values,
+            sections=_sections(part, rend, quality, quality_rendered, inputs, bool(rollup), year, metric_values),
+        )
 
 
 def _grade_chart(key: str, title: str, frame: pl.DataFrame, unit: str) -> Chart:
     return Chart(key=key, title=title, kind="bars", categories=frame["等次"].to_list(), series={unit: frame["人数"].cast(pl.Float64).to_list()})
 
 
-def _sections(part, quality: pl.DataFrame, inputs: ReportInputs, rollup: bool, year: int) -> list[Section]:
+def _sections(
+    part,
+    rend,
+    quality: pl.DataFrame,
+    quality_rendered: Rendered | None,
+    inputs: ReportInputs,
+    rollup: bool,
+    year: int,
+    metrics: dict[str, int],
+) -> list[Section]:
     ig, rg = part("integrity_grades"), part("responsibility_grades")
+    own = OWN_ONLY if rollup else ""  # a roll-up lists the people of its own unit only
+    trigger_rows = part("triggers")
+    shown_triggers = trigger_rows.height
+    trigger_note = (
+        f" 共 {metrics['triggers']} 条，此处仅列前 {shown_triggers} 条，其余见各下级单位报告。"
+        if metrics["triggers"] > shown_triggers
+        else ""
+    )
     ig_show = ig.rename({"占比": "占比（%）"})
     rg_show = rg.rename({"人数": "对象数", "占比": "占比（%）"})
     out: list[Section] = []
@@ -112,8 +209,11 @@ def _sections(part, quality: pl.DataFrame, inputs: ReportInputs, rollup: bool, y
                 key="children",
                 title="下级单位一览",
                 tables=("integrity_assessment", "responsibility_assessment", "accountability_triggers", "talk_obligations", "case_quality", "leader_case_handling", "major_matter_report_stats"),
-                intro="每个直属下级单位一行，数字为该单位及其下级单位之和。",
-                blocks=[Block("children", "下级单位一览", "下级单位", part("children"), ("integrity_assessment", "major_matter_report_stats"))],
+                intro=(
+                    "每个直属下级单位一行，数字为该单位及其下级单位之和。等次分布、办案质量和要点数字覆盖全部下级单位；"
+                    "人员清单（较差人员、考核对象、待谈清单、待核定案件）和领导干部办案只列本单位，下级单位的清单见其各自的报告。"
+                ),
+                blocks=[Block("children", "下级单位一览", "下级单位", part("children"), ("integrity_assessment", "major_matter_report_stats"), rendered=rend("children"))],
             )
         )
     out += [
@@ -124,8 +224,8 @@ def _sections(part, quality: pl.DataFrame, inputs: ReportInputs, rollup: bool, y
             intro=f"按总分评定等次；一票否决者为较差；缺少部门综合分析的为“{UNGRADED}”（材料不全）。",
             charts=[_grade_chart("integrity_grades", "廉洁从检评估等次分布（人）", ig, "人数")],
             blocks=[
-                Block("integrity_grades", "等次分布", "廉洁从检评估", ig_show, ("integrity_assessment",)),
-                Block("integrity_poor", "评估为较差的干警", "廉洁从检评估较差", part("integrity_poor"), ("integrity_assessment",)),
+                Block("integrity_grades", "等次分布", "廉洁从检评估", ig_show, ("integrity_assessment",), rendered=rend("integrity_grades")),
+                Block("integrity_poor", "评估为较差的干警" + own, "廉洁从检评估较差", part("integrity_poor"), ("integrity_assessment",), rendered=rend("integrity_poor")),
             ],
         ),
         Section(
@@ -135,16 +235,16 @@ def _sections(part, quality: pl.DataFrame, inputs: ReportInputs, rollup: bool, y
             intro="考核对象：党组、党组书记、班子成员、部门负责人、纪检组。",
             charts=[_grade_chart("responsibility_grades", "党风廉政考核等次分布（个）", rg, "对象数")],
             blocks=[
-                Block("responsibility_grades", "等次分布", "党风廉政考核", rg_show, ("responsibility_assessment",)),
-                Block("responsibility_subjects", "考核对象得分", "党风廉政考核对象", part("responsibility_subjects"), ("responsibility_assessment",)),
+                Block("responsibility_grades", "等次分布", "党风廉政考核", rg_show, ("responsibility_assessment",), rendered=rend("responsibility_grades")),
+                Block("responsibility_subjects", "考核对象得分" + own, "党风廉政考核对象", part("responsibility_subjects"), ("responsibility_assessment",), rendered=rend("responsibility_subjects")),
             ],
         ),
         Section(
             key="triggers",
             title="问责触发",
             tables=("accountability_triggers",),
-            intro="连续两年较差、下一年度内又发生严重违纪、一案双查；依据为所引条款，证据为违纪记录编号。",
-            blocks=[Block("triggers", "问责触发及依据", "问责触发", part("triggers"), ("accountability_triggers",), "本年度无问责触发")],
+            intro="连续两年较差、下一年度内又发生严重违纪、一案双查；依据为所引条款，证据为违纪记录编号。" + trigger_note,
+            blocks=[Block("triggers", "问责触发及依据", "问责触发", trigger_rows, ("accountability_triggers",), "本年度无问责触发", rendered=rend("triggers"))],
         ),
         Section(
             key="talks",
@@ -152,8 +252,8 @@ def _sections(part, quality: pl.DataFrame, inputs: ReportInputs, rollup: bool, y
             tables=("talk_obligations",),
             intro="三谈话与六必谈：按部门和谈话类型统计应谈与已谈；待谈清单列出尚未履行的义务及责任人。",
             blocks=[
-                Block("talks_by_department", "按部门和类型统计", "谈话履行", part("talks_by_department"), ("talk_obligations",)),
-                Block("talks_todo", "待谈清单（尚未履行）", "待谈清单", part("talks_todo"), ("talk_obligations",), "全部谈话义务已履行"),
+                Block("talks_by_department", "按部门和类型统计" + own, "谈话履行", part("talks_by_department"), ("talk_obligations",), rendered=rend("talks_by_department")),
+                Block("talks_todo", "待谈清单（尚未履行）" + own, "待谈清单", part("talks_todo"), ("talk_obligations",), "全部谈话义务已履行", rendered=rend("talks_todo")),
             ],
         ),
         Section(
@@ -162,30 +262,30 @@ def _sections(part, quality: pl.DataFrame, inputs: ReportInputs, rollup: bool, y
             tables=("case_quality",),
             intro="本年度办结案件的评查结果；需分层核定的特殊案件须经部门领导和分管领导核定。",
             blocks=[
-                Block("case_quality", "按案件类别统计", "办案质量", part("case_quality"), ("case_quality",)),
-                Block("special_pending", "待核定的特殊案件（按承办人）", "待核定案件", part("special_pending"), ("case_quality",), "无待核定案件"),
+                Block("case_quality", "按案件类别统计", "办案质量", part("case_quality"), ("case_quality",), rendered=rend("case_quality")),
+                Block("special_pending", "待核定的特殊案件（按承办人）" + own, "待核定案件", part("special_pending"), ("case_quality",), "无待核定案件", rendered=rend("special_pending")),
             ],
         ),
         Section(
             key="leaders",
             title="领导干部办案",
             tables=("leader_case_handling",),
-            blocks=[Block("leader_cases", "员额内领导干部办案", "领导干部办案", part("leader_cases"), ("leader_case_handling",))],
+            blocks=[Block("leader_cases", "员额内领导干部办案" + own, "领导干部办案", part("leader_cases"), ("leader_case_handling",), rendered=rend("leader_cases"))],
         ),
-        _major_matter_section(part("major_matters"), rollup, year),
+        _major_matter_section(part("major_matters"), rend("major_matters"), rollup, year),
         Section(
             key="quality",
             title="数据质量",
             tables=("rejected_records",),
             intro="各数据源读取、接收、拒收和重复的行数（全部单位合计；拒收的行无法归属单位）。拒收记录明细见 published/rejected_records。",
-            blocks=[Block("quality", "各数据源拒收情况", "数据质量", quality, ("rejected_records",))],
+            blocks=[Block("quality", "各数据源拒收情况", "数据质量", quality, ("rejected_records",), rendered=quality_rendered)],
             links=[("数据校验报告（Great Expectations）", "../data_docs/index.html")] if inputs.data_docs else [],
         ),
     ]
     return out
 
 
-def _major_matter_section(frame: pl.DataFrame, rollup: bool, year: int) -> Section:
+def _major_matter_section(frame: pl.DataFrame, rendered: Rendered | None, rollup: bool, year: int) -> Section:
     t = "major_matter_report_stats"
     rate, year_col = zh(t, "per_hundred_staff"), zh(t, "year")
     if rollup:  # every unit this year against the median of the units covered
@@ -207,13 +307,17 @@ def _major_matter_section(frame: pl.DataFrame, rollup: bool, year: int) -> Secti
         )
     zero = frame.filter((pl.col(year_col) == year) & (pl.col(zh(t, "zero_report")) == "是"))
     intro = "领导干部干预司法活动、插手具体案件处理，内部人员过问案件，与当事人、律师等不当接触交往的记录报告。"
+    if rollup:
+        intro += " 汇总报告列本单位和直属下级单位。"
     if zero.height:
-        intro += f" 零报告单位：{'、'.join(zero['单位'].fill_null(zero[zh(t, 'unit_code')]).to_list())}。"
+        names = zero["单位"].fill_null(zero[zh(t, "unit_code")]).head(s.ZERO_NAMES_LIMIT).to_list()
+        more = f"等 {zero.height} 个单位" if zero.height > len(names) else ""
+        intro += f" 零报告单位：{'、'.join(names)}{more}。"
     return Section(
         key="major_matters",
         title='"三个规定"记录报告',
         tables=(t,),
         intro=intro,
         charts=[chart],
-        blocks=[Block("major_matters", "历年报告数与每百人报告数", "三个规定", frame, (t,))],
+        blocks=[Block("major_matters", "历年报告数与每百人报告数", "三个规定", frame, (t,), rendered=rendered)],
     )

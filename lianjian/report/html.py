@@ -74,18 +74,23 @@ def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
     return escape(text).fill_null("")
 
 
-def table_html(frame: pl.DataFrame, key: str, tables: tuple[str, ...]) -> str:
-    """A frame as an HTML table; every cell formatted by Polars (no Python loop over rows)."""
+def row_html_expr(schema: pl.Schema | dict) -> pl.Expr:
+    """One ``<tr>`` per row, every cell formatted and escaped by Polars (no Python loop over rows)."""
+    cells = []
+    for name, dtype in schema.items():
+        cls = ' class="n"' if dtype.is_numeric() else ""
+        cells += [pl.lit(f"<td{cls}>"), _cell_text(name, dtype), pl.lit("</td>")]
+    return pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")])
+
+
+def table_html(frame: pl.DataFrame, key: str, tables: tuple[str, ...], body: str | None = None) -> str:
+    """A frame as an HTML table; ``body`` is its rows when already rendered (``row_html_expr``)."""
     heads = "".join(f"<th>{e(c)}</th>" for c in frame.columns)
-    if frame.width == 0 or frame.height == 0:
-        body = ""
-    else:
-        cells = []
-        for name, dtype in frame.schema.items():
-            cls = ' class="n"' if dtype.is_numeric() else ""
-            cells += [pl.lit(f"<td{cls}>"), _cell_text(name, dtype), pl.lit("</td>")]
-        rows = frame.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).alias("r"))["r"]
-        body = "\n".join(rows.to_list())
+    if body is None:
+        if frame.width == 0 or frame.height == 0:
+            body = ""
+        else:
+            body = frame.select(row_html_expr(frame.schema).alias("r"))["r"].str.join("\n").item()
     return (
         f'<table data-table="{e(key)}" data-source="{e(",".join(tables))}">'
         f"<thead><tr>{heads}</tr></thead><tbody>\n{body}\n</tbody></table>"
@@ -162,7 +167,8 @@ def _columns(chart: Chart) -> str:
 
 
 def _block(block: Block) -> str:
-    inner = table_html(block.frame, block.key, block.tables) if block.frame.height else f'<p class="empty" data-table="{e(block.key)}">{e(block.empty_text)}</p>'
+    body = block.rendered.html if block.rendered is not None else None
+    inner = table_html(block.frame, block.key, block.tables, body) if block.frame.height else f'<p class="empty" data-table="{e(block.key)}">{e(block.empty_text)}</p>'
     return f'<h3 id="t-{e(block.key)}">{e(block.title)}</h3><p class="source">{e(block.source)}</p>{inner}'
 
 

@@ -8,7 +8,7 @@ an absent table is an empty frame of that schema), so the section functions neve
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -99,6 +99,19 @@ def _ingest(warehouse: Path) -> pl.DataFrame:
     if frame is None:
         return pl.DataFrame(schema=schema)
     return frame.group_by("source").agg(pl.col(cols).sum()).sort("source")
+
+
+def materialized(inputs: ReportInputs) -> ReportInputs:
+    """The same inputs with every table read once into memory (one ``collect_all``), so the many
+    section queries of a run share one read of each file instead of scanning it again each."""
+    names = list(inputs.tables)
+    frames = pl.collect_all([inputs.tables[n] for n in names] + [inputs.people, inputs.departments])
+    return replace(
+        inputs,
+        tables={n: f.lazy() for n, f in zip(names, frames)},
+        people=frames[-2].lazy(),
+        departments=frames[-1].lazy(),
+    )
 
 
 def load_inputs(warehouse: Path) -> ReportInputs:

@@ -25,6 +25,17 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """A block's rows already rendered (computed once for every report by ``build._prerender``):
+    the HTML ``<tr>`` rows, the worksheet ``<row>`` XML from row 2, and per column the widest value
+    as printed (CJK counts double). The renderers use it instead of formatting ``frame`` again."""
+
+    html: str
+    xml: str
+    value_widths: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Block:
     """One table: shown under its section on the page and as its own sheet in the workbook."""
 
@@ -34,6 +45,7 @@ class Block:
     frame: pl.DataFrame  # display columns only (Chinese headers)
     tables: tuple[str, ...]  # the published tables the numbers come from
     empty_text: str = "无"
+    rendered: Rendered | None = None  # the rows pre-rendered, when the builder did it
 
     @property
     def source(self) -> str:

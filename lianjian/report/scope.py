@@ -32,18 +32,22 @@ def subtree_pairs(units: pl.DataFrame) -> pl.DataFrame:
 
 
 def report_scopes(units: pl.DataFrame) -> pl.DataFrame:
-    """One row per (report, unit it covers): report_key, report_unit, rollup, unit_code.
+    """One row per (report, unit it covers): report_key, report_unit, rollup, unit_code, depth (of
+    unit_code below report_unit: 0 for the unit itself, 1 for a direct child, …).
 
     Every unit has its own report (report_key = unit_code); every unit with units below it also has
     a roll-up (report_key = unit_code + ".rollup") over its whole subtree."""
     pairs = subtree_pairs(units)
-    own = units.select(report_key="unit_code", report_unit="unit_code", rollup=pl.lit(False), unit_code="unit_code")
+    own = units.select(
+        report_key="unit_code", report_unit="unit_code", rollup=pl.lit(False), unit_code="unit_code", depth=pl.lit(0, pl.Int64)
+    )
     parents = pairs.filter(pl.col("depth") > 0).select("ancestor").unique()
     rollups = pairs.join(parents, on="ancestor").select(
         report_key=pl.col("ancestor") + ROLLUP_SUFFIX,
         report_unit="ancestor",
         rollup=pl.lit(True),
         unit_code="unit_code",
+        depth="depth",
     )
     return pl.concat([own, rollups]).sort("report_key", "unit_code")
 

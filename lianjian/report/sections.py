@@ -19,6 +19,11 @@ from lianjian.report.scope import direct_children
 
 KEYS = ["report_key", "year"]
 
+#: A roll-up lists at most this many accountability triggers of its subtree (the rest are in the
+#: units' own reports) and names at most this many zero-report units; display limits, not rules.
+ROLLUP_LIST_LIMIT = 200
+ZERO_NAMES_LIMIT = 20
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -138,8 +143,13 @@ def children_overview(inputs: ReportInputs, metrics: pl.LazyFrame, pairs: pl.Dat
 
 def grade_distribution(table: str, scopes: pl.LazyFrame, inputs: ReportInputs, years: list[int]) -> pl.LazyFrame:
     """report_key, year, 等次, 人数, 占比(%): every grade (and 未评定) with its count, zeros included."""
-    graded = _in_scope(inputs.table(table), scopes).with_columns(等次=pl.col("grade").fill_null(UNGRADED))
-    counts = graded.group_by(KEYS + ["等次"]).agg(人数=pl.len())
+    per_unit = (  # counted per unit first, so a roll-up sums a few rows per unit, not every person
+        inputs.table(table)
+        .with_columns(等次=pl.col("grade").fill_null(UNGRADED))
+        .group_by("unit_code", "year", "等次")
+        .agg(人数=pl.len())
+    )
+    counts = _in_scope(per_unit, scopes).group_by(KEYS + ["等次"]).agg(人数=pl.col("人数").sum())
     order = pl.LazyFrame({"等次": [*GRADES, UNGRADED], "_order": list(range(len(GRADES) + 1))})
     grid = (
         scopes.select("report_key")
@@ -215,15 +225,26 @@ def column_codes(table: str, name: str) -> list[str]:
     return enum.codes if enum else []
 
 
-def triggers(inputs: ReportInputs, scopes: pl.LazyFrame) -> pl.LazyFrame:
-    """Accountability triggers (R4) with their basis and evidence."""
+def triggers(inputs: ReportInputs, scopes: pl.LazyFrame, limit: int | None = None) -> pl.LazyFrame:
+    """Accountability triggers (R4) with their basis and evidence; with ``limit``, only the first
+    ``limit`` of each report (in the order shown: type, unit, subject)."""
     t = "accountability_triggers"
     types = {c: i for i, c in enumerate(column_codes(t, "trigger_type"))}
-    return (
+    rows = (
         _in_scope(inputs.table(t), scopes)
         .join(_unit_names(inputs), on="unit_code", how="left")
         .with_columns(_type=pl.col("trigger_type").replace_strict(types, default=len(types), return_dtype=pl.Int64))
-        .sort(KEYS + ["_type", "unit_code", "subject_kind", "subject_id"])
+        .with_columns(_evidence=joined(pl.col("evidence")))
+        .sort(  # every column shown breaks ties, so the order (and the report's digest) is the same every run
+            KEYS + ["_type", "unit_code", "subject_kind", "subject_id", "assessment", "streak_years", "basis", "_evidence"],
+            nulls_last=True,
+            maintain_order=True,
+        )
+    )
+    if limit is not None:
+        rows = rows.filter(pl.int_range(pl.len()).over(KEYS) < limit)
+    return (
+        rows
         .select(
             *KEYS,
             "单位",
@@ -275,7 +296,8 @@ def talks_todo(inputs: ReportInputs, scopes: pl.LazyFrame) -> pl.LazyFrame:
         .join(_names(inputs, "responsible_id", "_resp"), on=["year", "responsible_id"], how="left")
         .join(_unit_names(inputs), on="unit_code", how="left")
     )
-    return rows.sort(KEYS + ["unit_code", pl.col("responsible_id").fill_null("~"), "due_to", "person_id"]).select(
+    order = ["unit_code", pl.col("responsible_id").fill_null("~"), "due_to", "person_id", "obligation", "event_id", "due_from"]
+    return rows.sort(KEYS + order, nulls_last=True, maintain_order=True).select(
         *KEYS,
         "单位",
         "部门",
@@ -306,8 +328,9 @@ def case_quality_by_category(inputs: ReportInputs, scopes: pl.LazyFrame) -> pl.L
     """Case quality summed per category (R6)."""
     t = "case_quality"
     cats = {c: i for i, c in enumerate(column_codes(t, "category"))}
+    per_unit = inputs.table(t).group_by("unit_code", "year", "category").agg(pl.col(c).sum() for c in CASE_COUNTS)
     return (
-        _in_scope(inputs.table(t), scopes)
+        _in_scope(per_unit, scopes)
         .group_by(KEYS + ["category"])
         .agg(pl.col(c).sum() for c in CASE_COUNTS)
         .with_columns(_cat=pl.col("category").replace_strict(cats, default=len(cats), return_dtype=pl.Int64))
