@@ -105,7 +105,8 @@ def assessments(
     )
     yield dg.Output(_sorted(integrity, "integrity_assessment"), output_name="integrity_assessment")
     yield dg.Output(_sorted(responsibility, "responsibility_assessment"), output_name="responsibility_assessment")
-    yield dg.Output(_sorted(evidence, "assessment_evidence"), output_name="assessment_evidence")
+    # assessment_evidence() already returns the table-key order (ties by unit_code): not sorted twice
+    yield dg.Output(evidence, output_name="assessment_evidence")
 
 
 @dg.asset(

@@ -137,3 +137,83 @@ def test_responsibility_properties(acts, obls, viols, extra, responsible):
         assert deduction_sum(ev, sid, kind=kind) == pytest.approx(b["deduction_scope"], abs=1e-9)
         mean = duty_mean(ev, sid, kind)
         assert (mean is None and b["duty_score"] is None) or mean == pytest.approx(b["duty_score"], abs=0.005)
+
+
+# ---------------------------------------------------------------- R8 basis matching (issue 6: the
+# basis is now matched once per distinct (year, rule) and joined back; the years may be passed in)
+
+RULE_IDS = ["R2", "R2.talks", "R2.talks.family", "R2.veto", "R2.vetoed", "R3.scope.serious", "R3.duty.x",
+            "R9.unknown", "R2.cases.cap"]
+
+
+@PROPS
+@given(st.lists(st.tuples(st.sampled_from([2023, 2024]), st.sampled_from(RULE_IDS)), min_size=1, max_size=30),
+       st.booleans())
+def test_evidence_basis_is_longest_matching_key(rows, pass_years):
+    import polars as pl
+
+    from lianjian.scoring.evidence import finish_evidence
+
+    rules = s.default_rules()
+    part = pl.LazyFrame(
+        {
+            "year": [y for y, _ in rows], "unit_code": "U1", "subject_kind": "person",
+            "subject_id": [f"P{i}" for i in range(len(rows))], "component": "c", "value": 1.0,
+            "record_ids": [[] for _ in rows], "rule": [r for _, r in rows],
+        },
+        schema_overrides={"record_ids": pl.List(pl.String)},
+    )
+    # a superset of the years is allowed and changes nothing
+    years = [2020, 2023, 2024, 2030] if pass_years else None
+    got = finish_evidence([part], "integrity", rules, years).collect()
+    assert got.height == len(rows)
+    for i, (year, rule) in enumerate(rows):
+        keys = rules.settings(year).basis
+        # expected by hand: the longest key equal to the rule id or a dotted prefix of it
+        cands = [k for k in keys if rule == k or rule.startswith(k + ".")]
+        want = keys[max(cands, key=len)] if cands else None
+        row = got.filter(pl.col("subject_id") == f"P{i}").row(0, named=True)
+        assert row["basis"] == want and row["rule"] == rule and row["assessment"] == "integrity"
+
+
+# ---------------------------------------------------------------- R6 special cases (issue 6: the flag
+# is now one expression per group of years with equal settings instead of a join per case)
+
+_SPECIAL_RULES = s.rules_with(
+    {"years": {2023: {"cases": {"special_outcomes": {"public_prosecution": ["acquitted"]},
+                                "public_complaint_is_special": False}}}}
+)
+
+
+@PROPS
+@given(st.lists(st.tuples(st.sampled_from([2022, 2023, 2024]), st.data()), min_size=1, max_size=25))
+def test_special_flag_matches_the_rules_of_the_closing_year(rows):
+    import datetime as dt
+
+    import polars as pl
+
+    from lianjian.contract import SOURCES
+    from lianjian.scoring.common import with_special_flag
+
+    cols = {c.name: c for c in SOURCES["cases"].columns}
+    cats, outs = cols["category"].enum.codes, cols["outcome"].enum.codes
+    drawn = [
+        (year, data.draw(st.sampled_from(cats)), data.draw(st.sampled_from([None, *outs])),
+         data.draw(st.sampled_from([None, True, False])))
+        for year, data in rows
+    ]
+    frame = s.cases(
+        [
+            {"case_id": f"K{i}", "handler_id": "P1", "category": c, "outcome": o, "public_complaint": pc,
+             "closed_date": dt.date(y, 6, 30)}
+            for i, (y, c, o, pc) in enumerate(drawn)
+        ]
+    ).with_columns(pl.col("closed_date").dt.year().cast(pl.Int64).alias("year"))
+    got = with_special_flag(frame, _SPECIAL_RULES).collect().sort("case_id").get_column("special").to_list()
+    got = dict(zip(sorted(f"K{i}" for i in range(len(drawn))), got))
+    for i, (y, c, o, pc) in enumerate(drawn):
+        st_ = _SPECIAL_RULES.settings(y).cases
+        # by hand: the pair of that year's rules, or a complaint where complaints count that year
+        pair = o is not None and o in st_.special_outcomes.get(c, [])
+        want = pair or (bool(pc) and st_.public_complaint_is_special)
+        assert got[f"K{i}"] is want, (y, c, o, pc)

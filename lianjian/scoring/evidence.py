@@ -65,23 +65,28 @@ def _basis_table(rules: Rules, years: list[int]) -> pl.LazyFrame:
     return pl.LazyFrame(rows, schema={"year": pl.Int64, "_key": pl.String, "basis": pl.String}, orient="row")
 
 
-def finish_evidence(parts: list[pl.LazyFrame], assessment: str, rules: Rules) -> pl.LazyFrame:
+def finish_evidence(
+    parts: list[pl.LazyFrame], assessment: str, rules: Rules, years: list[int] | None = None
+) -> pl.LazyFrame:
     """Concatenate parts of one assessment, add ``assessment`` and ``basis`` (longest rules-file
-    basis key that equals the rule id or prefixes it followed by a dot), in the published schema."""
+    basis key that equals the rule id or prefixes it followed by a dot), in the published schema.
+    ``years``: every year the parts may hold (a superset is fine); when omitted they are read off the
+    parts, which computes them once more."""
     ev = pl.concat([p.select(PART_COLUMNS) for p in parts] or [empty_part()], how="vertical")
-    ev = ev.with_row_index("_row")
-    basis = _basis_table(rules, years_of(ev))
+    basis = _basis_table(rules, years_of(ev) if years is None else years)
+    # the basis depends on (year, rule) alone: match the few distinct pairs, then join them back
     matched = (
-        ev.select("_row", "year", "rule")
+        ev.select("year", "rule")
+        .unique()
         .join(basis, on="year", how="inner")
         .filter((pl.col("rule") == pl.col("_key")) | pl.col("rule").str.starts_with(pl.col("_key") + "."))
-        .sort("_row", pl.col("_key").str.len_chars(), descending=[False, True])
-        .group_by("_row", maintain_order=True)
+        .sort("year", "rule", pl.col("_key").str.len_chars(), descending=[False, False, True])
+        .group_by("year", "rule", maintain_order=True)
         .agg(pl.col("basis").first())
     )
     schema = EVIDENCE.schema()
     return (
-        ev.join(matched, on="_row", how="left")
+        ev.join(matched, on=["year", "rule"], how="left", maintain_order="left")
         .with_columns(pl.lit(assessment).alias("assessment"))
         .select([pl.col(c).cast(t) for c, t in schema.items()])
     )
@@ -89,10 +94,11 @@ def finish_evidence(parts: list[pl.LazyFrame], assessment: str, rules: Rules) ->
 
 def assessment_evidence(*parts: pl.LazyFrame) -> pl.LazyFrame:
     """R8: the ``assessment_evidence`` table from the finished evidence of R2 and R3, sorted by its
-    key (deterministic output)."""
+    key (empty values first), then by unit_code (empty last): deterministic output in table-key
+    order, so the asset writes it without sorting it again (one sort of the largest assessed table)."""
     schema = EVIDENCE.schema()
     frames = [p.select(list(schema)) for p in parts] or [pl.LazyFrame(schema=schema)]
+    key = list(EVIDENCE.key)
     return pl.concat(frames, how="vertical").sort(
-        ["year", "assessment", "unit_code", "subject_kind", "subject_id", "component", "rule", "record_ids"],
-        nulls_last=True,
+        [*key, "unit_code"], nulls_last=[False] * len(key) + [True], maintain_order=True
     )

@@ -19,6 +19,7 @@ from lianjian.scoring.common import (
     clamp_score,
     grade_expr,
     grade_thresholds,
+    materialize,
     round_half_away_by,
     year_of,
     years_of,
@@ -186,8 +187,10 @@ def integrity_assessment(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """R2 廉洁从检评估 (连云港意见 二（四）、三（四）): one row per person active in Y, and the
     evidence rows (R8) behind it. Returns (integrity_assessment, evidence), both lazy, sorted by key."""
-    people = active(roster).select(
-        "year", "unit_code", "dept_code", "person_id", "name", pl.col("position").cast(pl.String)
+    (people,) = materialize(
+        active(roster).select(
+            "year", "unit_code", "dept_code", "person_id", "name", pl.col("position").cast(pl.String)
+        )
     )
     years = years_of(people)
     cfg = _settings(rules, years)
@@ -207,20 +210,24 @@ def integrity_assessment(
         .select(*KEY, pl.col("_family").alias("_talk_points"))
     )
     case_facts = _case_facts(cases, cfg)
-    case_raw = (
-        pl.concat([f.select(*KEY, "_points") for _, f in case_facts])
-        .group_by(KEY)
-        .agg(pl.col("_points").sum().alias("_cases_raw"))
-    )
     viol_facts = _violation_facts(violations, rules, years)
-    viol_sum = viol_facts.group_by(KEY).agg(pl.col("_points").sum().alias("_viol_points"))
-
     # R2.3 veto
     veto = (
         vetoing_violations(violations, rules)
         .group_by(KEY)
         .agg(pl.col("violation_id").sort().alias("_veto_ids"))
     )
+    # the table and the evidence rows both read these: computed once
+    scores, family, viol_facts, veto, *case_frames = materialize(
+        scores, family, viol_facts, veto, *(f for _, f in case_facts)
+    )
+    case_facts = [(kind, f) for (kind, _), f in zip(case_facts, case_frames)]
+    case_raw = (
+        pl.concat([f.select(*KEY, "_points") for _, f in case_facts])
+        .group_by(KEY)
+        .agg(pl.col("_points").sum().alias("_cases_raw"))
+    )
+    viol_sum = viol_facts.group_by(KEY).agg(pl.col("_points").sum().alias("_viol_points"))
 
     t = (
         people.join(cfg, on="year", how="left")
@@ -322,5 +329,5 @@ def integrity_assessment(
         )
     )
     parts.append(part(veto, "veto", "R2.veto", pl.lit(None, pl.Float64), pl.col("_veto_ids")))
-    evidence = finish_evidence(parts, "integrity", rules)
+    evidence = finish_evidence(parts, "integrity", rules, years)
     return table, evidence

@@ -22,6 +22,7 @@ from lianjian.scoring.common import (
     grade_expr,
     grade_thresholds,
     is_leadership,
+    materialize,
     party_secretaries,
     round_half_away_by,
     with_special_flag,
@@ -319,7 +320,17 @@ def duty_completions(
     parts.append(obligations.select(out_cols))
 
     # special_cases_verified: share of the department's special cases closed in Y with dept_verified
-    closed = cases.filter(pl.col("closed_date").is_not_null()).with_columns(year_of(pl.col("closed_date")).alias("year"))
+    # only cases that can be special in a subject year go through the flag (a cheap filter first: a
+    # special case has an outcome of the rules file's pairs or a public complaint)
+    outcomes = sorted({o for y in years for os in rules.settings(y).cases.special_outcomes.values() for o in os})
+    closed = (
+        cases.filter(pl.col("closed_date").is_not_null())
+        .with_columns(year_of(pl.col("closed_date")).alias("year"))
+        .filter(
+            pl.col("year").is_in(years)
+            & (pl.col("public_complaint").fill_null(False) | pl.col("outcome").cast(pl.String).is_in(outcomes))
+        )
+    )
     special = (
         with_special_flag(closed, rules)
         .filter(pl.col("special"))
@@ -388,7 +399,7 @@ def responsibility_assessment(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """R3 党风廉政考核 (庆城办法 第四条至第十三条；连云港意见 五): one row per subject and year, and the
     evidence rows (R8). Returns (responsibility_assessment, evidence), both lazy, sorted by key."""
-    subjects = responsibility_subjects(units, roster, departments)
+    (subjects,) = materialize(responsibility_subjects(units, roster, departments))
     years = years_of(subjects)
     cfg = _settings(rules, years)
 
@@ -434,6 +445,9 @@ def responsibility_assessment(
         .group_by(SUBJECT)
         .agg(pl.col("violation_id").sort().alias("_veto_ids"))
     )
+
+    # the table and the evidence rows both read these: computed once
+    comp, duty, votes, scope_facts, scope_raw, veto = materialize(comp, duty, votes, scope_facts, scope_raw, veto)
 
     base = (
         pl.when(pl.col("duty_score").is_not_null() & pl.col("vote_score").is_not_null())
@@ -500,5 +514,5 @@ def responsibility_assessment(
     ]
     # only evidence of assessed subjects (votes may name subjects that are not assessed)
     parts = [p.join(subjects.select(SUBJECT), on=SUBJECT, how="semi") for p in parts]
-    evidence = finish_evidence(parts, "responsibility", rules)
+    evidence = finish_evidence(parts, "responsibility", rules, years)
     return table, evidence

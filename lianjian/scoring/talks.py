@@ -25,7 +25,7 @@ import polars as pl
 
 from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.rules_config import Rules
-from lianjian.scoring.common import active, is_leadership, party_secretaries, year_of
+from lianjian.scoring.common import active, is_leadership, materialize, party_secretaries, year_of
 
 TABLE = PUBLISHED["talk_obligations"]
 
@@ -228,7 +228,9 @@ def must_talk_obligations(people: pl.LazyFrame, events: pl.LazyFrame, rules: Rul
 def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
     """Attach the earliest matching talk (ties: smallest talk_id) to each obligation; a talk may
     fulfil several obligations. Empty booleans count as false."""
-    ob = obligations.with_row_index("_row")
+    # computed once: the row numbers must name the same rows in the matches and in the final join
+    # (upstream joins do not keep row order, so a second evaluation could number them differently)
+    (ob,) = materialize(obligations.with_row_index("_row"))
     t = talks.select(
         "talk_id",
         "talk_date",
@@ -241,9 +243,20 @@ def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("form_filed").fill_null(False).alias("_t_form"),
         pl.col("family_signed").fill_null(False).alias("_t_signed"),
     )
+    # A window inside one calendar year can only be met by a talk of that year: join those on the
+    # year too (not every year's talks of the person against every year's obligations); windows
+    # across New Year (must-talk) or without dates are joined on person and type alone.
+    one_year = pl.col("due_from").dt.year() == pl.col("due_to").dt.year()
+    cands = ob.select("_row", "person_id", "obligation", "event_id", "due_from", "due_to", *_MATCH_COLUMNS)
+    by_year = (
+        cands.filter(one_year.fill_null(False))
+        .with_columns(pl.col("due_from").dt.year().alias("_bucket"))
+        .join(t.with_columns(pl.col("talk_date").dt.year().alias("_bucket")), on=["person_id", "_talk_type", "_bucket"])
+        .drop("_bucket")
+    )
+    across = cands.filter(~one_year.fill_null(False)).join(t, on=["person_id", "_talk_type"], how="inner")
     matches = (
-        ob.select("_row", "person_id", "obligation", "event_id", "due_from", "due_to", *_MATCH_COLUMNS)
-        .join(t, on=["person_id", "_talk_type"], how="inner")
+        pl.concat([by_year, across], how="vertical")
         .filter(
             pl.col("talk_date").is_between(pl.col("due_from"), pl.col("due_to"), closed="both"),
             pl.col("_t_form"),

@@ -13,7 +13,15 @@ import polars as pl
 
 from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.rules_config import Rules
-from lianjian.scoring.common import POOR, dept_heads, is_leadership, party_secretaries, year_of, years_of
+from lianjian.scoring.common import (
+    POOR,
+    dept_heads,
+    is_leadership,
+    materialize,
+    party_secretaries,
+    year_of,
+    years_of,
+)
 from lianjian.scoring.responsibility import BODIES, PERSON_KINDS, scope_violations
 
 TABLE = PUBLISHED["accountability_triggers"]
@@ -133,6 +141,8 @@ def repeat_serious_violation(
         .group_by("year", pl.col("subject_id").alias("_person"))
         .agg(pl.col("violation_id").unique().alias("_ids"))
     )
+    # computed once: used twice below, and left lazy the optimizer joins the scope on year alone
+    (serious,) = materialize(serious)
     prev = serious.select(pl.col("year") + 1, "_person", pl.col("_ids").alias("_prev_ids"))
     this_year = (
         subjects.select(*SUBJECT, "subject_name", pl.col("subject_id").alias("_person"))
