@@ -180,6 +180,10 @@ def _empty(src: str) -> pl.DataFrame:
     return SOURCES[src].staged_frame()
 
 
+def _eager(frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
 def run_quality(
     staged: dict[str, pl.LazyFrame | pl.DataFrame],
     rejected_records: pl.LazyFrame | pl.DataFrame,
@@ -190,12 +194,9 @@ def run_quality(
 ) -> QualityRun:
     """Run every check of ``catalogue()`` over the staged tables (absent sources count as empty)."""
     t0 = time.perf_counter()
-    frames = {
-        src: (f.collect() if isinstance(f, pl.LazyFrame) else f) if f is not None else _empty(src)
-        for src in SOURCES
-        for f in [staged.get(src)]
-    }
-    suites = {src: validate_cached(src, frame, cache_dir) for src, frame in frames.items()}
+    frames = {src: _empty(src) if staged.get(src) is None else staged[src] for src in SOURCES}
+    # one table in memory at a time: the cross rules below read the (lazy) inputs themselves
+    suites = {src: validate_cached(src, _eager(frame), cache_dir) for src, frame in frames.items()}
     polars_checks = {
         "supervisors_are_leadership": lambda: cross.supervisors_are_leadership(frames["departments"], frames["personnel"]),
         "dept_heads_and_supervisors_active_in_roster": lambda: cross.dept_heads_and_supervisors_active_in_roster(

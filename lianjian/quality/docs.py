@@ -109,6 +109,11 @@ def _index(run: QualityRun, generated: str) -> str:
     return _page("数据质量报告 Data quality report", head + checks + suites)
 
 
+def _distinct_rows(r) -> str:
+    info = ((r.gx_result or {}).get("meta") or {}).get("lianjian") or {}
+    return str(info.get("distinct_rows", "?"))
+
+
 def _suite_page(src: str, run: QualityRun) -> str:
     r = run.suites[src]
     rows = []
@@ -124,6 +129,9 @@ def _suite_page(src: str, run: QualityRun) -> str:
         f"<p><a href=\"../index.html\">← 返回 index</a></p><h1>{_e(r.suite)} · {_e(SOURCES[src].zh)}</h1>"
         f"<p class=\"muted\">行数 rows {r.rows} · 内容哈希 content hash <code>{_e(r.content_hash[:16])}…</code> · "
         f"{'缓存结果 cached result' if r.cached else '本次验证 validated in this run'}</p>"
+        f"<p class=\"muted\">GX 按各列（或条件关联列组）的不同取值验证（{_e(_distinct_rows(r))} 行，每行代表若干原始行，"
+        "异常数为原始行数）；主键唯一由 Polars 按键分组计算。GX validated the distinct values of each column group"
+        " (counts are table rows); key uniqueness is computed in Polars.</p>"
         "<table><tr><th>类别 family</th><th>期望 expectation</th><th>结果</th><th>异常数</th><th>占比</th>"
         "<th>样例 samples</th></tr>" + "".join(rows) + "</table>"
     )

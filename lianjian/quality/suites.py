@@ -11,8 +11,9 @@ Each expectation carries ``meta``: ``family`` (columns, types, not_null, conditi
 range, unique_key, pattern, row_count, date_order, cross_field), ``column``, ``check`` (the Dagster
 check its result feeds) and ``zh`` (the Chinese sentence shown in the data docs).
 
-GX 1.x has no Polars engine, so a staged frame is converted to pandas with fixed, numpy-backed or
-pandas-nullable dtypes (``to_gx_pandas``): Arrow-backed columns break GX's type expectations.
+GX 1.x has no Polars engine, so the frame GX validates (the distinct values of a staged table, see
+``lianjian.quality.validate``) is converted to pandas with fixed, numpy-backed or pandas-nullable
+dtypes (``to_gx_pandas``): Arrow-backed columns break GX's type expectations.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ FAMILY_ZH = {
 }
 
 #: Bump when the way results are computed or summarized changes: invalidates the result cache.
-SUITE_CODE_VERSION = "1"
+SUITE_CODE_VERSION = "3"  # 3: GX over distinct values per column group, keys in Polars (issue 6)
 
 
 def suite_name(src: str) -> str:

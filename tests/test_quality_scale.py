@@ -1,0 +1,162 @@
+"""GX at scale: Great Expectations sees each column's distinct values (a few rows, whatever the table's
+size), while the counts reported stay exact ROW counts. Golden numbers are worked out from the rows
+built here; the property test recounts them in plain Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lianjian.contract import SOURCES
+from lianjian.quality.validate import run_suite
+
+D = dt.date
+
+
+def failed(result, fam: str, column: str | None = None, check: str | None = None):
+    hits = [
+        e for e in result.expectations
+        if e.family == fam and (column is None or e.column == column) and (check is None or e.check == check)
+    ]
+    assert hits, (fam, column, check)
+    return [e for e in hits if not e.success]
+
+
+def big_talks() -> pl.DataFrame:
+    """3,000 talks, i = 0..2999:
+    - talk_type: must_talk for i < 1000, family for 1000 ≤ i < 2000, department for i ≥ 2000, except
+      i ≥ 2900 (100 rows) 'tea_chat', not a contract code;
+    - reason: none for i < 250 (250 must_talk rows without a reason), 'promotion' for the other must_talk;
+    - interviewer_id: none for 1000 ≤ i < 2050 (1,000 family rows: allowed; 50 department rows: not);
+    - interviewee_id: none when i % 100 == 0 (30 rows);
+    - talk_id: T<i>, except rows 6 and 7 reuse T5 (3 rows share one key)."""
+    n = 3000
+    i = pl.int_range(n, eager=True).alias("i")
+    frame = pl.DataFrame(i).select(
+        talk_id=pl.when(pl.col("i").is_between(5, 7)).then(pl.lit("T5")).otherwise(pl.format("T{}", "i")),
+        talk_date=pl.lit(D(2024, 1, 1)) + pl.duration(days=pl.col("i") % 365),
+        talk_type=pl.when(pl.col("i") >= 2900).then(pl.lit("tea_chat"))
+        .when(pl.col("i") < 1000).then(pl.lit("must_talk"))
+        .when(pl.col("i") < 2000).then(pl.lit("family"))
+        .otherwise(pl.lit("department")),
+        interviewer_id=pl.when(pl.col("i").is_between(1000, 2049)).then(None).otherwise(pl.format("P{}", pl.col("i") % 7)),
+        interviewee_id=pl.when(pl.col("i") % 100 == 0).then(None).otherwise(pl.format("Q{}", "i")),
+        reason=pl.when(pl.col("i") < 250).then(None).when(pl.col("i") < 1000).then(pl.lit("promotion")),
+        event_id=pl.lit(None, pl.String),
+        witness_id=pl.lit(None, pl.String),
+        form_filed=pl.lit(True),
+        family_signed=pl.lit(None, pl.Boolean),
+    )
+    schema = SOURCES["talks"].staged_schema()
+    # talk_type stays text so that 'tea_chat' can be there; every other column has the staged dtype
+    return frame.cast({k: v for k, v in schema.items() if k != "talk_type"})
+
+
+def test_gx_sees_distinct_values_and_reports_exact_row_counts():
+    r = run_suite("talks", big_talks())
+    assert r.rows == 3000
+
+    # enum: the 100 'tea_chat' rows, of 3,000
+    (enum,) = failed(r, "enum", "talk_type")
+    assert (enum.unexpected_count, enum.element_count) == (100, 3000)
+    assert enum.samples == ["tea_chat"]
+    # must_talk without a reason: 250 of the 1,000 must_talk rows = 25 %
+    (reason,) = failed(r, "conditional_required", "reason", check="must_talk_has_reason")
+    assert (reason.unexpected_count, reason.element_count, reason.share) == (250, 1000, 0.25)
+    # interviewer required unless family: rows not family = 3,000 − 1,000 = 2,000 (tea_chat included);
+    # 50 department rows lack one: 50 / 2,000
+    (interviewer,) = failed(r, "conditional_required", "interviewer_id")
+    assert (interviewer.unexpected_count, interviewer.element_count) == (50, 2000)
+    assert interviewer.share == 0.025
+    # required interviewee: i % 100 == 0 for i < 3000 → 30 rows
+    (interviewee,) = failed(r, "not_null", "interviewee_id")
+    assert interviewee.unexpected_count == 30
+    # key: T5 on rows 5, 6 and 7 → every row of the duplicated key counts: 3
+    (key,) = failed(r, "unique_key")
+    assert key.unexpected_count == 3 and key.samples == ["T5"]
+    # nothing else fails (an enum reaches GX as text, so talk_type as text passes its type check)
+    others = [e for e in r.expectations if not e.success and e.family not in {"enum", "conditional_required", "not_null", "unique_key"}]
+    assert others == []
+
+    # GX's own input was the distinct values, not 3,000 rows. The longest group is
+    # (talk_type, interviewer_id, reason), with interviewer_id reduced to present/absent:
+    # must_talk×present×{none, promotion} = 2, family×absent×none = 1,
+    # department×{present, absent}×none = 2, tea_chat×present×none = 1 → 6 rows.
+    info = r.gx_result["meta"]["lianjian"]
+    assert (info["table_rows"], info["distinct_rows"]) == (3000, 6)
+
+
+CATEGORIES = SOURCES["cases"].column("category").enum.codes
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["C1", "C2", "C3", "C4", "C5", "C6"]),  # case_id: duplicates likely
+            st.sampled_from([*CATEGORIES[:3], "bogus", None]),  # category (text): one bad code, or none
+            st.sampled_from(["H1", "H2", None]),  # handler_id
+            st.integers(0, 4),  # accepted: 2024-01-01 + n days
+            st.one_of(st.none(), st.integers(0, 4)),  # closed: 2024-01-01 + n days, or none
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_counts_are_row_counts_whatever_the_repetition(rows):
+    """Counted here in plain Python, row by row, and compared with the suite's outcome."""
+    frame = SOURCES["cases"].staged_frame(
+        [
+            {"case_id": cid, "unit_code": "U1", "category": "other", "handler_id": h, "is_major": False,
+             "accepted_date": D(2024, 1, 1) + dt.timedelta(days=a),
+             "closed_date": None if c is None else D(2024, 1, 1) + dt.timedelta(days=c)}
+            for cid, _, h, a, c in rows
+        ]
+    ).with_columns(category=pl.Series([cat for _, cat, *_ in rows], dtype=pl.String))
+    ids = [cid for cid, *_ in rows]
+    want = {
+        "enum": sum(1 for _, cat, *_ in rows if cat == "bogus"),  # in-set ignores missing values
+        "not_null category": sum(1 for _, cat, *_ in rows if cat is None),
+        "not_null handler_id": sum(1 for _, _, h, _, _ in rows if h is None),
+        "unique_key": sum(1 for cid in ids if ids.count(cid) > 1),
+        "date_order": sum(1 for *_, a, c in rows if c is not None and c < a),
+    }
+    r = run_suite("cases", frame)
+
+    def count(fam, column=None):
+        return sum(e.unexpected_count for e in failed(r, fam, column))
+
+    got = {
+        "enum": count("enum", "category"),
+        "not_null category": count("not_null", "category"),
+        "not_null handler_id": count("not_null", "handler_id"),
+        "unique_key": count("unique_key"),
+        "date_order": count("date_order"),
+    }
+    assert got == want
+    n = len(rows)
+    for e in r.expectations:
+        if e.family in {"enum", "not_null", "unique_key", "date_order"}:
+            assert e.element_count == n and abs(e.share - e.unexpected_count / n) < 1e-12
+
+
+def test_many_distinct_unexpected_values_are_all_counted():
+    """More unexpected distinct values than GX lists by value (it caps that list at 200): 1,000 self
+    reviews, i = 0..999 — score 101 + i for i < 300 (300 distinct values above 100, one row each),
+    150 for 300 ≤ i < 600 (one value, 300 rows), i % 100 for i ≥ 600 (valid). Out of range:
+    300 + 300 = 600 rows of 1,000."""
+    frame = SOURCES["reviews"].staged_frame(
+        [
+            {"year": 2024, "person_id": f"P{i}", "reviewer_kind": "self",
+             "score": float(101 + i if i < 300 else 150 if i < 600 else i % 100)}
+            for i in range(1000)
+        ]
+    )
+    r = run_suite("reviews", frame)
+    (score,) = failed(r, "range", "score")
+    assert (score.unexpected_count, score.element_count, score.share) == (600, 1000, 0.6)
+    assert score.samples[0] == "150.0"  # the most frequent unexpected value first
+    assert [e.family for e in r.expectations if not e.success] == ["range"]
