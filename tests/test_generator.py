@@ -434,3 +434,18 @@ def test_benchmark_limit_at_demo_scale(tmp_path):
     assert res["limit"]["rows"] == expected
     assert res["limit"]["files"] == len([p for p in landing.rglob("*") if p.is_file()])
     assert len(list((tmp_path / "limit").glob("*.parquet"))) == res["limit"]["files"]
+
+
+def test_benchmark_full_pipeline_at_demo_scale(tmp_path):
+    """The benchmark end to end at demo scale (CI proves it works; the figures at province and national
+    scale are in docs/performance.md): the run succeeds through Dagster and every stage is timed."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--scale", "demo", "--workdir", str(tmp_path),
+                           "--runs", "1"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    run = res["runs"][0]
+    assert run["success"] is True, run.get("failure")
+    assert {"ingest", "validate", "derive", "assess", "publish", "reports"} <= set(run["stages"])
+    assert all(st["seconds"] > 0 for st in run["stages"].values())
+    assert run["ratio"] > 1  # the pipeline cannot beat Polars reading and writing the files once
+    assert "ratio pipeline (to publish) / limit" in proc.stdout
