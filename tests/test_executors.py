@@ -3,7 +3,6 @@ the in-process run publishes."""
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 import polars as pl
-from support_ingest import BASE, HEADERS, rows, write_landing
+from support_ingest import BASE, rows, write_landing
 
 from assets import landing, staged
 from checks import conservation

@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from support_ingest import BASE, HEADERS, ID_OK, ID_OK2, ingest, report_row, write_csv, write_landing, write_xlsx
+from support_ingest import HEADERS, ID_OK, ID_OK2, ingest, report_row, write_csv, write_landing, write_xlsx
 
 from lianjian.contract import SOURCES
 from lianjian.ingest import text

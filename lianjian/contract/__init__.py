@@ -8,7 +8,7 @@ and references from here. Nothing about a source is written anywhere else.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 

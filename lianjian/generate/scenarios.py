@@ -105,7 +105,7 @@ def _talk(tid, when, kind, interviewer, interviewee, reason=None, event=None, wi
 def apply(frames: dict[str, pl.DataFrame], years: list[int]) -> dict[str, pl.DataFrame]:
     """The demo frames with every scenario whose years are generated."""
     f = dict(frames)
-    y0, last = years[0], years[-1]
+    y0 = years[0]
     has = lambda *ys: all(y in years for y in ys)  # noqa: E731
     y1, y2, y3 = y0 + 1, y0 + 2, y0 + 3
 

@@ -158,24 +158,6 @@ def is_bad(frame: pl.DataFrame) -> pl.Expr:
     return pl.any_horizontal([pl.col(c).is_not_null() for c in cols]) if cols else pl.lit(False)
 
 
-def reasons_list(frame: pl.DataFrame) -> pl.Expr:
-    """The list of reasons of each row (build it on rejected rows only)."""
-    return pl.concat_str([pl.col(c) for c in why_columns(frame)], separator=SEP, ignore_nulls=True).str.split(SEP)
-
-
-def own_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
-    """Type every cell and find every reason a row breaks the contract on its own, plus exact and
-    conflicting duplicates. Returns the typed columns (enums as code strings), cleaned text
-    ``_v_*``, ``_file``, ``_row``, the reason columns ``_why_*`` and ``_dup`` (an exact duplicate copy
-    of an earlier row). Rows keep the order read. (Whole source in memory: small sources only.)"""
-    cols = [c for c in src.columns if not c.personal]
-    frame = _duplicates(src, cols, row_checks(src, raw))
-    defaults = [pl.col(c.name).fill_null(c.default) for c in cols if c.kind == "bool" and c.default is not None]
-    if defaults:
-        frame = frame.with_columns(defaults)
-    return frame
-
-
 def row_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
     """The checks of each row on its own (no duplicates, no references, defaults not filled): typed
     columns, ``_v_*``, ``_file``, ``_row`` and the reason columns ``_why_*`` in check order."""
@@ -206,66 +188,6 @@ def row_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _duplicates(src: Source, cols: list[Column], frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows sharing a key: identical content -> later copies are ``_dup``; differing -> every one of
-    them gets ``<key>: conflicting duplicates``. Content is compared after normalization (the typed
-    value, or the cleaned text where it did not parse). Null key parts (e.g. reviews.reviewer_id of a
-    self review) count as one key value; rows missing a required key part are not compared."""
-    key = list(src.key)
-    required_key = [k for k in key if src.column(k).required]
-    has_key = pl.all_horizontal([pl.col(k).is_not_null() for k in required_key]) if required_key else pl.lit(True)
-    shared = has_key & (pl.struct(key).is_duplicated() if len(key) > 1 else pl.col(key[0]).is_duplicated())
-    frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_ord"))
-    sub = frame.filter(shared)
-    label = "+".join(key)
-    conflict = pl.lit(None, pl.String)
-    dup = pl.lit(False)
-    if sub.height:
-        canon = [pl.coalesce(pl.col(c.name).cast(pl.String), pl.col(f"_v_{c.name}")).alias(c.name) for c in cols]
-        sub = sub.with_columns(pl.struct(canon).hash(seed=7).alias("_h"))
-        variants = pl.col("_h").n_unique().over(key)
-        first = pl.col("_ord").min().over([*key, "_h"])
-        sub = sub.select(
-            "_ord",
-            pl.when(variants > 1).then(pl.lit(f"{label}: conflicting duplicates")).alias("_conflict"),
-            ((variants == 1) & (pl.col("_ord") != first)).alias("_dupcopy"),
-        )
-        frame = frame.join(sub, on="_ord", how="left", maintain_order="left")
-        conflict = pl.col("_conflict")
-        dup = pl.col("_dupcopy").fill_null(False)
-    frame = frame.with_columns(conflict.alias(f"{WHY}910_duplicates"), dup.alias("_dup"))
-    return frame.drop("_ord", "_conflict", "_dupcopy", strict=False)
-
-
-def candidates(checked: pl.DataFrame) -> pl.DataFrame:
-    """Rows that pass their own checks (before references): no reason, not a duplicate copy."""
-    return checked.filter(~is_bad(checked) & ~pl.col("_dup"))
-
-
-def _ref_set(c: Column, target: pl.DataFrame, src: Source) -> tuple[pl.DataFrame, list[str], list[str]]:
-    """The referenced keys as a frame with a marker, and the (left, right) join columns."""
-    tsrc, tcol = c.ref.split(".")
-    frame = target
-    if c.ref_filter == "leadership":
-        frame = frame.filter(pl.col("position").cast(pl.String).is_in(LEADERSHIP_POSITIONS))
-    if c.ref_scope == "same_year":
-        right = ["year", tcol]
-        left = ["year", c.name]
-    elif c.ref_scope == "same_year_unit":
-        right = ["year", "unit_code", tcol]
-        left = ["year", "unit_code", c.name]
-    elif c.ref_scope == "unit":
-        # a department of that unit in the year of the record (its year column, else the year of its
-        # first required date: duty_activities.activity_date)
-        right = ["year", "unit_code", tcol]
-        left = [REF_YEAR, "unit_code", c.name]
-    else:
-        right, left = [tcol], [c.name]
-    keys = frame.select([pl.col(r).cast(pl.String) if r != "year" else pl.col(r) for r in right]).unique()
-    keys = keys.rename({r: f"_k{i}" for i, r in enumerate(right)}).with_columns(pl.lit(True).alias("_ok"))
-    return keys, left, [f"_k{i}" for i in range(len(right))]
-
-
 REF_YEAR = "_ref_year"
 
 
@@ -293,88 +215,6 @@ def _ref_reason(c: Column) -> pl.Expr:
     return pl.format(f'{c.name}: no such {tcol} "{{}}" in {tsrc}', v)
 
 
-def check_references(src: Source, checked: pl.DataFrame, targets: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Add a reason for every reference whose target row does not exist among ``targets`` (the
-    referenced sources' accepted rows, or candidates where noted). Null values are not references."""
-    frame = checked.with_columns(_record_year(src).alias(REF_YEAR))
-    for i, c in enumerate(src.columns):
-        if not c.ref:
-            continue
-        tsrc = c.ref.split(".")[0]
-        target = candidates(checked) if tsrc == src.name else targets[tsrc]
-        keys, left, right = _ref_set(c, target, src)
-        name = f"{WHY}95{i:01d}_ref_{c.name}" if i < 10 else f"{WHY}96{i:02d}_ref_{c.name}"
-        if len(left) == 1:  # a plain membership test is cheaper than a join
-            missing = pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(keys.get_column(right[0]).implode())
-            frame = frame.with_columns(pl.when(missing).then(_ref_reason(c)).alias(name))
-            continue
-        frame = frame.join(keys, left_on=left, right_on=right, how="left", maintain_order="left")
-        scoped = pl.all_horizontal([pl.col(x).is_not_null() for x in left])
-        missing = scoped & pl.col("_ok").is_null()
-        frame = frame.with_columns(pl.when(missing).then(_ref_reason(c)).alias(name)).drop("_ok")
-    return frame.drop(REF_YEAR)
-
-
-def accepted(src: Source, checked: pl.DataFrame) -> pl.DataFrame:
-    """The staged table: accepted rows, exactly the contract's staged columns and types."""
-    schema = src.staged_schema()
-    ok = checked.filter(~is_bad(checked) & ~pl.col("_dup"))  # in the order read
-    return ok.select([pl.col(n).cast(dt) for n, dt in schema.items()])
-
-
-def rejected(src: Source, checked: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
-    """PUBLISHED["rejected_records"] rows: source, file, row_number, reasons, raw (JSON of the row as
-    read, keys = the file's own headers, identity numbers masked — they are masked when read)."""
-    schema = PUBLISHED["rejected_records"].schema()
-    bad = checked.filter(is_bad(checked))
-    if bad.height == 0:
-        return pl.DataFrame(schema=schema)
-    bad = bad.select("_file", "_row", reasons_list(checked).alias("_reasons"))
-    headers = dict(files.filter(pl.col("source") == src.name).select("file", "headers").iter_rows())
-    parts = []
-    for file in bad.get_column("_file").unique().sort().to_list():  # per file, not per row
-        hmap: dict[str, str] = json.loads(headers.get(file) or "{}")
-        rows = bad.filter(pl.col("_file") == file).join(
-            raw.filter(pl.col("_file") == file), on=["_file", "_row"], how="left", maintain_order="left"
-        )
-        fields = [pl.col(n).alias(h) for n, h in hmap.items()]
-        rawjson = pl.struct(fields).struct.json_encode() if fields else pl.lit("{}")
-        parts.append(
-            rows.select(
-                pl.lit(src.name).alias("source"),
-                pl.col("_file").alias("file"),
-                pl.col("_row").alias("row_number"),
-                pl.col("_reasons").alias("reasons"),
-                rawjson.alias("raw"),
-            )
-        )
-    return pl.concat(parts).sort("file", "row_number").cast(schema)
-
-
-def file_counts(src: Source, checked: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
-    """The ingest report rows of one source: one per landing file."""
-    bad = is_bad(checked)
-    counts = checked.group_by("_file").agg(
-        rows_accepted=(~bad & ~pl.col("_dup")).sum().cast(pl.Int64),
-        rows_rejected=bad.sum().cast(pl.Int64),
-        rows_duplicate=(~bad & pl.col("_dup")).sum().cast(pl.Int64),
-    )
-    inv = files.filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
-    out = inv.join(counts, left_on="file", right_on="_file", how="left", maintain_order="left")
-    return out.with_columns(pl.col("rows_accepted", "rows_rejected", "rows_duplicate").fill_null(0)).select(
-        list(REPORT_SCHEMA)
-    ).cast(REPORT_SCHEMA)
-
-
-# ---- staging in bounded memory ---------------------------------------------------------------------
-#
-# A source is checked in chunks of CHUNK_ROWS rows (each chunk's row checks written to a temporary
-# Parquet part, with a single "_own" reason string, set only on rows with a problem); then, over the
-# whole source but only a few columns at a time: duplicates (key + content hash), references (the
-# small key sets of the referenced tables). The staged table is a lazy filter over the parts, so the
-# IO manager streams it to Parquet; the rejected rows (few) are the only rows gathered in memory.
-
-#: Rows checked at once. Memory of the row checks grows with it (about 1 GB per million rows of cases).
 CHUNK_ROWS = 1_000_000
 ORD = "_ord"
 OWN = "_own"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 
 import pandas as pd
 import polars as pl
