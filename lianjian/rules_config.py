@@ -271,6 +271,17 @@ class Rules:
             data[name] = [get(self.settings(y)) for y in years]
         return pl.DataFrame(data, schema_overrides={"year": pl.Int64})
 
+    def year_codes(self, years: list[int], column: str, get: Callable[[Settings], list[str]]) -> pl.LazyFrame:
+        """(year, <column>) for every code of a per-year list setting (e.g. the vetoing sanctions):
+        join or semi-join it on ``[year, column]``."""
+        rows = [(y, code) for y in sorted(set(years)) for code in get(self.settings(y))]
+        return pl.LazyFrame(rows, schema={"year": pl.Int64, column: pl.String}, orient="row")
+
+    def year_points(self, years: list[int], column: str, get: Callable[[Settings], dict[str, float]]) -> pl.LazyFrame:
+        """(year, <column>, _points) for a per-year code → points setting (e.g. deduction per sanction)."""
+        rows = [(y, code, float(v)) for y in sorted(set(years)) for code, v in get(self.settings(y)).items()]
+        return pl.LazyFrame(rows, schema={"year": pl.Int64, column: pl.String, "_points": pl.Float64}, orient="row")
+
 
 def load_rules(path: str | Path) -> Rules:
     path = Path(path)

@@ -48,18 +48,9 @@ def _settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
     return t.join(grade_thresholds(rules, years), on="year").lazy()
 
 
-def _per_year_codes(rules: Rules, years: list[int], name: str, get) -> pl.LazyFrame:
-    """(year, <name>, _points) from a per-year dict of code -> number."""
-    rows = [(y, code, float(v)) for y in years for code, v in get(rules.settings(y)).items()]
-    return pl.LazyFrame(rows, schema={"year": pl.Int64, name: pl.String, "_points": pl.Float64}, orient="row")
-
-
 def _per_year_set(rules: Rules, years: list[int], name: str, get, flag: str) -> pl.LazyFrame:
-    """(year, <name>, <flag>=True) for the codes of a per-year list."""
-    rows = [(y, code) for y in years for code in get(rules.settings(y))]
-    return pl.LazyFrame(rows, schema={"year": pl.Int64, name: pl.String}, orient="row").with_columns(
-        pl.lit(True).alias(flag)
-    )
+    """(year, <name>, <flag>=True) for the codes of a per-year list setting."""
+    return rules.year_codes(years, name, get).with_columns(pl.lit(True).alias(flag))
 
 
 def vetoing_violations(violations: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
@@ -166,7 +157,7 @@ def _violation_facts(violations: pl.LazyFrame, rules: Rules, years: list[int]) -
         year_of(pl.col("decided_date")).alias("year"),
         pl.col("sanction").cast(pl.String).alias("_sanction"),
     )
-    points = _per_year_codes(rules, years, "_sanction", lambda s: s.integrity.deductions.violations)
+    points = rules.year_points(years, "_sanction", lambda s: s.integrity.deductions.violations)
     vetoing = _per_year_set(rules, years, "_sanction", lambda s: s.integrity.veto.sanctions, "_veto_san")
     return (
         v.join(points, on=["year", "_sanction"], how="inner")

@@ -412,11 +412,7 @@ def responsibility_assessment(
 
     # scope deduction (一岗双责), capped; veto for a criminal violation in scope or an own R2 veto
     scope = scope_violations(subjects, roster, departments, violations)
-    sev_points = pl.LazyFrame(
-        [(y, sev, float(p)) for y in years for sev, p in rules.settings(y).responsibility.scope_deduction.points.items()],
-        schema={"year": pl.Int64, "severity": pl.String, "_points": pl.Float64},
-        orient="row",
-    )
+    sev_points = rules.year_points(years, "severity", lambda s: s.responsibility.scope_deduction.points)
     scope_facts = (
         scope.join(sev_points, on=["year", "severity"], how="inner")
         .filter(pl.col("_points") > 0)
@@ -424,11 +420,7 @@ def responsibility_assessment(
         .agg(pl.col("_points").sum(), pl.col("violation_id").alias("_ids"))
     )
     scope_raw = scope_facts.group_by(SUBJECT).agg(pl.col("_points").sum().alias("_scope_raw"))
-    veto_sev = pl.LazyFrame(
-        [(y, sev) for y in years for sev in rules.settings(y).responsibility.veto.scope_severities],
-        schema={"year": pl.Int64, "severity": pl.String},
-        orient="row",
-    )
+    veto_sev = rules.year_codes(years, "severity", lambda s: s.responsibility.veto.scope_severities)
     scope_veto = scope.join(veto_sev, on=["year", "severity"], how="semi").select(*SUBJECT, "violation_id")
     own_veto = (
         subjects.filter(pl.col("subject_kind").is_in(list(PERSON_KINDS)))

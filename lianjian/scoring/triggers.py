@@ -129,11 +129,7 @@ def repeat_serious_violation(
     years = years_of(subjects)
     if not years:
         return _empty()
-    sev = pl.LazyFrame(
-        [(y, s) for y in years for s in rules.settings(y).triggers.repeat_serious_severities],
-        schema={"year": pl.Int64, "severity": pl.String},
-        orient="row",
-    )
+    sev = rules.year_codes(years, "severity", lambda s: s.triggers.repeat_serious_severities)
     basis = rules.year_table(years, basis=lambda s: s.triggers.basis["repeat_serious_violation"]).lazy()
     serious = (
         scope_violations(subjects, roster, departments, violations)
@@ -178,11 +174,7 @@ def one_case_two_investigations(
     years = years_of(v)
     if not years:
         return _empty()
-    sev = pl.LazyFrame(
-        [(y, s) for y in years for s in rules.settings(y).triggers.one_case_two_investigations_severities],
-        schema={"year": pl.Int64, "severity": pl.String},
-        orient="row",
-    )
+    sev = rules.year_codes(years, "severity", lambda s: s.triggers.one_case_two_investigations_severities)
     basis = rules.year_table(years, basis=lambda s: s.triggers.basis["one_case_two_investigations"]).lazy()
     heads = dept_heads(departments)
     viol = (
