@@ -2,9 +2,10 @@
 triggers. Thin wrappers: the logic is in ``lianjian.scoring.{integrity,responsibility,evidence,triggers}``;
 each reads staged tables and the derived talk obligations, loads the rules file from the ``lianjian``
 resource, and returns its table sorted by its key.
-"""
 
-from __future__ import annotations
+Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
+definition time and needs the real class.
+"""
 
 import dagster as dg
 import polars as pl
@@ -14,6 +15,7 @@ from lianjian.scoring.evidence import assessment_evidence
 from lianjian.scoring.integrity import integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment
 from lianjian.scoring.triggers import accountability_triggers
+from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
 GROUP = "assessed"
@@ -45,6 +47,7 @@ def _out(table: str, description: str, rule: str) -> dg.AssetOut:
 
 @dg.multi_asset(
     name="assessments",
+    partitions_def=YEARS,
     outs={
         "integrity_assessment": _out(
             "integrity_assessment",
@@ -84,6 +87,7 @@ def _out(table: str, description: str, rule: str) -> dg.AssetOut:
     },
 )
 def assessments(
+    context: dg.AssetExecutionContext,
     lianjian: LianjianSettings,
     units: pl.LazyFrame,
     roster: pl.LazyFrame,
@@ -100,8 +104,10 @@ def assessments(
     responsibility, responsibility_ev = responsibility_assessment(
         units, roster, departments, duty_activities, democratic_votes, talk_obligations, cases, violations, rules
     )
+    # The run's years only (pushed down by Polars into each plan; all years in the nightly run)
+    in_run = pl.col("year").is_in(context_years(context))
     integrity, responsibility, evidence = pl.collect_all(
-        [integrity, responsibility, assessment_evidence(integrity_ev, responsibility_ev)]
+        [f.filter(in_run) for f in (integrity, responsibility, assessment_evidence(integrity_ev, responsibility_ev))]
     )
     yield dg.Output(_sorted(integrity, "integrity_assessment"), output_name="integrity_assessment")
     yield dg.Output(_sorted(responsibility, "responsibility_assessment"), output_name="responsibility_assessment")

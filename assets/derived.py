@@ -16,6 +16,7 @@ from lianjian.scoring.cases import case_quality, leader_case_handling
 from lianjian.scoring.reports import major_matter_report_stats
 from lianjian.scoring.talks import talk_obligations
 from pipelines.io_manager import table_schema
+from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
 GROUP = "derived"
@@ -34,8 +35,10 @@ def _metadata(table: str) -> dict:
 
 
 def _done(context: AssetExecutionContext, frame: pl.LazyFrame, table: str, **counts: pl.Expr) -> pl.DataFrame:
-    """Collect, sort by the table key, and record a few counts (never a person) as output metadata."""
-    out = frame.collect().sort(list(PUBLISHED[table].key), nulls_last=False)
+    """Keep the run's years (the filter is pushed down into the plan by Polars), collect, sort by the
+    table key, and record a few counts (never a person) as output metadata."""
+    out = frame.filter(pl.col("year").is_in(context_years(context))).collect()
+    out = out.sort(list(PUBLISHED[table].key), nulls_last=False)
     if counts:
         values = out.select(**{k: e.cast(pl.Int64) for k, e in counts.items()}).row(0, named=True)
         context.add_output_metadata({k: dg.MetadataValue.int(int(v or 0)) for k, v in values.items()})
@@ -45,6 +48,7 @@ def _done(context: AssetExecutionContext, frame: pl.LazyFrame, table: str, **cou
 @dg.asset(
     key=["derived", "talk_obligations"],
     group_name=GROUP,
+    partitions_def=YEARS,
     metadata=_metadata("talk_obligations"),
     description=(
         "谈话义务（R1，连云港意见 二（一）至（三））：每名在岗干警的家人廉政谈话、部门领导半年谈话、分管领导年度谈话，"
@@ -83,6 +87,7 @@ def talk_obligations_asset(
 @dg.asset(
     key=["derived", "case_quality"],
     group_name=GROUP,
+    partitions_def=YEARS,
     metadata=_metadata("case_quality"),
     description=(
         "办案质量（R6，连云港意见 三）：按承办人、年度（办结日期所在年度）、案件类别统计办结数、评查结果、错案数、"
@@ -112,6 +117,7 @@ def case_quality_asset(
 @dg.asset(
     key=["derived", "leader_case_handling"],
     group_name=GROUP,
+    partitions_def=YEARS,
     metadata=_metadata("leader_case_handling"),
     description=(
         "领导干部办案（R5，辽宁报道；最高检文章）：每个单位每年员额内院领导和部门负责人数、亲自办案人数、"
@@ -141,6 +147,7 @@ def leader_case_handling_asset(
 @dg.asset(
     key=["derived", "major_matter_report_stats"],
     group_name=GROUP,
+    partitions_def=YEARS,
     metadata=_metadata("major_matter_report_stats"),
     description=(
         '"三个规定"记录报告统计（R7，黑龙江巡礼）：每个单位每年在岗人数、报告数、领导干部报告数、每百人报告数、'

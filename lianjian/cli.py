@@ -35,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="运行全流程 materialize every asset through Dagster")
     _paths(p)
+    p.add_argument(
+        "--years",
+        help="只重算这些年度的派生与考核结果，如 2024 或 2021-2025（默认全部年度）"
+        " recompute only these years' derived and assessed results (default: every year)",
+    )
     p = sub.add_parser("demo", help="生成演示数据（如无）并运行 generate the demo landing zone if absent, then run")
     _paths(p, landing=True, rules=False)
     p = sub.add_parser("generate", help="生成模拟落地数据 write a synthetic landing zone")
@@ -63,7 +68,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from lianjian.runner import run
 
-        return run()
+        return run(years=args.years)
     if args.command == "demo":
         from lianjian.runner import demo
 

@@ -118,13 +118,21 @@ def run_pipeline(
     progress: bool = True,
     run_config: dict | None = None,
     job_name: str = JOB_NAME,
+    years: str | None = None,
 ) -> RunOutcome:
-    """Run the whole job through Dagster on the given paths (None: environment / defaults)."""
+    """Run the whole job through Dagster on the given paths (None: environment / defaults).
+
+    ``years`` (``2024`` or ``2021-2025``) limits the year-partitioned assets (derived, assessed) to
+    those years; the other years' results stay as the last run left them and are published with
+    them. Default: every year (pipelines/partitions.py)."""
     for env, value in (("LIANJIAN_LANDING", landing), ("LIANJIAN_WAREHOUSE", warehouse), ("LIANJIAN_RULES", rules)):
         if value is not None:
             os.environ[env] = str(Path(value).absolute())
     preflight()
     from pipelines.definitions import defs
+    from pipelines.partitions import parse_years, range_tags
+
+    tags = range_tags(*parse_years(years)) if years else range_tags()
 
     job = defs.resolve_job_def(job_name)
     config = dict(run_config or {})
@@ -136,7 +144,7 @@ def run_pipeline(
     job = job.with_logger_defs({**job.loggers, **loggers}) if loggers else job
     started = time.monotonic()
     instance = instance or instance_for_run()
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=config)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=config, tags=tags)
     outcome = RunOutcome(success=result.success, run_id=result.run_id, seconds=time.monotonic() - started, result=result)
     _collect(result, instance, outcome)
     return outcome
@@ -228,8 +236,8 @@ def print_summary(outcome: RunOutcome, stream=None) -> None:
         w(f"  年度报告：{reports}")
 
 
-def run() -> int:
-    outcome = run_pipeline()
+def run(years: str | None = None) -> int:
+    outcome = run_pipeline(years=years)
     if outcome.fatal:  # could not run at all: one line, like the checks before the run
         raise FatalError(outcome.failure or "运行失败")
     print_summary(outcome)

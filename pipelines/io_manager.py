@@ -1,10 +1,14 @@
 """Our own Parquet IO manager for Polars frames (dagster-polars does not work with Polars 2.x, and it
 records preview rows — real names — in the event log; this one records only counts and schemas).
 
-An asset with key ``[layer, name]`` is stored at ``<warehouse>/<layer>/<name>.parquet``. Inputs load
-as a LazyFrame (``scan_parquet``) unless the parameter is annotated ``pl.DataFrame``. Writes go to a
-temporary file first and are renamed into place, with fixed writer settings, so files are whole and
-byte-identical for identical frames.
+An asset with key ``[layer, name]`` is stored at ``<warehouse>/<layer>/<name>.parquet``; a year-partitioned
+asset (derived, assessed: ``pipelines/partitions.py``) at ``<warehouse>/<layer>/<name>/<year>.parquet``,
+one file per year of the run — a year without rows gets an empty file with the table's columns, so a
+year whose data went away does not keep stale rows. Inputs load as a LazyFrame (``scan_parquet``)
+unless the parameter is annotated ``pl.DataFrame``; a partitioned input loads the years the
+downstream asset asks for (all of them for an unpartitioned downstream such as R4 or publishing),
+skipping years never computed. Writes go to a temporary file first and are renamed into place, with
+fixed writer settings, so files are whole and byte-identical for identical frames.
 """
 
 from __future__ import annotations
@@ -49,8 +53,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def _root(self) -> Path:
         return Path(self.warehouse).absolute() if self.warehouse else configured_path("LIANJIAN_WAREHOUSE")
 
-    def _path(self, key: dg.AssetKey) -> Path:
+    def _path(self, key: dg.AssetKey, partition: str | None = None) -> Path:
         *layers, name = key.path
+        if partition is not None:
+            return self._root().joinpath(*layers, name, f"{partition}.parquet")
         return self._root().joinpath(*layers, f"{name}.parquet")
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
@@ -58,8 +64,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return
         if not isinstance(obj, (pl.DataFrame, pl.LazyFrame)):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a Polars frame, got {type(obj).__name__}")
-        path = self._path(context.asset_key)
-        rows = write_parquet_atomic(obj, path)
+        if context.has_asset_partitions:
+            rows, path = self._write_years(context, obj), self._path(context.asset_key, "_").parent
+        else:
+            path = self._path(context.asset_key)
+            rows = write_parquet_atomic(obj, path)
         schema = obj.collect_schema() if isinstance(obj, pl.LazyFrame) else obj.schema
         context.add_output_metadata(
             {
@@ -69,9 +78,29 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             }
         )
 
+    def _write_years(self, context: dg.OutputContext, obj) -> int:
+        """One file per partition year of this run (the frame holds exactly the run's years)."""
+        frame = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
+        keys = list(context.asset_partition_keys)
+        present = set(frame.get_column("year").unique().to_list())
+        outside = sorted(present - {int(k) for k in keys})
+        if outside:  # the asset filters its output to the run's years: anything else is a bug
+            raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {outside} outside the run's years {keys[0]}–{keys[-1]}")
+        for key in keys:
+            part = frame.filter(pl.col("year") == int(key)) if int(key) in present else frame.head(0)
+            write_parquet_atomic(part, self._path(context.asset_key, key))
+        return frame.height
+
     def load_input(self, context: dg.InputContext):
-        path = self._path(context.asset_key)
-        lazy = pl.scan_parquet(path)
+        if context.has_asset_partitions:
+            files = [p for k in context.asset_partition_keys if (p := self._path(context.asset_key, k)).exists()]
+            if not files:
+                raise FileNotFoundError(
+                    f"{context.asset_key.to_user_string()}: 所需年度尚未计算（no year of it has been computed yet）— 请先运行全部年度"
+                )
+            lazy = pl.scan_parquet(files)
+        else:
+            lazy = pl.scan_parquet(self._path(context.asset_key))
         if context.dagster_type.typing_type is pl.DataFrame:
             return lazy.collect()
         return lazy

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.partitions import range_tags
 from pipelines.resources import LianjianSettings
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial")
@@ -70,7 +71,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, lianjian: LianjianS
         run_requests=[
             dg.RunRequest(
                 run_key=f"landing-{previous}-{fingerprint[:12]}",
-                tags={"lianjian/trigger": "landing", "lianjian/landing_fingerprint": fingerprint[:16]},
+                tags={"lianjian/trigger": "landing", "lianjian/landing_fingerprint": fingerprint[:16], **range_tags()},
             )
         ],
         cursor=fingerprint,

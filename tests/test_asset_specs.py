@@ -1,5 +1,5 @@
 """Snapshot of every asset spec of the one Definitions (key, deps, group, description, owners, kinds,
-tags, code version, checks, column schema and column lineage), so that any change to the lineage an
+tags, code version, partitions, checks, column schema and column lineage), so that any change to the lineage an
 auditor relies on shows up as a reviewed diff of tests/snapshots/asset_specs.json.
 
 Regenerate after a reviewed change: LIANJIAN_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_asset_specs.py
@@ -48,6 +48,7 @@ def snapshot(defs: dg.Definitions) -> dict:
                 "kinds": sorted(spec.kinds),
                 "tags": dict(sorted(spec.tags.items())),
                 "code_version": spec.code_version,
+                "partitions": str(spec.partitions_def) if spec.partitions_def else None,
                 "freshness_policy": type(spec.freshness_policy).__name__ if spec.freshness_policy else None,
                 "metadata": _metadata(dict(spec.metadata)),
             }

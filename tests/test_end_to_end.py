@@ -66,7 +66,7 @@ def test_blocking_check_stops_assessment_and_publishing(demo_landing, tmp_path, 
     args = ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--rules", str(RULES)]
     assert main(args) == 0
     before = _digest((warehouse / "published").resolve())
-    assessed_mtime = (warehouse / "assessed" / "integrity_assessment.parquet").stat().st_mtime_ns
+    assessed_mtime = (warehouse / "assessed" / "integrity_assessment" / "2025.parquet").stat().st_mtime_ns
     capsys.readouterr()
 
     # flag a second active person of one unit-year as 党组书记 (the personnel file has Chinese headers)
@@ -91,4 +91,4 @@ def test_blocking_check_stops_assessment_and_publishing(demo_landing, tmp_path, 
     last = err.strip().splitlines()[-1]
     assert "one_party_secretary_per_unit_year" in last and "2 处不符" in last  # the check and its failing count
     assert _digest((warehouse / "published").resolve()) == before
-    assert (warehouse / "assessed" / "integrity_assessment.parquet").stat().st_mtime_ns == assessed_mtime
+    assert (warehouse / "assessed" / "integrity_assessment" / "2025.parquet").stat().st_mtime_ns == assessed_mtime

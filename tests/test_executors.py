@@ -27,6 +27,7 @@ def test_multiprocess_executor_publishes_identical_files(demo_run, demo_landing,
     monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("LIANJIAN_RULES", str(ROOT / "rules" / "default.yaml"))
     from pipelines import definitions
+    from pipelines.partitions import range_tags
 
     (tmp_path / "dagster_home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
@@ -34,6 +35,7 @@ def test_multiprocess_executor_publishes_identical_files(demo_run, demo_landing,
             dg.reconstructable(definitions.lianjian_all_job),
             instance=instance,
             run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}},
+            tags=range_tags(),
         )
         assert result.success
         pids = {e.dagster_event.pid for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"}

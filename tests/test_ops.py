@@ -32,6 +32,10 @@ def test_nightly_schedule_runs_the_whole_graph_at_two_shanghai_time():
     result = nightly.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
     assert len(result.run_requests) == 1
     assert result.run_requests[0].tags["lianjian/trigger"] == "nightly"
+    # every year partition in one run, from the contract's first year to the current year
+    tags = result.run_requests[0].tags
+    assert tags["dagster/asset_partition_range_start"] == "2000"
+    assert tags["dagster/asset_partition_range_end"] == str(dt.datetime.now(ZoneInfo("Asia/Shanghai")).year)
     # the schedule is wired into the one Definitions, on the job that selects every asset
     from pipelines.definitions import defs
 

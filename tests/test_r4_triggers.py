@@ -191,12 +191,22 @@ def test_one_case_two_investigations_unit_of_the_violator():
 # ---------------------------------------------------------------- the Dagster assets
 
 
+def _assessed(warehouse, table: str):
+    """An assessed table: one file, or one file per year for the year-partitioned ones."""
+    import polars as pl
+
+    path = warehouse / "assessed" / f"{table}.parquet"
+    return pl.read_parquet(path if path.exists() else warehouse / "assessed" / table / "*.parquet")
+
+
 def test_assessed_assets_materialize(tmp_path):
     """The assessed assets read staged tables and the derived talk obligations from the warehouse and
     write the four assessed tables (published schemas, sorted by key)."""
     import dagster as dg
     import polars as pl
     from support_assessed import obligations
+
+    from pipelines.partitions import range_tags
 
     from assets import assessed
     from lianjian.contract import PUBLISHED, SOURCES
@@ -220,6 +230,7 @@ def test_assessed_assets_materialize(tmp_path):
     result = dg.materialize(
         [*assessed.defs.assets, *upstream],
         selection=dg.AssetSelection.groups("assessed"),
+        tags=range_tags("2023", "2024"),  # R2/R3/R8 are partitioned by year; R4 reads both years
         resources={
             "io_manager": WarehouseIOManager(warehouse=str(tmp_path)),
             "lianjian": LianjianSettings(warehouse=str(tmp_path), rules=str(s.DEFAULT_RULES)),
@@ -227,13 +238,13 @@ def test_assessed_assets_materialize(tmp_path):
     )
     assert result.success
     for table in ("integrity_assessment", "responsibility_assessment", "accountability_triggers", "assessment_evidence"):
-        df = pl.read_parquet(tmp_path / "assessed" / f"{table}.parquet")
+        df = _assessed(tmp_path, table)
         assert df.schema == PUBLISHED[table].schema(), table
         assert df.equals(df.sort(list(PUBLISHED[table].key), nulls_last=False, maintain_order=True)), table
-    integrity = pl.read_parquet(tmp_path / "assessed" / "integrity_assessment.parquet")
+    integrity = _assessed(tmp_path, "integrity_assessment")
     # S1 in 2024: department 95 only; no deductions but criticism 3 → 92.00 好
     assert integrity.filter(pl.col("person_id") == "S1", pl.col("year") == 2024)["total_score"].to_list() == [92.0]
-    triggers = pl.read_parquet(tmp_path / "assessed" / "accountability_triggers.parquet")
+    triggers = _assessed(tmp_path, "accountability_triggers")
     # V1 (serious, staff S1 of A): head H1, supervisor D1, branch secretary B1 answer
     one_case = triggers.filter(pl.col("trigger_type") == "one_case_two_investigations")
     assert sorted(one_case["subject_id"]) == ["B1", "D1", "H1"]

@@ -13,6 +13,8 @@ share — the contract says a run with rejected rows still succeeds).
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,11 @@ from lianjian.quality import cross
 from lianjian.quality.validate import SuiteResult, validate_cached
 
 ERROR, WARN = "ERROR", "WARN"
+
+
+def current_year() -> int:
+    """The year in progress in Asia/Shanghai: the last year partition (pipelines/partitions.py)."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).year
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,13 @@ def catalogue() -> list[CheckDef]:
             ERROR,
             "每次六必谈都写明谈话事由（否则无法对应人事事件）",
             "every must_talk talk has a reason",
+        ),
+        CheckDef(
+            "roster_years_not_in_future",
+            "personnel",
+            WARN,
+            "名册年度不晚于当前年度（以后的年度尚未开始，不予考核）",
+            "no roster year after the current year (later years are not assessed yet)",
         ),
         CheckDef(
             "reviewed_in_roster",
@@ -191,6 +205,7 @@ def run_quality(
     *,
     max_rejected_share: float,
     cache_dir: Path | None = None,
+    last_year: int | None = None,
 ) -> QualityRun:
     """Run every check of ``catalogue()`` over the staged tables (absent sources count as empty)."""
     t0 = time.perf_counter()
@@ -203,6 +218,7 @@ def run_quality(
             frames["departments"], frames["personnel"]
         ),
         "reviewed_in_roster": lambda: cross.reviewed_in_roster(frames["reviews"], frames["personnel"]),
+        "roster_years_not_in_future": lambda: cross.roster_years_not_after(frames["personnel"], last_year or current_year()),
         "rejected_records_without_id_numbers": lambda: cross.rejected_records_without_id_numbers(rejected_records),
     }
     outcomes: list[CheckOutcome] = []

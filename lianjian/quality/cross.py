@@ -87,6 +87,16 @@ def supervisors_are_leadership(departments: Frame, personnel: Frame) -> Outcome:
     return _outcome(bad, sup, sample)
 
 
+def roster_years_not_after(personnel: Frame, last_year: int) -> Outcome:
+    """Roster years are not after the current year: the year partitions of the derived and assessed
+    layers end with the current year (pipelines/partitions.py), so a later year (a typing slip such
+    as 2062, which the contract's 2000–2100 range lets through) would not be assessed."""
+    p = _lazy(personnel)
+    bad = p.filter(pl.col("year") > last_year)
+    sample = pl.format("{} {} person_id={}", "year", "unit_code", "person_id")
+    return _outcome(bad, p, sample)
+
+
 def reviewed_in_roster(reviews: Frame, personnel: Frame) -> Outcome:
     """Every reviewed person is in that year's roster (RULES.md R2 grades only the roster's people)."""
     roster = _roster(personnel).select("year", "person_id").unique()

@@ -1,0 +1,81 @@
+"""Year partitions of the derived and assessed layers (issue 6: years can run apart).
+
+Every rule computes one assessment year from the staged tables (which hold every year): R1, R2, R3,
+R5, R6, R7 and R8 for year Y read the staged rows they need — R7 reads the reports of Y−1 and Y−2
+from the staged table, not from an earlier partition — so the derived and assessed assets are
+partitioned by year and a year can be computed alone: in its own run, on its own worker of the
+multiprocess executor or in its own pod on a cluster. R4 (consecutive 较差, a serious violation in two
+consecutive years) needs the assessed rows of every earlier year, and publishing swaps all tables at
+once: both stay unpartitioned and read every year's partition (docs/performance.md, "Partitions").
+
+The partitions are the calendar years from the contract's first valid year (2000, the lower bound of
+every ``year`` column in ``lianjian/contract/sources.yaml``) to the current year in Asia/Shanghai
+(``end_offset=1``: the year in progress is a partition too). ``lianjian run``, the nightly schedule and
+the landing sensor run every partition in ONE run (the partition-range run tags of ``range_tags``: each
+asset computes all its years in one Polars plan and the IO manager writes one file per year);
+``lianjian run --years 2024`` computes only the years asked for and leaves the other years' files as
+they are. A backfill launched from the Dagster UI runs one year per run (Dagster's default without a
+backfill policy — what a cluster wants: years in parallel runs); ``BackfillPolicy.single_run()`` would
+make it one run, but it is still a beta API in Dagster 1.13, so it is not used.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lianjian.contract import SOURCES
+from lianjian.errors import FatalError
+
+TIMEZONE = "Asia/Shanghai"
+
+
+def _first_year() -> int:
+    """The lowest ``min`` of the contract's ``year`` columns (one source of truth for the range)."""
+    lows = [c.min for s in SOURCES.values() for c in s.columns if c.name == "year" and c.min is not None]
+    return int(min(lows))
+
+
+FIRST_YEAR = _first_year()
+
+YEARS = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *",
+    start=str(FIRST_YEAR),
+    fmt="%Y",
+    timezone=TIMEZONE,
+    end_offset=1,
+)
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def all_years() -> list[str]:
+    return YEARS.get_partition_keys()
+
+
+def range_tags(first: str | None = None, last: str | None = None) -> dict[str, str]:
+    """Run tags that make one run compute the years ``first``..``last`` (default: every year)."""
+    keys = all_years()
+    return {RANGE_START: first or keys[0], RANGE_END: last or keys[-1]}
+
+
+def parse_years(text: str) -> tuple[str, str]:
+    """``2024`` or ``2021-2025`` (also ``2021~2025``, full-width digits) → (first, last) partition keys."""
+    import unicodedata
+
+    s = unicodedata.normalize("NFKC", text).strip().replace("~", "-").replace("—", "-").replace("至", "-")
+    parts = [p.strip() for p in s.split("-")]
+    keys = all_years()
+    if not (1 <= len(parts) <= 2) or not all(p.isdigit() and len(p) == 4 for p in parts):
+        raise FatalError(f"--years {text}: 年度格式不对 — 请写成 2024 或 2021-2025")
+    first, last = parts[0], parts[-1]
+    if first > last:
+        first, last = last, first
+    if first not in keys or last not in keys:
+        raise FatalError(f"--years {text}: 可考核的年度为 {keys[0]}–{keys[-1]} — 请在此范围内指定年度")
+    return first, last
+
+
+def context_years(context) -> list[int]:
+    """The years an execution of a partitioned asset computes (its partition keys as integers)."""
+    return [int(k) for k in context.partition_keys]

@@ -1,0 +1,158 @@
+"""Year partitions (issue 6, "beyond one machine"): the derived and assessed assets are partitioned by
+year, so a year can be computed apart from the others — in its own run, worker or pod — and gives
+exactly the files the all-years run gives for that year; R4 and publishing read every year."""
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from lianjian.errors import FatalError
+from pipelines.io_manager import WarehouseIOManager
+from pipelines.partitions import FIRST_YEAR, YEARS, all_years, parse_years, range_tags
+from tests.test_executors import published_digests
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules" / "default.yaml"
+PARTITIONED = {
+    "derived/talk_obligations",
+    "derived/case_quality",
+    "derived/leader_case_handling",
+    "derived/major_matter_report_stats",
+    "assessed/integrity_assessment",
+    "assessed/responsibility_assessment",
+    "assessed/assessment_evidence",
+}
+
+
+def _digests(warehouse: Path, year: str) -> dict[str, str]:
+    return {
+        key: hashlib.sha256((warehouse / key / f"{year}.parquet").read_bytes()).hexdigest()
+        for key in sorted(PARTITIONED)
+    }
+
+
+def _run(landing: Path, warehouse: Path, years: str | None):
+    from lianjian.runner import run_pipeline
+
+    saved = {k: os.environ.get(k) for k in ("LIANJIAN_LANDING", "LIANJIAN_WAREHOUSE", "LIANJIAN_RULES")}
+    try:
+        return run_pipeline(landing, warehouse, RULES, progress=False, years=years)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_derived_and_assessed_are_partitioned_by_year_the_rest_is_not():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+    assert partitioned == PARTITIONED
+    for key in PARTITIONED:
+        node = graph.get(dg.AssetKey(key.split("/")))
+        assert node.partitions_def == YEARS
+    # R4 needs every earlier year (streaks), publishing swaps all tables at once
+    assert graph.get(dg.AssetKey(["assessed", "accountability_triggers"])).partitions_def is None
+    keys = all_years()
+    assert keys[0] == str(FIRST_YEAR) == "2000"
+    assert keys[-1] == str(dt.datetime.now(ZoneInfo("Asia/Shanghai")).year)  # the year in progress too
+    assert range_tags() == {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [("2024", ("2024", "2024")), ("2021-2025", ("2021", "2025")), ("２０２１～２０２３", ("2021", "2023")), ("2025-2021", ("2021", "2025"))],
+)
+def test_years_option_forms(text, expected):
+    assert parse_years(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("24", "年度格式不对 — 请写成 2024 或 2021-2025"),
+        ("2021-2023-2025", "年度格式不对"),
+        ("1999", f"可考核的年度为 2000–{all_years()[-1]}"),
+        ("2024-2999", "请在此范围内指定年度"),
+    ],
+)
+def test_years_option_errors_say_what_to_write(text, message):
+    with pytest.raises(FatalError, match=message):
+        parse_years(text)
+
+
+def test_one_year_alone_gives_the_all_years_files_of_that_year(demo_run, demo_landing, tmp_path):
+    outcome, full = demo_run
+    assert outcome.success
+    alone = tmp_path / "alone"
+    result = _run(demo_landing, alone, "2024")
+    assert result.success, result.failure
+    assert _digests(alone, "2024") == _digests(full, "2024")
+    # only that year was computed; R4 and publishing saw that year only
+    assert not (alone / "derived" / "talk_obligations" / "2023.parquet").exists()
+    published = pl.read_parquet(alone / "published" / "integrity_assessment" / "**" / "*.parquet", hive_partitioning=True)
+    assert published.get_column("year").unique().to_list() == [2024]
+
+
+def test_rerunning_one_year_keeps_the_other_years_and_publishes_the_same_files(demo_run, demo_landing, tmp_path):
+    outcome, full = demo_run
+    warehouse = tmp_path / "wh"
+    shutil.copytree(full, warehouse, symlinks=True)
+    other = warehouse / "assessed" / "integrity_assessment" / "2023.parquet"
+    this = warehouse / "assessed" / "integrity_assessment" / "2024.parquet"
+    os.utime(other, ns=(1, 1))
+    os.utime(this, ns=(1, 1))
+    result = _run(demo_landing, warehouse, "2024")
+    assert result.success, result.failure
+    assert other.stat().st_mtime_ns == 1  # not touched
+    assert this.stat().st_mtime_ns != 1  # recomputed
+    assert published_digests(warehouse) == published_digests(full)  # every year still published
+    years = {e.partition for e in _materializations(result, "assessed/integrity_assessment")}
+    assert years == {"2024"}
+
+
+def _materializations(outcome, key: str):
+    return [
+        e for e in outcome.result.get_asset_materialization_events() if e.asset_key.to_user_string() == key
+    ]
+
+
+def test_a_year_without_rows_is_emptied_not_left_stale(tmp_path):
+    """A year whose rows went away gets an empty file with the table's columns."""
+    rows = {"now": [2023, 2024]}
+
+    @dg.asset(key=["derived", "toy"], partitions_def=YEARS)
+    def toy(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        years = [int(k) for k in context.partition_keys]
+        return pl.DataFrame({"year": rows["now"], "n": [1, 2]}).filter(pl.col("year").is_in(years))
+
+    io = WarehouseIOManager(warehouse=str(tmp_path))
+    tags = range_tags("2023", "2024")
+    assert dg.materialize([toy], resources={"io_manager": io}, tags=tags).success
+    assert pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet").height == 1
+    rows["now"] = [2023, 2023]
+    assert dg.materialize([toy], resources={"io_manager": io}, tags=tags).success
+    emptied = pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet")
+    assert emptied.height == 0 and emptied.columns == ["year", "n"]
+    assert pl.read_parquet(tmp_path / "derived" / "toy" / "2023.parquet").height == 2
+
+
+def test_roster_years_after_the_last_partition_are_flagged():
+    """The year partitions end with the current year; a later roster year (a slip such as 2062, inside
+    the contract's 2000–2100) would not be assessed, so a WARN check counts its rows."""
+    from lianjian.quality import cross
+    from lianjian.quality.checks import WARN, catalogue, current_year
+
+    assert all_years()[-1] == str(current_year())
+    check = next(c for c in catalogue() if c.name == "roster_years_not_in_future")
+    assert (check.table, check.severity) == ("personnel", WARN)
+    roster = pl.DataFrame({"year": [2024, current_year(), 2062], "unit_code": ["U1"] * 3, "person_id": ["a", "b", "c"]})
+    outcome = cross.roster_years_not_after(roster, current_year())
+    assert (outcome.unexpected_count, outcome.total, outcome.samples) == (1, 3, ["2062 U1 person_id=c"])
