@@ -203,3 +203,8 @@ def make_warehouse(root: Path, *, data_docs: bool = True) -> Path:
         (wh / "reports" / "data_docs").mkdir(parents=True, exist_ok=True)
         (wh / "reports" / "data_docs" / "index.html").write_text("<html></html>", encoding="utf-8")
     return wh
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative path -> content), to compare two runs byte for byte."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support_report import FORMULA_NAME, UNITS, make_warehouse
+from support_report import FORMULA_NAME, UNITS, make_warehouse, tree_bytes
 
 from lianjian.errors import FatalError
 from lianjian.report import report_command, write_reports
@@ -399,3 +399,73 @@ def test_workbook_writer_types_and_same_bytes(tmp_path):
     assert [c.value for c in ws[3]][:6] == [None, None, None, None, "a&<b>", ""]  # NaN is left empty
     assert ws["A1"].font.b and ws["E2"].quotePrefix and not ws["E3"].quotePrefix
     assert ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1" and ws.page_setup.paperSize == 9  # A4
+
+
+names = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=20)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.dictionaries(names, st.binary(max_size=3000) | st.text(max_size=300).map(str.encode), max_size=6))
+def test_zip_writer_is_zipfile_byte_for_byte(tmp_path, parts):
+    """xlsx.zip_bytes writes the archive itself (no zipfile objects, seeks and header rewrites per
+    part); it must give exactly what zipfile gave for the same parts, so a workbook's bytes did not
+    change with it."""
+    import zipfile
+
+    from lianjian.report.xlsx import ZIP_LEVEL, ZIP_TIME, zip_bytes
+
+    ref = tmp_path / "ref.zip"
+    with zipfile.ZipFile(ref, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as zf:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data, compresslevel=ZIP_LEVEL)
+    assert zip_bytes(parts) == ref.read_bytes()
+    assert zip_bytes(parts) == ref.read_bytes()  # again, through the cache of compressed small parts
+
+
+def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
+    """The parallel path (spawned worker processes; each year cut into runs of one report, each run
+    reading only the rows of the units it covers) writes exactly the files of the single-process
+    path, index and digests included, and a warm parallel run rewrites nothing."""
+    import lianjian.report as report
+
+    one, chunked, parallel = (make_warehouse(tmp_path / name) for name in ("one", "chunked", "parallel"))
+    first = write_reports(one, workers=1)  # one process, one run per year reading every row
+    monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
+    pools: list[int] = []
+    real_pool = report._pool
+    monkeypatch.setattr(report, "_pool", lambda n, warehouse: pools.append(n) or real_pool(n, warehouse))
+    listed = [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in first]
+    assert [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in write_reports(chunked, workers=1)] == listed
+    assert pools == []  # one worker: no process started
+    written = write_reports(parallel, workers=2)
+    assert pools == [2]  # the parallel path was taken
+    assert [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in written] == listed
+    expected = tree_bytes(one / "reports")
+    assert len(expected) == 18 * 2 + 3 + 2  # pages and workbooks, a digest file per year, index, data docs
+    assert tree_bytes(chunked / "reports") == expected
+    assert tree_bytes(parallel / "reports") == expected
+    book = parallel / "reports" / "2024" / "CTY1.xlsx"
+    stamp = book.stat().st_mtime_ns
+    again = write_reports(parallel, workers=2)
+    assert pools == [2, 2] and not any(w.fresh for w in again) and book.stat().st_mtime_ns == stamp
+
+
+def test_worker_count_setting(monkeypatch):
+    import os
+
+    from lianjian.report import PARALLEL_MIN_REPORTS, WORKERS_ENV, report_workers
+
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert report_workers(PARALLEL_MIN_REPORTS) == min(2, os.cpu_count() or 1)
+    assert report_workers(PARALLEL_MIN_REPORTS - 1) == 1  # a small warehouse pays no process start-up
+    assert report_workers(10, workers=2) == 2  # unless asked for explicitly
+    monkeypatch.setenv(WORKERS_ENV, "3")
+    assert report_workers(10**6) == 3 and report_workers(10) == 1
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    assert report_workers(10**6) == 1
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(WORKERS_ENV, bad)
+        with pytest.raises(FatalError, match=f"{WORKERS_ENV}.*不是正整数"):
+            report_workers(10**6)

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from lianjian.contract import ENUMS, PUBLISHED, SOURCES
 from lianjian.report import sections as s
 from lianjian.report.fmt import UNGRADED, zh
-from lianjian.report.load import ReportInputs
+from lianjian.report.load import ReportInputs, materialized
 from lianjian.report.html import row_html_expr
 from lianjian.report.model import Block, Chart, Rendered, Report, Section
 from lianjian.report.scope import report_scopes, subtree_pairs
@@ -47,6 +47,7 @@ def _prerender(frame: pl.DataFrame) -> dict[tuple[str, int], Rendered]:
         rows.with_columns(row_xml_expr(cleaned.schema).alias("_xml"))
         .group_by(KEYS, maintain_order=True)
         .agg(pl.col("_html").str.join("\n"), pl.col("_xml").str.join(""), *width_exprs(display))
+        .with_columns(pl.col("_html", "_xml").cast(pl.Binary))  # handed over as UTF-8 bytes, not decoded
     )
     out: dict[tuple[str, int], Rendered] = {}
     for key, year, html, xml, *widths in grouped.iter_rows():  # one per report and year, not per data row
@@ -63,8 +64,9 @@ def render_once(frame: pl.DataFrame) -> Rendered | None:
 
 
 def year_view(inputs: ReportInputs, year: int) -> ReportInputs:
-    """The inputs one year's reports need: the yearly tables of that year only, and the "三个规定"
-    statistics of that year and the years before it (the trend and its medians)."""
+    """The inputs one year's reports need: the yearly tables, names and departments of that year
+    only, and the "三个规定" statistics of that year and the years before it (the trend and its
+    medians). Lazy: filters on the scans, so reading it reads only that year's partitions."""
     tables = {}
     for name, frame in inputs.tables.items():
         if name == "major_matter_report_stats":
@@ -73,29 +75,79 @@ def year_view(inputs: ReportInputs, year: int) -> ReportInputs:
             tables[name] = frame.filter(pl.col("year") == year)
         else:
             tables[name] = frame
-    return replace(inputs, tables=tables)
+    return replace(
+        inputs,
+        tables=tables,
+        people=inputs.people.filter(pl.col("year") == year),
+        departments=inputs.departments.filter(pl.col("year") == year),
+    )
+
+
+def year_inputs(inputs: ReportInputs, year: int) -> ReportInputs:
+    """``year_view`` read into memory once (one ``collect_all``)."""
+    return materialized(year_view(inputs, year))
+
+
+#: Tables kept whole when a run is restricted to some units: "三个规定" (a unit's row shows the median
+#: of every unit under the same parent) and the ones without a unit (rejected records).
+WHOLE_TABLES = ("major_matter_report_stats", "rejected_records")
+
+
+def restricted(inputs: ReportInputs, units: pl.Series) -> ReportInputs:
+    """``inputs`` (in memory) with only the rows of ``units`` in the per-unit tables: every section
+    joins its table to the report's units, so the reports covering only these units come out the
+    same, from a fraction of the rows."""
+    names = [n for n in inputs.tables if n not in WHOLE_TABLES]
+    keep = pl.col("unit_code").is_in(units.implode())
+    frames = pl.collect_all([inputs.tables[n].filter(keep) for n in names] + [inputs.departments.filter(keep)])
+    return replace(
+        inputs,
+        tables={**inputs.tables, **{n: f.lazy() for n, f in zip(names, frames)}},
+        departments=frames[-1].lazy(),
+    )
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every report of every year needs, computed once per process."""
+
+    scopes: pl.DataFrame  # report_scopes(units)
+    pairs: pl.DataFrame  # subtree_pairs(units)
+    quality: pl.DataFrame  # the data-quality table (the same in every report)
+    quality_rendered: Rendered | None
+
+
+def shared(inputs: ReportInputs) -> Shared:
+    quality = s.data_quality(inputs).with_columns(
+        pl.col("数据源")
+        .replace_strict({n: src.zh for n, src in SOURCES.items()}, default=pl.col("数据源"), return_dtype=pl.String)
+        .alias("数据源名称")
+    ).select("数据源", "数据源名称", pl.exclude("数据源", "数据源名称"))
+    return Shared(report_scopes(inputs.units), subtree_pairs(inputs.units), quality, render_once(quality))
+
+
+def chunk_reports(common: Shared, inputs: ReportInputs, year: int, report_keys: Sequence[str] | None = None) -> Iterator[Report]:
+    """The reports of one year (``inputs``: that year's ``year_inputs``), or only those of
+    ``report_keys``: every section frame computed once for all of them, then split by report.
+    A chunk of reports reads only the rows of the units it covers (``restricted``)."""
+    scopes = common.scopes
+    if report_keys is not None:
+        scopes = scopes.filter(pl.col("report_key").is_in(list(report_keys)))
+        inputs = restricted(inputs, scopes["unit_code"].unique())
+    yield from _year_reports(inputs, scopes, common.pairs, year, common.quality, common.quality_rendered)
 
 
 def build_reports(
     inputs: ReportInputs, *, report_keys: list[str] | None = None, years: list[int] | None = None
 ) -> Iterator[Report]:
     """Every report (own and roll-up) for every year, or only those asked for: one year at a time
-    (every section frame of that year computed once for all its reports, then split), so memory
-    holds one year's reports, not all of them."""
+    (that year's rows read once, every section frame computed once for all its reports, then
+    split), so memory holds one year's reports, not all of them."""
     all_years = s.report_years(inputs)
     years = sorted(set(all_years) if years is None else set(years))
-    scopes_df = report_scopes(inputs.units)
-    if report_keys is not None:
-        scopes_df = scopes_df.filter(pl.col("report_key").is_in(report_keys))
-    pairs = subtree_pairs(inputs.units)
-    quality = s.data_quality(inputs).with_columns(
-        pl.col("数据源")
-        .replace_strict({n: src.zh for n, src in SOURCES.items()}, default=pl.col("数据源"), return_dtype=pl.String)
-        .alias("数据源名称")
-    ).select("数据源", "数据源名称", pl.exclude("数据源", "数据源名称"))
-    quality_rendered = render_once(quality)
+    common = shared(inputs)
     for year in years:
-        yield from _year_reports(year_view(inputs, year), scopes_df, pairs, year, quality, quality_rendered)
+        yield from chunk_reports(common, year_inputs(inputs, year), year, report_keys)
 
 
 def _year_reports(
@@ -111,9 +163,10 @@ def _year_reports(
     own = scopes.filter(pl.col("depth") == 0)  # lists of people: the report's unit itself
     near = scopes.filter(pl.col("depth") <= 1)  # "三个规定": the unit and its direct children
     metrics = s.unit_metrics(inputs, years)
+    report_keys = scopes_df["report_key"].unique().implode()  # a filter keeps the rows' order, a semi join need not
     plan = {
         "headline": s.headline(metrics, scopes),
-        "children": s.children_overview(inputs, metrics, pairs),
+        "children": s.children_overview(inputs, metrics, pairs).filter(pl.col("report_key").is_in(report_keys)),
         "integrity_grades": s.grade_distribution("integrity_assessment", scopes, inputs, years),
         "integrity_poor": s.integrity_poor(inputs, own),
         "responsibility_grades": s.grade_distribution("responsibility_assessment", scopes, inputs, years),
@@ -141,9 +194,16 @@ def _year_reports(
     }
     names = list(plan)
     frames = dict(zip(names, pl.collect_all([plan[n] for n in names])))
-    split = {n: _split(f) for n, f in frames.items()}
-    empties = {n: f.drop(KEYS).clear() for n, f in frames.items()}
-    rendered = {n: _prerender(f) for n, f in frames.items() if n not in ("headline", "rules_versions")}
+    frames["integrity_grades"] = frames["integrity_grades"].rename({"占比": "占比（%）"})
+    frames["responsibility_grades"] = frames["responsibility_grades"].rename({"人数": "对象数", "占比": "占比（%）"})
+    charts = _chart_data(frames, year)
+    metric_keys = [m.key for m in s.METRICS]
+    headlines = {(str(r[0]), int(r[1])): r[2:] for r in frames["headline"].select(*KEYS, *metric_keys).iter_rows()}
+    versions = dict(_lists(frames["rules_versions"], "rules_version"))
+    shown = [n for n in names if n not in ("headline", "rules_versions")]
+    split = {n: _split(frames[n]) for n in shown}
+    empties = {n: frames[n].drop(KEYS).clear() for n in shown}
+    rendered = {n: _prerender(frames[n]) for n in shown}
     del frames
     units = inputs.units
     unit_row = {u: i for i, u in enumerate(units["unit_code"].to_list())}
@@ -152,15 +212,19 @@ def _year_reports(
         unit = units.row(unit_row[report_unit], named=True)
         parent = unit["parent_code"]
         parent_name = units.row(unit_row[parent], named=True)["unit_name"] if parent in unit_row else None
+        key = (report_key, year)
 
         def part(name: str) -> pl.DataFrame:
-            return split[name].get((report_key, year), empties[name])
+            return split[name].get(key, empties[name])
 
         def rend(name: str) -> Rendered | None:
-            return rendered[name].get((report_key, year))
+            return rendered[name].get(key)
 
-        head = part("headline")
-        metric_values = {m.key: int(head[m.key][0]) if head.height else 0 for m in s.METRICS}
+        def chart(name: str) -> tuple:
+            return charts[name].get(key, NO_CHART_DATA[name])
+
+        head = headlines.get(key)
+        metric_values = {k: int(head[i]) if head is not None else 0 for i, k in enumerate(metric_keys)}
         yield Report(
             report_key=report_key,
             unit_code=report_unit,
@@ -171,19 +235,62 @@ def _year_reports(
             rollup=bool(rollup),
             year=year,
             units_covered=int(n_units),
-            rules_versions=part("rules_versions")["rules_version"].to_list(),
+            rules_versions=versions.get(key, []),
             metrics=metric_values,
-            sections=_sections(part, rend, quality, quality_rendered, inputs, bool(rollup), year, metric_values),
+            sections=_sections(part, rend, chart, quality, quality_rendered, inputs, bool(rollup), year, metric_values),
         )
 
 
-def _grade_chart(key: str, title: str, frame: pl.DataFrame, unit: str) -> Chart:
-    return Chart(key=key, title=title, kind="bars", categories=frame["等次"].to_list(), series={unit: frame["人数"].cast(pl.Float64).to_list()})
+def _lists(frame: pl.DataFrame, *columns: str | pl.Expr) -> Iterator[tuple[tuple[str, int], tuple]]:
+    """Per (report_key, year) of ``frame``, in its order, each of ``columns`` as a list (rows kept in order)."""
+    grouped = frame.group_by(KEYS, maintain_order=True).agg(*columns)
+    for report_key, year, *values in grouped.iter_rows():  # one per report, not per data row
+        yield (str(report_key), int(year)), (values[0] if len(values) == 1 else tuple(values))
+
+
+#: ``_chart_data`` of a report with no rows in the section frame.
+NO_CHART_DATA: dict[str, tuple] = {
+    "integrity_grades": ([], []),
+    "responsibility_grades": ([], []),
+    "major_matters": ([], [], [], [], [], [], 0),
+}
+
+
+def _chart_data(frames: dict[str, pl.DataFrame], year: int) -> dict[str, dict[tuple[str, int], tuple]]:
+    """What the charts and the "三个规定" intro show, taken from the section frames for every report
+    of the year at once: per (report_key, year), the lists each one needs."""
+    t = "major_matter_report_stats"
+    rate, year_col, code = zh(t, "per_hundred_staff"), zh(t, "year"), zh(t, "unit_code")
+    this_year = pl.col(year_col) == year
+    name = pl.col("单位").fill_null(pl.col(code))
+    zero = this_year & (pl.col(zh(t, "zero_report")) == "是")
+    return {
+        "integrity_grades": dict(_lists(frames["integrity_grades"], pl.col("等次"), pl.col("人数").cast(pl.Float64))),
+        "responsibility_grades": dict(_lists(frames["responsibility_grades"], pl.col("等次"), pl.col("对象数").cast(pl.Float64))),
+        "major_matters": dict(
+            _lists(
+                frames["major_matters"],
+                name.filter(this_year).alias("units_this_year"),
+                pl.col(rate).filter(this_year).alias("rates_this_year"),
+                pl.col(year_col).cast(pl.String).alias("years"),
+                pl.col(rate).alias("rates"),
+                pl.col("上级单位中位数").alias("medians"),
+                name.filter(zero).head(s.ZERO_NAMES_LIMIT).alias("zero_names"),
+                zero.sum().alias("zero_count"),
+            )
+        ),
+    }
+
+
+def _grade_chart(key: str, title: str, lists: tuple, unit: str) -> Chart:
+    categories, values = lists
+    return Chart(key=key, title=title, kind="bars", categories=categories, series={unit: values})
 
 
 def _sections(
     part,
     rend,
+    chart,
     quality: pl.DataFrame,
     quality_rendered: Rendered | None,
     inputs: ReportInputs,
@@ -191,7 +298,6 @@ def _sections(
     year: int,
     metrics: dict[str, int],
 ) -> list[Section]:
-    ig, rg = part("integrity_grades"), part("responsibility_grades")
     own = OWN_ONLY if rollup else ""  # a roll-up lists the people of its own unit only
     trigger_rows = part("triggers")
     shown_triggers = trigger_rows.height
@@ -200,8 +306,6 @@ def _sections(
         if metrics["triggers"] > shown_triggers
         else ""
     )
-    ig_show = ig.rename({"占比": "占比（%）"})
-    rg_show = rg.rename({"人数": "对象数", "占比": "占比（%）"})
     out: list[Section] = []
     if rollup:
         out.append(
@@ -222,9 +326,9 @@ def _sections(
             title="廉洁从检评估等次分布",
             tables=("integrity_assessment",),
             intro=f"按总分评定等次；一票否决者为较差；缺少部门综合分析的为“{UNGRADED}”（材料不全）。",
-            charts=[_grade_chart("integrity_grades", "廉洁从检评估等次分布（人）", ig, "人数")],
+            charts=[_grade_chart("integrity_grades", "廉洁从检评估等次分布（人）", chart("integrity_grades"), "人数")],
             blocks=[
-                Block("integrity_grades", "等次分布", "廉洁从检评估", ig_show, ("integrity_assessment",), rendered=rend("integrity_grades")),
+                Block("integrity_grades", "等次分布", "廉洁从检评估", part("integrity_grades"), ("integrity_assessment",), rendered=rend("integrity_grades")),
                 Block("integrity_poor", "评估为较差的干警" + own, "廉洁从检评估较差", part("integrity_poor"), ("integrity_assessment",), rendered=rend("integrity_poor")),
             ],
         ),
@@ -233,9 +337,9 @@ def _sections(
             title="党风廉政考核等次分布",
             tables=("responsibility_assessment",),
             intro="考核对象：党组、党组书记、班子成员、部门负责人、纪检组。",
-            charts=[_grade_chart("responsibility_grades", "党风廉政考核等次分布（个）", rg, "对象数")],
+            charts=[_grade_chart("responsibility_grades", "党风廉政考核等次分布（个）", chart("responsibility_grades"), "对象数")],
             blocks=[
-                Block("responsibility_grades", "等次分布", "党风廉政考核", rg_show, ("responsibility_assessment",), rendered=rend("responsibility_grades")),
+                Block("responsibility_grades", "等次分布", "党风廉政考核", part("responsibility_grades"), ("responsibility_assessment",), rendered=rend("responsibility_grades")),
                 Block("responsibility_subjects", "考核对象得分" + own, "党风廉政考核对象", part("responsibility_subjects"), ("responsibility_assessment",), rendered=rend("responsibility_subjects")),
             ],
         ),
@@ -272,7 +376,7 @@ def _sections(
             tables=("leader_case_handling",),
             blocks=[Block("leader_cases", "员额内领导干部办案" + own, "领导干部办案", part("leader_cases"), ("leader_case_handling",), rendered=rend("leader_cases"))],
         ),
-        _major_matter_section(part("major_matters"), rend("major_matters"), rollup, year),
+        _major_matter_section(part("major_matters"), rend("major_matters"), chart("major_matters"), rollup, year),
         Section(
             key="quality",
             title="数据质量",
@@ -285,34 +389,32 @@ def _sections(
     return out
 
 
-def _major_matter_section(frame: pl.DataFrame, rendered: Rendered | None, rollup: bool, year: int) -> Section:
+def _major_matter_section(frame: pl.DataFrame, rendered: Rendered | None, lists: tuple, rollup: bool, year: int) -> Section:
     t = "major_matter_report_stats"
-    rate, year_col = zh(t, "per_hundred_staff"), zh(t, "year")
+    rate = zh(t, "per_hundred_staff")
+    units_this_year, rates_this_year, years, rates, medians, zero_names, zero_count = lists
     if rollup:  # every unit this year against the median of the units covered
-        this_year = frame.filter(pl.col(year_col) == year)
         chart = Chart(
             key="major_matters",
             title=f"{year} 年各单位每百人报告数",
             kind="columns",
-            categories=this_year["单位"].fill_null(this_year[zh(t, "unit_code")]).to_list(),
-            series={rate: this_year[rate].to_list()},
+            categories=units_this_year,
+            series={rate: rates_this_year},
         )
     else:  # this unit over the years against its parent's median
         chart = Chart(
             key="major_matters",
             title="每百人报告数：本单位与上级单位中位数",
             kind="columns",
-            categories=[str(y) for y in frame[year_col].to_list()],
-            series={"本单位": frame[rate].to_list(), "上级单位中位数": frame["上级单位中位数"].to_list()},
+            categories=years,
+            series={"本单位": rates, "上级单位中位数": medians},
         )
-    zero = frame.filter((pl.col(year_col) == year) & (pl.col(zh(t, "zero_report")) == "是"))
     intro = "领导干部干预司法活动、插手具体案件处理，内部人员过问案件，与当事人、律师等不当接触交往的记录报告。"
     if rollup:
         intro += " 汇总报告列本单位和直属下级单位。"
-    if zero.height:
-        names = zero["单位"].fill_null(zero[zh(t, "unit_code")]).head(s.ZERO_NAMES_LIMIT).to_list()
-        more = f"等 {zero.height} 个单位" if zero.height > len(names) else ""
-        intro += f" 零报告单位：{'、'.join(names)}{more}。"
+    if zero_count:
+        more = f"等 {zero_count} 个单位" if zero_count > len(zero_names) else ""
+        intro += f" 零报告单位：{'、'.join(zero_names)}{more}。"
     return Section(
         key="major_matters",
         title='"三个规定"记录报告',

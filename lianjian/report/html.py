@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from functools import lru_cache
 
 import polars as pl
 
@@ -55,7 +56,15 @@ p.empty {{ color: var(--muted); font-style: italic; }}
 COLORS = ("#2e7d32", "#1565c0", "#f9a825", "#c62828", "#9e9e9e", "#6a1b9a")
 
 
+@lru_cache(maxsize=16384)
+def _e_str(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
 def e(text: object) -> str:
+    """HTML-escaped text (None -> ""). Strings are cached: most are titles and notes every report repeats."""
+    if type(text) is str:
+        return _e_str(text)
     return html.escape("" if text is None else str(text), quote=True)
 
 
@@ -83,18 +92,20 @@ def row_html_expr(schema: pl.Schema | dict) -> pl.Expr:
     return pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")])
 
 
+@lru_cache(maxsize=1024)
+def _table_head(columns: tuple[str, ...], key: str, tables: tuple[str, ...]) -> str:
+    heads = "".join(f"<th>{e(c)}</th>" for c in columns)
+    return f'<table data-table="{e(key)}" data-source="{e(",".join(tables))}"><thead><tr>{heads}</tr></thead><tbody>\n'
+
+
 def table_html(frame: pl.DataFrame, key: str, tables: tuple[str, ...], body: str | None = None) -> str:
     """A frame as an HTML table; ``body`` is its rows when already rendered (``row_html_expr``)."""
-    heads = "".join(f"<th>{e(c)}</th>" for c in frame.columns)
     if body is None:
         if frame.width == 0 or frame.height == 0:
             body = ""
         else:
             body = frame.select(row_html_expr(frame.schema).alias("r"))["r"].str.join("\n").item()
-    return (
-        f'<table data-table="{e(key)}" data-source="{e(",".join(tables))}">'
-        f"<thead><tr>{heads}</tr></thead><tbody>\n{body}\n</tbody></table>"
-    )
+    return f"{_table_head(tuple(frame.columns), key, tables)}{body}\n</tbody></table>"
 
 
 def chart_svg(chart: Chart) -> str:
@@ -166,24 +177,52 @@ def _columns(chart: Chart) -> str:
     )
 
 
-def _block(block: Block) -> str:
-    body = block.rendered.html if block.rendered is not None else None
-    inner = table_html(block.frame, block.key, block.tables, body) if block.frame.height else f'<p class="empty" data-table="{e(block.key)}">{e(block.empty_text)}</p>'
-    return f'<h3 id="t-{e(block.key)}">{e(block.title)}</h3><p class="source">{e(block.source)}</p>{inner}'
+@lru_cache(maxsize=1024)
+def _block_head(key: str, title: str, source: str) -> str:
+    return f'<h3 id="t-{e(key)}">{e(title)}</h3><p class="source">{e(source)}</p>'
 
 
-def _section(i: int, section: Section) -> str:
+def _block(block: Block, out: list[str | bytes]) -> None:
+    out.append(_block_head(block.key, block.title, block.source))
+    if not block.frame.height:
+        out.append(f'<p class="empty" data-table="{e(block.key)}">{e(block.empty_text)}</p>')
+    elif block.rendered is not None:
+        out += [_table_head(tuple(block.frame.columns), block.key, block.tables), block.rendered.html, "\n</tbody></table>"]
+    else:
+        out.append(table_html(block.frame, block.key, block.tables))
+
+
+def _section(i: str, section: Section, out: list[str | bytes]) -> None:
     links = "".join(f' <a href="{e(href)}">{e(text)}</a>' for text, href in section.links)
     charts = "".join(
         f'<figure><figcaption>{e(c.title)}</figcaption>{chart_svg(c)}<p class="source">{e(section.source)}</p></figure>'
         for c in section.charts
     )
-    blocks = "".join(_block(b) for b in section.blocks)
     intro = f'<p class="intro">{e(section.intro)}</p>' if section.intro else ""
-    return (
+    out.append(
         f'<section id="{e(section.key)}" data-section="{e(section.key)}"><h2>{i}、{e(section.title)}</h2>{intro}'
-        f'{"<p class=links>" + links + "</p>" if links else ""}{charts}{blocks}</section>'
+        f'{"<p class=links>" + links + "</p>" if links else ""}{charts}'
     )
+    for b in section.blocks:
+        _block(b, out)
+    out.append("</section>")
+
+
+def utf8(pieces: list[str | bytes]) -> bytes:
+    """Text and UTF-8 pieces joined as UTF-8 (each run of text encoded once)."""
+    out: list[bytes] = []
+    text: list[str] = []
+    for piece in pieces:
+        if type(piece) is bytes:
+            if text:
+                out.append("".join(text).encode("utf-8"))
+                text.clear()
+            out.append(piece)
+        else:
+            text.append(piece)
+    if text:
+        out.append("".join(text).encode("utf-8"))
+    return b"".join(out)
 
 
 NUMERALS = "一二三四五六七八九十"
@@ -193,21 +232,30 @@ def _numeral(i: int) -> str:
     return NUMERALS[i - 1] if i <= len(NUMERALS) else str(i)
 
 
-def render_report(report: Report, *, links: list[tuple[str, str]]) -> str:
-    """The whole page. ``links``: (text, relative href) shown under the title (index, workbook, …)."""
-    metrics = "".join(
-        f'<div class="metric" data-metric="{m.key}" data-source="{m.table}" data-rule="{m.rule}">'
-        f'<div class="value">{report.metrics[m.key]}</div><div class="name">{e(m.title)}</div>'
-        f'<div class="from">published/{m.table} · {m.rule}</div></div>'
+@lru_cache(maxsize=1)
+def _metric_cards() -> list[tuple[str, str, str]]:
+    """Per headline number: (key, its card's HTML before the value, after it)."""
+    return [
+        (
+            m.key,
+            f'<div class="metric" data-metric="{m.key}" data-source="{m.table}" data-rule="{m.rule}"><div class="value">',
+            f'</div><div class="name">{e(m.title)}</div><div class="from">published/{m.table} · {m.rule}</div></div>',
+        )
         for m in METRICS
-    )
+    ]
+
+
+def render_report(report: Report, *, links: list[tuple[str, str]]) -> bytes:
+    """The whole page, as UTF-8. ``links``: (text, relative href) shown under the title (index,
+    workbook, …)."""
+    metrics = "".join(f"{before}{report.metrics[key]}{after}" for key, before, after in _metric_cards())
     toc = "".join(f'<li><a href="#{e(s.key)}">{e(s.title)}</a></li>' for s in report.sections)
-    body = "".join(_section(_numeral(i), s) for i, s in enumerate(report.sections, 1))
     parent = f"；上级单位：{report.parent_name or ''}（{report.parent_code}）" if report.parent_code else ""
     scope = f"；覆盖 {report.units_covered} 个单位" if report.rollup else ""
     versions = "、".join(report.rules_versions) or "—"
     link_html = " · ".join(f'<a href="{e(h)}">{e(t)}</a>' for t, h in links)
-    return f"""<!DOCTYPE html>
+    out: list[str | bytes] = [
+        f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -220,9 +268,12 @@ def render_report(report: Report, *, links: list[tuple[str, str]]) -> str:
 <section id="summary" data-section="summary"><h2>要点</h2>
 <p class="intro">每个数字下注明其来源的发布表和规则编号（见 rules/default.yaml 与 RULES.md）。</p>
 <div class="metrics">{metrics}</div></section>
-{body}
-</body></html>
 """
+    ]
+    for i, section in enumerate(report.sections, 1):
+        _section(_numeral(i), section, out)
+    out.append("\n</body></html>\n")
+    return utf8(out)
 
 
 def render_index(entries: pl.DataFrame, *, has_data_docs: bool) -> str:

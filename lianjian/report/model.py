@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import polars as pl
 
 from lianjian.contract import PUBLISHED
 
 
+@lru_cache(maxsize=256)
 def source_note(*tables: str) -> str:
     """'数据来源：published/<table>（中文名；说明（规则，依据））' for each table a number comes from."""
     parts = [f"published/{t}（{PUBLISHED[t].zh}；{PUBLISHED[t].note}）" for t in tables]
@@ -28,10 +30,12 @@ class Chart:
 class Rendered:
     """A block's rows already rendered (computed once for every report by ``build._prerender``):
     the HTML ``<tr>`` rows, the worksheet ``<row>`` XML from row 2, and per column the widest value
-    as printed (CJK counts double). The renderers use it instead of formatting ``frame`` again."""
+    as printed (CJK counts double). The renderers use it instead of formatting ``frame`` again.
+    The rows are UTF-8 bytes, as Polars made them: they go into the files (and the digest) as they
+    are, never decoded to ``str`` and encoded back."""
 
-    html: str
-    xml: str
+    html: bytes
+    xml: bytes
     value_widths: tuple[int, ...]
 
 

@@ -13,8 +13,12 @@ Styles (``xl/styles.xml``, cellXfs): 0 normal, 1 header (bold, grey fill, centre
 
 from __future__ import annotations
 
-import zipfile
+import os
+import struct
+import sys
+import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape as _xml_escape
 
@@ -44,7 +48,7 @@ class Sheet:
     frame: pl.DataFrame
     note: str | None = None  # shown to the right of the header (the source of the numbers)
     rendered: Rendered | None = None
-    xml: str | None = None  # the whole worksheet part, when already rendered
+    xml: bytes | None = None  # the whole worksheet part (UTF-8), when already rendered
 
 
 def clean(frame: pl.DataFrame) -> pl.DataFrame:
@@ -124,11 +128,6 @@ def text_width(text: str) -> int:
     return len(text) + (len(text.encode("utf-8")) - len(text)) // 2
 
 
-def fit_widths(columns: list[str], values: list[int] | tuple[int, ...]) -> list[int]:
-    """Column widths: the widest of the header and the values, + 2, clamped to 6–60."""
-    return [min(max(int(max(a or 0, text_width(h))) + 2, MIN_WIDTH), MAX_WIDTH) for a, h in zip(values, columns)]
-
-
 def row_xml_expr(schema: pl.Schema | dict) -> pl.Expr:
     """One ``<row>`` per row of a frame already passed through ``clean``; needs a String column
     ``_row`` with the sheet row number (2 for the first data row)."""
@@ -139,48 +138,78 @@ def row_xml_expr(schema: pl.Schema | dict) -> pl.Expr:
 
 
 
-def sheet_xml(frame: pl.DataFrame, note: str | None = None, rendered: Rendered | None = None) -> str:
-    """One worksheet part: header row 1 (bold, frozen), data from row 2, the note right of the header,
-    column widths fitted, A4 page set-up fitting the width, the header row repeated on print.
-    ``rendered``: the data rows and value widths already computed (``build._prerender``)."""
-    n_rows, n_cols = frame.height, frame.width
+@lru_cache(maxsize=1024)
+def _sheet_head(columns: tuple[str, ...], note: str | None) -> tuple[bytes, str, tuple[int, ...]]:
+    """What a worksheet's header decides, the same for every report of a kind: the header row's
+    XML (UTF-8), the last column's letter and each header's printed width."""
+    n_cols = len(columns)
     letters = [column_letter(j) for j in range(1, n_cols + 3)]
-    header = "".join(
-        _inline(c, HEADER_STYLE).replace("<c ", f'<c r="{letters[j]}1" ', 1) for j, c in enumerate(frame.columns)
-    )
+    header = "".join(_inline(c, HEADER_STYLE).replace("<c ", f'<c r="{letters[j]}1" ', 1) for j, c in enumerate(columns))
     if note:
         header += _inline(note, NOTE_STYLE).replace("<c ", f'<c r="{letters[n_cols + 1]}1" ', 1)
-    rows = [f'<row r="1">{header}</row>']
+    last_col = letters[n_cols + 1] if note else letters[max(n_cols, 1) - 1]
+    return f'<sheetData><row r="1">{header}</row>'.encode("utf-8"), last_col, tuple(text_width(c) for c in columns)
+
+
+@lru_cache(maxsize=4096)
+def _cols_xml(widths: tuple[int, ...]) -> str:
+    cols = "".join(f'<col min="{j}" max="{j}" width="{w}" customWidth="1"/>' for j, w in enumerate(widths, 1))
+    return "<cols>" + cols + "</cols>" if cols else ""
+
+
+_SHEET_START = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+    '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+)
+_SHEET_VIEW = (
+    '<sheetViews><sheetView workbookViewId="0">'
+    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+    '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+    '<sheetFormatPr defaultRowHeight="15"/>'
+)
+_SHEET_PRINT = (
+    '<printOptions gridLines="1"/>'
+    '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+)
+_SHEET_END = {
+    orientation: f'</sheetData>{_SHEET_PRINT}<pageSetup paperSize="9" orientation="{orientation}" fitToWidth="1" fitToHeight="0"/></worksheet>'.encode()
+    for orientation in ("landscape", "portrait")
+}
+
+
+def sheet_xml(frame: pl.DataFrame, note: str | None = None, rendered: Rendered | None = None) -> bytes:
+    """One worksheet part (UTF-8): header row 1 (bold, frozen), data from row 2, the note right of
+    the header, column widths fitted, A4 page set-up fitting the width, the header row repeated on
+    print. ``rendered``: the data rows and value widths already computed (``build._prerender``)."""
+    n_rows, columns = frame.height, tuple(frame.columns)
     if rendered is not None or n_rows == 0:
-        rows.append(rendered.xml if rendered is not None and n_rows else "")
-        widths = fit_widths(frame.columns, rendered.value_widths if rendered is not None and n_rows else [0] * n_cols)
+        has_rows = rendered is not None and n_rows > 0
+        body = rendered.xml if has_rows else b""
+        values = rendered.value_widths if has_rows else (0,) * len(columns)
     else:
         frame = clean(frame)
-        if n_rows and n_cols:
-            body = frame.with_columns(_row=pl.int_range(2, n_rows + 2, dtype=pl.Int64).cast(pl.String)).select(
-                row_xml_expr(frame.schema).alias("x")
+        body = b""
+        if n_rows and columns:
+            body = (
+                frame.with_columns(_row=pl.int_range(2, n_rows + 2, dtype=pl.Int64).cast(pl.String))
+                .select(row_xml_expr(frame.schema).alias("x"))["x"]
+                .str.join("")
+                .item()
+                .encode("utf-8")
             )
-            rows.append(body["x"].str.join("").item())
-        widths = fit_widths(frame.columns, value_widths(frame))
-    last_col = letters[n_cols + 1] if note else letters[max(n_cols, 1) - 1]
-    cols = "".join(f'<col min="{j}" max="{j}" width="{w}" customWidth="1"/>' for j, w in enumerate(widths, 1))
-    orientation = "landscape" if n_cols > 7 else "portrait"
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
-        f'<dimension ref="A1:{last_col}{n_rows + 1}"/>'
-        '<sheetViews><sheetView workbookViewId="0">'
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-        '<sheetFormatPr defaultRowHeight="15"/>'
-        f"{'<cols>' + cols + '</cols>' if cols else ''}"
-        f"<sheetData>{''.join(rows)}</sheetData>"
-        '<printOptions gridLines="1"/>'
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-        f'<pageSetup paperSize="9" orientation="{orientation}" fitToWidth="1" fitToHeight="0"/>'
-        "</worksheet>"
-    )
+        values = tuple(value_widths(frame))
+    return sheet_part(columns, n_rows, note, body, values)
+
+
+def sheet_part(columns: tuple[str, ...], n_rows: int, note: str | None, body: bytes, values: tuple[int, ...]) -> bytes:
+    """The worksheet XML from its header, its row count, its data rows' XML and the widest value
+    of each column (``sheet_xml`` without a frame)."""
+    head, last_col, head_widths = _sheet_head(columns, note)
+    # column widths: the widest of the header and the values, + 2, clamped to 6–60
+    widths = tuple(min(max(max(v or 0, h) + 2, MIN_WIDTH), MAX_WIDTH) for v, h in zip(values, head_widths))
+    start = f'{_SHEET_START}<dimension ref="A1:{last_col}{n_rows + 1}"/>{_SHEET_VIEW}{_cols_xml(widths)}'
+    return b"".join([start.encode(), head, body, _SHEET_END["landscape" if len(columns) > 7 else "portrait"]])
 
 
 STYLES = (
@@ -213,17 +242,21 @@ def _sheet_ref(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lianjian") -> dict[str, str]:
-    """Every part of the workbook, name -> XML text."""
-    titles = [s.title[:31] for s in sheets]
+_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+@lru_cache(maxsize=64)
+def _package_parts(titles: tuple[str, ...]) -> dict[str, bytes]:
+    """The parts that depend only on the sheets' titles (all but ``docProps/core.xml`` and the
+    sheets), in the order they are written; the same for every workbook of a kind."""
+    n = len(titles)
     ct_sheets = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(1, len(sheets) + 1)
+        for i in range(1, n + 1)
     )
-    decl = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     parts = {
-        "[Content_Types].xml": decl
+        "[Content_Types].xml": _DECL
         + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
@@ -232,21 +265,16 @@ def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lian
         '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
         '<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
         f"{ct_sheets}</Types>",
-        "_rels/.rels": decl
+        "_rels/.rels": _DECL
         + f'<Relationships xmlns="{PKG_REL_NS}">'
         f'<Relationship Id="rId1" Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
         '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
         f'<Relationship Id="rId3" Type="{REL_NS}/extended-properties" Target="docProps/app.xml"/>'
         "</Relationships>",
-        "docProps/core.xml": decl
-        + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        f"<dc:title>{xml_text(title)}</dc:title><dc:creator>{xml_text(creator)}</dc:creator></cp:coreProperties>",
-        "docProps/app.xml": decl
+        "docProps/app.xml": _DECL
         + '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
         "<Application>lianjian</Application></Properties>",
-        "xl/workbook.xml": decl
+        "xl/workbook.xml": _DECL
         + f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
         '<bookViews><workbookView activeTab="0"/></bookViews><sheets>'
         + "".join(f'<sheet name="{xml_text(t)}" sheetId="{i}" r:id="rId{i}"/>' for i, t in enumerate(titles, 1))
@@ -256,38 +284,117 @@ def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lian
             for i, t in enumerate(titles)
         )
         + "</definedNames></workbook>",
-        "xl/_rels/workbook.xml.rels": decl
+        "xl/_rels/workbook.xml.rels": _DECL
         + f'<Relationships xmlns="{PKG_REL_NS}">'
         + "".join(
             f'<Relationship Id="rId{i}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, len(sheets) + 1)
+            for i in range(1, n + 1)
         )
-        + f'<Relationship Id="rId{len(sheets) + 1}" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>',
+        + f'<Relationship Id="rId{n + 1}" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>',
         "xl/styles.xml": STYLES,
     }
+    return {name: text.encode("utf-8") for name, text in parts.items()}
+
+
+def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lianjian") -> dict[str, bytes]:
+    """Every part of the workbook, name -> XML (UTF-8), in the order they are written."""
+    package = _package_parts(tuple(s.title[:31] for s in sheets))
+    core = (
+        _DECL
+        + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:title>{xml_text(title)}</dc:title><dc:creator>{xml_text(creator)}</dc:creator></cp:coreProperties>"
+    ).encode("utf-8")
+    parts = {"[Content_Types].xml": package["[Content_Types].xml"], "_rels/.rels": package["_rels/.rels"], "docProps/core.xml": core}
+    parts.update((k, v) for k, v in package.items() if k not in parts)
     for i, sheet in enumerate(sheets, 1):
         parts[f"xl/worksheets/sheet{i}.xml"] = sheet.xml or sheet_xml(sheet.frame, sheet.note, sheet.rendered)
     return parts
 
 
-def write_xlsx(path: Path, sheets: list[Sheet], *, title: str = "") -> Path:
-    """Write the workbook to ``path`` via a temporary file and a rename (same input, same bytes)."""
+#: Deflate level of every part (what zipfile was given as ``compresslevel``; changing it changes every file).
+ZIP_LEVEL = 4
+
+# The zip records exactly as the standard library's zipfile writes them for a seekable file (local
+# header, data, then the central directory): version 2.0, no flags, deflated, no extra field, the
+# fixed ZIP_TIME, permissions rw------- (0o600) created on this system. zip_bytes gives the same bytes
+# as ``zipfile.ZipFile(..., compresslevel=ZIP_LEVEL).writestr(ZipInfo(name, ZIP_TIME), data)`` per
+# part (checked by tests/test_report.py), without zipfile's per-part objects, seeks and rewrites.
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_VERSION = 20
+_DEFLATED = 8
+_CREATE_SYSTEM = 0 if sys.platform == "win32" else 3
+_ATTR = 0o600 << 16
+_DOS_TIME = ZIP_TIME[3] << 11 | ZIP_TIME[4] << 5 | ZIP_TIME[5] // 2
+_DOS_DATE = (ZIP_TIME[0] - 1980) << 9 | ZIP_TIME[1] << 5 | ZIP_TIME[2]
+_ZIP32_LIMIT = (1 << 31) - 1  # beyond this zipfile switches to ZIP64 records, which this writer has not
+_SHARED_PART = 16 * 1024  # parts up to this size are looked up in the cache of compressed parts
+
+
+def _deflate(data: bytes) -> tuple[int, bytes]:
+    """(CRC-32, raw deflate stream) of one part, compressed as zipfile does (one compress + flush)."""
+    packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+    return zlib.crc32(data), packer.compress(data) + packer.flush()
+
+
+# Most small parts are the same in every workbook of a kind (content types, styles, the 说明 sheet,
+# the 数据质量 sheet, an empty table's sheet): compress each once per process.
+_deflate_shared = lru_cache(maxsize=256)(_deflate)
+
+
+def zip_bytes(parts: dict[str, bytes]) -> bytes:
+    """A zip archive of ``parts`` (name -> content, in order), byte for byte what zipfile writes."""
+    out: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, data in parts.items():
+        crc, packed = _deflate_shared(data) if len(data) <= _SHARED_PART else _deflate(data)
+        fname = name.encode("ascii")
+        if len(data) * 1.05 > _ZIP32_LIMIT or offset > _ZIP32_LIMIT:
+            raise ValueError(f"工作簿部件 {name}: 超过 2 GiB，无法写入 — the workbook is too large for a zip without ZIP64")
+        out.append(_LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE, crc, len(packed), len(data), len(fname), 0))
+        out.append(fname)
+        out.append(packed)
+        central.append(
+            _CENTRAL.pack(
+                b"PK\x01\x02", _VERSION, _CREATE_SYSTEM, _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE,
+                crc, len(packed), len(data), len(fname), 0, 0, 0, 0, _ATTR, offset,
+            )
+            + fname
+        )
+        offset += _LOCAL.size + len(fname) + len(packed)
+    directory = b"".join(central)
+    end = _END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
+    return b"".join([*out, directory, end])
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file beside it and a rename, so a reader never
+    sees half a file (no fsync: a crash at worst leaves the previous file or none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=4) as zf:
-        for name, text in workbook_parts(sheets, title=title).items():
-            info = zipfile.ZipInfo(name, ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, text.encode("utf-8"), compresslevel=4)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
     return path
 
 
-def _summary(report: Report) -> pl.DataFrame:
+def write_xlsx(path: Path, sheets: list[Sheet], *, title: str = "") -> Path:
+    """Write the workbook to ``path`` via a temporary file and a rename (same input, same bytes)."""
+    return write_bytes(path, zip_bytes(workbook_parts(sheets, title=title)))
+
+
+@lru_cache(maxsize=1)
+def _summary_frame() -> pl.DataFrame:
+    """The 概要 sheet's columns and its 13 rows (one per METRICS): its cells come from
+    ``_summary_rendered``, so the values here are left empty."""
     return pl.DataFrame(
         {
             "指标": [m.title for m in METRICS],
-            "数值": [report.metrics[m.key] for m in METRICS],
+            "数值": [None] * len(METRICS),
             "来源表": [f"published/{m.table}" for m in METRICS],
             "规则": [m.rule for m in METRICS],
         },
@@ -295,36 +402,37 @@ def _summary(report: Report) -> pl.DataFrame:
     )
 
 
+@lru_cache(maxsize=1)
+def _summary_static() -> tuple[list[tuple[str, str]], tuple[int, int, int]]:
+    """Per headline number, its row's XML before and after the value; the widths of the fixed columns."""
+    rows = [
+        (
+            f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t xml:space="preserve">{xml_text(m.title)}</t></is></c><c r="B{i}"><v>',
+            f'</v></c><c r="C{i}" t="inlineStr"><is><t xml:space="preserve">published/{xml_text(m.table)}</t></is></c>'
+            f'<c r="D{i}" t="inlineStr"><is><t xml:space="preserve">{xml_text(m.rule)}</t></is></c></row>',
+        )
+        for i, m in enumerate(METRICS, 2)
+    ]
+    return rows, (max(text_width(m.title) for m in METRICS), max(text_width(f"published/{m.table}") for m in METRICS), max(text_width(m.rule) for m in METRICS))
+
+
 def _summary_rendered(report: Report) -> Rendered:
     """The 概要 rows: one per headline number (METRICS, a fixed list of 13), formatted directly."""
-    rows = "".join(
-        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t xml:space="preserve">{xml_text(m.title)}</t></is></c>'
-        f'<c r="B{i}"><v>{int(report.metrics[m.key])}</v></c>'
-        f'<c r="C{i}" t="inlineStr"><is><t xml:space="preserve">published/{xml_text(m.table)}</t></is></c>'
-        f'<c r="D{i}" t="inlineStr"><is><t xml:space="preserve">{xml_text(m.rule)}</t></is></c></row>'
-        for i, m in enumerate(METRICS, 2)
+    rows, (w_title, w_table, w_rule) = _summary_static()
+    values = [str(int(report.metrics[m.key])) for m in METRICS]
+    xml = "".join(f"{before}{v}{after}" for (before, after), v in zip(rows, values))
+    return Rendered(b"", xml.encode("utf-8"), (w_title, max(len(v) for v in values), w_table, w_rule))
+
+
+@lru_cache(maxsize=64)
+def _index_sheet(key: tuple[tuple[str, str, str], ...]) -> Sheet:
+    """The 说明 sheet (sheet, content, source of each table sheet): the same for every report of a
+    kind, so rendered once."""
+    index = pl.DataFrame(
+        {"工作表": [k[0] for k in key], "内容": [k[1] for k in key], "来源": [k[2] for k in key]},
+        schema={"工作表": pl.String, "内容": pl.String, "来源": pl.String},
     )
-    widths = (
-        max(text_width(m.title) for m in METRICS),
-        max(len(str(int(report.metrics[m.key]))) for m in METRICS),
-        max(text_width(f"published/{m.table}") for m in METRICS),
-        max(text_width(m.rule) for m in METRICS),
-    )
-    return Rendered("", rows, widths)
-
-
-_INDEX_XML: dict[tuple, str] = {}  # 说明 sheets are the same for every report of a kind: render once
-
-
-def _index_sheet_xml(blocks: list[Block]) -> str:
-    key = tuple((b.sheet[:31], b.title, b.source) for b in blocks)
-    if key not in _INDEX_XML:
-        index = pl.DataFrame(
-            {"工作表": [k[0] for k in key], "内容": [k[1] for k in key], "来源": [k[2] for k in key]},
-            schema={"工作表": pl.String, "内容": pl.String, "来源": pl.String},
-        )
-        _INDEX_XML[key] = sheet_xml(index)
-    return _INDEX_XML[key]
+    return Sheet("说明", index, xml=sheet_xml(index))
 
 
 def _blocks(report: Report) -> list[Block]:
@@ -334,15 +442,11 @@ def _blocks(report: Report) -> list[Block]:
 def report_sheets(report: Report) -> list[Sheet]:
     """概要, one sheet per table of the page, 说明."""
     blocks = _blocks(report)
-    index = pl.DataFrame(
-        {"工作表": [b.sheet[:31] for b in blocks], "内容": [b.title for b in blocks], "来源": [b.source for b in blocks]},
-        schema={"工作表": pl.String, "内容": pl.String, "来源": pl.String},
-    )
     note = f"{report.title}；规则版本 {'、'.join(report.rules_versions) or '—'}"
     return [
-        Sheet("概要", _summary(report), note, _summary_rendered(report)),
+        Sheet("概要", _summary_frame(), note, _summary_rendered(report)),
         *[Sheet(b.sheet, b.frame, b.source, b.rendered) for b in blocks],
-        Sheet("说明", index, xml=_index_sheet_xml(blocks)),
+        _index_sheet(tuple((b.sheet[:31], b.title, b.source) for b in blocks)),
     ]
 
 
