@@ -139,20 +139,26 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
             run_id = runs[0].run_id if runs else None
         if run_id is None:
             return result
+        # `lianjian run` is two runs (landing + staging, then the rest): read the events of both
+        run_ids = list(getattr(outcome, "run_ids", None) or [run_id])
+
+        def logs(of_type):
+            return [entry for rid in run_ids for entry in instance.all_logs(rid, of_type=of_type)]
+
         types = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
         # A step's stage: the group of the assets it materialized; a step that only evaluated checks
         # is validation; otherwise its name.
         asset_stage = _stage_map()
         step_stage: dict[str, str] = {}
-        for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION}):
+        for entry in logs({dg.DagsterEventType.ASSET_MATERIALIZATION}):
             key = entry.dagster_event.asset_key.to_user_string() if entry.dagster_event.asset_key else ""
             if entry.step_key and key in asset_stage:
                 step_stage.setdefault(entry.step_key, asset_stage[key])
-        for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
+        for entry in logs({dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
             if entry.step_key:
                 step_stage.setdefault(entry.step_key, "validate")
         spans: dict[str, dict] = {}
-        for entry in instance.all_logs(run_id, of_type=types):
+        for entry in logs(types):
             key = entry.step_key
             stage = step_stage.get(key) or _stage_of(key)
             s = spans.setdefault(stage, {"start": None, "end": None, "steps": 0, "step_seconds": 0.0, "_open": {}})
@@ -172,6 +178,7 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
                 "steps": s["steps"],
             }
         result["run_id"] = run_id
+        result["run_ids"] = run_ids
     except Exception as err:  # noqa: BLE001 — fall back to the outcome's own step timings
         result["stages_error"] = f"{type(err).__name__}: {err}"
         for key, sec in (getattr(outcome, "step_seconds", None) or {}).items():

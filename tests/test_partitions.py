@@ -156,3 +156,36 @@ def test_roster_years_after_the_last_partition_are_flagged():
     roster = pl.DataFrame({"year": [2024, current_year(), 2062], "unit_code": ["U1"] * 3, "person_id": ["a", "b", "c"]})
     outcome = cross.roster_years_not_after(roster, current_year())
     assert (outcome.unexpected_count, outcome.total, outcome.samples) == (1, 3, ["2062 U1 person_id=c"])
+
+
+def test_lianjian_run_computes_the_years_of_the_staged_data_only(demo_run):
+    """`lianjian run` is two runs: landing + staging, then the rest over the staged data's years — not
+    over all 27 partitions (two Dagster events per asset and year)."""
+    from pipelines.partitions import staged_years
+
+    outcome, warehouse = demo_run
+    assert len(outcome.run_ids) == 2
+    first, last = staged_years(warehouse)
+    want = {f"{y}.parquet" for y in range(int(first), int(last) + 1)}
+    assert {"2021.parquet", "2025.parquet"} <= want and "2000.parquet" not in want
+    for key in PARTITIONED:
+        assert {p.name for p in (warehouse / key).iterdir()} == want, key
+
+
+def test_staged_years_come_from_each_sources_assessment_year_column(tmp_path):
+    """The contract's ``year_from`` column of each source: a case counts in its closing year, not the
+    year it was accepted; a hire date says nothing about the assessment year."""
+    from lianjian.contract import SOURCES
+    from pipelines.partitions import staged_years
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    people = SOURCES["personnel"].staged_schema()
+    row = {c: None for c in people} | {"year": 2021, "hire_date": dt.date(1990, 5, 1)}
+    pl.DataFrame([row], schema=people).write_parquet(staged / "personnel.parquet")
+    cases = SOURCES["cases"].staged_schema()
+    row = {c: None for c in cases} | {"accepted_date": dt.date(2015, 3, 1), "closed_date": dt.date(2019, 6, 1)}
+    pl.DataFrame([row], schema=cases).write_parquet(staged / "cases.parquet")
+    assert staged_years(tmp_path) == ("2019", "2021")
+    assert SOURCES["cases"].year_from == "closed_date" and SOURCES["units"].year_from is None
+    assert staged_years(tmp_path / "nothing") == (all_years()[-1],) * 2

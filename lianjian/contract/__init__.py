@@ -104,6 +104,7 @@ class Source:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     date_order: tuple[tuple[str, str], ...] = ()
+    year_from: str | None = None  # the column whose value (or date's year) is a row's assessment year
 
     @property
     def column_names(self) -> list[str]:
@@ -227,6 +228,7 @@ SOURCES: dict[str, Source] = {
         key=tuple(s["key"]),
         columns=tuple(_column(c, tuple(s["key"])) for c in s["columns"]),
         date_order=tuple(tuple(p) for p in s.get("date_order", [])),
+        year_from=s.get("year_from"),
     )
     for name, s in _SRC["sources"].items()
 }
