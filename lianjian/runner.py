@@ -1,5 +1,5 @@
 """`lianjian run` and `lianjian demo`: materialize every asset through Dagster (the same job the nightly
-schedule runs), show progress in plain Chinese, and print a short summary.
+schedule runs, in two runs: landing + staging, then the rest over the staged data's years), show progress in plain Chinese, and print a short summary.
 
 Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` when it is set (so they appear in
 `dagster dev`), else in a throw-away instance. Exit status: 0 when the run succeeded (rows may have
