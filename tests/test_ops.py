@@ -61,6 +61,9 @@ def test_landing_sensor_runs_on_added_or_changed_files_and_skips_otherwise(tmp_p
     (landing / "units.csv").write_text("unit_code,unit_name,level\nU01,甲,county\n", encoding="utf-8")
     first = _tick(landing, None)
     assert len(_runs(first)) == 1 and first.cursor == landing_fingerprint(landing)[0]
+    from pipelines.partitions import range_tags
+
+    assert range_tags().items() <= _runs(first)[0].tags.items()  # every year partition, in one run
     cursor = first.cursor
 
     same = _tick(landing, cursor)  # nothing changed
