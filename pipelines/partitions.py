@@ -24,6 +24,7 @@ make it one run, but it is still a beta API in Dagster 1.13, so it is not used.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import dagster as dg
@@ -67,8 +68,6 @@ def range_tags(first: str | None = None, last: str | None = None) -> dict[str, s
 
 def parse_years(text: str) -> tuple[str, str]:
     """``2024`` or ``2021-2025`` (also ``2021~2025``, full-width digits) → (first, last) partition keys."""
-    import unicodedata
-
     s = unicodedata.normalize("NFKC", text).strip().replace("~", "-").replace("—", "-").replace("至", "-")
     parts = [p.strip() for p in s.split("-")]
     keys = all_years()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.partitions import range_tags
+from pipelines.partitions import TIMEZONE, range_tags
 
 NIGHTLY_CRON = "0 2 * * *"
-TIMEZONE = "Asia/Shanghai"
 
 @dg.schedule(
     name="lianjian_nightly",

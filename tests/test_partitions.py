@@ -41,12 +41,8 @@ def _digests(warehouse: Path, year: str) -> dict[str, str]:
 def _run(landing: Path, warehouse: Path, years: str | None):
     from lianjian.runner import run_pipeline
 
-    saved = {k: os.environ.get(k) for k in ("LIANJIAN_LANDING", "LIANJIAN_WAREHOUSE", "LIANJIAN_RULES")}
-    try:
-        return run_pipeline(landing, warehouse, RULES, progress=False, years=years)
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    # the LIANJIAN_* settings it sets are restored by conftest's autouse fixture
+    return run_pipeline(landing, warehouse, RULES, progress=False, years=years)
 
 
 def test_derived_and_assessed_are_partitioned_by_year_the_rest_is_not():
