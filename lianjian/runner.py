@@ -124,16 +124,53 @@ def run_pipeline(
     run_config: dict | None = None,
     job_name: str = JOB_NAME,
     years: str | None = None,
+    wait: bool = True,
 ) -> RunOutcome:
     """Run the whole job through Dagster on the given paths (None: environment / defaults).
 
     ``years`` (``2024`` or ``2021-2025``) limits the year-partitioned assets (derived, assessed) to
     those years; the other years' results stay as the last run left them and are published with
-    them. Default: every year (pipelines/partitions.py)."""
+    them. Default: every year (pipelines/partitions.py).
+
+    Both Dagster runs happen under the warehouse's lock (lianjian/lock.py): when another run holds
+    it, this one waits, or with ``wait=False`` raises ``WarehouseBusy`` (exit 2)."""
     for env, value in (("LIANJIAN_LANDING", landing), ("LIANJIAN_WAREHOUSE", warehouse), ("LIANJIAN_RULES", rules)):
         if value is not None:
             os.environ[env] = str(Path(value).absolute())
     preflight()
+    with hold_warehouse(wait=wait):
+        return _execute(instance=instance, progress=progress, run_config=run_config, job_name=job_name, years=years)
+
+
+def hold_warehouse(*, wait: bool = True):
+    """The warehouse lock of a `lianjian run` (lianjian/lock.py), saying on stderr when it waits
+    for another run and when the previous holder ended without releasing it."""
+    from lianjian.lock import warehouse_lock
+
+    def waiting(message: str) -> None:
+        print(f"lianjian: {message}", file=sys.stderr, flush=True)
+
+    def stale(previous) -> None:
+        print(
+            f"lianjian: 上一次运行（{previous.describe()}）未正常结束（被终止）；已发布的版本不受影响，本次运行重新生成其余结果",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return warehouse_lock(
+        configured_path("LIANJIAN_WAREHOUSE"), landing=configured_path("LIANJIAN_LANDING"), wait=wait, on_wait=waiting, on_stale=stale
+    )
+
+
+def _execute(
+    *,
+    instance: dg.DagsterInstance | None,
+    progress: bool,
+    run_config: dict | None,
+    job_name: str,
+    years: str | None,
+) -> RunOutcome:
+    """The two Dagster runs of ``run_pipeline`` (called with the warehouse lock held)."""
     from pipelines.definitions import defs
     from pipelines.partitions import parse_years, range_tags, staged_years
 
@@ -256,8 +293,8 @@ def print_summary(outcome: RunOutcome, stream=None) -> None:
         w(f"  年度报告：{reports}")
 
 
-def run(years: str | None = None) -> int:
-    outcome = run_pipeline(years=years)
+def run(years: str | None = None, wait: bool = True) -> int:
+    outcome = run_pipeline(years=years, wait=wait)
     if outcome.fatal:  # could not run at all: one line, like the checks before the run
         raise FatalError(outcome.failure or "运行失败")
     print_summary(outcome)
