@@ -41,12 +41,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from lianjian.errors import FatalError
+from pipelines.partitions import TIMEZONE  # the procuratorate's clock: times in the record and messages
 
 #: The lock file, directly under the warehouse.
 LOCK_NAME = ".lock"
-
-#: Times in the holder record and in messages: the procuratorate's clock (pipelines/partitions.py).
-TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
