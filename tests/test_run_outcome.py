@@ -13,7 +13,9 @@ import io
 import json
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -60,7 +62,8 @@ def test_a_failed_run_says_which_version_stays_live_and_shows_only_its_numbers(t
     assert read_manifest(warehouse)["run_id"] == live["run_id"]  # nothing published
     stays = next(i for i, line in enumerate(out) if "仍在使用的发布版本" in line)
     assert f"run {live['run_id'][:8]}" in out[stays]
-    assert live["time"][:10] in out[stays]  # 2026-12-05 … in Asia/Shanghai: same date as the manifest here
+    shown = datetime.fromisoformat(live["time"]).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"发布于 {shown}（北京时间）" in out[stays]
     counts = [line for line in out if "读取" in line and "拒收" in line]
     assert counts == ["  读取 11 行，拒收 0 行，重复 0 行（拒收明细见 published/rejected_records）"]
     assert all(stays < out.index(line) for line in counts)  # after the line saying whose numbers they are
