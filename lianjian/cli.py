@@ -40,6 +40,12 @@ def parser() -> argparse.ArgumentParser:
         help="只重算这些年度的派生与考核结果，如 2024 或 2021-2025（默认全部年度）"
         " recompute only these years' derived and assessed results (default: every year)",
     )
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="数据仓库正被另一运行占用时不等待，立即退出（状态 2）并说明占用者"
+        " exit at once (status 2) naming the holder when another run holds the warehouse, instead of waiting",
+    )
     p = sub.add_parser("demo", help="生成演示数据（如无）并运行 generate the demo landing zone if absent, then run")
     _paths(p, landing=True, rules=False)
     p = sub.add_parser("generate", help="生成模拟落地数据 write a synthetic landing zone")
@@ -68,7 +74,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from lianjian.runner import run
 
-        return run(years=args.years)
+        return run(years=args.years, wait=not args.no_wait)
     if args.command == "demo":
         from lianjian.runner import demo
 

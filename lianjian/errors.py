@@ -7,3 +7,9 @@ class FatalError(Exception):
 
     def __init__(self, message: str):
         super().__init__(message.replace("\n", " "))
+
+
+class ReportsNotWritten(Exception):
+    """The yearly reports could not all be written (disk full, no permission). Raised after the data
+    is published: the run fails (exit 1) and says that the data is live and the reports are not;
+    the next run writes the missing reports. ``str(err)`` is one line naming the folder."""

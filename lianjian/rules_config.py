@@ -4,12 +4,22 @@ The file's shape is declared here once (pydantic models, unknown keys forbidden)
 in the file. ``Rules.settings(year)`` gives the settings in force for a year (base + that year's
 override); ``Rules.year_table`` turns per-year values into a small frame to join on ``year``, so
 transforms stay vectorized across years.
+
+Validation is per year: the base settings, then each year's override merged into them, so a mistake
+only in ``years: {2026: …}`` is named as ``years.2026.<setting>``. Besides types and unknown keys it
+refuses the values that would silently wreck results (exit 2, one line naming the setting):
+weights of a weighted mean that do not sum to 1 (``integrity.weights``,
+``responsibility.base_weights``; within ``WEIGHT_SUM_TOLERANCE``), duty item weights ≤ 0 (they are
+relative: renormalized over the items present, so only their ratios matter), vote points outside
+0–100 or out of the grades' order, negative deductions or caps, quotas (``required``) that are not
+whole numbers ≥ 1, grade thresholds out of order, windows that end before they start, unknown codes.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -90,10 +100,31 @@ class Veto(_Strict):
     sanctions: list[str]
 
 
+#: How far a set of weights may sum from 1 (rounding of decimal fractions written in YAML).
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+def _sums_to_one(weights: dict[str, float]) -> None:
+    """Weights of a weighted mean whose formula in RULES.md multiplies by them as written (R3's base
+    score) or whose defaults sum to 1 (R2's review score, renormalized over the components present)
+    must sum to 1: {duty: 6, vote: 4} would grade everyone 好, all zeros nobody."""
+    total = sum(weights.values())
+    if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+        names = " + ".join(weights)
+        raise ValueError(f"权重之和须为 1，现为 {total:g}（{names}；weights must sum to 1）")
+
+
 class Weights3(_Strict):
+    """R2.1 review weights (each ≥ 0, summing to 1)."""
+
     self: float = NonNeg
     peer: float = NonNeg
     department: float = NonNeg
+
+    @model_validator(mode="after")
+    def _sum(self):
+        _sums_to_one({"self": self.self, "peer": self.peer, "department": self.department})
+        return self
 
 
 class Integrity(_Strict):
@@ -107,7 +138,7 @@ class DutyItem(_Strict):
     item: str
     kind: Literal["count", "per_target", "per_period", "per_target_period", "obligations", "special_cases_verified"]
     activity_type: str | None = None
-    required: float | None = Field(default=None, gt=0)
+    required: float | None = Field(default=None, ge=1)
     period: Literal["half", "quarter"] | None = None
     target: (
         Literal[
@@ -126,31 +157,58 @@ class DutyItem(_Strict):
     def _consistent(self):
         needs_activity = self.kind in ("count", "per_target", "per_period", "per_target_period")
         if needs_activity and self.activity_type not in ENUMS["activity_type"].codes:
-            raise ValueError(f"{self.item}: activity_type must be one of the activity_type codes")
+            raise ValueError(f"activity_type: must be one of the activity_type codes (item {self.item})")
         if self.kind in ("count", "per_target") and self.required is None:
-            raise ValueError(f"{self.item}: a {self.kind} item needs `required`")
+            raise ValueError(f"required: a {self.kind} item needs `required` (item {self.item})")
+        if self.required is not None and self.required != int(self.required):
+            raise ValueError(f"required: 须为整数（活动次数），现为 {self.required:g}（事项 {self.item}；must be a whole number）")
         if self.kind in ("per_period", "per_target_period") and self.period is None:
-            raise ValueError(f"{self.item}: a {self.kind} item needs `period`")
+            raise ValueError(f"period: a {self.kind} item needs `period` (item {self.item})")
         if self.kind in ("per_target", "per_target_period") and self.target is None:
-            raise ValueError(f"{self.item}: a {self.kind} item needs `target`")
+            raise ValueError(f"target: a {self.kind} item needs `target` (item {self.item})")
         return self
 
 
 class BaseWeights(_Strict):
+    """R3 base score = duty · duty_score + vote · vote_score (each ≥ 0, summing to 1)."""
+
     duty: float = NonNeg
     vote: float = NonNeg
 
+    @model_validator(mode="after")
+    def _sum(self):
+        _sums_to_one({"duty": self.duty, "vote": self.vote})
+        return self
+
 
 class VotePoints(_Strict):
-    good: float
-    fairly_good: float
-    average: float
-    poor: float
+    """Points of each vote in R3's vote score, on the 0–100 scale of the grades, in the order of the
+    grades (a 较好 vote never counts more than a 好 vote) and not all equal."""
+
+    good: float = Field(ge=0, le=100)
+    fairly_good: float = Field(ge=0, le=100)
+    average: float = Field(ge=0, le=100)
+    poor: float = Field(ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not (self.good >= self.fairly_good >= self.average >= self.poor and self.good > self.poor):
+            raise ValueError(
+                "须满足 good ≥ fairly_good ≥ average ≥ poor 且 good > poor（vote points follow the grades' order）"
+            )
+        return self
 
 
 class ScopeDeduction(_Strict):
     points: dict[str, float]
     cap: float = NonNeg
+
+    @model_validator(mode="after")
+    def _non_negative(self):
+        bad = sorted(k for k, v in self.points.items() if v < 0)
+        if bad:
+            raise ValueError(f"points.{bad[0]}: 扣分须 ≥ 0（points must be ≥ 0）")
+        return self
 
 
 class ResponsibilityVeto(_Strict):
@@ -163,6 +221,17 @@ class Responsibility(_Strict):
     duty_items: dict[Literal["party_group", "secretary", "leader", "dept_head", "discipline_group"], list[DutyItem]]
     scope_deduction: ScopeDeduction
     veto: ResponsibilityVeto
+
+    @model_validator(mode="after")
+    def _unique_items(self):
+        # Item weights are relative (duty_score is their weighted mean, renormalized over the items
+        # that have targets): each must be > 0, their sum is free. Names must be unique per kind.
+        for kind, items in self.duty_items.items():
+            names = [it.item for it in items]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"duty_items.{kind}: 事项 {twice[0]} 出现两次（item names must be unique per subject kind）")
+        return self
 
 
 class Cases(_Strict):
@@ -234,11 +303,20 @@ def merge_settings(base: dict, over: dict) -> dict:
     return out
 
 
+#: A validator's message that starts with the setting it concerns below its model ("points.serious: …").
+_SUB_PATH = re.compile(r"^([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*): (.+)$")
+
+
 def _one_line(err: ValidationError) -> str:
+    """``<full dotted path of the setting>: <what is wrong>`` for the first error."""
     e = err.errors()[0]
-    where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+    where = ".".join(str(p) for p in e["loc"])
     msg = e["msg"].removeprefix("Value error, ")
-    return f"{where}: {msg}"
+    sub = _SUB_PATH.match(msg)
+    if sub:
+        where = f"{where}.{sub.group(1)}" if where else sub.group(1)
+        msg = sub.group(2)
+    return f"{where or '(top level)'}: {msg}"
 
 
 class Rules:
@@ -251,8 +329,22 @@ class Rules:
         self.version = str(raw["version"])
         body = {k: v for k, v in raw.items() if k not in ("version", "years")}
         self.base = self._validate(body, "")
-        self.overrides: dict[int, dict] = {int(y): o or {} for y, o in (raw.get("years") or {}).items()}
+        self.overrides = self._overrides(raw.get("years") or {})
         self._by_year = {y: self._validate(merge_settings(body, o), f"years.{y}.") for y, o in self.overrides.items()}
+
+    def _overrides(self, years: object) -> dict[int, dict]:
+        """``years: {2026: {…}, …}``: per-year partial settings, keyed by a four-digit year."""
+        fix = "— 请按 rules/default.yaml 末尾的示例改正"
+        if not isinstance(years, dict):
+            raise FatalError(f"规则文件 {self.path}: years: 须为「年度: 设置」的映射 {fix}")
+        out: dict[int, dict] = {}
+        for y, over in years.items():
+            if not (isinstance(y, int) or (isinstance(y, str) and y.isdigit())) or not 1900 <= int(y) <= 9999:
+                raise FatalError(f"规则文件 {self.path}: years.{y}: 不是年度 {fix}")
+            if over is not None and not isinstance(over, dict):
+                raise FatalError(f"规则文件 {self.path}: years.{y}: 须为该年度要改的设置（映射） {fix}")
+            out[int(y)] = over or {}
+        return out
 
     def _validate(self, body: dict, prefix: str) -> Settings:
         try:

@@ -98,15 +98,20 @@ class RunOutcome:
 FIRST_RUN_GROUPS = ("landing", "staged")
 
 
+#: Errors whose text is the whole message for the user (lianjian/errors.py): shown without the class.
+_PLAIN_ERRORS = ("FatalError", "ReportsNotWritten")
+
+
 def _first_error_line(error) -> str:
     """The innermost error message (a FatalError's text, else the exception's last line)."""
     while getattr(error, "cause", None) is not None:
         error = error.cause
     msg = (error.message or "").strip().splitlines()
     line = msg[-1] if msg else (error.cls_name or "error")
-    for prefix in ("lianjian.errors.FatalError: ", "FatalError: "):
-        if line.startswith(prefix):
-            return line[len(prefix) :]
+    for cls in _PLAIN_ERRORS:
+        for prefix in (f"lianjian.errors.{cls}: ", f"{cls}: "):
+            if line.startswith(prefix):
+                return line[len(prefix) :]
     return f"{error.cls_name}: {line.split(': ', 1)[-1]}" if error.cls_name else line
 
 
@@ -124,16 +129,53 @@ def run_pipeline(
     run_config: dict | None = None,
     job_name: str = JOB_NAME,
     years: str | None = None,
+    wait: bool = True,
 ) -> RunOutcome:
     """Run the whole job through Dagster on the given paths (None: environment / defaults).
 
     ``years`` (``2024`` or ``2021-2025``) limits the year-partitioned assets (derived, assessed) to
     those years; the other years' results stay as the last run left them and are published with
-    them. Default: every year (pipelines/partitions.py)."""
+    them. Default: every year (pipelines/partitions.py).
+
+    Both Dagster runs happen under the warehouse's lock (lianjian/lock.py): when another run holds
+    it, this one waits, or with ``wait=False`` raises ``WarehouseBusy`` (exit 2)."""
     for env, value in (("LIANJIAN_LANDING", landing), ("LIANJIAN_WAREHOUSE", warehouse), ("LIANJIAN_RULES", rules)):
         if value is not None:
             os.environ[env] = str(Path(value).absolute())
     preflight()
+    with hold_warehouse(wait=wait):
+        return _execute(instance=instance, progress=progress, run_config=run_config, job_name=job_name, years=years)
+
+
+def hold_warehouse(*, wait: bool = True):
+    """The warehouse lock of a `lianjian run` (lianjian/lock.py), saying on stderr when it waits
+    for another run and when the previous holder ended without releasing it."""
+    from lianjian.lock import warehouse_lock
+
+    def waiting(message: str) -> None:
+        print(f"lianjian: {message}", file=sys.stderr, flush=True)
+
+    def stale(previous) -> None:
+        print(
+            f"lianjian: 上一次运行（{previous.describe()}）未正常结束（被终止）；已发布的版本不受影响，本次运行重新生成其余结果",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return warehouse_lock(
+        configured_path("LIANJIAN_WAREHOUSE"), landing=configured_path("LIANJIAN_LANDING"), wait=wait, on_wait=waiting, on_stale=stale
+    )
+
+
+def _execute(
+    *,
+    instance: dg.DagsterInstance | None,
+    progress: bool,
+    run_config: dict | None,
+    job_name: str,
+    years: str | None,
+) -> RunOutcome:
+    """The two Dagster runs of ``run_pipeline`` (called with the warehouse lock held)."""
     from pipelines.definitions import defs
     from pipelines.partitions import parse_years, range_tags, staged_years
 
@@ -233,36 +275,42 @@ def preflight() -> None:
 
 
 def print_summary(outcome: RunOutcome, stream=None) -> None:
+    """First what happened to this run and which published version is live, then that version's
+    numbers (lianjian/summary.py): a failed run's own counts never sit next to an older version's."""
     stream = stream or sys.stdout
     warehouse = configured_path("LIANJIAN_WAREHOUSE")
     w = lambda s="": print(s, file=stream)  # noqa: E731
-    w()
-    w(f"廉检运行{'完成' if outcome.success else '失败'}（run {outcome.run_id[:8]}，{outcome.seconds:.1f} 秒）")
-    try:
-        from lianjian.summary import summary_lines
+    from lianjian.summary import live_manifest, outcome_lines, published_by, summary_lines
 
+    w()
+    try:
+        for line in outcome_lines(outcome, warehouse):
+            w(line)
         for line in summary_lines(warehouse):
             w(line)
     except Exception as err:  # a summary must never hide the outcome
+        w(f"廉检运行{'完成' if outcome.success else '失败'}（run {outcome.run_id[:8]}，{outcome.seconds:.1f} 秒）")
         w(f"  （摘要不可用：{type(err).__name__}）")
-    for c in outcome.failed_checks:
-        w(f"  未通过的检查：{c['name']}（{c['asset']}，{c['severity']}）不符 {c['unexpected_count']} 处")
     w(f"  输出目录：{warehouse / 'published'}")
     docs = warehouse / "reports" / "data_docs" / "index.html"
     if docs.exists():
         w(f"  数据质量报告：{docs}")
     reports = warehouse / "reports" / "index.html"
-    if reports.exists():
+    if not outcome.success and published_by(live_manifest(warehouse), outcome.run_ids):
+        w(f"  年度报告：未写完（{warehouse / 'reports'}），下次运行补写")
+    elif reports.exists():
         w(f"  年度报告：{reports}")
 
 
-def run(years: str | None = None) -> int:
-    outcome = run_pipeline(years=years)
+def run(years: str | None = None, wait: bool = True) -> int:
+    outcome = run_pipeline(years=years, wait=wait)
     if outcome.fatal:  # could not run at all: one line, like the checks before the run
         raise FatalError(outcome.failure or "运行失败")
     print_summary(outcome)
     if not outcome.success:
-        print(f"lianjian: {outcome.failure or '运行失败，详见上方进度'}", file=sys.stderr)
+        from lianjian.summary import failure_line
+
+        print(f"lianjian: {failure_line(outcome, configured_path('LIANJIAN_WAREHOUSE'))}", file=sys.stderr)
         return 1
     return 0
 

@@ -11,6 +11,7 @@ import dagster as dg
 from assets import assessed, derived, landing, published, reports, staged
 from checks import conservation, quality
 from pipelines import jobs
+from pipelines.executor import locked_executor
 from pipelines.io_manager import WarehouseIOManager
 from pipelines.resources import LianjianSettings
 
@@ -29,7 +30,7 @@ defs = dg.Definitions.merge(
     conservation.defs,
     quality.defs,
     jobs.defs,
-    dg.Definitions(resources=RESOURCES),
+    dg.Definitions(resources=RESOURCES, executor=locked_executor),
 )
 
 

@@ -4,6 +4,13 @@ under ``<warehouse>/reports/<year>/``, a roll-up page per parent unit, and an in
     reports/index.html                         links to every report
     reports/<year>/<unit_code>.html | .xlsx    one unit's report
     reports/<year>/<unit_code>.rollup.html | .rollup.xlsx   a parent unit with every unit below it
+    reports/<year>/_digests.json               what each report showed when written, and its file sizes
+
+Reports follow the published version: a full run removes the reports of years and units no longer
+published, and the index lists only what is there. A report is written again when its content
+changed, or when its page or workbook is missing or not the size recorded (a write cut short).
+A write that fails (disk full) ends with ``ReportsNotWritten`` naming the folder; the next run writes
+what is missing (docs/operations.md).
 
 Everything is read from the published tables (and the staged unit tree for names and parents);
 nothing here computes a score. ``lianjian report --unit CODE --year YYYY [--open]`` writes one.
@@ -15,10 +22,13 @@ A large run is cut into tasks (a year's reports in runs of ``CHUNK_REPORTS``) wr
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import multiprocessing as mp
 import os
+import re
+import shutil
 import webbrowser
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,14 +37,14 @@ from pathlib import Path
 
 import polars as pl
 
-from lianjian.errors import FatalError
+from lianjian.errors import FatalError, ReportsNotWritten
 from lianjian.report.build import Shared, chunk_reports, shared, year_inputs
 from lianjian.report.html import render_index, render_report, table_html
 from lianjian.report.load import REPORT_TABLES, ReportInputs, load_inputs
 from lianjian.report.model import Report
 from lianjian.report.scope import ROLLUP_SUFFIX, report_scopes
 from lianjian.report.sections import METRICS, report_years
-from lianjian.report.xlsx import write_bytes, write_workbook
+from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX, write_bytes, write_workbook
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,8 @@ class Written:
     fresh: bool = True  # False: its content had not changed since the last run, the files were kept
 
 
-#: Beside each year's reports: report_key -> digest of what its page and workbook show.
+#: Beside each year's reports: report_key -> [digest of what its page and workbook show, size of
+#: the page, size of the workbook] as written.
 DIGESTS = "_digests.json"
 
 
@@ -93,12 +104,22 @@ def report_digest(report: Report, links: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def _read_digests(folder: Path) -> dict[str, str]:
+def _read_digests(folder: Path) -> dict[str, list]:
     try:
         data = json.loads((folder / DIGESTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _intact(entry: object, digest: str, page: Path, book: Path) -> bool:
+    """Whether the files of a report are those recorded for ``digest``: both there, at their sizes."""
+    if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == digest):
+        return False
+    try:
+        return page.stat().st_size == entry[1] and book.stat().st_size == entry[2]
+    except OSError:
+        return False
 
 
 def _links(report: Report, rollups: set[str]) -> list[tuple[str, str]]:
@@ -149,7 +170,7 @@ class _Task:
 
     year: int
     report_keys: tuple[str, ...] | None  # None: every report of the year
-    known: dict[str, str]
+    known: dict[str, list]
 
 
 @dataclass(frozen=True)
@@ -157,7 +178,7 @@ class _Done:
     report_key: str
     unit_code: str
     rollup: bool
-    digest: str
+    entry: list  # [digest, page size, workbook size]
     fresh: bool
 
 
@@ -182,11 +203,13 @@ class _Writer:
             book = folder / f"{report.file_stem}.xlsx"
             links = _links(report, self.rollups)
             digest = report_digest(report, links)
-            fresh = task.known.get(report.report_key) != digest or not (page.exists() and book.exists())
+            entry = task.known.get(report.report_key)
+            fresh = not _intact(entry, digest, page, book)
             if fresh:
                 write_bytes(page, render_report(report, links=links))
                 write_workbook(report, book)
-            done.append(_Done(report.report_key, report.unit_code, report.rollup, digest, fresh))
+                entry = [digest, page.stat().st_size, book.stat().st_size]
+            done.append(_Done(report.report_key, report.unit_code, report.rollup, entry, fresh))
         return done
 
 
@@ -267,6 +290,7 @@ def write_reports(
     given = inputs is not None
     inputs = inputs or load_inputs(Path(warehouse))
     root = inputs.warehouse / "reports"
+    full = report_keys is None and years is None
     keys = report_scopes(inputs.units)["report_key"].unique().sort()
     if report_keys is not None:
         keys = keys.filter(keys.is_in(pl.Series(report_keys, dtype=pl.String).implode()))
@@ -274,24 +298,87 @@ def write_reports(
     years = sorted(set(report_years(inputs)) if years is None else set(years))
     if not keys_list:
         years = []
-    known = {year: {} if force else _read_digests(root / str(year)) for year in years}
+    recorded = {year: _read_digests(root / str(year)) for year in years}
+    known = {year: {} if force else dict(recorded[year]) for year in years}
     tasks = _tasks(keys_list, years, known, report_keys is None)
     n_workers = report_workers(len(keys_list) * len(years), workers)
     written: list[Written] = []
-    for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given)):
-        folder = root / str(task.year)
-        for d in done:
-            written.append(
-                Written(d.report_key, d.unit_code, task.year, d.rollup, folder / f"{d.report_key}.html", folder / f"{d.report_key}.xlsx", d.fresh)
-            )
-            if d.fresh:
-                known[task.year][d.report_key] = d.digest
-    for year in years:
-        if any(w.fresh for w in written if w.year == year):
-            _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
-    if index:
-        _write_text(root / "index.html", render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None))
+    try:
+        for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given)):
+            folder = root / str(task.year)
+            for d in done:
+                written.append(
+                    Written(d.report_key, d.unit_code, task.year, d.rollup, folder / f"{d.report_key}.html", folder / f"{d.report_key}.xlsx", d.fresh)
+                )
+                known[task.year][d.report_key] = d.entry
+        if full:
+            _remove_stale(root, written, years, known)
+        for year in years:
+            if known[year] != recorded[year]:
+                _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
+        if index:
+            _write_text(root / "index.html", render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None))
+    except OSError as err:
+        raise ReportsNotWritten(_not_written(root, err)) from None
     return written
+
+
+def _not_written(root: Path, err: OSError) -> str:
+    """One line: which folder, and why (disk full said in so many words)."""
+    where = Path(err.filename).parent if err.filename else root
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"磁盘空间不足，写入 {where} 时停止（{err.strerror}）"
+    return f"无法写入 {where}（{err.strerror or type(err).__name__}）"
+
+
+_YEAR_DIR = re.compile(r"^\d{4}$")
+
+
+def _left_by_a_dead_writer(path: Path) -> bool:
+    """A ``.<name>.tmp-<pid>`` file whose writer is no longer running (a killed or failed run)."""
+    name = path.name
+    if not (name.startswith(TMP_PREFIX) and TMP_INFIX in name):
+        return False
+    pid = name.rsplit(TMP_INFIX, 1)[1]
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _remove_stale(root: Path, written: list[Written], years: list[int], known: dict[int, dict[str, list]]) -> None:
+    """Reports follow the published version: remove the folders of years no longer published, the
+    pages and workbooks of reports no longer written (a unit gone), their digests, and temporary
+    files left by a write that was cut short. ``data_docs/`` and other folders are not touched."""
+    if not root.is_dir():
+        return
+    keep: dict[int, set[str]] = {year: set() for year in years}
+    for w in written:
+        keep[w.year].update((w.html.name, w.xlsx.name))
+    for child in root.iterdir():
+        if child.is_dir() and _YEAR_DIR.match(child.name) and int(child.name) not in keep:
+            shutil.rmtree(child)
+        elif child.is_file() and _left_by_a_dead_writer(child):
+            child.unlink(missing_ok=True)
+    for year, names in keep.items():
+        folder = root / str(year)
+        if not folder.is_dir():
+            continue
+        for f in folder.iterdir():
+            if f.is_file() and (
+                (f.suffix in (".html", ".xlsx") and not f.name.startswith(".") and f.name not in names) or _left_by_a_dead_writer(f)
+            ):
+                f.unlink(missing_ok=True)
+        current = {w.report_key for w in written if w.year == year}
+        for key in [k for k in known[year] if k not in current]:
+            del known[year][key]
 
 
 def index_entries(written: list[Written], inputs: ReportInputs) -> pl.DataFrame:

@@ -373,13 +373,22 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
 
 def write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file beside it and a rename, so a reader never
-    sees half a file (no fsync: a crash at worst leaves the previous file or none)."""
+    sees half a file (no fsync: a crash at worst leaves the previous file or none). A failed write
+    (disk full) removes its temporary file; the report's digest notices the file not written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}{TMP_INFIX}{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+#: A file being written is ``.<name>.tmp-<pid>`` beside its final name.
+TMP_PREFIX, TMP_INFIX = ".", ".tmp-"
 
 
 def write_xlsx(path: Path, sheets: list[Sheet], *, title: str = "") -> Path:

@@ -1,0 +1,88 @@
+"""The executor of lianjian's jobs: Dagster's default executor (every step in its own process, or all
+in one with ``execution: config: in_process:``) holding the warehouse's lock for the whole run.
+
+A run launched by the nightly schedule, the landing sensor or the UI runs in its own process (the run
+worker), apart from any `lianjian run`. Its executor is the one place that lives exactly as long as
+the run in that process — a resource is set up again in each step's process — so it takes the lock
+there (lianjian/lock.py) before the first step and releases it after the last: such a run waits for
+a `lianjian run` on the same warehouse and the other way round (docs/operations.md). The run-queue
+limit on the ``lianjian/warehouse`` tag in the instance settings keeps two queued runs from even
+starting together; this lock is what holds whatever the settings.
+
+`lianjian run` uses ``execute_in_process``, which replaces a job's executor with Dagster's in-process
+one: it holds the lock itself, around both of its runs (lianjian/runner.py). On a cluster, wrap the
+cluster's executor the same way: ``warehouse_locked(k8s_job_executor)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import dagster as dg
+
+from lianjian.lock import warehouse_lock
+from pipelines.resources import LianjianSettings
+
+#: Run tags naming the run's warehouse, landing zone and lianjian run id (when the launcher sets them).
+TAG_WAREHOUSE = "lianjian/warehouse"
+TAG_LANDING = "lianjian/landing"
+TAG_RUN_ID = "lianjian/run_id"
+
+
+def run_settings(run_config: Mapping[str, object], tags: Mapping[str, str]) -> tuple[Path, Path, str | None]:
+    """(warehouse, landing, lianjian run id) of a run: its ``lianjian/*`` tags, else the ``lianjian``
+    resource's run config, else the environment and defaults (pipelines/resources.py)."""
+    resources = run_config.get("resources") or {}
+    config = ((resources.get("lianjian") or {}) if isinstance(resources, Mapping) else {}).get("config") or {}
+    settings = LianjianSettings(**{k: str(v) for k, v in config.items() if k in ("landing", "warehouse", "rules") and v})
+    warehouse = Path(tags[TAG_WAREHOUSE]).absolute() if tags.get(TAG_WAREHOUSE) else settings.warehouse_path
+    landing = Path(tags[TAG_LANDING]).absolute() if tags.get(TAG_LANDING) else settings.landing_path
+    return warehouse, landing, tags.get(TAG_RUN_ID)
+
+
+class WarehouseLockedExecutor(dg.Executor):
+    """Runs ``inner`` with the run's warehouse locked (lianjian/lock.py)."""
+
+    def __init__(self, inner: dg.Executor):
+        self._inner = inner
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan) -> Iterator:
+        warehouse, landing, run_id = run_settings(plan_context.run_config, plan_context.dagster_run.tags)
+
+        def waiting(message: str) -> None:
+            plan_context.log.warning(message)
+
+        def stale(previous) -> None:
+            plan_context.log.warning(f"上一次运行（{previous.describe()}）未正常结束（被终止）；已发布的版本不受影响")
+
+        with warehouse_lock(warehouse, landing=landing, run_id=run_id or plan_context.run_id, on_wait=waiting, on_stale=stale):
+            yield from self._inner.execute(plan_context, execution_plan)
+
+
+def warehouse_locked(inner: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
+    """``inner`` with the same name, configuration and requirements, holding the warehouse's lock
+    for the whole run."""
+
+    def create(init_context) -> dg.Executor:
+        return WarehouseLockedExecutor(inner.executor_creation_fn(init_context))
+
+    return dg.ExecutorDefinition(
+        name=inner.name,
+        config_schema=inner.config_schema,
+        requirements=inner.get_requirements,
+        executor_creation_fn=create,
+        description=f"{inner.description or inner.name}（运行期间独占数据仓库 holds the warehouse lock for the whole run）",
+    )
+
+
+#: Dagster's default executor, locked: the executor of every lianjian job.
+locked_executor = warehouse_locked(dg.multi_or_in_process_executor)
