@@ -7,7 +7,7 @@ and references from here. Nothing about a source is written anywhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -207,24 +207,37 @@ SOURCES: dict[str, Source] = {
     for name, s in _SRC["sources"].items()
 }
 
-def _tables(raw: dict) -> dict[str, PublishedTable]:
-    return {
-        name: PublishedTable(
+def _tables(raw: dict, known: dict[str, PublishedTable] | None = None) -> dict[str, PublishedTable]:
+    """Tables as declared; a table ``like`` a known one takes its columns and key, with the lineage
+    its own ``lineage`` mapping gives each column (none where it gives none)."""
+    out = {}
+    for name, t in raw.items():
+        if "like" in t:
+            base = (known or {})[t["like"]]
+            own = {c: tuple(refs) for c, refs in t.get("lineage", {}).items()}
+            unknown = set(own) - set(base.column_names)
+            assert not unknown, f"{name}: lineage of unknown columns {sorted(unknown)}"
+            columns = tuple(replace(c, lineage=own.get(c.name, ())) for c in base.columns)
+            key = tuple(t.get("key", base.key))
+        else:
+            columns = tuple(_column(c) for c in t["columns"])
+            key = tuple(t["key"])
+        out[name] = PublishedTable(
             name=name,
             zh=t["zh"],
             note=t.get("note", ""),
             yearly=t["yearly"],
             rule=t.get("rule"),
-            key=tuple(t["key"]),
-            columns=tuple(_column(c) for c in t["columns"]),
+            key=key,
+            columns=columns,
         )
-        for name, t in raw.items()
-    }
+    return out
 
 
 PUBLISHED: dict[str, PublishedTable] = _tables(_PUB["tables"])
-#: Tables one layer writes for another that are not published on their own (the ingest report).
-INTERNAL: dict[str, PublishedTable] = _tables(_PUB["internal"])
+#: Tables one layer writes for another that are not published on their own: the ingest report, and
+#: the evidence rows of R2 and of R3 that R8 puts together.
+INTERNAL: dict[str, PublishedTable] = _tables(_PUB["internal"], PUBLISHED)
 
 REQUIRED_SOURCES: tuple[str, ...] = tuple(n for n, s in SOURCES.items() if s.required)
 

@@ -56,8 +56,7 @@ def build_dictionary() -> dict:
             if c.name == "grade":
                 col["codes"] = GRADES
             cols.append(col)
-            if c.lineage:
-                lineage[f"{name}.{c.name}"] = {"direct": direct_refs(name, c.name), "staged": staged_refs(name, c.name)}
+            lineage[f"{name}.{c.name}"] = {"direct": direct_refs(name, c.name), "staged": staged_refs(name, c.name)}
         path = f"published/{name}/year=<YYYY>/*.parquet" if t.yearly else f"published/{name}/*.parquet"
         tables[name] = {
             "zh": t.zh,
