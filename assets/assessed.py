@@ -7,9 +7,9 @@ Each asset reads exactly the tables its rule reads, so the graph shows what a gr
 
 - R2 (one step, two outputs): ``integrity_assessment`` and its evidence rows ``integrity_evidence``,
   from the roster, reviews, cases, violations and the R1 talk obligations;
-- R3 (one step, two outputs): ``responsibility_assessment`` and ``responsibility_evidence``, from the
-  units, roster, departments, duty activities, democratic votes, cases, violations and the R1 talk
-  obligations;
+- R3 (one step, two outputs): ``responsibility_assessment`` from the units (for the bodies' names),
+  roster, departments, duty activities, democratic votes, cases, violations and the R1 talk
+  obligations, and its evidence rows ``responsibility_evidence`` from the same but the units;
 - R8: ``assessment_evidence``, the two evidence parts together;
 - R4: ``accountability_triggers``, from both assessments, the roster, departments and violations.
 
@@ -168,6 +168,11 @@ R3_INS = {
         ),
     },
     ins=R3_INS,
+    # the evidence rows name no subject: they do not read the units' names
+    internal_asset_deps={
+        "responsibility_assessment": {a.key for a in R3_INS.values()},
+        "responsibility_evidence": {a.key for name, a in R3_INS.items() if name != "units"},
+    },
 )
 def responsibility_assessment_asset(
     context: dg.AssetExecutionContext,
