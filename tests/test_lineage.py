@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from lianjian.contract import PUBLISHED
 from tests.test_ops import webserver  # noqa: F401  (the fixture: a dagster-webserver on a free port)
 
@@ -353,7 +351,7 @@ QUERY = """
 """
 
 
-def test_the_webserver_shows_each_assets_inputs_and_column_lineage(webserver):
+def test_the_webserver_shows_each_assets_inputs_and_column_lineage(webserver):  # noqa: F811 (the fixture)
     from tests.test_ops import _graphql
 
     from lianjian.contract import SOURCES
