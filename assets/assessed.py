@@ -1,7 +1,19 @@
 """Assets of the assessed layer: R2 廉洁从检评估, R3 党风廉政考核, R8 their evidence, R4 accountability
-triggers. Thin wrappers: the logic is in ``lianjian.scoring.{integrity,responsibility,evidence,triggers}``;
-each reads staged tables and the derived talk obligations, loads the rules file from the ``lianjian``
-resource, and returns its table sorted by its key.
+triggers (docs/rules.md). Thin wrappers: the logic is in
+``lianjian.scoring.{integrity,responsibility,evidence,triggers}``; each loads the rules file from the
+``lianjian`` resource and returns its table sorted by its key.
+
+Each asset reads exactly the tables its rule reads, so the graph shows what a grade depends on:
+
+- R2 (one step, two outputs): ``integrity_assessment`` and its evidence rows ``integrity_evidence``,
+  from the roster, reviews, cases, violations and the R1 talk obligations;
+- R3 (one step, two outputs): ``responsibility_assessment`` from the units (for the bodies' names),
+  roster, departments, duty activities, democratic votes, cases, violations and the R1 talk
+  obligations, and its evidence rows ``responsibility_evidence`` from the same but the units;
+- R8: ``assessment_evidence``, the two evidence parts together;
+- R4: ``accountability_triggers``, from both assessments, the roster, departments and violations.
+
+R2, R3 and R8 are partitioned by year (``pipelines/partitions.py``); R4 reads every year.
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.
@@ -10,11 +22,13 @@ definition time and needs the real class.
 import dagster as dg
 import polars as pl
 
-from lianjian.contract import PUBLISHED
+from lianjian.contract import INTERNAL, PUBLISHED
+from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.evidence import assessment_evidence
 from lianjian.scoring.integrity import integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment
 from lianjian.scoring.triggers import accountability_triggers
+from pipelines.io_manager import table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
@@ -28,11 +42,27 @@ def _staged(source: str) -> dg.AssetIn:
     return dg.AssetIn(key=["staged", source])
 
 
+def _assessed(table: str) -> dg.AssetIn:
+    return dg.AssetIn(key=[GROUP, table])
+
+
+TALK_OBLIGATIONS = dg.AssetIn(key=["derived", "talk_obligations"])
+
+
+def _metadata(table: str, ins: dict[str, dg.AssetIn]) -> dict:
+    """The table's schema with Chinese column names, and its column lineage over the asset's inputs."""
+    t = PUBLISHED.get(table) or INTERNAL[table]
+    return {
+        "dagster/column_schema": table_schema(t.schema(), {c.name: c.zh for c in t.columns}),
+        "dagster/column_lineage": dagster_column_lineage(table, upstream=[tuple(a.key.path) for a in ins.values()]),
+    }
+
+
 def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame.sort(list(PUBLISHED[table].key), nulls_last=False, maintain_order=True)
 
 
-def _out(table: str, description: str, rule: str) -> dg.AssetOut:
+def _out(table: str, description: str, rule: str, ins: dict[str, dg.AssetIn]) -> dg.AssetOut:
     return dg.AssetOut(
         key=[GROUP, table],
         group_name=GROUP,
@@ -41,12 +71,29 @@ def _out(table: str, description: str, rule: str) -> dg.AssetOut:
         kinds=KINDS,
         code_version=CODE_VERSION,
         tags={"rule": rule},
+        metadata=_metadata(table, ins),
         io_manager_key="io_manager",
     )
 
 
+def _in_run(context: dg.AssetExecutionContext, table: pl.LazyFrame, evidence: pl.LazyFrame):
+    """The run's years of a table and its evidence (pushed down by Polars into each plan; all years in
+    the nightly run), collected together so that what both read is computed once."""
+    in_run = pl.col("year").is_in(context_years(context))
+    return pl.collect_all([table.filter(in_run), evidence.filter(in_run)])
+
+
+R2_INS = {
+    "roster": _staged("personnel"),
+    "reviews": _staged("reviews"),
+    "talk_obligations": TALK_OBLIGATIONS,
+    "cases": _staged("cases"),
+    "violations": _staged("violations"),
+}
+
+
 @dg.multi_asset(
-    name="assessments",
+    name="assessed__integrity_assessment",
     partitions_def=YEARS,
     outs={
         "integrity_assessment": _out(
@@ -56,7 +103,51 @@ def _out(table: str, description: str, rule: str) -> dg.AssetOut:
             " Individual integrity evaluation (R2): weighted review score, deductions for a missed family "
             "talk, case quality (capped) and violations, veto, grade (好/较好/一般/较差) and status.",
             "R2",
+            R2_INS,
         ),
+        "integrity_evidence": _out(
+            "integrity_evidence",
+            "廉洁从检评估证据（R2 的 R8 部分）：每一个影响廉洁从检评估分数的事实——评分、未履行的家人谈话、案件、违纪、否决——"
+            "及其记录编号、规则编号与依据条款；与党风廉政考核证据合为 assessment_evidence。"
+            " Evidence rows of the integrity evaluation (the R2 part of R8), put together with the "
+            "responsibility assessment's in assessment_evidence.",
+            "R8",
+            R2_INS,
+        ),
+    },
+    ins=R2_INS,
+)
+def integrity_assessment_asset(
+    context: dg.AssetExecutionContext,
+    lianjian: LianjianSettings,
+    roster: pl.LazyFrame,
+    reviews: pl.LazyFrame,
+    talk_obligations: pl.LazyFrame,
+    cases: pl.LazyFrame,
+    violations: pl.LazyFrame,
+):
+    table, evidence = integrity_assessment(roster, reviews, talk_obligations, cases, violations, lianjian.load_rules())
+    table, evidence = _in_run(context, table, evidence)
+    yield dg.Output(_sorted(table, "integrity_assessment"), output_name="integrity_assessment")
+    yield dg.Output(assessment_evidence(evidence.lazy()).collect(), output_name="integrity_evidence")
+
+
+R3_INS = {
+    "units": _staged("units"),
+    "roster": _staged("personnel"),
+    "departments": _staged("departments"),
+    "duty_activities": _staged("duty_activities"),
+    "democratic_votes": _staged("democratic_votes"),
+    "talk_obligations": TALK_OBLIGATIONS,
+    "cases": _staged("cases"),
+    "violations": _staged("violations"),
+}
+
+
+@dg.multi_asset(
+    name="assessed__responsibility_assessment",
+    partitions_def=YEARS,
+    outs={
         "responsibility_assessment": _out(
             "responsibility_assessment",
             "党风廉政考核（R3，庆城办法 第四条至第十三条；连云港意见 五）：党组、党组书记、班子成员、部门负责人、纪检组的"
@@ -64,55 +155,78 @@ def _out(table: str, description: str, rule: str) -> dg.AssetOut:
             " Responsibility assessment (R3): duty score from the rules file's duty items, democratic "
             "vote score, scope deduction (capped), veto, total and grade per subject and year.",
             "R3",
+            R3_INS,
         ),
-        "assessment_evidence": _out(
-            "assessment_evidence",
-            "考核证据（R8）：影响廉洁从检评估与党风廉政考核分数的每一个事实——评分、未履行的谈话、案件、违纪、履职项、"
-            "测评——及其记录编号、规则编号与依据条款。"
-            " Assessment evidence (R8): every fact that moves an R2 or R3 score, with record ids, rule id "
-            "and the article it rests on; deductions add up to the published deductions.",
+        "responsibility_evidence": _out(
+            "responsibility_evidence",
+            "党风廉政考核证据（R3 的 R8 部分）：每一个影响党风廉政考核分数的事实——履职项、测评、一岗双责违纪、否决——"
+            "及其记录编号、规则编号与依据条款；与廉洁从检评估证据合为 assessment_evidence。"
+            " Evidence rows of the responsibility assessment (the R3 part of R8), put together with the "
+            "integrity evaluation's in assessment_evidence.",
             "R8",
+            R3_INS,
         ),
     },
-    ins={
-        "units": _staged("units"),
-        "roster": _staged("personnel"),
-        "departments": _staged("departments"),
-        "reviews": _staged("reviews"),
-        "cases": _staged("cases"),
-        "violations": _staged("violations"),
-        "duty_activities": _staged("duty_activities"),
-        "democratic_votes": _staged("democratic_votes"),
-        "talk_obligations": dg.AssetIn(key=["derived", "talk_obligations"]),
+    ins=R3_INS,
+    # the evidence rows name no subject: they do not read the units' names
+    internal_asset_deps={
+        "responsibility_assessment": {a.key for a in R3_INS.values()},
+        "responsibility_evidence": {a.key for name, a in R3_INS.items() if name != "units"},
     },
 )
-def assessments(
+def responsibility_assessment_asset(
     context: dg.AssetExecutionContext,
     lianjian: LianjianSettings,
     units: pl.LazyFrame,
     roster: pl.LazyFrame,
     departments: pl.LazyFrame,
-    reviews: pl.LazyFrame,
-    cases: pl.LazyFrame,
-    violations: pl.LazyFrame,
     duty_activities: pl.LazyFrame,
     democratic_votes: pl.LazyFrame,
     talk_obligations: pl.LazyFrame,
+    cases: pl.LazyFrame,
+    violations: pl.LazyFrame,
 ):
-    rules = lianjian.load_rules()
-    integrity, integrity_ev = integrity_assessment(roster, reviews, talk_obligations, cases, violations, rules)
-    responsibility, responsibility_ev = responsibility_assessment(
-        units, roster, departments, duty_activities, democratic_votes, talk_obligations, cases, violations, rules
+    table, evidence = responsibility_assessment(
+        units, roster, departments, duty_activities, democratic_votes, talk_obligations, cases, violations,
+        lianjian.load_rules(),
     )
-    # The run's years only (pushed down by Polars into each plan; all years in the nightly run)
-    in_run = pl.col("year").is_in(context_years(context))
-    integrity, responsibility, evidence = pl.collect_all(
-        [f.filter(in_run) for f in (integrity, responsibility, assessment_evidence(integrity_ev, responsibility_ev))]
-    )
-    yield dg.Output(_sorted(integrity, "integrity_assessment"), output_name="integrity_assessment")
-    yield dg.Output(_sorted(responsibility, "responsibility_assessment"), output_name="responsibility_assessment")
-    # assessment_evidence() already returns the table-key order (ties by unit_code): not sorted twice
-    yield dg.Output(evidence, output_name="assessment_evidence")
+    table, evidence = _in_run(context, table, evidence)
+    yield dg.Output(_sorted(table, "responsibility_assessment"), output_name="responsibility_assessment")
+    yield dg.Output(assessment_evidence(evidence.lazy()).collect(), output_name="responsibility_evidence")
+
+
+R8_INS = {"integrity": _assessed("integrity_evidence"), "responsibility": _assessed("responsibility_evidence")}
+
+
+@dg.asset(
+    key=[GROUP, "assessment_evidence"],
+    group_name=GROUP,
+    partitions_def=YEARS,
+    description=(
+        "考核证据（R8）：影响廉洁从检评估与党风廉政考核分数的每一个事实——评分、未履行的谈话、案件、违纪、履职项、"
+        "测评——及其记录编号、规则编号与依据条款。"
+        " Assessment evidence (R8): every fact that moves an R2 or R3 score, with record ids, rule id "
+        "and the article it rests on; deductions add up to the published deductions."
+    ),
+    ins=R8_INS,
+    metadata=_metadata("assessment_evidence", R8_INS),
+    owners=OWNERS,
+    kinds=KINDS,
+    code_version=CODE_VERSION,
+    tags={"rule": "R8"},
+)
+def assessment_evidence_asset(integrity: pl.LazyFrame, responsibility: pl.LazyFrame) -> pl.DataFrame:
+    # assessment_evidence() returns the table-key order (ties by unit_code): not sorted twice
+    return assessment_evidence(integrity, responsibility).collect()
+
+
+R4_INS = {
+    "integrity": _assessed("integrity_assessment"),
+    "responsibility": _assessed("responsibility_assessment"),
+    "roster": _staged("personnel"),
+    "departments": _staged("departments"),
+    "violations": _staged("violations"),
+}
 
 
 @dg.asset(
@@ -124,13 +238,8 @@ def assessments(
         " Accountability triggers (R4): two or more consecutive 较差 years, a serious violation in scope "
         "in two consecutive years, and the leaders who answer for each serious violation."
     ),
-    ins={
-        "integrity": dg.AssetIn(key=[GROUP, "integrity_assessment"]),
-        "responsibility": dg.AssetIn(key=[GROUP, "responsibility_assessment"]),
-        "roster": _staged("personnel"),
-        "departments": _staged("departments"),
-        "violations": _staged("violations"),
-    },
+    ins=R4_INS,
+    metadata=_metadata("accountability_triggers", R4_INS),
     owners=OWNERS,
     kinds=KINDS,
     code_version=CODE_VERSION,
@@ -148,4 +257,11 @@ def accountability_triggers_asset(
     return _sorted(frame.collect(), "accountability_triggers")
 
 
-defs = dg.Definitions(assets=[assessments, accountability_triggers_asset])
+defs = dg.Definitions(
+    assets=[
+        integrity_assessment_asset,
+        responsibility_assessment_asset,
+        assessment_evidence_asset,
+        accountability_triggers_asset,
+    ]
+)

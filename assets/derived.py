@@ -11,7 +11,8 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from lianjian.contract import PUBLISHED
+from lianjian.contract import PUBLISHED, SOURCES
+from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.cases import case_quality, leader_case_handling
 from lianjian.scoring.reports import major_matter_report_stats
 from lianjian.scoring.talks import talk_obligations
@@ -29,9 +30,13 @@ def _staged(source: str) -> dg.AssetIn:
 
 
 def _metadata(table: str) -> dict:
-    """The published schema with the Chinese column names, known before the first run."""
+    """The published schema with the Chinese column names, known before the first run, and the column
+    lineage declared in the contract (a derived table reads staged tables only)."""
     t = PUBLISHED[table]
-    return {"dagster/column_schema": table_schema(t.schema(), {c.name: c.zh for c in t.columns})}
+    return {
+        "dagster/column_schema": table_schema(t.schema(), {c.name: c.zh for c in t.columns}),
+        "dagster/column_lineage": dagster_column_lineage(table, upstream=[("staged", s) for s in SOURCES]),
+    }
 
 
 def _done(context: AssetExecutionContext, frame: pl.LazyFrame, table: str, **counts: pl.Expr) -> pl.DataFrame:

@@ -140,6 +140,7 @@ def publish(
         run_id=context.run.run_id,
         rules_version=rules.version,
         rules_sha256=rules.sha256,
+        rules=rules,
     )
     context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
     for table in PUBLISHED:

@@ -152,6 +152,8 @@ class DutyItem(_Strict):
         | None
     ) = None
     weight: float = Field(default=1, gt=0)
+    #: the article the item rests on, written with its evidence (R8); empty: the R3 basis
+    basis: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import polars as pl
+import zhconv
 
 from lianjian.contract import SOURCES
 
@@ -71,7 +72,10 @@ def read_source(landing: Path, source: str) -> pl.DataFrame:
     for c in spec.columns:
         e = pl.col(c.name)
         if c.enum is not None:
-            e = pl.col(c.name).replace(c.enum.spellings())
+            spell = c.enum.spellings()
+            # the traditional form the generator writes once (嚴重), found by another converter
+            spell |= {zhconv.convert(k, "zh-hant"): v for k, v in spell.items()}
+            e = pl.col(c.name).replace(spell)
         elif c.kind == "date":
             e = _date(c.name)
         elif c.kind == "bool":

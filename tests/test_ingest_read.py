@@ -78,7 +78,7 @@ def test_enum_spellings(spelling, code):
 
 def test_quality_rating_second_label_and_traditional():
     enum = SOURCES["cases"].column("quality_rating").enum
-    got = pl.select(text.to_enum(pl.Series(["基本合格", "瑕疵", "優質", "不合格"]), enum)).to_series().to_list()
+    got = pl.select(text.to_enum(pl.lit(pl.Series(["基本合格", "瑕疵", "優質", "不合格"])), enum)).to_series().to_list()
     assert got == ["flawed", "flawed", "excellent", "unqualified"]
 
 

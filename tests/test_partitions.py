@@ -26,7 +26,9 @@ PARTITIONED = {
     "derived/leader_case_handling",
     "derived/major_matter_report_stats",
     "assessed/integrity_assessment",
+    "assessed/integrity_evidence",
     "assessed/responsibility_assessment",
+    "assessed/responsibility_evidence",
     "assessed/assessment_evidence",
 }
 

@@ -28,6 +28,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import opencc
 import polars as pl
 
 from lianjian.contract import ENUMS, SOURCES
@@ -134,10 +135,10 @@ def write_demo(out: Path, frames: dict[str, pl.DataFrame], years: list[int]) -> 
     text = {s: df.sort(list(SOURCES[s].key), nulls_last=False, maintain_order=True) for s, df in text.items()}
     # A traditional label and full-width digits, as some offices type them.
     if text["violations"].height:
-        trad = ENUMS["severity"].traditional.get("serious", ())
-        if trad:
-            text["violations"] = text["violations"].with_columns(
-                severity=pl.when(pl.int_range(pl.len()) == 0).then(pl.col("severity").str.replace("严重", trad[0])).otherwise("severity"))
+        serious = ENUMS["severity"].label("serious")
+        trad = opencc.OpenCC("s2t").convert(serious)  # 嚴重
+        text["violations"] = text["violations"].with_columns(
+            severity=pl.when(pl.int_range(pl.len()) == 0).then(pl.col("severity").str.replace(serious, trad)).otherwise("severity"))
     fw = str.maketrans("0123456789", "０１２３４５６７８９")
     first_date = text["duty_activities"]["activity_date"][0]
     text["duty_activities"] = text["duty_activities"].with_columns(

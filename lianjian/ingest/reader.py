@@ -2,7 +2,7 @@
 
 Each source is ``<source>.csv|.xlsx|.parquet`` or a folder ``<source>/`` of any number of such files,
 read in the order of their relative paths. Every cell is read as text; headers may be English,
-Chinese or traditional Chinese in any order. The raw frame of a source has the contract's columns
+Chinese (simplified or any regional traditional variant) in any order. The raw frame of a source has the contract's columns
 (String, null where a file lacks the column) plus:
 
 - ``_file``   the file's path relative to the landing folder
@@ -28,7 +28,7 @@ from typing import Iterator
 
 import polars as pl
 
-from lianjian.contract import SOURCES, Source, traditional_char_map
+from lianjian.contract import SOURCES, Source
 from lianjian.errors import FatalError
 from lianjian.ingest import text
 
@@ -109,14 +109,11 @@ def _transcode(path: Path, tmpdir: Path) -> Path:
 def _header_map(src: Source, headers: list[str], rel: str, warnings: list[str]) -> dict[int, str]:
     """Position -> contract column for a file's headers; unknown headers are warned about; a header
     named twice or a missing required column ends the run (FatalError, one line)."""
-    aliases = src.header_aliases()
-    tmap = traditional_char_map()
     out: dict[int, str] = {}
-    cleaned = pl.Series(headers, dtype=pl.String).fill_null("")
-    cleaned = pl.select(text.clean_header(pl.lit(cleaned))).to_series().to_list()
+    cleaned = text.clean_headers(headers)
+    names = text.resolve_spellings(cleaned, src.header_aliases())
     for i, h in enumerate(cleaned):
-        simp = "".join(tmap.get(ch, ch) for ch in h)  # per header, not per row
-        name = aliases.get(h) or aliases.get(h.lower()) or aliases.get(simp)
+        name = names.get(h)
         if name is None:
             warnings.append(f"{src.name}: 未知列「{h or '(空表头)'}」已忽略 (unknown column ignored)")
             continue
@@ -224,10 +221,10 @@ def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame,
     # An 18-digit identity number typed into a number cell has already lost its last digits: find
     # those cells by reading the column again as booleans (only number/boolean cells convert).
     numeric = {}
-    aliases = src.header_aliases()
-    for i, h in enumerate(headers):
-        hc = pl.select(text.clean_header(pl.lit(h))).item()
-        name = aliases.get(hc) or aliases.get(hc.lower())
+    cleaned = text.clean_headers(headers)
+    names = text.resolve_spellings(cleaned, src.header_aliases())
+    for i, hc in enumerate(cleaned):
+        name = names.get(hc)
         if name and src.column(name).personal:
             s = reader.load_sheet(0, header_row=None, dtypes={i: "boolean"}, use_columns=[i])
             col = pl.from_arrow(s.to_arrow()).to_series().slice(1)

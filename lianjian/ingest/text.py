@@ -7,11 +7,14 @@ value, or null when the cell is blank or cannot be parsed; the caller tells the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from functools import cache, partial
 
+import opencc
 import polars as pl
 
-from lianjian.contract import EnumDef, traditional_char_map
+from lianjian.contract import EnumDef
 
 #: The 94 full-width ASCII forms (！ .. ～) and their half-width equivalents.
 FULL_WIDTH = [chr(c) for c in range(0xFF01, 0xFF5F)]
@@ -31,6 +34,15 @@ _DATE_CHINESE = r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"
 _INT = r"^[+-]?\d+(?:\.0+)?$"
 _DEC = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
+#: OpenCC conversions (run one after the other within a chain) that bring a label or header written in
+#: any regional traditional variant back to simplified characters. Each region writes some characters
+#: its own way and only its own conversion undoes them: t2s reads OpenCC's standard forms (簽, 籤 -> 签;
+#: 爲, 為 -> 为; 綫, 線 -> 线), tw2s also reads Taiwan's (著 -> 着, 裡 -> 里), hk2s Hong Kong's
+#: (衞 -> 卫); tw2sp then hk2s reads a label that mixes Taiwan and Hong Kong forms, and Taiwan's
+#: vocabulary (型別 -> 类型, 物件 -> 对象) as OpenCC's s2twp writes it. Every reading is checked
+#: against the contract's spellings, so an extra conversion can only find a label, never invent one.
+TO_SIMPLIFIED: tuple[tuple[str, ...], ...] = (("t2s",), ("tw2s",), ("hk2s",), ("tw2sp", "hk2s"))
+
 #: GB 11643 / ISO 7064 MOD 11-2: weights of the first 17 digits and the check character by remainder.
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -45,6 +57,56 @@ def clean(e: pl.Expr) -> pl.Expr:
 
 def clean_header(e: pl.Expr) -> pl.Expr:
     return e.str.replace_many(FULL_WIDTH, HALF_WIDTH).str.strip_chars(SPACES)
+
+
+def clean_headers(headers: list[str | None]) -> list[str]:
+    """A file's header cells as ``clean_header`` reads them (a missing cell is "")."""
+    cells = pl.Series(headers, dtype=pl.String).fill_null("")
+    return pl.select(clean_header(pl.lit(cells))).to_series().to_list()
+
+
+@cache
+def _converters() -> tuple[tuple[opencc.OpenCC, ...], ...]:
+    """The OpenCC converters of ``TO_SIMPLIFIED`` (their dictionaries ship inside the package)."""
+    return tuple(tuple(opencc.OpenCC(name) for name in chain) for chain in TO_SIMPLIFIED)
+
+
+def simplified_readings(value: str) -> list[str]:
+    """``value`` read through each conversion of ``TO_SIMPLIFIED``: its distinct simplified forms
+    other than itself, in that order; none for text without Chinese characters."""
+    if value.isascii():
+        return []
+    out: list[str] = []
+    for chain in _converters():
+        form = value
+        for converter in chain:
+            form = converter.convert(form)
+        if form != value and form not in out:
+            out.append(form)
+    return out
+
+
+def resolve_spellings(values: Iterable[str], spellings: dict[str, str]) -> dict[str, str]:
+    """Each value (meant: each DISTINCT value of a column, or a file's headers) that is an accepted
+    spelling -> what it stands for: as written, lower-cased, or once converted to simplified
+    characters (``simplified_readings``). Values that match nothing are left out."""
+    out: dict[str, str] = {}
+    for v in dict.fromkeys(values):
+        if v is None:
+            continue
+        if v in spellings or v.lower() in spellings:
+            out[v] = spellings.get(v) or spellings[v.lower()]
+            continue
+        for form in simplified_readings(v):  # converted only when not read as written
+            if form in spellings:
+                out[v] = spellings[form]
+                break
+    return out
+
+
+def _codes(s: pl.Series, spellings: dict[str, str]) -> pl.Series:
+    found = resolve_spellings(s.drop_nulls().unique().to_list(), spellings)
+    return s.replace_strict(list(found), list(found.values()), default=None, return_dtype=pl.String)
 
 
 def to_bool(e: pl.Expr) -> pl.Expr:
@@ -80,21 +142,11 @@ def to_dec(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.contains(_DEC)).then(e.cast(pl.Float64, strict=False))
 
 
-def enum_lookup(enum: EnumDef) -> dict[str, str]:
-    """Every accepted spelling -> code: codes in any case, labels, traditional labels."""
-    return enum.spellings()
-
-
 def to_enum(e: pl.Expr, enum: EnumDef) -> pl.Expr:
-    """Code (any case) or Chinese label, simplified or traditional -> the code (String); unknown -> null.
-    Traditional characters not covered by a listed form are converted character by character."""
-    spell = enum_lookup(enum)
-    tmap = traditional_char_map()
-    exact = e.replace_strict(spell, default=None, return_dtype=pl.String)
-    lower = e.str.to_lowercase().replace_strict(spell, default=None, return_dtype=pl.String)
-    simplified = e.str.replace_many(list(tmap), list(tmap.values())) if tmap else e
-    via_chars = simplified.replace_strict(spell, default=None, return_dtype=pl.String)
-    return pl.coalesce(exact, lower, via_chars)
+    """Code (any case) or Chinese label, in simplified characters or in any regional traditional
+    variant -> the code (String); unknown -> null. The conversion runs once per distinct value of
+    the batch (a column of codes holds few), not once per row."""
+    return e.map_batches(partial(_codes, spellings=enum.spellings()), return_dtype=pl.String, is_elementwise=True)
 
 
 def id_number_problem(e: pl.Expr) -> pl.Expr:

@@ -1,6 +1,8 @@
 """``published/_dictionary.json``: every published table, column and code with its Chinese name and
 meaning, generated from the contract declaration (nothing is written here by hand), plus a lineage
-section that makes column lineage readable without Dagster+.
+section that makes column lineage readable without Dagster+ (docs/contract.md). The grades are
+described with the thresholds of the rules file the results were computed with, year by year where
+the file overrides them (docs/rules.md, "Grades").
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 from lianjian.contract import ENUMS, PUBLISHED, SOURCES
 from lianjian.publish.layers import LAYER
 from lianjian.publish.lineage import direct_refs, staged_refs
+from lianjian.rules_config import Grades, Rules
 
 #: Contract type -> (Parquet/Arrow type as written, DuckDB type as read) — what a BI user sees.
 TYPES: dict[str, tuple[str, str, str]] = {
@@ -22,7 +25,38 @@ TYPES: dict[str, tuple[str, str, str]] = {
     "enum": ("代码（英文）", "large_string", "VARCHAR"),
 }
 
-GRADES = {"好": "总分 ≥ 好 的阈值（默认 90）", "较好": "≥ 较好 的阈值（默认 80）", "一般": "≥ 一般 的阈值（默认 60）", "较差": "低于一般阈值，或一票否决"}
+#: Without a rules file (a dictionary built on its own): the levels in words.
+GRADES_IN_WORDS = {
+    "好": "总分不低于规则文件 grades.good",
+    "较好": "总分不低于 grades.fairly_good 且低于 grades.good",
+    "一般": "总分不低于 grades.average 且低于 grades.fairly_good",
+    "较差": "总分低于 grades.average，或一票否决",
+}
+
+
+def _levels(g: Grades) -> dict[str, str]:
+    good, fairly, average = (f"{v:g}" for v in (g.good, g.fairly_good, g.average))
+    return {
+        "好": f"总分 ≥ {good}",
+        "较好": f"{fairly} ≤ 总分 < {good}",
+        "一般": f"{average} ≤ 总分 < {fairly}",
+        "较差": f"总分 < {average}，或一票否决",
+    }
+
+
+def grade_meanings(rules: Rules | None) -> dict[str, str]:
+    """Each grade level (好/较好/一般/较差) with the thresholds of ``rules`` (the score as written, to 2
+    decimals); a year whose override changes them is named with its own."""
+    if rules is None:
+        return dict(GRADES_IN_WORDS)
+    base = rules.settings().grades
+    out = _levels(base)
+    for year in sorted(rules.overrides):
+        g = rules.settings(year).grades
+        if g != base:
+            for level, text in _levels(g).items():
+                out[level] += f"；{year} 年：{text}"
+    return out
 
 
 def _enum(name: str) -> dict[str, str]:
@@ -30,8 +64,9 @@ def _enum(name: str) -> dict[str, str]:
     return {code: e.label(code) for code in e.codes}
 
 
-def build_dictionary() -> dict:
-    """The dictionary as a JSON-ready dict (deterministic: declaration order)."""
+def build_dictionary(rules: Rules | None = None) -> dict:
+    """The dictionary as a JSON-ready dict (deterministic: declaration order); ``rules``: the rules
+    file the published results were computed with (its grade thresholds describe the grades)."""
     tables = {}
     lineage = {}
     enums_used: set[str] = set()
@@ -54,10 +89,11 @@ def build_dictionary() -> dict:
                 col["codes"] = _enum(c.enum.name)
                 enums_used.add(c.enum.name)
             if c.name == "grade":
-                col["codes"] = GRADES
+                col["codes"] = grade_meanings(rules)
+                if rules is not None:
+                    col["thresholds_from"] = f"规则文件版本 {rules.version}"
             cols.append(col)
-            if c.lineage:
-                lineage[f"{name}.{c.name}"] = {"direct": direct_refs(name, c.name), "staged": staged_refs(name, c.name)}
+            lineage[f"{name}.{c.name}"] = {"direct": direct_refs(name, c.name), "staged": staged_refs(name, c.name)}
         path = f"published/{name}/year=<YYYY>/*.parquet" if t.yearly else f"published/{name}/*.parquet"
         tables[name] = {
             "zh": t.zh,
@@ -91,5 +127,5 @@ def build_dictionary() -> dict:
     }
 
 
-def dictionary_bytes() -> bytes:
-    return (json.dumps(build_dictionary(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+def dictionary_bytes(rules: Rules | None = None) -> bytes:
+    return (json.dumps(build_dictionary(rules), ensure_ascii=False, indent=2) + "\n").encode("utf-8")

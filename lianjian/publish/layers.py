@@ -3,7 +3,7 @@ landing → staged → derived → assessed → published)."""
 
 from __future__ import annotations
 
-from lianjian.contract import PUBLISHED, SOURCES
+from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
 
 #: Published table -> layer of the asset it is copied from.
 LAYER: dict[str, str] = {
@@ -16,6 +16,13 @@ LAYER: dict[str, str] = {
     "accountability_triggers": "assessed",
     "assessment_evidence": "assessed",
     "rejected_records": "staged",
+}
+
+#: Internal table -> layer of the asset that computes it (not published on its own).
+INTERNAL_LAYER: dict[str, str] = {
+    "ingest_report": "staged",
+    "integrity_evidence": "assessed",
+    "responsibility_evidence": "assessed",
 }
 
 #: The ingest report (one row per landing file) that feeds the manifest's ``inputs``.
@@ -31,15 +38,21 @@ def published_key(table: str) -> tuple[str, str]:
     return ("published", table)
 
 
+def computed_key(name: str) -> tuple[str, str]:
+    """The asset key path of the asset that computes a published or internal table."""
+    return (LAYER[name], name) if name in LAYER else (INTERNAL_LAYER[name], name)
+
+
 def ref_key(ref: str) -> tuple[tuple[str, str], str]:
-    """A lineage reference ``<source>.<column>`` (staged source) or ``<table>.<column>`` (derived or
-    assessed table) -> (asset key path, column)."""
+    """A lineage reference ``<source>.<column>`` (staged source) or ``<table>.<column>`` (a derived,
+    assessed or internal table) -> (asset key path, column)."""
     name, column = ref.split(".", 1)
     if name in SOURCES:
         return ("staged", name), column
-    if name in PUBLISHED:
-        return upstream_key(name), column
+    if name in PUBLISHED or name in INTERNAL:
+        return computed_key(name), column
     raise KeyError(ref)
 
 
 assert set(LAYER) == set(PUBLISHED), "every published table needs its layer"
+assert set(INTERNAL_LAYER) == set(INTERNAL), "every internal table needs its layer"

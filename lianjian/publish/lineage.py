@@ -1,28 +1,40 @@
 """Column lineage, from the ``lineage`` lists of ``lianjian/contract/published.yaml``.
 
-Open-source Dagster stores ``dagster/column_lineage`` but only Dagster+ draws it, so the same facts
-are made readable here: ``lianjian lineage TABLE.COLUMN`` and the lineage section of
-``published/_dictionary.json``. A reference names a staged source column (``reviews.score``) or a
-column of another computed table (``talk_obligations.fulfilled``), which is followed down to the
-staged columns it comes from.
+A column's lineage names what it is computed from: a staged column (``reviews.score``), a column of
+another computed table (``talk_obligations.fulfilled``), of an internal one (``integrity_evidence.value``)
+or of the same table (``integrity_assessment.total_score``). Followed down, it gives every staged
+column the value depends on — what it is computed from, and what selects and matches the records it
+reads (docs/contract.md, "Column lineage").
+
+The same declaration is shown three ways: ``lianjian lineage TABLE.COLUMN``, the lineage section of
+``published/_dictionary.json``, and the ``dagster/column_lineage`` metadata of every derived, assessed
+and published asset (open-source Dagster stores it; only Dagster+ draws it). An asset's metadata names
+columns of its own inputs only: a reference to a column of the same asset, or of another output of the
+same step, is followed until it reaches one, and a reference that reaches a staged table the asset
+does not read is an error in the declaration.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
-from lianjian.contract import PUBLISHED, SOURCES
-from lianjian.publish.layers import ref_key, upstream_key
+from lianjian.contract import INTERNAL, PUBLISHED, SOURCES, PublishedTable
+from lianjian.publish.layers import LAYER, ref_key, upstream_key
+
+#: Every computed table whose columns a lineage reference may name.
+TABLES: dict[str, PublishedTable] = PUBLISHED | INTERNAL
 
 
 def direct_refs(table: str, column: str) -> list[str]:
-    """The declared ``lineage`` of one published column (``<source>.<column>`` strings)."""
-    return list(PUBLISHED[table].columns[PUBLISHED[table].column_names.index(column)].lineage)
+    """The declared ``lineage`` of one column of a published or internal table."""
+    t = TABLES[table]
+    return list(t.columns[t.column_names.index(column)].lineage)
 
 
-def staged_refs(table: str, column: str) -> list[str]:
-    """Every staged column ``<source>.<column>`` the published column comes from, following computed
-    tables down to the staged sources; sorted, without duplicates."""
+def _follow(table: str, column: str, keep) -> list[str]:
+    """The references reached from one column, following every reference ``keep`` rejects down to
+    its own lineage; sorted, without duplicates. KeyError for a reference to an unknown column."""
     out: set[str] = set()
     seen: set[str] = set()
     todo = direct_refs(table, column)
@@ -32,11 +44,35 @@ def staged_refs(table: str, column: str) -> list[str]:
             continue
         seen.add(ref)
         name, col = ref.split(".", 1)
-        if name in SOURCES:
+        if keep(ref):
             out.add(ref)
-        elif name in PUBLISHED and col in PUBLISHED[name].column_names:
+        elif name in TABLES and col in TABLES[name].column_names:
             todo.extend(direct_refs(name, col))
+        elif name not in SOURCES or col not in SOURCES[name].column_names:
+            raise KeyError(f"{table}.{column}: unknown lineage reference {ref}")
     return sorted(out)
+
+
+def staged_refs(table: str, column: str) -> list[str]:
+    """Every staged column ``<source>.<column>`` the column depends on, transitively; sorted."""
+    return _follow(table, column, lambda ref: ref.split(".", 1)[0] in SOURCES)
+
+
+def asset_refs(table: str, column: str, upstream: Iterable[tuple[str, str]]) -> list[str]:
+    """The column's lineage as columns of the asset's inputs ``upstream`` (asset key paths): other
+    references (the same asset, another output of the same step) are followed down to them.
+    ValueError when a reference reaches a staged table that is not an input."""
+    inputs = {tuple(k) for k in upstream}
+
+    def keep(ref: str) -> bool:
+        key, _ = ref_key(ref)
+        if key in inputs:
+            return True
+        if key[0] == "staged":
+            raise ValueError(f"{table}.{column} reads {ref}, but {'/'.join(key)} is not an input of its asset")
+        return False
+
+    return _follow(table, column, keep)
 
 
 def describe_ref(ref: str) -> str:
@@ -46,31 +82,43 @@ def describe_ref(ref: str) -> str:
         src = SOURCES[name]
         zh_t, zh_c = src.zh, src.column(col).zh
     else:
-        t = PUBLISHED[name]
+        t = TABLES[name]
         zh_t = t.zh
         zh_c = t.columns[t.column_names.index(col)].zh
     return f"{layer}/{name}.{col}（{zh_t} · {zh_c}）"
 
 
-def dagster_column_lineage(table: str, *, direct: bool = False, through_upstream: bool = False):
-    """``dg.TableColumnLineage`` of one table: each column -> the staged columns it comes from
-    (``direct``: the declared references as they are, derived tables included; ``through_upstream``:
-    also the same column of the asset a published table is copied from). Columns without declared
-    lineage are left out (Dagster shows them as having none). For the assessed assets:
-    ``metadata={"dagster/column_lineage": dagster_column_lineage("integrity_assessment")}``."""
+def dagster_column_lineage(
+    table: str, *, upstream: Iterable[tuple[str, str]] | None = None, through_upstream: bool = False
+):
+    """``dg.TableColumnLineage`` of one table's asset: each column -> the columns of ``upstream``
+    (the asset's inputs, for a derived or assessed asset) it is computed from; with
+    ``through_upstream`` (a published asset, a copy of its computing asset) -> the same column of
+    that asset, then every staged column it depends on. Columns without lineage are left out
+    (Dagster shows them as having none)."""
     import dagster as dg
 
     deps_by_column: dict[str, list] = {}
-    for col in PUBLISHED[table].column_names:
+    for col in TABLES[table].column_names:
         deps = []
         if through_upstream:
             deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(upstream_key(table))), column_name=col))
-        for ref in direct_refs(table, col) if direct else staged_refs(table, col):
+            refs = staged_refs(table, col)
+        else:
+            refs = asset_refs(table, col, upstream or ())
+        for ref in refs:
             key, c = ref_key(ref)
             deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(key)), column_name=c))
         if deps:
             deps_by_column[col] = deps
     return dg.TableColumnLineage(deps_by_column=deps_by_column)
+
+
+def no_lineage_text(table: str) -> str:
+    """What a column without staged lineage comes from, in words."""
+    if LAYER.get(table) == "staged":
+        return "来源：落地文件中被拒收的行（不经暂存表）"
+    return "来源：无暂存层列 — 由规则或规则文件确定（例如规则版本、触发类型）"
 
 
 def lineage_lines(target: str) -> list[str]:
@@ -87,15 +135,15 @@ def lineage_lines(target: str) -> list[str]:
         c = t.columns[t.column_names.index(col)]
         lines.append(f"{table}.{col}（{c.zh}）")
         direct = direct_refs(table, col)
-        if not direct:
-            lines.append("  来源：无（由规则或运行生成，例如规则版本、依据条款）")
-            continue
-        lines.append("  直接来源：")
-        lines.extend(f"    {describe_ref(r)}" for r in direct)
         roots = staged_refs(table, col)
-        if roots != sorted(direct):
+        if direct:
+            lines.append("  直接来源：")
+            lines.extend(f"    {describe_ref(r)}" for r in direct)
+        if roots:
             lines.append("  追溯到暂存层：")
             lines.extend(f"    {describe_ref(r)}" for r in roots)
+        else:
+            lines.append(f"  {no_lineage_text(table)}")
     return lines
 
 

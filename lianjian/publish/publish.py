@@ -41,6 +41,7 @@ from lianjian.contract import ENUMS, INTERNAL, PUBLISHED
 from lianjian.errors import FatalError
 from lianjian.publish.dictionary import dictionary_bytes
 from lianjian.publish.privacy import mask_frame
+from lianjian.rules_config import Rules
 
 LINK = "published"
 VERSIONS = ".published"
@@ -325,9 +326,11 @@ def publish_tables(
     rules_sha256: str,
     code_version_: str | None = None,
     now: dt.datetime | None = None,
+    rules: Rules | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables), with the manifest
-    and dictionary, atomically. See the module docstring for the layout and guarantees."""
+    and dictionary, atomically. See the module docstring for the layout and guarantees. ``rules``: the
+    rules file the tables were computed with; the dictionary describes the grades with its thresholds."""
     warehouse = Path(warehouse).absolute()
     unknown = set(tables) - set(PUBLISHED)
     if unknown:
@@ -354,7 +357,7 @@ def publish_tables(
         for name, frame in prepared.items():
             outputs[name] = write_table(name, frame, tmp, years)
             _checkpoint(f"table:{name}")
-        (tmp / DICTIONARY).write_bytes(dictionary_bytes())
+        (tmp / DICTIONARY).write_bytes(dictionary_bytes(rules))
         manifest = build_manifest(
             run_id=run_id,
             version=version,

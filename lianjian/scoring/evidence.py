@@ -65,28 +65,51 @@ def _basis_table(rules: Rules, years: list[int]) -> pl.LazyFrame:
     return pl.LazyFrame(rows, schema={"year": pl.Int64, "_key": pl.String, "basis": pl.String}, orient="row")
 
 
+def _duty_item_basis(rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """(year, subject_kind, rule ``R3.duty.<item>``, _item_basis): the article each duty item of the
+    rules file rests on (its ``basis``), by subject kind — the same item (a responsibility letter)
+    rests on different articles for the 党组, the secretary and a leader."""
+    rows = [
+        (y, kind, f"R3.duty.{it.item}", it.basis)
+        for y in sorted(set(years))
+        for kind, items in rules.settings(y).responsibility.duty_items.items()
+        for it in items
+        if it.basis
+    ]
+    schema = {"year": pl.Int64, "subject_kind": pl.String, "rule": pl.String, "_item_basis": pl.String}
+    return pl.LazyFrame(rows, schema=schema, orient="row")
+
+
 def finish_evidence(
     parts: list[pl.LazyFrame], assessment: str, rules: Rules, years: list[int] | None = None
 ) -> pl.LazyFrame:
-    """Concatenate parts of one assessment, add ``assessment`` and ``basis`` (longest rules-file
-    basis key that equals the rule id or prefixes it followed by a dot), in the published schema.
+    """Concatenate parts of one assessment, add ``assessment`` and ``basis`` (a duty item's own
+    article; otherwise the longest rules-file basis key that equals the rule id or prefixes it
+    followed by a dot), in the published schema.
     ``years``: every year the parts may hold (a superset is fine); when omitted they are read off the
     parts, which computes them once more."""
     ev = pl.concat([p.select(PART_COLUMNS) for p in parts] or [empty_part()], how="vertical")
-    basis = _basis_table(rules, years_of(ev) if years is None else years)
-    # the basis depends on (year, rule) alone: match the few distinct pairs, then join them back
-    matched = (
-        ev.select("year", "rule")
-        .unique()
-        .join(basis, on="year", how="inner")
+    years = years_of(ev) if years is None else years
+    basis = _basis_table(rules, years)
+    # the basis depends on (year, subject_kind, rule) alone: match the few distinct triples, then
+    # join them back
+    on = ["year", "subject_kind", "rule"]
+    triples = ev.select(on).unique()
+    by_key = (
+        triples.join(basis, on="year", how="inner")
         .filter((pl.col("rule") == pl.col("_key")) | pl.col("rule").str.starts_with(pl.col("_key") + "."))
-        .sort("year", "rule", pl.col("_key").str.len_chars(), descending=[False, False, True])
-        .group_by("year", "rule", maintain_order=True)
+        .sort(*on, pl.col("_key").str.len_chars(), descending=[False, False, False, True], nulls_last=False)
+        .group_by(on, maintain_order=True)
         .agg(pl.col("basis").first())
+    )
+    matched = (
+        triples.join(by_key, on=on, how="left", nulls_equal=True)
+        .join(_duty_item_basis(rules, years), on=on, how="left", nulls_equal=True)
+        .select(*on, pl.coalesce("_item_basis", "basis").alias("basis"))
     )
     schema = EVIDENCE.schema()
     return (
-        ev.join(matched, on=["year", "rule"], how="left", maintain_order="left")
+        ev.join(matched, on=on, how="left", maintain_order="left", nulls_equal=True)
         .with_columns(pl.lit(assessment).alias("assessment"))
         .select([pl.col(c).cast(t) for c, t in schema.items()])
     )
