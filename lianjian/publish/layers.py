@@ -27,10 +27,6 @@ def upstream_key(table: str) -> tuple[str, str]:
     return (LAYER[table], table)
 
 
-def published_key(table: str) -> tuple[str, str]:
-    return ("published", table)
-
-
 def ref_key(ref: str) -> tuple[tuple[str, str], str]:
     """A lineage reference ``<source>.<column>`` (staged source) or ``<table>.<column>`` (derived or
     assessed table) -> (asset key path, column)."""

@@ -16,7 +16,7 @@ from lianjian.scoring.common import active, dept_heads, is_leadership, with_spec
 LEADER_TABLE = PUBLISHED["leader_case_handling"]
 QUALITY_TABLE = PUBLISHED["case_quality"]
 
-# RULES.md R5 names these positions: 检察长/副检察长 for chiefs_on_major; 检察长、副检察长 and
+# docs/rules.md R5 names these positions: 检察长/副检察长 for chiefs_on_major; 检察长、副检察长 and
 # 检委会专职委员 for "implemented" (辽宁报道: 入额院领导带头办案).
 CHIEF_POSITIONS = ("chief", "deputy_chief")
 IMPLEMENTED_POSITIONS = ("chief", "deputy_chief", "committee_member")

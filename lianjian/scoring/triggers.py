@@ -27,7 +27,7 @@ from lianjian.scoring.responsibility import BODIES, PERSON_KINDS, scope_violatio
 TABLE = PUBLISHED["accountability_triggers"]
 SUBJECT = ["year", "unit_code", "subject_kind", "subject_id"]
 #: Roles in which a leader answers under 一案双查, in the order one is chosen when a leader holds
-#: several towards the same violator (RULES.md R4: dept_head, leader (supervisor), branch_secretary,
+#: several towards the same violator (docs/rules.md R4: dept_head, leader (supervisor), branch_secretary,
 #: secretary).
 ANSWER_ROLES = ("dept_head", "leader", "branch_secretary", "secretary")
 
