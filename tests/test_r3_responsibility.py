@@ -248,3 +248,93 @@ def test_veto_criminal_in_scope_and_own_r2_veto():
     # the secretary C1: V1 in scope + own V2 (party_discipline vetoes under R2) → "V1,V2"
     assert t[("secretary", "C1")]["veto"] == "V1,V2"
     assert ev_of(ev, "C1", "R3.veto")[0]["record_ids"] == ["V1", "V2"]
+
+
+def test_a_supervisor_of_another_unit_is_used_as_given():
+    """The supervisor as given (docs/rules.md R1, R3, R4): department A of U1 names X, a deputy chief
+    of U2, as supervisor. Scoring takes that as it is:
+
+    R1: the supervisor talks of A's members S1 and H1 are X's (S1's held by X, T1; H1's not).
+    R3, X as a leader of U2 (default items, equal weights): report_hearing over A per quarter — one
+    hearing in Q1, recorded with A's unit U1 → 1/4; integrity_talk with A's head H1 per quarter → 0;
+    lecture (U2) ≥ 1 → 1; responsibility_letter with H1 → 0; talk obligations 1 of 2 → 1/2.
+    duty = 100 × (0.25 + 0 + 1 + 0 + 0.5)/5 = 35; no votes → base 35; scope: S1's serious violation in
+    A → 10; total 25 → 较差. (Ignoring the cross-unit supervision would leave lecture and obligations
+    only: (1 + 0.5)/2 = 75, scope 0.)
+    R4 一案双查: S1 (staff of A) → A's head H1 (dept_head) and X (leader), in the violator's unit U1.
+    """
+    from lianjian.scoring.talks import talk_obligations
+
+    roster = s.roster(
+        [
+            {"person_id": "C1", "position": "chief"},
+            {"person_id": "H1", "position": "dept_head", "dept_code": "A"},
+            {"person_id": "S1", "dept_code": "A"},
+            {"person_id": "C2", "unit_code": "U2", "position": "chief"},
+            {"person_id": "X", "unit_code": "U2", "position": "deputy_chief"},
+        ]
+    )
+    deps = s.departments([{"dept_code": "A", "head_id": "H1", "supervisor_id": "X"}])
+    talks = s.talks([{"talk_id": "T1", "talk_date": "2024-05-01", "talk_type": "supervisor", "interviewer_id": "X",
+                      "interviewee_id": "S1", "witness_id": "W"}])
+    obl = talk_obligations(roster, deps, s.events([]), talks, s.default_rules())
+    sup = {r["person_id"]: (r["responsible_id"], r["talk_id"]) for r in obl.collect().to_dicts()
+           if r["obligation"] == "supervisor"}
+    assert sup == {"S1": ("X", "T1"), "H1": ("X", None)}
+
+    activities = s.duty_activities(
+        [
+            act("RH", "leader", "report_hearing", "X", "2024-02-01", dept="A"),  # U1: A's unit
+            {**act("LX", "leader", "lecture", "X"), "unit_code": "U2"},
+        ]
+    )
+    viols = s.violations([{"violation_id": "V1", "person_id": "S1", "severity": "serious"}])
+    units = s.units([{"unit_code": "U1"}, {"unit_code": "U2"}])
+    t, ev = r3(roster, deps, units=units, activities=activities, obligations=obl, violations=viols)
+    x = t[("leader", "X")]
+    assert x["unit_code"] == "U2"
+    assert (x["duty_score"], x["deduction_scope"], x["total_score"], x["grade"]) == (35.0, 10.0, 25.0, "较差")
+    items = {e["rule"]: e["value"] for e in ev_of(ev, "X", kind="leader") if e["rule"].startswith("R3.duty.")
+             and e["value"] is not None}
+    assert items == {"R3.duty.report_hearing": 0.25, "R3.duty.integrity_talk": 0.0, "R3.duty.lecture": 1.0,
+                     "R3.duty.responsibility_letter": 0.0, "R3.duty.talk_obligations": 0.5}
+
+    from support_assessed import r4
+
+    rows = [(r["unit_code"], r["subject_kind"], r["subject_id"]) for r in r4(roster=roster, departments=deps, violations=viols)
+            if r["trigger_type"] == "one_case_two_investigations"]
+    assert sorted(rows) == [("U1", "dept_head", "H1"), ("U1", "leader", "X")]
+
+
+def test_department_heads_as_targets_whatever_their_status_and_never_oneself():
+    """docs/rules.md R3 (settled reading): "each department head" / "per department head" are the
+    head_ids named in Y's departments whatever their status; a subject is never its own target.
+
+    The unit of ``unit_roster`` plus department B headed by RH (retired) and supervised by D1, and
+    department C headed by the secretary C1 themself. RH is no subject (not active) but a target:
+    secretary C1: lecture 0; interview over {D1, K1} 0; heart_talk over {D1, K1, H1, RH} (not C1,
+    who heads C) — one with RH, one with C1 (not a target) → 1/4; responsibility_letter 0
+    → 100 × 0.25/4 = 6.25.
+    leader D1 over A and B: report_hearing 0; integrity_talk over {H1, RH} per quarter, RH in Q1
+    → (0 + 1/4)/2 = 0.125; lecture 0; responsibility_letter over {H1, RH}, RH's → 1/2
+    → 100 × 0.625/4 = 15.625 → 15.63.
+    """
+    roster = unit_roster([{"person_id": "RH", "position": "dept_head", "dept_code": "B", "status": "retired"}])
+    deps = unit_departments([{"dept_code": "B", "head_id": "RH", "supervisor_id": "D1"},
+                             {"dept_code": "C", "head_id": "C1"}])
+    activities = s.duty_activities(
+        [
+            act("T1", "secretary", "heart_talk", "C1", target="RH"),
+            act("T2", "secretary", "heart_talk", "C1", target="C1"),
+            act("G1", "leader", "integrity_talk", "D1", "2024-02-01", target="RH"),
+            act("B1", "leader", "responsibility_letter", "D1", target="RH"),
+        ]
+    )
+    t, ev = r3(roster, deps, activities=activities)
+    assert ("dept_head", "RH") not in t and ("dept_head", "C1") in t
+    assert t[("secretary", "C1")]["duty_score"] == 6.25
+    assert t[("leader", "D1")]["duty_score"] == 15.63
+    c1 = {e["rule"]: e for e in ev_of(ev, "C1", kind="secretary") if e["value"] is not None}
+    assert c1["R3.duty.heart_talk"]["value"] == 0.25 and c1["R3.duty.heart_talk"]["record_ids"] == ["T1"]
+    d1 = {e["rule"]: e["value"] for e in ev_of(ev, "D1", kind="leader") if e["value"] is not None}
+    assert (d1["R3.duty.integrity_talk"], d1["R3.duty.responsibility_letter"]) == (0.125, 0.5)

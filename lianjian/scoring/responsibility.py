@@ -100,7 +100,8 @@ def scope_violations(
     — party_group, secretary, discipline_group: every person of the unit; leader: everyone in the
     departments it supervises; dept_head: the members of its departments — never its own. The
     violator's unit and department are those of the roster of the decision year (any status); a
-    violator missing from it is in nobody's scope. Columns: year, unit_code, subject_kind,
+    violator missing from it is in nobody's scope. A leader supervises the departments that name them
+    supervisor_id, whatever their unit (the supervisor as given). Columns: year, unit_code, subject_kind,
     subject_id, violation_id, person_id, severity (code)."""
     v = (
         violations.with_columns(
@@ -113,12 +114,12 @@ def scope_violations(
     unit_wide = s.filter(pl.col("subject_kind").is_in(["party_group", "secretary", "discipline_group"])).join(
         v, on=["year", "unit_code"], how="inner"
     )
+    # the departments a leader supervises: those naming them supervisor_id, of any unit (as given)
     supervised = (
         departments.filter(pl.col("supervisor_id").is_not_null())
-        .select("year", "unit_code", "dept_code", pl.col("supervisor_id").alias("subject_id"))
-        .join(s.filter(pl.col("subject_kind") == "leader"), on=["year", "unit_code", "subject_id"], how="inner")
-        .join(v, on=["year", "unit_code", "dept_code"], how="inner")
-        .drop("dept_code")
+        .select("year", pl.col("unit_code").alias("dept_unit"), "dept_code", pl.col("supervisor_id").alias("subject_id"))
+        .join(s.filter(pl.col("subject_kind") == "leader"), on=["year", "subject_id"], how="inner")
+        .join(v.rename({"unit_code": "dept_unit"}), on=["year", "dept_unit", "dept_code"], how="inner")
     )
     headed = (
         dept_heads(departments)
@@ -174,20 +175,22 @@ def duty_item_table(rules: Rules, years: list[int]) -> pl.LazyFrame:
 def duty_targets(roster: pl.LazyFrame, departments: pl.LazyFrame) -> dict[str, tuple[list[str], str, pl.LazyFrame]]:
     """Target sets of the duty items, by target name: (keys, target class, frame) where the frame has
     the key columns and ``_target`` (a person id, or a dept code for class ``dept``). Keys
-    (year, unit_code) are unit-wide; (year, unit_code, subject_id) are the subject's own."""
+    (year, unit_code) are unit-wide; (year, unit_code, subject_id) are the subject's own; the
+    departments a leader supervises are those naming them supervisor_id, whatever their unit (keys
+    (year, subject_id); a department target carries its ``target_unit``)."""
     act = active(roster)
     leaders = act.filter(is_leadership()).select("year", "unit_code", pl.col("person_id").alias("_target"))
     heads = dept_heads(departments)
     head_targets = heads.select("year", "unit_code", pl.col("head_id").alias("_target"))
     supervised = departments.filter(pl.col("supervisor_id").is_not_null()).select(
-        "year", "unit_code", "dept_code", "head_id", pl.col("supervisor_id").alias("subject_id")
+        "year", pl.col("unit_code").alias("target_unit"), "dept_code", "head_id", pl.col("supervisor_id").alias("subject_id")
     )
     members = heads.join(
         act.select("year", "unit_code", "dept_code", pl.col("person_id").alias("_target")),
         on=["year", "unit_code", "dept_code"],
         how="inner",
     ).select("year", "unit_code", pl.col("head_id").alias("subject_id"), "_target")
-    unit_key, own_key = ["year", "unit_code"], ["year", "unit_code", "subject_id"]
+    unit_key, own_key, supervisor_key = ["year", "unit_code"], ["year", "unit_code", "subject_id"], ["year", "subject_id"]
     return {
         "other_leaders": (unit_key, "person", leaders),
         "other_leaders_and_dept_heads": (unit_key, "person", pl.concat([leaders, head_targets]).unique()),
@@ -198,11 +201,15 @@ def duty_targets(roster: pl.LazyFrame, departments: pl.LazyFrame) -> dict[str, t
                 "year", "unit_code", pl.col("person_id").alias("_target")
             ),
         ),
-        "supervised_depts": (own_key, "dept", supervised.select(*own_key, pl.col("dept_code").alias("_target"))),
+        "supervised_depts": (
+            supervisor_key,
+            "dept",
+            supervised.select(*supervisor_key, "target_unit", pl.col("dept_code").alias("_target")),
+        ),
         "supervised_dept_heads": (
-            own_key,
+            supervisor_key,
             "person",
-            supervised.filter(pl.col("head_id").is_not_null()).select(*own_key, pl.col("head_id").alias("_target")),
+            supervised.filter(pl.col("head_id").is_not_null()).select(*supervisor_key, pl.col("head_id").alias("_target")),
         ),
         "dept_members": (own_key, "person", members),
     }
@@ -277,8 +284,10 @@ def per_period_items(items: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFr
 
 def item_targets(items: pl.LazyFrame, roster: pl.LazyFrame, departments: pl.LazyFrame) -> pl.LazyFrame:
     """Every target of every ``per_target`` and ``per_target_period`` item of every subject: the item
-    rows with ``target`` (a person id, or a department code for class ``dept``) and ``target_class``.
-    A subject is never its own target."""
+    rows with ``target`` (a person id, or a department code for class ``dept``), ``target_class`` and
+    ``activity_unit``, the unit whose activities count for it: the department's for a department
+    target (an activity names a department of its own unit), the subject's otherwise. A subject is
+    never its own target."""
     targeted = items.filter(pl.col("item_kind").is_in(["per_target", "per_target_period"]))
     return (
         pl.concat(
@@ -288,10 +297,12 @@ def item_targets(items: pl.LazyFrame, roster: pl.LazyFrame, departments: pl.Lazy
                 .with_columns(pl.lit(cls).alias("target_class"))
                 for name, (keys, cls, frame) in duty_targets(roster, departments).items()
             ],
-            how="vertical",
+            how="diagonal",
         )
         .drop("target")
         .rename({"_target": "target"})
+        .with_columns(pl.coalesce("target_unit", "unit_code").alias("activity_unit"))
+        .drop("target_unit")
         .filter(pl.col("target") != pl.col("subject_id"))
         .unique()
     )
@@ -316,7 +327,11 @@ def per_target_items(targets: pl.LazyFrame, activities: pl.LazyFrame) -> pl.Lazy
     share of periods with an activity for the target): the mean over the item's targets. Subjects
     without targets have no such item."""
     return (
-        targets.join(_activities_by_target(activities), on=[*SUBJECT, "activity_type", "target_class", "target"], how="left")
+        targets.join(
+            _activities_by_target(activities).rename({"unit_code": "activity_unit"}),
+            on=["year", "activity_unit", "subject_kind", "subject_id", "activity_type", "target_class", "target"],
+            how="left",
+        )
         .with_columns(pl.when(pl.col("activity_id").is_not_null()).then(_period_of_activity()).alias("done_period"))
         .group_by(*SUBJECT, "item", "weight", "item_kind", "target")
         .agg(

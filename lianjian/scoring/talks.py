@@ -167,21 +167,20 @@ def must_talk_windows(rules: Rules, years: list[int]) -> pl.DataFrame:
 
 
 def must_talk_responsible() -> pl.Expr:
-    """Who is responsible for P's must-talk (docs/rules.md R1): a leadership member's is the party
-    secretary's; otherwise P's department head, or D's supervisor when P is that head; nobody (null)
-    when there is no department, no head, no supervisor, or P is the party secretary themself."""
+    """Who is responsible for P's must-talk (docs/rules.md R1), in this order: if P is the party
+    secretary, nobody — whatever P's department; if P is a leadership member, the party secretary; if
+    P heads D, D's supervisor; otherwise D's head. With no department, no such person, or only P
+    themself, nobody (null): the obligation still stands."""
+    person = pl.col("person_id")
+    supervisor, head = pl.col("supervisor_id"), pl.col("head_id")
     return (
-        pl.when(is_leadership() & (pl.col("secretary_id") != pl.col("person_id")))
-        .then(pl.col("secretary_id"))
+        pl.when((pl.col("secretary_id") == person).fill_null(False))
+        .then(pl.lit(None, pl.String))
         .when(is_leadership())
-        .then(pl.lit(None, pl.String))
-        .when(pl.col("head_id").is_null())
-        .then(pl.lit(None, pl.String))
-        .when((pl.col("head_id") == pl.col("person_id")) & (pl.col("supervisor_id") != pl.col("person_id")))
-        .then(pl.col("supervisor_id"))
-        .when(pl.col("head_id") == pl.col("person_id"))
-        .then(pl.lit(None, pl.String))
-        .otherwise(pl.col("head_id"))
+        .then(pl.col("secretary_id"))
+        .when((head == person).fill_null(False))
+        .then(pl.when(supervisor != person).then(supervisor))
+        .otherwise(head)
     )
 
 

@@ -59,7 +59,8 @@ def _streaks(poor: pl.LazyFrame, ident: list[str]) -> pl.LazyFrame:
 def consecutive_poor(integrity: pl.LazyFrame, responsibility: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     """连续两年较差: for each assessment and subject graded 较差 in Y and in Y−1 (a run of at least
     ``triggers.consecutive_poor_min_years``), one row in Y with the run's length. A person is one
-    subject across kinds and years (worse grade of the year counts); a body is one per unit; a year
+    subject across kinds and years (worse grade of the year counts; the row's subject_kind is the first
+    of secretary, leader, dept_head the person is assessed under in Y); a body is one per unit; a year
     without a grade breaks the run."""
     years = sorted(set(years_of(integrity)) | set(years_of(responsibility)))
     if not years:
@@ -84,24 +85,25 @@ def consecutive_poor(integrity: pl.LazyFrame, responsibility: pl.LazyFrame, rule
         pl.col("person_id").alias("_ident"),
     )
     resp = (
-        responsibility.filter(pl.col("grade") == POOR)
-        .with_columns(pl.col("subject_kind").cast(pl.String))
-        .select(
-            "year",
-            "unit_code",
-            pl.lit("responsibility").alias("assessment"),
-            "subject_kind",
-            "subject_id",
-            "subject_name",
+        responsibility.with_columns(pl.col("subject_kind").cast(pl.String))
+        .with_columns(
             # a person is the same subject whatever the kind; a body is the same subject for its unit
             pl.when(pl.col("subject_kind").is_in(list(BODIES)))
             .then(pl.col("subject_kind") + pl.lit(":") + pl.col("unit_code"))
             .otherwise(pl.col("subject_id"))
-            .alias("_ident"),
+            .alias("_ident")
         )
-        # one row per identity and year: the first kind (declared order) among those graded 较差
+        # one row per identity and year, of the first kind (declared order: secretary, leader,
+        # dept_head) the person is assessed under that year; 较差 when any of them is (the worse grade)
         .sort("_ident", "year", _kind_rank())
-        .unique(subset=["_ident", "year"], keep="first", maintain_order=True)
+        .group_by("_ident", "year", maintain_order=True)
+        .agg(
+            pl.col("unit_code", "subject_kind", "subject_id", "subject_name").first(),
+            (pl.col("grade") == POOR).any().alias("_poor"),
+        )
+        .filter(pl.col("_poor"))
+        .select("year", "unit_code", pl.lit("responsibility").alias("assessment"), "subject_kind", "subject_id",
+                "subject_name", "_ident")
     )
     ident = ["assessment", "_ident"]
     poor = pl.concat([integ, resp])
