@@ -10,7 +10,7 @@ and S2 in A.
 from __future__ import annotations
 
 import support_scoring as s
-from support_assessed import deduction_sum, duty_mean, ev_of, obligations, r3
+from support_assessed import deduction_sum, duty_items, duty_mean, ev_of, obligations, r3
 
 
 def unit_roster(extra=()):
@@ -71,8 +71,12 @@ def test_secretary_targets_exclude_themself():
     # responsibility_letter over {D1, K1}: 0 → (1 + 0.5 + 1/3 + 0)/4 × 100 = 45.8333… → 45.83
     row = t[("secretary", "C1")]
     assert row["duty_score"] == 45.83
-    items = {e["rule"]: e for e in ev_of(ev, "C1", kind="secretary") if e["rule"].startswith("R3.duty.")}
+    items = duty_items(ev, "C1", "secretary")
     assert items["R3.duty.interview"]["value"] == 0.5 and items["R3.duty.interview"]["record_ids"] == ["I1"]
+    # what lowers it: the targets missed (K1 for the interview; D1 and K1 for the heart talk)
+    assert ev_of(ev, "C1", "R3.duty.interview.missed")[0]["record_ids"] == ["K1"]
+    assert ev_of(ev, "C1", "R3.duty.heart_talk.missed")[0]["record_ids"] == ["D1", "K1"]
+    assert ev_of(ev, "C1", "R3.duty.lecture.missed") == []  # fully met: nothing named
     assert items["R3.duty.interview"]["component"] == "interview"  # the item's name
     assert abs(duty_mean(ev, "C1", "secretary") - 45.8333333) < 1e-4
     # no votes → base = duty alone; total 45.83 → 较差
@@ -154,13 +158,20 @@ def test_dept_head_items_and_items_without_targets_left_out():
     # H1: obligations 0.75; commitment letters over {S1, S2}: 0.5; special cases verified 0.5
     #     → (0.75 + 0.5 + 0.5)/3 = 0.583333… → 58.33
     assert t[("dept_head", "H1")]["duty_score"] == 58.33
-    assert ev_of(ev, "H1", "R3.duty.special_cases_verified")[0]["record_ids"] == ["K1", "K2"]
+    # R8: the verified special case is counted, the unverified one named as what lowers the item
+    assert ev_of(ev, "H1", "R3.duty.special_cases_verified")[0]["record_ids"] == ["K1"]
+    assert ev_of(ev, "H1", "R3.duty.special_cases_verified.missed")[0]["record_ids"] == ["K2"]
+    # and the department talk not held names its obligation; the commitment letter not signed, S2
+    assert ev_of(ev, "H1", "R3.duty.talk_obligations.missed")[0]["record_ids"] == ["talk_obligations/2024/S2/department_h2"]
+    assert ev_of(ev, "H1", "R3.duty.commitment_letter.missed")[0]["record_ids"] == ["S2"]
     # H2: no other active member, no obligations, no special cases → no items → duty_score empty;
     #     vote (100·2 + 80·1 + 60·1)/4 = 340/4 = 85 → base = vote alone → 85 较好
     h2 = t[("dept_head", "H2")]
     assert h2["duty_score"] is None and h2["vote_score"] == 85.0
     assert h2["total_score"] == 85.0 and h2["grade"] == "较好" and h2["status"] == "graded"
-    assert ev_of(ev, "H2", kind="dept_head") == [e for e in ev_of(ev, "H2") if e["rule"] == "R3.vote"]
+    # R8: the votes of each level (no duty item)
+    assert {e["rule"]: e["value"] for e in ev_of(ev, "H2", kind="dept_head")} == {
+        "R3.vote.good": 2.0, "R3.vote.fairly_good": 1.0, "R3.vote.average": 1.0, "R3.vote.poor": 0.0}
 
 
 def test_base_score_weights_and_incomplete_without_duty_or_vote():

@@ -36,7 +36,9 @@ def test_consecutive_poor_person_across_kinds_and_worse_grade_of_the_year():
     assert (row["year"], row["subject_id"], row["subject_kind"], row["assessment"]) == (2024, "P1", "leader",
                                                                                         "responsibility")
     assert row["streak_years"] == 2 and row["basis"] == BASIS["consecutive_poor"]["leader"]
-    assert row["evidence"] == []
+    # evidence: the assessment row graded 较差 of each year of the streak (R8: its score and evidence
+    # rows are the facts behind the grade)
+    assert row["evidence"] == ["responsibility_assessment/2023/U1/leader/P1", "responsibility_assessment/2024/U1/dept_head/P1"]
 
 
 def test_consecutive_poor_bodies_by_unit_and_basis_per_kind():
@@ -71,6 +73,10 @@ def test_consecutive_poor_year_without_grade_breaks_streak_and_three_years_give_
     )
     t = rows(r4(integrity=integ), "consecutive_poor")
     assert sorted((r["year"], r["subject_id"], r["streak_years"]) for r in t) == [(2023, "P2", 2), (2024, "P2", 3)]
+    assert sorted(r["evidence"] for r in t) == [
+        ["integrity_assessment/2022/P2", "integrity_assessment/2023/P2"],
+        ["integrity_assessment/2022/P2", "integrity_assessment/2023/P2", "integrity_assessment/2024/P2"],
+    ]
     assert all(r["subject_kind"] == "person" and r["assessment"] == "integrity" for r in t)
     assert all(r["basis"] == BASIS["consecutive_poor"]["person"] for r in t)
 
@@ -264,9 +270,11 @@ def test_empty_inputs_give_empty_tables_in_published_schemas():
     t3, ev3 = r3(empty("personnel"), units=empty("units"))
     assert t2 == {} and ev2 == [] and t3 == {} and ev3 == []
     assert r4() == []
-    # a roster alone: everyone active is assessed, incomplete, with zero deductions
+    # a roster alone: everyone active is assessed, incomplete, with zero deductions; the evidence says
+    # why (no department review) beside the year's settings
     t2, ev2 = r2(s.roster([{"person_id": "P1"}]), obligations=obligations([]))
-    assert t2["P1"]["status"] == "incomplete" and t2["P1"]["deduction_cases"] == 0.0 and ev2 == []
+    assert t2["P1"]["status"] == "incomplete" and t2["P1"]["deduction_cases"] == 0.0
+    assert [e["rule"] for e in ev2 if e["subject_id"] is not None] == ["R2.status.no_department_review"]
 
 
 def test_a_two_kind_person_has_one_trigger_row_secretary_then_leader_then_dept_head():

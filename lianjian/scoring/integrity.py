@@ -22,7 +22,7 @@ import polars as pl
 from lianjian.contract import PUBLISHED
 from lianjian.rules_config import Rules
 from lianjian.scoring.common import active, materialize, rounded, total_and_grade, year_of, years_of
-from lianjian.scoring.evidence import IntegrityFacts, integrity_evidence
+from lianjian.scoring.evidence import IntegrityFacts, integrity_evidence, record_id
 
 TABLE = PUBLISHED["integrity_assessment"]
 KEY = ["year", "person_id"]
@@ -92,6 +92,33 @@ def review_scores(reviews: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame
     )
 
 
+def review_rows(reviews: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """The reviews behind step 1, one row each (for the evidence): (year, person_id, kind, score,
+    record_id, trimmed, dept_head_signed, supervisor_signed). ``trimmed``: the peer review left out as
+    the lowest and the one left out as the highest when there are ``peer_trim_from`` or more (of tied
+    scores, the smallest reviewer_id as the lowest, the largest as the highest)."""
+    kind = pl.col("reviewer_kind").cast(pl.String)
+    order = pl.int_range(pl.len()).over([*KEY, "kind"], order_by=["score", "reviewer_id"])
+    peer = pl.col("kind") == "peer"
+    n_peers = pl.len().over([*KEY, "kind"])
+    return (
+        reviews.with_columns(kind.alias("kind"))
+        .join(settings.select("year", "peer_trim_from"), on="year", how="left", validate="m:1")
+        .with_columns(
+            (peer & (n_peers >= pl.col("peer_trim_from")) & ((order == 0) | (order == n_peers - 1))).alias("trimmed")
+        )
+        .select(
+            *KEY,
+            "kind",
+            "score",
+            record_id("reviews", "year", "person_id", "kind", "reviewer_id").alias("record_id"),
+            "trimmed",
+            pl.col("dept_head_signed").fill_null(False),
+            pl.col("supervisor_signed").fill_null(False),
+        )
+    )
+
+
 def review_score() -> pl.Expr:
     """The weighted mean of the review components present (weights ``weight_<kind>`` renormalized
     over them); null when none is present."""
@@ -106,13 +133,13 @@ def review_score() -> pl.Expr:
 
 def family_talk_deduction(talk_obligations: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
     """R2 step 2, talks: P's own family obligation (R1) not fulfilled costs ``family_talk_missing``
-    points. (year, person_id, points)."""
+    points. (year, person_id, points, obligation_ids)."""
     return (
         talk_obligations.filter(
             (pl.col("obligation").cast(pl.String) == "family") & ~pl.col("fulfilled").fill_null(False)
         )
-        .select(KEY)
-        .unique()
+        .group_by(KEY)
+        .agg(record_id("talk_obligations", "year", "person_id", pl.col("obligation").cast(pl.String)).alias("obligation_ids"))
         .join(settings.select("year", pl.col("family_talk_points").alias("points")), on="year", how="left", validate="m:1")
     )
 
@@ -226,8 +253,9 @@ def integrity_assessment(
     years = years_of(people)
     settings = integrity_settings(rules, years)
     # the table and the evidence rows both read these: computed once
-    scores, family, case_facts, violation_facts, vetoes = materialize(
+    scores, reviewed, family, case_facts, violation_facts, vetoes = materialize(
         review_scores(reviews, settings),
+        review_rows(reviews, settings),
         family_talk_deduction(talk_obligations, settings),
         case_deductions(cases, settings),
         violation_deductions(violations, rules, years),
@@ -267,7 +295,7 @@ def integrity_assessment(
     )
     facts = IntegrityFacts(
         subjects=people.select("year", "unit_code", "person_id"),
-        reviews=scores,
+        reviews=reviewed,
         family=family,
         cases=case_facts,
         cases_capped=cases_capped,

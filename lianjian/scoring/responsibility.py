@@ -34,7 +34,7 @@ from lianjian.scoring.common import (
     year_of,
     years_of,
 )
-from lianjian.scoring.evidence import ResponsibilityFacts, responsibility_evidence
+from lianjian.scoring.evidence import NO_IDS, ResponsibilityFacts, record_id, responsibility_evidence
 from lianjian.scoring.integrity import vetoing_violations
 from lianjian.scoring.talks import obligations_towards_others
 
@@ -250,9 +250,10 @@ def _share(done: pl.Expr, required: pl.Expr) -> pl.Expr:
     return pl.min_horizontal(done / required, pl.lit(1.0))
 
 
-#: Columns of every duty-item frame: the subject, the item, its weight, its completion (0–1) and the
-#: record ids counted.
-ITEM_COLUMNS = [*SUBJECT, "item", "weight", "completion", "record_ids"]
+#: Columns of every duty-item frame: the subject, the item, its weight, its completion (0–1), the
+#: record ids counted and what lowered it (``missed``: targets not fully met, obligations not
+#: fulfilled, special cases not verified; empty for the items counted over the year).
+ITEM_COLUMNS = [*SUBJECT, "item", "weight", "completion", "record_ids", "missed"]
 
 
 def count_items(items: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFrame:
@@ -262,7 +263,7 @@ def count_items(items: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFrame:
         .join(activities, on=[*SUBJECT, "activity_type"], how="left")
         .group_by(*SUBJECT, "item", "weight", "required")
         .agg(pl.col("activity_id").drop_nulls().alias("record_ids"))
-        .with_columns(_share(pl.col("record_ids").list.len(), pl.col("required")).alias("completion"))
+        .with_columns(_share(pl.col("record_ids").list.len(), pl.col("required")).alias("completion"), NO_IDS.alias("missed"))
         .select(ITEM_COLUMNS)
     )
 
@@ -278,6 +279,7 @@ def per_period_items(items: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFr
             (pl.col("done_period").drop_nulls().n_unique() / _periods_in_year().first()).alias("completion"),
             pl.col("activity_id").drop_nulls().alias("record_ids"),
         )
+        .with_columns(NO_IDS.alias("missed"))
         .select(ITEM_COLUMNS)
     )
 
@@ -345,6 +347,7 @@ def per_target_items(targets: pl.LazyFrame, activities: pl.LazyFrame) -> pl.Lazy
         .agg(
             pl.col("target_completion").sort().mean().alias("completion"),  # sorted first: the same bits on every run
             pl.col("record_ids").list.explode(keep_nulls=False, empty_as_null=False),
+            pl.col("target").filter(pl.col("target_completion") < 1).alias("missed"),
         )
         .select(ITEM_COLUMNS)
     )
@@ -352,12 +355,18 @@ def per_target_items(targets: pl.LazyFrame, activities: pl.LazyFrame) -> pl.Lazy
 
 def obligation_items(items: pl.LazyFrame, talk_obligations: pl.LazyFrame) -> pl.LazyFrame:
     """Items ``obligations``: the share of the R1 obligations towards others the subject is responsible
-    for that are fulfilled (``talks.obligations_towards_others``); record ids: the talks held."""
+    for that are fulfilled (``talks.obligations_towards_others``); record ids: the talks held; missed:
+    the obligations not fulfilled (``talk_obligations/…`` ids)."""
     fulfilled = pl.col("fulfilled").fill_null(False)
+    obligation = record_id("talk_obligations", "year", "person_id", pl.col("obligation").cast(pl.String), "event_id")
     shares = (
         obligations_towards_others(talk_obligations)
         .group_by("year", pl.col("responsible_id").alias("subject_id"))
-        .agg(fulfilled.mean().alias("completion"), pl.col("talk_id").filter(fulfilled).drop_nulls().alias("record_ids"))
+        .agg(
+            fulfilled.mean().alias("completion"),
+            pl.col("talk_id").filter(fulfilled).drop_nulls().alias("record_ids"),
+            obligation.filter(~fulfilled).alias("missed"),
+        )
     )
     return (
         items.filter(pl.col("item_kind") == "obligations")
@@ -397,9 +406,13 @@ def department_special_cases(
 
 def special_case_items(items: pl.LazyFrame, special_cases: pl.LazyFrame) -> pl.LazyFrame:
     """Items ``special_cases_verified``: the share of the department's special cases closed in Y that
-    have dept_verified. A department without special cases has no such item."""
+    have dept_verified (record ids: those; missed: the others). A department without special cases
+    has no such item."""
+    verified = pl.col("dept_verified")
     shares = special_cases.group_by("year", "unit_code", "subject_id").agg(
-        pl.col("dept_verified").mean().alias("completion"), pl.col("case_id").alias("record_ids")
+        verified.mean().alias("completion"),
+        pl.col("case_id").filter(verified).alias("record_ids"),
+        pl.col("case_id").filter(~verified).alias("missed"),
     )
     return (
         items.filter(pl.col("item_kind") == "special_cases_verified")
@@ -458,15 +471,15 @@ def responsibility_settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
 
 
 def vote_scores(democratic_votes: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
-    """民主测评: vote_score = (points·good + … + points·poor) / all votes (``vote_points``); no row
-    (empty) without votes."""
+    """民主测评: vote_score = (points·good + … + points·poor) / all votes (``vote_points``), with the
+    votes of each level (``votes_<level>``); no row (empty) without votes."""
     total = pl.sum_horizontal([pl.col(f"votes_{k}") for k in VOTE_LEVELS]).cast(pl.Float64)
     points = pl.sum_horizontal([pl.col(f"votes_{k}") * pl.col(f"vote_points_{k}") for k in VOTE_LEVELS])
     return (
         democratic_votes.with_columns(pl.col("subject_kind").cast(pl.String))
         .join(settings, on="year", how="inner", validate="m:1")
         .filter(total > 0)
-        .select(*SUBJECT, (points / total).alias("vote_score"))
+        .select(*SUBJECT, (points / total).alias("vote_score"), *(f"votes_{k}" for k in VOTE_LEVELS))
     )
 
 
@@ -558,7 +571,7 @@ def responsibility_assessment(
     assessed = (
         subjects.join(settings, on="year", how="left", validate="m:1")
         .join(duty_scores(completions), on=SUBJECT, how="left", validate="1:1")
-        .join(votes, on=SUBJECT, how="left", validate="1:1")
+        .join(votes.select(*SUBJECT, "vote_score"), on=SUBJECT, how="left", validate="1:1")
         .join(scope_capped.select(*SUBJECT, pl.col("points").alias("scope_points")), on=SUBJECT, how="left", validate="1:1")
         .join(vetoes, on=SUBJECT, how="left", validate="1:1")
         .with_columns(
