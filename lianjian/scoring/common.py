@@ -20,15 +20,30 @@ GOOD, FAIRLY_GOOD, AVERAGE, POOR = (GRADE.label(c) for c in ("good", "fairly_goo
 # ---------------------------------------------------------------- numbers and grades
 
 
-def round_half_away(expr: pl.Expr, decimals: int | pl.Expr) -> pl.Expr:
-    """Round half away from zero to ``decimals`` places — the one rounding of the project (docs/rules.md,
-    conventions: scores are computed unrounded and written this way). ``decimals`` is a number or an
-    expression (the per-year ``rounding_decimals`` joined in as a column, so a year's override applies
-    to that year's rows). The tiny epsilon absorbs binary representation error (89.995 is stored as
-    89.99499999…)."""
-    places = decimals if isinstance(decimals, pl.Expr) else pl.lit(decimals)
-    factor = pl.lit(10.0).pow(places.cast(pl.Float64))
-    return (expr.sign() * ((expr.abs() * factor + 0.5 + 1e-9).floor() / factor)).cast(pl.Float64)
+def round_half_away(expr: pl.Expr, decimals: int) -> pl.Expr:
+    """Round half away from zero to ``decimals`` places — the one rounding of the project
+    (docs/rules.md, conventions: scores are computed unrounded and written this way). The tiny epsilon
+    absorbs binary representation error (89.995 is stored as 89.99499999…). The last ``round`` makes
+    the quotient the nearest double of the written number whatever way the division is done (Polars
+    divides by a constant as a multiplication by its reciprocal: 8860 × 0.01 = 88.60000000000001)."""
+    factor = float(10**decimals)
+    whole = (expr.abs() * factor + 0.5 + 1e-9).floor()
+    return (expr.sign() * whole / factor).round(decimals).cast(pl.Float64)
+
+
+def round_by_year(expr: pl.Expr, rules: Rules, years: list[int]) -> pl.Expr:
+    """``round_half_away`` with the ``rounding_decimals`` in force in each row's ``year`` (one term per
+    distinct setting; rows of other years get the base setting)."""
+    groups: dict[int, list[int]] = {}
+    for y in sorted(set(int(y) for y in years)):
+        groups.setdefault(int(rules.settings(y).rounding_decimals), []).append(y)
+    base = round_half_away(expr, int(rules.settings().rounding_decimals))
+    if len(groups) <= 1:
+        return round_half_away(expr, next(iter(groups))) if groups else base
+    chain = pl.when(pl.col("year").is_in(groups[next(iter(groups))])).then(round_half_away(expr, next(iter(groups))))
+    for decimals, ys in list(groups.items())[1:]:
+        chain = chain.when(pl.col("year").is_in(ys)).then(round_half_away(expr, decimals))
+    return chain.otherwise(base)
 
 
 def clamp_score(expr: pl.Expr) -> pl.Expr:
@@ -37,12 +52,11 @@ def clamp_score(expr: pl.Expr) -> pl.Expr:
 
 
 def outcome_settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
-    """Per-year settings of the ending R2 and R3 share, to join on ``year``: ``decimals``
-    (``rounding_decimals``) and the grade thresholds ``grade_good``, ``grade_fairly_good``,
-    ``grade_average`` (``grades``), after that year's overrides."""
+    """Per-year settings of the ending R2 and R3 share, to join on ``year``: the grade thresholds
+    ``grade_good``, ``grade_fairly_good``, ``grade_average`` (``grades``), after that year's
+    overrides."""
     return rules.year_table(
         years,
-        decimals=lambda s: int(s.rounding_decimals),
         grade_good=lambda s: float(s.grades.good),
         grade_fairly_good=lambda s: float(s.grades.fairly_good),
         grade_average=lambda s: float(s.grades.average),
@@ -65,9 +79,9 @@ def grade_expr(score: pl.Expr) -> pl.Expr:
     )
 
 
-def rounded(*columns: str) -> list[pl.Expr]:
-    """The columns written rounded with the year's ``decimals`` (joined by ``outcome_settings``)."""
-    return [round_half_away(pl.col(c), pl.col("decimals")) for c in columns]
+def rounded(rules: Rules, years: list[int], *columns: str) -> list[pl.Expr]:
+    """The columns written rounded with each year's ``rounding_decimals``."""
+    return [round_by_year(pl.col(c), rules, years).alias(c) for c in columns]
 
 
 def total_and_grade(frame: pl.LazyFrame, rules: Rules, years: list[int]) -> pl.LazyFrame:
@@ -75,11 +89,12 @@ def total_and_grade(frame: pl.LazyFrame, rules: Rules, years: list[int]) -> pl.L
     score before clamping, null when the subject is not graded) kept within 0–100 and written rounded
     as ``total_score``; ``veto`` the vetoing record ids (``veto_ids``, a list) comma-separated, null
     when there is none; ``grade`` that of the written score, 较差 whatever the score (even without
-    one) when there is a veto. Joins ``outcome_settings`` (``decimals`` and the thresholds) on year."""
+    one) when there is a veto. Joins ``outcome_settings`` (the thresholds) on year; rounds with each
+    year's ``rounding_decimals``."""
     return (
         frame.join(outcome_settings(rules, years), on="year", how="left", validate="m:1")
         .with_columns(
-            round_half_away(clamp_score(pl.col("unclamped_total")), pl.col("decimals")).alias("total_score"),
+            round_by_year(clamp_score(pl.col("unclamped_total")), rules, years).alias("total_score"),
             pl.col("veto_ids").list.join(",").alias("veto"),
         )
         .with_columns(

@@ -287,7 +287,7 @@ def integrity_assessment(
     table = (
         total_and_grade(assessed, rules, years)
         .with_columns(
-            *rounded(*(f"{k}_score" for k in REVIEW_KINDS), "review_score", "deduction_talks", "deduction_cases", "deduction_violations"),
+            *rounded(rules, years, *(f"{k}_score" for k in REVIEW_KINDS), "review_score", "deduction_talks", "deduction_cases", "deduction_violations"),
             pl.lit(rules.version).alias("rules_version"),
         )
         .select([pl.col(c).cast(t) for c, t in TABLE.schema().items()])

@@ -11,7 +11,7 @@ import polars as pl
 
 from lianjian.contract import PUBLISHED
 from lianjian.rules_config import Rules
-from lianjian.scoring.common import active, dept_heads, is_leadership, round_half_away, year_of, years_of
+from lianjian.scoring.common import active, dept_heads, is_leadership, round_by_year, year_of, years_of
 
 TABLE = PUBLISHED["major_matter_report_stats"]
 
@@ -34,7 +34,7 @@ def major_matter_report_stats(
     half away from zero; empty when U has no active staff); zero_report (no report);
     reports_prev_year and reports_two_years_ago (U's counts in Y−1 and Y−2, 0 when none)."""
     units = roster.select("year", "unit_code").unique()
-    decimals = rules.year_table(years_of(units), decimals=lambda s: int(s.rounding_decimals)).lazy()
+    years = years_of(units)
     staff = active(roster).group_by("year", "unit_code").agg(pl.len().cast(pl.Int64).alias("staff"))
     dated = reports.select(
         "unit_code", pl.col("reporter_id").alias("person_id"), year_of(pl.col("report_date")).alias("year")
@@ -58,11 +58,10 @@ def major_matter_report_stats(
         .join(counts, on=["year", "unit_code"], how="left")
         .join(earlier(1, "reports_prev_year"), on=["year", "unit_code"], how="left")
         .join(earlier(2, "reports_two_years_ago"), on=["year", "unit_code"], how="left")
-        .join(decimals, on="year", how="left", validate="m:1")
         .with_columns(pl.col(c).fill_null(0) for c in zero)
         .with_columns(
             pl.when(pl.col("staff") > 0)
-            .then(round_half_away(pl.col("reports") / pl.col("staff") * 100.0, pl.col("decimals")))
+            .then(round_by_year(pl.col("reports") / pl.col("staff") * 100.0, rules, years))
             .otherwise(pl.lit(None, pl.Float64))
             .alias("per_hundred_staff"),
             (pl.col("reports") == 0).alias("zero_report"),

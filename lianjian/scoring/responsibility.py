@@ -585,7 +585,7 @@ def responsibility_assessment(
     )
     table = (
         total_and_grade(assessed, rules, years)
-        .with_columns(*rounded("duty_score", "vote_score", "deduction_scope"), pl.lit(rules.version).alias("rules_version"))
+        .with_columns(*rounded(rules, years, "duty_score", "vote_score", "deduction_scope"), pl.lit(rules.version).alias("rules_version"))
         .select([pl.col(c).cast(t) for c, t in TABLE.schema().items()])
         .sort(SUBJECT)
     )
