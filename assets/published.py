@@ -32,7 +32,7 @@ ENGLISH = {
     "case_quality": "Case review results per handler, year and category (R6).",
     "leader_case_handling": "Leaders inside the quota who personally handle cases, per unit and year (R5).",
     "major_matter_report_stats": "'Three regulations' major-matter reports per unit and year (R7).",
-    "assessment_evidence": "Every scoring fact with its record ids, rule id and basis (R8).",
+    "assessment_evidence": "Every scoring fact with its record ids, rule id and basis, and the settings in force that year (R8).",
     "rejected_records": "Input rows that break the data contract, with every reason (identity numbers masked).",
 }
 

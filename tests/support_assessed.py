@@ -147,7 +147,13 @@ def deduction_sum(evidence: list[dict], subject_id: str, kind: str | None = None
     return sum(e["value"] for e in ev_of(evidence, subject_id, kind=kind) if e["component"].startswith("deduction_"))
 
 
+def duty_items(evidence: list[dict], subject_id: str, kind: str) -> dict[str, dict]:
+    """A subject's duty item rows (rule ``R3.duty.<item>``, not the ``….missed`` ones) by rule."""
+    return {e["rule"]: e for e in ev_of(evidence, subject_id, kind=kind)
+            if e["rule"].startswith("R3.duty.") and not e["rule"].endswith(".missed")}
+
+
 def duty_mean(evidence: list[dict], subject_id: str, kind: str) -> float | None:
     """Mean of a subject's duty item completions × 100 (equal weights, as in default.yaml)."""
-    vals = [e["value"] for e in ev_of(evidence, subject_id, kind=kind) if e["rule"].startswith("R3.duty.")]
+    vals = [e["value"] for e in duty_items(evidence, subject_id, kind).values()]
     return 100 * sum(vals) / len(vals) if vals else None

@@ -118,6 +118,10 @@ def responsibility_rows() -> list[dict]:
         # 46.333… written 46.33 → 较差.
         dict(base, subject_kind="discipline_group", subject_id="U01", subject_name="甲县人民检察院纪检组",
              duty_score=58.33, vote_score=None, deduction_scope=12.0, total_score=46.33, grade="较差"),
+        # discipline_group 2023: duty_report 1, opinion_exchange 0, special_inspection 0 → 100 · 1/3 =
+        # 33.333…; no votes, nobody in scope → 33.33 较差: the second year of a streak in 2024.
+        dict(base, year=2023, subject_kind="discipline_group", subject_id="U01", subject_name="甲县人民检察院纪检组",
+             duty_score=33.33, vote_score=None, deduction_scope=0.0, total_score=33.33, grade="较差"),
     ]
 
 
@@ -127,33 +131,153 @@ def trigger_rows() -> list[dict]:
         dict(year=2024, unit_code="U01", trigger_type="one_case_two_investigations", assessment="none",
              subject_kind="secretary", subject_id="P002", subject_name="王五", streak_years=None, basis=Q2,
              evidence=["V003"]),
+        # the 纪检组 is 较差 in 2023 and in 2024 (R4 连续两年较差): the assessment rows of both years.
+        dict(year=2024, unit_code="U01", trigger_type="consecutive_poor", assessment="responsibility",
+             subject_kind="discipline_group", subject_id="U01", subject_name="甲县人民检察院纪检组", streak_years=2,
+             basis="庆城办法第二十二条第（三）项",
+             evidence=["responsibility_assessment/2023/U01/discipline_group/U01",
+                       "responsibility_assessment/2024/U01/discipline_group/U01"]),
     ]
+
+
+R2_BASIS = "连云港意见 二（四）、三（四）"
+R3_BASIS = "庆城办法 第四条至第十三条；连云港意见 五"
+SCOPE_BASIS = "庆城办法 第十八条；连云港意见 五"
+GRADE_SETTINGS = {"grades.good": 90.0, "grades.fairly_good": 80.0, "grades.average": 60.0, "rounding_decimals": 2.0}
+
+
+def settings_rows(year: int) -> list[dict]:
+    """The settings rows of a year (rules/default.yaml's values, written out by hand): those the
+    subjects explained in the tests need."""
+    i = dict(year=year, unit_code=None, assessment="integrity", subject_kind="person", subject_id=None, record_ids=[],
+             basis=R2_BASIS)
+    r = dict(year=year, unit_code=None, assessment="responsibility", subject_kind=None, subject_id=None, record_ids=[],
+             basis=R3_BASIS)
+    integrity = {
+        ("integrity.weights.self", "R2.review"): 0.2, ("integrity.weights.peer", "R2.review"): 0.4,
+        ("integrity.weights.department", "R2.review"): 0.4, ("integrity.peer_trim_from", "R2.review.peer"): 5.0,
+        ("integrity.deductions.family_talk_missing", "R2.talks.family"): 2.0,
+        ("integrity.deductions.cases.flawed", "R2.cases.flawed"): 1.0,
+        ("integrity.deductions.cases.unqualified", "R2.cases.unqualified"): 5.0,
+        ("integrity.deductions.cases.error", "R2.cases.error"): 5.0,
+        ("integrity.deductions.cases.cap", "R2.cases.cap"): 20.0,
+        ("integrity.deductions.violations.criticism", "R2.violations.criticism"): 3.0,
+        **{(k, "R2.grade" if k.startswith("grades") else "R2.total"): v for k, v in GRADE_SETTINGS.items()},
+    }
+    responsibility = {
+        ("responsibility.base_weights.duty", "R3.base"): 0.6, ("responsibility.base_weights.vote", "R3.base"): 0.4,
+        ("responsibility.vote_points.good", "R3.vote.good"): 100.0,
+        ("responsibility.vote_points.fairly_good", "R3.vote.fairly_good"): 80.0,
+        ("responsibility.vote_points.average", "R3.vote.average"): 60.0,
+        ("responsibility.vote_points.poor", "R3.vote.poor"): 0.0,
+        ("responsibility.scope_deduction.points.general", "R3.scope.general"): 2.0,
+        ("responsibility.scope_deduction.points.serious", "R3.scope.serious"): 10.0,
+        ("responsibility.scope_deduction.cap", "R3.scope.cap"): 30.0,
+        **{(k, "R3.grade" if k.startswith("grades") else "R3.total"): v for k, v in GRADE_SETTINGS.items()},
+    }
+    items = {
+        "party_group": [("special_meeting", 2.0), ("work_report", 1.0), ("special_inspection", None),
+                        ("special_rectification", 1.0), ("responsibility_letter", 1.0)],
+        "secretary": [("lecture", 1.0), ("interview", 1.0), ("heart_talk", 1.0), ("responsibility_letter", 1.0)],
+        "discipline_group": [("opinion_exchange", None), ("duty_report", 1.0), ("special_inspection", 1.0)],
+    }
+    rows = [dict(i, component=c, rule=rule, value=v) for (c, rule), v in integrity.items()]
+    rows += [dict(r, component=c, rule=rule, value=v) for (c, rule), v in responsibility.items()]
+    for kind, its in items.items():
+        for item, required in its:
+            path = f"responsibility.duty_items.{kind}.{item}"
+            rows.append(dict(r, subject_kind=kind, component=f"{path}.weight", rule=f"R3.duty.{item}", value=1.0))
+            if required is not None:
+                rows.append(dict(r, subject_kind=kind, component=f"{path}.required", rule=f"R3.duty.{item}", value=required))
+    return rows
 
 
 def evidence_rows() -> list[dict]:
     b = dict(year=2024, unit_code="U01")
-    i = dict(b, assessment="integrity", subject_kind="person")
-    r = dict(b, assessment="responsibility")
-    R2 = "连云港意见 二（四）、三（四）"
-    R3 = "庆城办法 第四条至第十三条；连云港意见 五"
-    S = "庆城办法 第十八条；连云港意见 五"
+    i = dict(b, assessment="integrity", subject_kind="person", basis=R2_BASIS)
+    r = dict(b, assessment="responsibility", basis=R3_BASIS)
+    pg = dict(r, subject_kind="party_group", subject_id="U01")
+    sec = dict(r, subject_kind="secretary", subject_id="P002")
+    dg = dict(r, subject_kind="discipline_group", subject_id="U01")
+
+    def review(pid, kind, score, reviewer=None, year=2024, trimmed=False):
+        rid = "/".join(x for x in ("reviews", str(year), pid, kind, reviewer) if x)
+        return dict(i, year=year, subject_id=pid, component=f"{kind}_score", value=score, record_ids=[rid],
+                    rule=f"R2.review.{kind}" + (".trimmed" if trimmed else ""))
+
+    def item(base, name, value, ids=(), missed=None):
+        rows = [dict(base, component=name, value=value, record_ids=list(ids), rule=f"R3.duty.{name}")]
+        if missed:
+            rows.append(dict(base, component=name, value=None, record_ids=missed, rule=f"R3.duty.{name}.missed"))
+        return rows
+
+    def votes(base, good=0, fairly_good=0, average=0, poor=0):
+        counts = dict(good=good, fairly_good=fairly_good, average=average, poor=poor)
+        return [dict(base, component="vote_score", value=float(n), record_ids=[], rule=f"R3.vote.{k}") for k, n in counts.items()]
+
+    def scope(base, severity, points, ids):
+        return dict(base, component="deduction_scope", value=points, record_ids=ids, rule=f"R3.scope.{severity}", basis=SCOPE_BASIS)
+
     return [
-        dict(i, subject_id="P001", component="self_score", value=90.0, record_ids=[], rule="R2.review.self", basis=R2),
-        dict(i, subject_id="P001", component="peer_score", value=85.0, record_ids=["P011", "P012", "P013", "P014", "P015"], rule="R2.review.peer", basis=R2),
-        dict(i, subject_id="P001", component="department_score", value=88.0, record_ids=["P004"], rule="R2.review.department", basis=R2),
-        dict(i, subject_id="P001", component="deduction_talks", value=2.0, record_ids=[], rule="R2.talks.family", basis="连云港意见 二（一）"),
+        # P001 2024: self 90; peers P011 70, P012 80, P013 85, P014 90, P015 95 → five: 70 and 95 left out →
+        # (80 + 85 + 90)/3 = 85; department 88 (signed by both).
+        review("P001", "self", 90.0),
+        review("P001", "peer", 70.0, "P011", trimmed=True),
+        review("P001", "peer", 80.0, "P012"),
+        review("P001", "peer", 85.0, "P013"),
+        review("P001", "peer", 90.0, "P014"),
+        review("P001", "peer", 95.0, "P015", trimmed=True),
+        review("P001", "department", 88.0, "P004"),
+        dict(i, subject_id="P001", component="deduction_talks", value=2.0, record_ids=["talk_obligations/2024/P001/family"],
+             rule="R2.talks.family", basis="连云港意见 二（一）"),
         dict(i, subject_id="P001", component="deduction_cases", value=1.0, record_ids=["C101"], rule="R2.cases.flawed", basis="连云港意见 三（四）"),
         dict(i, subject_id="P001", component="deduction_cases", value=5.0, record_ids=["C102"], rule="R2.cases.unqualified", basis="连云港意见 三（四）"),
-        dict(i, subject_id="P001", component="deduction_violations", value=3.0, record_ids=["V001"], rule="R2.violations.criticism", basis=R2),
+        dict(i, subject_id="P001", component="deduction_violations", value=3.0, record_ids=["V001"], rule="R2.violations.criticism"),
+        # P002 2024: self 95; peers 80, 90, 100 (fewer than five) → 90; department 92 without a reviewer
+        # id and without the supervisor's signature → signoff_pending.
+        review("P002", "self", 95.0),
+        *(review("P002", "peer", x, p) for x, p in ((80.0, "P021"), (90.0, "P022"), (100.0, "P023"))),
+        review("P002", "department", 92.0),
+        dict(i, subject_id="P002", component="status", value=None, record_ids=["reviews/2024/P002/department"],
+             rule="R2.status.supervisor_unsigned"),
         dict(i, subject_id="P002", component="deduction_cases", value=5.0, record_ids=["C201"], rule="R2.cases.error", basis="连云港意见 三（四）"),
-        dict(r, subject_kind="party_group", subject_id="U01", component="special_meeting", value=1.0, record_ids=["A01", "A02"], rule="R3.duty.special_meeting", basis=R3),
-        dict(r, subject_kind="party_group", subject_id="U01", component="special_inspection", value=0.5, record_ids=["A03"], rule="R3.duty.special_inspection", basis=R3),
-        dict(r, subject_kind="party_group", subject_id="U01", component="vote_score", value=96.0, record_ids=[], rule="R3.vote", basis=R3),
-        dict(r, subject_kind="party_group", subject_id="U01", component="deduction_scope", value=2.0, record_ids=["V001"], rule="R3.scope.general", basis=S),
-        dict(r, subject_kind="party_group", subject_id="U01", component="deduction_scope", value=10.0, record_ids=["V003"], rule="R3.scope.serious", basis=S),
-        dict(r, subject_kind="secretary", subject_id="P002", component="interview", value=0.5, record_ids=["A10"], rule="R3.duty.interview", basis=R3),
-        dict(r, subject_kind="secretary", subject_id="P002", component="deduction_scope", value=10.0, record_ids=["V003"], rule="R3.scope.serious", basis=S),
-        dict(r, subject_kind="discipline_group", subject_id="U01", component="special_inspection", value=0.0, record_ids=[], rule="R3.duty.special_inspection", basis=R3),
+        # P002 2023: 90 throughout, vetoed by V000 (party_discipline).
+        review("P002", "self", 90.0, year=2023),
+        review("P002", "peer", 90.0, "P021", year=2023),
+        review("P002", "department", 90.0, "P004", year=2023),
+        dict(i, year=2023, subject_id="P002", component="veto", value=None, record_ids=["V000"], rule="R2.veto",
+             basis="连云港意见 二（四）"),
+        # the 党组 2024
+        *item(pg, "special_meeting", 1.0, ["A01", "A02"]),
+        *item(pg, "work_report", 1.0, ["A04"]),
+        *item(pg, "special_inspection", 0.5, ["A03"]),
+        *item(pg, "special_rectification", 1.0, ["A05"]),
+        *item(pg, "responsibility_letter", 1.0, ["A06"]),
+        *votes(pg, good=8, fairly_good=2),
+        scope(pg, "general", 2.0, ["V001"]),
+        scope(pg, "serious", 10.0, ["V003"]),
+        # the secretary P002 2024: interview over P003, P006 (P003 missed); heart talk over P003, P004,
+        # P006, P007 (P007 missed)
+        *item(sec, "lecture", 1.0, ["A07"]),
+        *item(sec, "interview", 0.5, ["A10"], missed=["P003"]),
+        *item(sec, "heart_talk", 0.75, ["A11", "A12", "A13"], missed=["P007"]),
+        *item(sec, "responsibility_letter", 1.0, ["A14", "A15"]),
+        *votes(sec, good=10, fairly_good=5, average=5),
+        scope(sec, "general", 2.0, ["V001"]),
+        scope(sec, "serious", 10.0, ["V003"]),
+        # the 纪检组 2024: opinion exchange with P002 both halves, P003 one → 3/4; duty report; no
+        # special inspection
+        *item(dg, "opinion_exchange", 0.75, ["A20", "A21", "A22"], missed=["P003"]),
+        *item(dg, "duty_report", 1.0, ["A23"]),
+        *item(dg, "special_inspection", 0.0),
+        scope(dg, "general", 2.0, ["V001"]),
+        scope(dg, "serious", 10.0, ["V003"]),
+        # the 纪检组 2023: duty report only
+        *item(dict(dg, year=2023), "opinion_exchange", 0.0, missed=["P002", "P003"]),
+        *item(dict(dg, year=2023), "duty_report", 1.0, ["A30"]),
+        *item(dict(dg, year=2023), "special_inspection", 0.0),
+        *settings_rows(2023),
+        *settings_rows(2024),
     ]
 
 

@@ -89,7 +89,8 @@ def trigger_rows() -> list[dict]:
     return [
         dict(year=2024, unit_code="CTY1", trigger_type="consecutive_poor", assessment="integrity",
              subject_kind="person", subject_id="p4", subject_name="王五", streak_years=2,
-             basis="连云港意见 二（四）", evidence=[]),
+             basis="连云港意见 二（四）",
+             evidence=["integrity_assessment/2023/p4", "integrity_assessment/2024/p4"]),
         dict(year=2024, unit_code="CTY2", trigger_type="one_case_two_investigations", assessment="none",
              subject_kind="secretary", subject_id="q1", subject_name="钱七", streak_years=None,
              basis="庆城办法第二十一条；连云港意见 五（一）", evidence=["V9"]),

@@ -28,6 +28,7 @@ from support_publish import (
     golden_tables,
     is_id_number,
     parquet_bytes,
+    evidence_rows,
     publish_golden,
     scan_tree,
 )
@@ -47,16 +48,17 @@ ARROW = {
 }
 
 # Row counts of the golden tables (tests/support_publish.py): 6 integrity rows (4 in 2024, 2 in 2023),
-# 5 subjects, 1 trigger, 2 obligations, 1 case-quality row, 2 R5 rows, 1 R7 row, 16 evidence rows, 2 rejected.
+# 6 subject rows (5 in 2024, 1 in 2023), 2 triggers, 2 obligations, 1 case-quality row, 2 R5 rows, 1 R7 row,
+# the evidence rows of support_publish.evidence_rows(), 2 rejected.
 GOLDEN_ROWS = {
     "integrity_assessment": 6,
-    "responsibility_assessment": 5,
-    "accountability_triggers": 1,
+    "responsibility_assessment": 6,
+    "accountability_triggers": 2,
     "talk_obligations": 2,
     "case_quality": 1,
     "leader_case_handling": 2,
     "major_matter_report_stats": 1,
-    "assessment_evidence": 16,
+    "assessment_evidence": len(evidence_rows()),
     "rejected_records": 2,
 }
 
@@ -171,9 +173,10 @@ def test_publish_summary(golden):
     # integrity: 2024 一般 P001, 较好 P002, 一般 P003, none P005; 2023 好 P001, 较差 P002
     assert s["grades"]["integrity_assessment"] == {"好": 1, "较好": 1, "一般": 2, "较差": 1, "未评定": 1}
     assert s["grades_by_year"]["integrity_assessment"][2024] == {"好": 0, "较好": 1, "一般": 2, "较差": 0, "未评定": 1}
-    # responsibility 2024: 较好 party group, 一般 secretary and leader, 好 dept head, 较差 discipline group
-    assert s["grades"]["responsibility_assessment"] == {"好": 1, "较好": 1, "一般": 2, "较差": 1, "未评定": 0}
-    assert s["triggers"] == {"consecutive_poor": 0, "repeat_serious_violation": 0, "one_case_two_investigations": 1}
+    # responsibility 2024: 较好 party group, 一般 secretary and leader, 好 dept head, 较差 discipline group;
+    # 2023: 较差 discipline group
+    assert s["grades"]["responsibility_assessment"] == {"好": 1, "较好": 1, "一般": 2, "较差": 2, "未评定": 0}
+    assert s["triggers"] == {"consecutive_poor": 1, "repeat_serious_violation": 0, "one_case_two_investigations": 1}
     assert s["rejected"] == {"cases": 1, "personnel": 1}
     assert s["inputs"] == {"files": 2, "rows_read": 15, "rows_rejected": 2, "rows_duplicate": 1}
 

@@ -373,3 +373,50 @@ def test_family_talk_is_the_earliest_signed_filed_one_in_the_year(specs):
 def test_rows_are_sorted_by_the_table_key():
     out = run(BASE_ROSTER)
     assert rows_of(out) == rows_of(out, ["year", "person_id", "obligation", "event_id"])
+
+
+def test_the_party_secretarys_own_must_talk_has_nobody_responsible_whatever_their_department():
+    """docs/rules.md R1 (settled reading): the party secretary's must-talk has nobody responsible, even
+    when the secretary is a prosecutor flagged is_party_secretary who works in a department.
+
+    Unit: chief C (not flagged), flagged prosecutor F in D1, D1 headed by H and supervised by C.
+    Events of 2024-06-01 for F and for P (also in D1). By the chain: F is the party secretary →
+    nobody (not H, D1's head); P is staff of D1 → H. So H's R3 obligations towards others hold P's
+    must-talk only: 1 (plus P's and F's department and supervisor talks, which are not must-talks).
+    """
+    people = [
+        {"person_id": "C", "position": "chief"},
+        {"person_id": "F", "dept_code": "D1", "is_party_secretary": True},
+        {"person_id": "H", "position": "dept_head", "dept_code": "D1"},
+        {"person_id": "P", "dept_code": "D1"},
+    ]
+    depts = [{"dept_code": "D1", "head_id": "H", "supervisor_id": "C"}]
+    evs = [{"event_id": f"E{p}", "person_id": p, "event_type": "reward", "event_date": "2024-06-01"} for p in ("F", "P")]
+    out = run(people, depts=depts, evs=evs)
+    assert one(out, "F", "must_talk", "EF")["responsible_id"] is None
+    assert one(out, "P", "must_talk", "EP")["responsible_id"] == "H"
+    towards_h = obligations_towards_others(out.lazy()).filter(pl.col("responsible_id") == "H").collect()
+    assert sorted(towards_h.filter(pl.col("obligation") == "must_talk").get_column("event_id")) == ["EP"]
+    # F's yearly department talks are still H's (F is staff of D1 for those): h1, h2
+    assert one(out, "F", "department_h1")["responsible_id"] == "H"
+
+
+def test_a_retired_person_still_flagged_is_not_the_party_secretary():
+    """Conventions (settled reading): a flag on a person who is not active is ignored. Retired R is
+    still flagged beside the active flagged N: N is the secretary, so the leadership member L's
+    must-talk is N's; R's own must-talk (R is a retired deputy chief, a leadership member by position)
+    goes to N as well. In U2 the only flagged person is retired: the active chief C2 is the secretary.
+    """
+    people = [
+        {"person_id": "N", "position": "chief", "is_party_secretary": True},
+        {"person_id": "R", "position": "deputy_chief", "is_party_secretary": True, "status": "retired"},
+        {"person_id": "L", "position": "deputy_chief"},
+        {"person_id": "C2", "unit_code": "U2", "position": "chief"},
+        {"person_id": "R2", "unit_code": "U2", "position": "chief", "is_party_secretary": True, "status": "retired"},
+        {"person_id": "L2", "unit_code": "U2", "position": "committee_member"},
+    ]
+    evs = [{"event_id": f"E{p}", "person_id": p, "event_type": "retirement", "event_date": "2024-06-01"}
+           for p in ("N", "R", "L", "C2", "R2", "L2")]
+    out = run(people, depts=[], evs=evs)
+    responsible = {r["person_id"]: r["responsible_id"] for r in out.filter(pl.col("obligation") == "must_talk").to_dicts()}
+    assert responsible == {"N": None, "R": "N", "L": "N", "C2": None, "R2": "C2", "L2": "C2"}

@@ -35,8 +35,17 @@ def test_peer_trim_drops_one_highest_and_one_lowest_even_when_tied():
     assert t["P1"]["review_score"] == 83.75
     # no department review → incomplete, no total, no grade
     assert t["P1"]["status"] == "incomplete" and t["P1"]["total_score"] is None and t["P1"]["grade"] is None
-    peer_ev = ev_of(ev, "P1", "R2.review.peer")
-    assert peer_ev[0]["value"] == 83.75 and peer_ev[0]["record_ids"] == ["R0", "R1", "R2", "R3", "R4", "R5"]
+    # R8: one row per review; the two left out (one 70 with the smallest reviewer id R0, one 90 with
+    # the largest, R5) as R2.review.peer.trimmed; the mean of the others is the peer score
+    kept = {e["record_ids"][0]: e["value"] for e in ev_of(ev, "P1", "R2.review.peer")}
+    trimmed = {e["record_ids"][0]: e["value"] for e in ev_of(ev, "P1", "R2.review.peer.trimmed")}
+    assert trimmed == {"reviews/2024/P1/peer/R0": 70.0, "reviews/2024/P1/peer/R5": 90.0}
+    assert kept == {"reviews/2024/P1/peer/R1": 90.0, "reviews/2024/P1/peer/R2": 70.0, "reviews/2024/P1/peer/R3": 85.0,
+                    "reviews/2024/P1/peer/R4": 90.0}
+    assert sum(kept.values()) / len(kept) == 83.75
+    assert ev_of(ev, "P2", "R2.review.peer.trimmed") == [] and len(ev_of(ev, "P2", "R2.review.peer")) == 4
+    # why incomplete: no department review, a status row naming no record
+    assert [(e["component"], e["record_ids"]) for e in ev_of(ev, "P1", "R2.status.no_department_review")] == [("status", [])]
 
 
 def test_peer_trim_from_exactly_five():
@@ -75,12 +84,15 @@ def test_department_score_is_mean_of_rows_and_signoff_needs_every_row():
              "dept_head_signed": True, "supervisor_signed": False},
         ]
     )
-    t, _ = r2(roster, reviews)
+    t, ev = r2(roster, reviews)
     row = t["P1"]
     assert row["department_score"] == 85.0
     # signoff_pending, graded all the same: (0.2·90 + 0.4·85)/0.6 = 52/0.6 = 86.666… → 86.67 较好
     assert row["status"] == "signoff_pending"
     assert row["total_score"] == 86.67 and row["grade"] == "较好"
+    # why: H2's department review lacks the supervisor's signature (both carry the dept head's)
+    assert [e["record_ids"] for e in ev_of(ev, "P1", "R2.status.supervisor_unsigned")] == [["reviews/2024/P1/department/H2"]]
+    assert ev_of(ev, "P1", "R2.status.dept_head_unsigned") == []
 
 
 def test_incomplete_without_department_review_but_veto_still_gives_poor():
@@ -125,7 +137,10 @@ def test_family_talk_deduction_only_when_not_fulfilled():
     assert t["P2"]["deduction_talks"] == 0.0 and t["P2"]["total_score"] == 90.0
     assert t["P3"]["deduction_talks"] == 0.0
     family = ev_of(ev, "P1", "R2.talks.family")
-    assert [(e["value"], e["component"]) for e in family] == [(2.0, "deduction_talks")]
+    # the missed family talk names its obligation (table talk_obligations, key year/person/obligation)
+    assert [(e["value"], e["component"], e["record_ids"]) for e in family] == [
+        (2.0, "deduction_talks", ["talk_obligations/2024/P1/family"])
+    ]
     # basis: the longest rules-file key that prefixes the rule id (R2.talks before R2)
     assert family[0]["basis"] == s.default_rules().settings(2024).basis["R2.talks"]
 
@@ -182,7 +197,7 @@ def test_violation_points_by_sanction_and_vetoing_sanctions_add_none():
     assert t["P1"]["veto"] is None
     assert t["P2"]["deduction_violations"] == 3.0 and t["P2"]["total_score"] == 97.0
     assert t["P2"]["veto"] == "B1" and t["P2"]["grade"] == "较差"  # veto whatever the score
-    assert {e["rule"]: e["value"] for e in ev_of(ev, "P1")} == {
+    assert {e["rule"]: e["value"] for e in ev_of(ev, "P1") if e["component"] != "status"} == {
         "R2.review.department": 100.0,
         "R2.violations.criticism": 3.0,
         "R2.violations.written_review": 3.0,
@@ -250,3 +265,21 @@ def test_settings_come_from_the_rules_file():
     # 3 × 5 = 15 → capped at the 2024 override 12 → 88
     assert t["P1"]["deduction_cases"] == 12.0 and t["P1"]["total_score"] == 88.0
     assert deduction_sum(ev, "P1") == pytest.approx(12.0)
+
+
+def test_settings_in_force_are_written_with_the_evidence_per_year():
+    """R8: the settings a recomputation needs are evidence rows of the year (no subject, no unit;
+    component = the setting's path in the rules file), after that year's overrides: with the peer
+    weight 0.5 for 2024 only, 2024 says 0.5 and 2023 the default 0.4."""
+    rules = s.rules_with({"years": {2024: {"integrity": {"weights": {"peer": 0.5}}, "grades": {"good": 95}}}})
+    roster = s.roster([{"person_id": "P1", "year": y} for y in (2023, 2024)])
+    _, ev = r2(roster, rules=rules)
+    settings = {(e["year"], e["component"]): (e["value"], e["rule"]) for e in ev if e["subject_id"] is None}
+    assert settings[(2024, "integrity.weights.peer")] == (0.5, "R2.review")
+    assert settings[(2023, "integrity.weights.peer")] == (0.4, "R2.review")
+    assert settings[(2024, "grades.good")] == (95.0, "R2.grade") and settings[(2023, "grades.good")] == (90.0, "R2.grade")
+    assert settings[(2024, "integrity.deductions.cases.cap")] == (20.0, "R2.cases.cap")
+    assert settings[(2024, "integrity.deductions.violations.admonition")] == (5.0, "R2.violations.admonition")
+    assert settings[(2024, "rounding_decimals")] == (2.0, "R2.total")
+    assert all(e["subject_kind"] == "person" and e["unit_code"] is None and e["record_ids"] == [] for e in ev
+               if e["subject_id"] is None)

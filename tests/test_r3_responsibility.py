@@ -10,7 +10,7 @@ and S2 in A.
 from __future__ import annotations
 
 import support_scoring as s
-from support_assessed import deduction_sum, duty_mean, ev_of, obligations, r3
+from support_assessed import deduction_sum, duty_items, duty_mean, ev_of, obligations, r3
 
 
 def unit_roster(extra=()):
@@ -71,8 +71,12 @@ def test_secretary_targets_exclude_themself():
     # responsibility_letter over {D1, K1}: 0 → (1 + 0.5 + 1/3 + 0)/4 × 100 = 45.8333… → 45.83
     row = t[("secretary", "C1")]
     assert row["duty_score"] == 45.83
-    items = {e["rule"]: e for e in ev_of(ev, "C1", kind="secretary") if e["rule"].startswith("R3.duty.")}
+    items = duty_items(ev, "C1", "secretary")
     assert items["R3.duty.interview"]["value"] == 0.5 and items["R3.duty.interview"]["record_ids"] == ["I1"]
+    # what lowers it: the targets missed (K1 for the interview; D1 and K1 for the heart talk)
+    assert ev_of(ev, "C1", "R3.duty.interview.missed")[0]["record_ids"] == ["K1"]
+    assert ev_of(ev, "C1", "R3.duty.heart_talk.missed")[0]["record_ids"] == ["D1", "K1"]
+    assert ev_of(ev, "C1", "R3.duty.lecture.missed") == []  # fully met: nothing named
     assert items["R3.duty.interview"]["component"] == "interview"  # the item's name
     assert abs(duty_mean(ev, "C1", "secretary") - 45.8333333) < 1e-4
     # no votes → base = duty alone; total 45.83 → 较差
@@ -154,13 +158,20 @@ def test_dept_head_items_and_items_without_targets_left_out():
     # H1: obligations 0.75; commitment letters over {S1, S2}: 0.5; special cases verified 0.5
     #     → (0.75 + 0.5 + 0.5)/3 = 0.583333… → 58.33
     assert t[("dept_head", "H1")]["duty_score"] == 58.33
-    assert ev_of(ev, "H1", "R3.duty.special_cases_verified")[0]["record_ids"] == ["K1", "K2"]
+    # R8: the verified special case is counted, the unverified one named as what lowers the item
+    assert ev_of(ev, "H1", "R3.duty.special_cases_verified")[0]["record_ids"] == ["K1"]
+    assert ev_of(ev, "H1", "R3.duty.special_cases_verified.missed")[0]["record_ids"] == ["K2"]
+    # and the department talk not held names its obligation; the commitment letter not signed, S2
+    assert ev_of(ev, "H1", "R3.duty.talk_obligations.missed")[0]["record_ids"] == ["talk_obligations/2024/S2/department_h2"]
+    assert ev_of(ev, "H1", "R3.duty.commitment_letter.missed")[0]["record_ids"] == ["S2"]
     # H2: no other active member, no obligations, no special cases → no items → duty_score empty;
     #     vote (100·2 + 80·1 + 60·1)/4 = 340/4 = 85 → base = vote alone → 85 较好
     h2 = t[("dept_head", "H2")]
     assert h2["duty_score"] is None and h2["vote_score"] == 85.0
     assert h2["total_score"] == 85.0 and h2["grade"] == "较好" and h2["status"] == "graded"
-    assert ev_of(ev, "H2", kind="dept_head") == [e for e in ev_of(ev, "H2") if e["rule"] == "R3.vote"]
+    # R8: the votes of each level (no duty item)
+    assert {e["rule"]: e["value"] for e in ev_of(ev, "H2", kind="dept_head")} == {
+        "R3.vote.good": 2.0, "R3.vote.fairly_good": 1.0, "R3.vote.average": 1.0, "R3.vote.poor": 0.0}
 
 
 def test_base_score_weights_and_incomplete_without_duty_or_vote():
@@ -248,3 +259,93 @@ def test_veto_criminal_in_scope_and_own_r2_veto():
     # the secretary C1: V1 in scope + own V2 (party_discipline vetoes under R2) → "V1,V2"
     assert t[("secretary", "C1")]["veto"] == "V1,V2"
     assert ev_of(ev, "C1", "R3.veto")[0]["record_ids"] == ["V1", "V2"]
+
+
+def test_a_supervisor_of_another_unit_is_used_as_given():
+    """The supervisor as given (docs/rules.md R1, R3, R4): department A of U1 names X, a deputy chief
+    of U2, as supervisor. Scoring takes that as it is:
+
+    R1: the supervisor talks of A's members S1 and H1 are X's (S1's held by X, T1; H1's not).
+    R3, X as a leader of U2 (default items, equal weights): report_hearing over A per quarter — one
+    hearing in Q1, recorded with A's unit U1 → 1/4; integrity_talk with A's head H1 per quarter → 0;
+    lecture (U2) ≥ 1 → 1; responsibility_letter with H1 → 0; talk obligations 1 of 2 → 1/2.
+    duty = 100 × (0.25 + 0 + 1 + 0 + 0.5)/5 = 35; no votes → base 35; scope: S1's serious violation in
+    A → 10; total 25 → 较差. (Ignoring the cross-unit supervision would leave lecture and obligations
+    only: (1 + 0.5)/2 = 75, scope 0.)
+    R4 一案双查: S1 (staff of A) → A's head H1 (dept_head) and X (leader), in the violator's unit U1.
+    """
+    from lianjian.scoring.talks import talk_obligations
+
+    roster = s.roster(
+        [
+            {"person_id": "C1", "position": "chief"},
+            {"person_id": "H1", "position": "dept_head", "dept_code": "A"},
+            {"person_id": "S1", "dept_code": "A"},
+            {"person_id": "C2", "unit_code": "U2", "position": "chief"},
+            {"person_id": "X", "unit_code": "U2", "position": "deputy_chief"},
+        ]
+    )
+    deps = s.departments([{"dept_code": "A", "head_id": "H1", "supervisor_id": "X"}])
+    talks = s.talks([{"talk_id": "T1", "talk_date": "2024-05-01", "talk_type": "supervisor", "interviewer_id": "X",
+                      "interviewee_id": "S1", "witness_id": "W"}])
+    obl = talk_obligations(roster, deps, s.events([]), talks, s.default_rules())
+    sup = {r["person_id"]: (r["responsible_id"], r["talk_id"]) for r in obl.collect().to_dicts()
+           if r["obligation"] == "supervisor"}
+    assert sup == {"S1": ("X", "T1"), "H1": ("X", None)}
+
+    activities = s.duty_activities(
+        [
+            act("RH", "leader", "report_hearing", "X", "2024-02-01", dept="A"),  # U1: A's unit
+            {**act("LX", "leader", "lecture", "X"), "unit_code": "U2"},
+        ]
+    )
+    viols = s.violations([{"violation_id": "V1", "person_id": "S1", "severity": "serious"}])
+    units = s.units([{"unit_code": "U1"}, {"unit_code": "U2"}])
+    t, ev = r3(roster, deps, units=units, activities=activities, obligations=obl, violations=viols)
+    x = t[("leader", "X")]
+    assert x["unit_code"] == "U2"
+    assert (x["duty_score"], x["deduction_scope"], x["total_score"], x["grade"]) == (35.0, 10.0, 25.0, "较差")
+    items = {e["rule"]: e["value"] for e in ev_of(ev, "X", kind="leader") if e["rule"].startswith("R3.duty.")
+             and e["value"] is not None}
+    assert items == {"R3.duty.report_hearing": 0.25, "R3.duty.integrity_talk": 0.0, "R3.duty.lecture": 1.0,
+                     "R3.duty.responsibility_letter": 0.0, "R3.duty.talk_obligations": 0.5}
+
+    from support_assessed import r4
+
+    rows = [(r["unit_code"], r["subject_kind"], r["subject_id"]) for r in r4(roster=roster, departments=deps, violations=viols)
+            if r["trigger_type"] == "one_case_two_investigations"]
+    assert sorted(rows) == [("U1", "dept_head", "H1"), ("U1", "leader", "X")]
+
+
+def test_department_heads_as_targets_whatever_their_status_and_never_oneself():
+    """docs/rules.md R3 (settled reading): "each department head" / "per department head" are the
+    head_ids named in Y's departments whatever their status; a subject is never its own target.
+
+    The unit of ``unit_roster`` plus department B headed by RH (retired) and supervised by D1, and
+    department C headed by the secretary C1 themself. RH is no subject (not active) but a target:
+    secretary C1: lecture 0; interview over {D1, K1} 0; heart_talk over {D1, K1, H1, RH} (not C1,
+    who heads C) — one with RH, one with C1 (not a target) → 1/4; responsibility_letter 0
+    → 100 × 0.25/4 = 6.25.
+    leader D1 over A and B: report_hearing 0; integrity_talk over {H1, RH} per quarter, RH in Q1
+    → (0 + 1/4)/2 = 0.125; lecture 0; responsibility_letter over {H1, RH}, RH's → 1/2
+    → 100 × 0.625/4 = 15.625 → 15.63.
+    """
+    roster = unit_roster([{"person_id": "RH", "position": "dept_head", "dept_code": "B", "status": "retired"}])
+    deps = unit_departments([{"dept_code": "B", "head_id": "RH", "supervisor_id": "D1"},
+                             {"dept_code": "C", "head_id": "C1"}])
+    activities = s.duty_activities(
+        [
+            act("T1", "secretary", "heart_talk", "C1", target="RH"),
+            act("T2", "secretary", "heart_talk", "C1", target="C1"),
+            act("G1", "leader", "integrity_talk", "D1", "2024-02-01", target="RH"),
+            act("B1", "leader", "responsibility_letter", "D1", target="RH"),
+        ]
+    )
+    t, ev = r3(roster, deps, activities=activities)
+    assert ("dept_head", "RH") not in t and ("dept_head", "C1") in t
+    assert t[("secretary", "C1")]["duty_score"] == 6.25
+    assert t[("leader", "D1")]["duty_score"] == 15.63
+    c1 = {e["rule"]: e for e in ev_of(ev, "C1", kind="secretary") if e["value"] is not None}
+    assert c1["R3.duty.heart_talk"]["value"] == 0.25 and c1["R3.duty.heart_talk"]["record_ids"] == ["T1"]
+    d1 = {e["rule"]: e["value"] for e in ev_of(ev, "D1", kind="leader") if e["value"] is not None}
+    assert (d1["R3.duty.integrity_talk"], d1["R3.duty.responsibility_letter"]) == (0.125, 0.5)

@@ -31,10 +31,14 @@ def test_consecutive_poor_person_across_kinds_and_worse_grade_of_the_year():
     t = rows(r4(responsibility=resp), "consecutive_poor")
     assert len(t) == 1
     row = t[0]
-    assert (row["year"], row["subject_id"], row["subject_kind"], row["assessment"]) == (2024, "P1", "dept_head",
+    # one row for the person, whose subject_kind is the first of secretary, leader, dept_head the person
+    # is assessed under in 2024 (docs/rules.md R4, settled reading): leader, though 较差 came as dept_head
+    assert (row["year"], row["subject_id"], row["subject_kind"], row["assessment"]) == (2024, "P1", "leader",
                                                                                         "responsibility")
-    assert row["streak_years"] == 2 and row["basis"] == BASIS["consecutive_poor"]["dept_head"]
-    assert row["evidence"] == []
+    assert row["streak_years"] == 2 and row["basis"] == BASIS["consecutive_poor"]["leader"]
+    # evidence: the assessment row graded 较差 of each year of the streak (R8: its score and evidence
+    # rows are the facts behind the grade)
+    assert row["evidence"] == ["responsibility_assessment/2023/U1/leader/P1", "responsibility_assessment/2024/U1/dept_head/P1"]
 
 
 def test_consecutive_poor_bodies_by_unit_and_basis_per_kind():
@@ -69,6 +73,10 @@ def test_consecutive_poor_year_without_grade_breaks_streak_and_three_years_give_
     )
     t = rows(r4(integrity=integ), "consecutive_poor")
     assert sorted((r["year"], r["subject_id"], r["streak_years"]) for r in t) == [(2023, "P2", 2), (2024, "P2", 3)]
+    assert sorted(r["evidence"] for r in t) == [
+        ["integrity_assessment/2022/P2", "integrity_assessment/2023/P2"],
+        ["integrity_assessment/2022/P2", "integrity_assessment/2023/P2", "integrity_assessment/2024/P2"],
+    ]
     assert all(r["subject_kind"] == "person" and r["assessment"] == "integrity" for r in t)
     assert all(r["basis"] == BASIS["consecutive_poor"]["person"] for r in t)
 
@@ -262,6 +270,51 @@ def test_empty_inputs_give_empty_tables_in_published_schemas():
     t3, ev3 = r3(empty("personnel"), units=empty("units"))
     assert t2 == {} and ev2 == [] and t3 == {} and ev3 == []
     assert r4() == []
-    # a roster alone: everyone active is assessed, incomplete, with zero deductions
+    # a roster alone: everyone active is assessed, incomplete, with zero deductions; the evidence says
+    # why (no department review) beside the year's settings
     t2, ev2 = r2(s.roster([{"person_id": "P1"}]), obligations=obligations([]))
-    assert t2["P1"]["status"] == "incomplete" and t2["P1"]["deduction_cases"] == 0.0 and ev2 == []
+    assert t2["P1"]["status"] == "incomplete" and t2["P1"]["deduction_cases"] == 0.0
+    assert [e["rule"] for e in ev2 if e["subject_id"] is not None] == ["R2.status.no_department_review"]
+
+
+def test_a_two_kind_person_has_one_trigger_row_secretary_then_leader_then_dept_head():
+    """docs/rules.md R4 (settled reading): a person assessed under two kinds in a year has one trigger
+    row, whose subject_kind is the first of secretary, leader, dept_head; repeat_serious_violation rows
+    have assessment ``responsibility``.
+
+    consecutive_poor: C1 is secretary (一般) and dept_head (较差) in 2023 and 2024 → the worse grade
+    较差 both years → one row in 2024, subject_kind secretary, basis of the secretary.
+    repeat_serious_violation (the unit of ``two_year_unit``): D1 supervises A in both years, S1's
+    serious V1 (2023) and criminal V2 (2024) are in D1's scope; in 2024 D1 is assessed as dept_head and
+    as leader → one row, subject_kind leader, assessment responsibility, evidence V1, V2.
+    """
+    resp = responsibility_rows(
+        [
+            {"year": y, "subject_kind": k, "subject_id": "C1", "grade": g}
+            for y in (2023, 2024)
+            for k, g in (("dept_head", "较差"), ("secretary", "一般"))
+        ]
+    )
+    t = rows(r4(responsibility=resp), "consecutive_poor")
+    assert [(r["year"], r["subject_kind"], r["subject_id"], r["streak_years"], r["basis"]) for r in t] == [
+        (2024, "secretary", "C1", 2, BASIS["consecutive_poor"]["secretary"])
+    ]
+
+    roster, deps = two_year_unit()
+    viols = s.violations(
+        [
+            {"violation_id": "V1", "person_id": "S1", "severity": "serious", "decided_date": "2023-05-01"},
+            {"violation_id": "V2", "person_id": "S1", "severity": "criminal", "decided_date": "2024-05-01"},
+        ]
+    )
+    resp = responsibility_rows(
+        [
+            {"year": 2023, "subject_kind": "leader", "subject_id": "D1"},
+            {"year": 2024, "subject_kind": "dept_head", "subject_id": "D1"},
+            {"year": 2024, "subject_kind": "leader", "subject_id": "D1"},
+        ]
+    )
+    t = rows(r4(responsibility=resp, roster=roster, departments=deps, violations=viols), "repeat_serious_violation")
+    assert [(r["year"], r["subject_kind"], r["subject_id"], r["assessment"], r["evidence"]) for r in t] == [
+        (2024, "leader", "D1", "responsibility", ["V1", "V2"])
+    ]

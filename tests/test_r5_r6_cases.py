@@ -192,3 +192,45 @@ def test_r6_special_cases_follow_the_rules_file():
     assert got[(2024, "U1", "A", "public_prosecution")][-2:] == (1, 1)
     assert got[(2024, "U1", "A", "civil_administrative")][-2:] == (0, 0)
     assert got[(2023, "U1", "A", "self_investigation")][-2:] == (1, 1)
+
+
+def test_r6_one_row_per_handler_year_and_category_in_the_handlers_roster_unit():
+    """docs/rules.md R6 (settled reading): unit_code is the handler's unit in the roster of the closing
+    year, even when the cases are another unit's; a handler missing from that roster takes the
+    smallest unit_code of those cases.
+
+    A is in U2's roster of 2024 and closed K1 (unit U1) and K2 (unit U3), both public_prosecution →
+    one row (2024, U2, A): 2 closed. In 2023 A is in no roster: K3 (U3) and K4 (U1) → (2023, U1, A)
+    with 2 closed. B, in no roster at all, closed K5 (U3) → (2024, U3, B).
+    """
+    people = [{"person_id": "A", "unit_code": "U2"}]
+    cs = [
+        {"case_id": "K1", "handler_id": "A", "unit_code": "U1", "closed_date": "2024-03-01"},
+        {"case_id": "K2", "handler_id": "A", "unit_code": "U3", "closed_date": "2024-04-01"},
+        {"case_id": "K3", "handler_id": "A", "unit_code": "U3", "accepted_date": "2023-01-02", "closed_date": "2023-03-01"},
+        {"case_id": "K4", "handler_id": "A", "unit_code": "U1", "accepted_date": "2023-01-02", "closed_date": "2023-04-01"},
+        {"case_id": "K5", "handler_id": "B", "unit_code": "U3", "closed_date": "2024-05-01"},
+    ]
+    out = case_quality(cases(cs), roster(people), RULES).collect()
+    got = [(r["year"], r["unit_code"], r["person_id"], r["category"], r["cases_closed"]) for r in out.to_dicts()]
+    assert got == [
+        (2023, "U1", "A", "public_prosecution", 2),
+        (2024, "U2", "A", "public_prosecution", 2),
+        (2024, "U3", "B", "public_prosecution", 1),
+    ]
+
+
+def test_r5_quota_leaders_are_people_of_the_units_roster():
+    """docs/rules.md R5 (settled reading): the quota leaders of U are people of U's roster of Y. O is in
+    U2's roster (a quota prosecutor) but named head of U1's department D1: no quota leader of U1 (not
+    in its roster) nor of U2 (no leadership member, heads no department of U2). Q heads U1's D2 and is
+    in U1's roster: U1's only quota leader, who handled K2 → 1 leader, 1 handling, 1 case."""
+    people = [
+        {"person_id": "O", "unit_code": "U2", "is_quota": True},
+        {"person_id": "Q", "dept_code": "D2", "is_quota": True},
+    ]
+    depts = [{"dept_code": "D1", "head_id": "O"}, {"dept_code": "D2", "head_id": "Q"}]
+    cs = [{"case_id": "K1", "handler_id": "O"}, {"case_id": "K2", "handler_id": "Q"}]
+    out = by_unit(leader_case_handling(roster(people), departments(depts), cases(cs), RULES))
+    cols = ["quota_leaders", "leaders_handling", "leader_cases"]
+    assert {k: tuple(v[c] for c in cols) for k, v in out.items()} == {(2024, "U1"): (1, 1, 1), (2024, "U2"): (0, 0, 0)}

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import polars as pl
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support_scoring import default_rules, departments, reports, roster
+from support_scoring import default_rules, departments, reports, roster, rules_with
 
 from lianjian.contract import PUBLISHED
 from lianjian.scoring.reports import major_matter_report_stats
@@ -63,9 +62,10 @@ def test_one_row_per_unit_with_a_roster():
 
 def test_counts_leader_reports_and_rate():
     u1 = stats()[(2024, "U1")]
-    # reports R1–R5 = 5; leaders R1 (L), R2 (H), R4 (RL) = 3; rate 5 / 7 × 100 = 71.428571…
+    # reports R1–R5 = 5; leaders R1 (L), R2 (H), R4 (RL) = 3; rate 5 / 7 × 100 = 71.428571… written
+    # rounded like a score: 71.43
     assert (u1["staff"], u1["reports"], u1["leader_reports"], u1["zero_report"]) == (7, 5, 3, False)
-    assert u1["per_hundred_staff"] == pytest.approx(500 / 7)
+    assert u1["per_hundred_staff"] == 71.43
     # Y−1 = 2023: R6, R7 = 2; Y−2 = 2022: R8 = 1.
     assert (u1["reports_prev_year"], u1["reports_two_years_ago"]) == (2, 1)
 
@@ -75,7 +75,7 @@ def test_previous_years_count_even_without_that_years_roster():
     # 2023: staff Z = 1; R6 (Z, then a deputy chief → leader), R7 = 2 reports, 1 by a leader;
     # 2022: R8 = 1 (no roster in 2022 needed); 2021: R9 = 1.
     assert (u1_2023["staff"], u1_2023["reports"], u1_2023["leader_reports"]) == (1, 2, 1)
-    assert u1_2023["per_hundred_staff"] == pytest.approx(200.0)
+    assert u1_2023["per_hundred_staff"] == 200.0
     assert (u1_2023["reports_prev_year"], u1_2023["reports_two_years_ago"]) == (1, 1)
 
 
@@ -103,3 +103,29 @@ def test_unit_rows_add_up_to_the_province(reports_spec):
     assert out.get_column("zero_report").to_list() == [
         not any(u == unit and y == 2024 for u, y in reports_spec) for unit in ("U1", "U2", "U3")
     ]
+
+
+def test_per_hundred_staff_rounded_half_away_from_zero_with_the_rules_rounding():
+    """docs/rules.md R7 (settled reading): per_hundred_staff is rounded like a score. 1 report over 8
+    staff = 12.5 exactly; over 16 staff = 6.25 → 2 decimals 6.25, with rounding_decimals 1 for 2024
+    6.3 (half away from zero, not half to even 6.2); 1 over 3 staff = 33.333… → 33.33 (33.3)."""
+    def rate(staff: int, rules) -> float:
+        people = [{"person_id": f"P{i}"} for i in range(staff)]
+        out = major_matter_report_stats(roster(people), departments([]), reports([{"report_id": "R1", "reporter_id": "P0"}]), rules)
+        return out.collect().get_column("per_hundred_staff")[0]
+
+    one_decimal = rules_with({"years": {2024: {"rounding_decimals": 1}}})
+    assert (rate(8, RULES), rate(16, RULES), rate(3, RULES)) == (12.5, 6.25, 33.33)
+    assert (rate(16, one_decimal), rate(3, one_decimal)) == (6.3, 33.3)
+
+
+def test_leader_reports_count_heads_of_departments_of_their_own_unit_only():
+    """docs/rules.md R7 (settled reading): a reporter counts as a leader when a leadership member, or
+    the head of a department of their own unit, in that year's roster. O is in U1's roster but named
+    head of U2's department E1: O's report is not a leader report; Q heads U1's D1: it is."""
+    people = [{"person_id": "O"}, {"person_id": "Q", "dept_code": "D1"}, {"person_id": "W", "unit_code": "U2"}]
+    depts = [{"dept_code": "D1", "head_id": "Q"}, {"unit_code": "U2", "dept_code": "E1", "head_id": "O"}]
+    rs = [{"report_id": "R1", "reporter_id": "O"}, {"report_id": "R2", "reporter_id": "Q"}]
+    out = major_matter_report_stats(roster(people), departments(depts), reports(rs), RULES).collect()
+    u1 = out.filter(pl.col("unit_code") == "U1").row(0, named=True)
+    assert (u1["reports"], u1["leader_reports"]) == (2, 1)

@@ -194,6 +194,8 @@ def test_consecutive_poor_trigger_shown_with_basis(warehouse):
     assert "<td>连续两年较差</td>" in section and "<td>王五（p4）</td>" in section
     assert "<td>连云港意见 二（四）</td>" in section  # the basis
     assert "<td class=\"n\">2</td>" in section  # streak_years
+    # the evidence: each year of the streak with its grade and score (王五 58.00 in 2023, 55.00 in 2024)
+    assert "<td>2023 年度 较差（58.00 分）, 2024 年度 较差（55.00 分）</td>" in section
     other = (warehouse / "reports" / "2024" / "CTY2.html").read_text(encoding="utf-8")
     assert "<td>连续两年较差</td>" not in other and "<td>一案双查</td>" in other
 

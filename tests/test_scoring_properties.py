@@ -217,3 +217,29 @@ def test_special_flag_matches_the_rules_of_the_closing_year(rows):
         pair = o is not None and o in st_.special_outcomes.get(c, [])
         want = pair or (bool(pc) and st_.public_complaint_is_special)
         assert got[f"K{i}"] is want, (y, c, o, pc)
+
+
+# ---------------------------------------------------------------- the one rounding
+
+
+@PROPS
+@given(st.lists(st.integers(-1_000_000, 1_000_000), min_size=1, max_size=20), st.integers(0, 4), st.booleans())
+def test_rounding_writes_the_nearest_double_of_the_decimal(whole, decimals, one_row_settings):
+    """A written score is exactly the double nearest its decimal text (88.6, never 88.60000000000001),
+    however Polars divides (by a constant it multiplies by the reciprocal); halves go away from zero
+    (2.345 → 2.35, −2.345 → −2.35, 89.995 → 90.00 although stored as 89.99499…)."""
+    import polars as pl
+
+    from lianjian.scoring.common import round_by_year, round_half_away
+
+    values = [n / 10**decimals for n in whole]
+    frame = pl.DataFrame({"x": values, "year": [2024] * len(values)})
+    got = frame.select(round_half_away(pl.col("x"), decimals)).to_series().to_list()
+    assert [repr(g) for g in got] == [repr(float(f"{v:.{decimals}f}")) for v in values]
+    # per year (rounding_decimals 2): the same whether the year's settings are one row or several
+    years = [2024] if one_row_settings else [2023, 2024, 2025]
+    by_year = frame.select(round_by_year(pl.col("x"), s.default_rules(), years)).to_series().to_list()
+    if decimals <= 2:
+        assert [repr(g) for g in by_year] == [repr(float(f"{v:.2f}")) for v in values]
+    halves = pl.DataFrame({"x": [2.345, -2.345, 89.995, 0.125]}).select(round_half_away(pl.col("x"), 2))
+    assert halves.to_series().to_list() == [2.35, -2.35, 90.0, 0.13]

@@ -34,10 +34,6 @@ def upstream_key(table: str) -> tuple[str, str]:
     return (LAYER[table], table)
 
 
-def published_key(table: str) -> tuple[str, str]:
-    return ("published", table)
-
-
 def computed_key(name: str) -> tuple[str, str]:
     """The asset key path of the asset that computes a published or internal table."""
     return (LAYER[name], name) if name in LAYER else (INTERNAL_LAYER[name], name)

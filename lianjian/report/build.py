@@ -115,6 +115,7 @@ class Shared:
     pairs: pl.DataFrame  # subtree_pairs(units)
     quality: pl.DataFrame  # the data-quality table (the same in every report)
     quality_rendered: Rendered | None
+    streaks: pl.DataFrame | None = None  # sections.streak_years: 连续两年较差 year by year (all years)
 
 
 def shared(inputs: ReportInputs) -> Shared:
@@ -123,7 +124,9 @@ def shared(inputs: ReportInputs) -> Shared:
         .replace_strict({n: src.zh for n, src in SOURCES.items()}, default=pl.col("数据源"), return_dtype=pl.String)
         .alias("数据源名称")
     ).select("数据源", "数据源名称", pl.exclude("数据源", "数据源名称"))
-    return Shared(report_scopes(inputs.units), subtree_pairs(inputs.units), quality, render_once(quality))
+    return Shared(
+        report_scopes(inputs.units), subtree_pairs(inputs.units), quality, render_once(quality), s.streak_years(inputs)
+    )
 
 
 def chunk_reports(common: Shared, inputs: ReportInputs, year: int, report_keys: Sequence[str] | None = None) -> Iterator[Report]:
@@ -134,7 +137,7 @@ def chunk_reports(common: Shared, inputs: ReportInputs, year: int, report_keys: 
     if report_keys is not None:
         scopes = scopes.filter(pl.col("report_key").is_in(list(report_keys)))
         inputs = restricted(inputs, scopes["unit_code"].unique())
-    yield from _year_reports(inputs, scopes, common.pairs, year, common.quality, common.quality_rendered)
+    yield from _year_reports(inputs, scopes, common.pairs, year, common.quality, common.quality_rendered, common.streaks)
 
 
 def build_reports(
@@ -157,6 +160,7 @@ def _year_reports(
     year: int,
     quality: pl.DataFrame,
     quality_rendered: Rendered | None,
+    streaks: pl.DataFrame | None = None,
 ) -> Iterator[Report]:
     years = [year]
     scopes = scopes_df.lazy()
@@ -171,7 +175,7 @@ def _year_reports(
         "integrity_poor": s.integrity_poor(inputs, own),
         "responsibility_grades": s.grade_distribution("responsibility_assessment", scopes, inputs, years),
         "responsibility_subjects": s.responsibility_subjects(inputs, own),
-        "triggers": s.triggers(inputs, scopes, limit=s.ROLLUP_LIST_LIMIT),
+        "triggers": s.triggers(inputs, scopes, limit=s.ROLLUP_LIST_LIMIT, streaks=streaks),
         "talks_by_department": s.talks_by_department(inputs, own),
         "talks_todo": s.talks_todo(inputs, own),
         "case_quality": s.case_quality_by_category(inputs, scopes),
@@ -347,7 +351,7 @@ def _sections(
             key="triggers",
             title="问责触发",
             tables=("accountability_triggers",),
-            intro="连续两年较差、下一年度内又发生严重违纪、一案双查；依据为所引条款，证据为违纪记录编号。" + trigger_note,
+            intro="连续两年较差、下一年度内又发生严重违纪、一案双查；依据为所引条款；证据为违纪记录编号，连续两年较差为连续各年度的等次与总分。" + trigger_note,
             blocks=[Block("triggers", "问责触发及依据", "问责触发", trigger_rows, ("accountability_triggers",), "本年度无问责触发", rendered=rend("triggers"))],
         ),
         Section(

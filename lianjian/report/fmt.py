@@ -38,11 +38,6 @@ def label(table: str, name: str) -> pl.Expr:
     return pl.col(name).replace_strict(mapping, default=pl.col(name), return_dtype=pl.String)
 
 
-def enum_labels(enum: str) -> dict[str, str]:
-    e = ENUMS[enum]
-    return {code: e.label(code) for code in e.codes}
-
-
 def yes_no(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr).then(pl.lit(YES)).otherwise(pl.lit(NO))
 

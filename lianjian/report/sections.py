@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from lianjian.contract import PUBLISHED
-from lianjian.report.fmt import GRADES, NONE_DEPT, POOR, UNGRADED, column, joined, label, person, yes_no, zh
+from lianjian.report.fmt import GRADES, NONE_DEPT, POOR, UNGRADED, column, dec_text, joined, label, person, yes_no, zh
 from lianjian.report.load import ReportInputs
 from lianjian.report.scope import direct_children
+from lianjian.scoring.evidence import record_id
 
 KEYS = ["report_key", "year"]
 
@@ -225,9 +226,53 @@ def column_codes(table: str, name: str) -> list[str]:
     return enum.codes if enum else []
 
 
-def triggers(inputs: ReportInputs, scopes: pl.LazyFrame, limit: int | None = None) -> pl.LazyFrame:
+def streak_years(inputs: ReportInputs) -> pl.DataFrame:
+    """The assessment rows the 连续两年较差 triggers name as evidence (one per year of each streak, of
+    any year: ``inputs`` whole, not one year's view), each as a text '2023 年度 较差（33.33 分）':
+    (record_id, text). Small: only the rows the triggers name."""
+    named = (
+        inputs.table("accountability_triggers")
+        .filter(pl.col("trigger_type") == "consecutive_poor")
+        .select(pl.col("evidence").alias("record_id"))
+        .explode("record_id")
+        .unique()
+    )
+    keyed = {
+        "integrity_assessment": ("year", "person_id"),
+        "responsibility_assessment": ("year", "unit_code", "subject_kind", "subject_id"),
+    }
+    rows = [
+        inputs.table(t).select(record_id(t, *key).alias("record_id"), "year", "grade", "total_score").join(named, on="record_id", how="semi")
+        for t, key in keyed.items()
+    ]
+    return pl.concat(rows).select(
+        "record_id",
+        pl.concat_str(
+            [pl.col("year").cast(pl.String), pl.lit(" 年度 "), pl.col("grade").fill_null(UNGRADED), pl.lit("（"),
+             dec_text(pl.col("total_score")).fill_null("—"), pl.lit(" 分）")]
+        ).alias("text"),
+    ).collect()
+
+
+def _evidence_text(rows: pl.LazyFrame, streaks: pl.DataFrame | None) -> pl.LazyFrame:
+    """The evidence of each trigger row (``_row``) as shown: record ids, except the assessment rows of
+    a 连续两年较差 streak, shown with their year, grade and score (``streak_years``)."""
+    texts = (streaks if streaks is not None else pl.DataFrame(schema={"record_id": pl.String, "text": pl.String})).lazy()
+    return (
+        rows.select("_row", pl.col("evidence").alias("record_id"))
+        .explode("record_id")
+        .join(texts, on="record_id", how="left", maintain_order="left")
+        .group_by("_row", maintain_order=True)
+        .agg(pl.coalesce("text", "record_id").drop_nulls().alias("_shown"))
+    )
+
+
+def triggers(
+    inputs: ReportInputs, scopes: pl.LazyFrame, limit: int | None = None, streaks: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """Accountability triggers (R4) with their basis and evidence; with ``limit``, only the first
-    ``limit`` of each report (in the order shown: type, unit, subject)."""
+    ``limit`` of each report (in the order shown: type, unit, subject). ``streaks``: ``streak_years``,
+    to show a 连续两年较差 streak year by year."""
     t = "accountability_triggers"
     types = {c: i for i, c in enumerate(column_codes(t, "trigger_type"))}
     rows = (
@@ -243,8 +288,9 @@ def triggers(inputs: ReportInputs, scopes: pl.LazyFrame, limit: int | None = Non
     )
     if limit is not None:
         rows = rows.filter(pl.int_range(pl.len()).over(KEYS) < limit)
+    rows = rows.with_row_index("_row")
     return (
-        rows
+        rows.join(_evidence_text(rows, streaks), on="_row", how="left", maintain_order="left")
         .select(
             *KEYS,
             "单位",
@@ -254,7 +300,7 @@ def triggers(inputs: ReportInputs, scopes: pl.LazyFrame, limit: int | None = Non
             person("subject_name", "subject_id").alias(zh(t, "subject_name")),
             pl.col("streak_years").alias(zh(t, "streak_years")),
             pl.col("basis").alias(zh(t, "basis")),
-            joined(pl.col("evidence")).alias(zh(t, "evidence")),
+            joined(pl.col("_shown")).alias(zh(t, "evidence")),
         )
     )
 

@@ -1,7 +1,8 @@
 """R5 — leaders who handle cases (辽宁报道; 最高检文章) and R6 — case quality (连云港意见 三).
 
 ``leader_case_handling(roster, departments, cases, rules)``: one row per unit and year with a roster.
-``case_quality(cases, roster, rules)``: one row per handler, year and category with a case closed.
+``case_quality(cases, roster, rules)``: one row per handler, year and category with a case closed, in
+the handler's roster unit.
 ``cases_handled_in(year)``: the R5 meaning of "handled in Y", reusable by other rules.
 """
 
@@ -16,7 +17,7 @@ from lianjian.scoring.common import active, dept_heads, is_leadership, with_spec
 LEADER_TABLE = PUBLISHED["leader_case_handling"]
 QUALITY_TABLE = PUBLISHED["case_quality"]
 
-# RULES.md R5 names these positions: 检察长/副检察长 for chiefs_on_major; 检察长、副检察长 and
+# docs/rules.md R5 names these positions: 检察长/副检察长 for chiefs_on_major; 检察长、副检察长 and
 # 检委会专职委员 for "implemented" (辽宁报道: 入额院领导带头办案).
 CHIEF_POSITIONS = ("chief", "deputy_chief")
 IMPLEMENTED_POSITIONS = ("chief", "deputy_chief", "committee_member")
@@ -112,15 +113,14 @@ def leader_case_handling(
 
 
 def case_quality(cases: pl.LazyFrame, roster: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
-    """R6 (连云港意见 三): over cases closed in Y (Y = the year of closed_date), per handler and
-    category — cases_closed, major_cases, rated and the count of each quality_rating, errors
+    """R6 (连云港意见 三): over cases closed in Y (Y = the year of closed_date), one row per handler,
+    year and category — cases_closed, major_cases, rated and the count of each quality_rating, errors
     (error_type present), special_cases (需分层核定: the category/outcome pairs of the rules file
     ``cases.special_outcomes``, or any case with public_complaint) and special_unverified (special
     cases not verified by both the department leader and the supervisor).
 
-    unit_code is the case's unit (the smallest code should one handler's cases of a category span
-    units in a year). ``roster`` is accepted for a uniform signature: every closed case counts for its
-    handler, whether or not the handler is in a roster."""
+    unit_code is the handler's unit in Y's roster; a handler missing from that roster takes the
+    smallest unit_code of those cases. Every closed case counts for its handler, in a roster or not."""
     closed = with_special_flag(
         cases.filter(pl.col("closed_date").is_not_null()).with_columns(year_of(pl.col("closed_date")).alias("year")),
         rules,
@@ -132,10 +132,11 @@ def case_quality(cases: pl.LazyFrame, roster: pl.LazyFrame, rules: Rules) -> pl.
     def count(cond: pl.Expr) -> pl.Expr:
         return cond.fill_null(False).sum().cast(pl.Int64)
 
+    handler_units = roster.select("year", "person_id", pl.col("unit_code").alias("roster_unit"))
     return (
         closed.group_by("year", pl.col("handler_id").alias("person_id"), pl.col("category").cast(pl.String))
         .agg(
-            pl.col("unit_code").min(),
+            pl.col("unit_code").min().alias("case_unit"),
             pl.len().cast(pl.Int64).alias("cases_closed"),
             count(pl.col("is_major")).alias("major_cases"),
             count(rating.is_not_null()).alias("rated"),
@@ -144,6 +145,8 @@ def case_quality(cases: pl.LazyFrame, roster: pl.LazyFrame, rules: Rules) -> pl.
             count(special).alias("special_cases"),
             count(special & ~verified).alias("special_unverified"),
         )
+        .join(handler_units, on=["year", "person_id"], how="left", validate="m:1")
+        .with_columns(pl.coalesce("roster_unit", "case_unit").alias("unit_code"))
         .select(QUALITY_TABLE.column_names)
         .cast(dict(QUALITY_TABLE.schema()))
         .sort("year", "person_id", "category")

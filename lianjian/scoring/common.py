@@ -1,5 +1,6 @@
-"""Definitions every rule shares (RULES.md, conventions): who is active, who leads, who heads a
-department, who is the party secretary; rounding; grades; special cases.
+"""Definitions every rule shares (docs/rules.md, conventions): who is active, who leads, who heads a
+department, who is the party secretary; rounding; the ending R2 and R3 share (clamp, round, veto,
+grade); special cases.
 
 All are small functions over Polars LazyFrames/expressions over the staged tables; rule settings come
 from the rules file (``Rules``), never from literals here.
@@ -20,48 +21,86 @@ GOOD, FAIRLY_GOOD, AVERAGE, POOR = (GRADE.label(c) for c in ("good", "fairly_goo
 
 
 def round_half_away(expr: pl.Expr, decimals: int) -> pl.Expr:
-    """Round half away from zero to ``decimals`` places (RULES.md: scores are written this way).
+    """Round half away from zero to ``decimals`` places — the one rounding of the project
+    (docs/rules.md, conventions: scores are computed unrounded and written this way). The tiny epsilon
+    absorbs binary representation error (89.995 is stored as 89.99499999…). The last ``round`` makes
+    the quotient the nearest double of the written number whatever way the division is done (Polars
+    divides by a constant as a multiplication by its reciprocal: 8860 × 0.01 = 88.60000000000001)."""
+    factor = float(10**decimals)
+    whole = (expr.abs() * factor + 0.5 + 1e-9).floor()
+    return (expr.sign() * whole / factor).round(decimals).cast(pl.Float64)
 
-    The tiny epsilon absorbs binary representation error (89.995 is stored as 89.99499999…)."""
-    factor = 10.0**decimals
-    return (expr.sign() * ((expr.abs() * factor + 0.5 + 1e-9).floor() / factor)).cast(pl.Float64)
+
+def round_by_year(expr: pl.Expr, rules: Rules, years: list[int]) -> pl.Expr:
+    """``round_half_away`` with the ``rounding_decimals`` in force in each row's ``year`` (one term per
+    distinct setting; rows of other years get the base setting)."""
+    groups: dict[int, list[int]] = {}
+    for y in sorted(set(int(y) for y in years)):
+        groups.setdefault(int(rules.settings(y).rounding_decimals), []).append(y)
+    base = round_half_away(expr, int(rules.settings().rounding_decimals))
+    if len(groups) <= 1:
+        return round_half_away(expr, next(iter(groups))) if groups else base
+    chain = pl.when(pl.col("year").is_in(groups[next(iter(groups))])).then(round_half_away(expr, next(iter(groups))))
+    for decimals, ys in list(groups.items())[1:]:
+        chain = chain.when(pl.col("year").is_in(ys)).then(round_half_away(expr, decimals))
+    return chain.otherwise(base)
 
 
 def clamp_score(expr: pl.Expr) -> pl.Expr:
-    """Kept within 0–100 (R2.4, R3)."""
+    """Kept within 0–100 (R2 step 4, R3 total)."""
     return expr.clip(0.0, 100.0)
 
 
-def grade_thresholds(rules: Rules, years: list[int]) -> pl.DataFrame:
-    """Per-year grade thresholds (year, _good, _fairly_good, _average) to join on ``year``."""
+def outcome_settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """Per-year settings of the ending R2 and R3 share, to join on ``year``: the grade thresholds
+    ``grade_good``, ``grade_fairly_good``, ``grade_average`` (``grades``), after that year's
+    overrides."""
     return rules.year_table(
         years,
-        _good=lambda s: float(s.grades.good),
-        _fairly_good=lambda s: float(s.grades.fairly_good),
-        _average=lambda s: float(s.grades.average),
-    )
+        grade_good=lambda s: float(s.grades.good),
+        grade_fairly_good=lambda s: float(s.grades.fairly_good),
+        grade_average=lambda s: float(s.grades.average),
+    ).lazy()
 
 
 def grade_expr(score: pl.Expr) -> pl.Expr:
-    """Grade of a written (rounded) score, given the threshold columns of ``grade_thresholds`` joined
+    """Grade of a written (rounded) score, given the threshold columns of ``outcome_settings`` joined
     in: ≥ good 好, ≥ fairly_good 较好, ≥ average 一般, below 较差; null score → null."""
     return (
         pl.when(score.is_null())
         .then(pl.lit(None, pl.String))
-        .when(score >= pl.col("_good"))
+        .when(score >= pl.col("grade_good"))
         .then(pl.lit(GOOD))
-        .when(score >= pl.col("_fairly_good"))
+        .when(score >= pl.col("grade_fairly_good"))
         .then(pl.lit(FAIRLY_GOOD))
-        .when(score >= pl.col("_average"))
+        .when(score >= pl.col("grade_average"))
         .then(pl.lit(AVERAGE))
         .otherwise(pl.lit(POOR))
     )
 
 
-def with_rounding(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
-    """Join the per-year rounding setting as column ``_decimals`` (constant in practice)."""
-    years = frame.select(pl.col("year").unique()).collect().get_column("year").to_list()
-    return frame.join(rules.year_table(years, _decimals=lambda s: s.rounding_decimals).lazy(), on="year", how="left")
+def rounded(rules: Rules, years: list[int], *columns: str) -> list[pl.Expr]:
+    """The columns written rounded with each year's ``rounding_decimals``."""
+    return [round_by_year(pl.col(c), rules, years).alias(c) for c in columns]
+
+
+def total_and_grade(frame: pl.LazyFrame, rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """The ending R2 and R3 share (docs/rules.md R2 steps 3–5, R3 total): ``unclamped_total`` (the
+    score before clamping, null when the subject is not graded) kept within 0–100 and written rounded
+    as ``total_score``; ``veto`` the vetoing record ids (``veto_ids``, a list) comma-separated, null
+    when there is none; ``grade`` that of the written score, 较差 whatever the score (even without
+    one) when there is a veto. Joins ``outcome_settings`` (the thresholds) on year; rounds with each
+    year's ``rounding_decimals``."""
+    return (
+        frame.join(outcome_settings(rules, years), on="year", how="left", validate="m:1")
+        .with_columns(
+            round_by_year(clamp_score(pl.col("unclamped_total")), rules, years).alias("total_score"),
+            pl.col("veto_ids").list.join(",").alias("veto"),
+        )
+        .with_columns(
+            pl.when(pl.col("veto").is_not_null()).then(pl.lit(POOR)).otherwise(grade_expr(pl.col("total_score"))).alias("grade")
+        )
+    )
 
 
 # ---------------------------------------------------------------- who is who in a year
@@ -113,16 +152,6 @@ def year_of(date: pl.Expr) -> pl.Expr:
 # ---------------------------------------------------------------- cases
 
 
-def special_case_table(rules: Rules, years: list[int]) -> pl.DataFrame:
-    """(year, category, outcome) pairs that make a closed case special (需分层核定), from the rules
-    file, per year of closing."""
-    rows = []
-    for y in sorted(set(years)):
-        for cat, outcomes in rules.settings(y).cases.special_outcomes.items():
-            rows += [(y, cat, o) for o in outcomes]
-    return pl.DataFrame(rows, schema={"year": pl.Int64, "category": pl.String, "outcome": pl.String}, orient="row")
-
-
 def special_expr(rules: Rules, years: list[int], year_col: str = "year") -> pl.Expr:
     """Boolean expression: the case is special (需分层核定) in the year of ``year_col`` — its
     (category, outcome) pair is among the rules file's ``cases.special_outcomes`` of that year, or it
@@ -152,14 +181,7 @@ def with_special_flag(cases: pl.LazyFrame, rules: Rules, year_col: str = "year")
     return cases.with_columns(special_expr(rules, years, year_col).alias("special"))
 
 
-# ---------------------------------------------------------------- added for R2–R4 (assessed layer)
-
-
-def round_half_away_by(expr: pl.Expr, decimals: pl.Expr) -> pl.Expr:
-    """``round_half_away`` with the number of decimals taken from an expression (the per-year
-    ``rounding_decimals`` joined in as a column), so a year's override applies to that year's rows."""
-    factor = pl.lit(10.0).pow(decimals.cast(pl.Float64))
-    return (expr.sign() * ((expr.abs() * factor + 0.5 + 1e-9).floor() / factor)).cast(pl.Float64)
+# ---------------------------------------------------------------- evaluation helpers
 
 
 def years_of(frame: pl.LazyFrame, col: str = "year") -> list[int]:

@@ -1,10 +1,18 @@
-"""R2 廉洁从检评估 — the individual integrity evaluation (连云港意见 二（四）、三（四）).
+"""R2 廉洁从检评估 — the individual integrity evaluation (连云港意见 二（四）、三（四）; docs/rules.md R2).
 
-For every person active in Y: a review score from the self, peer and department reviews (weights
-renormalized over what is present; peers trimmed from five up), minus deductions for a missed family
-talk, for the quality of the cases closed in Y (capped) and for the violations decided in Y; a veto
-for a criminal violation or a vetoing sanction; a grade; a status. Every number comes from the rules
-file (``integrity.*``, ``grades``, ``rounding_decimals``); evidence rows (R8) explain each of them.
+For every person P active in Y, in the article's steps:
+
+1. ``review_scores`` and ``review_score``: the self, peer (trimmed from ``peer_trim_from`` reviews up)
+   and department reviews, and their weighted mean over the components present;
+2. deductions: ``family_talk_deduction`` (P's own family talk not held), ``case_deductions`` (the
+   cases P handled that closed in Y, capped by ``case_deduction``) and ``violation_deductions`` (by
+   sanction);
+3. ``veto`` (一票否决): ``vetoing_violations``;
+4–5. total and grade: the ending R2 shares with R3 (``common.total_and_grade``);
+6. ``status``: incomplete without a department review, signoff_pending without both signatures.
+
+Every number comes from the rules file (``integrity.*``, ``grades``, ``rounding_decimals``); the R8
+evidence rows behind each of them are built in ``evidence.integrity_evidence``.
 """
 
 from __future__ import annotations
@@ -13,159 +21,220 @@ import polars as pl
 
 from lianjian.contract import PUBLISHED
 from lianjian.rules_config import Rules
-from lianjian.scoring.common import (
-    POOR,
-    active,
-    clamp_score,
-    grade_expr,
-    grade_thresholds,
-    materialize,
-    round_half_away_by,
-    year_of,
-    years_of,
-)
-from lianjian.scoring.evidence import evidence_part, finish_evidence
+from lianjian.scoring.common import active, materialize, rounded, total_and_grade, year_of, years_of
+from lianjian.scoring.evidence import IntegrityFacts, integrity_evidence, record_id
 
 TABLE = PUBLISHED["integrity_assessment"]
 KEY = ["year", "person_id"]
+#: The review kinds of R2 step 1, in the order of the published columns ``<kind>_score``.
+REVIEW_KINDS = ("self", "peer", "department")
+#: The case facts of R2 step 2 that deduct points, each with its condition on a closed case.
+CASE_KINDS = {
+    "flawed": pl.col("quality_rating").cast(pl.String) == "flawed",
+    "unqualified": pl.col("quality_rating").cast(pl.String) == "unqualified",
+    "error": pl.col("error_type").is_not_null(),
+}
 
 
-def _settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
-    """Per-year R2 settings as columns to join on ``year``."""
-    t = rules.year_table(
+def integrity_settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """The R2 settings in force each year (``integrity.*`` after that year's overrides), one row per
+    year: review weights ``weight_<kind>``, ``peer_trim_from``, ``family_talk_points``,
+    ``<kind>_points`` per case kind and ``cases_cap``."""
+    return rules.year_table(
         years,
-        _w_self=lambda s: float(s.integrity.weights.self),
-        _w_peer=lambda s: float(s.integrity.weights.peer),
-        _w_department=lambda s: float(s.integrity.weights.department),
-        _trim_from=lambda s: int(s.integrity.peer_trim_from),
-        _family=lambda s: float(s.integrity.deductions.family_talk_missing),
-        _flawed=lambda s: float(s.integrity.deductions.cases.flawed),
-        _unqualified=lambda s: float(s.integrity.deductions.cases.unqualified),
-        _error=lambda s: float(s.integrity.deductions.cases.error),
-        _cases_cap=lambda s: float(s.integrity.deductions.cases.cap),
-        _decimals=lambda s: int(s.rounding_decimals),
+        **{f"weight_{k}": (lambda s, k=k: float(getattr(s.integrity.weights, k))) for k in REVIEW_KINDS},
+        peer_trim_from=lambda s: int(s.integrity.peer_trim_from),
+        family_talk_points=lambda s: float(s.integrity.deductions.family_talk_missing),
+        **{f"{k}_points": (lambda s, k=k: float(getattr(s.integrity.deductions.cases, k))) for k in CASE_KINDS},
+        cases_cap=lambda s: float(s.integrity.deductions.cases.cap),
+    ).lazy()
+
+
+# ---------------------------------------------------------------- 1. review score
+
+
+def _trimmed_mean(n: pl.Expr, total: pl.Expr, highest: pl.Expr, lowest: pl.Expr, trim_from: pl.Expr) -> pl.Expr:
+    """The peer score: from ``trim_from`` reviews up one highest and one lowest are left out (one each,
+    even when tied), then the mean."""
+    return pl.when(n >= trim_from).then((total - highest - lowest) / (n - 2)).otherwise(total / n)
+
+
+def review_scores(reviews: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """R2 step 1 per (year, person_id): ``self_score`` (mean of the self rows), ``peer_score`` (trimmed
+    mean), ``department_score`` (mean of the rows), ``signed`` (every department row signed by both the
+    department head and the supervisor), and the reviewer ids of each kind (``<kind>_ids``)."""
+    kind = pl.col("reviewer_kind").cast(pl.String)
+    ids = pl.col("reviewer_id").drop_nulls()
+    own = (
+        reviews.filter(kind == "self")
+        .group_by(KEY)
+        .agg(pl.col("score").mean().alias("self_score"), ids.alias("self_ids"))
     )
-    return t.join(grade_thresholds(rules, years), on="year").lazy()
+    peer = (
+        reviews.filter(kind == "peer")
+        .join(settings.select("year", "peer_trim_from"), on="year", how="left", validate="m:1")
+        .group_by(KEY)
+        .agg(
+            _trimmed_mean(
+                pl.len(), pl.col("score").sum(), pl.col("score").max(), pl.col("score").min(), pl.col("peer_trim_from").first()
+            ).alias("peer_score"),
+            ids.alias("peer_ids"),
+        )
+    )
+    both_signed = pl.col("dept_head_signed").fill_null(False) & pl.col("supervisor_signed").fill_null(False)
+    department = (
+        reviews.filter(kind == "department")
+        .group_by(KEY)
+        .agg(pl.col("score").mean().alias("department_score"), both_signed.all().alias("signed"), ids.alias("department_ids"))
+    )
+    return own.join(peer, on=KEY, how="full", coalesce=True, validate="1:1").join(
+        department, on=KEY, how="full", coalesce=True, validate="1:1"
+    )
 
 
-def _per_year_set(rules: Rules, years: list[int], name: str, get, flag: str) -> pl.LazyFrame:
-    """(year, <name>, <flag>=True) for the codes of a per-year list setting."""
-    return rules.year_codes(years, name, get).with_columns(pl.lit(True).alias(flag))
+def review_rows(reviews: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """The reviews behind step 1, one row each (for the evidence): (year, person_id, kind, score,
+    record_id, trimmed, dept_head_signed, supervisor_signed). ``trimmed``: the peer review left out as
+    the lowest and the one left out as the highest when there are ``peer_trim_from`` or more (of tied
+    scores, the smallest reviewer_id as the lowest, the largest as the highest)."""
+    kind = pl.col("reviewer_kind").cast(pl.String)
+    order = pl.int_range(pl.len()).over([*KEY, "kind"], order_by=["score", "reviewer_id"])
+    peer = pl.col("kind") == "peer"
+    n_peers = pl.len().over([*KEY, "kind"])
+    return (
+        reviews.with_columns(kind.alias("kind"))
+        .join(settings.select("year", "peer_trim_from"), on="year", how="left", validate="m:1")
+        .with_columns(
+            (peer & (n_peers >= pl.col("peer_trim_from")) & ((order == 0) | (order == n_peers - 1))).alias("trimmed")
+        )
+        .select(
+            *KEY,
+            "kind",
+            "score",
+            record_id("reviews", "year", "person_id", "kind", "reviewer_id").alias("record_id"),
+            "trimmed",
+            pl.col("dept_head_signed").fill_null(False),
+            pl.col("supervisor_signed").fill_null(False),
+        )
+    )
+
+
+def review_score() -> pl.Expr:
+    """The weighted mean of the review components present (weights ``weight_<kind>`` renormalized
+    over them); null when none is present."""
+    present = [(pl.col(f"{k}_score"), pl.col(f"weight_{k}")) for k in REVIEW_KINDS]
+    weighted = pl.sum_horizontal([score.fill_null(0.0) * weight for score, weight in present])
+    weights = pl.sum_horizontal([pl.when(score.is_not_null()).then(weight).otherwise(0.0) for score, weight in present])
+    return pl.when(weights > 0).then(weighted / weights).otherwise(None)
+
+
+# ---------------------------------------------------------------- 2. deductions
+
+
+def family_talk_deduction(talk_obligations: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """R2 step 2, talks: P's own family obligation (R1) not fulfilled costs ``family_talk_missing``
+    points. (year, person_id, points, obligation_ids)."""
+    return (
+        talk_obligations.filter(
+            (pl.col("obligation").cast(pl.String) == "family") & ~pl.col("fulfilled").fill_null(False)
+        )
+        .group_by(KEY)
+        .agg(record_id("talk_obligations", "year", "person_id", pl.col("obligation").cast(pl.String)).alias("obligation_ids"))
+        .join(settings.select("year", pl.col("family_talk_points").alias("points")), on="year", how="left", validate="m:1")
+    )
+
+
+def case_deductions(cases: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """R2 step 2, cases: over the cases P handled that closed in Y, points per flawed, unqualified and
+    erroneous case (``deductions.cases``). One row per (year, person_id, kind) with ``points`` (the
+    count times the points of the kind) and the ``case_ids``, before the cap."""
+    closed = cases.filter(pl.col("closed_date").is_not_null()).with_columns(
+        year_of(pl.col("closed_date")).alias("year"), pl.col("handler_id").alias("person_id")
+    )
+    return pl.concat(
+        [
+            closed.filter(condition)
+            .group_by(KEY)
+            .agg(pl.len().alias("n"), pl.col("case_id").alias("case_ids"))
+            .join(settings.select("year", f"{kind}_points"), on="year", how="left", validate="m:1")
+            .select(*KEY, pl.lit(kind).alias("kind"), (pl.col("n") * pl.col(f"{kind}_points")).alias("points"), "case_ids")
+            for kind, condition in CASE_KINDS.items()
+        ]
+    )
+
+
+def case_deduction(case_facts: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """The case points of each person and year (``uncapped``) and the deduction (``points``): at most
+    ``cases.cap`` in all."""
+    return (
+        case_facts.group_by(KEY)
+        .agg(pl.col("points").sum().alias("uncapped"))
+        .join(settings.select("year", "cases_cap"), on="year", how="left", validate="m:1")
+        .with_columns(pl.min_horizontal("uncapped", "cases_cap").alias("points"))
+    )
+
+
+def violation_deductions(violations: pl.LazyFrame, rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """R2 step 2, violations: the points of each sanction (``deductions.violations``) for P's violations
+    decided in Y; the vetoing sanctions add none. (year, person_id, sanction, points, violation_ids)."""
+    points = rules.year_points(years, "sanction", lambda s: s.integrity.deductions.violations)
+    vetoing = rules.year_codes(years, "sanction", lambda s: s.integrity.veto.sanctions)
+    return (
+        violations.select(
+            year_of(pl.col("decided_date")).alias("year"), "person_id", pl.col("sanction").cast(pl.String), "violation_id"
+        )
+        .join(points, on=["year", "sanction"], how="inner", validate="m:1")
+        .join(vetoing, on=["year", "sanction"], how="anti")
+        .filter(pl.col("_points") > 0)
+        .group_by(*KEY, "sanction")
+        .agg(pl.col("_points").sum().alias("points"), pl.col("violation_id").alias("violation_ids"))
+    )
+
+
+# ---------------------------------------------------------------- 3. veto
 
 
 def vetoing_violations(violations: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
-    """Violations that veto under R2.3, with ``year`` = the year decided: severity among
+    """Violations that veto under R2 step 3 (一票否决), with ``year`` = the year decided: severity among
     ``integrity.veto.severities`` or sanction among ``integrity.veto.sanctions`` (of that year).
     Columns: year, person_id, violation_id."""
     v = violations.with_columns(
         year_of(pl.col("decided_date")).alias("year"),
-        pl.col("severity").cast(pl.String).alias("_severity"),
-        pl.col("sanction").cast(pl.String).alias("_sanction"),
+        pl.col("severity").cast(pl.String),
+        pl.col("sanction").cast(pl.String),
     )
     years = years_of(v)
-    sev = _per_year_set(rules, years, "_severity", lambda s: s.integrity.veto.severities, "_veto_sev")
-    san = _per_year_set(rules, years, "_sanction", lambda s: s.integrity.veto.sanctions, "_veto_san")
+    by_severity = rules.year_codes(years, "severity", lambda s: s.integrity.veto.severities)
+    by_sanction = rules.year_codes(years, "sanction", lambda s: s.integrity.veto.sanctions)
+    return pl.concat(
+        [
+            v.join(by_severity, on=["year", "severity"], how="semi"),
+            v.join(by_sanction, on=["year", "sanction"], how="semi"),
+        ]
+    ).select("year", "person_id", "violation_id").unique()
+
+
+def veto(violations: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
+    """Every vetoing violation of P decided in Y, in id order: (year, person_id, veto_ids)."""
+    return vetoing_violations(violations, rules).group_by(KEY).agg(pl.col("violation_id").sort().alias("veto_ids"))
+
+
+# ---------------------------------------------------------------- 6. status
+
+
+def status() -> pl.Expr:
+    """R2 step 6: ``incomplete`` without a department review; ``signoff_pending`` when a department
+    review lacks dept_head_signed or supervisor_signed; otherwise ``graded``."""
     return (
-        v.join(sev, on=["year", "_severity"], how="left")
-        .join(san, on=["year", "_sanction"], how="left")
-        .filter(pl.col("_veto_sev").fill_null(False) | pl.col("_veto_san").fill_null(False))
-        .select("year", "person_id", "violation_id")
+        pl.when(pl.col("department_score").is_null())
+        .then(pl.lit("incomplete"))
+        .when(~pl.col("signed").fill_null(False))
+        .then(pl.lit("signoff_pending"))
+        .otherwise(pl.lit("graded"))
     )
 
 
-def _review_scores(reviews: pl.LazyFrame, cfg: pl.LazyFrame) -> pl.LazyFrame:
-    """R2.1 per (year, person_id): self_score, peer_score (trimmed from ``peer_trim_from`` reviews up:
-    one highest and one lowest dropped, one each even when tied), department_score (mean of the rows)
-    and ``_signed`` (every department row signed by both), with the reviewer ids of each."""
-    rv = reviews.with_columns(pl.col("reviewer_kind").cast(pl.String).alias("_kind"))
-    ids = pl.col("reviewer_id").drop_nulls()
-    self_ = (
-        rv.filter(pl.col("_kind") == "self")
-        .group_by(KEY)
-        .agg(pl.col("score").mean().alias("self_score"), ids.alias("_self_ids"))
-    )
-    peer = (
-        rv.filter(pl.col("_kind") == "peer")
-        .join(cfg.select("year", "_trim_from"), on="year", how="left")
-        .group_by(KEY)
-        .agg(
-            pl.len().alias("_n"),
-            pl.col("score").sum().alias("_sum"),
-            pl.col("score").max().alias("_max"),
-            pl.col("score").min().alias("_min"),
-            pl.col("_trim_from").first(),
-            ids.alias("_peer_ids"),
-        )
-        .with_columns(
-            pl.when(pl.col("_n") >= pl.col("_trim_from"))
-            .then((pl.col("_sum") - pl.col("_max") - pl.col("_min")) / (pl.col("_n") - 2))
-            .otherwise(pl.col("_sum") / pl.col("_n"))
-            .alias("peer_score")
-        )
-        .select(*KEY, "peer_score", "_peer_ids")
-    )
-    signed = pl.col("dept_head_signed").fill_null(False) & pl.col("supervisor_signed").fill_null(False)
-    dept = (
-        rv.filter(pl.col("_kind") == "department")
-        .group_by(KEY)
-        .agg(
-            pl.col("score").mean().alias("department_score"),
-            signed.all().alias("_signed"),
-            ids.alias("_department_ids"),
-        )
-    )
-    return self_.join(peer, on=KEY, how="full", coalesce=True).join(dept, on=KEY, how="full", coalesce=True)
-
-
-def _weighted_review(components: list[tuple[str, str]]) -> pl.Expr:
-    """Weighted mean of the present components (weights renormalized); null when none is present."""
-    num = pl.sum_horizontal([pl.col(s).fill_null(0.0) * pl.col(w) for s, w in components])
-    den = pl.sum_horizontal([pl.when(pl.col(s).is_not_null()).then(pl.col(w)).otherwise(0.0) for s, w in components])
-    return pl.when(den > 0).then(num / den).otherwise(None)
-
-
-def _case_facts(cases: pl.LazyFrame, cfg: pl.LazyFrame) -> list[tuple[str, pl.LazyFrame]]:
-    """R2.2 case deductions, one frame per kind (flawed, unqualified, error): (year, person_id,
-    _points, _ids) over the cases P handled that closed in Y."""
-    closed = cases.filter(pl.col("closed_date").is_not_null()).with_columns(
-        year_of(pl.col("closed_date")).alias("year"),
-        pl.col("handler_id").alias("person_id"),
-        pl.col("quality_rating").cast(pl.String).alias("_rating"),
-    )
-    kinds = {
-        "flawed": pl.col("_rating") == "flawed",
-        "unqualified": pl.col("_rating") == "unqualified",
-        "error": pl.col("error_type").is_not_null(),
-    }
-    out = []
-    for kind, cond in kinds.items():
-        f = (
-            closed.filter(cond)
-            .group_by(KEY)
-            .agg(pl.len().alias("_n"), pl.col("case_id").alias("_ids"))
-            .join(cfg.select("year", pl.col(f"_{kind}").alias("_each")), on="year", how="left")
-            .select(*KEY, (pl.col("_n") * pl.col("_each")).alias("_points"), "_ids")
-        )
-        out.append((kind, f))
-    return out
-
-
-def _violation_facts(violations: pl.LazyFrame, rules: Rules, years: list[int]) -> pl.LazyFrame:
-    """R2.2 violation deductions per (year, person_id, sanction): points of the sanction (rules file;
-    vetoing sanctions add none) times the violations decided in Y, with their ids."""
-    v = violations.with_columns(
-        year_of(pl.col("decided_date")).alias("year"),
-        pl.col("sanction").cast(pl.String).alias("_sanction"),
-    )
-    points = rules.year_points(years, "_sanction", lambda s: s.integrity.deductions.violations)
-    vetoing = _per_year_set(rules, years, "_sanction", lambda s: s.integrity.veto.sanctions, "_veto_san")
-    return (
-        v.join(points, on=["year", "_sanction"], how="inner")
-        .join(vetoing, on=["year", "_sanction"], how="left")
-        .filter(~pl.col("_veto_san").fill_null(False) & (pl.col("_points") > 0))
-        .group_by(*KEY, "_sanction")
-        .agg(pl.col("_points").sum(), pl.col("violation_id").alias("_ids"))
-    )
+# ---------------------------------------------------------------- the evaluation
 
 
 def integrity_assessment(
@@ -179,146 +248,58 @@ def integrity_assessment(
     """R2 廉洁从检评估 (连云港意见 二（四）、三（四）): one row per person active in Y, and the
     evidence rows (R8) behind it. Returns (integrity_assessment, evidence), both lazy, sorted by key."""
     (people,) = materialize(
-        active(roster).select(
-            "year", "unit_code", "dept_code", "person_id", "name", pl.col("position").cast(pl.String)
-        )
+        active(roster).select("year", "unit_code", "dept_code", "person_id", "name", pl.col("position").cast(pl.String))
     )
     years = years_of(people)
-    cfg = _settings(rules, years)
-    subject = people.select("year", "unit_code", "person_id")
-
-    # R2.1 review score
-    scores = _review_scores(reviews, cfg)
-
-    # R2.2 deductions
-    family = (
-        talk_obligations.filter(
-            (pl.col("obligation").cast(pl.String) == "family") & ~pl.col("fulfilled").fill_null(False)
-        )
-        .group_by(KEY)
-        .agg(pl.len().alias("_family_missing"))
-        .join(cfg.select("year", "_family"), on="year", how="left")
-        .select(*KEY, pl.col("_family").alias("_talk_points"))
-    )
-    case_facts = _case_facts(cases, cfg)
-    viol_facts = _violation_facts(violations, rules, years)
-    # R2.3 veto
-    veto = (
-        vetoing_violations(violations, rules)
-        .group_by(KEY)
-        .agg(pl.col("violation_id").sort().alias("_veto_ids"))
-    )
+    settings = integrity_settings(rules, years)
     # the table and the evidence rows both read these: computed once
-    scores, family, viol_facts, veto, *case_frames = materialize(
-        scores, family, viol_facts, veto, *(f for _, f in case_facts)
+    scores, reviewed, family, case_facts, violation_facts, vetoes = materialize(
+        review_scores(reviews, settings),
+        review_rows(reviews, settings),
+        family_talk_deduction(talk_obligations, settings),
+        case_deductions(cases, settings),
+        violation_deductions(violations, rules, years),
+        veto(violations, rules),
     )
-    case_facts = [(kind, f) for (kind, _), f in zip(case_facts, case_frames)]
-    case_raw = (
-        pl.concat([f.select(*KEY, "_points") for _, f in case_facts])
-        .group_by(KEY)
-        .agg(pl.col("_points").sum().alias("_cases_raw"))
-    )
-    viol_sum = viol_facts.group_by(KEY).agg(pl.col("_points").sum().alias("_viol_points"))
+    cases_capped = case_deduction(case_facts, settings)
+    violation_points = violation_facts.group_by(KEY).agg(pl.col("points").sum().alias("violation_points"))
 
-    t = (
-        people.join(cfg, on="year", how="left")
-        .join(scores, on=KEY, how="left")
-        .join(family, on=KEY, how="left")
-        .join(case_raw, on=KEY, how="left")
-        .join(viol_sum, on=KEY, how="left")
-        .join(veto, on=KEY, how="left")
+    assessed = (
+        people.join(settings, on="year", how="left", validate="m:1")
+        .join(scores, on=KEY, how="left", validate="1:1")
+        .join(family.select(*KEY, pl.col("points").alias("talk_points")), on=KEY, how="left", validate="1:1")
+        .join(cases_capped.select(*KEY, pl.col("points").alias("case_points")), on=KEY, how="left", validate="1:1")
+        .join(violation_points, on=KEY, how="left", validate="1:1")
+        .join(vetoes, on=KEY, how="left", validate="1:1")
         .with_columns(
-            _weighted_review(
-                [("self_score", "_w_self"), ("peer_score", "_w_peer"), ("department_score", "_w_department")]
-            ).alias("review_score"),
-            pl.col("_talk_points").fill_null(0.0).alias("deduction_talks"),
-            pl.min_horizontal(pl.col("_cases_raw").fill_null(0.0), pl.col("_cases_cap")).alias("deduction_cases"),
-            pl.col("_viol_points").fill_null(0.0).alias("deduction_violations"),
-            pl.col("_veto_ids").list.join(",").alias("veto"),
-            # R2.6 status
-            pl.when(pl.col("department_score").is_null())
-            .then(pl.lit("incomplete"))
-            .when(~pl.col("_signed").fill_null(False))
-            .then(pl.lit("signoff_pending"))
-            .otherwise(pl.lit("graded"))
-            .alias("status"),
+            review_score().alias("review_score"),
+            pl.col("talk_points").fill_null(0.0).alias("deduction_talks"),
+            pl.col("case_points").fill_null(0.0).alias("deduction_cases"),
+            pl.col("violation_points").fill_null(0.0).alias("deduction_violations"),
+            status().alias("status"),
+        )
+        .with_columns(
+            pl.when(pl.col("status") != "incomplete")
+            .then(pl.col("review_score") - pl.col("deduction_talks") - pl.col("deduction_cases") - pl.col("deduction_violations"))
+            .alias("unclamped_total")
         )
     )
-    r = lambda c: round_half_away_by(pl.col(c), pl.col("_decimals"))  # noqa: E731
-    t = t.with_columns(
-        # R2.4 total, written rounded; empty while incomplete
-        pl.when(pl.col("status") != "incomplete")
-        .then(
-            round_half_away_by(
-                clamp_score(
-                    pl.col("review_score")
-                    - pl.col("deduction_talks")
-                    - pl.col("deduction_cases")
-                    - pl.col("deduction_violations")
-                ),
-                pl.col("_decimals"),
-            )
+    table = (
+        total_and_grade(assessed, rules, years)
+        .with_columns(
+            *rounded(rules, years, *(f"{k}_score" for k in REVIEW_KINDS), "review_score", "deduction_talks", "deduction_cases", "deduction_violations"),
+            pl.lit(rules.version).alias("rules_version"),
         )
-        .otherwise(None)
-        .alias("total_score")
-    ).with_columns(
-        # R2.5 grade of the written score; a veto gives 较差 whatever the score (even incomplete)
-        pl.when(pl.col("veto").is_not_null())
-        .then(pl.lit(POOR))
-        .otherwise(grade_expr(pl.col("total_score")))
-        .alias("grade"),
-        *[
-            r(c)
-            for c in (
-                "self_score",
-                "peer_score",
-                "department_score",
-                "review_score",
-                "deduction_talks",
-                "deduction_cases",
-                "deduction_violations",
-            )
-        ],
-        pl.lit(rules.version).alias("rules_version"),
+        .select([pl.col(c).cast(t) for c, t in TABLE.schema().items()])
+        .sort(KEY)
     )
-    schema = TABLE.schema()
-    table = t.select([pl.col(c).cast(dt) for c, dt in schema.items()]).sort(KEY)
-
-    # R8 evidence
-    def part(frame: pl.LazyFrame, component: str, rule: pl.Expr | str, value: pl.Expr, ids: pl.Expr):
-        rule_e = pl.lit(rule) if isinstance(rule, str) else rule
-        f = frame.join(subject, on=KEY, how="inner").with_columns(
-            pl.lit("person").alias("subject_kind"), pl.col("person_id").alias("subject_id")
-        )
-        return evidence_part(f, component=component, rule=rule_e, value=value, record_ids=ids)
-
-    with_dec = scores.join(cfg.select("year", "_decimals"), on="year", how="left")
-    parts = []
-    for name, kind in (("self", "self"), ("peer", "peer"), ("department", "department")):
-        f = with_dec.filter(pl.col(f"{kind}_score").is_not_null())
-        parts.append(
-            part(f, f"{kind}_score", f"R2.review.{name}", r(f"{kind}_score"), pl.col(f"_{kind}_ids"))
-        )
-    parts.append(
-        part(family, "deduction_talks", "R2.talks.family", pl.col("_talk_points"), pl.lit([], pl.List(pl.String)))
+    facts = IntegrityFacts(
+        subjects=people.select("year", "unit_code", "person_id"),
+        reviews=reviewed,
+        family=family,
+        cases=case_facts,
+        cases_capped=cases_capped,
+        violations=violation_facts,
+        veto=vetoes,
     )
-    for kind, f in case_facts:
-        parts.append(part(f, "deduction_cases", f"R2.cases.{kind}", pl.col("_points"), pl.col("_ids")))
-    cap = (
-        case_raw.join(cfg.select("year", "_cases_cap"), on="year", how="left")
-        .filter(pl.col("_cases_raw") > pl.col("_cases_cap"))
-        .with_columns((pl.col("_cases_cap") - pl.col("_cases_raw")).alias("_adjust"))
-    )
-    parts.append(part(cap, "deduction_cases", "R2.cases.cap", pl.col("_adjust"), pl.lit([], pl.List(pl.String))))
-    parts.append(
-        part(
-            viol_facts,
-            "deduction_violations",
-            pl.lit("R2.violations.") + pl.col("_sanction"),
-            pl.col("_points"),
-            pl.col("_ids"),
-        )
-    )
-    parts.append(part(veto, "veto", "R2.veto", pl.lit(None, pl.Float64), pl.col("_veto_ids")))
-    evidence = finish_evidence(parts, "integrity", rules, years)
-    return table, evidence
+    return table, integrity_evidence(facts, rules, years)

@@ -11,7 +11,7 @@ import polars as pl
 
 from lianjian.contract import PUBLISHED
 from lianjian.rules_config import Rules
-from lianjian.scoring.common import active, dept_heads, is_leadership, year_of
+from lianjian.scoring.common import active, dept_heads, is_leadership, round_by_year, year_of, years_of
 
 TABLE = PUBLISHED["major_matter_report_stats"]
 
@@ -29,12 +29,12 @@ def major_matter_report_stats(
     roster: pl.LazyFrame, departments: pl.LazyFrame, reports: pl.LazyFrame, rules: Rules
 ) -> pl.LazyFrame:
     """R7 (黑龙江巡礼): per unit U with a roster in Y — staff (active people); reports (dated in Y);
-    leader_reports (reporter a leadership member or department head in Y's roster);
-    per_hundred_staff = reports / staff × 100 (empty when U has no active staff); zero_report (no
-    report); reports_prev_year and reports_two_years_ago (U's counts in Y−1 and Y−2, 0 when none).
-
-    ``rules`` is accepted for a uniform signature: R7 has no setting."""
+    leader_reports (reporter a leadership member, or the head of a department of their own unit, in
+    Y's roster); per_hundred_staff = reports / staff × 100, rounded like a score (``rounding_decimals``,
+    half away from zero; empty when U has no active staff); zero_report (no report);
+    reports_prev_year and reports_two_years_ago (U's counts in Y−1 and Y−2, 0 when none)."""
     units = roster.select("year", "unit_code").unique()
+    years = years_of(units)
     staff = active(roster).group_by("year", "unit_code").agg(pl.len().cast(pl.Int64).alias("staff"))
     dated = reports.select(
         "unit_code", pl.col("reporter_id").alias("person_id"), year_of(pl.col("report_date")).alias("year")
@@ -61,7 +61,7 @@ def major_matter_report_stats(
         .with_columns(pl.col(c).fill_null(0) for c in zero)
         .with_columns(
             pl.when(pl.col("staff") > 0)
-            .then(pl.col("reports") / pl.col("staff") * 100.0)
+            .then(round_by_year(pl.col("reports") / pl.col("staff") * 100.0, rules, years))
             .otherwise(pl.lit(None, pl.Float64))
             .alias("per_hundred_staff"),
             (pl.col("reports") == 0).alias("zero_report"),

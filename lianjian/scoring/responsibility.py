@@ -1,11 +1,19 @@
-"""R3 党风廉政考核 — the responsibility assessment (庆城办法 第四条至第十三条；连云港意见 五).
+"""R3 党风廉政考核 — the responsibility assessment (庆城办法 第四条至第十三条；连云港意见 五; docs/rules.md R3).
 
-Subjects per unit and year: the 党组 (party_group), the party secretary (secretary), every other
-active leadership member but the discipline_head (leader), every active department head (dept_head)
-and the 纪检组 (discipline_group). Each gets a duty score from the declarative ``duty_items`` of the
-rules file, a vote score from the democratic votes, a scope deduction (一岗双责) for the violations of
-the people it answers for, a veto, a total and a grade. Every number comes from the rules file
-(``responsibility.*``, ``grades``, ``rounding_decimals``); evidence rows (R8) explain each of them.
+Subjects per unit and year (``responsibility_subjects``): the 党组 (party_group), the party secretary
+(secretary), every other active leadership member but the discipline_head (leader), every active
+department head (dept_head) and the 纪检组 (discipline_group). For each, in the article's steps:
+
+- duty items (``duty_completions``): the rules file's ``duty_items``, one function per kind of item
+  (``count_items``, ``per_period_items``, ``per_target_items``, ``obligation_items``,
+  ``special_case_items``), and ``duty_scores``;
+- votes (``vote_scores``, 民主测评) and the base score (``base_score``);
+- the scope deduction (一岗双责: ``scope_violations``, ``scope_deductions``, ``scope_deduction``);
+- the veto (``responsibility_veto``);
+- total and grade: the ending R3 shares with R2 (``common.total_and_grade``).
+
+Every number comes from the rules file (``responsibility.*``, ``grades``, ``rounding_decimals``); the R8
+evidence rows behind each of them are built in ``evidence.responsibility_evidence``.
 """
 
 from __future__ import annotations
@@ -15,30 +23,29 @@ import polars as pl
 from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.rules_config import Rules
 from lianjian.scoring.common import (
-    POOR,
     active,
-    clamp_score,
     dept_heads,
-    grade_expr,
-    grade_thresholds,
     is_leadership,
     materialize,
     party_secretaries,
-    round_half_away_by,
+    rounded,
+    total_and_grade,
     with_special_flag,
     year_of,
     years_of,
 )
-from lianjian.scoring.evidence import evidence_part, finish_evidence
+from lianjian.scoring.evidence import NO_IDS, ResponsibilityFacts, record_id, responsibility_evidence
 from lianjian.scoring.integrity import vetoing_violations
+from lianjian.scoring.talks import obligations_towards_others
 
 TABLE = PUBLISHED["responsibility_assessment"]
 SUBJECT = ["year", "unit_code", "subject_kind", "subject_id"]
 BODIES = ("party_group", "discipline_group")
 PERSON_KINDS = tuple(k for k in ENUMS["actor_kind"].codes if k not in BODIES)
-#: Calendar periods per year (RULES.md conventions: halves and quarters of the calendar year).
+#: Calendar periods per year (docs/rules.md conventions: halves and quarters of the calendar year).
 PERIODS = {"half": 2, "quarter": 4}
-EMPTY_IDS = pl.lit([], pl.List(pl.String))
+#: The levels of a democratic vote (民主测评), as in the columns ``votes_<level>``.
+VOTE_LEVELS = ("good", "fairly_good", "average", "poor")
 
 
 # ---------------------------------------------------------------- subjects and who they answer for
@@ -93,7 +100,8 @@ def scope_violations(
     — party_group, secretary, discipline_group: every person of the unit; leader: everyone in the
     departments it supervises; dept_head: the members of its departments — never its own. The
     violator's unit and department are those of the roster of the decision year (any status); a
-    violator missing from it is in nobody's scope. Columns: year, unit_code, subject_kind,
+    violator missing from it is in nobody's scope. A leader supervises the departments that name them
+    supervisor_id, whatever their unit (the supervisor as given). Columns: year, unit_code, subject_kind,
     subject_id, violation_id, person_id, severity (code)."""
     v = (
         violations.with_columns(
@@ -106,12 +114,12 @@ def scope_violations(
     unit_wide = s.filter(pl.col("subject_kind").is_in(["party_group", "secretary", "discipline_group"])).join(
         v, on=["year", "unit_code"], how="inner"
     )
+    # the departments a leader supervises: those naming them supervisor_id, of any unit (as given)
     supervised = (
         departments.filter(pl.col("supervisor_id").is_not_null())
-        .select("year", "unit_code", "dept_code", pl.col("supervisor_id").alias("subject_id"))
-        .join(s.filter(pl.col("subject_kind") == "leader"), on=["year", "unit_code", "subject_id"], how="inner")
-        .join(v, on=["year", "unit_code", "dept_code"], how="inner")
-        .drop("dept_code")
+        .select("year", pl.col("unit_code").alias("dept_unit"), "dept_code", pl.col("supervisor_id").alias("subject_id"))
+        .join(s.filter(pl.col("subject_kind") == "leader"), on=["year", "subject_id"], how="inner")
+        .join(v.rename({"unit_code": "dept_unit"}), on=["year", "dept_unit", "dept_code"], how="inner")
     )
     headed = (
         dept_heads(departments)
@@ -167,20 +175,22 @@ def duty_item_table(rules: Rules, years: list[int]) -> pl.LazyFrame:
 def duty_targets(roster: pl.LazyFrame, departments: pl.LazyFrame) -> dict[str, tuple[list[str], str, pl.LazyFrame]]:
     """Target sets of the duty items, by target name: (keys, target class, frame) where the frame has
     the key columns and ``_target`` (a person id, or a dept code for class ``dept``). Keys
-    (year, unit_code) are unit-wide; (year, unit_code, subject_id) are the subject's own."""
+    (year, unit_code) are unit-wide; (year, unit_code, subject_id) are the subject's own; the
+    departments a leader supervises are those naming them supervisor_id, whatever their unit (keys
+    (year, subject_id); a department target carries its ``target_unit``)."""
     act = active(roster)
     leaders = act.filter(is_leadership()).select("year", "unit_code", pl.col("person_id").alias("_target"))
     heads = dept_heads(departments)
     head_targets = heads.select("year", "unit_code", pl.col("head_id").alias("_target"))
     supervised = departments.filter(pl.col("supervisor_id").is_not_null()).select(
-        "year", "unit_code", "dept_code", "head_id", pl.col("supervisor_id").alias("subject_id")
+        "year", pl.col("unit_code").alias("target_unit"), "dept_code", "head_id", pl.col("supervisor_id").alias("subject_id")
     )
     members = heads.join(
         act.select("year", "unit_code", "dept_code", pl.col("person_id").alias("_target")),
         on=["year", "unit_code", "dept_code"],
         how="inner",
     ).select("year", "unit_code", pl.col("head_id").alias("subject_id"), "_target")
-    unit_key, own_key = ["year", "unit_code"], ["year", "unit_code", "subject_id"]
+    unit_key, own_key, supervisor_key = ["year", "unit_code"], ["year", "unit_code", "subject_id"], ["year", "subject_id"]
     return {
         "other_leaders": (unit_key, "person", leaders),
         "other_leaders_and_dept_heads": (unit_key, "person", pl.concat([leaders, head_targets]).unique()),
@@ -191,19 +201,24 @@ def duty_targets(roster: pl.LazyFrame, departments: pl.LazyFrame) -> dict[str, t
                 "year", "unit_code", pl.col("person_id").alias("_target")
             ),
         ),
-        "supervised_depts": (own_key, "dept", supervised.select(*own_key, pl.col("dept_code").alias("_target"))),
+        "supervised_depts": (
+            supervisor_key,
+            "dept",
+            supervised.select(*supervisor_key, "target_unit", pl.col("dept_code").alias("_target")),
+        ),
         "supervised_dept_heads": (
-            own_key,
+            supervisor_key,
             "person",
-            supervised.filter(pl.col("head_id").is_not_null()).select(*own_key, pl.col("head_id").alias("_target")),
+            supervised.filter(pl.col("head_id").is_not_null()).select(*supervisor_key, pl.col("head_id").alias("_target")),
         ),
         "dept_members": (own_key, "person", members),
     }
 
 
-def _activities(duty_activities: pl.LazyFrame) -> pl.LazyFrame:
-    """Duty activities with year, the key of the subject they count for (the unit for bodies, whatever
-    actor_id says), half and quarter of the calendar year."""
+def activities_by_subject(duty_activities: pl.LazyFrame) -> pl.LazyFrame:
+    """Duty activities with the subject they count for — (year, unit_code, subject_kind, subject_id):
+    the unit for bodies, whatever actor_id says; the actor for people — and the half and quarter of
+    the calendar year they fall in."""
     month = pl.col("activity_date").dt.month().cast(pl.Int64)
     kind = pl.col("actor_kind").cast(pl.String)
     return duty_activities.select(
@@ -215,111 +230,157 @@ def _activities(duty_activities: pl.LazyFrame) -> pl.LazyFrame:
         "activity_id",
         "target_id",
         "target_dept_code",
-        ((month - 1) // 6 + 1).alias("_half"),
-        ((month - 1) // 3 + 1).alias("_quarter"),
+        ((month - 1) // 6 + 1).alias("half"),
+        ((month - 1) // 3 + 1).alias("quarter"),
     )
 
 
-def _period(period: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(the activity's period index, the number of such periods in a year) for an item's period."""
-    idx = pl.when(period == "half").then(pl.col("_half")).otherwise(pl.col("_quarter"))
-    n = pl.when(period == "half").then(pl.lit(PERIODS["half"])).otherwise(pl.lit(PERIODS["quarter"]))
-    return idx, n
+def _period_of_activity(period: pl.Expr = pl.col("period")) -> pl.Expr:
+    """The index of the activity's half or quarter, for an item counted per ``period``."""
+    return pl.when(period == "half").then(pl.col("half")).otherwise(pl.col("quarter"))
 
 
-def duty_completions(
-    subjects: pl.LazyFrame,
-    roster: pl.LazyFrame,
-    departments: pl.LazyFrame,
-    duty_activities: pl.LazyFrame,
-    talk_obligations: pl.LazyFrame,
-    cases: pl.LazyFrame,
-    rules: Rules,
-) -> pl.LazyFrame:
-    """Completion (0–1) of every duty item of every subject that has targets, with weight and the
-    record ids counted: (year, unit_code, subject_kind, subject_id, item, weight, completion, _ids)."""
-    years = years_of(subjects)
-    items = subjects.select(SUBJECT).join(duty_item_table(rules, years), on=["year", "subject_kind"], how="inner")
-    acts = _activities(duty_activities)
-    out_cols = [*SUBJECT, "item", "weight", "completion", "_ids"]
-    done_on = [*SUBJECT, "activity_type"]
-    parts = []
+def _periods_in_year(period: pl.Expr = pl.col("period")) -> pl.Expr:
+    """The number of calendar periods of an item's ``period`` in a year (2 halves, 4 quarters)."""
+    return pl.when(period == "half").then(pl.lit(PERIODS["half"])).otherwise(pl.lit(PERIODS["quarter"]))
 
-    # count: min(done / required, 1)
-    count = (
+
+def _share(done: pl.Expr, required: pl.Expr) -> pl.Expr:
+    """An item's completion: min(done / required, 1)."""
+    return pl.min_horizontal(done / required, pl.lit(1.0))
+
+
+#: Columns of every duty-item frame: the subject, the item, its weight, its completion (0–1), the
+#: record ids counted and what lowered it (``missed``: targets not fully met, obligations not
+#: fulfilled, special cases not verified; empty for the items counted over the year).
+ITEM_COLUMNS = [*SUBJECT, "item", "weight", "completion", "record_ids", "missed"]
+
+
+def count_items(items: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFrame:
+    """Items ``count``: the subject's activities of the item's type in Y, min(done / required, 1)."""
+    return (
         items.filter(pl.col("item_kind") == "count")
-        .join(acts, on=done_on, how="left")
+        .join(activities, on=[*SUBJECT, "activity_type"], how="left")
         .group_by(*SUBJECT, "item", "weight", "required")
-        .agg(pl.col("activity_id").drop_nulls().alias("_ids"))
-        .with_columns(pl.min_horizontal(pl.col("_ids").list.len() / pl.col("required"), pl.lit(1.0)).alias("completion"))
+        .agg(pl.col("activity_id").drop_nulls().alias("record_ids"))
+        .with_columns(_share(pl.col("record_ids").list.len(), pl.col("required")).alias("completion"), NO_IDS.alias("missed"))
+        .select(ITEM_COLUMNS)
     )
-    parts.append(count.select(out_cols))
 
-    # per_period: share of the year's periods with at least one
-    idx, n = _period(pl.col("period"))
-    per_period = (
+
+def per_period_items(items: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFrame:
+    """Items ``per_period``: the share of the year's halves or quarters with at least one activity."""
+    return (
         items.filter(pl.col("item_kind") == "per_period")
-        .join(acts, on=done_on, how="left")
-        .with_columns(pl.when(pl.col("activity_id").is_not_null()).then(idx).alias("_p"), n.alias("_np"))
+        .join(activities, on=[*SUBJECT, "activity_type"], how="left")
+        .with_columns(pl.when(pl.col("activity_id").is_not_null()).then(_period_of_activity()).alias("done_period"))
         .group_by(*SUBJECT, "item", "weight")
         .agg(
-            (pl.col("_p").drop_nulls().n_unique() / pl.col("_np").first()).alias("completion"),
-            pl.col("activity_id").drop_nulls().alias("_ids"),
+            (pl.col("done_period").drop_nulls().n_unique() / _periods_in_year().first()).alias("completion"),
+            pl.col("activity_id").drop_nulls().alias("record_ids"),
         )
+        .with_columns(NO_IDS.alias("missed"))
+        .select(ITEM_COLUMNS)
     )
-    parts.append(per_period.select(out_cols))
 
-    # per_target and per_target_period: mean over the targets (subjects without targets drop out)
+
+def item_targets(items: pl.LazyFrame, roster: pl.LazyFrame, departments: pl.LazyFrame) -> pl.LazyFrame:
+    """Every target of every ``per_target`` and ``per_target_period`` item of every subject: the item
+    rows with ``target`` (a person id, or a department code for class ``dept``), ``target_class`` and
+    ``activity_unit``, the unit whose activities count for it: the department's for a department
+    target (an activity names a department of its own unit), the subject's otherwise. A subject is
+    never its own target."""
     targeted = items.filter(pl.col("item_kind").is_in(["per_target", "per_target_period"]))
-    per_target_rows = []
-    for name, (keys, cls, frame) in duty_targets(roster, departments).items():
-        t = targeted.filter(pl.col("target") == name).join(frame, on=keys, how="inner")
-        per_target_rows.append(t.with_columns(pl.lit(cls).alias("_class")))
-    tgt = pl.concat(per_target_rows, how="vertical").filter(pl.col("_target") != pl.col("subject_id")).unique()
-    acts_t = pl.concat(
+    return (
+        pl.concat(
+            [
+                targeted.filter(pl.col("target") == name)
+                .join(frame, on=keys, how="inner")
+                .with_columns(pl.lit(cls).alias("target_class"))
+                for name, (keys, cls, frame) in duty_targets(roster, departments).items()
+            ],
+            how="diagonal",
+        )
+        .drop("target")
+        .rename({"_target": "target"})
+        .with_columns(pl.coalesce("target_unit", "unit_code").alias("activity_unit"))
+        .drop("target_unit")
+        .filter(pl.col("target") != pl.col("subject_id"))
+        .unique()
+    )
+
+
+def _activities_by_target(activities: pl.LazyFrame) -> pl.LazyFrame:
+    """Activities keyed by what they target: a person (target_id) or a department (target_dept_code)."""
+    return pl.concat(
         [
-            acts.filter(pl.col("target_id").is_not_null()).with_columns(
-                pl.lit("person").alias("_class"), pl.col("target_id").alias("_target")
+            activities.filter(pl.col("target_id").is_not_null()).with_columns(
+                pl.lit("person").alias("target_class"), pl.col("target_id").alias("target")
             ),
-            acts.filter(pl.col("target_dept_code").is_not_null()).with_columns(
-                pl.lit("dept").alias("_class"), pl.col("target_dept_code").alias("_target")
+            activities.filter(pl.col("target_dept_code").is_not_null()).with_columns(
+                pl.lit("dept").alias("target_class"), pl.col("target_dept_code").alias("target")
             ),
         ]
     ).drop("target_id", "target_dept_code")
-    per_target = (
-        tgt.join(acts_t, on=[*done_on, "_class", "_target"], how="left")
-        .with_columns(pl.when(pl.col("activity_id").is_not_null()).then(idx).alias("_p"), n.alias("_np"))
-        .group_by(*SUBJECT, "item", "weight", "item_kind", "_target")
+
+
+def per_target_items(targets: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFrame:
+    """Items ``per_target`` (min(done with the target / required, 1)) and ``per_target_period`` (the
+    share of periods with an activity for the target): the mean over the item's targets. Subjects
+    without targets have no such item."""
+    return (
+        targets.join(
+            _activities_by_target(activities).rename({"unit_code": "activity_unit"}),
+            on=["year", "activity_unit", "subject_kind", "subject_id", "activity_type", "target_class", "target"],
+            how="left",
+        )
+        .with_columns(pl.when(pl.col("activity_id").is_not_null()).then(_period_of_activity()).alias("done_period"))
+        .group_by(*SUBJECT, "item", "weight", "item_kind", "target")
         .agg(
             pl.when(pl.col("item_kind").first() == "per_target")
-            .then(pl.min_horizontal(pl.col("activity_id").drop_nulls().len() / pl.col("required").first(), pl.lit(1.0)))
-            .otherwise(pl.col("_p").drop_nulls().n_unique() / pl.col("_np").first())
-            .alias("_c"),
-            pl.col("activity_id").drop_nulls().alias("_ids"),
+            .then(_share(pl.col("activity_id").drop_nulls().len(), pl.col("required").first()))
+            .otherwise(pl.col("done_period").drop_nulls().n_unique() / _periods_in_year().first())
+            .alias("target_completion"),
+            pl.col("activity_id").drop_nulls().alias("record_ids"),
         )
         .group_by(*SUBJECT, "item", "weight")
         .agg(
-            pl.col("_c").sort().mean().alias("completion"),  # sorted first: the same bits on every run
-            pl.col("_ids").list.explode(keep_nulls=False, empty_as_null=False).alias("_ids"),
+            pl.col("target_completion").sort().mean().alias("completion"),  # sorted first: the same bits on every run
+            pl.col("record_ids").list.explode(keep_nulls=False, empty_as_null=False),
+            pl.col("target").filter(pl.col("target_completion") < 1).alias("missed"),
         )
+        .select(ITEM_COLUMNS)
     )
-    parts.append(per_target.select(out_cols))
 
-    # obligations: share of the R1 obligations towards others the subject is responsible for, fulfilled
-    obl = (
-        talk_obligations.filter(
-            pl.col("responsible_id").is_not_null() & (pl.col("person_id") != pl.col("responsible_id"))
-        )
+
+def obligation_items(items: pl.LazyFrame, talk_obligations: pl.LazyFrame) -> pl.LazyFrame:
+    """Items ``obligations``: the share of the R1 obligations towards others the subject is responsible
+    for that are fulfilled (``talks.obligations_towards_others``); record ids: the talks held; missed:
+    the obligations not fulfilled (``talk_obligations/…`` ids)."""
+    fulfilled = pl.col("fulfilled").fill_null(False)
+    obligation = record_id("talk_obligations", "year", "person_id", pl.col("obligation").cast(pl.String), "event_id")
+    shares = (
+        obligations_towards_others(talk_obligations)
         .group_by("year", pl.col("responsible_id").alias("subject_id"))
         .agg(
-            pl.col("fulfilled").fill_null(False).mean().alias("completion"),
-            pl.col("talk_id").filter(pl.col("fulfilled").fill_null(False)).drop_nulls().alias("_ids"),
+            fulfilled.mean().alias("completion"),
+            pl.col("talk_id").filter(fulfilled).drop_nulls().alias("record_ids"),
+            obligation.filter(~fulfilled).alias("missed"),
         )
     )
-    obligations = items.filter(pl.col("item_kind") == "obligations").join(obl, on=["year", "subject_id"], how="inner")
-    parts.append(obligations.select(out_cols))
+    return (
+        items.filter(pl.col("item_kind") == "obligations")
+        .join(shares, on=["year", "subject_id"], how="inner", validate="m:1")
+        .select(ITEM_COLUMNS)
+    )
 
-    # special_cases_verified: share of the department's special cases closed in Y with dept_verified
+
+def department_special_cases(
+    cases: pl.LazyFrame, roster: pl.LazyFrame, departments: pl.LazyFrame, rules: Rules, years: list[int]
+) -> pl.LazyFrame:
+    """The special cases (R6) closed in Y of each department head's department — the cases whose
+    handler is in that department in Y's roster: (year, unit_code, subject_id = the head, case_id,
+    dept_verified)."""
     # only cases that can be special in a subject year go through the flag (a cheap filter first: a
     # special case has an outcome of the rules file's pairs or a public complaint)
     outcomes = sorted({o for y in years for os in rules.settings(y).cases.special_outcomes.values() for o in os})
@@ -331,59 +392,154 @@ def duty_completions(
             & (pl.col("public_complaint").fill_null(False) | pl.col("outcome").cast(pl.String).is_in(outcomes))
         )
     )
-    special = (
+    handlers = roster.select("year", pl.col("person_id").alias("handler_id"), "unit_code", "dept_code")
+    heads = dept_heads(departments).rename({"head_id": "subject_id"})
+    return (
         with_special_flag(closed, rules)
         .filter(pl.col("special"))
-        .join(
-            roster.select("year", pl.col("person_id").alias("handler_id"), pl.col("unit_code").alias("_unit"), "dept_code"),
-            on=["year", "handler_id"],
-            how="inner",
-        )
-        .join(
-            dept_heads(departments).rename({"unit_code": "_unit", "head_id": "subject_id"}),
-            on=["year", "_unit", "dept_code"],
-            how="inner",
-        )
-        .group_by("year", pl.col("_unit").alias("unit_code"), "subject_id")
-        .agg(pl.col("dept_verified").fill_null(False).mean().alias("completion"), pl.col("case_id").alias("_ids"))
+        .drop("unit_code")
+        .join(handlers, on=["year", "handler_id"], how="inner", validate="m:1")
+        .join(heads, on=["year", "unit_code", "dept_code"], how="inner")
+        .select("year", "unit_code", "subject_id", "case_id", pl.col("dept_verified").fill_null(False))
     )
-    verified = items.filter(pl.col("item_kind") == "special_cases_verified").join(
-        special, on=["year", "unit_code", "subject_id"], how="inner"
-    )
-    parts.append(verified.select(out_cols))
 
-    return pl.concat(parts, how="vertical")
+
+def special_case_items(items: pl.LazyFrame, special_cases: pl.LazyFrame) -> pl.LazyFrame:
+    """Items ``special_cases_verified``: the share of the department's special cases closed in Y that
+    have dept_verified (record ids: those; missed: the others). A department without special cases
+    has no such item."""
+    verified = pl.col("dept_verified")
+    shares = special_cases.group_by("year", "unit_code", "subject_id").agg(
+        verified.mean().alias("completion"),
+        pl.col("case_id").filter(verified).alias("record_ids"),
+        pl.col("case_id").filter(~verified).alias("missed"),
+    )
+    return (
+        items.filter(pl.col("item_kind") == "special_cases_verified")
+        .join(shares, on=["year", "unit_code", "subject_id"], how="inner", validate="m:1")
+        .select(ITEM_COLUMNS)
+    )
+
+
+def duty_completions(
+    subjects: pl.LazyFrame,
+    roster: pl.LazyFrame,
+    departments: pl.LazyFrame,
+    duty_activities: pl.LazyFrame,
+    talk_obligations: pl.LazyFrame,
+    cases: pl.LazyFrame,
+    rules: Rules,
+) -> pl.LazyFrame:
+    """Duty items: the completion (0–1) of every duty item of every subject that has targets, with its
+    weight and the record ids counted — (year, unit_code, subject_kind, subject_id, item, weight,
+    completion, record_ids)."""
+    years = years_of(subjects)
+    items = subjects.select(SUBJECT).join(duty_item_table(rules, years), on=["year", "subject_kind"], how="inner")
+    activities = activities_by_subject(duty_activities)
+    return pl.concat(
+        [
+            count_items(items, activities),
+            per_period_items(items, activities),
+            per_target_items(item_targets(items, roster, departments), activities),
+            obligation_items(items, talk_obligations),
+            special_case_items(items, department_special_cases(cases, roster, departments, rules, years)),
+        ],
+        how="vertical",
+    )
+
+
+def duty_scores(completions: pl.LazyFrame) -> pl.LazyFrame:
+    """duty_score = 100 × the weighted mean of the item completions; a subject without items has none."""
+    return completions.group_by(SUBJECT).agg(
+        ((pl.col("completion") * pl.col("weight")).sort().sum() / pl.col("weight").sum() * 100).alias("duty_score")
+    )
+
+
+# ---------------------------------------------------------------- votes, base score
+
+
+def responsibility_settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """The R3 settings in force each year, one row per year: ``base_weight_duty``,
+    ``base_weight_vote``, ``vote_points_<level>`` and ``scope_cap``."""
+    return rules.year_table(
+        years,
+        base_weight_duty=lambda s: float(s.responsibility.base_weights.duty),
+        base_weight_vote=lambda s: float(s.responsibility.base_weights.vote),
+        **{f"vote_points_{k}": (lambda s, k=k: float(getattr(s.responsibility.vote_points, k))) for k in VOTE_LEVELS},
+        scope_cap=lambda s: float(s.responsibility.scope_deduction.cap),
+    ).lazy()
+
+
+def vote_scores(democratic_votes: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """民主测评: vote_score = (points·good + … + points·poor) / all votes (``vote_points``), with the
+    votes of each level (``votes_<level>``); no row (empty) without votes."""
+    total = pl.sum_horizontal([pl.col(f"votes_{k}") for k in VOTE_LEVELS]).cast(pl.Float64)
+    points = pl.sum_horizontal([pl.col(f"votes_{k}") * pl.col(f"vote_points_{k}") for k in VOTE_LEVELS])
+    return (
+        democratic_votes.with_columns(pl.col("subject_kind").cast(pl.String))
+        .join(settings, on="year", how="inner", validate="m:1")
+        .filter(total > 0)
+        .select(*SUBJECT, (points / total).alias("vote_score"), *(f"votes_{k}" for k in VOTE_LEVELS))
+    )
+
+
+def base_score() -> pl.Expr:
+    """base = duty weight · duty_score + vote weight · vote_score (``base_weights``); the one present
+    when the other is empty; null when both are."""
+    return (
+        pl.when(pl.col("duty_score").is_not_null() & pl.col("vote_score").is_not_null())
+        .then(pl.col("base_weight_duty") * pl.col("duty_score") + pl.col("base_weight_vote") * pl.col("vote_score"))
+        .otherwise(pl.coalesce("duty_score", "vote_score"))
+    )
+
+
+# ---------------------------------------------------------------- scope deduction, veto
+
+
+def scope_deductions(scope: pl.LazyFrame, rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """一岗双责: the points of each violation in scope by severity (``scope_deduction.points``), per
+    subject and severity: (…subject, severity, points, violation_ids), before the cap."""
+    points = rules.year_points(years, "severity", lambda s: s.responsibility.scope_deduction.points)
+    return (
+        scope.join(points, on=["year", "severity"], how="inner", validate="m:1")
+        .filter(pl.col("_points") > 0)
+        .group_by(*SUBJECT, "severity")
+        .agg(pl.col("_points").sum().alias("points"), pl.col("violation_id").alias("violation_ids"))
+    )
+
+
+def scope_deduction(facts: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
+    """The scope points of each subject (``uncapped``) and the deduction (``points``): at most
+    ``scope_deduction.cap`` in all."""
+    return (
+        facts.group_by(SUBJECT)
+        .agg(pl.col("points").sum().alias("uncapped"))
+        .join(settings.select("year", "scope_cap"), on="year", how="left", validate="m:1")
+        .with_columns(pl.min_horizontal("uncapped", "scope_cap").alias("points"))
+    )
+
+
+def responsibility_veto(
+    subjects: pl.LazyFrame, scope: pl.LazyFrame, violations: pl.LazyFrame, rules: Rules, years: list[int]
+) -> pl.LazyFrame:
+    """Veto (较差 whatever the score): a violation in scope of ``veto.scope_severities`` (庆城办法 第十八条
+    （三）), and for person subjects their own violation that vetoes under R2: (…subject, veto_ids)."""
+    severities = rules.year_codes(years, "severity", lambda s: s.responsibility.veto.scope_severities)
+    in_scope = scope.join(severities, on=["year", "severity"], how="semi").select(*SUBJECT, "violation_id")
+    own = (
+        subjects.filter(pl.col("subject_kind").is_in(list(PERSON_KINDS)))
+        .select(SUBJECT)
+        .join(
+            vetoing_violations(violations, rules).rename({"person_id": "subject_id"}),
+            on=["year", "subject_id"],
+            how="inner",
+        )
+        .select(*SUBJECT, "violation_id")
+    )
+    return pl.concat([in_scope, own]).unique().group_by(SUBJECT).agg(pl.col("violation_id").sort().alias("veto_ids"))
 
 
 # ---------------------------------------------------------------- the assessment
-
-
-def _settings(rules: Rules, years: list[int]) -> pl.LazyFrame:
-    t = rules.year_table(
-        years,
-        _w_duty=lambda s: float(s.responsibility.base_weights.duty),
-        _w_vote=lambda s: float(s.responsibility.base_weights.vote),
-        _v_good=lambda s: float(s.responsibility.vote_points.good),
-        _v_fairly_good=lambda s: float(s.responsibility.vote_points.fairly_good),
-        _v_average=lambda s: float(s.responsibility.vote_points.average),
-        _v_poor=lambda s: float(s.responsibility.vote_points.poor),
-        _scope_cap=lambda s: float(s.responsibility.scope_deduction.cap),
-        _decimals=lambda s: int(s.rounding_decimals),
-    )
-    return t.join(grade_thresholds(rules, years), on="year").lazy()
-
-
-def _vote_scores(democratic_votes: pl.LazyFrame, cfg: pl.LazyFrame) -> pl.LazyFrame:
-    """民主测评: (points·good + … + points·poor) / all votes; no row (empty) without votes."""
-    kinds = ("good", "fairly_good", "average", "poor")
-    total = pl.sum_horizontal([pl.col(f"votes_{k}") for k in kinds]).cast(pl.Float64)
-    points = pl.sum_horizontal([pl.col(f"votes_{k}") * pl.col(f"_v_{k}") for k in kinds])
-    return (
-        democratic_votes.with_columns(pl.col("subject_kind").cast(pl.String))
-        .join(cfg, on="year", how="inner")
-        .filter(total > 0)
-        .select(*SUBJECT, (points / total).alias("vote_score"), "_decimals")
-    )
 
 
 def responsibility_assessment(
@@ -401,110 +557,44 @@ def responsibility_assessment(
     evidence rows (R8). Returns (responsibility_assessment, evidence), both lazy, sorted by key."""
     (subjects,) = materialize(responsibility_subjects(units, roster, departments))
     years = years_of(subjects)
-    cfg = _settings(rules, years)
-
-    # duty score: 100 × weighted mean of the item completions; empty without items
-    comp = duty_completions(subjects, roster, departments, duty_activities, talk_obligations, cases, rules)
-    duty = comp.group_by(SUBJECT).agg(
-        ((pl.col("completion") * pl.col("weight")).sort().sum() / pl.col("weight").sum() * 100).alias("duty_score")
-    )
-    votes = _vote_scores(democratic_votes, cfg)
-
-    # scope deduction (一岗双责), capped; veto for a criminal violation in scope or an own R2 veto
+    settings = responsibility_settings(rules, years)
     scope = scope_violations(subjects, roster, departments, violations)
-    sev_points = rules.year_points(years, "severity", lambda s: s.responsibility.scope_deduction.points)
-    scope_facts = (
-        scope.join(sev_points, on=["year", "severity"], how="inner")
-        .filter(pl.col("_points") > 0)
-        .group_by(*SUBJECT, "severity")
-        .agg(pl.col("_points").sum(), pl.col("violation_id").alias("_ids"))
-    )
-    scope_raw = scope_facts.group_by(SUBJECT).agg(pl.col("_points").sum().alias("_scope_raw"))
-    veto_sev = rules.year_codes(years, "severity", lambda s: s.responsibility.veto.scope_severities)
-    scope_veto = scope.join(veto_sev, on=["year", "severity"], how="semi").select(*SUBJECT, "violation_id")
-    own_veto = (
-        subjects.filter(pl.col("subject_kind").is_in(list(PERSON_KINDS)))
-        .select(SUBJECT)
-        .join(
-            vetoing_violations(violations, rules).rename({"person_id": "subject_id"}),
-            on=["year", "subject_id"],
-            how="inner",
-        )
-    )
-    veto = (
-        pl.concat([scope_veto, own_veto.select(scope_veto.collect_schema().names())])
-        .unique()
-        .group_by(SUBJECT)
-        .agg(pl.col("violation_id").sort().alias("_veto_ids"))
-    )
-
     # the table and the evidence rows both read these: computed once
-    comp, duty, votes, scope_facts, scope_raw, veto = materialize(comp, duty, votes, scope_facts, scope_raw, veto)
-
-    base = (
-        pl.when(pl.col("duty_score").is_not_null() & pl.col("vote_score").is_not_null())
-        .then(pl.col("_w_duty") * pl.col("duty_score") + pl.col("_w_vote") * pl.col("vote_score"))
-        .otherwise(pl.coalesce("duty_score", "vote_score"))
+    completions, votes, scope_facts, vetoes = materialize(
+        duty_completions(subjects, roster, departments, duty_activities, talk_obligations, cases, rules),
+        vote_scores(democratic_votes, settings),
+        scope_deductions(scope, rules, years),
+        responsibility_veto(subjects, scope, violations, rules, years),
     )
-    t = (
-        subjects.join(cfg, on="year", how="left")
-        .join(duty, on=SUBJECT, how="left")
-        .join(votes.drop("_decimals"), on=SUBJECT, how="left")
-        .join(scope_raw, on=SUBJECT, how="left")
-        .join(veto, on=SUBJECT, how="left")
+    scope_capped = scope_deduction(scope_facts, settings)
+
+    assessed = (
+        subjects.join(settings, on="year", how="left", validate="m:1")
+        .join(duty_scores(completions), on=SUBJECT, how="left", validate="1:1")
+        .join(votes.select(*SUBJECT, "vote_score"), on=SUBJECT, how="left", validate="1:1")
+        .join(scope_capped.select(*SUBJECT, pl.col("points").alias("scope_points")), on=SUBJECT, how="left", validate="1:1")
+        .join(vetoes, on=SUBJECT, how="left", validate="1:1")
         .with_columns(
-            base.alias("_base"),
-            pl.min_horizontal(pl.col("_scope_raw").fill_null(0.0), pl.col("_scope_cap")).alias("_scope"),
-            pl.col("_veto_ids").list.join(",").alias("veto"),
+            base_score().alias("base_score"),
+            pl.col("scope_points").fill_null(0.0).alias("deduction_scope"),
         )
         .with_columns(
-            pl.when(pl.col("_base").is_null()).then(pl.lit("incomplete")).otherwise(pl.lit("graded")).alias("status"),
-            round_half_away_by(clamp_score(pl.col("_base") - pl.col("_scope")), pl.col("_decimals")).alias(
-                "total_score"
-            ),
-        )
-        .with_columns(
-            # a veto gives 较差 whatever the score (庆城办法 第十八条), as in R2 even when incomplete
-            pl.when(pl.col("veto").is_not_null()).then(pl.lit(POOR)).otherwise(grade_expr(pl.col("total_score"))).alias(
-                "grade"
-            ),
-            *[
-                round_half_away_by(pl.col(c), pl.col("_decimals")).alias(o)
-                for c, o in (("duty_score", "duty_score"), ("vote_score", "vote_score"), ("_scope", "deduction_scope"))
-            ],
-            pl.lit(rules.version).alias("rules_version"),
+            pl.when(pl.col("base_score").is_null()).then(pl.lit("incomplete")).otherwise(pl.lit("graded")).alias("status"),
+            (pl.col("base_score") - pl.col("deduction_scope")).alias("unclamped_total"),
         )
     )
-    schema = TABLE.schema()
-    table = t.select([pl.col(c).cast(dt) for c, dt in schema.items()]).sort(SUBJECT)
-
-    # R8 evidence
-    parts = [
-        evidence_part(
-            comp, component=pl.col("item"), rule=pl.lit("R3.duty.") + pl.col("item"), value=pl.col("completion"),
-            record_ids=pl.col("_ids"),
-        ),
-        evidence_part(
-            votes, component="vote_score", rule=pl.lit("R3.vote"),
-            value=round_half_away_by(pl.col("vote_score"), pl.col("_decimals")), record_ids=EMPTY_IDS,
-        ),
-        evidence_part(
-            scope_facts, component="deduction_scope", rule=pl.lit("R3.scope.") + pl.col("severity"),
-            value=pl.col("_points"), record_ids=pl.col("_ids"),
-        ),
-        evidence_part(
-            scope_raw.join(cfg.select("year", "_scope_cap"), on="year", how="left").filter(
-                pl.col("_scope_raw") > pl.col("_scope_cap")
-            ),
-            component="deduction_scope", rule=pl.lit("R3.scope.cap"),
-            value=pl.col("_scope_cap") - pl.col("_scope_raw"), record_ids=EMPTY_IDS,
-        ),
-        evidence_part(
-            veto, component="veto", rule=pl.lit("R3.veto"), value=pl.lit(None, pl.Float64),
-            record_ids=pl.col("_veto_ids"),
-        ),
-    ]
-    # only evidence of assessed subjects (votes may name subjects that are not assessed)
-    parts = [p.join(subjects.select(SUBJECT), on=SUBJECT, how="semi") for p in parts]
-    evidence = finish_evidence(parts, "responsibility", rules, years)
-    return table, evidence
+    table = (
+        total_and_grade(assessed, rules, years)
+        .with_columns(*rounded(rules, years, "duty_score", "vote_score", "deduction_scope"), pl.lit(rules.version).alias("rules_version"))
+        .select([pl.col(c).cast(t) for c, t in TABLE.schema().items()])
+        .sort(SUBJECT)
+    )
+    facts = ResponsibilityFacts(
+        subjects=subjects.select(SUBJECT),
+        duty_items=completions,
+        votes=votes,
+        scope=scope_facts,
+        scope_capped=scope_capped,
+        veto=vetoes,
+    )
+    return table, responsibility_evidence(facts, rules, years)

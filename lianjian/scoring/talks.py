@@ -1,18 +1,15 @@
 """R1 — talk obligations: 三谈话 (family, department leader, supervising leader) and 六必谈 (the
-must-talk occasions). 连云港意见 二（一）至（三）; RULES.md R1.
+must-talk occasions). 连云港意见 二（一）至（三）; docs/rules.md R1.
 
 ``talk_obligations(roster, departments, events, talks, rules)`` gives one row per obligation owed in a
 year — who is owed it, who is responsible for it, its due period, and the earliest talk that fulfils
 it — in the columns of ``PUBLISHED["talk_obligations"]``.
 
 For R3 (庆城办法 第四条至第十三条): the obligations "towards others" a subject is responsible for are
-every obligation with that subject as ``responsible_id`` except its own family talk::
-
-    obligations_towards_others(talk_obligations(...))            # all subjects
-    .filter(pl.col("responsible_id") == subject_id)               # one subject
-
-(``responsible_id`` of a family obligation is the person themself, so dropping the family rows drops
-exactly "its own family talk".)
+every obligation with that subject as ``responsible_id`` except its own family talk —
+``obligations_towards_others``, which the R3 duty item ``obligations`` reads. (``responsible_id`` of a
+family obligation is the person themself, so dropping the family rows drops exactly "its own family
+talk".)
 
 How an obligation is matched is one small table per obligation (``_talk_type``, ``_interviewer``,
 ``_reason``, ``_needs_witness``, ``_needs_family_signed``), read off the R1 table, so the matching
@@ -29,7 +26,7 @@ from lianjian.scoring.common import active, is_leadership, materialize, party_se
 
 TABLE = PUBLISHED["talk_obligations"]
 
-# The obligation codes of the published enumeration (RULES.md R1, first column of the table).
+# The obligation codes of the published enumeration (docs/rules.md R1, first column of the table).
 FAMILY, DEPARTMENT_H1, DEPARTMENT_H2, SUPERVISOR, MUST_TALK = (
     "family",
     "department_h1",
@@ -39,7 +36,7 @@ FAMILY, DEPARTMENT_H1, DEPARTMENT_H2, SUPERVISOR, MUST_TALK = (
 )
 assert {FAMILY, DEPARTMENT_H1, DEPARTMENT_H2, SUPERVISOR, MUST_TALK} == set(ENUMS["obligation"].codes)
 
-# The talk types that fulfil each obligation (RULES.md R1, last column); codes of enum talk_type.
+# The talk types that fulfil each obligation (docs/rules.md R1, last column); codes of enum talk_type.
 _TALK_TYPE = {
     FAMILY: "family",
     DEPARTMENT_H1: "department",
@@ -115,7 +112,7 @@ def family_obligations(people: pl.LazyFrame) -> pl.LazyFrame:
 
 def department_obligations(people: pl.LazyFrame) -> pl.LazyFrame:
     """部门领导谈话, once in each half of Y, when D has a head other than P; the head of D is
-    responsible and holds it with a discipline liaison present (连云港意见 二（二）)."""
+    responsible and holds it with a discipline liaison present (连云港意见 二（二）: 每半年进行一次)."""
     owed = people.filter(pl.col("head_id").is_not_null() & (pl.col("head_id") != pl.col("person_id")))
     halves = [
         (DEPARTMENT_H1, _year_start(), pl.date(pl.col("year"), 6, 30)),
@@ -140,7 +137,7 @@ def department_obligations(people: pl.LazyFrame) -> pl.LazyFrame:
 
 def supervisor_obligations(people: pl.LazyFrame) -> pl.LazyFrame:
     """分管领导谈话, once in Y, when D has a supervisor other than P; the supervisor is responsible and
-    holds it with a discipline liaison present (连云港意见 二（二）)."""
+    holds it with a discipline liaison present (连云港意见 二（三）: 分管领导与分管部门每名干警每年谈心一次)."""
     owed = people.filter(pl.col("supervisor_id").is_not_null() & (pl.col("supervisor_id") != pl.col("person_id")))
     return _obligation(
         owed,
@@ -170,21 +167,20 @@ def must_talk_windows(rules: Rules, years: list[int]) -> pl.DataFrame:
 
 
 def must_talk_responsible() -> pl.Expr:
-    """Who is responsible for P's must-talk (RULES.md R1): a leadership member's is the party
-    secretary's; otherwise P's department head, or D's supervisor when P is that head; nobody (null)
-    when there is no department, no head, no supervisor, or P is the party secretary themself."""
+    """Who is responsible for P's must-talk (docs/rules.md R1), in this order: if P is the party
+    secretary, nobody — whatever P's department; if P is a leadership member, the party secretary; if
+    P heads D, D's supervisor; otherwise D's head. With no department, no such person, or only P
+    themself, nobody (null): the obligation still stands."""
+    person = pl.col("person_id")
+    supervisor, head = pl.col("supervisor_id"), pl.col("head_id")
     return (
-        pl.when(is_leadership() & (pl.col("secretary_id") != pl.col("person_id")))
-        .then(pl.col("secretary_id"))
+        pl.when((pl.col("secretary_id") == person).fill_null(False))
+        .then(pl.lit(None, pl.String))
         .when(is_leadership())
-        .then(pl.lit(None, pl.String))
-        .when(pl.col("head_id").is_null())
-        .then(pl.lit(None, pl.String))
-        .when((pl.col("head_id") == pl.col("person_id")) & (pl.col("supervisor_id") != pl.col("person_id")))
-        .then(pl.col("supervisor_id"))
-        .when(pl.col("head_id") == pl.col("person_id"))
-        .then(pl.lit(None, pl.String))
-        .otherwise(pl.col("head_id"))
+        .then(pl.col("secretary_id"))
+        .when((head == person).fill_null(False))
+        .then(pl.when(supervisor != person).then(supervisor))
+        .otherwise(head)
     )
 
 
@@ -192,7 +188,7 @@ def must_talk_obligations(people: pl.LazyFrame, events: pl.LazyFrame, rules: Rul
     """六必谈: one obligation per event whose person is in the roster of the event's year, whatever
     their status; due in the event's window (which may cross New Year: it still belongs to the year
     of the event date); a must_talk talk with interviewee P, reason = event_type, witness present,
-    form filed, and — if it names an event — naming this one (连云港意见 二（三）)."""
+    form filed, and — if it names an event — naming this one (连云港意见 二（二）: 坚持"六必谈")."""
     ev = events.select(
         "event_id",
         "person_id",

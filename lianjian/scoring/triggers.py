@@ -1,6 +1,8 @@
 """R4 问责触发 — accountability triggers.
 
-- consecutive_poor (连续两年较差; 庆城办法 第十八条（九）、第二十二条（三）; 连云港意见 二（四）)
+- consecutive_poor (连续两年较差; 庆城办法 第十八条（九）、第二十二条（三）; 连云港意见 二（四）); its
+  evidence names the assessment row of each year of the streak
+  (``integrity_assessment/<year>/<person_id>``, ``responsibility_assessment/<year>/<unit>/<kind>/<id>``)
 - repeat_serious_violation (下一年度内又发生; 连云港意见 五（四）)
 - one_case_two_investigations (一案双查; 庆城办法 第二十一条; 连云港意见 五（一）)
 
@@ -22,12 +24,13 @@ from lianjian.scoring.common import (
     year_of,
     years_of,
 )
+from lianjian.scoring.evidence import record_id
 from lianjian.scoring.responsibility import BODIES, PERSON_KINDS, scope_violations
 
 TABLE = PUBLISHED["accountability_triggers"]
 SUBJECT = ["year", "unit_code", "subject_kind", "subject_id"]
 #: Roles in which a leader answers under 一案双查, in the order one is chosen when a leader holds
-#: several towards the same violator (RULES.md R4: dept_head, leader (supervisor), branch_secretary,
+#: several towards the same violator (docs/rules.md R4: dept_head, leader (supervisor), branch_secretary,
 #: secretary).
 ANSWER_ROLES = ("dept_head", "leader", "branch_secretary", "secretary")
 
@@ -59,7 +62,8 @@ def _streaks(poor: pl.LazyFrame, ident: list[str]) -> pl.LazyFrame:
 def consecutive_poor(integrity: pl.LazyFrame, responsibility: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     """连续两年较差: for each assessment and subject graded 较差 in Y and in Y−1 (a run of at least
     ``triggers.consecutive_poor_min_years``), one row in Y with the run's length. A person is one
-    subject across kinds and years (worse grade of the year counts); a body is one per unit; a year
+    subject across kinds and years (worse grade of the year counts; the row's subject_kind is the first
+    of secretary, leader, dept_head the person is assessed under in Y); a body is one per unit; a year
     without a grade breaks the run."""
     years = sorted(set(years_of(integrity)) | set(years_of(responsibility)))
     if not years:
@@ -82,38 +86,52 @@ def consecutive_poor(integrity: pl.LazyFrame, responsibility: pl.LazyFrame, rule
         pl.col("person_id").alias("subject_id"),
         pl.col("name").alias("subject_name"),
         pl.col("person_id").alias("_ident"),
+        pl.concat_list(record_id("integrity_assessment", "year", "person_id")).alias("_poor_ids"),
     )
     resp = (
-        responsibility.filter(pl.col("grade") == POOR)
-        .with_columns(pl.col("subject_kind").cast(pl.String))
-        .select(
-            "year",
-            "unit_code",
-            pl.lit("responsibility").alias("assessment"),
-            "subject_kind",
-            "subject_id",
-            "subject_name",
+        responsibility.with_columns(pl.col("subject_kind").cast(pl.String))
+        .with_columns(
             # a person is the same subject whatever the kind; a body is the same subject for its unit
             pl.when(pl.col("subject_kind").is_in(list(BODIES)))
             .then(pl.col("subject_kind") + pl.lit(":") + pl.col("unit_code"))
             .otherwise(pl.col("subject_id"))
-            .alias("_ident"),
+            .alias("_ident")
         )
-        # one row per identity and year: the first kind (declared order) among those graded 较差
+        # one row per identity and year, of the first kind (declared order: secretary, leader,
+        # dept_head) the person is assessed under that year; 较差 when any of them is (the worse grade)
         .sort("_ident", "year", _kind_rank())
-        .unique(subset=["_ident", "year"], keep="first", maintain_order=True)
+        .group_by("_ident", "year", maintain_order=True)
+        .agg(
+            pl.col("unit_code", "subject_kind", "subject_id", "subject_name").first(),
+            (pl.col("grade") == POOR).any().alias("_poor"),
+            record_id("responsibility_assessment", "year", "unit_code", "subject_kind", "subject_id")
+            .filter(pl.col("grade") == POOR)
+            .alias("_poor_ids"),
+        )
+        .filter(pl.col("_poor"))
+        .select("year", "unit_code", pl.lit("responsibility").alias("assessment"), "subject_kind", "subject_id",
+                "subject_name", "_ident", "_poor_ids")
     )
     ident = ["assessment", "_ident"]
-    poor = pl.concat([integ, resp])
-    return _finish(
+    (poor,) = materialize(pl.concat([integ, resp]))
+    triggered = (
         _streaks(poor, ident)
         .join(min_years, on="year", how="left")
         .filter(pl.col("streak_years") >= pl.col("_min"))
+    )
+    # evidence: the assessment row of each year of the streak graded 较差 (its grade, score and
+    # evidence rows are the facts behind it)
+    streak_rows = (
+        triggered.select(*ident, "year", "streak_years")
+        .join(poor.select(*ident, pl.col("year").alias("_year"), "_poor_ids"), on=ident, how="inner")
+        .filter(pl.col("_year").is_between(pl.col("year") - pl.col("streak_years") + 1, pl.col("year")))
+        .group_by(*ident, "year")
+        .agg(pl.col("_poor_ids").list.explode(keep_nulls=False, empty_as_null=False).sort().alias("evidence"))
+    )
+    return _finish(
+        triggered.join(streak_rows, on=[*ident, "year"], how="left", validate="1:1")
         .join(basis, on=["year", "subject_kind"], how="left")
-        .with_columns(
-            pl.lit("consecutive_poor").alias("trigger_type"),
-            pl.lit([], pl.List(pl.String)).alias("evidence"),
-        )
+        .with_columns(pl.lit("consecutive_poor").alias("trigger_type"))
     )
 
 
