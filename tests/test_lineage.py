@@ -185,7 +185,9 @@ TRIGGERS = {
     # runs of 较差 years of one person (any kind) or one body of a unit
     "streak_years": INTEGRITY["grade"] | RESPONSIBILITY["grade"] | SUBJECT | S("departments.unit_code"),
     "basis": TRIGGER_SUBJECT,  # the article by trigger and subject kind
-    "evidence": S("violations.violation_id") | SCOPE,
+    # the violations behind the other triggers; for 连续两年较差, the graded rows of each year of the run
+    "evidence": S("violations.violation_id") | SCOPE | INTEGRITY["grade"] | RESPONSIBILITY["grade"] | SUBJECT
+    | S("departments.unit_code"),
 }
 
 # ---------------------------------------------------------------- R5, R6, R7

@@ -62,7 +62,8 @@ def _letters():
 
 
 def _basis(ev: list[dict], kind: str, rule: str) -> str:
-    [row] = [e for e in ev if e["subject_kind"] == kind and e["rule"] == rule]
+    """The basis of a subject's item row (the settings rows of the same rule carry no subject)."""
+    [row] = [e for e in ev if e["subject_kind"] == kind and e["rule"] == rule and e["subject_id"] is not None]
     return row["basis"]
 
 
