@@ -163,10 +163,11 @@ TABLES = {
 
 
 def write_published(warehouse: Path, name: str, df: pl.DataFrame) -> None:
+    """One table as the publish step lays it out (hive convention: ``year`` only in the folder names)."""
     folder = warehouse / "published" / name
     folder.mkdir(parents=True, exist_ok=True)
     if PUBLISHED[name].yearly:
-        for (year,), part in df.partition_by("year", as_dict=True).items():
+        for (year,), part in df.partition_by("year", as_dict=True, include_key=False).items():
             (folder / f"year={year}").mkdir(exist_ok=True)
             part.write_parquet(folder / f"year={year}" / "part-0.parquet")
     else:

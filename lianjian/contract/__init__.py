@@ -67,6 +67,23 @@ class Column:
     personal: bool = False
     note: str = ""
     lineage: tuple[str, ...] = ()
+    empty: str | None = None  # published: what an empty value (null, or an empty list) means; None: never empty
+    labels_of: str | None = None  # published text column holding the Chinese labels of this enumeration
+
+    @property
+    def nullable(self) -> bool:
+        """A published scalar column that may be null (lists are never null: empty means none)."""
+        return self.empty is not None and not self.type.startswith("list[")
+
+    def codes(self) -> list[tuple[str, str]]:
+        """(value as published, Chinese label) of an enumeration column, in declared order: the English
+        code for ``enum:`` columns, the label itself for ``labels_of`` columns (grades); [] otherwise."""
+        if self.enum is not None:
+            return [(code, self.enum.label(code)) for code in self.enum.codes]
+        if self.labels_of is not None:
+            e = ENUMS[self.labels_of]
+            return [(e.label(code), e.label(code)) for code in e.codes]
+        return []
 
     @property
     def enum(self) -> EnumDef | None:

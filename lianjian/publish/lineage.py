@@ -52,6 +52,15 @@ def describe_ref(ref: str) -> str:
     return f"{layer}/{name}.{col}（{zh_t} · {zh_c}）"
 
 
+def _columns_of(key: tuple[str, str]) -> set[str]:
+    """The columns of an upstream asset: a staged source's (the dimension tables add columns of
+    their own to ``staged/units``) or a computed table's, as declared."""
+    layer, name = key
+    if layer == "staged" and name in SOURCES:
+        return set(SOURCES[name].staged_schema())
+    return set(PUBLISHED[name].column_names) if name in PUBLISHED else set()
+
+
 def dagster_column_lineage(table: str, *, direct: bool = False, through_upstream: bool = False):
     """``dg.TableColumnLineage`` of one table: each column -> the staged columns it comes from
     (``direct``: the declared references as they are, derived tables included; ``through_upstream``:
@@ -61,13 +70,16 @@ def dagster_column_lineage(table: str, *, direct: bool = False, through_upstream
     import dagster as dg
 
     deps_by_column: dict[str, list] = {}
+    up = upstream_key(table)
+    up_columns = _columns_of(up) if up is not None else set()
     for col in PUBLISHED[table].column_names:
         deps = []
-        if through_upstream:
-            deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(upstream_key(table))), column_name=col))
+        if through_upstream and col in up_columns:
+            deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(up)), column_name=col))
         for ref in direct_refs(table, col) if direct else staged_refs(table, col):
             key, c = ref_key(ref)
-            deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(key)), column_name=c))
+            if not (through_upstream and key == up and c == col):  # a dimension copies staged columns
+                deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(key)), column_name=c))
         if deps:
             deps_by_column[col] = deps
     return dg.TableColumnLineage(deps_by_column=deps_by_column)
