@@ -235,6 +235,31 @@ def test_workbook_numbers_headers_and_freeze(warehouse):
     assert todo.column_dimensions[letter].width >= len(FORMULA_NAME) + 4
 
 
+def test_workbook_every_number_has_a_format_and_every_sheet_a_filter(warehouse):
+    """Scores and rates show two decimals (0.00), counts and years whole (0): no number is left in
+    the General format; every sheet filters on its header row over exactly its table (not the note)."""
+    book = openpyxl.load_workbook(warehouse / "reports" / "2024" / "CTY1.xlsx")
+    seen = set()
+    for ws in book.worksheets:
+        header = [c.value for c in ws[1]]
+        n_cols = header.index(None) if None in header else len(header)  # the note sits after a blank column
+        assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(n_cols)}{ws.max_row}", ws.title
+        for row in ws.iter_rows(min_row=2):
+            for c in row:
+                if isinstance(c.value, bool) or not isinstance(c.value, (int, float)):
+                    continue
+                want = "0.00" if isinstance(c.value, float) else "0"
+                assert c.number_format == want, (ws.title, c.coordinate, c.value, c.number_format)
+                seen.add(want)
+    assert seen == {"0", "0.00"}
+    mm = book["三个规定"]
+    header = [c.value for c in mm[1]]
+    rate = mm.cell(row=2, column=header.index("每百人报告数") + 1)
+    assert rate.value == 2.0 and rate.number_format == "0.00"
+    year = mm.cell(row=2, column=header.index("年度") + 1)
+    assert isinstance(year.value, int) and year.number_format == "0"  # 2022, not 2,022
+
+
 def test_formula_name_arrives_as_text(warehouse):
     path = warehouse / "reports" / "2024" / "CTY1.xlsx"
     ws = openpyxl.load_workbook(path)["待谈清单"]
