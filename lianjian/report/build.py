@@ -27,9 +27,10 @@ def _split(frame: pl.DataFrame) -> dict[tuple[str, int], pl.DataFrame]:
     return {(str(k[0]), int(k[1])): v for k, v in parts.items()}
 
 
-def _prerender(frame: pl.DataFrame) -> dict[tuple[str, int], Rendered]:
+def _prerender(frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> dict[tuple[str, int], Rendered]:
     """Render the rows of one section frame for every report at once: per (report_key, year) its
-    HTML rows, its worksheet rows (numbered from 2 within the report) and its value widths."""
+    HTML rows (``keep``: columns that never wrap), its worksheet rows (numbered from 2 within the
+    report) and its value widths."""
     display = [c for c in frame.columns if c not in KEYS]
     if frame.height == 0:
         return {}
@@ -38,7 +39,7 @@ def _prerender(frame: pl.DataFrame) -> dict[tuple[str, int], Rendered]:
     rows = pl.concat(
         [
             frame.select(KEYS),
-            shown.select(row_html_expr(shown.schema).alias("_html")),
+            shown.select(row_html_expr(shown.schema, keep).alias("_html")),
             cleaned,
         ],
         how="horizontal",
@@ -203,7 +204,7 @@ def _year_reports(
     shown = [n for n in names if n not in ("headline", "rules_versions")]
     split = {n: _split(frames[n]) for n in shown}
     empties = {n: frames[n].drop(KEYS).clear() for n in shown}
-    rendered = {n: _prerender(frames[n]) for n in shown}
+    rendered = {n: _prerender(frames[n], s.KEEP_TOGETHER.get(n, ())) for n in shown}
     del frames
     units = inputs.units
     unit_row = {u: i for i, u in enumerate(units["unit_code"].to_list())}

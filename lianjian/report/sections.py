@@ -286,6 +286,17 @@ def talks_by_department(inputs: ReportInputs, scopes: pl.LazyFrame) -> pl.LazyFr
     )
 
 
+#: Per section frame, the display columns a printed page must not break across lines: in the to-do
+#: list the people (name and 工号), the event id and the due dates (dates never wrap anywhere).
+KEEP_TOGETHER: dict[str, tuple[str, ...]] = {
+    "talks_todo": (
+        zh("talk_obligations", "responsible_id").removesuffix("工号"),
+        zh("talk_obligations", "person_id").removesuffix("工号"),
+        zh("talk_obligations", "event_id"),
+    ),
+}
+
+
 def talks_todo(inputs: ReportInputs, scopes: pl.LazyFrame) -> pl.LazyFrame:
     """The to-do list: every obligation not fulfilled, with who is responsible for it (R1)."""
     t = "talk_obligations"
