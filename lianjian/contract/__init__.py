@@ -122,6 +122,7 @@ class Source:
     columns: tuple[Column, ...]
     date_order: tuple[tuple[str, str], ...] = ()
     year_from: str | None = None  # the column whose value (or date's year) is a row's assessment year
+    unit_via: str | None = None  # without unit_code: the person column whose unit (that year) a row belongs to
 
     @property
     def column_names(self) -> list[str]:
@@ -246,6 +247,7 @@ SOURCES: dict[str, Source] = {
         columns=tuple(_column(c, tuple(s["key"])) for c in s["columns"]),
         date_order=tuple(tuple(p) for p in s.get("date_order", [])),
         year_from=s.get("year_from"),
+        unit_via=s.get("unit_via"),
     )
     for name, s in _SRC["sources"].items()
 }

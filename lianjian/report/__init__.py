@@ -33,7 +33,8 @@ from lianjian.report.html import render_index, render_report, table_html
 from lianjian.report.load import REPORT_TABLES, ReportInputs, load_inputs
 from lianjian.report.model import Report
 from lianjian.report.scope import ROLLUP_SUFFIX, report_scopes
-from lianjian.report.sections import METRICS, report_years
+from lianjian.report.quality import unattributed
+from lianjian.report.sections import METRICS, index_quality, report_years
 from lianjian.report.xlsx import write_bytes, write_workbook
 
 
@@ -290,7 +291,9 @@ def write_reports(
         if any(w.fresh for w in written if w.year == year):
             _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
     if index:
-        _write_text(root / "index.html", render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None))
+        quality = index_quality(inputs, unattributed(inputs.table("rejected_records"), inputs.warehouse, inputs.units))
+        page = render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None, quality=quality)
+        _write_text(root / "index.html", page)
     return written
 
 

@@ -282,8 +282,10 @@ def render_report(report: Report, *, links: list[tuple[str, str]]) -> bytes:
     return utf8(out)
 
 
-def render_index(entries: pl.DataFrame, *, has_data_docs: bool) -> str:
-    """The index page: one table per year, every unit with its report, workbook and roll-up."""
+def render_index(entries: pl.DataFrame, *, has_data_docs: bool, quality: pl.DataFrame | None = None) -> str:
+    """The index page: one table per year, every unit with its report, workbook and roll-up; and the
+    whole run's data quality per source (``quality``: rows read, accepted, rejected, duplicate, and
+    rejected rows that belong to no unit's report — the units' reports show their own rows only)."""
     years = entries["year"].unique().sort(descending=True).to_list()
     parts = []
     for year in years:
@@ -310,7 +312,13 @@ def render_index(entries: pl.DataFrame, *, has_data_docs: bool) -> str:
             + "</tbody></table>"
         )
     docs = '<p><a href="data_docs/index.html">数据校验报告（Great Expectations）</a></p>' if has_data_docs else ""
-    toc = " · ".join(f'<a href="#y{y}">{y}</a>' for y in years)
+    if quality is not None and quality.height:
+        docs += (
+            '<h2 id="quality">本次运行的数据质量（全部单位）</h2><p class="intro">各数据源读取、接收、拒收和重复的行数'
+            "（读取 = 接收 + 拒收 + 重复）；拒收行的明细见 published/rejected_records。各单位报告的“数据质量”只列本单位当年的行；"
+            "无法归属单位或年度的拒收行只在这里。</p>" + table_html(quality, "index_quality", ("rejected_records",))
+        )
+    toc = " · ".join([*(f'<a href="#y{y}">{y}</a>' for y in years), *(['<a href="#quality">数据质量</a>'] if quality is not None and quality.height else [])])
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
