@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support_report import FORMULA_NAME, UNITS, make_warehouse, tree_bytes
 
-from lianjian.errors import FatalError
+from lianjian.errors import FatalError, NotFound
 from lianjian.report import report_command, write_reports
 from lianjian.report.build import build_reports
 from lianjian.report.html import FONT_STACK, table_html
@@ -350,13 +350,35 @@ def test_report_command(tmp_path, monkeypatch, capsys):
     assert (wh / "reports" / "2024" / "CITY.html").is_file() and (wh / "reports" / "2024" / "CITY.rollup.xlsx").is_file()
     assert not (wh / "reports" / "2023").exists()
     assert "CITY.html" in capsys.readouterr().out
-    with pytest.raises(FatalError, match="单位编码 NOPE"):
+    with pytest.raises(NotFound, match="单位编码 NOPE"):
         report_command(unit="NOPE", year=2024, open_=False)
-    with pytest.raises(FatalError, match="年度 1999"):
+    with pytest.raises(NotFound, match="年度 1999"):
         report_command(unit="CITY", year=1999, open_=False)
     monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(tmp_path / "empty"))
-    with pytest.raises(FatalError, match="lianjian run"):
+    with pytest.raises(NotFound, match="lianjian run"):
         report_command(unit="CITY", year=2024, open_=False)
+
+
+def test_report_open_without_a_display_says_so(tmp_path, monkeypatch, capsys):
+    """On a server or over SSH (no DISPLAY, no WAYLAND_DISPLAY) --open writes the report and says, in
+    one Chinese line, that it cannot open a browser and where the page is; no browser is started."""
+    import webbrowser
+
+    wh = make_warehouse(tmp_path, data_docs=False)
+    monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(wh))
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    started = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: started.append(url) or True)
+    assert report_command(unit="CTY1", year=2024, open_=True) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert started == [] and len(err) == 1
+    assert err[0].startswith("无法打开浏览器：本机没有图形界面") and str(wh / "reports" / "2024" / "CTY1.html") in err[0]
+    # with a display the page is handed to the browser, and nothing is said
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert report_command(unit="CTY1", year=2024, open_=True) == 0
+    assert started == [(wh / "reports" / "2024" / "CTY1.html").as_uri()] and capsys.readouterr().err == ""
 
 
 def test_asset_materializes(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from lianjian import errors
 from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.publish.publish import read_manifest, read_published
 
@@ -118,7 +119,7 @@ def _evidence(warehouse: Path, year: int, assessment: str, kind: str, subject: s
     )
 
 
-class NotFound(Exception):
+class NotFound(errors.NotFound):
     """The person, unit or year is not in the published tables (message in Chinese)."""
 
 
@@ -218,8 +219,8 @@ def explain_unit(warehouse: Path, unit: str, year: int) -> list[str]:
 
 
 def explain_command(person: str | None, unit: str | None, year: int, warehouse: Path | None = None) -> int:
-    """``lianjian explain --person ID | --unit CODE --year YYYY``. Exit 1 with one Chinese line when
-    the person, unit or year is not published."""
+    """``lianjian explain --person ID | --unit CODE --year YYYY``. Exit ``EXIT_NOT_FOUND`` (3, as every
+    command) with one Chinese line when the person, unit or year is not published."""
     if warehouse is None:
         from pipelines.resources import configured_path
 
@@ -228,6 +229,6 @@ def explain_command(person: str | None, unit: str | None, year: int, warehouse: 
         lines = explain_person(warehouse, person, year) if person else explain_unit(warehouse, unit or "", year)
     except NotFound as err:
         print(str(err), file=sys.stderr)
-        return 1
+        return errors.EXIT_NOT_FOUND
     print("\n".join(lines))
     return 0

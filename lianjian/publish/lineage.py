@@ -112,13 +112,15 @@ def lineage_lines(target: str) -> list[str]:
 
 
 def lineage_command(target: str) -> int:
-    """``lianjian lineage TABLE.COLUMN``: print where a published column comes from. Exit 1 when the
-    table or column is unknown."""
+    """``lianjian lineage TABLE.COLUMN``: print where a published column comes from. Exit
+    ``EXIT_NOT_FOUND`` (3, as every command) when the table or column is unknown."""
+    from lianjian.errors import EXIT_NOT_FOUND
+
     try:
         lines = lineage_lines(target)
     except KeyError:
         known = "、".join(PUBLISHED)
         print(f"未知的发布表或列：{target}（可用的表：{known}）— 请写成 表名.列名，例如 integrity_assessment.grade", file=sys.stderr)
-        return 1
+        return EXIT_NOT_FOUND
     print("\n".join(lines))
     return 0
