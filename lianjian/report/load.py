@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lianjian.contract import PUBLISHED, SOURCES
+from lianjian.contract import SOURCES
 from lianjian.errors import FatalError
 from lianjian.publish.publish import scan_table_folder
 
