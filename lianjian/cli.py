@@ -1,24 +1,86 @@
 """`lianjian` command line (CONTRACT.md §1): run, demo, generate, explain, lineage, report.
 
-A fatal problem ends with one line on stderr (file, column, what to do) and exit status 2; never a
-traceback. Set LIANJIAN_DEBUG=1 to see the traceback as well.
+What staff read comes first in Chinese: help texts, usage (用法), and every error — argparse's own
+messages are translated (``ChineseParser.error``), with the English original in parentheses. A flag
+must be written in full (``allow_abbrev=False``: ``--landin`` is an error, not ``--landing``).
+
+Exit status, the same in every command (README "Exit status", ``lianjian.errors``): 0 done; 1 a
+run's step or blocking data-quality check failed; 2 cannot run at all — bad flags, a missing or wrong
+file or folder, unreadable rules — with one line on stderr (file, column, what to do), never a
+traceback; 3 what was asked for (a person, unit, year, table or column) is not published. Set
+LIANJIAN_DEBUG=1 to see the traceback as well.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
-from lianjian.errors import FatalError
+from lianjian.errors import EXIT_CANNOT_RUN, EXIT_NOT_FOUND, FatalError, NotFound, not_a_file
+
+#: argparse's messages (Python 3.11–3.13 wording) -> Chinese; each pattern's groups are kept.
+_MESSAGES: list[tuple[str, str]] = [
+    (r"the following arguments are required: (.+)", "缺少必需的参数：{0}"),
+    (r"one of the arguments (.+) is required", "必须给出以下参数之一：{0}"),
+    (r"unrecognized arguments: (.+)", "无法识别的参数：{0}（参数须写全，例如 --landing）"),
+    (r"argument (\S+): not allowed with argument (\S+)", "参数 {0} 不能与 {1} 同时使用"),
+    (r"argument (\S+): invalid choice: (.+?) \(choose from (.+)\)", "参数 {0}：{1} 不是可选值（可选：{2}）"),
+    (r"argument (\S+): invalid int value: (.+)", "参数 {0}：{1} 不是整数"),
+    (r"argument (\S+): invalid (\S+) value: (.+)", "参数 {0}：{2} 不是有效的值"),
+    (r"argument (\S+): expected one argument", "参数 {0} 后面需要一个值"),
+    (r"argument (\S+): expected at most one argument", "参数 {0} 后面最多一个值"),
+    (r"argument (\S+): expected at least one argument", "参数 {0} 后面至少需要一个值"),
+    (r"argument (\S+): ignored explicit argument (.+)", "参数 {0} 不接受值 {1}"),
+    (r"argument (\S+): (.+)", "参数 {0}：{1}"),
+]
+
+#: Names argparse uses in its messages -> what staff call them.
+_NAMES = {"command": "命令", "target": "TABLE.COLUMN"}
+
+
+def chinese_message(message: str) -> str:
+    """One argparse error message in Chinese, the English original in parentheses."""
+    for pattern, template in _MESSAGES:
+        m = re.fullmatch(pattern, message)
+        if m:
+            groups = [_NAMES.get(g.strip(), g) for g in m.groups()]
+            return f"{template.format(*groups)}（{message}）"
+    return message
+
+
+class ChineseFormatter(argparse.HelpFormatter):
+    """Help text with Chinese headings: 用法 for the usage line."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix="用法：" if prefix is None else prefix)
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """An ArgumentParser for staff: no abbreviated flags, Chinese headings and help, and errors as the
+    usage line plus one Chinese line (exit 2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", ChineseFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数 arguments"
+        self._optionals.title = "选项 options"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出 show this help and exit")
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_CANNOT_RUN, f"{self.prog}: 错误：{chinese_message(message)}\n")
 
 
 def _paths(p: argparse.ArgumentParser, *, landing=True, rules=True) -> None:
     if landing:
-        p.add_argument("--landing", help="落地区目录 landing zone (default data/landing/ or $LIANJIAN_LANDING)")
-    p.add_argument("--warehouse", help="数据仓库目录 warehouse (default warehouse/ or $LIANJIAN_WAREHOUSE)")
+        p.add_argument("--landing", metavar="DIR", help="落地区目录 landing zone folder (default data/landing/ or $LIANJIAN_LANDING)")
+    p.add_argument("--warehouse", metavar="DIR", help="数据仓库目录 warehouse folder (default warehouse/ or $LIANJIAN_WAREHOUSE)")
     if rules:
-        p.add_argument("--rules", help="规则文件 rules file (default rules/default.yaml or $LIANJIAN_RULES)")
+        p.add_argument("--rules", metavar="FILE", help="规则文件 rules file (default rules/default.yaml or $LIANJIAN_RULES)")
 
 
 def _apply_paths(args: argparse.Namespace) -> None:
@@ -30,13 +92,14 @@ def _apply_paths(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="lianjian", description="廉检：廉洁从检评估与党风廉政考核 (integrity results for a procuratorate)")
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = ChineseParser(prog="lianjian", description="廉检：廉洁从检评估与党风廉政考核 (integrity results for a procuratorate)")
+    sub = ap.add_subparsers(dest="command", required=True, title="命令 commands", metavar="命令")
 
     p = sub.add_parser("run", help="运行全流程 materialize every asset through Dagster")
     _paths(p)
     p.add_argument(
         "--years",
+        metavar="YEARS",
         help="只重算这些年度的派生与考核结果，如 2024 或 2021-2025（默认全部年度）"
         " recompute only these years' derived and assessed results (default: every year)",
     )
@@ -49,28 +112,32 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="生成演示数据（如无）并运行 generate the demo landing zone if absent, then run")
     _paths(p, landing=True, rules=False)
     p = sub.add_parser("generate", help="生成模拟落地数据 write a synthetic landing zone")
-    p.add_argument("--out", required=True, help="输出目录 output folder")
-    p.add_argument("--scale", default="demo", choices=["demo", "county", "city", "province", "national"])
-    p.add_argument("--years", default="2021-2025", help="年度范围 e.g. 2021-2025")
-    p.add_argument("--seed", type=int, default=20240101)
+    p.add_argument("--out", required=True, metavar="DIR", help="输出目录 output folder")
+    p.add_argument("--scale", default="demo", choices=["demo", "county", "city", "province", "national"], help="规模 scale")
+    p.add_argument("--years", default="2021-2025", metavar="YEARS", help="年度范围 years, e.g. 2021-2025")
+    p.add_argument("--seed", type=int, default=20240101, metavar="N", help="随机种子 seed")
     p = sub.add_parser("explain", help="说明评定过程 explain how a grade was reached")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--person", help="工号 person_id")
-    g.add_argument("--unit", help="单位编码 unit_code")
-    p.add_argument("--year", type=int, required=True)
+    g.add_argument("--person", metavar="ID", help="工号 person_id")
+    g.add_argument("--unit", metavar="CODE", help="单位编码 unit_code")
+    p.add_argument("--year", type=int, required=True, metavar="YYYY", help="年度 year")
     _paths(p, landing=False, rules=False)
     p = sub.add_parser("lineage", help="列级血缘 where a published column comes from (TABLE.COLUMN)")
-    p.add_argument("target", help="TABLE or TABLE.COLUMN")
+    p.add_argument("target", metavar="TABLE.COLUMN", help="发布表或 表.列 TABLE or TABLE.COLUMN")
     p = sub.add_parser("report", help="年度报告 write (or open) one unit's yearly report")
-    p.add_argument("--unit", required=True)
-    p.add_argument("--year", type=int, required=True)
-    p.add_argument("--open", action="store_true")
+    p.add_argument("--unit", required=True, metavar="CODE", help="单位编码 unit_code")
+    p.add_argument("--year", type=int, required=True, metavar="YYYY", help="年度 year")
+    p.add_argument("--open", action="store_true", help="写好后在浏览器中打开 open the page in the desktop's browser")
     _paths(p, landing=False, rules=False)
     return ap
 
 
 def dispatch(args: argparse.Namespace) -> int:
     _apply_paths(args)
+    if args.command in ("explain", "report"):  # they read a warehouse: a file named as one is not "nothing published"
+        from pipelines.resources import configured_path
+
+        not_a_file(configured_path("LIANJIAN_WAREHOUSE"), "数据仓库", "--warehouse")
     if args.command == "run":
         from lianjian.runner import run
 
@@ -82,6 +149,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "generate":
         from lianjian.generate import generate_command
 
+        not_a_file(args.out, "输出目录", "--out")
         return generate_command(out=args.out, scale=args.scale, years=args.years, seed=args.seed)
     if args.command == "explain":
         from lianjian.publish.explain import explain_command
@@ -99,14 +167,20 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as done:  # --help (0) or a usage error (2, already printed in Chinese)
+        return int(done.code or 0)
     try:
         return dispatch(args)
+    except NotFound as err:
+        print(f"lianjian: {err}", file=sys.stderr)
+        return EXIT_NOT_FOUND
     except FatalError as err:
         if os.environ.get("LIANJIAN_DEBUG"):
             raise
         print(f"lianjian: {err}", file=sys.stderr)
-        return 2
+        return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         print("lianjian: 已中断 (interrupted)", file=sys.stderr)
         return 130

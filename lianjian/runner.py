@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from lianjian.errors import FatalError
+from lianjian.errors import FatalError, not_a_file
 from pipelines.resources import configured_path
 
 JOB_NAME = "lianjian_all"
@@ -257,14 +257,17 @@ def _is_fatal(error) -> bool:
 
 
 def preflight() -> None:
-    """Problems that stop a run before it starts: unreadable rules, no landing folder, no writable warehouse."""
+    """Problems that stop a run before it starts: unreadable rules, no landing folder (or a file named
+    as one), no writable warehouse."""
     from lianjian.rules_config import load_rules
 
     load_rules(configured_path("LIANJIAN_RULES"))
     landing = configured_path("LIANJIAN_LANDING")
+    not_a_file(landing, "落地区", "--landing")
     if not landing.is_dir():
         raise FatalError(f"落地区 {landing}: 目录不存在 — 请用 --landing 指定落地区，或运行 lianjian demo 生成演示数据")
     warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    not_a_file(warehouse, "数据仓库", "--warehouse")
     try:
         warehouse.mkdir(parents=True, exist_ok=True)
         probe = warehouse / f".write-test-{os.getpid()}"
@@ -319,6 +322,7 @@ def demo() -> int:
     from lianjian.generate import ensure_demo
 
     landing = configured_path("LIANJIAN_LANDING")
+    not_a_file(landing, "落地区", "--landing")
     if ensure_demo(landing):
         print(f"已生成演示数据：{landing}", file=sys.stderr)
     else:

@@ -18,16 +18,16 @@ import polars as pl
 from lianjian.contract import ENUMS, SOURCES
 from lianjian.publish.publish import read_manifest
 from pipelines.partitions import TIMEZONE
+from lianjian.publish.publish import published_files, read_published
 
 GRADES = [ENUMS["grade"].label(c) for c in ENUMS["grade"].codes]
 
 
 def _published(warehouse: Path, table: str) -> pl.DataFrame | None:
-    root = warehouse / "published" / table
-    files = sorted(root.glob("**/*.parquet")) if root.is_dir() else []
-    if not files:
+    """A published table as BI tools read it (hive partitioning on), None when it has no file."""
+    if not published_files(warehouse, table):
         return None
-    return pl.read_parquet(files, hive_partitioning=True)
+    return read_published(warehouse, table).collect()
 
 
 def _grade_line(df: pl.DataFrame | None, label: str) -> str | None:

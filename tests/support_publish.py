@@ -318,8 +318,28 @@ def golden_tables(variant: int = 0) -> dict[str, pl.DataFrame]:
             dict(source="cases", file="cases/2024-01.xlsx", row_number=3, reasons=["closed_date: before accepted_date"],
                  raw=json.dumps({"case_id": "=C9", "note": "联系人 " + ID_B}, ensure_ascii=False)),  # unmasked on purpose
         ]),
+        # dimensions: the unit tree 某省 → 某市 → 甲县 (U01), and U01's department D01 in both years
+        "units": frame("units", units_rows()),
+        "departments": frame("departments", [
+            dict(year=2023, unit_code="U01", dept_code="D01", dept_name="第一检察部"),
+            dict(year=2024, unit_code="U01", dept_code="D01", dept_name="第一检察部"),
+        ]),
     }
     return tables
+
+
+def units_rows() -> list[dict]:
+    """The published ``units`` rows of the golden tree, written out by hand (path from the top down)."""
+    p, c, u = "某省人民检察院", "某市人民检察院", "甲县人民检察院"
+    top = dict(province_code="P1", province_name=p)
+    return [
+        dict(unit_code="P1", unit_name=p, level="province", parent_code=None, parent_name=None, **top,
+             city_code=None, city_name=None, county_code=None, county_name=None, depth=0, path=p),
+        dict(unit_code="C1", unit_name=c, level="city", parent_code="P1", parent_name=p, **top,
+             city_code="C1", city_name=c, county_code=None, county_name=None, depth=1, path=f"{p} / {c}"),
+        dict(unit_code="U01", unit_name=u, level="county", parent_code="C1", parent_name=c, **top,
+             city_code="C1", city_name=c, county_code="U01", county_name=u, depth=2, path=f"{p} / {c} / {u}"),
+    ]
 
 
 def ingest_report(sha: str = "a" * 64) -> pl.DataFrame:

@@ -144,11 +144,26 @@ def major_matter_rows() -> list[dict]:
 
 
 def rejected_rows() -> list[dict]:
+    """Rejected rows as read (headers as in the file): four belong to CTY1 in 2024 — by unit code
+    (Chinese headers, English headers) or by the person's unit that year (talks) — two to no unit."""
     return [
-        dict(source="personnel", file="personnel.csv", row_number=3, reasons=["id_number: invalid check digit"], raw='{"id_number": "***"}'),
+        dict(source="personnel", file="personnel.csv", row_number=3, reasons=["id_number: invalid check digit"],
+             raw=json.dumps({"年度": "2024", "工号": "p9", "单位编码": "CTY1", "身份证号": "***"}, ensure_ascii=False)),
         dict(source="personnel", file="personnel.csv", row_number=7, reasons=["unit_code: unknown"], raw="{}"),
-        dict(source="cases", file="cases/2024-01.csv", row_number=2, reasons=["closed_date: before accepted_date"], raw="{}"),
+        dict(source="cases", file="cases/2024-01.csv", row_number=2, reasons=["closed_date: before accepted_date"],
+             raw=json.dumps({"case_id": "K9", "unit_code": "CTY1", "closed_date": "2024-02-01", "accepted_date": "2024-03-01"})),
+        dict(source="talks", file="talks.csv", row_number=4, reasons=["talk_type: unknown code"],
+             raw=json.dumps({"谈话编号": "T9", "谈话日期": "2024年5月1日", "谈话对象工号": "p2"}, ensure_ascii=False)),
+        dict(source="talks", file="talks.csv", row_number=5, reasons=["interviewee_id: no such person"],
+             raw=json.dumps({"talk_id": "T8", "talk_date": "2024-05-02", "interviewee_id": "zz"})),
     ]
+
+
+#: Staged (accepted) rows the data-quality section counts: cases by unit and closing year, talks by
+#: the interviewee's unit that year.
+STAGED_CASES = [("K1", "CTY1", date(2024, 3, 1)), ("K2", "CTY1", date(2024, 6, 1)), ("K3", "CTY1", date(2024, 9, 1)),
+                ("K4", "CTY1", date(2023, 9, 1)), ("K5", "CTY2", date(2024, 1, 9))]
+STAGED_TALKS = [("T1", "p1", date(2024, 2, 1)), ("T2", "p1", date(2024, 8, 1)), ("T3", "q1", date(2024, 4, 1))]
 
 
 TABLES = {
@@ -164,10 +179,11 @@ TABLES = {
 
 
 def write_published(warehouse: Path, name: str, df: pl.DataFrame) -> None:
+    """One table as the publish step lays it out (hive convention: ``year`` only in the folder names)."""
     folder = warehouse / "published" / name
     folder.mkdir(parents=True, exist_ok=True)
     if PUBLISHED[name].yearly:
-        for (year,), part in df.partition_by("year", as_dict=True).items():
+        for (year,), part in df.partition_by("year", as_dict=True, include_key=False).items():
             (folder / f"year={year}").mkdir(exist_ok=True)
             part.write_parquet(folder / f"year={year}" / "part-0.parquet")
     else:
@@ -188,6 +204,12 @@ def make_warehouse(root: Path, *, data_docs: bool = True) -> Path:
     SOURCES["departments"].staged_frame(
         [{"year": 2024, "unit_code": "CTY1", "dept_code": "D1", "dept_name": "第一检察部"}]
     ).write_parquet(wh / "staged" / "departments.parquet")
+    SOURCES["cases"].staged_frame(
+        [{"case_id": c, "unit_code": u, "closed_date": d, "accepted_date": d, "handler_id": "p1", "category": "public_prosecution"} for c, u, d in STAGED_CASES]
+    ).write_parquet(wh / "staged" / "cases.parquet")
+    SOURCES["talks"].staged_frame(
+        [{"talk_id": t, "interviewee_id": p, "talk_date": d, "talk_type": "family", "interviewer_id": "p1"} for t, p, d in STAGED_TALKS]
+    ).write_parquet(wh / "staged" / "talks.parquet")
     for name, rows in TABLES.items():
         write_published(wh, name, frame(name, rows()))
     manifest = {
@@ -196,6 +218,7 @@ def make_warehouse(root: Path, *, data_docs: bool = True) -> Path:
             {"source": "personnel", "file": "personnel.csv", "sha256": "0", "rows_read": 30, "rows_accepted": 27, "rows_rejected": 2, "rows_duplicate": 1},
             {"source": "cases", "file": "cases/2024-01.csv", "sha256": "0", "rows_read": 20, "rows_accepted": 19, "rows_rejected": 1, "rows_duplicate": 0},
             {"source": "cases", "file": "cases/2024-02.csv", "sha256": "0", "rows_read": 5, "rows_accepted": 5, "rows_rejected": 0, "rows_duplicate": 0},
+            {"source": "talks", "file": "talks.csv", "sha256": "0", "rows_read": 5, "rows_accepted": 3, "rows_rejected": 2, "rows_duplicate": 0},
         ],
         "outputs": [],
     }

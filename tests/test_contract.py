@@ -43,7 +43,8 @@ def test_published_tables_cover_contract_md():
         m = re.match(r"\| (\w+) \| [^|]+ \| ([^|]+) \|", line)
         if not m or m.group(1) == "table":
             continue
-        table, cols = m.group(1), re.sub(r"\([^)]*\)", "", m.group(2))
+        # "…, parent_code, and the path of names from the province down": the words after ", and " are prose
+        table, cols = m.group(1), re.sub(r"\([^)]*\)", "", m.group(2)).split(", and ")[0]
         assert table in PUBLISHED, table
         for col in re.findall(r"(?:^|, )([a-z_]+)", cols):
             assert col in PUBLISHED[table].column_names, f"{table}.{col}"
@@ -76,3 +77,15 @@ def test_personal_columns_never_staged():
     assert "id_number" not in SOURCES["personnel"].staged_schema()
     for t in PUBLISHED.values():
         assert "id_number" not in t.column_names
+
+
+def test_every_dated_source_says_which_unit_a_row_belongs_to():
+    """A row with a year belongs to a unit: its own unit_code, or the unit that year of the person in
+    ``unit_via`` (a column referring to the roster) — what the reports' data-quality section counts by."""
+    for s in SOURCES.values():
+        if s.year_from is None:
+            continue
+        if s.unit_via is None:
+            assert "unit_code" in s.column_names, s.name
+        else:
+            assert "unit_code" not in s.column_names and s.column(s.unit_via).ref == "personnel.person_id", s.name

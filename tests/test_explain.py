@@ -317,16 +317,16 @@ def test_explain_unit_line_by_line(warehouse, capsys):
         (["--person", "P001", "--year", "2019"], "已发布的数据中没有 2019 年度（现有年度：2023、2024）"),
     ],
 )
-def test_unknown_person_unit_or_year_is_one_chinese_line_and_exit_1(warehouse, capsys, argv, message):
+def test_unknown_person_unit_or_year_is_one_chinese_line_and_exit_3(warehouse, capsys, argv, message):
     code, lines, err = _run(["explain", *argv, "--warehouse", str(warehouse)], capsys)
-    assert code == 1 and lines == []
+    assert code == 3 and lines == []  # "not found", as in every command
     assert len(err.strip().splitlines()) == 1 and err.startswith(message)
 
 
 def test_explain_without_a_published_warehouse(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(tmp_path))
     code, _, err = _run(["explain", "--person", "P001", "--year", "2024"], capsys)
-    assert code == 1 and "请先运行 lianjian run" in err
+    assert code == 3 and "请先运行 lianjian run" in err
 
 
 def test_lineage_command(capsys):
@@ -339,7 +339,7 @@ def test_lineage_command(capsys):
     assert "    derived/talk_obligations.fulfilled（谈话义务 · 已履行）" in lines
     assert "  追溯到暂存层：" in lines and "    staged/talks.witness_id（廉政谈话记录 · 在场纪检人员工号）" in lines
     code, lines, err = _run(["lineage", "integrity_assessment.nope"], capsys)
-    assert code == 1 and err.startswith("未知的发布表或列：integrity_assessment.nope")
+    assert code == 3 and err.startswith("未知的发布表或列：integrity_assessment.nope")
 
 
 def test_the_rules_version_printed_is_the_rows_own(tmp_path, capsys):

@@ -180,7 +180,8 @@ def test_webserver_shows_the_graph_checks_and_column_lineage(webserver):
         node = nodes[("published", table)]
         assert node["groupName"] == "published"
         assert node["description"].startswith(PUBLISHED[table].zh)
-        assert upstream_key(table) in [tuple(d["path"]) for d in node["dependencyKeys"]]
+        up = upstream_key(table)  # None for codes: written from the contract declaration
+        assert up is None or up in [tuple(d["path"]) for d in node["dependencyKeys"]]
         assert {c["name"] for c in node["assetChecksOrError"]["checks"]} == {"contract_schema", "no_identity_numbers"}
 
     # column lineage of a published assessment names the staged columns

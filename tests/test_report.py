@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support_report import FORMULA_NAME, UNITS, make_warehouse, tree_bytes
 
-from lianjian.errors import FatalError
+from lianjian.errors import FatalError, NotFound
 from lianjian.report import report_command, write_reports
 from lianjian.report.build import build_reports
 from lianjian.report.html import FONT_STACK, table_html
@@ -144,13 +144,37 @@ def test_major_matters_against_parent_median(reports):
     assert "乙县人民检察院" in sec.intro  # CTY2 reported nothing in 2024
 
 
-def test_data_quality(reports):
+def test_data_quality_is_the_units_own_year(reports):
+    """Per dated source (Chinese names, contract order), the rows of the unit in the year
+    (tests/support_report.py): CTY1 2024 — personnel p1–p5 accepted, p9 rejected (Chinese headers);
+    department D1; talks T1, T2 (interviewee p1) accepted, T9 (p2, dated 2024年5月1日) rejected;
+    cases K1–K3 accepted (K4 closed in 2023, K5 is CTY2's), K9 rejected. The roll-up of CITY sums
+    CITY (c1), CTY1 and CTY2 (q1, q2; T3; K5)."""
     q = block(reports[("CTY1", 2024)], "quality")
-    assert q["数据源"].to_list() == ["cases", "personnel"]
-    assert q["读取行数"].to_list() == [25, 30]  # 20 + 5; 30
-    assert q["拒收行数"].to_list() == [1, 2]
-    assert q["已发布拒收记录"].to_list() == [1, 2]
-    assert q["数据源名称"].to_list()[1] == "干警名册"
+    assert q["数据源"].to_list() == ["干警名册", "部门", "人事事件", "廉政谈话记录", "案件", "廉洁从检评估评分", "违纪违法及处理",
+                                  '"三个规定"记录报告', "党风廉政建设履职记录", "民主测评"]
+    got = {r[0]: r[1:] for r in q.iter_rows()}
+    assert got["干警名册"] == (5, 1) and got["部门"] == (1, 0) and got["廉政谈话记录"] == (2, 1) and got["案件"] == (3, 1)
+    assert sum(r[1] + r[2] for r in q.iter_rows()) == 5 + 1 + 1 + 2 + 1 + 3 + 1  # the others are 0
+    assert dict((r[0], r[1:]) for r in block(reports[("CTY1", 2023)], "quality").iter_rows())["案件"] == (1, 0)  # K4
+    city = {r[0]: r[1:] for r in block(reports[("CITY.rollup", 2024)], "quality").iter_rows()}
+    assert city["干警名册"] == (8, 1) and city["廉政谈话记录"] == (3, 1) and city["案件"] == (4, 1)
+    sec = next(s for s in reports[("CTY1", 2024)].sections if s.key == "quality")
+    assert "本单位 2024 年" in sec.intro and "cases" not in q["数据源"].to_list()
+
+
+def test_index_shows_the_whole_run_data_quality(warehouse):
+    """The index page carries the whole run: read/accepted/rejected/duplicate per source (manifest)
+    and the rejected rows that belong to no unit: personnel "{}" and talks of the unknown person zz."""
+    index = (warehouse / "reports" / "index.html").read_text(encoding="utf-8")
+    table = index[index.index('data-table="index_quality"'):]
+    rows = re.findall(r"<tr>(.*?)</tr>", table[: table.index("</table>")])
+    cells = [c for r in rows if (c := re.findall(r"<td[^>]*>(.*?)</td>", r))]  # the header row has no td
+    assert cells == [
+        ["干警名册", "personnel", "30", "27", "2", "1", "1"],
+        ["廉政谈话记录", "talks", "5", "3", "2", "0", "1"],
+        ["案件", "cases", "25", "24", "1", "0", "0"],
+    ]
 
 
 # --- the files -----------------------------------------------------------------------------------
@@ -237,6 +261,31 @@ def test_workbook_numbers_headers_and_freeze(warehouse):
     assert todo.column_dimensions[letter].width >= len(FORMULA_NAME) + 4
 
 
+def test_workbook_every_number_has_a_format_and_every_sheet_a_filter(warehouse):
+    """Scores and rates show two decimals (0.00), counts and years whole (0): no number is left in
+    the General format; every sheet filters on its header row over exactly its table (not the note)."""
+    book = openpyxl.load_workbook(warehouse / "reports" / "2024" / "CTY1.xlsx")
+    seen = set()
+    for ws in book.worksheets:
+        header = [c.value for c in ws[1]]
+        n_cols = header.index(None) if None in header else len(header)  # the note sits after a blank column
+        assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(n_cols)}{ws.max_row}", ws.title
+        for row in ws.iter_rows(min_row=2):
+            for c in row:
+                if isinstance(c.value, bool) or not isinstance(c.value, (int, float)):
+                    continue
+                want = "0.00" if isinstance(c.value, float) else "0"
+                assert c.number_format == want, (ws.title, c.coordinate, c.value, c.number_format)
+                seen.add(want)
+    assert seen == {"0", "0.00"}
+    mm = book["三个规定"]
+    header = [c.value for c in mm[1]]
+    rate = mm.cell(row=2, column=header.index("每百人报告数") + 1)
+    assert rate.value == 2.0 and rate.number_format == "0.00"
+    year = mm.cell(row=2, column=header.index("年度") + 1)
+    assert isinstance(year.value, int) and year.number_format == "0"  # 2022, not 2,022
+
+
 def test_formula_name_arrives_as_text(warehouse):
     path = warehouse / "reports" / "2024" / "CTY1.xlsx"
     ws = openpyxl.load_workbook(path)["待谈清单"]
@@ -303,13 +352,35 @@ def test_report_command(tmp_path, monkeypatch, capsys):
     assert (wh / "reports" / "2024" / "CITY.html").is_file() and (wh / "reports" / "2024" / "CITY.rollup.xlsx").is_file()
     assert not (wh / "reports" / "2023").exists()
     assert "CITY.html" in capsys.readouterr().out
-    with pytest.raises(FatalError, match="单位编码 NOPE"):
+    with pytest.raises(NotFound, match="单位编码 NOPE"):
         report_command(unit="NOPE", year=2024, open_=False)
-    with pytest.raises(FatalError, match="年度 1999"):
+    with pytest.raises(NotFound, match="年度 1999"):
         report_command(unit="CITY", year=1999, open_=False)
     monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(tmp_path / "empty"))
-    with pytest.raises(FatalError, match="lianjian run"):
+    with pytest.raises(NotFound, match="lianjian run"):
         report_command(unit="CITY", year=2024, open_=False)
+
+
+def test_report_open_without_a_display_says_so(tmp_path, monkeypatch, capsys):
+    """On a server or over SSH (no DISPLAY, no WAYLAND_DISPLAY) --open writes the report and says, in
+    one Chinese line, that it cannot open a browser and where the page is; no browser is started."""
+    import webbrowser
+
+    wh = make_warehouse(tmp_path, data_docs=False)
+    monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(wh))
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    started = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: started.append(url) or True)
+    assert report_command(unit="CTY1", year=2024, open_=True) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert started == [] and len(err) == 1
+    assert err[0].startswith("无法打开浏览器：本机没有图形界面") and str(wh / "reports" / "2024" / "CTY1.html") in err[0]
+    # with a display the page is handed to the browser, and nothing is said
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert report_command(unit="CTY1", year=2024, open_=True) == 0
+    assert started == [(wh / "reports" / "2024" / "CTY1.html").as_uri()] and capsys.readouterr().err == ""
 
 
 def test_asset_materializes(tmp_path):
@@ -384,6 +455,35 @@ def test_warm_run_writes_only_changed_reports(tmp_path):
     ig = openpyxl.load_workbook(wh / "reports" / "2024" / "CTY2.xlsx")["廉洁从检评估"]
     assert [r[1] for r in ig.iter_rows(min_row=2, values_only=True)] == [0, 1, 0, 1, 0]  # 较好 q1, 较差 q2
     assert len(write_reports(wh, report_keys=["CTY1"], years=[2024], index=False, force=True)) == 1
+
+
+def test_a_new_rejected_row_rewrites_only_its_units_reports(tmp_path):
+    """The 数据质量 section shows the unit's own year: a new landing drop with one rejected case of
+    CTY2 in 2024 (and new whole-run counts in the manifest) rewrites CTY2's 2024 report and the
+    roll-ups above it — not every report, as whole-warehouse counts did. The index shows the new
+    whole-run counts."""
+    import json
+
+    from support_report import frame, rejected_rows, write_published
+
+    wh = make_warehouse(tmp_path)
+    write_reports(wh)
+    bad = dict(source="cases", file="cases/2024-03.csv", row_number=2, reasons=["category: unknown code"],
+               raw=json.dumps({"case_id": "K8", "unit_code": "CTY2", "closed_date": "2024-11-30"}))
+    import shutil
+
+    shutil.rmtree(wh / "published" / "rejected_records")
+    write_published(wh, "rejected_records", frame("rejected_records", rejected_rows() + [bad]))
+    manifest = json.loads((wh / "published" / "_manifest.json").read_text(encoding="utf-8"))
+    manifest["inputs"].append({"source": "cases", "file": "cases/2024-03.csv", "sha256": "1", "rows_read": 1,
+                               "rows_accepted": 0, "rows_rejected": 1, "rows_duplicate": 0})
+    (wh / "published" / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    again = write_reports(wh)
+    assert sorted((w.report_key, w.year) for w in again if w.fresh) == [("CITY.rollup", 2024), ("CTY2", 2024), ("PRV.rollup", 2024)]
+    got = {(r.report_key, r.year): r for r in build_reports(load_inputs(wh), report_keys=["CTY2"], years=[2024])}
+    assert dict((r[0], r[1:]) for r in block(got[("CTY2", 2024)], "quality").iter_rows())["案件"] == (1, 1)  # K5; K8
+    index = (wh / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "<td>案件</td><td>cases</td><td class=\"n\">26</td><td class=\"n\">24</td><td class=\"n\">2</td>" in index
 
 
 def test_workbook_writer_types_and_same_bytes(tmp_path):

@@ -2,7 +2,9 @@
 driven over the DevTools protocol. Checks that the page loads nothing from outside and no request
 fails, that the charts are drawn and non-empty, that the headline numbers equal the published
 tables' (counted here straight from the Parquet files), that Chinese text is drawn with a CJK font,
-and that it prints to A4. Skipped without Chromium, except in CI (CI set), where it must run."""
+that it prints to A4 with the page number and count at the foot of every page, and that the printed
+to-do list keeps dates and ids on one line. Skipped without Chromium, except in CI (CI set), where it
+must run."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import os
 import shutil
 import signal
 import subprocess
+import re
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -156,12 +160,28 @@ def rendered(tmp_path_factory):
         shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
         pdf = browser.send("Page.printToPDF", preferCSSPageSize=True, printBackground=True, timeout=120)["data"]
         events = list(browser.events)
+        margin_boxes = json.loads(browser.evaluate(
+            """JSON.stringify([...document.styleSheets].flatMap(sheet => [...sheet.cssRules])
+                 .filter(r => r instanceof CSSPageRule).flatMap(r => [...r.cssRules])
+                 .map(m => ({kind: m.constructor.name, name: m.name, content: m.style.content})))"""
+        ))
+        # the to-do list as printed on a narrow page, where long cells must wrap: lines per cell
+        browser.send("Emulation.setEmulatedMedia", media="print")
+        browser.send("Emulation.setDeviceMetricsOverride", width=480, height=1600, deviceScaleFactor=1, mobile=False)
+        todo = json.loads(browser.evaluate(
+            """JSON.stringify({
+              head: [...document.querySelectorAll('table[data-table="talks_todo"] thead th')].map(th => th.textContent),
+              rows: [...document.querySelectorAll('table[data-table="talks_todo"] tbody tr')].map(tr => [...tr.children].map(td => {
+                  const r = document.createRange(); r.selectNodeContents(td);
+                  return {text: td.textContent, lines: r.getClientRects().length};
+              }))})"""
+        ))
     finally:
         browser.close()
     out = Path(os.environ.get("LIANJIAN_REPORT_SHOT") or root / "CTY1-2024.png")
     out.write_bytes(base64.b64decode(shot))
     return {"warehouse": wh, "page": page, "facts": json.loads(facts), "fonts": fonts, "events": events,
-            "screenshot": out, "pdf": base64.b64decode(pdf)}
+            "screenshot": out, "pdf": base64.b64decode(pdf), "margin_boxes": margin_boxes, "todo": todo}
 
 
 def test_no_failed_or_outside_requests(rendered):
@@ -231,3 +251,52 @@ def test_screenshot_and_a4_print(rendered):
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2 or pdf.count(b"/Type/Page") >= 2
     assert b"595" in pdf and b"842" in pdf  # A4 in points (MediaBox 595.x × 842.x)
+
+
+def _footers(pdf: bytes) -> list[list[bytes]]:
+    """Per printed page, the glyph strings of the text drawn in the page's foot: the runs of one text
+    line in the muted colour (#57606a, written by Chromium's PDF backend as ``.3412 .3765 .4157 rg``)
+    that open a page's content stream. Glyphs, not characters: the fonts are embedded subsets."""
+    streams = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            streams.append(zlib.decompressobj().decompress(raw))
+        except zlib.error:
+            continue
+    pattern = rb"\.3412 \.3765 \.4157 rg\n/G\d+ gs\n((?:BT\n/F\d+ [\d.]+ Tf\n1 0 0 -1 [\d.]+ [\d.]+ Tm\n<[0-9A-F]+> Tj\nET\n)+)"
+    out = []
+    for d in streams:
+        for m in re.finditer(pattern, d):
+            runs = re.findall(rb"1 0 0 -1 [\d.]+ ([\d.]+) Tm\n<([0-9A-F]+)> Tj", m.group(1))
+            if len({y for y, _ in runs}) == 1:  # one line
+                out.append([g for _, g in runs])
+    return out
+
+
+def test_printed_pages_carry_page_number_and_count(rendered):
+    """The @page margin box is taken by Chromium (CSSOM) and drawn on every page: "第 N 页 / 共 M 页"
+    is five runs — text, N, text, M, text — where N differs on every page and M is the same on all."""
+    boxes = {b["name"]: b for b in rendered["margin_boxes"] if b["kind"] == "CSSMarginRule"}
+    assert "counter(page)" in boxes["bottom-center"]["content"] and "counter(pages)" in boxes["bottom-center"]["content"]
+    pdf = rendered["pdf"]
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    footers = _footers(pdf)
+    assert pages >= 2 and len(footers) == pages, (pages, len(footers))
+    assert all(len(f) == 5 for f in footers), footers
+    numbers = [f[1] for f in footers]
+    assert len(set(numbers)) == pages  # 1, 2, … : a different number on each page
+    assert {f[3] for f in footers} == {numbers[-1]}  # the count, on every page, is the last page's number
+    assert len({(f[0], f[2], f[4]) for f in footers}) == 1  # the same words around them
+
+
+def test_printed_todo_list_keeps_dates_and_ids_on_one_line(rendered):
+    """On a page too narrow for the to-do list (480 px, print media), the unit and department wrap,
+    but every date, event id and person with id (姓名（工号）) stays on one line."""
+    head, rows = rendered["todo"]["head"], rendered["todo"]["rows"]
+    kept = [head.index(h) for h in ("责任人", "谈话对象", "事件编号", "应谈起始日", "应谈截止日")]
+    assert rows and len(rows) == 3
+    for row in rows:
+        for i in kept:
+            assert row[i]["lines"] <= 1, (head[i], row[i])  # 0 for an empty cell
+    assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[head.index("应谈截止日")]["text"]) for row in rows)
+    assert max(row[head.index("单位")]["lines"] for row in rows) > 1  # the page is narrow enough to wrap

@@ -66,6 +66,23 @@ class Column:
     personal: bool = False
     note: str = ""
     lineage: tuple[str, ...] = ()
+    empty: str | None = None  # published: what an empty value (null, or an empty list) means; None: never empty
+    labels_of: str | None = None  # published text column holding the Chinese labels of this enumeration
+
+    @property
+    def nullable(self) -> bool:
+        """A published scalar column that may be null (lists are never null: empty means none)."""
+        return self.empty is not None and not self.type.startswith("list[")
+
+    def codes(self) -> list[tuple[str, str]]:
+        """(value as published, Chinese label) of an enumeration column, in declared order: the English
+        code for ``enum:`` columns, the label itself for ``labels_of`` columns (grades); [] otherwise."""
+        if self.enum is not None:
+            return [(code, self.enum.label(code)) for code in self.enum.codes]
+        if self.labels_of is not None:
+            e = ENUMS[self.labels_of]
+            return [(e.label(code), e.label(code)) for code in e.codes]
+        return []
 
     @property
     def enum(self) -> EnumDef | None:
@@ -104,6 +121,7 @@ class Source:
     columns: tuple[Column, ...]
     date_order: tuple[tuple[str, str], ...] = ()
     year_from: str | None = None  # the column whose value (or date's year) is a row's assessment year
+    unit_via: str | None = None  # without unit_code: the person column whose unit (that year) a row belongs to
 
     @property
     def column_names(self) -> list[str]:
@@ -203,6 +221,7 @@ SOURCES: dict[str, Source] = {
         columns=tuple(_column(c, tuple(s["key"])) for c in s["columns"]),
         date_order=tuple(tuple(p) for p in s.get("date_order", [])),
         year_from=s.get("year_from"),
+        unit_via=s.get("unit_via"),
     )
     for name, s in _SRC["sources"].items()
 }

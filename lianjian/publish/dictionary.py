@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from lianjian.contract import ENUMS, PUBLISHED, SOURCES
-from lianjian.publish.layers import LAYER
+from lianjian.publish.layers import CONTRACT_LAYER, LAYER
 from lianjian.publish.lineage import direct_refs, staged_refs
 from lianjian.rules_config import Grades, Rules
 
@@ -83,6 +83,7 @@ def build_dictionary(rules: Rules | None = None) -> dict:
                 "duckdb_type": duck,
                 "meaning": c.note,
                 "key": c.name in t.key,
+                "empty": c.empty,  # what an empty value means; None: never empty
             }
             if c.enum is not None:
                 col["enum"] = c.enum.name
@@ -92,6 +93,8 @@ def build_dictionary(rules: Rules | None = None) -> dict:
                 col["codes"] = grade_meanings(rules)
                 if rules is not None:
                     col["thresholds_from"] = f"规则文件版本 {rules.version}"
+            if t.yearly and c.name == "year":
+                col["partition"] = "分区列：只在目录名 year=<YYYY> 中，不在文件内；按 hive 分区读取时为整数"
             cols.append(col)
             lineage[f"{name}.{c.name}"] = {"direct": direct_refs(name, c.name), "staged": staged_refs(name, c.name)}
         path = f"published/{name}/year=<YYYY>/*.parquet" if t.yearly else f"published/{name}/*.parquet"
@@ -100,7 +103,7 @@ def build_dictionary(rules: Rules | None = None) -> dict:
             "meaning": t.note,
             "rule": t.rule,
             "yearly": t.yearly,
-            "computed_in": f"{LAYER[name]}/{name}",
+            "computed_in": "lianjian/contract/published.yaml" if LAYER[name] == CONTRACT_LAYER else f"{LAYER[name]}/{name}",
             "path": path,
             "key": list(t.key),
             "columns": cols,
@@ -117,9 +120,17 @@ def build_dictionary(rules: Rules | None = None) -> dict:
         " Data dictionary of lianjian's published tables, generated from the contract declaration.",
         "read_with": {
             "duckdb": "SELECT * FROM read_parquet('published/<table>/**/*.parquet', hive_partitioning=true)",
-            "pyarrow": "pyarrow.dataset.dataset('published/<table>', format='parquet')",
+            "duckdb_database": "duckdb lianjian.duckdb（仓库目录下，每张发布表一个带中文注释的视图）: SELECT * FROM <table>",
+            "pyarrow": "pyarrow.parquet.read_table('published/<table>') 或 pyarrow.dataset.dataset('published/<table>', partitioning='hive')",
             "polars": "polars.scan_parquet('published/<table>/**/*.parquet', hive_partitioning=True)",
+            "pandas": "pandas.read_parquet('published/<table>')（year 为整数的分类列 categorical）",
         },
+        "partitioning": "按年度的表为 hive 分区：published/<table>/year=<YYYY>/*.parquet，year 只在目录名中，不在文件内。"
+        " Yearly tables are hive-partitioned: year lives in the folder names only.",
+        "empty_values": "空值只有一种写法：文本、数字、日期为 null（不会是空字符串），列表为空列表（不会是 null）；"
+        "每列的 empty 说明为空表示什么，为 null 的列不会为空。"
+        " One spelling of empty: null for scalars (never ''), the empty list for lists (never null); each column's"
+        " `empty` says what it means (null: the column is never empty).",
         "tables": tables,
         "enums": {name: _enum(name) for name in sorted(enums_used)},
         "lineage": lineage,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from lianjian import errors
 from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.publish.publish import read_manifest, read_published
 
@@ -470,7 +471,7 @@ def _source_line(warehouse: Path, *frames: pl.DataFrame) -> str:
     return f"依据已发布数据（运行 {m.get('run_id', '—')}，规则版本 {'、'.join(versions) or '—'}）"
 
 
-class NotFound(Exception):
+class NotFound(errors.NotFound):
     """The person, unit or year is not in the published tables (message in Chinese)."""
 
 
@@ -559,8 +560,8 @@ def explain_unit(warehouse: Path, unit: str, year: int, published: Published | N
 
 
 def explain_command(person: str | None, unit: str | None, year: int, warehouse: Path | None = None) -> int:
-    """``lianjian explain --person ID | --unit CODE --year YYYY``. Exit 1 with one Chinese line when
-    the person, unit or year is not published."""
+    """``lianjian explain --person ID | --unit CODE --year YYYY``. Exit ``EXIT_NOT_FOUND`` (3, as every
+    command) with one Chinese line when the person, unit or year is not published."""
     if warehouse is None:
         from pipelines.resources import configured_path
 
@@ -569,6 +570,6 @@ def explain_command(person: str | None, unit: str | None, year: int, warehouse: 
         lines = explain_person(warehouse, person, year) if person else explain_unit(warehouse, unit or "", year)
     except NotFound as err:
         print(str(err), file=sys.stderr)
-        return 1
+        return errors.EXIT_NOT_FOUND
     print("\n".join(lines))
     return 0

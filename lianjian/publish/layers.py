@@ -1,5 +1,6 @@
 """Where each published table is computed: its upstream asset key (the data-flow convention
-landing → staged → derived → assessed → published)."""
+landing → staged → derived → assessed → published). The ``codes`` dimension has none: it is written
+from the contract declaration itself (layer ``contract``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ LAYER: dict[str, str] = {
     "accountability_triggers": "assessed",
     "assessment_evidence": "assessed",
     "rejected_records": "staged",
+    "units": "staged",  # the unit tree of staged/units, with the path of names (lianjian.publish.dimensions)
+    "departments": "staged",
+    "codes": "contract",  # every code and label of lianjian/contract/published.yaml: no upstream asset
 }
 
 #: Internal table -> layer of the asset that computes it (not published on its own).
@@ -24,13 +28,18 @@ INTERNAL_LAYER: dict[str, str] = {
     "integrity_evidence": "assessed",
     "responsibility_evidence": "assessed",
 }
+#: The layer of a table written from the contract declaration, not from an asset.
+CONTRACT_LAYER = "contract"
 
 #: The ingest report (one row per landing file) that feeds the manifest's ``inputs``.
 INGEST_REPORT_KEY: tuple[str, str] = ("staged", "ingest_report")
 
 
-def upstream_key(table: str) -> tuple[str, str]:
-    """The asset key path a published table is copied from, e.g. ``("assessed", "integrity_assessment")``."""
+def upstream_key(table: str) -> tuple[str, str] | None:
+    """The asset key path a published table is copied from, e.g. ``("assessed", "integrity_assessment")``;
+    None for a table written from the contract declaration (``codes``)."""
+    if LAYER[table] == CONTRACT_LAYER:
+        return None
     return (LAYER[table], table)
 
 

@@ -88,27 +88,41 @@ def describe_ref(ref: str) -> str:
     return f"{layer}/{name}.{col}（{zh_t} · {zh_c}）"
 
 
+def _columns_of(key: tuple[str, str]) -> set[str]:
+    """The columns of an upstream asset: a staged source's (the dimension tables add columns of
+    their own to ``staged/units``) or a computed table's, as declared."""
+    layer, name = key
+    if layer == "staged" and name in SOURCES:
+        return set(SOURCES[name].staged_schema())
+    return set(TABLES[name].column_names) if name in TABLES else set()
+
+
 def dagster_column_lineage(
     table: str, *, upstream: Iterable[tuple[str, str]] | None = None, through_upstream: bool = False
 ):
     """``dg.TableColumnLineage`` of one table's asset: each column -> the columns of ``upstream``
     (the asset's inputs, for a derived or assessed asset) it is computed from; with
     ``through_upstream`` (a published asset, a copy of its computing asset) -> the same column of
-    that asset, then every staged column it depends on. Columns without lineage are left out
-    (Dagster shows them as having none)."""
+    that asset, then every staged column it depends on (a dimension table copies some staged
+    columns and adds its own; ``codes`` is written from the contract and has no upstream asset).
+    Columns without lineage are left out (Dagster shows them as having none)."""
     import dagster as dg
 
     deps_by_column: dict[str, list] = {}
+    up = upstream_key(table) if through_upstream else None
+    up_columns = _columns_of(up) if up is not None else set()
     for col in TABLES[table].column_names:
         deps = []
         if through_upstream:
-            deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(upstream_key(table))), column_name=col))
+            if col in up_columns:
+                deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(up)), column_name=col))
             refs = staged_refs(table, col)
         else:
             refs = asset_refs(table, col, upstream or ())
         for ref in refs:
             key, c = ref_key(ref)
-            deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(key)), column_name=c))
+            if not (through_upstream and key == up and c == col):  # a dimension copies staged columns
+                deps.append(dg.TableColumnDep(asset_key=dg.AssetKey(list(key)), column_name=c))
         if deps:
             deps_by_column[col] = deps
     return dg.TableColumnLineage(deps_by_column=deps_by_column)
@@ -148,13 +162,15 @@ def lineage_lines(target: str) -> list[str]:
 
 
 def lineage_command(target: str) -> int:
-    """``lianjian lineage TABLE.COLUMN``: print where a published column comes from. Exit 1 when the
-    table or column is unknown."""
+    """``lianjian lineage TABLE.COLUMN``: print where a published column comes from. Exit
+    ``EXIT_NOT_FOUND`` (3, as every command) when the table or column is unknown."""
+    from lianjian.errors import EXIT_NOT_FOUND
+
     try:
         lines = lineage_lines(target)
     except KeyError:
         known = "、".join(PUBLISHED)
         print(f"未知的发布表或列：{target}（可用的表：{known}）— 请写成 表名.列名，例如 integrity_assessment.grade", file=sys.stderr)
-        return 1
+        return EXIT_NOT_FOUND
     print("\n".join(lines))
     return 0

@@ -3,11 +3,20 @@
 Layout under the warehouse::
 
     published -> .published/v<UTC time>-<run id>     a symbolic link, swapped in one rename
-    .published/v…/<table>/year=<YYYY>/part-0.parquet  yearly tables (``year`` also inside the file)
-    .published/v…/rejected_records/part-0.parquet
+    .published/v…/<table>/year=<YYYY>/part-0.parquet  yearly tables, hive convention: ``year`` is in
+                                                       the folder name only, not inside the file
+    .published/v…/rejected_records/part-0.parquet     tables without years (also units, codes)
     .published/v…/_manifest.json, _dictionary.json
     .published/.tmp-<run id>/                          a version being written (never read)
     .published/.lock                                   held while publishing (one publisher at a time)
+    lianjian.duckdb                                    views over ``published/`` for SQL tools
+                                                       (lianjian.publish.bi_database), replaced after
+                                                       each switch
+
+The hive convention is what lets every reader open a table folder as it is — DuckDB and Polars with
+hive partitioning, ``pyarrow.parquet.read_table(folder)``, PyArrow datasets, ``pandas.read_parquet``
+and Spark — and get ``year`` as an integer: a partition column stored inside the files as well
+would clash with the one each reader derives from the folder names (docs/bi.md).
 
 A new version is written whole into ``.tmp-<run id>``, every file and folder fsync'ed, renamed to its
 version name, and only then does ``published`` switch to it by an atomic ``rename(2)`` of a fresh
@@ -19,6 +28,9 @@ next publish, so a query that started on it still finds its files.
 Deterministic: rows sorted by the table's key and then every other column, fixed Parquet writer
 settings, file names without times, no wall-clock value in any Parquet file (the manifest carries the
 time). Same inputs and rules -> byte-identical Parquet files.
+
+Empty values have one spelling: null for a scalar (never the empty string) and the empty list for a
+list (never null); ``published.yaml`` says per column what an empty value means (``empty``).
 """
 
 from __future__ import annotations
@@ -39,7 +51,10 @@ import polars as pl
 
 from lianjian.contract import ENUMS, INTERNAL, PUBLISHED
 from lianjian.errors import FatalError
+from lianjian.publish.bi_database import remove_stale as remove_stale_database
+from lianjian.publish.bi_database import write_bi_database
 from lianjian.publish.dictionary import dictionary_bytes
+from lianjian.publish.dimensions import codes_table
 from lianjian.publish.privacy import mask_frame
 from lianjian.rules_config import Rules
 
@@ -48,6 +63,8 @@ VERSIONS = ".published"
 MANIFEST = "_manifest.json"
 DICTIONARY = "_dictionary.json"
 PART = "part-0.parquet"
+#: The partition column of the yearly tables: in the folder names (``year=<YYYY>``), not in the files.
+PARTITION = "year"
 
 #: Fixed writer settings (part of the byte-identity promise: change them and files change).
 WRITER = dict(compression="zstd", compression_level=3, statistics=True, row_group_size=250_000)
@@ -76,9 +93,21 @@ class PublishResult:
 # Preparing one table
 
 
+def _one_empty(schema: pl.Schema) -> list[pl.Expr]:
+    """Empty values spelled one way: an empty text becomes null, a null list the empty list."""
+    out = []
+    for name, dtype in schema.items():
+        if dtype == pl.String:
+            out.append(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name))
+        elif isinstance(dtype, pl.List):
+            out.append(pl.col(name).fill_null(pl.lit([], dtype=dtype)))
+    return out
+
+
 def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """Exactly the contract columns of ``table``, in declared order and type, identity-card-shaped
-    text masked, rows in a total, stable order (key columns, then every other column, nulls last)."""
+    """Exactly the contract columns of ``table``, in declared order and type, empty values spelled one
+    way (null text, never ``""``; empty list, never a null list), identity-card-shaped text masked,
+    rows in a total, stable order (key columns, then every other column, nulls last)."""
     t = PUBLISHED[table]
     schema = t.schema()
     lf = frame.lazy()
@@ -89,7 +118,7 @@ def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
             f"发布表 {table}: 缺少列 {', '.join(missing)} — 上游资产的列必须与 lianjian/contract/published.yaml 一致"
             f" (published table {table} lacks columns {missing})"
         )
-    lf = lf.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    lf = lf.select([pl.col(name).cast(dtype) for name, dtype in schema.items()]).with_columns(_one_empty(schema))
     order = list(t.key) + [c for c in schema if c not in t.key]
     try:
         return mask_frame(lf).sort(order, nulls_last=True).collect()
@@ -147,13 +176,18 @@ def _write(frame: pl.DataFrame, path: Path) -> dict:
 
 def write_table(table: str, frame: pl.DataFrame, root: Path, years: list[int]) -> list[dict]:
     """Write one prepared table under ``root/<table>/``; returns its files (path relative to ``root``,
-    rows, sha256) in path order."""
+    rows, sha256) in path order. A yearly table is written as one file per year in ``year=<YYYY>/``
+    without the ``year`` column (the hive convention: the folder name carries it)."""
     files = []
     base = root / table
     if PUBLISHED[table].yearly:
-        parts = {int(k[0]): v for k, v in frame.partition_by("year", as_dict=True, maintain_order=True).items()} if frame.height else {}
+        parts = (
+            {int(k[0]): v for k, v in frame.partition_by(PARTITION, as_dict=True, maintain_order=True, include_key=False).items()}
+            if frame.height
+            else {}
+        )
         for year in sorted(set(years) | set(parts)):
-            part = parts.get(year, frame.clear())
+            part = parts.get(year, frame.clear().drop(PARTITION))
             rel = Path(table, f"year={year}", PART)
             files.append({"path": rel.as_posix(), **_write(part, root / rel)})
             _fsync_dir(root / rel.parent)
@@ -283,9 +317,9 @@ def _point_link(warehouse: Path, version: Path) -> None:
 
 def recover(warehouse: Path) -> None:
     """Bring a warehouse left by an interrupted publish back to a clean state (call under the lock):
-    remove unfinished ``.tmp-*`` versions and stray link files; turn a plain ``published`` folder (an
-    older layout) into a version; re-point a missing or dangling ``published`` at the newest complete
-    version. Never touches a complete version that is published."""
+    remove unfinished ``.tmp-*`` versions, stray link files and a half-written ``lianjian.duckdb``;
+    turn a plain ``published`` folder (an older layout) into a version; re-point a missing or dangling
+    ``published`` at the newest complete version. Never touches a complete version that is published."""
     warehouse = Path(warehouse)
     vd = versions_dir(warehouse)
     if vd.is_dir():
@@ -294,6 +328,7 @@ def recover(warehouse: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
     for p in warehouse.glob(f".{LINK}-link-*"):
         p.unlink(missing_ok=True)
+    remove_stale_database(warehouse)
     link = warehouse / LINK
     if link.is_dir() and not link.is_symlink():
         vd.mkdir(parents=True, exist_ok=True)
@@ -328,8 +363,9 @@ def publish_tables(
     now: dt.datetime | None = None,
     rules: Rules | None = None,
 ) -> PublishResult:
-    """Publish every table of the contract at once (missing ones as empty tables), with the manifest
-    and dictionary, atomically. See the module docstring for the layout and guarantees. ``rules``: the
+    """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
+    contract unless given), with the manifest and dictionary, atomically, then rebuild the SQL
+    tools' database over it. See the module docstring for the layout and guarantees. ``rules``: the
     rules file the tables were computed with; the dictionary describes the grades with its thresholds."""
     warehouse = Path(warehouse).absolute()
     unknown = set(tables) - set(PUBLISHED)
@@ -340,6 +376,7 @@ def publish_tables(
     except OSError as err:
         raise FatalError(f"数据仓库 {warehouse}: 无法创建（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
     now = now or dt.datetime.now(dt.timezone.utc).astimezone()
+    tables = {"codes": codes_table(), **tables}
     prepared = {name: prepare(name, tables.get(name, PUBLISHED[name].empty())) for name in PUBLISHED}
     years = run_years(prepared)
     inputs = manifest_inputs(ingest_report)
@@ -379,6 +416,8 @@ def publish_tables(
         _checkpoint("renamed")
         _point_link(warehouse, final)
         _checkpoint("swapped")
+        write_bi_database(warehouse)
+        _checkpoint("database")
         _collect_garbage(warehouse)
         _checkpoint("done")
     rows = {o["table"]: o["rows"] for o in manifest["outputs"]}
@@ -394,12 +433,63 @@ def published_files(warehouse: Path, table: str) -> list[Path]:
     return sorted(root.rglob("*.parquet")) if root.is_dir() else []
 
 
+def scan_table_folder(folder: Path, table: str) -> pl.LazyFrame:
+    """One table folder as BI tools read it — hive partitioning on, ``year`` (from the folder names) an
+    Int64 — with the contract's columns in declared order. Empty (of that schema) without files."""
+    t = PUBLISHED[table]
+    folder = Path(folder)
+    if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
+        return t.empty().lazy()
+    if t.yearly:
+        lf = pl.scan_parquet(folder / "**" / "*.parquet", hive_partitioning=True, hive_schema={PARTITION: pl.Int64})
+    else:
+        lf = pl.scan_parquet(folder / "*.parquet", hive_partitioning=False)
+    return lf.select(t.column_names)
+
+
 def read_published(warehouse: Path, table: str) -> pl.LazyFrame:
-    """A published table as a LazyFrame with the contract's schema (empty when absent)."""
-    files = published_files(warehouse, table)
-    if not files:
+    """A published table as a LazyFrame with the contract's schema (empty when absent), read with hive
+    partitioning from the version ``published`` points to now (a later switch does not change what
+    this frame reads: the previous version is kept until the next publish)."""
+    version = current_version(warehouse)
+    if version is None:
         return PUBLISHED[table].empty().lazy()
-    return pl.scan_parquet(files, hive_partitioning=False).select(list(PUBLISHED[table].schema()))
+    return scan_table_folder(version / table, table)
+
+
+def schema_problems(warehouse: Path, table: str) -> dict[str, object]:
+    """What the ``contract_schema`` check reports for one published table: the columns and types as a
+    BI tool reads them (hive on) against the contract, files that hold the partition column inside
+    (breaking the hive convention), and nulls (or empty texts) in columns whose declaration has no
+    ``empty`` meaning. ``passed`` when there is none of these."""
+    t = PUBLISHED[table]
+    version = current_version(warehouse)
+    folder = version / table if version is not None else None
+    got = dict(scan_table_folder(folder, table).collect_schema()) if folder is not None else {}
+    want = dict(t.schema())
+    inner = [
+        f.relative_to(folder).as_posix()
+        for f in (sorted(folder.rglob("*.parquet")) if folder is not None and folder.is_dir() and t.yearly else [])
+        if PARTITION in pl.read_parquet_schema(f)
+    ]
+    never_empty = [c for c in t.columns if c.empty is None]
+    unexpected: dict[str, int] = {}
+    if never_empty and folder is not None and got == want:
+        frame = scan_table_folder(folder, table)
+        counts = frame.select(
+            (pl.col(c.name).is_null() | (pl.col(c.name) == "") if c.kind in ("str", "enum") else pl.col(c.name).is_null())
+            .sum()
+            .alias(c.name)
+            for c in never_empty
+        ).collect()
+        unexpected = {k: int(v) for k, v in counts.row(0, named=True).items() if v}
+    return {
+        "passed": got == want and list(got) == list(want) and not inner and not unexpected,
+        "columns": len(got),
+        "types_match": got == want and list(got) == list(want),
+        "files_with_year_inside": inner,
+        "unexpected_empty": unexpected,
+    }
 
 
 def read_manifest(warehouse: Path) -> dict | None:

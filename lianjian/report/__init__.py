@@ -29,6 +29,7 @@ import multiprocessing as mp
 import os
 import re
 import shutil
+import sys
 import webbrowser
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -37,13 +38,14 @@ from pathlib import Path
 
 import polars as pl
 
-from lianjian.errors import FatalError, ReportsNotWritten
+from lianjian.errors import FatalError, NotFound, ReportsNotWritten
 from lianjian.report.build import Shared, chunk_reports, shared, year_inputs
 from lianjian.report.html import render_index, render_report, table_html
 from lianjian.report.load import REPORT_TABLES, ReportInputs, load_inputs
 from lianjian.report.model import Report
 from lianjian.report.scope import ROLLUP_SUFFIX, report_scopes
-from lianjian.report.sections import METRICS, report_years
+from lianjian.report.quality import unattributed
+from lianjian.report.sections import METRICS, index_quality, report_years
 from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX, write_bytes, write_workbook
 
 
@@ -317,7 +319,9 @@ def write_reports(
             if known[year] != recorded[year]:
                 _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
         if index:
-            _write_text(root / "index.html", render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None))
+            quality = index_quality(inputs, unattributed(inputs.table("rejected_records"), inputs.warehouse, inputs.units))
+            page = render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None, quality=quality)
+            _write_text(root / "index.html", page)
     except OSError as err:
         raise ReportsNotWritten(_not_written(root, err)) from None
     return written
@@ -413,28 +417,55 @@ def _level_labels() -> tuple[list[str], list[str]]:
 
 def report_command(unit: str, year: int, open_: bool) -> int:
     """`lianjian report --unit CODE --year YYYY [--open]`: write that unit's report (and its roll-up
-    when it has units below it) for that year, print where, and open it when asked."""
+    when it has units below it) for that year, print where, and open it when asked (``open_page``).
+    An unknown unit or year, or nothing published: ``NotFound`` (exit 3, as every command)."""
     from pipelines.resources import configured_path
 
     warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    if not (warehouse / "published").is_dir():
+        raise NotFound(f"数据仓库 {warehouse}: 没有已发布的数据（published/）— 请先运行 lianjian run（或用 --warehouse 指向正确的仓库）")
     inputs = load_inputs(warehouse)
     if unit not in set(inputs.units["unit_code"].to_list()):
-        raise FatalError(f"单位编码 {unit}: 不在 {warehouse / 'staged' / 'units.parquet'} 中 — 请检查 --unit（区分大小写）")
+        raise NotFound(f"单位编码 {unit}: 不在 {warehouse / 'staged' / 'units.parquet'} 中 — 请检查 --unit（区分大小写）")
     from lianjian.report.sections import report_years
 
     known = report_years(inputs)
     if year not in known:
         have = f"{known[0]}–{known[-1]}" if known else "无"
-        raise FatalError(f"年度 {year}: 已发布的数据中没有该年度（现有 {have}）— 请检查 --year 或先运行 lianjian run")
+        raise NotFound(f"年度 {year}: 已发布的数据中没有该年度（现有 {have}）— 请检查 --year 或先运行 lianjian run")
     keys = [unit, unit + ROLLUP_SUFFIX]
     written = write_reports(warehouse, report_keys=keys, years=[year], index=False, inputs=inputs)
     for w in written:
         print(f"{'汇总报告' if w.rollup else '报告'}: {w.html}")
         print(f"Excel: {w.xlsx}")
     if open_:
-        page = next(w.html for w in written if not w.rollup)
-        webbrowser.open(page.as_uri())
+        open_page(next(w.html for w in written if not w.rollup))
     return 0
+
+
+def has_display() -> bool:
+    """Whether a browser window can be shown: always on Windows and macOS; elsewhere only with a
+    graphical session (``DISPLAY`` or ``WAYLAND_DISPLAY``) — over SSH or on a server there is none,
+    and Python's webbrowser would start a text browser in the terminal or do nothing."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def open_page(page: Path) -> bool:
+    """Open ``page`` in the desktop's browser; without a display (or when no browser starts), say so
+    on stderr with the path to open elsewhere. The report is written either way."""
+    if not has_display():
+        print(
+            f"无法打开浏览器：本机没有图形界面（未设置 DISPLAY）— 报告已写好，请在有桌面的电脑上打开 {page}"
+            " (no display: open the file on a desktop)",
+            file=sys.stderr,
+        )
+        return False
+    if not webbrowser.open(page.as_uri()):
+        print(f"无法打开浏览器：未找到可用的浏览器 — 报告已写好，请手动打开 {page} (no browser found)", file=sys.stderr)
+        return False
+    return True
 
 
 __all__ = [

@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from lianjian.contract import ENUMS, PUBLISHED, SOURCES
+from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.report import sections as s
 from lianjian.report.fmt import UNGRADED, zh
 from lianjian.report.load import ReportInputs, materialized
 from lianjian.report.html import row_html_expr
 from lianjian.report.model import Block, Chart, Rendered, Report, Section
+from lianjian.report.quality import unit_year_counts
 from lianjian.report.scope import report_scopes, subtree_pairs
 from lianjian.report.xlsx import clean, row_xml_expr, width_exprs
 
@@ -27,9 +28,10 @@ def _split(frame: pl.DataFrame) -> dict[tuple[str, int], pl.DataFrame]:
     return {(str(k[0]), int(k[1])): v for k, v in parts.items()}
 
 
-def _prerender(frame: pl.DataFrame) -> dict[tuple[str, int], Rendered]:
+def _prerender(frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> dict[tuple[str, int], Rendered]:
     """Render the rows of one section frame for every report at once: per (report_key, year) its
-    HTML rows, its worksheet rows (numbered from 2 within the report) and its value widths."""
+    HTML rows (``keep``: columns that never wrap), its worksheet rows (numbered from 2 within the
+    report) and its value widths."""
     display = [c for c in frame.columns if c not in KEYS]
     if frame.height == 0:
         return {}
@@ -38,7 +40,7 @@ def _prerender(frame: pl.DataFrame) -> dict[tuple[str, int], Rendered]:
     rows = pl.concat(
         [
             frame.select(KEYS),
-            shown.select(row_html_expr(shown.schema).alias("_html")),
+            shown.select(row_html_expr(shown.schema, keep).alias("_html")),
             cleaned,
         ],
         how="horizontal",
@@ -53,14 +55,6 @@ def _prerender(frame: pl.DataFrame) -> dict[tuple[str, int], Rendered]:
     for key, year, html, xml, *widths in grouped.iter_rows():  # one per report and year, not per data row
         out[(str(key), int(year))] = Rendered(html, xml, tuple(int(w) for w in widths))
     return out
-
-
-def render_once(frame: pl.DataFrame) -> Rendered | None:
-    """The same for a frame shown unchanged in every report (the data-quality table)."""
-    if frame.height == 0:
-        return None
-    keyed = frame.select(pl.lit("", pl.String).alias(KEYS[0]), pl.lit(0, pl.Int64).alias(KEYS[1]), pl.all())
-    return _prerender(keyed)[("", 0)]
 
 
 def year_view(inputs: ReportInputs, year: int) -> ReportInputs:
@@ -113,20 +107,13 @@ class Shared:
 
     scopes: pl.DataFrame  # report_scopes(units)
     pairs: pl.DataFrame  # subtree_pairs(units)
-    quality: pl.DataFrame  # the data-quality table (the same in every report)
-    quality_rendered: Rendered | None
+    quality: pl.DataFrame  # unit_code, year, source, accepted, rejected (quality.unit_year_counts)
     streaks: pl.DataFrame | None = None  # sections.streak_years: 连续两年较差 year by year (all years)
 
 
 def shared(inputs: ReportInputs) -> Shared:
-    quality = s.data_quality(inputs).with_columns(
-        pl.col("数据源")
-        .replace_strict({n: src.zh for n, src in SOURCES.items()}, default=pl.col("数据源"), return_dtype=pl.String)
-        .alias("数据源名称")
-    ).select("数据源", "数据源名称", pl.exclude("数据源", "数据源名称"))
-    return Shared(
-        report_scopes(inputs.units), subtree_pairs(inputs.units), quality, render_once(quality), s.streak_years(inputs)
-    )
+    quality = unit_year_counts(inputs.warehouse, inputs.table("rejected_records"))
+    return Shared(report_scopes(inputs.units), subtree_pairs(inputs.units), quality, s.streak_years(inputs))
 
 
 def chunk_reports(common: Shared, inputs: ReportInputs, year: int, report_keys: Sequence[str] | None = None) -> Iterator[Report]:
@@ -137,7 +124,7 @@ def chunk_reports(common: Shared, inputs: ReportInputs, year: int, report_keys: 
     if report_keys is not None:
         scopes = scopes.filter(pl.col("report_key").is_in(list(report_keys)))
         inputs = restricted(inputs, scopes["unit_code"].unique())
-    yield from _year_reports(inputs, scopes, common.pairs, year, common.quality, common.quality_rendered, common.streaks)
+    yield from _year_reports(inputs, scopes, common.pairs, year, common.quality, common.streaks)
 
 
 def build_reports(
@@ -159,7 +146,6 @@ def _year_reports(
     pairs: pl.DataFrame,
     year: int,
     quality: pl.DataFrame,
-    quality_rendered: Rendered | None,
     streaks: pl.DataFrame | None = None,
 ) -> Iterator[Report]:
     years = [year]
@@ -179,6 +165,7 @@ def _year_reports(
         "talks_by_department": s.talks_by_department(inputs, own),
         "talks_todo": s.talks_todo(inputs, own),
         "case_quality": s.case_quality_by_category(inputs, scopes),
+        "quality": s.data_quality(quality.lazy().filter(pl.col("year") == year), scopes, years),
         "special_pending": s.special_pending(inputs, own),
         "leader_cases": s.leader_cases(inputs, own),
         "major_matters": s.major_matter_trend(inputs, near, years),
@@ -207,7 +194,7 @@ def _year_reports(
     shown = [n for n in names if n not in ("headline", "rules_versions")]
     split = {n: _split(frames[n]) for n in shown}
     empties = {n: frames[n].drop(KEYS).clear() for n in shown}
-    rendered = {n: _prerender(frames[n]) for n in shown}
+    rendered = {n: _prerender(frames[n], s.KEEP_TOGETHER.get(n, ())) for n in shown}
     del frames
     units = inputs.units
     unit_row = {u: i for i, u in enumerate(units["unit_code"].to_list())}
@@ -241,7 +228,7 @@ def _year_reports(
             units_covered=int(n_units),
             rules_versions=versions.get(key, []),
             metrics=metric_values,
-            sections=_sections(part, rend, chart, quality, quality_rendered, inputs, bool(rollup), year, metric_values),
+            sections=_sections(part, rend, chart, inputs, bool(rollup), year, metric_values),
         )
 
 
@@ -295,8 +282,6 @@ def _sections(
     part,
     rend,
     chart,
-    quality: pl.DataFrame,
-    quality_rendered: Rendered | None,
     inputs: ReportInputs,
     rollup: bool,
     year: int,
@@ -385,8 +370,12 @@ def _sections(
             key="quality",
             title="数据质量",
             tables=("rejected_records",),
-            intro="各数据源读取、接收、拒收和重复的行数（全部单位合计；拒收的行无法归属单位）。拒收记录明细见 published/rejected_records。",
-            blocks=[Block("quality", "各数据源拒收情况", "数据质量", quality, ("rejected_records",), rendered=quality_rendered)],
+            intro=(
+                f"{'本单位及下级单位' if rollup else '本单位'} {year} 年各数据源接收和拒收的行数：按每行的单位编码"
+                "（谈话、评分、违纪等按所涉人员当年所在单位）和年度归属；接收的行取自暂存层，拒收的行取自"
+                " published/rejected_records（明细见该表）。全部单位的读取、重复和无法归属单位的拒收行数见报告索引页。"
+            ),
+            blocks=[Block("quality", "各数据源接收与拒收", "数据质量", part("quality"), ("rejected_records",), rendered=rend("quality"))],
             links=[("数据校验报告（Great Expectations）", "../data_docs/index.html")] if inputs.data_docs else [],
         ),
     ]

@@ -1,6 +1,8 @@
 """The report as one self-contained HTML page: no script, no font, no image fetched from anywhere;
 charts are inline SVG; Chinese text uses fonts a Windows or Kylin desktop already has; the print
-layout is A4 with table headers repeated and rows never split across pages."""
+layout is A4 with table headers repeated, rows never split across pages, the page number and page
+count at the foot of every page (an ``@page`` margin box, drawn by Chromium-based browsers since
+version 131), and dates and ids kept on one line (``td.k``)."""
 
 from __future__ import annotations
 
@@ -39,8 +41,11 @@ table {{ border-collapse: collapse; width: 100%; font-size: 12px; margin: 4px 0 
 th, td {{ border: 1px solid var(--line); padding: 2px 5px; vertical-align: top; overflow-wrap: anywhere; }}
 th {{ background: var(--head); font-weight: bold; text-align: center; }}
 td.n {{ text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }}
+td.k {{ white-space: nowrap; overflow-wrap: normal; }}
 p.empty {{ color: var(--muted); font-style: italic; }}
-@page {{ size: A4; margin: 14mm 12mm; }}
+@page {{ size: A4; margin: 14mm 12mm 16mm;
+  @bottom-center {{ content: "第 " counter(page) " 页 / 共 " counter(pages) " 页"; font-family: {FONT_STACK};
+                    font-size: 9pt; color: #57606a; }} }}
 @media print {{
   body {{ max-width: none; padding: 0; font-size: 10.5pt; }}
   nav, .screen-only {{ display: none; }}
@@ -83,11 +88,12 @@ def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
     return escape(text).fill_null("")
 
 
-def row_html_expr(schema: pl.Schema | dict) -> pl.Expr:
-    """One ``<tr>`` per row, every cell formatted and escaped by Polars (no Python loop over rows)."""
+def row_html_expr(schema: pl.Schema | dict, keep: tuple[str, ...] = ()) -> pl.Expr:
+    """One ``<tr>`` per row, every cell formatted and escaped by Polars (no Python loop over rows).
+    Numbers are right-aligned; dates and the ``keep`` columns (ids) never wrap (class ``k``)."""
     cells = []
     for name, dtype in schema.items():
-        cls = ' class="n"' if dtype.is_numeric() else ""
+        cls = ' class="n"' if dtype.is_numeric() else ' class="k"' if dtype == pl.Date or name in keep else ""
         cells += [pl.lit(f"<td{cls}>"), _cell_text(name, dtype), pl.lit("</td>")]
     return pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")])
 
@@ -276,8 +282,10 @@ def render_report(report: Report, *, links: list[tuple[str, str]]) -> bytes:
     return utf8(out)
 
 
-def render_index(entries: pl.DataFrame, *, has_data_docs: bool) -> str:
-    """The index page: one table per year, every unit with its report, workbook and roll-up."""
+def render_index(entries: pl.DataFrame, *, has_data_docs: bool, quality: pl.DataFrame | None = None) -> str:
+    """The index page: one table per year, every unit with its report, workbook and roll-up; and the
+    whole run's data quality per source (``quality``: rows read, accepted, rejected, duplicate, and
+    rejected rows that belong to no unit's report — the units' reports show their own rows only)."""
     years = entries["year"].unique().sort(descending=True).to_list()
     parts = []
     for year in years:
@@ -304,7 +312,13 @@ def render_index(entries: pl.DataFrame, *, has_data_docs: bool) -> str:
             + "</tbody></table>"
         )
     docs = '<p><a href="data_docs/index.html">数据校验报告（Great Expectations）</a></p>' if has_data_docs else ""
-    toc = " · ".join(f'<a href="#y{y}">{y}</a>' for y in years)
+    if quality is not None and quality.height:
+        docs += (
+            '<h2 id="quality">本次运行的数据质量（全部单位）</h2><p class="intro">各数据源读取、接收、拒收和重复的行数'
+            "（读取 = 接收 + 拒收 + 重复）；拒收行的明细见 published/rejected_records。各单位报告的“数据质量”只列本单位当年的行；"
+            "无法归属单位或年度的拒收行只在这里。</p>" + table_html(quality, "index_quality", ("rejected_records",))
+        )
+    toc = " · ".join([*(f'<a href="#y{y}">{y}</a>' for y in years), *(['<a href="#quality">数据质量</a>'] if quality is not None and quality.height else [])])
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">

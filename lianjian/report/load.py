@@ -13,8 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from lianjian.contract import PUBLISHED, SOURCES
+from lianjian.contract import SOURCES
 from lianjian.errors import FatalError
+from lianjian.publish.publish import scan_table_folder
 
 #: Published tables the report reads (every one of them is named on the page next to its numbers).
 REPORT_TABLES: tuple[str, ...] = (
@@ -46,27 +47,17 @@ class ReportInputs:
 
 
 def published_table(warehouse: Path, name: str) -> pl.LazyFrame:
-    """One published table as a LazyFrame of exactly its contract schema (empty when not published).
-
-    Yearly tables are hive-partitioned (``year=YYYY/``); ``year`` is taken from the file when it
-    carries it and from the folder name otherwise."""
-    spec = PUBLISHED[name]
-    schema = spec.schema()
+    """One published table as a LazyFrame of exactly its contract schema (empty when not published),
+    read as BI tools read it: hive partitioning on, ``year`` from the ``year=YYYY`` folder names."""
     folder = warehouse / "published" / name
-    files = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
-    if not files:
-        return spec.empty().lazy()
     try:
-        frame = pl.scan_parquet(files, hive_partitioning=spec.yearly, missing_columns="insert")
-        names = frame.collect_schema().names()
+        frame = scan_table_folder(folder, name)
+        frame.collect_schema()
     except (OSError, pl.exceptions.PolarsError) as err:
         raise FatalError(
             f"已发布的表 {folder} 无法读取（{type(err).__name__}）— 请重新运行 lianjian run 生成发布数据"
         ) from None
-    absent = [c for c in schema if c not in names]
-    if absent:
-        raise FatalError(f"已发布的表 {folder}: {absent[0]}: 缺少该列 — 请用当前版本重新运行 lianjian run")
-    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+    return frame
 
 
 def _staged(warehouse: Path, source: str, columns: list[str]) -> pl.LazyFrame | None:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from lianjian.contract import PUBLISHED
+from lianjian.contract import PUBLISHED, SOURCES
 from lianjian.report.fmt import GRADES, NONE_DEPT, POOR, UNGRADED, column, dec_text, joined, label, person, yes_no, zh
 from lianjian.report.load import ReportInputs
+from lianjian.report.quality import DATED
 from lianjian.report.scope import direct_children
 from lianjian.scoring.evidence import record_id
 
@@ -332,6 +333,17 @@ def talks_by_department(inputs: ReportInputs, scopes: pl.LazyFrame) -> pl.LazyFr
     )
 
 
+#: Per section frame, the display columns a printed page must not break across lines: in the to-do
+#: list the people (name and 工号), the event id and the due dates (dates never wrap anywhere).
+KEEP_TOGETHER: dict[str, tuple[str, ...]] = {
+    "talks_todo": (
+        zh("talk_obligations", "responsible_id").removesuffix("工号"),
+        zh("talk_obligations", "person_id").removesuffix("工号"),
+        zh("talk_obligations", "event_id"),
+    ),
+}
+
+
 def talks_todo(inputs: ReportInputs, scopes: pl.LazyFrame) -> pl.LazyFrame:
     """The to-do list: every obligation not fulfilled, with who is responsible for it (R1)."""
     t = "talk_obligations"
@@ -456,17 +468,51 @@ def major_matter_trend(inputs: ReportInputs, scopes: pl.LazyFrame, years: list[i
     )
 
 
-def data_quality(inputs: ReportInputs) -> pl.DataFrame:
-    """Rows read, accepted, rejected and duplicate per source (the run's manifest), with the count of
-    rejected records actually published per source (the whole run: rejected rows have no unit)."""
-    rejected = (
-        inputs.table("rejected_records").group_by("source").agg(已发布拒收记录=pl.len().cast(pl.Int64)).collect()
+def data_quality(counts: pl.LazyFrame, scopes: pl.LazyFrame, years: list[int]) -> pl.LazyFrame:
+    """report_key, year, 数据源 (Chinese name), 接收行数, 拒收行数: per dated source, the rows that belong
+    to the report's units in the year (``quality.unit_year_counts``), every source listed (zeros
+    included), in the contract's order."""
+    order = pl.LazyFrame(
+        {"source": list(DATED), "数据源": [SOURCES[n].zh for n in DATED], "_order": list(range(len(DATED)))},
+        schema={"source": pl.String, "数据源": pl.String, "_order": pl.Int64},
     )
-    ingest = inputs.ingest.rename(
-        {"rows_read": "读取行数", "rows_accepted": "接收行数", "rows_rejected": "拒收行数", "rows_duplicate": "重复行数"}
+    sums = _in_scope(counts, scopes).group_by(KEYS + ["source"]).agg(pl.col("accepted", "rejected").sum())
+    grid = (
+        scopes.select("report_key").unique()
+        .join(pl.LazyFrame({"year": years}, schema={"year": pl.Int64}), how="cross")
+        .join(order, how="cross")
     )
-    out = ingest.join(rejected, on="source", how="full", coalesce=True).sort("source")
-    return out.with_columns(pl.col(pl.Int64).fill_null(0)).rename({"source": "数据源"})
+    return (
+        grid.join(sums, on=KEYS + ["source"], how="left")
+        .sort(KEYS + ["_order"])
+        .select(
+            *KEYS,
+            "数据源",
+            接收行数=pl.col("accepted").fill_null(0).cast(pl.Int64),
+            拒收行数=pl.col("rejected").fill_null(0).cast(pl.Int64),
+        )
+    )
+
+
+def index_quality(inputs: ReportInputs, unattributed: pl.DataFrame) -> pl.DataFrame:
+    """The whole run, for the index page: per source (Chinese name) rows read, accepted, rejected and
+    duplicate (the manifest), and how many rejected rows belong to no unit's report."""
+    names = pl.DataFrame({"source": list(SOURCES), "数据源": [s.zh for s in SOURCES.values()], "_order": list(range(len(SOURCES)))})
+    return (
+        inputs.ingest.join(unattributed, on="source", how="full", coalesce=True)
+        .join(names, on="source", how="left")
+        .with_columns(pl.col("数据源").fill_null(pl.col("source")), pl.col(pl.Int64).exclude("_order").fill_null(0))
+        .sort("_order", "source", nulls_last=True)
+        .select(
+            "数据源",
+            pl.col("source").alias("代码"),
+            读取行数="rows_read",
+            接收行数="rows_accepted",
+            拒收行数="rows_rejected",
+            重复行数="rows_duplicate",
+            无法归属单位的拒收行数="rows",
+        )
+    )
 
 
 __all__ = [
@@ -477,6 +523,7 @@ __all__ = [
     "data_quality",
     "grade_distribution",
     "headline",
+    "index_quality",
     "integrity_poor",
     "leader_cases",
     "major_matter_trend",
