@@ -268,7 +268,9 @@ def test_empty_is_spelled_one_way():
         subject_name=pl.lit(""), evidence=pl.lit(None, dtype=pl.List(pl.String)), basis=pl.lit(" ")
     )
     out = P.prepare("accountability_triggers", rows)
-    assert out["subject_name"].to_list() == [None] and out["evidence"].to_list() == [[]] and out["basis"].to_list() == [" "]
+    n = rows.height
+    assert out["subject_name"].to_list() == [None] * n and out["evidence"].to_list() == [[]] * n
+    assert out["basis"].to_list() == [" "] * n
 
 
 def test_every_column_that_can_be_empty_says_what_it_means():

@@ -270,6 +270,25 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "leader_case_handling": LEADERS,
     "major_matter_report_stats": REPORT_STATS,
     "assessment_evidence": EVIDENCE,
+    # the dimension tables: the declared units and departments, the contract's own codes
+    "units": {
+        "unit_code": S("units.unit_code"),
+        "unit_name": S("units.unit_name"),
+        "level": S("units.level"),
+        "parent_code": S("units.parent_code"),
+        # the parent's row is found by its code
+        "parent_name": S("units.parent_code", "units.unit_code", "units.unit_name"),
+        # the unit or the nearest ancestor of that level: walking up parent codes, reading levels
+        **{
+            col: S("units.unit_code", "units.parent_code", "units.level") | (S("units.unit_name") if col.endswith("name") else S())
+            for lv in ("province", "city", "county")
+            for col in (f"{lv}_code", f"{lv}_name")
+        },
+        "depth": S("units.unit_code", "units.parent_code"),
+        "path": S("units.unit_code", "units.parent_code", "units.unit_name"),
+    },
+    "departments": {c: S(f"departments.{c}") for c in ("year", "unit_code", "dept_code", "dept_name")},
+    "codes": {c: S() for c in ("table", "column", "code", "label", "sort_order")},
     # rejected rows come from the landing files, before any staged table
     "rejected_records": {c: S() for c in ("source", "file", "row_number", "reasons", "raw")},
 }
@@ -396,7 +415,10 @@ def test_the_webserver_shows_each_assets_inputs_and_column_lineage(webserver):  
         # the published asset lists them itself (OSS Dagster does not draw the graph) ...
         listed = {f"{k[1]}.{c}" for k, c in column_deps(("published", table)).get(column, ()) if k[0] == "staged" and k[1] in SOURCES}
         # ... and walking the graph from the asset that computes it reaches the same ones
-        walked = walk(upstream_key(table), column, set())
+        up = upstream_key(table)  # None: written from the contract itself (codes)
+        if up is not None and up[0] == "staged":  # a dimension table: a staged source's columns, and its own
+            up = ("published", table)
+        walked = walk(up, column, set()) if up is not None else set()
         if listed != want or walked != want:
             wrong[f"{table}.{column}"] = {"listed": sorted(listed ^ want), "walked": sorted(walked ^ want)}
     assert wrong == {}
