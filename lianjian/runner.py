@@ -224,7 +224,9 @@ def preflight() -> None:
         raise FatalError(f"落地区 {landing}: 目录不存在 — 请用 --landing 指定落地区，或运行 lianjian demo 生成演示数据")
     warehouse = configured_path("LIANJIAN_WAREHOUSE")
     try:
-        warehouse.mkdir(parents=True, exist_ok=True)
+        from lianjian.files import warehouse_root
+
+        warehouse_root(warehouse)  # made 0755 when absent: BI tools reach published/ through it
         probe = warehouse / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
