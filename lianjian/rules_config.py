@@ -9,6 +9,7 @@ transforms stay vectorized across years.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Callable, Literal
@@ -192,6 +193,28 @@ class Quality(_Strict):
     max_rejected_share: float = Field(ge=0, le=1)
 
 
+#: The plausible range of dates may not start after the contract's first year (CONTRACT.md: years
+#: 2000–2100), or hire dates of serving staff would be rejected; nor before 1900.
+EARLIEST_FLOOR, EARLIEST_CEILING = dt.date(1900, 1, 1), dt.date(2000, 1, 1)
+
+
+class PlausibleDates(_Strict):
+    """Dates a record can carry: from ``earliest`` to 31 December of the current year (Asia/Shanghai)
+    plus ``years_ahead``. Read once for the whole landing zone (not per year)."""
+
+    earliest: dt.date
+    years_ahead: int = Field(ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _range(self):
+        if not (EARLIEST_FLOOR <= self.earliest <= EARLIEST_CEILING):
+            raise ValueError(f"earliest must be between {EARLIEST_FLOOR} and {EARLIEST_CEILING}")
+        return self
+
+    def latest(self, current_year: int) -> dt.date:
+        return dt.date(current_year + self.years_ahead, 12, 31)
+
+
 class Settings(_Strict):
     """The settings in force for one year."""
 
@@ -204,6 +227,7 @@ class Settings(_Strict):
     triggers: Triggers
     basis: dict[str, str]
     quality: Quality
+    plausible_dates: PlausibleDates
 
     @model_validator(mode="after")
     def _codes(self):
@@ -252,6 +276,12 @@ class Rules:
         body = {k: v for k, v in raw.items() if k not in ("version", "years")}
         self.base = self._validate(body, "")
         self.overrides: dict[int, dict] = {int(y): o or {} for y, o in (raw.get("years") or {}).items()}
+        for y, o in self.overrides.items():
+            if isinstance(o, dict) and "plausible_dates" in o:
+                raise FatalError(
+                    f"规则文件 {self.path}: years.{y}.plausible_dates: 日期合理范围对整个落地区生效，不能按年度设置"
+                    " — 请把它移到文件顶层 (plausible_dates applies to the whole landing zone)"
+                )
         self._by_year = {y: self._validate(merge_settings(body, o), f"years.{y}.") for y, o in self.overrides.items()}
 
     def _validate(self, body: dict, prefix: str) -> Settings:
