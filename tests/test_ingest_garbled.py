@@ -225,3 +225,18 @@ def _write(path, text):
     path.write_text(text, encoding="utf-8")
     return path
 
+
+
+def test_corrupt_parquet_through_dagster_exits_2_with_one_line(tmp_path, capsys):
+    """`lianjian run` on a landing zone with a corrupt Parquet file: exit 2, the last line names the
+    file (it used to be exit 1 with `ComputeError: parquet: File out of specification`)."""
+    from lianjian.cli import main
+
+    root = write_landing(tmp_path / "landing", skip=("talks",))
+    (root / "talks.parquet").write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+    rules = Path(__file__).parents[1] / "rules" / "default.yaml"
+    code = main(["run", "--landing", str(root), "--warehouse", str(tmp_path / "wh"), "--rules", str(rules)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("lianjian: talks.parquet: 无法读取 Parquet 文件")
+    assert not any("Traceback" in line or "out of specification" in line for line in err)
