@@ -84,9 +84,16 @@ def _text_columns(schema: pl.Schema) -> tuple[list[str], list[str]]:
     return texts, lists
 
 
+#: Columns and JSON keys holding SHA-256 digests (hex: 64 characters that may well contain 15 decimal
+#: digits in a row by chance). A digest is no personal data, and masking one would falsify it.
+DIGESTS = ("sha256", "rules_sha256")
+
+
 def mask_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """``frame`` with every String and List(String) column masked (other columns untouched)."""
+    """``frame`` with every String and List(String) column masked (other columns and digest columns
+    untouched)."""
     texts, lists = _text_columns(frame.collect_schema())
+    texts = [n for n in texts if n not in DIGESTS]
     exprs = [mask_ids(pl.col(n)) for n in texts] + [pl.col(n).list.eval(mask_ids(pl.element())) for n in lists]
     return frame.with_columns(exprs) if exprs else frame
 
@@ -94,6 +101,7 @@ def mask_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
 def id_cell_counts(frame: pl.LazyFrame) -> dict[str, int]:
     """Per text column (list elements included): how many cells hold an identity number."""
     texts, lists = _text_columns(frame.collect_schema())
+    texts = [n for n in texts if n not in DIGESTS]
     counts = [contains_id(pl.col(n)).sum().alias(n) for n in texts]
     counts += [pl.col(n).list.eval(contains_id(pl.element()).any()).explode().sum().alias(n) for n in lists]
     if not counts:
@@ -105,6 +113,27 @@ def id_cell_counts(frame: pl.LazyFrame) -> dict[str, int]:
 def id_cell_count(frame: pl.LazyFrame) -> int:
     """How many text cells (a list counts once) of ``frame`` hold an identity number."""
     return sum(id_cell_counts(frame).values())
+
+
+def json_strings(value: object) -> list[str]:
+    """Every string of a parsed JSON document, keys included, except the values under ``DIGESTS``
+    keys (for counting identity numbers in a manifest or a dictionary)."""
+    out: list[str] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                out.append(str(k))
+                if k not in DIGESTS:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(value)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

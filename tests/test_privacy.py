@@ -209,6 +209,19 @@ def test_no_identity_numbers_blocks_publishing_before_the_switch(tmp_path, monke
     assert not list((tmp_path / ".published").glob(".tmp-*"))
 
 
+def test_digests_are_neither_masked_nor_counted(tmp_path):
+    """A SHA-256 digest is hex: 64 characters often holding 15 decimal digits in a row (the city-scale
+    zone has such a file). It is no personal data: the manifest keeps it whole and publishing goes on."""
+    from support_publish import publish_golden
+
+    import lianjian.publish.publish as P
+
+    sha = "123456789012345678" + "ab" * 23
+    result = publish_golden(tmp_path, sha=sha)
+    assert result.identity_cells["_manifest.json"] == 0
+    assert {i["file"]: i["sha256"] for i in P.read_manifest(tmp_path)["inputs"]}["personnel.csv"] == sha
+
+
 def test_publish_reports_the_counts_it_checked(tmp_path):
     from support_publish import publish_golden
 

@@ -40,7 +40,7 @@ import polars as pl
 from lianjian.contract import ENUMS, INTERNAL, PUBLISHED
 from lianjian.errors import FatalError
 from lianjian.files import PRIVATE_FILE, make_public, warehouse_root
-from lianjian.privacy import id_cell_counts, mask_frame
+from lianjian.privacy import id_cell_count, json_strings, mask_frame
 from lianjian.publish.dictionary import dictionary_bytes
 
 LINK = "published"
@@ -324,27 +324,17 @@ def _open_to_readers(root: Path) -> None:
 def identity_cells(root: Path) -> dict[str, int]:
     """Per published table under ``root`` (a version being written): how many text cells of its
     Parquet files hold an identity number (lianjian.privacy); the manifest and dictionary count under
-    their file names."""
+    their file names (every string but the SHA-256 digests: lianjian.privacy.DIGESTS)."""
     out: dict[str, int] = {}
     for table in PUBLISHED:
         files = sorted((root / table).rglob("*.parquet"))
-        out[table] = id_cell_counts_files(files)
+        out[table] = id_cell_count(pl.scan_parquet(files, hive_partitioning=False)) if files else 0
     for name in (MANIFEST, DICTIONARY):
         path = root / name
         if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            out[name] = id_cell_count_text(text)
+            strings = json_strings(json.loads(path.read_text(encoding="utf-8")))
+            out[name] = id_cell_count(pl.LazyFrame({"s": strings}, schema={"s": pl.String}))
     return out
-
-
-def id_cell_counts_files(files: list[Path]) -> int:
-    if not files:
-        return 0
-    return sum(id_cell_counts(pl.scan_parquet(files, hive_partitioning=False)).values())
-
-
-def id_cell_count_text(text: str) -> int:
-    return sum(id_cell_counts(pl.LazyFrame({"line": text.splitlines()}, schema={"line": pl.String})).values())
 
 
 def _collect_garbage(warehouse: Path, keep: int = 2) -> None:
