@@ -55,6 +55,23 @@ def test_csv_mixing_utf8_and_gb18030_lines_reads_each_line_right(tmp_path):
     assert files["rows_read"].to_list() == [4]
 
 
+def test_mixed_encoding_warning_lists_twenty_lines_then_counts(tmp_path):
+    from support_ingest import person
+
+    root = write_landing(tmp_path)
+    extra = [person(pid=f"Q{i}", name=f"新{i}") for i in range(60)]
+    data = _line(P).encode("utf-8") + b"".join(_line(r).encode("gb18030") for r in BASE["personnel"])
+    # lines 6..65: the even rows in UTF-8 (30 lines), the odd ones in GB18030 (30 + 4 lines)
+    data += b"".join(_line(r).encode("utf-8" if i % 2 == 0 else "gb18030") for i, r in enumerate(extra))
+    (root / "personnel.csv").write_bytes(data)
+    result = ingest(root)
+    assert len(_people(result)) == 64 and _people(result)["Q0"] == "新0"
+    (warning,) = [w for w in result.warnings if "混用" in w]
+    utf8 = [str(6 + i) for i in range(0, 40, 2)]  # the first 20 UTF-8 lines: 6, 8, …, 44
+    assert warning.startswith(f"personnel: personnel.csv: 文件混用两种编码：第 {'、'.join(utf8)} 等共 30 行按 UTF-8 解码")
+    assert warning.endswith(f"(mixed encodings: lines read as UTF-8: {', '.join(utf8)}, … (30 lines))")
+
+
 def test_a_line_valid_in_neither_encoding_is_rejected_and_counted(tmp_path):
     """A line with bytes that are neither UTF-8 nor GB18030 (0xFF never occurs in either) is rejected
     with the reason ``row: encoding: …``; the other lines of the file read normally."""

@@ -106,18 +106,25 @@ LISTED_LINES = 20
 
 @dataclass
 class Transcoded:
-    """A CSV that is not UTF-8 throughout, rewritten as UTF-8: the path, the physical line numbers
-    taken as UTF-8 (non-ASCII only) and as GB18030, and the rows (spreadsheet numbers, header = 1) of
-    the lines that decode in neither."""
+    """A CSV that is not UTF-8 throughout, rewritten as UTF-8: the path; how many lines were taken as
+    UTF-8 (non-ASCII ones only) and as GB18030, with the first ``LISTED_LINES`` physical line numbers
+    of each (memory stays bounded); and the rows (spreadsheet numbers, header = 1) of the lines that
+    decode in neither (each becomes a rejected row)."""
 
     path: Path
-    utf8_lines: list[int]
-    gb18030_lines: list[int]
-    bad_rows: list[int]
+    utf8_count: int = 0
+    gb18030_count: int = 0
+    utf8_lines: list[int] = field(default_factory=list)
+    gb18030_lines: list[int] = field(default_factory=list)
+    bad_rows: list[int] = field(default_factory=list)
+
+    @property
+    def mixed(self) -> bool:
+        return bool(self.utf8_count and self.gb18030_count)
 
     @property
     def encoding(self) -> str:
-        return "utf-8+gb18030" if self.utf8_lines and self.gb18030_lines else "gb18030"
+        return "utf-8+gb18030" if self.mixed else "gb18030"
 
 
 def _decode_line(line: bytes) -> tuple[bytes, str]:
@@ -146,16 +153,20 @@ def _transcode(path: Path, tmpdir: Path) -> Transcoded:
     (``ENCODING_PROBLEM``). Row numbers follow records: a quoted field spanning lines (an even count
     of ``"`` closes it; ``"`` is never part of a multi-byte character in either encoding) is one row."""
     out = tmpdir / f"{hashlib.sha1(str(path).encode()).hexdigest()}.csv"
-    res = Transcoded(out, [], [], [])
+    res = Transcoded(out)
     row, open_quote = 1, False
     with path.open("rb") as src, create_private(out) as dst:
         for lineno, line in enumerate(src, start=1):
             data, kind = _decode_line(line)
             dst.write(data)
             if kind == "utf-8":
-                res.utf8_lines.append(lineno)
+                res.utf8_count += 1
+                if res.utf8_count <= LISTED_LINES:
+                    res.utf8_lines.append(lineno)
             elif kind == "gb18030":
-                res.gb18030_lines.append(lineno)
+                res.gb18030_count += 1
+                if res.gb18030_count <= LISTED_LINES:
+                    res.gb18030_lines.append(lineno)
             elif kind == "bad":
                 res.bad_rows.append(row)
             if line.count(b'"') % 2:
@@ -167,15 +178,17 @@ def _transcode(path: Path, tmpdir: Path) -> Transcoded:
 
 def _mixed_warning(src: str, rel: str, t: Transcoded) -> str | None:
     """One warning naming the lines of the less used encoding, when a file mixes the two."""
-    if not (t.utf8_lines and t.gb18030_lines):
+    if not t.mixed:
         return None
-    name, lines = ("GB18030", t.gb18030_lines) if len(t.gb18030_lines) <= len(t.utf8_lines) else ("UTF-8", t.utf8_lines)
-    other = "UTF-8" if name == "GB18030" else "GB18030"
-    shown = "、".join(str(n) for n in lines[:LISTED_LINES]) + (f" 等共 {len(lines)} 行" if len(lines) > LISTED_LINES else "")
+    if t.gb18030_count <= t.utf8_count:
+        name, other, lines, count = "GB18030", "UTF-8", t.gb18030_lines, t.gb18030_count
+    else:
+        name, other, lines, count = "UTF-8", "GB18030", t.utf8_lines, t.utf8_count
+    more = count > len(lines)
+    shown = "、".join(str(n) for n in lines) + (f" 等共 {count}" if more else "")
     return (
         f"{src}: {rel}: 文件混用两种编码：第 {shown} 行按 {name} 解码，其余按 {other} — 建议统一另存为 UTF-8"
-        f" (mixed encodings: lines read as {name}: {', '.join(str(n) for n in lines[:LISTED_LINES])}"
-        f"{', …' if len(lines) > LISTED_LINES else ''})"
+        f" (mixed encodings: lines read as {name}: {', '.join(str(n) for n in lines)}{f', … ({count} lines)' if more else ''})"
     )
 
 
