@@ -8,8 +8,9 @@ Chinese or traditional Chinese in any order. The raw frame of a source has the c
 - ``_file``   the file's path relative to the landing folder
 - ``_row``    the row number as a spreadsheet shows it (header = 1, first data row = 2)
 - ``_problem`` a row-level reading problem (``row: ...``), e.g. more fields than the header
-- ``_personal`` reasons found while validating personal columns (id_number), which are masked here:
-  identity numbers never leave this module in clear.
+- ``_personal`` reasons about identity numbers: an invalid ``id_number``, or one found in a key or
+  reference column. Every identity number in every cell (and unknown header) is masked here, as it
+  is read (lianjian.privacy): identity numbers never leave this module in clear.
 
 The inventory of files (``files``) carries the sha256 of each file's bytes, its encoding and the
 mapping of its original headers, which the quarantine uses to show a rejected row as read.
