@@ -11,13 +11,11 @@ landing zone, one source and one file at a time, streamed); the logic is
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
 from lianjian.contract import SOURCES
+from lianjian.files import run_tmpdir
 from lianjian.ingest import FILES_SCHEMA, files_frame, iter_landing, raw_schema
 from pipelines.io_manager import table_schema
 from pipelines.resources import LianjianSettings
@@ -76,12 +74,13 @@ FILES_OUT = dg.AssetOut(
 def landing_assets(context, lianjian: LianjianSettings):
     # One source at a time: each file is streamed to a temporary Parquet part, and the source's
     # output is a LazyFrame over its parts that the IO manager streams into the warehouse before the
-    # next source is read — memory stays bounded by one chunk, not by the landing zone.
+    # next source is read — memory stays bounded by one chunk, not by the landing zone. The parts live
+    # in the warehouse's private temporary folder (lianjian.files), removed at the end of the step.
     warnings: list[str] = []
     entries: list[dict] = []
     logged = 0
-    with tempfile.TemporaryDirectory(prefix="lianjian-landing-") as tmp:
-        for read in iter_landing(lianjian.landing_path, Path(tmp), warnings):
+    with run_tmpdir(lianjian.warehouse_path, "landing") as tmp:
+        for read in iter_landing(lianjian.landing_path, tmp, warnings):
             for message in dict.fromkeys(warnings[logged:]):
                 context.log.warning(message)
             logged = len(warnings)

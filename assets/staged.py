@@ -12,15 +12,15 @@ streamed: each staged table is a LazyFrame the IO manager sinks to Parquet).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
 from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
-from lianjian.ingest import combine_rejected, combine_report, stage_sources, upstream
+from lianjian.files import run_tmpdir
+from lianjian.ingest import DateBounds, combine_rejected, combine_report, stage_sources, upstream
+from lianjian.quality.checks import current_year
 from pipelines.io_manager import table_schema
+from pipelines.resources import LianjianSettings
 
 CODE_VERSION = "ingest-1"
 OWNERS = ["team:jijian"]
@@ -100,7 +100,7 @@ def _internal_deps() -> dict[str, set[dg.AssetKey]]:
     can_subset=False,
     code_version=CODE_VERSION,
 )
-def staged_assets(context, **landing):
+def staged_assets(context, lianjian: LianjianSettings, **landing):
     # One source at a time, in bounded memory: the landing tables come in as lazy scans; each staged
     # table is yielded as a LazyFrame (over temporary checked parts) that the IO manager streams to
     # Parquet before the next source is staged; only rejected rows and key sets are held in memory.
@@ -108,8 +108,10 @@ def staged_assets(context, **landing):
     files = files.collect() if isinstance(files, pl.LazyFrame) else files
     raws = {n: landing[f"landing_{n}"].lazy() for n in SOURCES}
     rejected_parts, report_parts = [], []
-    with tempfile.TemporaryDirectory(prefix="lianjian-stage-") as tmp:
-        for name, res in stage_sources(raws, files, Path(tmp)):
+    plausible = lianjian.load_rules().settings().plausible_dates
+    dates = DateBounds(plausible.earliest, plausible.latest(current_year()))
+    with run_tmpdir(lianjian.warehouse_path, "stage") as tmp:
+        for name, res in stage_sources(raws, files, tmp, dates):
             rejected_parts.append(res.rejected)
             report_parts.append(res.report)
             counts = res.report.select(pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()).row(0)

@@ -18,6 +18,7 @@ whole numbers ≥ 1, grade thresholds out of order, windows that end before they
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import re
 from pathlib import Path
@@ -263,6 +264,28 @@ class Quality(_Strict):
     max_rejected_share: float = Field(ge=0, le=1)
 
 
+#: The plausible range of dates may not start after the contract's first year (CONTRACT.md: years
+#: 2000–2100), or hire dates of serving staff would be rejected; nor before 1900.
+EARLIEST_FLOOR, EARLIEST_CEILING = dt.date(1900, 1, 1), dt.date(2000, 1, 1)
+
+
+class PlausibleDates(_Strict):
+    """Dates a record can carry: from ``earliest`` to 31 December of the current year (Asia/Shanghai)
+    plus ``years_ahead``. Read once for the whole landing zone (not per year)."""
+
+    earliest: dt.date
+    years_ahead: int = Field(ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _range(self):
+        if not (EARLIEST_FLOOR <= self.earliest <= EARLIEST_CEILING):
+            raise ValueError(f"earliest must be between {EARLIEST_FLOOR} and {EARLIEST_CEILING}")
+        return self
+
+    def latest(self, current_year: int) -> dt.date:
+        return dt.date(current_year + self.years_ahead, 12, 31)
+
+
 class Settings(_Strict):
     """The settings in force for one year."""
 
@@ -275,6 +298,7 @@ class Settings(_Strict):
     triggers: Triggers
     basis: dict[str, str]
     quality: Quality
+    plausible_dates: PlausibleDates
 
     @model_validator(mode="after")
     def _codes(self):
@@ -332,6 +356,12 @@ class Rules:
         body = {k: v for k, v in raw.items() if k not in ("version", "years")}
         self.base = self._validate(body, "")
         self.overrides = self._overrides(raw.get("years") or {})
+        for y, o in self.overrides.items():
+            if "plausible_dates" in o:
+                raise FatalError(
+                    f"规则文件 {self.path}: years.{y}.plausible_dates: 日期合理范围对整个落地区生效，不能按年度设置"
+                    " — 请把它移到文件顶层 (plausible_dates applies to the whole landing zone)"
+                )
         self._by_year = {y: self._validate(merge_settings(body, o), f"years.{y}.") for y, o in self.overrides.items()}
 
     def _overrides(self, years: object) -> dict[int, dict]:

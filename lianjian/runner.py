@@ -269,7 +269,9 @@ def preflight() -> None:
     warehouse = configured_path("LIANJIAN_WAREHOUSE")
     not_a_file(warehouse, "数据仓库", "--warehouse")
     try:
-        warehouse.mkdir(parents=True, exist_ok=True)
+        from lianjian.files import warehouse_root
+
+        warehouse_root(warehouse)  # made 0755 when absent: BI tools reach published/ through it
         probe = warehouse / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()

@@ -8,7 +8,9 @@ year whose data went away does not keep stale rows. Inputs load as a LazyFrame (
 unless the parameter is annotated ``pl.DataFrame``; a partitioned input loads the years the
 downstream asset asks for (all of them for an unpartitioned downstream such as R4 or publishing),
 skipping years never computed. Writes go to a temporary file first and are renamed into place, with
-fixed writer settings, so files are whole and byte-identical for identical frames.
+fixed writer settings, so files are whole and byte-identical for identical frames. Every folder it
+makes is 0700 and every file 0600 (set here, whatever the process umask): these layers hold names
+and the texts as read (lianjian.files, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from lianjian.files import make_private, private_dirs, private_mkdir, remove_stale_siblings
 from pipelines.resources import configured_path
 
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, statistics=True, row_group_size=1_000_000)
 
 
 def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> int:
-    """Write ``frame`` to ``path`` via a temporary file and an atomic rename; returns the row count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``frame`` to ``path`` via a temporary file and an atomic rename; returns the row count.
+    The file is 0600; a missing folder is made 0700 (the IO manager makes the layer folders first)."""
+    if not path.parent.is_dir():
+        private_mkdir(path.parent)
+    remove_stale_siblings(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if isinstance(frame, pl.LazyFrame):
         frame.sink_parquet(tmp, **PARQUET_OPTIONS)
@@ -34,6 +40,7 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> int:
     else:
         frame.write_parquet(tmp, **PARQUET_OPTIONS)
         rows = frame.height
+    make_private(tmp)
     os.replace(tmp, path)
     return rows
 
@@ -64,9 +71,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return
         if not isinstance(obj, (pl.DataFrame, pl.LazyFrame)):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a Polars frame, got {type(obj).__name__}")
+        *layers, name = context.asset_key.path
         if context.has_asset_partitions:
+            private_dirs(self._root(), *layers, name)
             rows, path = self._write_years(context, obj), self._path(context.asset_key, "_").parent
         else:
+            private_dirs(self._root(), *layers)
             path = self._path(context.asset_key)
             rows = write_parquet_atomic(obj, path)
         schema = obj.collect_schema() if isinstance(obj, pl.LazyFrame) else obj.schema

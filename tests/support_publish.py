@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from lianjian.contract import PUBLISHED
 
 # --------------------------------------------------------------------------------------------------
-# Identity-card numbers (GB 11643-1999), implemented here independently of lianjian.publish.privacy.
+# Identity-card numbers (GB 11643-1999), implemented here independently of lianjian.privacy.
 
 _W = [2 ** (17 - i) % 11 for i in range(17)]  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 

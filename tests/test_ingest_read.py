@@ -10,6 +10,7 @@ import pytest
 from support_ingest import HEADERS, ID_OK, ID_OK2, ingest, report_row, write_csv, write_landing, write_xlsx
 
 from lianjian.contract import SOURCES
+from lianjian import privacy
 from lianjian.ingest import text
 
 TALK_ZH = ["谈话编号", "谈话日期", "谈话类型", "谈话人工号", "谈话对象工号", "谈话事由", "关联事件编号", "在场纪检人员工号", "已填谈话表", "亲属签字"]
@@ -96,7 +97,7 @@ def test_id_number_check_digit_by_hand():
     #   1*7 + 1*9 + 0*10 + 1*5 + 0*8 + 5*4 + 1*2 + 9*1 + 4*6 + 9*3 + 1*7 + 2*9 + 3*10 + 1*5 + 0*8 + 0*4 + 2*2 = 167
     #   167 mod 11 = 2 -> "10X98765432"[2] = X
     # 110101199003070011: 7+9+0+5+0+4+2+9+54+0+0+27+0+35+0+0+2 = 154; 154 mod 11 = 0 -> "1"
-    got = pl.select(text.id_number_problem(pl.Series([ID_OK, ID_OK.lower(), ID_OK2, "110105194912310021", "11010519491231002"]))).to_series()
+    got = pl.select(privacy.id_number_problem(pl.Series([ID_OK, ID_OK.lower(), ID_OK2, "110105194912310021", "11010519491231002"]))).to_series()
     assert got.to_list() == [None, None, None, "invalid check digit", "must be 18 characters: 17 digits and a check digit (0-9 or X)"]
 
 

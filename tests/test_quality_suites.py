@@ -136,31 +136,6 @@ def test_must_talk_needs_a_reason_and_interviewer_unless_family():
     assert family(r, "conditional_required", "interviewer_id") == 0
 
 
-def test_one_party_secretary_per_unit_year():
-    people = rows("personnel")
-    people[1]["is_party_secretary"] = True  # P1 and P2 in U1 2024; P5 alone in U2
-    r = run_suite("personnel", SOURCES["personnel"].staged_frame(people))
-    sec = [e for e in r.expectations if e.check == "one_party_secretary_per_unit_year"]
-    assert [e.unexpected_count for e in sec] == [2]  # both flagged rows of U1/2024
-
-
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["U1", "U2", "U3"]), st.sampled_from([2023, 2024]), st.booleans()), min_size=1, max_size=12))
-def test_secretary_count_property(people):
-    """GX's count equals the flagged rows of every unit-year with two or more flagged (counted here)."""
-    frame = SOURCES["personnel"].staged_frame(
-        [{"year": y, "person_id": f"P{i}", "name": "n", "unit_code": u, "position": "other",
-          "is_party_secretary": f, "is_quota": False, "status": "active"} for i, (u, y, f) in enumerate(people)]
-    )
-    flagged: dict[tuple, int] = {}
-    for u, y, f in people:
-        if f:
-            flagged[(u, y)] = flagged.get((u, y), 0) + 1
-    expected = sum(n for n in flagged.values() if n >= 2)
-    r = run_suite("personnel", frame)
-    assert [e.unexpected_count for e in r.expectations if e.check == "one_party_secretary_per_unit_year"] == [expected]
-
-
 def test_cache_reuses_a_result_for_the_same_content_only(tmp_path):
     frame = staged()["cases"]
     first = validate_cached("cases", frame, tmp_path)

@@ -14,7 +14,16 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.contract import PUBLISHED, SOURCES
-from lianjian.ingest.quarantine import REPORT_SCHEMA, Checked, Staged, check_source, reference_order, stage_checked, upstream
+from lianjian.ingest.quarantine import (
+    REPORT_SCHEMA,
+    Checked,
+    DateBounds,
+    Staged,
+    check_source,
+    reference_order,
+    stage_checked,
+    upstream,
+)
 from lianjian.ingest.reader import FILES_SCHEMA, LandingRead, SourceRead, files_frame, iter_landing, raw_schema, read_landing
 
 
@@ -31,34 +40,37 @@ class IngestResult:
     present: dict[str, bool] = field(default_factory=dict)
 
 
-def stage_sources(raws: dict[str, pl.LazyFrame], files: pl.DataFrame, tmpdir: Path) -> Iterator[tuple[str, Staged]]:
+def stage_sources(
+    raws: dict[str, pl.LazyFrame], files: pl.DataFrame, tmpdir: Path, dates: DateBounds | None = None
+) -> Iterator[tuple[str, Staged]]:
     """Stage every source in ``reference_order()``, one at a time, in bounded memory. ``raws``: the raw
     (landing) rows of each source, lazily (``scan_parquet``); ``files``: the file inventory. Yields
     (source, Staged); ``Staged.staged`` is lazy over temporary parts under ``tmpdir`` (keep it until
     the tables are written) — write it before asking for the next source. A source's references are
     checked against the accepted rows of the sources before it (read back lazily, key columns only);
-    personnel's reference to departments against the departments' candidate rows."""
+    personnel's reference to departments against the departments' candidate rows. ``dates``: the
+    plausible range of every date column (the rules file's ``plausible_dates``; None: not checked)."""
     accepted: dict[str, pl.LazyFrame] = {}
     early: dict[str, Checked] = {}
     for name in reference_order():
-        checked = early.pop(name, None) or check_source(SOURCES[name], raws[name], tmpdir)
+        checked = early.pop(name, None) or check_source(SOURCES[name], raws[name], tmpdir, dates=dates)
         before, after = upstream(name)
         targets = {t: accepted[t] for t in before}
         for t in after:
-            early[t] = check_source(SOURCES[t], raws[t], tmpdir)
+            early[t] = check_source(SOURCES[t], raws[t], tmpdir, dates=dates)
             targets[t] = early[t].candidates()
         res = stage_checked(checked, targets, raws[name], files)
         accepted[name] = res.staged
         yield name, res
 
 
-def stage(landing: LandingRead) -> IngestResult:
+def stage(landing: LandingRead, dates: DateBounds | None = None) -> IngestResult:
     """Stage every source in reference order, in memory (tests and small zones)."""
     staged: dict[str, pl.DataFrame] = {}
     rejected_parts, report_parts = [], []
     with tempfile.TemporaryDirectory(prefix="lianjian-stage-") as tmp:
         raws = {n: f.lazy() for n, f in landing.frames.items()}
-        for name, res in stage_sources(raws, landing.files, Path(tmp)):
+        for name, res in stage_sources(raws, landing.files, Path(tmp), dates):
             staged[name] = res.staged.collect()
             rejected_parts.append(res.rejected)
             report_parts.append(res.report)
@@ -82,12 +94,15 @@ def combine_report(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(frames).sort("source", "file").cast(REPORT_SCHEMA)
 
 
-def ingest_landing(landing_dir: Path) -> IngestResult:
-    """Read and stage a whole landing zone without Dagster (tests, benchmark, CLI helpers)."""
-    return stage(read_landing(Path(landing_dir)))
+def ingest_landing(landing_dir: Path, dates: DateBounds | None = None) -> IngestResult:
+    """Read and stage a whole landing zone without Dagster (tests, benchmark, CLI helpers). The
+    temporary parts go to the system's temporary folder here; a run (the assets) keeps them in the
+    warehouse's own (lianjian.files.run_tmpdir)."""
+    return stage(read_landing(Path(landing_dir)), dates)
 
 
 __all__ = [
+    "DateBounds",
     "FILES_SCHEMA",
     "IngestResult",
     "LandingRead",

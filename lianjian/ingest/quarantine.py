@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from lianjian.contract import INTERNAL, LEADERSHIP_POSITIONS, PUBLISHED, SOURCES, Column, Source
+from lianjian.files import make_private
 from lianjian.ingest import text
 
 #: How much of a bad value a reason repeats (a very long cell is kept, but not echoed whole).
@@ -75,10 +77,19 @@ def _typed(c: Column, v: pl.Expr) -> pl.Expr:
     return v
 
 
+@dataclass(frozen=True)
+class DateBounds:
+    """The plausible range of every date column (rules file ``plausible_dates``): a date outside it is
+    a typing slip (1850 for 2018, 2031 for 2021) and rejects its row."""
+
+    earliest: date
+    latest: date
+
+
 _PARSE_WORDS = {"int": "a whole number", "dec": "a number", "date": "a date", "bool": "yes/no (是/否)"}
 
 
-def _value_reasons(c: Column, v: pl.Expr, typed: pl.Expr, raw: pl.Expr) -> list[pl.Expr]:
+def _value_reasons(c: Column, v: pl.Expr, typed: pl.Expr, raw: pl.Expr, dates: DateBounds | None = None) -> list[pl.Expr]:
     """Reasons that depend on one cell's value alone (not on it being blank)."""
     n = c.name
     out = [pl.when(raw.str.contains("\x00", literal=True)).then(pl.lit(f"{n}: contains a NUL byte"))]
@@ -93,6 +104,10 @@ def _value_reasons(c: Column, v: pl.Expr, typed: pl.Expr, raw: pl.Expr) -> list[
         out.append(pl.when(typed > c.max).then(pl.format(f"{n}: {{}} is above the maximum {c.max:g}", v)))
     if c.pattern is not None:
         out.append(pl.when(v.is_not_null() & ~v.str.contains(c.pattern)).then(pl.lit(f"{n}: does not match {c.pattern}")))
+    if c.kind == "date" and dates is not None:
+        iso = typed.dt.to_string("%Y-%m-%d")
+        out.append(pl.when(typed < dates.earliest).then(pl.format(f"{n}: {{}} is before {dates.earliest}, the earliest plausible date", iso)))
+        out.append(pl.when(typed > dates.latest).then(pl.format(f"{n}: {{}} is after {dates.latest}, the latest plausible date", iso)))
     return out
 
 
@@ -115,7 +130,9 @@ def _joined(reasons: list[pl.Expr]) -> pl.Expr:
     )
 
 
-def _parse_column(c: Column, raw: pl.Series, unique: bool = True) -> tuple[pl.Series, pl.Series, pl.Series]:
+def _parse_column(
+    c: Column, raw: pl.Series, unique: bool = True, dates: DateBounds | None = None
+) -> tuple[pl.Series, pl.Series, pl.Series]:
     """(cleaned text, typed value, value reasons joined) of one column. Codes, dates, flags, numbers —
     and text that is not mostly unique (``unique`` False: ids of people, units, events) — are parsed
     once per distinct value and mapped back."""
@@ -124,7 +141,7 @@ def _parse_column(c: Column, raw: pl.Series, unique: bool = True) -> tuple[pl.Se
     values = pl.DataFrame({"raw": raw.unique().drop_nulls() if by_value else raw})
     parsed = values.with_columns(text.clean(pl.col("raw")).alias("v"))
     parsed = parsed.with_columns(_typed(c, pl.col("v")).cast(dtype).alias("t"))
-    parsed = parsed.with_columns(_joined(_value_reasons(c, pl.col("v"), pl.col("t"), pl.col("raw"))).alias("r"))
+    parsed = parsed.with_columns(_joined(_value_reasons(c, pl.col("v"), pl.col("t"), pl.col("raw"), dates)).alias("r"))
     if not by_value:
         return parsed["v"], parsed["t"], parsed["r"]
     # each row's position in the table of distinct values (null for a null cell), then gather
@@ -158,14 +175,15 @@ def is_bad(frame: pl.DataFrame) -> pl.Expr:
     return pl.any_horizontal([pl.col(c).is_not_null() for c in cols]) if cols else pl.lit(False)
 
 
-def row_checks(src: Source, raw: pl.DataFrame) -> pl.DataFrame:
+def row_checks(src: Source, raw: pl.DataFrame, dates: DateBounds | None = None) -> pl.DataFrame:
     """The checks of each row on its own (no duplicates, no references, defaults not filled): typed
-    columns, ``_v_*``, ``_file``, ``_row`` and the reason columns ``_why_*`` in check order."""
+    columns, ``_v_*``, ``_file``, ``_row`` and the reason columns ``_why_*`` in check order. ``dates``:
+    the plausible range of dates (None: not checked)."""
     cols = [c for c in src.columns if not c.personal]
     data: dict[str, pl.Series] = {}
     why: dict[str, pl.Series] = {f"{WHY}000_row": raw.get_column("_problem")}
     for i, c in enumerate(cols, start=1):
-        v, t, r = _parse_column(c, raw.get_column(c.name), unique=tuple(src.key) == (c.name,))
+        v, t, r = _parse_column(c, raw.get_column(c.name), unique=tuple(src.key) == (c.name,), dates=dates)
         data[c.name] = t
         data[f"_v_{c.name}"] = v
         why[f"{WHY}{i:03d}_{c.name}"] = r
@@ -232,13 +250,13 @@ def _content_hash(cols: list[Column]) -> pl.Expr:
     return pl.struct([pl.col(c.name) for c in cols] + [pl.col(UNPARSED)]).hash(seed=7)
 
 
-def check_chunk(src: Source, raw: pl.DataFrame, offset: int) -> pl.DataFrame:
+def check_chunk(src: Source, raw: pl.DataFrame, offset: int, dates: DateBounds | None = None) -> pl.DataFrame:
     """Row checks of one chunk of raw rows: the typed columns (defaults NOT filled), ``_file``,
     ``_row``, ``_ord`` (position in the source, from ``offset``), ``_own`` (the row's own reasons
     joined by SEP, null when it has none) and ``_unparsed`` (on rejected rows only: the cleaned text of
     the cells that did not parse, for telling duplicates apart)."""
     cols = [c for c in src.columns if not c.personal]
-    frame = row_checks(src, raw)
+    frame = row_checks(src, raw, dates)
     bad = frame.select(is_bad(frame)).to_series()
     own = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
     unparsed = own.clone()
@@ -279,7 +297,9 @@ class Checked:
         return self.rows.filter(pl.col(OWN).is_null() & ~pl.col(ORD).is_in(drop.implode()))
 
 
-def check_source(src: Source, raw: pl.LazyFrame, tmpdir: Path, chunk_rows: int | None = None) -> Checked:
+def check_source(
+    src: Source, raw: pl.LazyFrame, tmpdir: Path, chunk_rows: int | None = None, dates: DateBounds | None = None
+) -> Checked:
     """Own checks of a whole source, chunk by chunk, then duplicates over the whole source."""
     chunk_rows = chunk_rows or CHUNK_ROWS
     n = raw.select(pl.len()).collect().item()
@@ -287,10 +307,11 @@ def check_source(src: Source, raw: pl.LazyFrame, tmpdir: Path, chunk_rows: int |
     for i, offset in enumerate(range(0, n, chunk_rows)):
         chunk = raw.slice(offset, chunk_rows).collect()
         part = tmpdir / f"checked-{src.name}-{i:05d}.parquet"
-        check_chunk(src, chunk, offset).write_parquet(part, compression="lz4", statistics=False)
+        check_chunk(src, chunk, offset, dates).write_parquet(part, compression="lz4", statistics=False)
+        make_private(part)
         parts.append(part)
         del chunk
-    rows = pl.scan_parquet(parts) if parts else check_chunk(src, pl.DataFrame(schema=raw.collect_schema()), 0).lazy()
+    rows = pl.scan_parquet(parts) if parts else check_chunk(src, pl.DataFrame(schema=raw.collect_schema()), 0, dates).lazy()
     dup_copies, conflicts = _duplicate_rows(src, rows)
     return Checked(src, rows, dup_copies, conflicts)
 

@@ -8,8 +8,9 @@ Chinese (simplified or any regional traditional variant) in any order. The raw f
 - ``_file``   the file's path relative to the landing folder
 - ``_row``    the row number as a spreadsheet shows it (header = 1, first data row = 2)
 - ``_problem`` a row-level reading problem (``row: ...``), e.g. more fields than the header
-- ``_personal`` reasons found while validating personal columns (id_number), which are masked here:
-  identity numbers never leave this module in clear.
+- ``_personal`` reasons about identity numbers: an invalid ``id_number``, or one found in a key or
+  reference column. Every identity number in every cell (and unknown header) is masked here, as it
+  is read (lianjian.privacy): identity numbers never leave this module in clear.
 
 The inventory of files (``files``) carries the sha256 of each file's bytes, its encoding and the
 mapping of its original headers, which the quarantine uses to show a rejected row as read.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +29,11 @@ from typing import Iterator
 import polars as pl
 
 from lianjian.contract import SOURCES, Source
+from lianjian import privacy
 from lianjian.errors import FatalError
+from lianjian.files import create_private, make_private, write_private
 from lianjian.ingest import text
+from lianjian.ingest.quarantine import SEP
 
 EXTENSIONS = (".csv", ".xlsx", ".parquet")
 CHUNK = 1 << 24
@@ -96,14 +99,98 @@ def _hash_and_encoding(path: Path) -> tuple[str, str]:
     return h.hexdigest(), "utf-8" if utf8 else "gb18030"
 
 
-def _transcode(path: Path, tmpdir: Path) -> Path:
-    """Stream a GB18030 file into a UTF-8 temporary file (Polars scans UTF-8 only)."""
+#: The reason of a CSV line that is neither UTF-8 nor GB18030 (shown as read, undecodable bytes as �).
+ENCODING_PROBLEM = "row: encoding: the line is neither UTF-8 nor GB18030 (编码无法识别)"
+#: How many line numbers a mixed-encoding warning lists before it only counts.
+LISTED_LINES = 20
+
+
+@dataclass
+class Transcoded:
+    """A CSV that is not UTF-8 throughout, rewritten as UTF-8: the path; how many lines were taken as
+    UTF-8 (non-ASCII ones only) and as GB18030, with the first ``LISTED_LINES`` physical line numbers
+    of each (memory stays bounded); and the rows (spreadsheet numbers, header = 1) of the lines that
+    decode in neither (each becomes a rejected row)."""
+
+    path: Path
+    utf8_count: int = 0
+    gb18030_count: int = 0
+    utf8_lines: list[int] = field(default_factory=list)
+    gb18030_lines: list[int] = field(default_factory=list)
+    bad_rows: list[int] = field(default_factory=list)
+
+    @property
+    def mixed(self) -> bool:
+        return bool(self.utf8_count and self.gb18030_count)
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8+gb18030" if self.mixed else "gb18030"
+
+
+def _decode_line(line: bytes) -> tuple[bytes, str]:
+    """(the line as UTF-8 bytes, "ascii" | "utf-8" | "gb18030" | "bad"): UTF-8 is tried first."""
+    if line.isascii():
+        return line, "ascii"
+    text = line.decode("utf-8", "replace")
+    if "\ufffd" not in text:
+        return line, "utf-8"
+    try:
+        line.decode("utf-8")
+        return line, "utf-8"  # a genuine U+FFFD in a UTF-8 line
+    except UnicodeDecodeError:
+        pass
+    try:
+        return line.decode("gb18030").encode("utf-8"), "gb18030"
+    except UnicodeDecodeError:
+        return line.decode("gb18030", "replace").encode("utf-8"), "bad"
+
+
+def _transcode(path: Path, tmpdir: Path) -> Transcoded:
+    """A CSV that is not UTF-8 as a whole, decoded LINE BY LINE into a UTF-8 temporary file (Polars
+    reads UTF-8 only): each line in the encoding it is valid in — UTF-8 first, else GB18030 — so a
+    file exported in GB18030 and appended to in UTF-8 (or the reverse) reads right throughout. A line
+    valid in neither is kept with its undecodable bytes as U+FFFD and its row is rejected
+    (``ENCODING_PROBLEM``). Row numbers follow records: a quoted field spanning lines (an even count
+    of ``"`` closes it; ``"`` is never part of a multi-byte character in either encoding) is one row."""
     out = tmpdir / f"{hashlib.sha1(str(path).encode()).hexdigest()}.csv"
-    with path.open("r", encoding="gb18030", errors="replace", newline="") as src, out.open(
-        "w", encoding="utf-8", newline=""
-    ) as dst:
-        shutil.copyfileobj(src, dst, CHUNK)
-    return out
+    res = Transcoded(out)
+    row, open_quote = 1, False
+    with path.open("rb") as src, create_private(out) as dst:
+        for lineno, line in enumerate(src, start=1):
+            data, kind = _decode_line(line)
+            dst.write(data)
+            if kind == "utf-8":
+                res.utf8_count += 1
+                if res.utf8_count <= LISTED_LINES:
+                    res.utf8_lines.append(lineno)
+            elif kind == "gb18030":
+                res.gb18030_count += 1
+                if res.gb18030_count <= LISTED_LINES:
+                    res.gb18030_lines.append(lineno)
+            elif kind == "bad":
+                res.bad_rows.append(row)
+            if line.count(b'"') % 2:
+                open_quote = not open_quote
+            if not open_quote:
+                row += 1
+    return res
+
+
+def _mixed_warning(src: str, rel: str, t: Transcoded) -> str | None:
+    """One warning naming the lines of the less used encoding, when a file mixes the two."""
+    if not t.mixed:
+        return None
+    if t.gb18030_count <= t.utf8_count:
+        name, other, lines, count = "GB18030", "UTF-8", t.gb18030_lines, t.gb18030_count
+    else:
+        name, other, lines, count = "UTF-8", "GB18030", t.utf8_lines, t.utf8_count
+    more = count > len(lines)
+    shown = "、".join(str(n) for n in lines) + (f" 等共 {count}" if more else "")
+    return (
+        f"{src}: {rel}: 文件混用两种编码：第 {shown} 行按 {name} 解码，其余按 {other} — 建议统一另存为 UTF-8"
+        f" (mixed encodings: lines read as {name}: {', '.join(str(n) for n in lines)}{f', … ({count} lines)' if more else ''})"
+    )
 
 
 def _header_map(src: Source, headers: list[str], rel: str, warnings: list[str]) -> dict[int, str]:
@@ -114,8 +201,9 @@ def _header_map(src: Source, headers: list[str], rel: str, warnings: list[str]) 
     names = text.resolve_spellings(cleaned, src.header_aliases())
     for i, h in enumerate(cleaned):
         name = names.get(h)
-        if name is None:
-            warnings.append(f"{src.name}: 未知列「{h or '(空表头)'}」已忽略 (unknown column ignored)")
+        if name is None:  # the header text is masked: it may hold an identity number
+            shown = privacy.mask_str(h) if h else "(空表头)"
+            warnings.append(f"{src.name}: 未知列「{shown}」已忽略 (unknown column ignored)")
             continue
         if name in out.values():
             col = src.column(name)
@@ -177,7 +265,7 @@ def _csv_line_fallback(path: Path, width: int, tmpdir: Path) -> pl.DataFrame:
     good = frame.filter(~odd)
     tmp = tmpdir / f"fallback-{hashlib.sha1(str(path).encode()).hexdigest()}.csv"
     body = good.select(pl.format("{},{}", pl.col("_i") + 1, pl.col("line"))).to_series()
-    tmp.write_text("\n".join(["_row"] + body.to_list()) + "\n", encoding="utf-8")
+    write_private(tmp, ("\n".join(["_row"] + body.to_list()) + "\n").encode("utf-8"))
     schema = {"_row": pl.String()} | {f"_c{i}": pl.String() for i in range(width + 1)}
     cells = pl.read_csv(tmp, has_header=True, schema=schema, missing_columns="insert", truncate_ragged_lines=True)
     cells = cells.with_columns(
@@ -189,9 +277,13 @@ def _csv_line_fallback(path: Path, width: int, tmpdir: Path) -> pl.DataFrame:
     return pl.concat([cells, bad], how="diagonal_relaxed")
 
 
-def _read_csv(path: Path, rel: str, encoding: str, tmpdir: Path) -> tuple[list[str] | None, pl.LazyFrame | None, Path]:
-    """(headers, lazy cells or None when the file has no header, the UTF-8 path actually read)."""
-    p = _transcode(path, tmpdir) if encoding != "utf-8" else path
+def _read_csv(
+    path: Path, rel: str, encoding: str, tmpdir: Path
+) -> tuple[list[str] | None, pl.LazyFrame | None, Path, Transcoded | None]:
+    """(headers, lazy cells or None when the file has no header, the UTF-8 path actually read, how a
+    non-UTF-8 file was decoded)."""
+    transcoded = _transcode(path, tmpdir) if encoding != "utf-8" else None
+    p = transcoded.path if transcoded else path
     try:
         headers = _csv_fields(p)
     except pl.exceptions.PolarsError:
@@ -201,12 +293,14 @@ def _read_csv(path: Path, rel: str, encoding: str, tmpdir: Path) -> tuple[list[s
             start = f.read(4096)
         if start.strip(b"\xef\xbb\xbf \t\r\n"):  # bytes there, but no header read
             raise FatalError(f"{rel}: 表头无法读取（引号不成对？）— 请检查第1行表头 (header row unreadable)")
-        return None, None, p
-    return headers, _scan_csv_cells(p, len(headers)), p
+        return None, None, p, transcoded
+    return headers, _scan_csv_cells(p, len(headers)), p, transcoded
 
 
 def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame, pl.DataFrame | None]:
-    """First sheet, every cell as text; also which cells of personal columns were numbers."""
+    """First sheet, every cell as text; also which cells of personal columns were numbers. The
+    header's width is up to its last non-blank cell: a row with a value further right gets
+    ``row: more fields than the N of the header``, as a ragged CSV row does."""
     import fastexcel
 
     reader = fastexcel.read_excel(path)
@@ -215,9 +309,19 @@ def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame,
     if df.height == 0:
         return None, pl.DataFrame(), None
     headers = [v if v is not None else "" for v in df.row(0)]
+    filled = [i for i, h in enumerate(headers) if h.strip(text.SPACES)]
+    width = filled[-1] + 1 if filled else 0
+    if width == 0:
+        return None, pl.DataFrame(), None
+    headers = headers[:width]
     df = df.rename({c: f"_c{i}" for i, c in enumerate(df.columns)})
+    beyond = [f"_c{i}" for i in range(width, df.width)]
+    extra = pl.any_horizontal([pl.col(c).str.strip_chars(text.SPACES).str.len_bytes() > 0 for c in beyond]).fill_null(False) if beyond else pl.lit(False)
     df = df.with_row_index("_i").filter(pl.col("_i") > 0)
-    df = df.with_columns((pl.col("_i").cast(pl.Int64) + 1).alias("_row"), pl.lit(None, pl.String).alias("_problem")).drop("_i")
+    df = df.with_columns(
+        (pl.col("_i").cast(pl.Int64) + 1).alias("_row"),
+        pl.when(extra).then(pl.lit(f"row: more fields than the {width} of the header")).otherwise(pl.lit(None, pl.String)).alias("_problem"),
+    ).drop("_i", *beyond)
     # An 18-digit identity number typed into a number cell has already lost its last digits: find
     # those cells by reading the column again as booleans (only number/boolean cells convert).
     numeric = {}
@@ -233,52 +337,89 @@ def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame,
     return headers, df, numeric_df
 
 
+def _as_text(dtype: pl.DataType, c: str) -> pl.Expr:
+    """A Parquet column as text: dates ISO; decimal numbers rounded to 10 places (float noise such as
+    ``33.333333333333336`` would otherwise be a 15-digit run: an identity number to the detector)."""
+    if dtype == pl.Date():
+        return pl.col(c).dt.to_string("%Y-%m-%d")
+    if dtype.is_float() or dtype.is_decimal():
+        return pl.col(c).cast(pl.Float64).round(10).cast(pl.String)
+    return pl.col(c).cast(pl.String)
+
+
 def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
     df = pl.read_parquet(path)
     headers = df.columns
-    df = df.select(
-        [
-            (pl.col(c).dt.to_string("%Y-%m-%d") if df.schema[c] in (pl.Date(),) else pl.col(c).cast(pl.String)).alias(
-                f"_c{i}"
-            )
-            for i, c in enumerate(headers)
-        ]
-    )
+    df = df.select([_as_text(df.schema[c], c).alias(f"_c{i}") for i, c in enumerate(headers)])
     df = df.with_row_index("_i").with_columns(
         (pl.col("_i").cast(pl.Int64) + 2).alias("_row"), pl.lit(None, pl.String).alias("_problem")
     ).drop("_i")
     return headers, df
 
 
+#: The reason given to a row whose key or reference cell holds an identity number (masked there).
+ID_IN_KEY = "holds an identity number (身份证号), masked — a code or 工号 belongs here"
+
+
+def identifying_columns(src: Source) -> set[str]:
+    """The columns whose values identify a row or another row (key and reference columns): an
+    identity number in one of them rejects the row, since masking could make two values equal."""
+    return set(src.key) | {c.name for c in src.columns if c.ref}
+
+
 #: Writer settings of the temporary per-file parts (read once more, then deleted): fast, not small.
 PART_OPTIONS = dict(compression="lz4", statistics=False, row_group_size=1_000_000)
+
+
+#: The reason of a row whose only values stand under headers outside the contract.
+ORPHAN_PROBLEM = "row: values only under columns outside the contract (unknown or blank header)"
+
+
+def _read_cells(src: Source, path: Path, rel: str, encoding: str, tmpdir: Path):
+    """(encoding, headers, cells, numeric cells of personal columns, the UTF-8 path read, transcoding)
+    of one landing file; a file that cannot be read at all is a FatalError naming it."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        headers, cells, utf8_path, transcoded = _read_csv(path, rel, encoding, tmpdir)
+        return (transcoded.encoding if transcoded else encoding), headers, cells, None, utf8_path, transcoded
+    if suffix == ".xlsx":
+        try:
+            headers, cells, numeric = _read_xlsx(path, src)
+        except Exception as err:  # a corrupt workbook: name the file, say what to do
+            raise FatalError(f"{rel}: 无法读取 Excel 文件（{type(err).__name__}）— 请用 Excel 重新另存为 .xlsx") from None
+        return "xlsx", headers, cells, numeric, path, None
+    try:
+        headers, cells = _read_parquet(path)
+    except Exception as err:  # corrupt, truncated, or columns with no text form
+        raise FatalError(
+            f"{rel}: 无法读取 Parquet 文件（{type(err).__name__}）— 请重新导出该文件，或改为 .csv / .xlsx (unreadable Parquet file)"
+        ) from None
+    return "parquet", headers, cells, None, path, None
 
 
 def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: list[str], out: Path) -> dict:
     """One landing file -> its inventory entry; its raw rows (the source's raw_schema()) are streamed to
     the Parquet file ``out`` (not written for an empty file: ``rows_read`` 0). A CSV is read in a stream,
-    so memory does not grow with the file."""
+    so memory does not grow with the file. Every identity number in a cell is masked here, before the
+    rows are written anywhere; a file that cannot be read ends the run with one line naming it."""
     rel = path.relative_to(landing).as_posix()
-    sha, encoding = _hash_and_encoding(path)
+    if privacy.contains_id_str(rel):
+        raise FatalError(
+            f"{privacy.mask_str(rel)}: 文件名中含有身份证号 — 请重命名该文件 (a landing file name holds an identity number)"
+        )
+    try:
+        sha, encoding = _hash_and_encoding(path)
+        encoding, headers, cells, numeric, utf8_path, transcoded = _read_cells(src, path, rel, encoding, tmpdir)
+    except OSError as err:
+        raise FatalError(f"{rel}: 无法读取文件（{err.strerror or type(err).__name__}）— 请检查文件权限与磁盘 (unreadable file)") from None
     suffix = path.suffix.lower()
-    numeric = None
-    utf8_path = path
-    if suffix == ".csv":
-        headers, cells, utf8_path = _read_csv(path, rel, encoding, tmpdir)
-    elif suffix == ".xlsx":
-        encoding = "xlsx"
-        try:
-            headers, cells, numeric = _read_xlsx(path, src)
-        except Exception as err:  # a corrupt workbook: name the file, say what to do
-            raise FatalError(f"{rel}: 无法读取 Excel 文件（{type(err).__name__}）— 请用 Excel 重新另存为 .xlsx") from None
-    else:
-        encoding = "parquet"
-        headers, cells = _read_parquet(path)
     entry = {"source": src.name, "file": rel, "sha256": sha, "format": suffix[1:], "encoding": encoding}
     if headers is None:  # an empty file: no header, no rows
         warnings.append(f"{src.name}: {rel}: 空文件，没有表头和数据行 (empty file: no header, no rows)")
         entry |= {"headers": "{}", "rows_read": 0}
         return entry
+    if transcoded is not None and (mixed := _mixed_warning(src.name, rel, transcoded)):
+        warnings.append(mixed)
     hmap = _header_map(src, headers, rel, warnings)
     entry["headers"] = json.dumps({name: headers[i].strip() for i, name in hmap.items()}, ensure_ascii=False)
     if numeric is not None:
@@ -286,27 +427,51 @@ def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: li
     numeric_cols = set(numeric.columns) if numeric is not None else set()
     cols = []
     personal_reasons = []
+    identifying = identifying_columns(src)
     for c in src.columns:
         pos = [i for i, n in hmap.items() if n == c.name]
         expr = pl.col(f"_c{pos[0]}") if pos else pl.lit(None, pl.String)
-        if pos and suffix == ".xlsx" and c.kind == "date":
-            expr = text.excel_serial_to_iso(expr)
-        if c.personal:
+        if c.personal:  # validated, then masked whole
             v = text.clean(expr)
-            problem = text.id_number_problem(v)
+            problem = privacy.id_number_problem(v)
             if pos and f"_c{pos[0]}" in numeric_cols:
                 problem = pl.when(pl.col(f"_c{pos[0]}_numeric")).then(pl.lit("stored as a number, digits lost")).otherwise(problem)
             personal_reasons.append(pl.when(v.is_not_null() & problem.is_not_null()).then(pl.format(f"{c.name}: {{}}", problem)))
-            expr = text.mask_personal(expr)
+            expr = privacy.mask_whole(expr)
+        elif pos:
+            # Every other cell: an identity number inside it is masked here, before anything is
+            # written. In a key or reference column the mask could make two values equal: the row
+            # is rejected instead of merged (docs/ingest.md, "Identity numbers").
+            if c.name in identifying:
+                personal_reasons.append(pl.when(privacy.contains_id(expr)).then(pl.lit(f"{c.name}: {ID_IN_KEY}")))
+            expr = privacy.mask_ids(expr)
+            if suffix == ".xlsx" and c.kind == "date":
+                expr = text.excel_serial_to_iso(expr)
         cols.append(expr.alias(c.name))
     personal = pl.concat_list(personal_reasons).list.drop_nulls() if personal_reasons else pl.lit([], pl.List(pl.String))
+
     # A row whose every cell is blank is not a record (spreadsheets leave them at the end): skipped.
-    joined = pl.concat_str([pl.col(c.name) for c in src.columns], ignore_nulls=True)
-    blank = joined.str.strip_chars(text.SPACES).str.len_bytes() == 0
+    # One with values only under unknown or blank headers is a record the contract cannot read:
+    # counted and rejected, as is a line that decodes in neither encoding.
+    def filled(i: int) -> pl.Expr:
+        return (pl.col(f"_c{i}").str.strip_chars(text.SPACES).str.len_bytes() > 0).fill_null(False)
+
+    other = [i for i in range(len(headers)) if i not in hmap]
+    blank = ~pl.any_horizontal([filled(i) for i in hmap] or [pl.lit(False)])
+    problems = [pl.col("_problem")]
+    if transcoded is not None and transcoded.bad_rows:
+        problems.insert(0, pl.when(pl.col("_row").is_in(transcoded.bad_rows)).then(pl.lit(ENCODING_PROBLEM)))
+    if other:
+        problems.append(pl.when(blank & pl.any_horizontal([filled(i) for i in other])).then(pl.lit(ORPHAN_PROBLEM)))
+    problem = problems[0] if len(problems) == 1 else pl.when(pl.any_horizontal([p.is_not_null() for p in problems])).then(
+        pl.concat_str(problems, separator=SEP, ignore_nulls=True)
+    )
 
     def rows_of(cells: pl.LazyFrame) -> pl.LazyFrame:
-        frame = cells.select(*cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"))
-        return frame.filter(~blank | pl.col("_problem").is_not_null()).cast(raw_schema(src))
+        frame = cells.with_columns(problem.alias("_problem"), blank.alias("_blank")).select(
+            *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"), pl.col("_blank")
+        )
+        return frame.filter(~pl.col("_blank") | pl.col("_problem").is_not_null()).drop("_blank").cast(raw_schema(src))
 
     try:
         rows_of(cells.lazy()).sink_parquet(out, **PART_OPTIONS)
@@ -315,6 +480,7 @@ def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: li
             raise
         # Polars cannot parse it (an unclosed quote swallows the rest of the file): line by line
         rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy()).sink_parquet(out, **PART_OPTIONS)
+    make_private(out)
     entry["rows_read"] = pl.scan_parquet(out).select(pl.len()).collect().item()
     return entry
 

@@ -43,10 +43,6 @@ _DEC = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 #: against the contract's spellings, so an extra conversion can only find a label, never invent one.
 TO_SIMPLIFIED: tuple[tuple[str, ...], ...] = (("t2s",), ("tw2s",), ("hk2s",), ("tw2sp", "hk2s"))
 
-#: GB 11643 / ISO 7064 MOD 11-2: weights of the first 17 digits and the check character by remainder.
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
-
 
 def clean(e: pl.Expr) -> pl.Expr:
     """Trim ASCII and full-width spaces, read full-width digits/letters as half width; blank -> null."""
@@ -148,24 +144,3 @@ def to_enum(e: pl.Expr, enum: EnumDef) -> pl.Expr:
     the batch (a column of codes holds few), not once per row."""
     return e.map_batches(partial(_codes, spellings=enum.spellings()), return_dtype=pl.String, is_elementwise=True)
 
-
-def id_number_problem(e: pl.Expr) -> pl.Expr:
-    """The reason (without the column prefix) an identity number is invalid, or null when valid.
-    ``e`` is the cleaned value; X is accepted in either case."""
-    v = e.str.to_uppercase()
-    shape_ok = v.str.contains(r"^\d{17}[\dX]$")
-    total = pl.sum_horizontal(
-        [v.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(ID_WEIGHTS)]
-    )
-    expected = pl.lit(ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
-    return (
-        pl.when(~shape_ok)
-        .then(pl.lit("must be 18 characters: 17 digits and a check digit (0-9 or X)"))
-        .when(v.str.slice(17, 1) != expected)
-        .then(pl.lit("invalid check digit"))
-    )
-
-
-def mask_personal(e: pl.Expr) -> pl.Expr:
-    """Keep the first 4 characters, hide the rest: 1101**************."""
-    return pl.when(e.is_not_null()).then(pl.concat_str(e.str.slice(0, 4), pl.lit("*" * 14)))

@@ -51,11 +51,12 @@ import polars as pl
 
 from lianjian.contract import ENUMS, INTERNAL, PUBLISHED
 from lianjian.errors import FatalError
+from lianjian.files import PRIVATE_FILE, make_public, warehouse_root
+from lianjian.privacy import id_cell_count, json_strings, mask_frame
 from lianjian.publish.bi_database import remove_stale as remove_stale_database
 from lianjian.publish.bi_database import write_bi_database
 from lianjian.publish.dictionary import dictionary_bytes
 from lianjian.publish.dimensions import codes_table
-from lianjian.publish.privacy import mask_frame
 from lianjian.rules_config import Rules
 
 LINK = "published"
@@ -87,6 +88,7 @@ class PublishResult:
     path: Path  # the ``published`` link
     rows: dict[str, int]
     manifest: dict
+    identity_cells: dict[str, int]  # per table: cells holding an identity number (checked before the switch: all 0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,7 +291,10 @@ def publish_lock(warehouse: Path):
     """One publisher at a time per warehouse (released by the kernel if the process dies)."""
     vd = versions_dir(warehouse)
     vd.mkdir(parents=True, exist_ok=True)
-    with open(vd / ".lock", "a+") as f:
+    os.chmod(vd, 0o755)  # BI tools reach the versions through it
+    fd = os.open(vd / ".lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)
+    with os.fdopen(fd, "a+") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -342,6 +347,32 @@ def recover(warehouse: Path) -> None:
             _point_link(warehouse, versions[-1])
 
 
+class IdentityNumberFound(FatalError):
+    """An identity number in a file about to be published: nothing is published."""
+
+
+def _open_to_readers(root: Path) -> None:
+    """Every folder of a version 0755 and every file 0644, whatever the umask: BI tools read them."""
+    for p in [root, *root.rglob("*")]:
+        make_public(p)
+
+
+def identity_cells(root: Path) -> dict[str, int]:
+    """Per published table under ``root`` (a version being written): how many text cells of its
+    Parquet files hold an identity number (lianjian.privacy); the manifest and dictionary count under
+    their file names (every string but the SHA-256 digests: lianjian.privacy.DIGESTS)."""
+    out: dict[str, int] = {}
+    for table in PUBLISHED:
+        files = sorted((root / table).rglob("*.parquet"))
+        out[table] = id_cell_count(pl.scan_parquet(files, hive_partitioning=False)) if files else 0
+    for name in (MANIFEST, DICTIONARY):
+        path = root / name
+        if path.is_file():
+            strings = json_strings(json.loads(path.read_text(encoding="utf-8")))
+            out[name] = id_cell_count(pl.LazyFrame({"s": strings}, schema={"s": pl.String}))
+    return out
+
+
 def _collect_garbage(warehouse: Path, keep: int = 2) -> None:
     """Delete complete versions older than the ``keep`` newest, never the published one."""
     current = current_version(warehouse)
@@ -372,7 +403,7 @@ def publish_tables(
     if unknown:
         raise ValueError(f"not published tables: {sorted(unknown)}")
     try:
-        warehouse.mkdir(parents=True, exist_ok=True)
+        warehouse_root(warehouse)
     except OSError as err:
         raise FatalError(f"数据仓库 {warehouse}: 无法创建（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
     now = now or dt.datetime.now(dt.timezone.utc).astimezone()
@@ -406,10 +437,22 @@ def publish_tables(
             outputs=outputs,
         )
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        _open_to_readers(tmp)
         _fsync_file(tmp / DICTIONARY)
         _fsync_file(tmp / MANIFEST)
         _fsync_dir(tmp)
         _checkpoint("written")
+        # The last barrier, before the switch: what is about to be published holds no identity
+        # number (masked when read, and again in prepare(); this should never find one).
+        found = identity_cells(tmp)
+        if any(found.values()):
+            shutil.rmtree(tmp, ignore_errors=True)
+            where = "、".join(f"{t} {n} 处" for t, n in found.items() if n)
+            raise IdentityNumberFound(
+                f"发布前检查 no_identity_numbers：待发布文件中发现身份证号（{where}）— 本次未发布，上一版保持不变；"
+                "这是程序缺陷，请保留落地区文件并报告 (identity number found before publishing)"
+            )
+        _checkpoint("checked")
         final = vd / version
         os.rename(tmp, final)
         _fsync_dir(vd)
@@ -421,7 +464,7 @@ def publish_tables(
         _collect_garbage(warehouse)
         _checkpoint("done")
     rows = {o["table"]: o["rows"] for o in manifest["outputs"]}
-    return PublishResult(version=version, path=warehouse / LINK, rows=rows, manifest=manifest)
+    return PublishResult(version=version, path=warehouse / LINK, rows=rows, manifest=manifest, identity_cells=found)
 
 
 # --------------------------------------------------------------------------------------------------

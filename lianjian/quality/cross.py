@@ -12,7 +12,8 @@ from typing import NamedTuple
 import polars as pl
 
 from lianjian.contract import LEADERSHIP_POSITIONS, SOURCES
-from lianjian.quality.validate import ID_NUMBER_18, MAX_SAMPLES, mask_personal
+from lianjian.privacy import contains_id
+from lianjian.quality.validate import MAX_SAMPLES, mask_personal
 
 Frame = pl.LazyFrame | pl.DataFrame
 
@@ -73,16 +74,29 @@ def dept_heads_and_supervisors_active_in_roster(departments: Frame, personnel: F
     return _outcome(bad, leaders, sample)
 
 
+def one_active_party_secretary(personnel: Frame) -> Outcome:
+    """At most one ACTIVE party secretary (党组书记) per unit and year (RULES.md, settled readings: a
+    retired or transferred person still flagged is ignored; two active ones stop the run, since R1
+    and R3 could not tell which one to assess). Counts every active flagged row of such a unit-year."""
+    p = _lazy(personnel).filter(pl.col("is_party_secretary").fill_null(False) & (pl.col("status").cast(pl.String) == "active"))
+    bad = p.filter(pl.len().over("year", "unit_code") > 1)
+    sample = pl.format("{} {} person_id={}", "year", "unit_code", "person_id")
+    return _outcome(bad, p, sample)
+
+
 def supervisors_are_leadership(departments: Frame, personnel: Frame) -> Outcome:
-    """Every supervisor (分管院领导) is a leadership member (班子成员) in that year's roster of the unit."""
+    """Every supervisor (分管院领导) is a leadership member (班子成员) in that year's roster, of any
+    unit (RULES.md, settled readings: a supervisor from another unit breaks no rule that stops a run;
+    scoring uses the supervisor as given). The quarantine already rejects a department whose
+    supervisor is no leadership member that year (contract: ``ref_filter: leadership``)."""
     leadership = (
         _roster(personnel)
         .filter(pl.col("position").cast(pl.String).is_in(list(LEADERSHIP_POSITIONS)))
-        .select("year", "unit_code", "person_id")
+        .select("year", "person_id")
         .unique()
     )
     sup = _department_leaders(departments).filter(pl.col("role") == "supervisor_id")
-    bad = sup.join(leadership, on=["year", "unit_code", "person_id"], how="anti")
+    bad = sup.join(leadership, on=["year", "person_id"], how="anti")
     sample = pl.format("{} {}/{} supervisor_id={}", "year", "unit_code", "dept_code", "person_id")
     return _outcome(bad, sup, sample)
 
@@ -149,7 +163,8 @@ def rejected_share(ingest_report: Frame, rejected: Frame, source: str) -> Outcom
 
 
 def rejected_records_without_id_numbers(rejected: Frame) -> Outcome:
-    """No identity number survives in the quarantine's raw rows (they are published: must be masked)."""
+    """No identity number in the quarantine's raw rows or reasons (both are masked when read, and
+    publishing checks again before the switch; this should never find one)."""
     r = _lazy(rejected)
-    bad = r.filter(pl.col("raw").str.contains(ID_NUMBER_18))
+    bad = r.filter(contains_id(pl.col("raw")) | pl.col("reasons").list.eval(contains_id(pl.element())).list.any())
     return _outcome(bad, r, pl.format("{}:{}", "file", "row_number"))

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lianjian.contract import SOURCES
+from lianjian.files import PRIVATE_DIR, private_mkdir, write_private
 from lianjian.quality.checks import QualityRun
 from lianjian.quality.suites import FAMILY_ZH
 
@@ -143,15 +144,16 @@ def write_data_docs(run: QualityRun, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "suites").mkdir(parents=True)
-    (tmp / "results").mkdir()
+    private_mkdir(tmp / "suites")  # samples are values of the staged layer: private (0700 / 0600)
+    private_mkdir(tmp / "results")
+    os.chmod(tmp, PRIVATE_DIR)
     generated = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
     for src, r in run.suites.items():
-        (tmp / "suites" / f"{src}.html").write_text(_suite_page(src, run), encoding="utf-8")
-        (tmp / "results" / f"{src}.json").write_text(
-            json.dumps(r.gx_result, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        write_private(tmp / "suites" / f"{src}.html", _suite_page(src, run).encode("utf-8"))
+        write_private(
+            tmp / "results" / f"{src}.json", json.dumps(r.gx_result, ensure_ascii=False, indent=1, default=str).encode("utf-8")
         )
-    (tmp / "index.html").write_text(_index(run, generated), encoding="utf-8")
+    write_private(tmp / "index.html", _index(run, generated).encode("utf-8"))
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
     if out_dir.exists():
         os.replace(out_dir, old)

@@ -3,9 +3,9 @@
 Nothing here names a source's columns one by one: every staged table's suite is derived from
 ``SOURCES[src]`` — column presence and order, types, required values, enumerations, ranges, key
 uniqueness, patterns, date order, conditional requirements and a row count above zero for the
-required sources. Two cross-field rules that Great Expectations can state on one table are added by
-name (``NAMED_EXPECTATIONS``): at most one party secretary per unit and year, and a reason on every
-must_talk talk (the latter comes from the contract's ``required_if``).
+required sources. One conditional requirement feeds a named check of its own
+(``NAMED_CONDITIONAL``): a reason on every must_talk talk. (At most one active party secretary per
+unit and year is a Polars rule: ``lianjian.quality.cross``.)
 
 Each expectation carries ``meta``: ``family`` (columns, types, not_null, conditional_required, enum,
 range, unique_key, pattern, row_count, date_order, cross_field), ``column``, ``check`` (the Dagster
@@ -84,28 +84,6 @@ def _condition(spec: dict[str, list[str]], negate: bool):
     col = GxColumn(other)
     return col.is_not_in(list(codes)) if negate else col.is_in(list(codes))
 
-
-# --- named cross-field expectations (one table, stated in GX) -------------------------------------
-
-
-def _one_party_secretary(source: Source) -> gxe.Expectation:
-    """庆城办法 / CONTRACT.md personnel.is_party_secretary: at most one per unit and year."""
-    for col in ("year", "unit_code", "is_party_secretary"):
-        source.column(col)  # fails loudly if the contract renames them
-    return gxe.ExpectCompoundColumnsToBeUnique(
-        column_list=["year", "unit_code"],
-        row_condition=GxColumn("is_party_secretary") == True,  # noqa: E712 (a GX condition, not a comparison)
-        meta=_meta(
-            "cross_field",
-            "每个单位每年至多一名党组书记（党组书记标记为“是”的人员中，单位编码+年度不重复）",
-            "is_party_secretary",
-            "one_party_secretary_per_unit_year",
-        ),
-    )
-
-
-#: source -> builders of its named cross-field expectations.
-NAMED_EXPECTATIONS = {"personnel": [_one_party_secretary]}
 
 #: Conditional requirements that feed a named check instead of the suite check: (source, column) -> check.
 NAMED_CONDITIONAL = {("talks", "reason"): "must_talk_has_reason"}
@@ -203,8 +181,6 @@ def expectations_for(src: str) -> list[gxe.Expectation]:
                 ),
             )
         )
-    for build in NAMED_EXPECTATIONS.get(src, []):
-        out.append(build(s))
     return out
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -21,27 +20,23 @@ from pathlib import Path
 
 import polars as pl
 
+from lianjian.files import private_mkdir, write_private
+from lianjian.privacy import mask_str, mask_strs
 from lianjian.quality.suites import build_suite, suite_fingerprint, suite_name, to_gx_pandas
 
 import great_expectations as gx  # noqa: E402  (suites sets GX_ANALYTICS_ENABLED first)
-
-#: An 18-character identity-card number (region, birth date, sequence, check digit); also valid
-#: as a Polars (Rust) regular expression.
-ID_NUMBER_18 = r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-#: What sample texts mask: the 18-character form or any 15-digit run (the old card number).
-ID_NUMBER = re.compile(ID_NUMBER_18 + r"|(?<!\d)\d{15}(?!\d)")
 
 MAX_SAMPLES = 5
 
 
 def mask_personal(value: object) -> str:
-    """A sample value as text with anything that looks like an identity number masked."""
+    """A sample value as text with every identity number masked (lianjian.privacy)."""
     if hasattr(value, "item") and not isinstance(value, (str, dict, list)):
         value = value.item()  # numpy scalar
     if value is None:
         return "（空）"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = ID_NUMBER.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
+    text = mask_str(text)
     return text if len(text) <= 120 else text[:117] + "…"
 
 
@@ -178,17 +173,36 @@ def _summarize(r, rows: int) -> ExpectationOutcome:
 
 
 def _scrub(gx_json: dict) -> dict:
-    """The GX result as stored: sample values masked like everything else we write."""
+    """The GX result as stored: every string (sample values, keys) masked like everything else we
+    write (lianjian.privacy), in one pass over all of them."""
+    plain = json.loads(json.dumps(gx_json, ensure_ascii=False, default=str))
+    found: list[str] = []
+
+    def collect(x):
+        if isinstance(x, str):
+            found.append(x)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                found.append(k)
+                collect(v)
+        elif isinstance(x, list):
+            for v in x:
+                collect(v)
+
+    collect(plain)
+    unique = list(dict.fromkeys(found))
+    masked = dict(zip(unique, mask_strs(unique)))
+
     def walk(x):
         if isinstance(x, str):
-            return ID_NUMBER.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), x)
+            return masked[x]
         if isinstance(x, dict):
-            return {k: walk(v) for k, v in x.items()}
+            return {masked[k]: walk(v) for k, v in x.items()}
         if isinstance(x, list):
             return [walk(v) for v in x]
         return x
 
-    return walk(json.loads(json.dumps(gx_json, ensure_ascii=False, default=str)))
+    return walk(plain)
 
 
 # --- bounded inputs for GX ------------------------------------------------------------------------
@@ -576,8 +590,8 @@ def validate_cached(src: str, frame: pl.DataFrame, cache_dir: Path | None) -> Su
             result.seconds = time.perf_counter() - t0
             return result
     result = run_suite(src, frame, digest=digest)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(path.parent)  # the cache holds sample values: private like the staged layer
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, default=str), encoding="utf-8")
+    write_private(tmp, json.dumps(result.to_json(), ensure_ascii=False, default=str).encode("utf-8"))
     os.replace(tmp, path)
     return result

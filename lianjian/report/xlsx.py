@@ -29,6 +29,8 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import polars as pl
 
+from lianjian.files import private_mkdir, write_private
+
 from lianjian.report.fmt import display_width, formula_like
 from lianjian.report.model import Block, Rendered, Report
 from lianjian.report.sections import METRICS
@@ -408,12 +410,12 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
 def write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file beside it and a rename, so a reader never
     sees half a file (no fsync: a crash at worst leaves the previous file or none). A failed write
-    (disk full) removes its temporary file; the report's digest notices the file not written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (disk full) removes its temporary file; the report's digest notices the file not written. Reports
+    name people: the file is 0600 and its folder 0700 (lianjian.files)."""
+    private_mkdir(path.parent)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}{TMP_INFIX}{os.getpid()}")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        write_private(tmp, data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

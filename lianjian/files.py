@@ -1,0 +1,187 @@
+"""How the pipeline writes to the warehouse: file modes, and the run's own temporary folder.
+
+Everything outside ``published/`` may hold names, and the landing layer holds masked identity
+numbers and every text as read, so it is private to the account that runs the pipeline: folders
+0700, files 0600. ``published/`` (``.published/`` and its versions) is for BI tools: folders 0755,
+files 0644. Modes are set explicitly where each file or folder is written, whatever the umask of the
+process (``lianjian run``, ``dagster dev``, the Dagster daemon behave the same). docs/operations.md
+lists which layer holds what.
+
+Temporary files of a run (decoded copies of landing files, per-file and per-chunk parts) live in
+``<warehouse>/.tmp/<label>-<pid>-<random>/`` (0700), removed when the step ends. Each such folder is
+owned through an exclusive ``flock`` on its ``.lock`` file beside it; the kernel releases the lock
+when the process dies (even by SIGKILL), so the next step that makes a temporary folder removes
+every folder whose lock it can take: the leftovers of killed runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+PUBLIC_DIR = 0o755
+PUBLIC_FILE = 0o644
+
+#: The warehouse's temporary folder.
+TMP = ".tmp"
+#: A lock file still named ``.<name>.lock.new`` belongs to a process that died (or is about to
+#: rename it): removed once it is this old and nobody holds it.
+_NEW_LOCK_GRACE_S = 60
+
+
+def warehouse_root(root: Path) -> Path:
+    """The warehouse folder, made (0755: BI tools must reach ``published/`` through it) if absent."""
+    root = Path(root)
+    if not root.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, PUBLIC_DIR)
+    return root
+
+
+def private_mkdir(path: Path) -> Path:
+    """``path`` as a folder only its owner can open (0700), and any missing parent made the same way
+    (existing parents are left as they are). Call with a folder INSIDE the warehouse."""
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            pass
+    os.chmod(path, PRIVATE_DIR)
+    return path
+
+
+def private_dirs(root: Path, *parts: str) -> Path:
+    """``root/part/…`` with every part a private folder (0700); ``root`` (the warehouse) public."""
+    path = warehouse_root(root)
+    for part in parts:
+        path = private_mkdir(path / part)
+    return path
+
+
+def make_private(path: Path) -> Path:
+    os.chmod(path, PRIVATE_FILE)
+    return Path(path)
+
+
+def make_public(path: Path) -> Path:
+    os.chmod(path, PUBLIC_DIR if Path(path).is_dir() else PUBLIC_FILE)
+    return Path(path)
+
+
+@contextmanager
+def create_private(path: Path) -> Iterator[BinaryIO]:
+    """Open ``path`` for writing (binary, truncated) as a 0600 file from its first byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as f:
+        yield f
+
+
+def write_private(path: Path, data: bytes) -> Path:
+    with create_private(path) as f:
+        f.write(data)
+    return Path(path)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_siblings(path: Path) -> None:
+    """Remove ``.<name>.tmp-<pid>`` files beside ``path`` left by dead processes (atomic writes that
+    a kill interrupted)."""
+    for p in Path(path).parent.glob(f".{Path(path).name}.tmp-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            p.unlink(missing_ok=True)
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open descriptor holding an exclusive lock on ``path``, or None when someone holds it."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def sweep_stale(base: Path) -> list[str]:
+    """Remove the temporary folders under ``base`` whose owner is gone (its lock can be taken), and
+    folders without a lock file. Returns the names removed."""
+    removed = []
+    base = Path(base)
+    if not base.is_dir():
+        return removed
+    entries = {p.name: p for p in base.iterdir()}
+    for name, p in entries.items():
+        if name.endswith(".lock") and not name.startswith("."):
+            fd = _try_lock(p)
+            if fd is None:
+                continue
+            try:
+                shutil.rmtree(base / name[: -len(".lock")], ignore_errors=True)
+                p.unlink(missing_ok=True)
+                removed.append(name[: -len(".lock")])
+            finally:
+                os.close(fd)
+        elif name.startswith(".") and name.endswith(".lock.new"):
+            try:
+                old = time.time() - p.stat().st_mtime > _NEW_LOCK_GRACE_S
+            except FileNotFoundError:
+                continue
+            fd = _try_lock(p) if old else None
+            if fd is not None:
+                p.unlink(missing_ok=True)
+                os.close(fd)
+        elif p.is_dir() and f"{name}.lock" not in entries and not (base / f"{name}.lock").exists():
+            # created after its lock file, so a folder without one lost its owner
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+@contextmanager
+def run_tmpdir(warehouse: Path, label: str) -> Iterator[Path]:
+    """A private temporary folder under ``<warehouse>/.tmp/`` for one step, removed at the end; the
+    leftovers of killed steps are removed first (see the module docstring)."""
+    base = private_dirs(warehouse, TMP)
+    sweep_stale(base)
+    name = f"{label}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    new = base / f".{name}.lock.new"
+    fd = os.open(new, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    lock = base / f"{name}.lock"
+    os.rename(new, lock)  # locked before a sweeper can see it
+    folder = private_mkdir(base / name)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+        os.close(fd)

@@ -1,0 +1,160 @@
+"""Identity-card numbers (身份证号): the one detector, the one mask, and the validation of the
+identity-number column. Ingest, publishing, the quality checks, the reports and the tests all use
+this module, so "what counts as an identity number" is decided once.
+
+**What counts.** Any run of 15 or more consecutive decimal digits, optionally followed by an ``X``
+(ASCII or full width, either case), found anywhere inside a text — whatever stands before or after
+it (letters such as ``ID``, Chinese characters, spaces, punctuation). That covers the 18-character
+number (17 digits and a check character, valid or not: a mistyped number is personal data too) and
+the 15-digit number of the first-generation card, in ASCII or full-width digits (``１１０１…``), and
+numbers glued to other text (``张三ID22010119850101040X``). "Digit" is any Unicode decimal digit
+(Rust's and Python's ``\\d``), so full-width and other digit forms are caught the same way.
+
+**Why so wide.** No identifier of this project comes near 15 digits (工号 like ``SD-0018``, case
+numbers like ``AJ-SD-2021-00001``, dates have 8), so a wide net costs nothing on real data and leaves
+no shape for a number to slip through (an invalid birth date, a wrong check digit, another digit
+form). What it deliberately does not look for: digits split by spaces or dashes inside the number
+(``110101 19900307 0097``) — too close to ordinary dates and counts to tell apart safely.
+
+**The mask.** A match keeps its first 4 characters (the province and city of issue) and the rest
+becomes 14 ``*`` — the form the identity-number column is masked to (``1101**************``). The
+length is not kept.
+
+Everything here is a Polars expression (a Rust regular expression over whole columns: no per-row
+Python); ``mask_str``/``contains_id_str`` apply the very same expression to a few Python strings
+(headers, file names, warning and sample texts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+#: The detector: 15 or more decimal digits in a row, optionally followed by X/x (ASCII or full width).
+ID_RUN = r"\d{15,}[XxＸｘ]?"
+#: The same test, as cheap as it gets: a text holds an identity number iff it holds 15 digits in a row.
+_HAS_ID = r"\d{15}"
+#: The same, with the 4 characters that stay visible captured.
+_ID_RUN_HEAD = r"(\d{4})\d{11,}[XxＸｘ]?"
+#: What replaces everything after the first 4 characters of a match.
+STARS = "*" * 14
+_MASK_TEMPLATE = "${1}" + STARS
+
+#: GB 11643-1999 / ISO 7064 MOD 11-2: weights of the first 17 digits and the check character by remainder.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+# --------------------------------------------------------------------------------------------------
+# The detector and the mask (any text)
+
+
+def contains_id(e: pl.Expr) -> pl.Expr:
+    """True where the text holds an identity number (null stays null)."""
+    return e.str.contains(_HAS_ID)
+
+
+def mask_ids(e: pl.Expr) -> pl.Expr:
+    """Every identity number inside the text masked (first 4 characters kept, then 14 ``*``). The
+    replacement runs only on the cells that hold one: about 35 ns a cell for the test instead of
+    about 190 ns for a replacement of every cell (measured over 26 M cells of city-scale cases)."""
+    return pl.when(contains_id(e)).then(e.str.replace_all(_ID_RUN_HEAD, _MASK_TEMPLATE)).otherwise(e)
+
+
+def mask_str(value: str) -> str:
+    """``mask_ids`` applied to one Python string (headers, file names, messages)."""
+    return pl.select(mask_ids(pl.lit(value, pl.String))).item()
+
+
+def mask_strs(values: Iterable[str]) -> list[str]:
+    values = list(values)
+    if not values:
+        return []
+    return pl.Series(values, dtype=pl.String).to_frame("v").select(mask_ids(pl.col("v"))).to_series().to_list()
+
+
+def contains_id_str(value: str) -> bool:
+    return bool(pl.select(contains_id(pl.lit(value, pl.String))).item())
+
+
+def _text_columns(schema: pl.Schema) -> tuple[list[str], list[str]]:
+    texts = [n for n, t in schema.items() if t == pl.String]
+    lists = [n for n, t in schema.items() if t == pl.List(pl.String)]
+    return texts, lists
+
+
+#: Columns and JSON keys holding SHA-256 digests (hex: 64 characters that may well contain 15 decimal
+#: digits in a row by chance). A digest is no personal data, and masking one would falsify it.
+DIGESTS = ("sha256", "rules_sha256")
+
+
+def mask_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``frame`` with every String and List(String) column masked (other columns and digest columns
+    untouched)."""
+    texts, lists = _text_columns(frame.collect_schema())
+    texts = [n for n in texts if n not in DIGESTS]
+    exprs = [mask_ids(pl.col(n)) for n in texts] + [pl.col(n).list.eval(mask_ids(pl.element())) for n in lists]
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def id_cell_counts(frame: pl.LazyFrame) -> dict[str, int]:
+    """Per text column (list elements included): how many cells hold an identity number."""
+    texts, lists = _text_columns(frame.collect_schema())
+    texts = [n for n in texts if n not in DIGESTS]
+    counts = [contains_id(pl.col(n)).sum().alias(n) for n in texts]
+    counts += [pl.col(n).list.eval(contains_id(pl.element()).any()).explode().sum().alias(n) for n in lists]
+    if not counts:
+        return {}
+    row = frame.select(counts).collect().row(0, named=True)
+    return {n: int(v or 0) for n, v in row.items()}
+
+
+def id_cell_count(frame: pl.LazyFrame) -> int:
+    """How many text cells (a list counts once) of ``frame`` hold an identity number."""
+    return sum(id_cell_counts(frame).values())
+
+
+def json_strings(value: object) -> list[str]:
+    """Every string of a parsed JSON document, keys included, except the values under ``DIGESTS``
+    keys (for counting identity numbers in a manifest or a dictionary)."""
+    out: list[str] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                out.append(str(k))
+                if k not in DIGESTS:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(value)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The identity-number column (personnel.id_number): validated, then masked whole
+
+
+def id_number_problem(e: pl.Expr) -> pl.Expr:
+    """The reason (without the column prefix) an identity number is invalid, or null when valid.
+    ``e`` is the cleaned value (half-width); X is accepted in either case."""
+    v = e.str.to_uppercase()
+    shape_ok = v.str.contains(r"^[0-9]{17}[0-9X]$")
+    total = pl.sum_horizontal([v.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(ID_WEIGHTS)])
+    expected = pl.lit(ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
+    return (
+        pl.when(~shape_ok)
+        .then(pl.lit("must be 18 characters: 17 digits and a check digit (0-9 or X)"))
+        .when(v.str.slice(17, 1) != expected)
+        .then(pl.lit("invalid check digit"))
+    )
+
+
+def mask_whole(e: pl.Expr) -> pl.Expr:
+    """A personal cell masked whole, whatever it holds: the first 4 characters, then 14 ``*``."""
+    return pl.when(e.is_not_null()).then(pl.concat_str(e.str.slice(0, 4), pl.lit(STARS)))

@@ -1,0 +1,316 @@
+"""Identity numbers (身份证号) never leave the landing zone, and nothing private is left behind.
+
+- the one detector (lianjian.privacy): every form it must find, what it must leave alone;
+- ingest masks every text cell and header as it reads, rejects a row whose key or reference holds
+  one, and never writes one to the landing Parquet, the warnings or the rejected rows;
+- publishing's ``no_identity_numbers`` check runs before the switch and blocks it;
+- temporary files live in ``<warehouse>/.tmp/`` and a killed step's leftovers are removed next time.
+(The whole pipeline, modes and a planted-everywhere property: tests/test_privacy_pipeline.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support_ingest import BASE, HEADERS, ID_OK, ID_OK2, ingest, reasons_by_row, rows, write_landing
+
+from lianjian import privacy
+from lianjian.errors import FatalError
+
+TESTS = Path(__file__).resolve().parent
+
+
+def full_width(s: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() or c in "Xx" else c for c in s)
+
+
+# --------------------------------------------------------------------------------------------------
+# The detector
+
+
+FOUND = [
+    ID_OK,  # 18 characters, valid check digit, ending in X
+    ID_OK.lower(),  # x in lower case
+    ID_OK2,  # all digits
+    "110101199003070012",  # invalid check digit: personal data all the same
+    "110101900307001",  # the 15-digit first-generation number
+    full_width(ID_OK2),  # １１０１０１…
+    full_width(ID_OK),  # …Ｘ
+    full_width("110101900307001"),
+]
+
+
+@pytest.mark.parametrize("number", FOUND)
+@pytest.mark.parametrize("before,after", [("", ""), ("张三ID", ""), ("名字", "号"), ("(", ")"), (" ", "\u3000"), ("a", "b"), ("ID:", ";x")])
+def test_detector_finds_every_form_whatever_stands_around_it(number, before, after):
+    text = before + number + after
+    assert privacy.contains_id_str(text)
+    masked = privacy.mask_str(text)
+    assert masked == before + number[:4] + "*" * 14 + after  # first 4 characters kept, then 14 *
+    assert not privacy.contains_id_str(masked)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["SD-0018", "AJ-SD-2021-00001", "20240305", "2024-03-05", "11010119900307", "C12345678901234", "85.33", "", "张三"],
+)
+def test_detector_leaves_the_projects_own_values_alone(text):
+    """No code, key or date of the project has 15 digits in a row (docs: 14 is the most kept)."""
+    assert not privacy.contains_id_str(text) and privacy.mask_str(text) == text
+
+
+def test_two_numbers_in_one_cell_and_lists_are_masked():
+    frame = pl.LazyFrame({"a": [f"{ID_OK},{ID_OK2}", None], "l": [[ID_OK2, "x"], None], "n": [1, 2]})
+    out = privacy.mask_frame(frame).collect()
+    assert out["a"].to_list() == ["1101" + "*" * 14 + ",1101" + "*" * 14, None]
+    assert out["l"].to_list() == [["1101" + "*" * 14, "x"], None]
+    assert privacy.id_cell_counts(frame) == {"a": 1, "l": 1}
+    assert privacy.id_cell_count(privacy.mask_frame(frame)) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    digits=st.text(alphabet="0123456789", min_size=17, max_size=17),
+    last=st.sampled_from(list("0123456789Xx")),
+    old=st.booleans(),
+    wide=st.booleans(),
+    before=st.text(alphabet="abcXYZ张三（）ID:;,. -\u3000\t", max_size=6),
+    after=st.text(alphabet="abcXYZ张三（）ID:;,. -\u3000\t0123456789", max_size=6),
+)
+def test_no_planted_number_survives_the_mask(digits, last, old, wide, before, after):
+    number = digits[:15] if old else digits + last
+    number = full_width(number) if wide else number
+    masked = privacy.mask_str(before + number + after)
+    assert number not in masked and number[4:] not in masked
+    # the Python form and the Polars form are the same expression
+    assert privacy.mask_strs([before + number + after]) == [masked]
+
+
+# --------------------------------------------------------------------------------------------------
+# Ingest: masked as read
+
+
+def person(pid="P9", name="新人", idn="", unit="U1", dept="D1", pos="prosecutor"):
+    return ["2024", pid, name, idn, unit, dept, pos, "", "是", "active", ""]
+
+
+def _everything_written(result) -> str:
+    """Every text ingest hands on: staged tables, rejected rows (raw and reasons), warnings."""
+    parts = [json.dumps(f.cast({c: pl.String for c in f.columns if f.schema[c].is_temporal()}).to_dicts(), ensure_ascii=False, default=str)
+             for f in result.staged.values()]
+    parts.append(json.dumps(result.rejected.to_dicts(), ensure_ascii=False))
+    parts += result.warnings
+    return "\n".join(parts)
+
+
+def test_identity_number_inside_a_name_is_masked_and_the_row_accepted(tmp_path):
+    """`张三ID22010119850101040X` as a name (the issue's first finding) and a full-width number."""
+    glued, wide = "张三ID22010119850101040X", "名字" + full_width(ID_OK2)
+    root = write_landing(tmp_path, {"personnel": rows("personnel", person("P5", glued), person("P6", wide))})
+    result = ingest(root)
+    names = dict(result.staged["personnel"].select("person_id", "name").iter_rows())
+    assert names["P5"] == "张三ID2201" + "*" * 14
+    assert names["P6"] == "名字1101" + "*" * 14  # masked as read, then read as half width
+    assert result.rejected.height == 0
+    text = _everything_written(result)
+    assert "22010119850101040X" not in text and full_width(ID_OK2) not in text and ID_OK not in text
+
+
+def test_identity_number_in_a_key_or_reference_rejects_the_row(tmp_path):
+    """Masking a key could make two rows one (`1101**************` twice): the row is rejected
+    instead, and its raw row is masked when quarantined."""
+    root = write_landing(tmp_path, {
+        "personnel": rows("personnel", person(pid=ID_OK2), person(pid="110101199003070029")),
+        "talks": rows("talks", ["T9", "2024-05-01", "family", "", "P" + ID_OK2, "", "", "", "是", ""]),
+    })
+    result = ingest(root)
+    got = reasons_by_row(result)
+    key = "person_id: holds an identity number (身份证号), masked — a code or 工号 belongs here"
+    assert got[("personnel.csv", 6)] == [key] and got[("personnel.csv", 7)] == [key]
+    assert got[("talks.csv", 4)][0] == "interviewee_id: holds an identity number (身份证号), masked — a code or 工号 belongs here"
+    assert result.staged["personnel"].height == 4  # BASE untouched
+    raw = result.rejected.filter(pl.col("file") == "personnel.csv")["raw"].to_list()
+    assert all(json.loads(r)["person_id"] == "1101" + "*" * 14 for r in raw)
+    assert ID_OK2 not in _everything_written(result)
+
+
+def test_shifted_row_puts_no_identity_number_into_the_quarantine(tmp_path):
+    """An unquoted comma in a name shifts the identity number into unit_code (the issue's case that
+    stopped the night): the row is rejected with its reasons, and its raw row is masked already."""
+    shifted = ["2024", "P9", "张", "三", ID_OK2, "U1", "D1", "prosecutor", "", "是", "active", "2010-01-01"]
+    root = write_landing(tmp_path, {"personnel": rows("personnel", shifted)})
+    result = ingest(root)
+    reasons = reasons_by_row(result)[("personnel.csv", 6)]
+    assert reasons[0] == "row: more fields than the 11 of the header"
+    assert ID_OK2 not in _everything_written(result)
+
+
+def test_unknown_header_holding_an_identity_number_is_masked_in_the_warning(tmp_path):
+    header = HEADERS["talks"] + [f"备注{ID_OK}"]
+    root = write_landing(tmp_path, {"talks": (header, [r + [f"联系人{ID_OK2}"] for r in BASE["talks"]])})
+    result = ingest(root)
+    assert [w for w in result.warnings if "未知列" in w] == [f"talks: 未知列「备注1101{'*' * 14}」已忽略 (unknown column ignored)"]
+    assert ID_OK not in _everything_written(result)
+
+
+def test_file_name_holding_an_identity_number_is_fatal_and_masked(tmp_path):
+    root = write_landing(tmp_path, skip=("talks",))
+    (root / "talks").mkdir()
+    (root / "talks" / f"{ID_OK2}.csv").write_text(",".join(HEADERS["talks"]) + "\n", encoding="utf-8")
+    with pytest.raises(FatalError) as err:
+        ingest(root)
+    assert str(err.value).startswith(f"talks/1101{'*' * 14}.csv: 文件名中含有身份证号")
+    assert ID_OK2 not in str(err.value)
+
+
+def test_landing_parquet_holds_no_identity_number(tmp_path):
+    """The landing layer is written from the masked cells (reader.read_file): decode every part."""
+    from lianjian.ingest.reader import iter_landing
+
+    root = write_landing(tmp_path / "landing", {"personnel": rows("personnel", person("P5", f"王{ID_OK2}"))})
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    for read in iter_landing(root, tmp, []):
+        text = json.dumps(read.frame.collect().to_dicts(), ensure_ascii=False)
+        assert ID_OK not in text and ID_OK2 not in text, read.name
+    assert {p.stat().st_mode & 0o777 for p in tmp.glob("*.parquet")} == {0o600}
+
+
+# --------------------------------------------------------------------------------------------------
+# Publishing: the check before the switch
+
+
+def test_no_identity_numbers_blocks_publishing_before_the_switch(tmp_path, monkeypatch):
+    """With the masks switched off (a defect that must never ship), the identity number reaches the
+    files of the new version: publishing stops before the switch, the previous version stays whole,
+    the unfinished version is removed."""
+    import lianjian.publish.publish as P
+    from support_publish import golden_tables, parquet_bytes, publish_golden
+
+    publish_golden(tmp_path, run_id="old")
+    before = parquet_bytes(tmp_path)
+    tables = golden_tables()
+    tables["integrity_assessment"] = tables["integrity_assessment"].with_columns(pl.lit(f"孙七{ID_OK}").alias("name"))
+    monkeypatch.setattr(P, "mask_frame", lambda lf: lf)
+    with pytest.raises(P.IdentityNumberFound) as err:
+        P.publish_tables(tmp_path, tables, ingest_report=None, run_id="leaky", rules_version="x", rules_sha256="y")
+    assert "integrity_assessment 6 处" in str(err.value) and ID_OK not in str(err.value)
+    assert parquet_bytes(tmp_path) == before
+    assert P.read_manifest(tmp_path)["run_id"] == "old"
+    assert not list((tmp_path / ".published").glob(".tmp-*"))
+
+
+def test_digests_are_neither_masked_nor_counted(tmp_path):
+    """A SHA-256 digest is hex: 64 characters often holding 15 decimal digits in a row (the city-scale
+    zone has such a file). It is no personal data: the manifest keeps it whole and publishing goes on."""
+    from support_publish import publish_golden
+
+    import lianjian.publish.publish as P
+
+    sha = "123456789012345678" + "ab" * 23
+    result = publish_golden(tmp_path, sha=sha)
+    assert result.identity_cells["_manifest.json"] == 0
+    assert {i["file"]: i["sha256"] for i in P.read_manifest(tmp_path)["inputs"]}["personnel.csv"] == sha
+
+
+def test_publish_reports_the_counts_it_checked(tmp_path):
+    from support_publish import publish_golden
+
+    result = publish_golden(tmp_path)
+    assert result.identity_cells and set(result.identity_cells.values()) == {0}
+    assert {"integrity_assessment", "rejected_records", "_manifest.json"} <= set(result.identity_cells)
+
+
+# --------------------------------------------------------------------------------------------------
+# Temporary files: in the warehouse, removed at the end and after a kill
+
+KILLED = """
+import os, signal, sys
+from pathlib import Path
+from lianjian.files import run_tmpdir
+with run_tmpdir(Path(sys.argv[1]), "landing") as tmp:
+    (tmp / "decoded.csv").write_text("张三,{idn}\\n", encoding="utf-8")
+    print(tmp, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+HOLDING = """
+import sys, time
+from pathlib import Path
+from lianjian.files import run_tmpdir
+with run_tmpdir(Path(sys.argv[1]), "stage") as tmp:
+    print(tmp, flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_killed_steps_temporary_folder_is_removed_by_the_next_one(tmp_path):
+    from lianjian.files import run_tmpdir
+
+    wh = tmp_path / "wh"
+    killed = subprocess.run([sys.executable, "-c", KILLED.replace("{idn}", ID_OK), str(wh)], capture_output=True, text=True, cwd=TESTS.parent)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = Path(killed.stdout.strip())
+    assert left.parent == wh / ".tmp" and (left / "decoded.csv").is_file()  # what a kill leaves
+    assert (wh / ".tmp").stat().st_mode & 0o777 == 0o700 and left.stat().st_mode & 0o777 == 0o700
+    # a step still running elsewhere keeps its folder
+    live = subprocess.Popen([sys.executable, "-c", HOLDING, str(wh)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=TESTS.parent)
+    try:
+        held = Path(live.stdout.readline().strip())
+        with run_tmpdir(wh, "landing") as mine:
+            assert mine.is_dir()
+            assert not left.exists() and not (wh / ".tmp" / f"{left.name}.lock").exists()
+            assert held.is_dir()
+        assert not mine.exists()  # removed at the end of the step
+    finally:
+        live.communicate("\n", timeout=60)
+    assert sorted(p.name for p in (wh / ".tmp").iterdir()) == []
+
+
+def test_ingest_steps_write_no_temporary_file_outside_the_warehouse(tmp_path, monkeypatch):
+    """The landing and staged assets keep their parts in <warehouse>/.tmp/, not in $TMPDIR (where a
+    killed run used to leave a decoded copy of the personnel file)."""
+    import tempfile
+
+    import dagster as dg
+
+    from assets import landing, staged
+    from pipelines.definitions import RESOURCES
+    from pipelines.io_manager import WarehouseIOManager
+    from pipelines.resources import LianjianSettings
+
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(system_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    seen: list[Path] = []
+    import lianjian.files as files
+
+    real = files.private_mkdir
+
+    def spy(path):
+        seen.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(files, "private_mkdir", spy)
+    root = write_landing(tmp_path / "landing")  # personnel in GB18030: decoded into a temporary copy
+    (root / "personnel.csv").write_bytes((root / "personnel.csv").read_bytes().decode("utf-8").encode("gb18030"))
+    wh = tmp_path / "wh"
+    resources = dict(RESOURCES) | {
+        "lianjian": LianjianSettings(landing=str(root), warehouse=str(wh), rules=str(TESTS.parent / "rules" / "default.yaml")),
+        "io_manager": WarehouseIOManager(warehouse=str(wh)),
+    }
+    assert dg.materialize([landing.landing_assets, staged.staged_assets], resources=resources).success
+    assert list(system_tmp.iterdir()) == []
+    steps = [p for p in seen if p.parent == wh / ".tmp"]
+    assert {p.name.split("-")[0] for p in steps} == {"landing", "stage"}
+    assert list((wh / ".tmp").iterdir()) == []
