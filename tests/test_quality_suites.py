@@ -7,8 +7,6 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lianjian.contract import SOURCES
 from lianjian.quality.suites import build_suite, expectations_for

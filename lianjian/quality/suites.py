@@ -25,7 +25,7 @@ import os
 import pandas as pd
 import polars as pl
 
-from lianjian.contract import SOURCES, Column, Source
+from lianjian.contract import SOURCES, Column
 
 # GX reads this before creating a context: no usage statistics leave a closed network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
