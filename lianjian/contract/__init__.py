@@ -159,6 +159,7 @@ class PublishedTable:
     rule: str | None
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    restricted: bool = False  # under restricted/, never where BI users read (CONTRACT.md §3)
 
     @property
     def column_names(self) -> list[str]:
@@ -233,7 +234,7 @@ SOURCES: dict[str, Source] = {
     for name, s in _SRC["sources"].items()
 }
 
-def _tables(raw: dict) -> dict[str, PublishedTable]:
+def _tables(raw: dict, *, restricted: bool = False) -> dict[str, PublishedTable]:
     return {
         name: PublishedTable(
             name=name,
@@ -243,12 +244,16 @@ def _tables(raw: dict) -> dict[str, PublishedTable]:
             rule=t.get("rule"),
             key=tuple(t["key"]),
             columns=tuple(_column(c) for c in t["columns"]),
+            restricted=restricted,
         )
         for name, t in raw.items()
     }
 
 
 PUBLISHED: dict[str, PublishedTable] = _tables(_PUB["tables"])
+#: Restricted outputs (R10 review leads): published with the run under ``restricted/``, never in
+#: ``published/``, the dictionary's BI part, the DuckDB views or the reports (CONTRACT.md §3).
+RESTRICTED: dict[str, PublishedTable] = _tables(_PUB.get("restricted") or {}, restricted=True)
 #: Tables one layer writes for another that are not published on their own (the ingest report).
 INTERNAL: dict[str, PublishedTable] = _tables(_PUB["internal"])
 
@@ -263,6 +268,7 @@ __all__ = [
     "PUBLISHED",
     "PublishedTable",
     "REQUIRED_SOURCES",
+    "RESTRICTED",
     "SOURCES",
     "Source",
     "traditional_char_map",
