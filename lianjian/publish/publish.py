@@ -1,20 +1,14 @@
 """Atomic, deterministic publishing of the result tables (CONTRACT.md §3).
 
-Layout under the warehouse::
+Each run writes a new version — the BI tables with ``_manifest.json`` and ``_dictionary.json`` under
+its ``published/``, the restricted outputs (R10 review leads) under its ``restricted/`` — and makes
+it current in one atomic step; ``lianjian.publish.layout`` describes the folders, the switch and
+how a killed run or an older layout is recovered::
 
-    published -> .published/v<UTC time>-<run id>     a symbolic link, swapped in one rename
-    .published/v…/<table>/year=<YYYY>/part-0.parquet  yearly tables (``year`` also inside the file)
-    .published/v…/rejected_records/part-0.parquet
-    .published/v…/_manifest.json, _dictionary.json
-    .published/.tmp-<run id>/                          a version being written (never read)
-    .published/.lock                                   held while publishing (one publisher at a time)
-
-A new version is written whole into ``.tmp-<run id>``, every file and folder fsync'ed, renamed to its
-version name, and only then does ``published`` switch to it by an atomic ``rename(2)`` of a fresh
-symbolic link over the old one. A reader opening ``published/<table>/…`` sees either the old version
-or the new one, never a mix; a run killed at any point leaves the old version whole (at worst a
-``.tmp-*`` folder, removed by the next run's :func:`recover`). The previous version is kept until the
-next publish, so a query that started on it still finds its files.
+    published/<table>/year=<YYYY>/part-0.parquet   yearly tables (``year`` also inside the file)
+    published/rejected_records/part-0.parquet
+    published/_manifest.json, _dictionary.json
+    restricted/review_leads/year=<YYYY>/part-0.parquet   (0600 files in 0700 folders)
 
 Deterministic: rows sorted by the table's key and then every other column, fixed Parquet writer
 settings, file names without times, no wall-clock value in any Parquet file (the manifest carries the
@@ -24,26 +18,26 @@ time). Same inputs and rules -> byte-identical Parquet files.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from lianjian.contract import ENUMS, INTERNAL, PUBLISHED
+from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED
 from lianjian.errors import FatalError
-from lianjian.publish.dictionary import dictionary_bytes
+from lianjian.publish import layout
+from lianjian.publish.dictionary import dictionary_bytes, restricted_dictionary_bytes
+from lianjian.publish.layout import LINK, VERSIONS, current_version, publish_lock, recover, versions_dir  # noqa: F401
 from lianjian.publish.privacy import mask_frame
 
-LINK = "published"
-VERSIONS = ".published"
+#: Every table a publish writes: the BI tables and the restricted outputs (one contract each).
+OUTPUTS = {**PUBLISHED, **RESTRICTED}
 MANIFEST = "_manifest.json"
 DICTIONARY = "_dictionary.json"
 PART = "part-0.parquet"
@@ -69,6 +63,7 @@ class PublishResult:
     path: Path  # the ``published`` link
     rows: dict[str, int]
     manifest: dict
+    restricted_rows: dict[str, int] = field(default_factory=dict)  # restricted output -> rows
 
 
 # --------------------------------------------------------------------------------------------------
@@ -78,7 +73,7 @@ class PublishResult:
 def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """Exactly the contract columns of ``table``, in declared order and type, identity-card-shaped
     text masked, rows in a total, stable order (key columns, then every other column, nulls last)."""
-    t = PUBLISHED[table]
+    t = OUTPUTS[table]
     schema = t.schema()
     lf = frame.lazy()
     have = lf.collect_schema()
@@ -104,7 +99,7 @@ def run_years(tables: Mapping[str, pl.DataFrame]) -> list[int]:
     (an empty file where it has no rows), so ``WHERE year = Y`` always finds the partition."""
     years: set[int] = set()
     for name, frame in tables.items():
-        if PUBLISHED[name].yearly and frame.height:
+        if OUTPUTS[name].yearly and frame.height:
             years.update(frame.get_column("year").drop_nulls().unique().to_list())
     return sorted(years)
 
@@ -149,7 +144,7 @@ def write_table(table: str, frame: pl.DataFrame, root: Path, years: list[int]) -
     rows, sha256) in path order."""
     files = []
     base = root / table
-    if PUBLISHED[table].yearly:
+    if OUTPUTS[table].yearly:
         parts = {int(k[0]): v for k, v in frame.partition_by("year", as_dict=True, maintain_order=True).items()} if frame.height else {}
         for year in sorted(set(years) | set(parts)):
             part = parts.get(year, frame.clear())
@@ -233,86 +228,19 @@ def build_manifest(
 
 
 # --------------------------------------------------------------------------------------------------
-# Versions, swap and recovery
+# Publishing a version (folders, switch and recovery: lianjian.publish.layout)
 
 
-def versions_dir(warehouse: Path) -> Path:
-    return Path(warehouse) / VERSIONS
-
-
-def current_version(warehouse: Path) -> Path | None:
-    """The version folder ``published`` points to (None when nothing is published)."""
-    link = Path(warehouse) / LINK
-    if link.is_symlink():
-        target = link.resolve()
-        return target if target.is_dir() else None
-    return link if link.is_dir() else None
-
-
-@contextmanager
-def publish_lock(warehouse: Path):
-    """One publisher at a time per warehouse (released by the kernel if the process dies)."""
-    vd = versions_dir(warehouse)
-    vd.mkdir(parents=True, exist_ok=True)
-    with open(vd / ".lock", "a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def _complete_versions(warehouse: Path) -> list[Path]:
-    vd = versions_dir(warehouse)
-    if not vd.is_dir():
-        return []
-    return sorted(p for p in vd.iterdir() if p.is_dir() and p.name.startswith("v"))
-
-
-def _point_link(warehouse: Path, version: Path) -> None:
-    """Atomically make ``published`` a relative link to ``version``."""
-    warehouse = Path(warehouse)
-    tmp = warehouse / f".{LINK}-link-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(Path(VERSIONS, version.name), tmp, target_is_directory=True)
-    os.replace(tmp, warehouse / LINK)
-    _fsync_dir(warehouse)
-
-
-def recover(warehouse: Path) -> None:
-    """Bring a warehouse left by an interrupted publish back to a clean state (call under the lock):
-    remove unfinished ``.tmp-*`` versions and stray link files; turn a plain ``published`` folder (an
-    older layout) into a version; re-point a missing or dangling ``published`` at the newest complete
-    version. Never touches a complete version that is published."""
-    warehouse = Path(warehouse)
-    vd = versions_dir(warehouse)
-    if vd.is_dir():
-        for p in vd.iterdir():
-            if p.name.startswith(".tmp-"):
-                shutil.rmtree(p, ignore_errors=True)
-    for p in warehouse.glob(f".{LINK}-link-*"):
-        p.unlink(missing_ok=True)
-    link = warehouse / LINK
-    if link.is_dir() and not link.is_symlink():
-        vd.mkdir(parents=True, exist_ok=True)
-        legacy = vd / "v00000000T000000000000-legacy"
-        shutil.rmtree(legacy, ignore_errors=True)
-        os.rename(link, legacy)
-        _fsync_dir(warehouse)
-    if current_version(warehouse) is None:
-        versions = _complete_versions(warehouse)
-        if versions:
-            _point_link(warehouse, versions[-1])
-
-
-def _collect_garbage(warehouse: Path, keep: int = 2) -> None:
-    """Delete complete versions older than the ``keep`` newest, never the published one."""
-    current = current_version(warehouse)
-    versions = _complete_versions(warehouse)
-    for p in versions[:-keep]:
-        if current is None or p.resolve() != current:
-            shutil.rmtree(p, ignore_errors=True)
+def _restricted_manifest(*, run_id: str, version: str, time: dt.datetime, rules_version: str, outputs: dict[str, list[dict]]) -> dict:
+    """``restricted/_manifest.json``: the run and the restricted tables with their files (kept out of
+    the BI manifest: even the number of leads is not for BI readers)."""
+    return {
+        "run_id": run_id,
+        "version": version,
+        "time": time.isoformat(timespec="seconds"),
+        "rules_version": rules_version,
+        "outputs": [{"table": t, "rows": sum(f["rows"] for f in files), "files": files} for t, files in outputs.items()],
+    }
 
 
 def publish_tables(
@@ -325,9 +253,15 @@ def publish_tables(
     rules_sha256: str,
     code_version_: str | None = None,
     now: dt.datetime | None = None,
+    restricted: Mapping[str, pl.LazyFrame | pl.DataFrame] | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables), with the manifest
-    and dictionary, atomically. See the module docstring for the layout and guarantees."""
+    and dictionary, and the restricted outputs (``restricted``, CONTRACT.md §3) in the same version,
+    atomically. See the module docstring for the layout and guarantees."""
+    restricted = dict(restricted or {})
+    unknown_restricted = set(restricted) - set(RESTRICTED)
+    if unknown_restricted:
+        raise ValueError(f"not restricted outputs: {sorted(unknown_restricted)}")
     warehouse = Path(warehouse).absolute()
     unknown = set(tables) - set(PUBLISHED)
     if unknown:
@@ -338,7 +272,8 @@ def publish_tables(
         raise FatalError(f"数据仓库 {warehouse}: 无法创建（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
     now = now or dt.datetime.now(dt.timezone.utc).astimezone()
     prepared = {name: prepare(name, tables.get(name, PUBLISHED[name].empty())) for name in PUBLISHED}
-    years = run_years(prepared)
+    private = {name: prepare(name, restricted.get(name, RESTRICTED[name].empty())) for name in RESTRICTED}
+    years = run_years({**prepared, **private})
     inputs = manifest_inputs(ingest_report)
     safe_run = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_id)
     version = f"v{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{safe_run}"
@@ -348,13 +283,27 @@ def publish_tables(
         vd = versions_dir(warehouse)
         tmp = vd / f".tmp-{safe_run}"
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        root, closed = tmp / LINK, layout.private_dir(tmp / layout.RESTRICTED)  # 0700 before anything is in it
+        root.mkdir(parents=True)
         _checkpoint("started")
         outputs: dict[str, list[dict]] = {}
         for name, frame in prepared.items():
-            outputs[name] = write_table(name, frame, tmp, years)
+            outputs[name] = write_table(name, frame, root, years)
             _checkpoint(f"table:{name}")
-        (tmp / DICTIONARY).write_bytes(dictionary_bytes())
+        private_outputs = {name: write_table(name, frame, closed, years) for name, frame in private.items()}
+        (closed / DICTIONARY).write_bytes(restricted_dictionary_bytes())
+        (closed / MANIFEST).write_text(
+            json.dumps(
+                _restricted_manifest(run_id=run_id, version=version, time=now, rules_version=rules_version, outputs=private_outputs),
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        layout.make_private(closed)
+        _checkpoint("table:restricted")
+        (root / DICTIONARY).write_bytes(dictionary_bytes())
         manifest = build_manifest(
             run_id=run_id,
             version=version,
@@ -365,21 +314,23 @@ def publish_tables(
             inputs=inputs,
             outputs=outputs,
         )
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        _fsync_file(tmp / DICTIONARY)
-        _fsync_file(tmp / MANIFEST)
-        _fsync_dir(tmp)
+        (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        for path in (root / DICTIONARY, root / MANIFEST, closed / DICTIONARY, closed / MANIFEST):
+            _fsync_file(path)
+        for folder in (root, closed, tmp):
+            _fsync_dir(folder)
         _checkpoint("written")
         final = vd / version
         os.rename(tmp, final)
         _fsync_dir(vd)
         _checkpoint("renamed")
-        _point_link(warehouse, final)
+        layout.switch(warehouse, final)
         _checkpoint("swapped")
-        _collect_garbage(warehouse)
+        layout.collect_garbage(warehouse)
         _checkpoint("done")
     rows = {o["table"]: o["rows"] for o in manifest["outputs"]}
-    return PublishResult(version=version, path=warehouse / LINK, rows=rows, manifest=manifest)
+    private_rows = {t: sum(f["rows"] for f in files) for t, files in private_outputs.items()}
+    return PublishResult(version=version, path=warehouse / LINK, rows=rows, manifest=manifest, restricted_rows=private_rows)
 
 
 # --------------------------------------------------------------------------------------------------
