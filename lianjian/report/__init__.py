@@ -290,7 +290,11 @@ def write_reports(
         if any(w.fresh for w in written if w.year == year):
             _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
     if index:
-        _write_text(root / "index.html", render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None))
+        has_notices = (root / "notices.html").exists()  # written by lianjian.report.notices (R9)
+        _write_text(
+            root / "index.html",
+            render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None, has_notices=has_notices),
+        )
     return written
 
 

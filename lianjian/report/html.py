@@ -276,8 +276,9 @@ def render_report(report: Report, *, links: list[tuple[str, str]]) -> bytes:
     return utf8(out)
 
 
-def render_index(entries: pl.DataFrame, *, has_data_docs: bool) -> str:
-    """The index page: one table per year, every unit with its report, workbook and roll-up."""
+def render_index(entries: pl.DataFrame, *, has_data_docs: bool, has_notices: bool = False) -> str:
+    """The index page: one table per year, every unit with its report, workbook and roll-up; links
+    to the validation report and to the "三个规定" monthly notices (``notices.html``) when written."""
     years = entries["year"].unique().sort(descending=True).to_list()
     parts = []
     for year in years:
@@ -304,6 +305,8 @@ def render_index(entries: pl.DataFrame, *, has_data_docs: bool) -> str:
             + "</tbody></table>"
         )
     docs = '<p><a href="data_docs/index.html">数据校验报告（Great Expectations）</a></p>' if has_data_docs else ""
+    if has_notices:
+        docs += '<p><a href="notices.html">“三个规定”记录报告月通报与季分析</a></p>'
     toc = " · ".join(f'<a href="#y{y}">{y}</a>' for y in years)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
