@@ -143,3 +143,33 @@ def test_the_rules_file_rejects_unknown_or_repeated_reasons():
         rules_with({"review_leads": {"reasons": ["violation", "violation"]}})
     with pytest.raises(FatalError, match=r"years\.2024\.review_leads\.leads_from_year"):
         rules_with({"years": {2024: {"review_leads": {"leads_from_year": 1999}}}})
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["A", "B", "REP"]), st.sampled_from(["unqualified", "flawed", "qualified", None]),
+                       st.booleans(), st.booleans()), max_size=12),
+    st.lists(st.sampled_from(["A", "B", "REP"]), max_size=4),
+)
+def test_every_lead_rests_on_its_records_and_nobody_who_reported(case_spec, violators):
+    """Property: a lead has at least one reason and one record; its records are exactly the person's
+    violations and cases that make a reason hold; a reporter is never a lead."""
+    people = [{"person_id": p} for p in ("A", "B", "REP")]
+    cs = [{"case_id": f"K{i:02d}", "handler_id": h, "closed_date": "2024-05-05", "quality_rating": q,
+           "error_type": "incident" if err else None, "public_complaint": comp} for i, (h, q, err, comp) in enumerate(case_spec)]
+    vs = [{"violation_id": f"V{i}", "person_id": p} for i, p in enumerate(violators)]
+    out = review_leads(roster(people), reports([{"report_id": "R", "reporter_id": "REP", "report_date": "2024-02-02"}]),
+                       cases(cs), violations(vs), default_rules()).collect()
+    got = {r["person_id"]: r for r in out.to_dicts()}
+    assert "REP" not in got
+    for person in ("A", "B"):
+        ids = sorted([c["case_id"] for c in cs if c["handler_id"] == person and (c["quality_rating"] in ("unqualified", "flawed")
+                      or c["error_type"] or c["public_complaint"])] + [v["violation_id"] for v in vs if v["person_id"] == person])
+        if ids:
+            assert got[person]["record_ids"] == ids and got[person]["reasons"]
+        else:
+            assert person not in got

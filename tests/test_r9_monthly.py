@@ -207,3 +207,33 @@ def test_the_rules_file_rejects_impossible_monthly_settings(setting, where):
 
     with pytest.raises(FatalError, match=where.replace(".", r"\.")):
         rules_with({"monthly_notice": setting})
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["C1", "C2", "C3", "X"]), st.integers(1, 12)), max_size=25),
+    st.sampled_from([dt.date(2024, 12, 31), dt.date(2024, 7, 1), dt.date(2024, 1, 1)]),
+)
+def test_months_add_up_and_ranks_stay_within_the_peers(spec, run_date):
+    """Property: over the months begun, the monthly reports add up to reports_to_date; a unit's last
+    month with a report is `months_without_report` back; rank is between 1 and peers; never low with
+    fewer peers than the setting."""
+    rs = [{"report_id": f"R{i}", "unit_code": u, "reporter_id": "P0", "report_date": f"2024-{m:02d}-15"} for i, (u, m) in enumerate(spec)]
+    people = [p for p in _people() if p.get("year", 2024) == 2024]
+    rows = monthly(run_date=run_date, people=people, report_rows=rs)
+    months = run_date.month
+    for unit in ("C1", "C2", "C3", "X"):
+        series = [rows[(2024, m, unit)] for m in range(1, months + 1)]
+        assert len([k for k in rows if k[2] == unit]) == months
+        dated = [m for u, m in spec if u == unit and m <= months]
+        assert [r["reports"] for r in series] == [dated.count(m) for m in range(1, months + 1)]
+        assert [r["reports_to_date"] for r in series] == [sum(1 for d in dated if d <= m) for m in range(1, months + 1)]
+        for m, r in enumerate(series, 1):
+            last = max([d for d in dated if d <= m], default=0)
+            assert r["months_without_report"] == m - last
+            assert 1 <= r["rank"] <= r["peers"]
+            assert not (r["low_report"] and r["peers"] < 3)
