@@ -171,86 +171,124 @@ def _page(title: str, meta: str, links: list[tuple[str, str]], body: list[str | 
     return utf8([head, *body, "\n</body></html>\n"])
 
 
-def _table(key: str, frame: pl.DataFrame, rendered: Rendered | None, empty: str) -> str:
-    if rendered is None or frame.height == 0:
+def _table(key: str, columns: pl.DataFrame, rendered: Rendered | None, empty: str) -> str:
+    """The page's table: its header from ``columns`` (no rows needed), its rows pre-rendered."""
+    if rendered is None:
         return f'<p class="empty" data-table="{e(key)}">{e(empty)}</p>'
-    return table_html(frame.clear(), key, (TABLE,), body=rendered.html.decode("utf-8"))
+    return table_html(columns, key, (TABLE,), body=rendered.html.decode("utf-8"))
 
 
-def _names(frame: pl.DataFrame, mark: str) -> list[str]:
-    return frame.filter(pl.col("标记").str.contains(mark, literal=True))["单位"].to_list()
+def _facts(frame: pl.DataFrame, **aggs: pl.Expr) -> dict[tuple[str, int], dict]:
+    """Per page (report_key, year): the figures its text and charts show, aggregated for every page
+    at once (one group_by, not a query per page)."""
+    if frame.height == 0:
+        return {}
+    grouped = frame.group_by(KEYS, maintain_order=True).agg(n=pl.len(), **aggs)
+    return {(str(r["report_key"]), int(r["year"])): r for r in grouped.iter_rows(named=True)}
 
 
-def notice_page(parent: str, parent_name: str, year: int, month: int, part: pl.DataFrame, rendered: Rendered | None,
-                links: list[tuple[str, str]]) -> bytes:
-    """月通报 of one parent unit and month."""
-    reports, leaders = int(part[_h("reports")].sum()), int(part[_h("leader_reports")].sum())
-    to_date = int(part[_h("reports_to_date")].sum())
+def _marked(mark: str, column: str = "标记") -> pl.Expr:
+    return pl.col("单位").filter(pl.col(column).str.contains(mark, literal=True))
+
+
+def notice_facts(notices: pl.DataFrame) -> dict[tuple[str, int], dict]:
+    change = pl.col("排名变化（+为上升）")
+    return _facts(
+        notices,
+        reports=pl.col(_h("reports")).sum(),
+        leaders=pl.col(_h("leader_reports")).sum(),
+        to_date=pl.col(_h("reports_to_date")).sum(),
+        year_zero=_marked(MARK_YEAR_ZERO),
+        month_zero=_marked(MARK_MONTH_ZERO),
+        low=_marked(MARK_LOW),
+        riser=pl.col("单位").filter(change == change.max()).first(),
+        rise=change.max(),
+        names=pl.col("单位"),
+        rates=pl.col(_h("per_hundred_staff_to_date")),
+    )
+
+
+def analysis_facts(analyses: pl.DataFrame) -> dict[tuple[str, int], dict]:
+    return _facts(
+        analyses,
+        q_reports=pl.col("本季度报告数").sum(),
+        q_leaders=pl.col("本季度领导干部报告数").sum(),
+        prev=pl.col("上季度报告数").sum(),
+        zero=pl.col("单位").filter(pl.col("标记") == MARK_YEAR_ZERO),
+        low=pl.col("单位").filter(pl.col("季末" + _h("low_report")) == "是"),
+        names=pl.col("单位"),
+        shares=pl.col("本季度领导干部报告占比（%）"),
+        **{f"trend{q}": pl.col(f"第{q}季度末每百人报告数") for q in (1, 2, 3, 4)},
+    )
+
+
+def _listed(mark: str, names: list[str]) -> str:
+    return f"{mark}单位（{len(names)} 个）：{'、'.join(names) if names else '无'}。"
+
+
+def notice_page(parent: str, parent_name: str, year: int, month: int, facts: dict, columns: pl.DataFrame,
+                rendered: Rendered | None, links: list[tuple[str, str]]) -> bytes:
+    """月通报 of one parent unit and month (``facts``: ``notice_facts`` of the page; ``columns``: the
+    table's columns, no rows)."""
+    reports, leaders, n = int(facts["reports"]), int(facts["leaders"]), int(facts["n"])
     share = f"（占 {leaders / reports * 100:.1f}%）" if reports else ""
     summary = [
-        f"本月 {part.height} 个下级单位共记录报告 {reports} 件，其中领导干部 {leaders} 件{share}；年初至本月累计 {to_date} 件。"
+        f"本月 {n} 个下级单位共记录报告 {reports} 件，其中领导干部 {leaders} 件{share}；年初至本月累计 {int(facts['to_date'])} 件。",
+        _listed(MARK_YEAR_ZERO, facts["year_zero"]),
+        _listed(MARK_MONTH_ZERO, facts["month_zero"]),
+        _listed(MARK_LOW, facts["low"]),
     ]
-    for mark in (MARK_YEAR_ZERO, MARK_MONTH_ZERO, MARK_LOW):
-        names = _names(part, mark)
-        summary.append(f"{mark}单位（{len(names)} 个）：{'、'.join(names) if names else '无'}。")
-    change = part.drop_nulls("排名变化（+为上升）").sort("排名变化（+为上升）", descending=True)
-    if change.height and change["排名变化（+为上升）"][0] > 0:
-        summary.append(f"排名上升最多：{change['单位'][0]}（上升 {change['排名变化（+为上升）'][0]} 位）。")
+    if facts["rise"] is not None and facts["rise"] > 0:
+        summary.append(f"排名上升最多：{facts['riser']}（上升 {facts['rise']} 位）。")
     chart = Chart(
         key="notice_rates",
         title="年初至本月每百人报告数",
         kind="bars",
-        categories=part["单位"].to_list(),
-        series={_h("per_hundred_staff_to_date"): part[_h("per_hundred_staff_to_date")].to_list()},
+        categories=facts["names"],
+        series={_h("per_hundred_staff_to_date"): facts["rates"]},
     )
-    source = source_note(TABLE)
     body = [
-        f'<section id="summary" data-section="summary"><h2>一、本月概况</h2>'
+        '<section id="summary" data-section="summary"><h2>一、本月概况</h2>'
         + "".join(f"<p>{e(s)}</p>" for s in summary)
         + "</section>",
-        f'<section id="ranking" data-section="ranking"><h2>二、下级单位排名</h2>'
-        f'<p class="intro">排名为同一上级单位、同一层级的单位之间按年初至本月每百人报告数的名次（并列同名次）；'
-        f"无在岗干警的单位不排名。少报告：同级单位不少于设定数，且低于同级中位数的设定比例（规则 R9）。"
-        f"“较上月”比较同一年度内的上一个月。</p>"
+        '<section id="ranking" data-section="ranking"><h2>二、下级单位排名</h2>'
+        '<p class="intro">排名为同一上级单位、同一层级的单位之间按年初至本月每百人报告数的名次（并列同名次）；'
+        "无在岗干警的单位不排名。少报告：同级单位不少于设定数，且低于同级中位数的设定比例（规则 R9）。"
+        "“较上月”比较同一年度内的上一个月。</p>"
         f'<figure><figcaption>{e(chart.title)}</figcaption>{chart_svg(chart)}</figure>'
-        f'<h3 id="t-notice">下级单位排名</h3><p class="source">{e(source)}</p>'
-        + _table("notice", part, rendered, "本月无下级单位数据")
+        f'<h3 id="t-notice">下级单位排名</h3><p class="source">{e(source_note(TABLE))}</p>'
+        + _table("notice", columns, rendered, "本月无下级单位数据")
         + "</section>",
     ]
     title = f"{parent_name} {year}年{month}月“三个规定”记录报告情况通报"
-    meta = f"单位编码 {parent}；{year} 年 {month} 月；下级单位 {part.height} 个；数据：published/{TABLE}（R9）"
+    meta = f"单位编码 {parent}；{year} 年 {month} 月；下级单位 {n} 个；数据：published/{TABLE}（R9）"
     return _page(title, meta, links, body)
 
 
-def analysis_page(parent: str, parent_name: str, year: int, quarter: int, part: pl.DataFrame, rendered: Rendered | None,
-                  links: list[tuple[str, str]]) -> bytes:
-    """季分析 of one parent unit and quarter."""
-    q_reports, q_leaders = int(part["本季度报告数"].sum()), int(part["本季度领导干部报告数"].sum())
-    prev = part["上季度报告数"].drop_nulls()
-    summary = [f"本季度 {part.height} 个下级单位共记录报告 {q_reports} 件，其中领导干部 {q_leaders} 件"
+def analysis_page(parent: str, parent_name: str, year: int, quarter: int, facts: dict, columns: pl.DataFrame,
+                  rendered: Rendered | None, links: list[tuple[str, str]]) -> bytes:
+    """季分析 of one parent unit and quarter (``facts``: ``analysis_facts`` of the page)."""
+    q_reports, q_leaders, prev, n = int(facts["q_reports"]), int(facts["q_leaders"]), int(facts["prev"] or 0), int(facts["n"])
+    summary = [f"本季度 {n} 个下级单位共记录报告 {q_reports} 件，其中领导干部 {q_leaders} 件"
                + (f"（占 {q_leaders / q_reports * 100:.1f}%）" if q_reports else "") + "。"]
     if quarter > 1:
-        summary.append(f"上季度 {int(prev.sum())} 件，增减 {q_reports - int(prev.sum()):+d} 件。")
-    zero = part.filter(pl.col("标记") == MARK_YEAR_ZERO)["单位"].to_list()
-    low = part.filter(pl.col("季末" + _h("low_report")) == "是")["单位"].to_list()
-    summary.append(f"年内零报告单位（{len(zero)} 个）：{'、'.join(zero) if zero else '无'}。")
-    summary.append(f"季末少报告单位（{len(low)} 个）：{'、'.join(low) if low else '无'}。")
-    quarters = [q for q in (1, 2, 3, 4) if q <= quarter]
+        summary.append(f"上季度 {prev} 件，增减 {q_reports - prev:+d} 件。")
+    summary.append(_listed("年内零报告", facts["zero"]))
+    summary.append(_listed("季末少报告", facts["low"]))
     trend = Chart(
         key="analysis_trend",
         title="各季度末每百人报告数（年初至季末）",
         kind="columns",
-        categories=part["单位"].to_list(),
-        series={f"第{q}季度末": part[f"第{q}季度末每百人报告数"].to_list() for q in quarters},
+        categories=facts["names"],
+        series={f"第{q}季度末": facts[f"trend{q}"] for q in (1, 2, 3, 4) if q <= quarter},
     )
     leaders = Chart(
         key="analysis_leaders",
         title="本季度领导干部报告占比（%）",
         kind="bars",
-        categories=part["单位"].to_list(),
-        series={"领导干部报告占比（%）": part["本季度领导干部报告占比（%）"].to_list()},
+        categories=facts["names"],
+        series={"领导干部报告占比（%）": facts["shares"]},
     )
-    source = source_note(TABLE)
     body = [
         '<section id="summary" data-section="summary"><h2>一、本季度概况</h2>'
         + "".join(f"<p>{e(s)}</p>" for s in summary)
@@ -260,12 +298,12 @@ def analysis_page(parent: str, parent_name: str, year: int, quarter: int, part: 
         "（班子成员和本单位部门负责人）报告的占比。</p>"
         f"<figure><figcaption>{e(trend.title)}</figcaption>{chart_svg(trend)}</figure>"
         f"<figure><figcaption>{e(leaders.title)}</figcaption>{chart_svg(leaders)}</figure>"
-        f'<h3 id="t-analysis">各下级单位季度趋势</h3><p class="source">{e(source)}</p>'
-        + _table("analysis", part, rendered, "本季度无下级单位数据")
+        f'<h3 id="t-analysis">各下级单位季度趋势</h3><p class="source">{e(source_note(TABLE))}</p>'
+        + _table("analysis", columns, rendered, "本季度无下级单位数据")
         + "</section>",
     ]
     title = f"{parent_name} {year}年第{quarter}季度“三个规定”记录报告分析"
-    meta = f"单位编码 {parent}；{year} 年第 {quarter} 季度；下级单位 {part.height} 个；数据：published/{TABLE}（R9）"
+    meta = f"单位编码 {parent}；{year} 年第 {quarter} 季度；下级单位 {n} 个；数据：published/{TABLE}（R9）"
     return _page(title, meta, links, body)
 
 
@@ -307,6 +345,8 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
     notices, analyses = notice_frame(rows), analysis_frame(rows)
     n_parts, a_parts = _split(notices), _split(analyses)
     n_rendered, a_rendered = _prerender(notices), _prerender(analyses)
+    n_facts, a_facts = notice_facts(notices), analysis_facts(analyses)
+    n_columns, a_columns = notices.drop(KEYS).clear(), analyses.drop(KEYS).clear()
     names = dict(zip(units["unit_code"].to_list(), units["unit_name"].to_list()))
     per_parent: dict[tuple[str, int], dict[str, list]] = {}
     for (key, year) in sorted(n_parts):
@@ -334,14 +374,14 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
             if m % 3 == 0 and m // 3 in quarters:
                 links.append((f"第{m // 3}季度分析", f"{parent}.Q{m // 3}.html"))
             page = folder / f"{parent}.{m:02d}.html"
-            _write_if_changed(page, notice_page(parent, name, year, m, n_parts[key], n_rendered.get(key), links))
+            _write_if_changed(page, notice_page(parent, name, year, m, n_facts[key], n_columns, n_rendered.get(key), links))
             pages.append(page)
             sheets.append(Sheet(f"{m}月通报", n_parts[key], source_note(TABLE), n_rendered.get(key)))
         for q in quarters:
             key = (f"{parent}.Q{q}", year)
             links = [*common, (f"{3 * q}月通报", f"{parent}.{3 * q:02d}.html")]
             page = folder / f"{parent}.Q{q}.html"
-            _write_if_changed(page, analysis_page(parent, name, year, q, a_parts[key], a_rendered.get(key), links))
+            _write_if_changed(page, analysis_page(parent, name, year, q, a_facts[key], a_columns, a_rendered.get(key), links))
             pages.append(page)
             sheets.append(Sheet(f"第{q}季度分析", a_parts[key], source_note(TABLE), a_rendered.get(key)))
         title = f"{name} {year}年“三个规定”月通报与季分析"
@@ -357,7 +397,7 @@ def notices_index(written: list[Written], names: dict[str, str]) -> bytes:
     for year in sorted({w.year for w in written}, reverse=True):
         rows = []
         for w in sorted((w for w in written if w.year == year), key=lambda w: w.parent_code):
-            rel = lambda p: p.relative_to(p.parents[2]).as_posix()  # noqa: E731  <year>/notices/<file>
+            rel = lambda p: f"{year}/notices/{p.name}"  # noqa: E731
             months = " ".join(f'<a href="{e(rel(p))}">{e(p.stem.rsplit(".", 1)[1].lstrip("0"))}月</a>'
                               for p in w.pages if not p.stem.rsplit(".", 1)[1].startswith("Q"))
             quarters = " ".join(f'<a href="{e(rel(p))}">第{e(p.stem.rsplit(".", 1)[1][1:])}季度</a>'
