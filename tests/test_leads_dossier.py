@@ -146,3 +146,9 @@ def test_dossier_of_an_unknown_person_ends_with_one_line_and_is_logged(wh, capsy
     assert len(err) == 1 and "工号 NOBODY" in err[0]
     assert json.dumps(read_access_log(wh)[-1], ensure_ascii=False).count("NOBODY") == 1  # the attempt is logged
     assert len(read_access_log(wh)) == before + 1
+
+
+def test_the_derived_leads_are_private_too(demo_run):
+    _, wh = demo_run
+    folder = wh / "derived" / "review_leads"
+    assert any(folder.glob("*.parquet")) and _mode(folder) == 0o700
