@@ -1,5 +1,6 @@
 """Assets of the derived layer: R1 talk obligations, R5 leaders handling cases, R6 case quality, R7
-"三个规定" report statistics. Thin wrappers: the logic is in ``lianjian.scoring.{talks,cases,reports}``;
+"三个规定" report statistics, R9 the monthly "三个规定" notice, R10 the review leads (a restricted
+output). Thin wrappers: the logic is in ``lianjian.scoring.{talks,cases,reports,monthly,leads}``;
 each asset reads staged tables, loads the rules file from the ``lianjian`` resource, and returns the
 table sorted by its key.
 
@@ -7,17 +8,25 @@ Not ``from __future__ import annotations`` here: Dagster inspects the ``context`
 definition time and needs the real class.
 """
 
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from lianjian.contract import PUBLISHED, SOURCES
+from lianjian.contract import PUBLISHED, RESTRICTED, SOURCES
+from lianjian.errors import FatalError
+from lianjian.publish.layout import private_dir
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.cases import case_quality, leader_case_handling
+from lianjian.scoring.leads import review_leads
+from lianjian.scoring.monthly import major_matter_report_monthly
 from lianjian.scoring.reports import major_matter_report_stats
 from lianjian.scoring.talks import talk_obligations
 from pipelines.io_manager import table_schema
-from pipelines.partitions import YEARS, context_years
+from pipelines.partitions import TIMEZONE, YEARS, context_years
 from pipelines.resources import LianjianSettings
 
 GROUP = "derived"
@@ -29,10 +38,27 @@ def _staged(source: str) -> dg.AssetIn:
     return dg.AssetIn(key=["staged", source])
 
 
+#: Optional run date (YYYY-MM-DD) for R9: the notice as of that day (re-issuing a month's notice,
+#: tests); default today in Asia/Shanghai.
+RUN_DATE_ENV = "LIANJIAN_RUN_DATE"
+
+
+def run_date() -> dt.date:
+    """The run date R9 counts begun months by: ``$LIANJIAN_RUN_DATE`` when set, else today in
+    Asia/Shanghai (RULES.md R9)."""
+    raw = os.environ.get(RUN_DATE_ENV, "").strip()
+    if not raw:
+        return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise FatalError(f"环境变量 {RUN_DATE_ENV}={raw!r}: 不是日期 — 请写成 2025-03-15，或删除它（默认为北京时间今天）") from None
+
+
 def _metadata(table: str) -> dict:
-    """The published schema with the Chinese column names, known before the first run, and the column
-    lineage declared in the contract (a derived table reads staged tables only)."""
-    t = PUBLISHED[table]
+    """The published (or restricted) schema with the Chinese column names, known before the first
+    run, and the column lineage declared in the contract (a derived table reads staged tables only)."""
+    t = {**PUBLISHED, **RESTRICTED}[table]
     return {
         "dagster/column_schema": table_schema(t.schema(), {c.name: c.zh for c in t.columns}),
         "dagster/column_lineage": dagster_column_lineage(table, upstream=[("staged", s) for s in SOURCES]),
@@ -43,7 +69,7 @@ def _done(context: AssetExecutionContext, frame: pl.LazyFrame, table: str, **cou
     """Keep the run's years (the filter is pushed down into the plan by Polars), collect, sort by the
     table key, and record a few counts (never a person) as output metadata."""
     out = frame.filter(pl.col("year").is_in(context_years(context))).collect()
-    out = out.sort(list(PUBLISHED[table].key), nulls_last=False)
+    out = out.sort(list({**PUBLISHED, **RESTRICTED}[table].key), nulls_last=False)
     if counts:
         values = out.select(**{k: e.cast(pl.Int64) for k, e in counts.items()}).row(0, named=True)
         context.add_output_metadata({k: dg.MetadataValue.int(int(v or 0)) for k, v in values.items()})
@@ -183,6 +209,99 @@ def major_matter_report_stats_asset(
     )
 
 
+@dg.asset(
+    key=["derived", "major_matter_report_monthly"],
+    group_name=GROUP,
+    partitions_def=YEARS,
+    metadata=_metadata("major_matter_report_monthly"),
+    description=(
+        '"三个规定"记录报告月通报（R9，黑龙江巡礼：月通报、季分析）：每个单位每年已开始的每个月（北京时间运行日）的'
+        "本月报告数、领导干部报告数、年初至本月报告数和每百人报告数、同级（同一上级、同一层级）排名、连续未报告月数、"
+        "少报告（低于同级中位数的设定比例）。"
+        ' "Three rules" monthly notice (R9): per unit and month begun by the run date, reports, leader '
+        "reports, reports to date per hundred staff, rank among the units of the same parent and level, "
+        "months without a report, and 少报告 below a share of the peers' median."
+    ),
+    ins={
+        "units": _staged("units"),
+        "roster": _staged("personnel"),
+        "departments": _staged("departments"),
+        "reports": _staged("major_matter_reports"),
+    },
+    owners=["team:jijian"],
+    kinds=KINDS,
+    code_version=CODE_VERSION,
+    tags={"rule": "R9"},
+)
+def major_matter_report_monthly_asset(
+    context: AssetExecutionContext,
+    lianjian: LianjianSettings,
+    units: pl.LazyFrame,
+    roster: pl.LazyFrame,
+    departments: pl.LazyFrame,
+    reports: pl.LazyFrame,
+) -> pl.DataFrame:
+    today = run_date()
+    context.add_output_metadata({"run_date": today.isoformat()})
+    return _done(
+        context,
+        major_matter_report_monthly(units, roster, departments, reports, lianjian.load_rules(), today),
+        "major_matter_report_monthly",
+        unit_months=pl.len(),
+        zero_report_unit_months=(pl.col("reports") == 0).sum(),
+        low_report_unit_months=pl.col("low_report").sum(),
+    )
+
+
+@dg.asset(
+    key=["derived", "review_leads"],
+    group_name=GROUP,
+    partitions_def=YEARS,
+    metadata=_metadata("review_leads"),
+    description=(
+        "线索核查（R10，黑龙江巡礼：健全线索核查制度；受限输出）：当年未记录报告“三个规定”事项、但有违纪违法、"
+        "不合格或瑕疵案件、错案或群众投诉的人员及其事由和记录编号。是核查线索，不是认定；只发布到 restricted/，"
+        "不进入 published/、报告或 BI。"
+        " Review leads (R10, restricted): people who reported no major matter in a year with a violation, "
+        "an unqualified or flawed case, a case error or a public complaint; published only under restricted/."
+    ),
+    ins={
+        "roster": _staged("personnel"),
+        "reports": _staged("major_matter_reports"),
+        "cases": _staged("cases"),
+        "violations": _staged("violations"),
+    },
+    owners=["team:jijian"],
+    kinds=KINDS,
+    code_version=CODE_VERSION,
+    tags={"rule": "R10", "pii": "restricted"},
+)
+def review_leads_asset(
+    context: AssetExecutionContext,
+    lianjian: LianjianSettings,
+    roster: pl.LazyFrame,
+    reports: pl.LazyFrame,
+    cases: pl.LazyFrame,
+    violations: pl.LazyFrame,
+) -> pl.DataFrame:
+    # The year files the IO manager writes go into a 0700 folder: only the pipeline's account reads
+    # leads, here as under restricted/ (CONTRACT.md §3).
+    private_dir(lianjian.warehouse_path / "derived" / "review_leads")
+    return _done(
+        context,
+        review_leads(roster, reports, cases, violations, lianjian.load_rules()),
+        "review_leads",
+        leads=pl.len(),
+    )
+
+
 defs = dg.Definitions(
-    assets=[talk_obligations_asset, case_quality_asset, leader_case_handling_asset, major_matter_report_stats_asset]
+    assets=[
+        talk_obligations_asset,
+        case_quality_asset,
+        leader_case_handling_asset,
+        major_matter_report_stats_asset,
+        major_matter_report_monthly_asset,
+        review_leads_asset,
+    ]
 )

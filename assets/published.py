@@ -2,11 +2,13 @@
 ``_manifest.json`` and ``_dictionary.json`` (CONTRACT.md §3). The logic lives in
 ``lianjian.publish``; this module only declares the Dagster specs and hands the frames over.
 
-One multi-asset, one ``AssetSpec`` per table (keys ``["published", <table>]``), not subsettable:
-the tables are swapped into ``published/`` in one step, so they always belong to the same run. The
-dimension tables for BI tools are made here from the staged unit and department tables
-(``lianjian.publish.dimensions``); ``codes`` comes from the contract declaration, so it has no
-upstream asset. After the switch ``warehouse/lianjian.duckdb`` is rebuilt (views for SQL tools).
+One multi-asset, one ``AssetSpec`` per table (keys ``["published", <table>]``, and
+``["restricted", <table>]`` for the restricted outputs such as the R10 review leads), not
+subsettable: every table of a run becomes current in one step (``lianjian.publish.layout``), so the
+BI tables and the restricted ones always belong to the same run. The dimension tables for BI tools
+are made here from the staged unit and department tables (``lianjian.publish.dimensions``); ``codes``
+comes from the contract declaration, so it has no upstream asset. After the switch
+``warehouse/lianjian.duckdb`` is rebuilt (views for SQL tools).
 """
 
 
@@ -15,9 +17,10 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from lianjian.contract import PUBLISHED
+from lianjian.contract import PUBLISHED, RESTRICTED
 from lianjian.publish.dimensions import departments_table, units_table
-from lianjian.publish.layers import CONTRACT_LAYER, INGEST_REPORT_KEY, LAYER, upstream_key
+from lianjian.publish.layers import CONTRACT_LAYER, INGEST_REPORT_KEY, LAYER, RESTRICTED_LAYER, restricted_key, upstream_key
+from lianjian.publish.layout import RESTRICTED as RESTRICTED_DIR
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.publish.publish import LINK, publish_tables, schema_problems
 from pipelines.io_manager import table_schema
@@ -36,6 +39,7 @@ ENGLISH = {
     "case_quality": "Case review results per handler, year and category (R6).",
     "leader_case_handling": "Leaders inside the quota who personally handle cases, per unit and year (R5).",
     "major_matter_report_stats": "'Three regulations' major-matter reports per unit and year (R7).",
+    "major_matter_report_monthly": "'Three regulations' monthly notice: reports per unit and month, rank among peers, zero and low reporters (R9).",
     "assessment_evidence": "Every scoring fact with its record ids, rule id and basis, and the settings in force that year (R8).",
     "rejected_records": "Input rows that break the data contract, with every reason (identity numbers masked).",
     "units": "Dimension for BI tools: every unit with its name, level, parent and the path of names from the top unit down.",
@@ -82,15 +86,48 @@ def _spec(table: str) -> dg.AssetSpec:
     )
 
 
-SPECS = [_spec(t) for t in PUBLISHED]
+def _restricted_spec(table: str) -> dg.AssetSpec:
+    """A restricted output: published in the same step as the BI tables, under ``restricted/``
+    (0600 files, 0700 folders), never in ``published/`` (CONTRACT.md §3)."""
+    t = RESTRICTED[table]
+    upstream = dg.AssetKey(list(upstream_key(table)))
+    return dg.AssetSpec(
+        key=list(restricted_key(table)),
+        deps=[upstream],
+        group_name="restricted",
+        description=(
+            f"{t.zh}（受限输出，restricted/{table}/year=<YYYY>/part-0.parquet，仅运行账户可读）：{t.note}。"
+            "Restricted output (R10 review leads): published with the run, readable only by the account running it, "
+            "never in published/, the reports or the BI dictionary."
+        ),
+        owners=["team:jijian"],
+        kinds={"polars", "parquet"},
+        code_version=CODE_VERSION,
+        tags={"layer": "restricted", "pii": "restricted", "rule": t.rule or ""},
+        metadata={
+            "dagster/column_schema": table_schema(t.schema(), {c.name: c.zh for c in t.columns}),
+            "dagster/column_lineage": dg.TableColumnLineage(
+                deps_by_column={c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in t.column_names}
+            ),
+            "dagster/table_name": f"restricted.{table}",
+            "key": ", ".join(t.key),
+            "computed_in": f"{RESTRICTED_LAYER[table]}/{table}",
+        },
+    )
+
+
+SPECS = [_spec(t) for t in PUBLISHED] + [_restricted_spec(t) for t in RESTRICTED]
+
+#: Asset key path of every output of the publish step.
+OUTPUT_KEYS: dict[str, list[str]] = {t: ["published", t] for t in PUBLISHED} | {t: list(restricted_key(t)) for t in RESTRICTED}
 
 CHECKS = [
     spec
-    for t in PUBLISHED
+    for t, key in OUTPUT_KEYS.items()
     for spec in (
         dg.AssetCheckSpec(
             CHECK_SCHEMA,
-            asset=["published", t],
+            asset=key,
             description=(
                 "按 hive 分区读取（year 只在目录名中）时，列名、顺序和类型与数据契约一致；未声明可为空的列没有空值。"
                 " Read with hive partitioning (year only in the folder names), the files have the contract's"
@@ -99,14 +136,14 @@ CHECKS = [
         ),
         dg.AssetCheckSpec(
             CHECK_PRIVATE,
-            asset=["published", t],
+            asset=key,
             description="发布文件中没有身份证号（在切换到新版本之前检查，发现即不发布）。"
             "No identity number in any published cell (checked before the switch; publishing stops if one is found).",
         ),
     )
 ]
 
-INS = {t: dg.AssetIn(key=list(upstream_key(t))) for t in PUBLISHED if upstream_key(t) is not None} | {
+INS = {t: dg.AssetIn(key=list(upstream_key(t))) for t in {**PUBLISHED, **RESTRICTED} if upstream_key(t) is not None} | {
     "ingest_report": dg.AssetIn(key=list(INGEST_REPORT_KEY))
 }
 
@@ -126,6 +163,8 @@ def publish(
     case_quality: pl.LazyFrame,
     leader_case_handling: pl.LazyFrame,
     major_matter_report_stats: pl.LazyFrame,
+    major_matter_report_monthly: pl.LazyFrame,
+    review_leads: pl.LazyFrame,
     integrity_assessment: pl.LazyFrame,
     responsibility_assessment: pl.LazyFrame,
     accountability_triggers: pl.LazyFrame,
@@ -144,6 +183,7 @@ def publish(
         "case_quality": case_quality,
         "leader_case_handling": leader_case_handling,
         "major_matter_report_stats": major_matter_report_stats,
+        "major_matter_report_monthly": major_matter_report_monthly,
         "assessment_evidence": assessment_evidence,
         "rejected_records": rejected_records,
         "units": units_table(units),
@@ -158,15 +198,18 @@ def publish(
         rules_version=rules.version,
         rules_sha256=rules.sha256,
         rules=rules,
+        restricted={"review_leads": review_leads},
     )
     context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
-    for table in PUBLISHED:
-        key = dg.AssetKey(["published", table])
+    for table, path in OUTPUT_KEYS.items():
+        key = dg.AssetKey(path)
+        private = table in RESTRICTED
+        folder = warehouse / (RESTRICTED_DIR if private else LINK) / table
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={
-                "dagster/row_count": dg.MetadataValue.int(result.rows[table]),
-                "path": dg.MetadataValue.path(str(warehouse / LINK / table)),
+                "dagster/row_count": dg.MetadataValue.int((result.restricted_rows if private else result.rows)[table]),
+                "path": dg.MetadataValue.path(str(folder)),
                 "published_version": result.version,
                 "rules_version": rules.version,
             },
@@ -185,7 +228,7 @@ def publish(
         )
         # counted by publish_tables in the files of the new version BEFORE the switch (it publishes
         # nothing when one is found, so a materialized table always passes)
-        found = result.identity_cells[table]
+        found = result.identity_cells[f"{RESTRICTED_DIR}/{table}" if private else table]
         yield dg.AssetCheckResult(
             asset_key=key, check_name=CHECK_PRIVATE, passed=found == 0, metadata={"identity_number_cells": found}
         )

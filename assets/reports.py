@@ -1,4 +1,5 @@
-"""Assets of the reports layer: the yearly reports people read (issue 7).
+"""Assets of the reports layer: the yearly reports people read, and the "三个规定" monthly notices
+and quarterly analyses (R9).
 
 Thin: the work is done by ``lianjian.report.write_reports`` (plain Polars and a small xlsx writer,
 testable without Dagster). The asset runs after publishing and writes under ``<warehouse>/reports/``;
@@ -8,6 +9,7 @@ a report whose content did not change since the last run is not written again.
 import dagster as dg
 
 from lianjian.report import REPORT_TABLES, write_reports
+from lianjian.report.notices import write_notices
 from pipelines.resources import LianjianSettings
 
 #: The published assets the reports read. Kept in one place: if a published asset is renamed at
@@ -16,9 +18,36 @@ PUBLISHED_DEPS: list[dg.AssetKey] = [dg.AssetKey(["published", t]) for t in REPO
 
 
 @dg.asset(
+    key=["reports", "major_matter_notices"],
+    group_name="reports",
+    deps=[dg.AssetKey(["published", "major_matter_report_monthly"])],
+    description=(
+        '"三个规定"月通报与季分析（R9，黑龙江巡礼：月通报、季分析）：每个上级单位每月一份通报（下级单位排名、零报告和少报告单位、'
+        "较上月变化），每季度末一份分析（各单位趋势、领导干部报告占比），HTML 与 Excel（reports/<年度>/notices/），索引 reports/notices.html。"
+        ' "Three rules" monthly notices and quarterly analyses per parent unit, read from the published monthly table.'
+    ),
+    owners=["team:jijian"],
+    kinds={"html", "excel"},
+    code_version="1",
+    tags={"layer": "reports", "rule": "R9"},
+)
+def major_matter_notices(context: dg.AssetExecutionContext, lianjian: LianjianSettings) -> dg.MaterializeResult:
+    written = write_notices(lianjian.warehouse_path)
+    pages = sum(len(w.pages) for w in written)
+    context.log.info(f"月通报与季分析 {pages} 份，工作簿 {len(written)} 个 (notices and analyses: {pages}, workbooks: {len(written)})")
+    return dg.MaterializeResult(
+        metadata={
+            "pages": dg.MetadataValue.int(pages),
+            "workbooks": dg.MetadataValue.int(len(written)),
+            "index": dg.MetadataValue.path(str(lianjian.warehouse_path / "reports" / "notices.html")),
+        }
+    )
+
+
+@dg.asset(
     key=["reports", "yearly_reports"],
     group_name="reports",
-    deps=PUBLISHED_DEPS,
+    deps=[*PUBLISHED_DEPS, dg.AssetKey(["reports", "major_matter_notices"])],  # its index links the notices
     description=(
         "年度报告：每个单位每年一份 HTML 报告和 Excel 工作簿（reports/<年度>/<单位编码>.html|.xlsx），"
         "每个上级单位一份汇总报告（<单位编码>.rollup.html），以及索引页 reports/index.html；内容未变的报告不重写。"
@@ -50,4 +79,4 @@ def yearly_reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings
     )
 
 
-defs = dg.Definitions(assets=[yearly_reports])
+defs = dg.Definitions(assets=[major_matter_notices, yearly_reports])

@@ -1,4 +1,5 @@
-"""`lianjian` command line (CONTRACT.md §1): run, demo, generate, explain, lineage, report.
+"""`lianjian` command line (CONTRACT.md §1): run, demo, generate, explain, lineage, report; and the
+on-demand commands leads, dossier, whatif (lianjian/ondemand/), which never change published/.
 
 What staff read comes first in Chinese: help texts, usage (用法), and every error — argparse's own
 messages are translated (``ChineseParser.error``), with the English original in parentheses. A flag
@@ -129,6 +130,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, required=True, metavar="YYYY", help="年度 year")
     p.add_argument("--open", action="store_true", help="写好后在浏览器中打开 open the page in the desktop's browser")
     _paths(p, landing=False, rules=False)
+    p = sub.add_parser("leads", help="核查线索（受限，记入访问日志）print one unit's R10 review leads of a year")
+    p.add_argument("--unit", required=True, help="单位编码 unit_code")
+    p.add_argument("--year", type=int, required=True)
+    _paths(p, landing=False, rules=False)
+    p = sub.add_parser("dossier", help="个人廉政档案（按需生成，记入访问日志）one officer's integrity file, HTML and Excel")
+    p.add_argument("--person", required=True, help="工号 person_id")
+    p.add_argument("--years", help="年度，如 2024 或 2021-2025（默认名册中的全部年度）")
+    p.add_argument("--out", help="输出目录（默认 <仓库>/restricted/dossiers/）")
+    _paths(p, landing=False, rules=False)
+    p = sub.add_parser("whatif", help="规则试算：候选规则文件会改变什么（不改动发布结果）what a candidate rules file would change")
+    p.add_argument("--rules", required=True, help="候选规则文件 candidate rules file")
+    p.add_argument("--years", help="试算年度，如 2024 或 2024-2025（默认已发布的全部年度）")
+    p.add_argument("--out", help="输出目录（默认 <仓库>/whatif/<候选文件名>-<摘要>/）")
+    _paths(p, landing=False, rules=False)
     return ap
 
 
@@ -163,6 +178,18 @@ def dispatch(args: argparse.Namespace) -> int:
         from lianjian.report import report_command
 
         return report_command(unit=args.unit, year=args.year, open_=args.open)
+    if args.command == "leads":
+        from lianjian.ondemand.leads import leads_command
+
+        return leads_command(unit=args.unit, year=args.year)
+    if args.command == "dossier":
+        from lianjian.ondemand.dossier import dossier_command
+
+        return dossier_command(person=args.person, years=args.years, out=args.out)
+    if args.command == "whatif":
+        from lianjian.ondemand.whatif import whatif_command
+
+        return whatif_command(candidate=args.rules, years=args.years, out=args.out)
     raise AssertionError(args.command)
 
 

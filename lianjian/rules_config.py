@@ -285,6 +285,29 @@ class PlausibleDates(_Strict):
     def latest(self, current_year: int) -> dt.date:
         return dt.date(current_year + self.years_ahead, 12, 31)
 
+class MonthlyNotice(_Strict):
+    """R9 "三个规定" monthly notice: when a unit is 少报告 among its peers."""
+
+    low_report_min_peers: int = Field(ge=1)
+    low_report_share: float = Field(ge=0)
+
+
+class ReviewLeads(_Strict):
+    """R10 线索核查: the first year with leads and the reasons that count (codes of ``lead_reason``)."""
+
+    leads_from_year: int = Field(ge=2000, le=2100)
+    reasons: list[str]
+
+    @model_validator(mode="after")
+    def _codes(self):
+        known = ENUMS["lead_reason"].codes
+        bad = [r for r in self.reasons if r not in known]
+        if bad:
+            raise ValueError(f"reasons: unknown codes {bad} (known: {', '.join(known)})")
+        if len(set(self.reasons)) != len(self.reasons):
+            raise ValueError("reasons: a reason is listed twice")
+        return self
+
 
 class Settings(_Strict):
     """The settings in force for one year."""
@@ -299,6 +322,8 @@ class Settings(_Strict):
     basis: dict[str, str]
     quality: Quality
     plausible_dates: PlausibleDates
+    monthly_notice: MonthlyNotice
+    review_leads: ReviewLeads
 
     @model_validator(mode="after")
     def _codes(self):

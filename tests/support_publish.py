@@ -312,6 +312,13 @@ def golden_tables(variant: int = 0) -> dict[str, pl.DataFrame]:
             dict(year=2024, unit_code="U01", staff=20, reports=3, leader_reports=1, per_hundred_staff=15.0,
                  zero_report=False, reports_prev_year=2, reports_two_years_ago=0),
         ]),
+        "major_matter_report_monthly": frame("major_matter_report_monthly", [
+            # January: 1 report / 20 staff × 100 = 5.00; February none → 1 month without; 1 peer.
+            dict(year=2024, month=1, unit_code="U01", staff=20, reports=1, leader_reports=1, reports_to_date=1,
+                 per_hundred_staff_to_date=5.0, rank=1, peers=1, months_without_report=0, low_report=False),
+            dict(year=2024, month=2, unit_code="U01", staff=20, reports=0, leader_reports=0, reports_to_date=1,
+                 per_hundred_staff_to_date=5.0, rank=1, peers=1, months_without_report=1, low_report=False),
+        ]),
         "rejected_records": frame("rejected_records", [
             dict(source="personnel", file="personnel.csv", row_number=7, reasons=["status: unknown value"],
                  raw=json.dumps({"person_id": "P099", "id_number": "***", "status": "x"}, ensure_ascii=False)),
@@ -340,6 +347,25 @@ def units_rows() -> list[dict]:
         dict(unit_code="U01", unit_name=u, level="county", parent_code="C1", parent_name=c, **top,
              city_code="C1", city_name=c, county_code="U01", county_name=u, depth=2, path=f"{p} / {c} / {u}"),
     ]
+#: The review leads of the golden unit (a restricted output): their markers must never reach a
+#: BI-readable file.
+LEAD_MARKERS = ("review_leads", "线索核查", "unqualified_case")
+
+
+def golden_leads(variant: int = 0) -> pl.DataFrame:
+    """The golden unit's review leads; ``variant`` 1 (a changed input) adds P003's violation."""
+    from lianjian.contract import RESTRICTED
+
+    schema = RESTRICTED["review_leads"].schema()
+    rows = [
+        # P001 2024: V001 (criticism), the flawed C101 and the unqualified C102; no "三个规定" report in 2024.
+        dict(year=2024, unit_code="U01", dept_code="D01", person_id="P001", name="张三",
+             reasons=["violation", "unqualified_case", "flawed_case"], record_ids=["C101", "C102", "V001"], rules_version=RULES_VERSION),
+    ]
+    if variant:
+        rows.append(dict(year=2024, unit_code="U01", dept_code=None, person_id="P003", name="赵六", reasons=["violation"],
+                         record_ids=["V003"], rules_version=RULES_VERSION))
+    return pl.DataFrame({c: [r.get(c) for r in rows] for c in schema}, schema=schema)
 
 
 def ingest_report(sha: str = "a" * 64) -> pl.DataFrame:
@@ -373,9 +399,17 @@ def publish_golden(warehouse: Path, *, run_id: str = "golden", variant: int = 0,
         rules_version=RULES_VERSION,
         rules_sha256="c" * 64,
         code_version_="test",
+        restricted={"review_leads": golden_leads(variant)},
     )
 
 
-def parquet_bytes(warehouse: Path) -> dict[str, bytes]:
-    root = Path(warehouse) / "published"
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
+def parquet_bytes(warehouse: Path, folder: str = "published") -> dict[str, bytes]:
+    """Every Parquet file under ``published/`` (or ``restricted/``, whose tables are links), path -> bytes."""
+    root = Path(warehouse) / folder
+    if not root.is_dir():
+        return {}
+    out = {}
+    for top in sorted(root.iterdir()):
+        files = [top] if top.is_file() else sorted(top.rglob("*.parquet"))
+        out.update({p.relative_to(root).as_posix(): p.read_bytes() for p in files if p.suffix == ".parquet"})
+    return out

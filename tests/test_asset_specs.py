@@ -91,8 +91,14 @@ def test_every_asset_follows_the_conventions():
         assert spec["owners"] and all(o.startswith("team:") for o in spec["owners"]), key
         assert spec["kinds"], key
         assert spec["code_version"], key
+    from lianjian.contract import PUBLISHED, RESTRICTED
+
     published = {k: v for k, v in snapshot(defs)["assets"].items() if k.startswith("published/")}
-    assert len(published) == 12  # 9 result tables and the 3 dimensions for BI tools
+    assert len(published) == len(PUBLISHED)
+    restricted = {k: v for k, v in snapshot(defs)["assets"].items() if k.startswith("restricted/")}
+    assert sorted(restricted) == [f"restricted/{t}" for t in RESTRICTED]
+    for key, spec in restricted.items():  # lineage back to the derived asset, like the published tables
+        assert spec["metadata"]["dagster/column_lineage"], key
     for key, spec in published.items():
         assert spec["freshness_policy"] == "CronFreshnessPolicy"
         if key == "published/codes":  # written from the contract declaration: no upstream asset, no column lineage

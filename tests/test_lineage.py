@@ -242,6 +242,23 @@ REPORT_STATS = {
     "reports_two_years_ago": REPORTS,
 }
 
+# R9: per unit and month of a year; peers under the same parent and level, with active staff
+PEERS = STAFF | S("units.unit_code", "units.parent_code", "units.level")
+MONTHLY = {
+    "year": S("personnel.year"),
+    "month": S("personnel.year"),  # every month of the roster's year begun by the run date
+    "unit_code": S("personnel.unit_code"),
+    "staff": STAFF,
+    "reports": REPORTS,
+    "leader_reports": REPORT_STATS["leader_reports"],
+    "reports_to_date": REPORTS,
+    "per_hundred_staff_to_date": REPORTS | STAFF,
+    "rank": REPORTS | PEERS,
+    "peers": PEERS,
+    "months_without_report": REPORTS,
+    "low_report": REPORTS | PEERS,
+}
+
 # ---------------------------------------------------------------- R8 evidence
 R2_SCORES = REVIEW | R2_TALKS | R2_CASES | R2_VIOLATIONS
 R3_SCORES = DUTY | VOTES | SCOPE
@@ -269,6 +286,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "case_quality": CASE_QUALITY,
     "leader_case_handling": LEADERS,
     "major_matter_report_stats": REPORT_STATS,
+    "major_matter_report_monthly": MONTHLY,
     "assessment_evidence": EVIDENCE,
     # the dimension tables: the declared units and departments, the contract's own codes
     "units": {
@@ -299,6 +317,9 @@ INPUTS = {
     ("derived", "case_quality"): {"staged/cases", "staged/personnel"},
     ("derived", "leader_case_handling"): {"staged/personnel", "staged/departments", "staged/cases"},
     ("derived", "major_matter_report_stats"): {"staged/personnel", "staged/departments", "staged/major_matter_reports"},
+    ("derived", "major_matter_report_monthly"): {
+        "staged/units", "staged/personnel", "staged/departments", "staged/major_matter_reports",
+    },
     ("assessed", "integrity_assessment"): {
         "staged/personnel", "staged/reviews", "staged/cases", "staged/violations", "derived/talk_obligations",
     },

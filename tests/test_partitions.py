@@ -25,6 +25,8 @@ PARTITIONED = {
     "derived/case_quality",
     "derived/leader_case_handling",
     "derived/major_matter_report_stats",
+    "derived/major_matter_report_monthly",
+    "derived/review_leads",
     "assessed/integrity_assessment",
     "assessed/integrity_evidence",
     "assessed/responsibility_assessment",

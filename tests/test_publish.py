@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lianjian.contract import ENUMS, PUBLISHED
+from lianjian.contract import ENUMS, PUBLISHED, RESTRICTED
 from lianjian.publish import publish as P
 from lianjian.publish.dictionary import build_dictionary
 from lianjian.privacy import mask_frame
@@ -49,8 +49,8 @@ ARROW = {
 
 # Row counts of the golden tables (tests/support_publish.py): 6 integrity rows (4 in 2024, 2 in 2023),
 # 6 subject rows (5 in 2024, 1 in 2023), 2 triggers, 2 obligations, 1 case-quality row, 2 R5 rows, 1 R7 row,
-# the evidence rows of support_publish.evidence_rows(), 2 rejected, 3 units, 2 departments (one per year),
-# and in ``codes`` one row per code of every enumeration column.
+# 2 R9 rows, the evidence rows of support_publish.evidence_rows(), 2 rejected, 3 units, 2 departments (one
+# per year), and in ``codes`` one row per code of every enumeration column.
 GOLDEN_ROWS = {
     "integrity_assessment": 6,
     "responsibility_assessment": 6,
@@ -59,6 +59,7 @@ GOLDEN_ROWS = {
     "case_quality": 1,
     "leader_case_handling": 2,
     "major_matter_report_stats": 1,
+    "major_matter_report_monthly": 2,
     "assessment_evidence": len(evidence_rows()),
     "rejected_records": 2,
     "units": 3,
@@ -114,7 +115,7 @@ def test_two_runs_on_the_same_inputs_are_byte_identical(tmp_path):
     publish_golden(a, run_id="run-a")
     publish_golden(b, run_id="run-b", shuffle=7)  # same rows arriving in another order
     pa_, pb = parquet_bytes(a), parquet_bytes(b)
-    assert len(pa_) == 9 * 2 + 3  # 9 yearly tables × 2 years + rejected_records, units, codes = 21 files
+    assert len(pa_) == 10 * 2 + 3  # 10 yearly tables × 2 years + rejected_records, units, codes = 23 files
     assert pa_ == pb
     assert (a / "published" / "_dictionary.json").read_bytes() == (b / "published" / "_dictionary.json").read_bytes()
     ma, mb = P.read_manifest(a), P.read_manifest(b)
@@ -201,7 +202,7 @@ P.CHECKPOINT_HOOK = lambda name: os.kill(os.getpid(), signal.SIGKILL) if name ==
 publish_golden(Path(sys.argv[1]), run_id="killed", variant=1)
 """
 
-STEPS = ["started", "table:integrity_assessment", "table:case_quality", "table:rejected_records", "written", "renamed", "swapped", "database"]
+STEPS = ["started", "table:integrity_assessment", "table:case_quality", "table:rejected_records", "table:restricted", "written", "renamed", "swapped", "database"]
 
 
 def _consistent(wh: Path) -> dict:
@@ -222,28 +223,33 @@ def test_sigkill_during_publishing_leaves_the_previous_version_whole(tmp_path):
     reference = tmp_path / "reference"
     publish_golden(reference, run_id="uninterrupted", variant=1)
     expected_new = parquet_bytes(reference)
+    expected_leads = parquet_bytes(reference, "restricted")
     script = tmp_path / "kill.py"
     script.write_text(KILL_SCRIPT.format(tests=str(TESTS)))
     for step in STEPS:
         wh = tmp_path / step.replace(":", "_")
         publish_golden(wh, run_id="old")
-        old = parquet_bytes(wh)
+        old, old_leads = parquet_bytes(wh), parquet_bytes(wh, "restricted")
+        assert old_leads != expected_leads  # variant 1 adds a lead: the switch is visible in both folders
         proc = subprocess.run([sys.executable, str(script), str(wh), step], capture_output=True, timeout=120)
         assert proc.returncode == -signal.SIGKILL, (step, proc.stderr.decode()[-500:])
         m = _consistent(wh)
         if step in ("swapped", "database"):  # killed after the switch: the new version is whole
             assert m["run_id"] == "killed" and parquet_bytes(wh) == expected_new
-        else:
+            assert parquet_bytes(wh, "restricted") == expected_leads
+        else:  # the BI tables and the restricted ones still of the same (old) run
             assert m["run_id"] == "old" and parquet_bytes(wh) == old, step
+            assert parquet_bytes(wh, "restricted") == old_leads, step
         # the next run cleans up and equals an uninterrupted run
         publish_golden(wh, run_id="next", variant=1)
         assert parquet_bytes(wh) == expected_new
+        assert parquet_bytes(wh, "restricted") == expected_leads
         assert _consistent(wh)["run_id"] == "next"
-        leftovers = [p.name for p in (wh / ".published").iterdir() if p.name.startswith(".tmp-")]
+        leftovers = [p.name for p in (wh / ".versions").iterdir() if p.name.startswith(".tmp-")]
         assert leftovers == [], step
         assert [p.name for p in wh.iterdir() if p.name.startswith(".lianjian.duckdb")] == [], step
         assert duckdb.connect(str(wh / "lianjian.duckdb"), read_only=True).execute("SELECT count(*) FROM units").fetchall() == [(3,)]
-        assert len([p for p in (wh / ".published").iterdir() if p.name.startswith("v")]) <= 2
+        assert len([p for p in (wh / ".versions").iterdir() if p.name.startswith("v")]) <= 2
 
 
 def test_recover_turns_a_plain_published_folder_into_a_version(tmp_path):
@@ -300,6 +306,9 @@ def test_no_identity_number_in_published_files_rejected_rows_metadata_or_logs(tm
 
         return _stub
 
+    from support_publish import golden_leads
+
+    tables["review_leads"] = golden_leads()
     stubs = [stub(upstream_key(t), df) for t, df in tables.items()] + [stub(INGEST_REPORT_KEY, ingest_report())]
     wh = tmp_path / "wh"
     instance = dg.DagsterInstance.ephemeral()
@@ -313,7 +322,7 @@ def test_no_identity_number_in_published_files_rejected_rows_metadata_or_logs(tm
     )
     assert res.success
     assert all(c.passed for c in res.get_asset_check_evaluations())
-    assert len(res.get_asset_check_evaluations()) == 2 * len(PUBLISHED)
+    assert len(res.get_asset_check_evaluations()) == 2 * (len(PUBLISHED) + len(RESTRICTED))
     assert scan_tree(wh / "published") == []
     rej = pl.read_parquet(wh / "published" / "rejected_records" / "part-0.parquet")
     assert ID_B[:4] + "*" * 14 in rej.filter(pl.col("source") == "cases")["raw"][0]
@@ -328,6 +337,9 @@ def test_no_identity_number_in_published_files_rejected_rows_metadata_or_logs(tm
     rows = {e.dagster_event.asset_key.path[1]: e.dagster_event.step_materialization_data.materialization.metadata["dagster/row_count"].value
             for e in published_events if e.dagster_event.is_step_materialization}
     assert rows == GOLDEN_ROWS
+    private = [e for e in events if e.dagster_event and e.dagster_event.is_step_materialization
+               and e.dagster_event.asset_key.path == ["restricted", "review_leads"]]
+    assert [e.dagster_event.step_materialization_data.materialization.metadata["dagster/row_count"].value for e in private] == [1]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -317,9 +317,10 @@ def test_derived_asset_specs():
     from assets import derived
 
     specs = {spec.key.path[1]: spec for a in derived.defs.assets for spec in a.specs}
-    assert sorted(specs) == ["case_quality", "leader_case_handling", "major_matter_report_stats", "talk_obligations"]
+    assert sorted(specs) == ["case_quality", "leader_case_handling", "major_matter_report_monthly",
+                             "major_matter_report_stats", "review_leads", "talk_obligations"]
     rule = {"talk_obligations": "R1", "leader_case_handling": "R5", "case_quality": "R6",
-            "major_matter_report_stats": "R7"}
+            "major_matter_report_stats": "R7", "major_matter_report_monthly": "R9", "review_leads": "R10"}
     for name, spec in specs.items():
         assert spec.key.path == ["derived", name]
         assert spec.group_name == "derived"

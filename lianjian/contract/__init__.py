@@ -175,6 +175,7 @@ class PublishedTable:
     rule: str | None
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    restricted: bool = False  # under restricted/, never where BI users read (CONTRACT.md §3)
 
     @property
     def column_names(self) -> list[str]:
@@ -226,7 +227,7 @@ SOURCES: dict[str, Source] = {
     for name, s in _SRC["sources"].items()
 }
 
-def _tables(raw: dict, known: dict[str, PublishedTable] | None = None) -> dict[str, PublishedTable]:
+def _tables(raw: dict, known: dict[str, PublishedTable] | None = None, *, restricted: bool = False) -> dict[str, PublishedTable]:
     """Tables as declared; a table ``like`` a known one takes its columns and key, with the lineage
     its own ``lineage`` mapping gives each column (none where it gives none)."""
     out = {}
@@ -249,11 +250,15 @@ def _tables(raw: dict, known: dict[str, PublishedTable] | None = None) -> dict[s
             rule=t.get("rule"),
             key=key,
             columns=columns,
+            restricted=restricted,
         )
     return out
 
 
 PUBLISHED: dict[str, PublishedTable] = _tables(_PUB["tables"])
+#: Restricted outputs (R10 review leads): published with the run under ``restricted/``, never in
+#: ``published/``, the dictionary's BI part, the DuckDB views or the reports (docs/contract.md).
+RESTRICTED: dict[str, PublishedTable] = _tables(_PUB.get("restricted") or {}, restricted=True)
 #: Tables one layer writes for another that are not published on their own: the ingest report, and
 #: the evidence rows of R2 and of R3 that R8 puts together.
 INTERNAL: dict[str, PublishedTable] = _tables(_PUB["internal"], PUBLISHED)
@@ -269,6 +274,7 @@ __all__ = [
     "PUBLISHED",
     "PublishedTable",
     "REQUIRED_SOURCES",
+    "RESTRICTED",
     "SOURCES",
     "Source",
 ]

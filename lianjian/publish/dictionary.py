@@ -140,3 +140,28 @@ def build_dictionary(rules: Rules | None = None) -> dict:
 
 def dictionary_bytes(rules: Rules | None = None) -> bytes:
     return (json.dumps(build_dictionary(rules), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+def restricted_dictionary() -> dict:
+    """``restricted/_dictionary.json``: the restricted outputs (R10 review leads) described for the
+    operator, apart from the BI dictionary, which never names them (CONTRACT.md §3)."""
+    from lianjian.contract import RESTRICTED
+
+    tables = {}
+    for name, t in RESTRICTED.items():
+        cols = []
+        for c in t.columns:
+            zh_type, arrow, duck = TYPES[c.kind]
+            cols.append({"name": c.name, "zh": c.zh, "type": c.kind, "type_zh": zh_type, "parquet_type": arrow,
+                         "duckdb_type": duck, "meaning": c.note, "key": c.name in t.key})
+        tables[name] = {"zh": t.zh, "meaning": t.note, "rule": t.rule, "yearly": t.yearly,
+                        "path": f"restricted/{name}/year=<YYYY>/*.parquet" if t.yearly else f"restricted/{name}/*.parquet",
+                        "key": list(t.key), "columns": cols}
+    return {
+        "about": "廉检受限输出：仅供运行本系统的账户查阅（文件 0600，目录 0700），不进入 published/、BI 数据字典、报告或 DuckDB 视图。"
+        " Restricted outputs of lianjian: for the operator only, never where BI users read.",
+        "tables": tables,
+        "enums": {"lead_reason": _enum("lead_reason")},
+    }
+
+
+def restricted_dictionary_bytes() -> bytes:
+    return (json.dumps(restricted_dictionary(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -4,7 +4,7 @@ from the contract declaration itself (layer ``contract``)."""
 
 from __future__ import annotations
 
-from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
+from lianjian.contract import INTERNAL, PUBLISHED, RESTRICTED, SOURCES
 
 #: Published table -> layer of the asset it is copied from.
 LAYER: dict[str, str] = {
@@ -12,6 +12,7 @@ LAYER: dict[str, str] = {
     "case_quality": "derived",
     "leader_case_handling": "derived",
     "major_matter_report_stats": "derived",
+    "major_matter_report_monthly": "derived",
     "integrity_assessment": "assessed",
     "responsibility_assessment": "assessed",
     "accountability_triggers": "assessed",
@@ -30,17 +31,28 @@ INTERNAL_LAYER: dict[str, str] = {
 }
 #: The layer of a table written from the contract declaration, not from an asset.
 CONTRACT_LAYER = "contract"
+#: Restricted output -> layer of the asset it is copied from (published under restricted/).
+RESTRICTED_LAYER: dict[str, str] = {
+    "review_leads": "derived",
+}
 
 #: The ingest report (one row per landing file) that feeds the manifest's ``inputs``.
 INGEST_REPORT_KEY: tuple[str, str] = ("staged", "ingest_report")
 
 
 def upstream_key(table: str) -> tuple[str, str] | None:
-    """The asset key path a published table is copied from, e.g. ``("assessed", "integrity_assessment")``;
-    None for a table written from the contract declaration (``codes``)."""
-    if LAYER[table] == CONTRACT_LAYER:
+    """The asset key path a published table (or restricted output) is copied from, e.g.
+    ``("assessed", "integrity_assessment")``; None for a table written from the contract declaration
+    (``codes``)."""
+    layer = {**LAYER, **RESTRICTED_LAYER}[table]
+    if layer == CONTRACT_LAYER:
         return None
-    return (LAYER[table], table)
+    return (layer, table)
+
+
+def restricted_key(table: str) -> tuple[str, str]:
+    """The asset key path of a restricted output as published (``("restricted", "review_leads")``)."""
+    return ("restricted", table)
 
 
 def computed_key(name: str) -> tuple[str, str]:
@@ -61,3 +73,4 @@ def ref_key(ref: str) -> tuple[tuple[str, str], str]:
 
 assert set(LAYER) == set(PUBLISHED), "every published table needs its layer"
 assert set(INTERNAL_LAYER) == set(INTERNAL), "every internal table needs its layer"
+assert set(RESTRICTED_LAYER) == set(RESTRICTED), "every restricted output needs its layer"

@@ -1,29 +1,28 @@
 """Atomic, deterministic publishing of the result tables (CONTRACT.md §3).
 
-Layout under the warehouse::
+Each run writes a new version — the BI tables with ``_manifest.json`` and ``_dictionary.json`` under
+its ``published/``, the restricted outputs (R10 review leads) under its ``restricted/`` — and makes
+it current in one atomic step; ``lianjian.publish.layout`` describes the folders, the switch and
+how a killed run or an older layout is recovered::
 
-    published -> .published/v<UTC time>-<run id>     a symbolic link, swapped in one rename
-    .published/v…/<table>/year=<YYYY>/part-0.parquet  yearly tables, hive convention: ``year`` is in
-                                                       the folder name only, not inside the file
-    .published/v…/rejected_records/part-0.parquet     tables without years (also units, codes)
-    .published/v…/_manifest.json, _dictionary.json
-    .published/.tmp-<run id>/                          a version being written (never read)
-    .published/.lock                                   held while publishing (one publisher at a time)
-    lianjian.duckdb                                    views over ``published/`` for SQL tools
-                                                       (lianjian.publish.bi_database), replaced after
-                                                       each switch
+    published/<table>/year=<YYYY>/part-0.parquet   yearly tables, hive convention: ``year`` is in the
+                                                   folder name only, not inside the file
+    published/rejected_records/part-0.parquet      tables without years (also units, codes)
+    published/_manifest.json, _dictionary.json
+    restricted/review_leads/year=<YYYY>/part-0.parquet   (0600 files in 0700 folders, same convention)
+    lianjian.duckdb                                views over ``published/`` for SQL tools
+                                                   (lianjian.publish.bi_database), replaced after
+                                                   each switch
 
 The hive convention is what lets every reader open a table folder as it is — DuckDB and Polars with
 hive partitioning, ``pyarrow.parquet.read_table(folder)``, PyArrow datasets, ``pandas.read_parquet``
 and Spark — and get ``year`` as an integer: a partition column stored inside the files as well
 would clash with the one each reader derives from the folder names (docs/bi.md).
 
-A new version is written whole into ``.tmp-<run id>``, every file and folder fsync'ed, renamed to its
-version name, and only then does ``published`` switch to it by an atomic ``rename(2)`` of a fresh
-symbolic link over the old one. A reader opening ``published/<table>/…`` sees either the old version
-or the new one, never a mix; a run killed at any point leaves the old version whole (at worst a
-``.tmp-*`` folder, removed by the next run's :func:`recover`). The previous version is kept until the
-next publish, so a query that started on it still finds its files.
+Before the switch, every file of the new version (restricted ones included) is searched for identity
+numbers with the detector the reader masks them with (lianjian.privacy); should one be found,
+nothing is published. The published part of a version is readable by every account (0755/0644, BI
+tools read it); its restricted part only by the account that runs the pipeline.
 
 Deterministic: rows sorted by the table's key and then every other column, fixed Parquet writer
 settings, file names without times, no wall-clock value in any Parquet file (the manifest carries the
@@ -36,31 +35,30 @@ list (never null); ``published.yaml`` says per column what an empty value means 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from lianjian.contract import ENUMS, INTERNAL, PUBLISHED
+from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED
 from lianjian.errors import FatalError
-from lianjian.files import PRIVATE_FILE, make_public, warehouse_root
+from lianjian.files import make_public, warehouse_root
 from lianjian.privacy import id_cell_count, json_strings, mask_frame
-from lianjian.publish.bi_database import remove_stale as remove_stale_database
+from lianjian.publish import layout
 from lianjian.publish.bi_database import write_bi_database
-from lianjian.publish.dictionary import dictionary_bytes
+from lianjian.publish.dictionary import dictionary_bytes, restricted_dictionary_bytes
 from lianjian.publish.dimensions import codes_table
+from lianjian.publish.layout import LINK, VERSIONS, current_version, publish_lock, recover, versions_dir  # noqa: F401
 from lianjian.rules_config import Rules
 
-LINK = "published"
-VERSIONS = ".published"
+#: Every table a publish writes: the BI tables and the restricted outputs (one contract each).
+OUTPUTS = {**PUBLISHED, **RESTRICTED}
 MANIFEST = "_manifest.json"
 DICTIONARY = "_dictionary.json"
 PART = "part-0.parquet"
@@ -88,7 +86,8 @@ class PublishResult:
     path: Path  # the ``published`` link
     rows: dict[str, int]
     manifest: dict
-    identity_cells: dict[str, int]  # per table: cells holding an identity number (checked before the switch: all 0)
+    identity_cells: dict[str, int] = field(default_factory=dict)  # per file group: identity numbers found before the switch (all 0)
+    restricted_rows: dict[str, int] = field(default_factory=dict)  # restricted output -> rows
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,7 +109,7 @@ def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """Exactly the contract columns of ``table``, in declared order and type, empty values spelled one
     way (null text, never ``""``; empty list, never a null list), identity-card-shaped text masked,
     rows in a total, stable order (key columns, then every other column, nulls last)."""
-    t = PUBLISHED[table]
+    t = OUTPUTS[table]
     schema = t.schema()
     lf = frame.lazy()
     have = lf.collect_schema()
@@ -136,7 +135,7 @@ def run_years(tables: Mapping[str, pl.DataFrame]) -> list[int]:
     (an empty file where it has no rows), so ``WHERE year = Y`` always finds the partition."""
     years: set[int] = set()
     for name, frame in tables.items():
-        if PUBLISHED[name].yearly and frame.height:
+        if OUTPUTS[name].yearly and frame.height:
             years.update(frame.get_column("year").drop_nulls().unique().to_list())
     return sorted(years)
 
@@ -182,7 +181,7 @@ def write_table(table: str, frame: pl.DataFrame, root: Path, years: list[int]) -
     without the ``year`` column (the hive convention: the folder name carries it)."""
     files = []
     base = root / table
-    if PUBLISHED[table].yearly:
+    if OUTPUTS[table].yearly:
         parts = (
             {int(k[0]): v for k, v in frame.partition_by(PARTITION, as_dict=True, maintain_order=True, include_key=False).items()}
             if frame.height
@@ -270,81 +269,7 @@ def build_manifest(
 
 
 # --------------------------------------------------------------------------------------------------
-# Versions, swap and recovery
-
-
-def versions_dir(warehouse: Path) -> Path:
-    return Path(warehouse) / VERSIONS
-
-
-def current_version(warehouse: Path) -> Path | None:
-    """The version folder ``published`` points to (None when nothing is published)."""
-    link = Path(warehouse) / LINK
-    if link.is_symlink():
-        target = link.resolve()
-        return target if target.is_dir() else None
-    return link if link.is_dir() else None
-
-
-@contextmanager
-def publish_lock(warehouse: Path):
-    """One publisher at a time per warehouse (released by the kernel if the process dies)."""
-    vd = versions_dir(warehouse)
-    vd.mkdir(parents=True, exist_ok=True)
-    os.chmod(vd, 0o755)  # BI tools reach the versions through it
-    fd = os.open(vd / ".lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
-    os.fchmod(fd, PRIVATE_FILE)
-    with os.fdopen(fd, "a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def _complete_versions(warehouse: Path) -> list[Path]:
-    vd = versions_dir(warehouse)
-    if not vd.is_dir():
-        return []
-    return sorted(p for p in vd.iterdir() if p.is_dir() and p.name.startswith("v"))
-
-
-def _point_link(warehouse: Path, version: Path) -> None:
-    """Atomically make ``published`` a relative link to ``version``."""
-    warehouse = Path(warehouse)
-    tmp = warehouse / f".{LINK}-link-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(Path(VERSIONS, version.name), tmp, target_is_directory=True)
-    os.replace(tmp, warehouse / LINK)
-    _fsync_dir(warehouse)
-
-
-def recover(warehouse: Path) -> None:
-    """Bring a warehouse left by an interrupted publish back to a clean state (call under the lock):
-    remove unfinished ``.tmp-*`` versions, stray link files and a half-written ``lianjian.duckdb``;
-    turn a plain ``published`` folder (an older layout) into a version; re-point a missing or dangling
-    ``published`` at the newest complete version. Never touches a complete version that is published."""
-    warehouse = Path(warehouse)
-    vd = versions_dir(warehouse)
-    if vd.is_dir():
-        for p in vd.iterdir():
-            if p.name.startswith(".tmp-"):
-                shutil.rmtree(p, ignore_errors=True)
-    for p in warehouse.glob(f".{LINK}-link-*"):
-        p.unlink(missing_ok=True)
-    remove_stale_database(warehouse)
-    link = warehouse / LINK
-    if link.is_dir() and not link.is_symlink():
-        vd.mkdir(parents=True, exist_ok=True)
-        legacy = vd / "v00000000T000000000000-legacy"
-        shutil.rmtree(legacy, ignore_errors=True)
-        os.rename(link, legacy)
-        _fsync_dir(warehouse)
-    if current_version(warehouse) is None:
-        versions = _complete_versions(warehouse)
-        if versions:
-            _point_link(warehouse, versions[-1])
+# Publishing a version (folders, switch and recovery: lianjian.publish.layout)
 
 
 class IdentityNumberFound(FatalError):
@@ -352,34 +277,45 @@ class IdentityNumberFound(FatalError):
 
 
 def _open_to_readers(root: Path) -> None:
-    """Every folder of a version 0755 and every file 0644, whatever the umask: BI tools read them."""
+    """Every folder of the published part of a version 0755 and every file 0644, whatever the umask:
+    BI tools read them."""
     for p in [root, *root.rglob("*")]:
         make_public(p)
 
 
-def identity_cells(root: Path) -> dict[str, int]:
-    """Per published table under ``root`` (a version being written): how many text cells of its
-    Parquet files hold an identity number (lianjian.privacy); the manifest and dictionary count under
-    their file names (every string but the SHA-256 digests: lianjian.privacy.DIGESTS)."""
+def _json_cells(path: Path) -> int:
+    strings = json_strings(json.loads(path.read_text(encoding="utf-8")))
+    return id_cell_count(pl.LazyFrame({"s": strings}, schema={"s": pl.String}))
+
+
+def identity_cells(root: Path, closed: Path | None = None) -> dict[str, int]:
+    """Per table of a version being written — the published part ``root`` and the restricted part
+    ``closed`` — how many text cells of its Parquet files hold an identity number (lianjian.privacy);
+    the manifests and dictionaries count under their file names (every string but the SHA-256
+    digests: lianjian.privacy.DIGESTS)."""
     out: dict[str, int] = {}
-    for table in PUBLISHED:
-        files = sorted((root / table).rglob("*.parquet"))
-        out[table] = id_cell_count(pl.scan_parquet(files, hive_partitioning=False)) if files else 0
-    for name in (MANIFEST, DICTIONARY):
-        path = root / name
-        if path.is_file():
-            strings = json_strings(json.loads(path.read_text(encoding="utf-8")))
-            out[name] = id_cell_count(pl.LazyFrame({"s": strings}, schema={"s": pl.String}))
+    for folder, tables, prefix in ((root, PUBLISHED, ""), (closed, RESTRICTED, f"{layout.RESTRICTED}/")):
+        if folder is None:
+            continue
+        for table in tables:
+            files = sorted((folder / table).rglob("*.parquet"))
+            out[prefix + table] = id_cell_count(pl.scan_parquet(files, hive_partitioning=False)) if files else 0
+        for name in (MANIFEST, DICTIONARY):
+            if (folder / name).is_file():
+                out[prefix + name] = _json_cells(folder / name)
     return out
 
 
-def _collect_garbage(warehouse: Path, keep: int = 2) -> None:
-    """Delete complete versions older than the ``keep`` newest, never the published one."""
-    current = current_version(warehouse)
-    versions = _complete_versions(warehouse)
-    for p in versions[:-keep]:
-        if current is None or p.resolve() != current:
-            shutil.rmtree(p, ignore_errors=True)
+def _restricted_manifest(*, run_id: str, version: str, time: dt.datetime, rules_version: str, outputs: dict[str, list[dict]]) -> dict:
+    """``restricted/_manifest.json``: the run and the restricted tables with their files (kept out of
+    the BI manifest: even the number of leads is not for BI readers)."""
+    return {
+        "run_id": run_id,
+        "version": version,
+        "time": time.isoformat(timespec="seconds"),
+        "rules_version": rules_version,
+        "outputs": [{"table": t, "rows": sum(f["rows"] for f in files), "files": files} for t, files in outputs.items()],
+    }
 
 
 def publish_tables(
@@ -393,11 +329,18 @@ def publish_tables(
     code_version_: str | None = None,
     now: dt.datetime | None = None,
     rules: Rules | None = None,
+    restricted: Mapping[str, pl.LazyFrame | pl.DataFrame] | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
-    contract unless given), with the manifest and dictionary, atomically, then rebuild the SQL
-    tools' database over it. See the module docstring for the layout and guarantees. ``rules``: the
-    rules file the tables were computed with; the dictionary describes the grades with its thresholds."""
+    contract unless given), with the manifest and dictionary, and the restricted outputs
+    (``restricted``, docs/contract.md "Restricted outputs") in the same version, atomically, then
+    rebuild the SQL tools' database over it. See the module docstring for the layout and guarantees.
+    ``rules``: the rules file the tables were computed with; the dictionary describes the grades with
+    its thresholds."""
+    restricted = dict(restricted or {})
+    unknown_restricted = set(restricted) - set(RESTRICTED)
+    if unknown_restricted:
+        raise ValueError(f"not restricted outputs: {sorted(unknown_restricted)}")
     warehouse = Path(warehouse).absolute()
     unknown = set(tables) - set(PUBLISHED)
     if unknown:
@@ -409,7 +352,8 @@ def publish_tables(
     now = now or dt.datetime.now(dt.timezone.utc).astimezone()
     tables = {"codes": codes_table(), **tables}
     prepared = {name: prepare(name, tables.get(name, PUBLISHED[name].empty())) for name in PUBLISHED}
-    years = run_years(prepared)
+    private = {name: prepare(name, restricted.get(name, RESTRICTED[name].empty())) for name in RESTRICTED}
+    years = run_years({**prepared, **private})
     inputs = manifest_inputs(ingest_report)
     safe_run = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_id)
     version = f"v{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{safe_run}"
@@ -419,13 +363,27 @@ def publish_tables(
         vd = versions_dir(warehouse)
         tmp = vd / f".tmp-{safe_run}"
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        root, closed = tmp / LINK, layout.private_dir(tmp / layout.RESTRICTED)  # 0700 before anything is in it
+        root.mkdir(parents=True)
         _checkpoint("started")
         outputs: dict[str, list[dict]] = {}
         for name, frame in prepared.items():
-            outputs[name] = write_table(name, frame, tmp, years)
+            outputs[name] = write_table(name, frame, root, years)
             _checkpoint(f"table:{name}")
-        (tmp / DICTIONARY).write_bytes(dictionary_bytes(rules))
+        private_outputs = {name: write_table(name, frame, closed, years) for name, frame in private.items()}
+        (closed / DICTIONARY).write_bytes(restricted_dictionary_bytes())
+        (closed / MANIFEST).write_text(
+            json.dumps(
+                _restricted_manifest(run_id=run_id, version=version, time=now, rules_version=rules_version, outputs=private_outputs),
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        layout.make_private(closed)
+        _checkpoint("table:restricted")
+        (root / DICTIONARY).write_bytes(dictionary_bytes(rules))
         manifest = build_manifest(
             run_id=run_id,
             version=version,
@@ -436,15 +394,17 @@ def publish_tables(
             inputs=inputs,
             outputs=outputs,
         )
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        _open_to_readers(tmp)
-        _fsync_file(tmp / DICTIONARY)
-        _fsync_file(tmp / MANIFEST)
-        _fsync_dir(tmp)
+        (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        _open_to_readers(root)
+        make_public(tmp)  # the version folder itself: BI tools pass through it to published/
+        for path in (root / DICTIONARY, root / MANIFEST, closed / DICTIONARY, closed / MANIFEST):
+            _fsync_file(path)
+        for folder in (root, closed, tmp):
+            _fsync_dir(folder)
         _checkpoint("written")
         # The last barrier, before the switch: what is about to be published holds no identity
         # number (masked when read, and again in prepare(); this should never find one).
-        found = identity_cells(tmp)
+        found = identity_cells(root, closed)
         if any(found.values()):
             shutil.rmtree(tmp, ignore_errors=True)
             where = "、".join(f"{t} {n} 处" for t, n in found.items() if n)
@@ -457,14 +417,17 @@ def publish_tables(
         os.rename(tmp, final)
         _fsync_dir(vd)
         _checkpoint("renamed")
-        _point_link(warehouse, final)
+        layout.switch(warehouse, final)
         _checkpoint("swapped")
         write_bi_database(warehouse)
         _checkpoint("database")
-        _collect_garbage(warehouse)
+        layout.collect_garbage(warehouse)
         _checkpoint("done")
     rows = {o["table"]: o["rows"] for o in manifest["outputs"]}
-    return PublishResult(version=version, path=warehouse / LINK, rows=rows, manifest=manifest, identity_cells=found)
+    private_rows = {t: sum(f["rows"] for f in files) for t, files in private_outputs.items()}
+    return PublishResult(
+        version=version, path=warehouse / LINK, rows=rows, manifest=manifest, identity_cells=found, restricted_rows=private_rows
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -479,7 +442,7 @@ def published_files(warehouse: Path, table: str) -> list[Path]:
 def scan_table_folder(folder: Path, table: str) -> pl.LazyFrame:
     """One table folder as BI tools read it — hive partitioning on, ``year`` (from the folder names) an
     Int64 — with the contract's columns in declared order. Empty (of that schema) without files."""
-    t = PUBLISHED[table]
+    t = OUTPUTS[table]
     folder = Path(folder)
     if not (folder.is_dir() and any(folder.rglob("*.parquet"))):
         return t.empty().lazy()
@@ -494,20 +457,31 @@ def read_published(warehouse: Path, table: str) -> pl.LazyFrame:
     """A published table as a LazyFrame with the contract's schema (empty when absent), read with hive
     partitioning from the version ``published`` points to now (a later switch does not change what
     this frame reads: the previous version is kept until the next publish)."""
-    version = current_version(warehouse)
-    if version is None:
+    folder = _pinned(warehouse, LINK)
+    if folder is None:
         return PUBLISHED[table].empty().lazy()
-    return scan_table_folder(version / table, table)
+    return scan_table_folder(folder / table, table)
+
+
+def _pinned(warehouse: Path, part: str) -> Path | None:
+    """The real folder ``published`` (or ``restricted``'s current part) stands for now, its links
+    resolved, so that a later switch does not change what a reader opened (None: nothing published)."""
+    if part == LINK:
+        link = Path(warehouse) / LINK
+        return link.resolve() if link.exists() else None
+    version = current_version(warehouse)
+    return version / part if version is not None else None
 
 
 def schema_problems(warehouse: Path, table: str) -> dict[str, object]:
     """What the ``contract_schema`` check reports for one published table: the columns and types as a
     BI tool reads them (hive on) against the contract, files that hold the partition column inside
     (breaking the hive convention), and nulls (or empty texts) in columns whose declaration has no
-    ``empty`` meaning. ``passed`` when there is none of these."""
-    t = PUBLISHED[table]
-    version = current_version(warehouse)
-    folder = version / table if version is not None else None
+    ``empty`` meaning. ``passed`` when there is none of these. A restricted output is read from the
+    restricted part of the current version."""
+    t = OUTPUTS[table]
+    root = _pinned(warehouse, layout.RESTRICTED if table in RESTRICTED else LINK)
+    folder = root / table if root is not None else None
     got = dict(scan_table_folder(folder, table).collect_schema()) if folder is not None else {}
     want = dict(t.schema())
     inner = [

@@ -320,7 +320,10 @@ def write_reports(
                 _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
         if index:
             quality = index_quality(inputs, unattributed(inputs.table("rejected_records"), inputs.warehouse, inputs.units))
-            page = render_index(index_entries(written, inputs), has_data_docs=inputs.data_docs is not None, quality=quality)
+            has_notices = (root / "notices.html").exists()  # written by lianjian.report.notices (R9)
+            page = render_index(
+                index_entries(written, inputs), has_data_docs=inputs.data_docs is not None, quality=quality, has_notices=has_notices
+            )
             _write_text(root / "index.html", page)
     except OSError as err:
         raise ReportsNotWritten(_not_written(root, err)) from None

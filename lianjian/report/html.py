@@ -282,10 +282,13 @@ def render_report(report: Report, *, links: list[tuple[str, str]]) -> bytes:
     return utf8(out)
 
 
-def render_index(entries: pl.DataFrame, *, has_data_docs: bool, quality: pl.DataFrame | None = None) -> str:
-    """The index page: one table per year, every unit with its report, workbook and roll-up; and the
+def render_index(
+    entries: pl.DataFrame, *, has_data_docs: bool, quality: pl.DataFrame | None = None, has_notices: bool = False
+) -> str:
+    """The index page: one table per year, every unit with its report, workbook and roll-up; the
     whole run's data quality per source (``quality``: rows read, accepted, rejected, duplicate, and
-    rejected rows that belong to no unit's report — the units' reports show their own rows only)."""
+    rejected rows that belong to no unit's report — the units' reports show their own rows only);
+    links to the validation report and to the "三个规定" monthly notices (``notices.html``) when written."""
     years = entries["year"].unique().sort(descending=True).to_list()
     parts = []
     for year in years:
@@ -318,6 +321,8 @@ def render_index(entries: pl.DataFrame, *, has_data_docs: bool, quality: pl.Data
             "（读取 = 接收 + 拒收 + 重复）；拒收行的明细见 published/rejected_records。各单位报告的“数据质量”只列本单位当年的行；"
             "无法归属单位或年度的拒收行只在这里。</p>" + table_html(quality, "index_quality", ("rejected_records",))
         )
+    if has_notices:
+        docs += '<p><a href="notices.html">“三个规定”记录报告月通报与季分析</a></p>'
     toc = " · ".join([*(f'<a href="#y{y}">{y}</a>' for y in years), *(['<a href="#quality">数据质量</a>'] if quality is not None and quality.height else [])])
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
