@@ -56,8 +56,9 @@ def restricted_key(table: str) -> tuple[str, str]:
 
 
 def computed_key(name: str) -> tuple[str, str]:
-    """The asset key path of the asset that computes a published or internal table."""
-    return (LAYER[name], name) if name in LAYER else (INTERNAL_LAYER[name], name)
+    """The asset key path of the asset that computes a published, restricted or internal table."""
+    layer = {**INTERNAL_LAYER, **RESTRICTED_LAYER, **LAYER}[name]
+    return (layer, name)
 
 
 def ref_key(ref: str) -> tuple[tuple[str, str], str]:
@@ -66,7 +67,7 @@ def ref_key(ref: str) -> tuple[tuple[str, str], str]:
     name, column = ref.split(".", 1)
     if name in SOURCES:
         return ("staged", name), column
-    if name in PUBLISHED or name in INTERNAL:
+    if name in PUBLISHED or name in RESTRICTED or name in INTERNAL:
         return computed_key(name), column
     raise KeyError(ref)
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from lianjian.contract import INTERNAL, PUBLISHED, SOURCES, PublishedTable
+from lianjian.contract import INTERNAL, PUBLISHED, RESTRICTED, SOURCES, PublishedTable
 from lianjian.publish.layers import LAYER, ref_key, upstream_key
 
 #: Every computed table whose columns a lineage reference may name.
-TABLES: dict[str, PublishedTable] = PUBLISHED | INTERNAL
+TABLES: dict[str, PublishedTable] = PUBLISHED | RESTRICTED | INTERNAL
 
 
 def direct_refs(table: str, column: str) -> list[str]:
