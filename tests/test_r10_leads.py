@@ -137,9 +137,9 @@ def test_the_rules_file_rejects_unknown_or_repeated_reasons():
 
     from lianjian.errors import FatalError
 
-    with pytest.raises(FatalError, match=r"review_leads: reasons: unknown codes \['complaint'\]"):
+    with pytest.raises(FatalError, match=r"review_leads\.reasons: unknown codes \['complaint'\]"):
         rules_with({"review_leads": {"reasons": ["violation", "complaint"]}})
-    with pytest.raises(FatalError, match="review_leads: reasons: a reason is listed twice"):
+    with pytest.raises(FatalError, match=r"review_leads\.reasons: a reason is listed twice"):
         rules_with({"review_leads": {"reasons": ["violation", "violation"]}})
     with pytest.raises(FatalError, match=r"years\.2024\.review_leads\.leads_from_year"):
         rules_with({"years": {2024: {"review_leads": {"leads_from_year": 1999}}}})

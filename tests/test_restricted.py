@@ -42,7 +42,8 @@ def bi_readable_text(warehouse: Path) -> dict[str, str]:
 def test_leads_are_published_under_restricted_with_private_modes(tmp_path):
     publish_golden(tmp_path)
     part = tmp_path / "restricted" / "review_leads" / "year=2024" / "part-0.parquet"
-    assert pl.read_parquet(part).equals(golden_leads())
+    # the hive convention of the published tables: ``year`` in the folder name only
+    assert pl.read_parquet(part).equals(golden_leads().drop("year"))
     assert read_restricted(tmp_path, "review_leads").collect().equals(golden_leads())
     # every folder of the restricted part 0700, every file 0600 — the persistent folder and the version's
     version = layout.current_version(tmp_path)
