@@ -23,24 +23,30 @@ from pipelines.sensors import landing_fingerprint, landing_zone_sensor
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_nightly_schedule_runs_the_whole_graph_at_two_shanghai_time():
+def test_nightly_schedule_starts_a_pipeline_run_at_two_shanghai_time(tmp_path):
     assert nightly.cron_schedule == "0 2 * * *"
     assert nightly.execution_timezone == "Asia/Shanghai"
-    assert nightly.job_name == "lianjian_all"
+    assert nightly.job_name == "lianjian_ingest"
     assert nightly.default_status == dg.DefaultScheduleStatus.RUNNING
     tick = dt.datetime(2025, 3, 4, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # = 2025-03-03 18:00 UTC
-    result = nightly.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+    settings = LianjianSettings(landing=str(tmp_path / "in"), warehouse=str(tmp_path / "wh"))
+    context = dg.build_schedule_context(scheduled_execution_time=tick, resources={"lianjian": settings})
+    result = nightly.evaluate_tick(context)
     assert len(result.run_requests) == 1
-    assert result.run_requests[0].tags["lianjian/trigger"] == "nightly"
-    # every year partition in one run, from the contract's first year to the current year
-    tags = result.run_requests[0].tags
-    assert tags["dagster/asset_partition_range_start"] == "2000"
-    assert tags["dagster/asset_partition_range_end"] == str(dt.datetime.now(ZoneInfo("Asia/Shanghai")).year)
-    # the schedule is wired into the one Definitions, on the job that selects every asset
+    request = result.run_requests[0]
+    assert request.tags["lianjian/trigger"] == "nightly"
+    # the first run only (landing + staging): no year partitions; the paths as tags and run config
+    assert "dagster/asset_partition_range_start" not in request.tags
+    assert request.tags["lianjian/warehouse"] == str(tmp_path / "wh")
+    assert request.tags["lianjian/landing"] == str(tmp_path / "in")
+    assert request.run_config == {"resources": {"lianjian": {"config": settings.paths()}}}
+    # wired into the one Definitions: schedule and landing sensor start the first job, the run-status
+    # sensor the second
     from pipelines.definitions import defs
 
-    assert defs.get_schedule_def("lianjian_nightly").job_name == "lianjian_all"
-    assert defs.get_sensor_def("landing_zone_sensor").job_name == "lianjian_all"
+    assert defs.get_schedule_def("lianjian_nightly").job_name == "lianjian_ingest"
+    assert defs.get_sensor_def("landing_zone_sensor").job_name == "lianjian_ingest"
+    assert defs.get_sensor_def("lianjian_assess_after_ingest").job_name == "lianjian_assess"
 
 
 def _tick(landing: Path, cursor: str | None):
@@ -61,9 +67,9 @@ def test_landing_sensor_runs_on_added_or_changed_files_and_skips_otherwise(tmp_p
     (landing / "units.csv").write_text("unit_code,unit_name,level\nU01,甲,county\n", encoding="utf-8")
     first = _tick(landing, None)
     assert len(_runs(first)) == 1 and first.cursor == landing_fingerprint(landing)[0]
-    from pipelines.partitions import range_tags
-
-    assert range_tags().items() <= _runs(first)[0].tags.items()  # every year partition, in one run
+    tags = _runs(first)[0].tags  # the first run of a pipeline run: no year partitions yet
+    assert tags["lianjian/trigger"] == "landing" and tags["lianjian/landing"] == str(landing)
+    assert "dagster/asset_partition_range_start" not in tags
     cursor = first.cursor
 
     same = _tick(landing, cursor)  # nothing changed

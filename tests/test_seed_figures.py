@@ -250,8 +250,7 @@ def warehouse(zones, tmp_path_factory) -> Path:
     """Both provinces in one landing zone, materialized landing → staged → derived through Dagster."""
     from assets import derived, landing, staged
     from pipelines.definitions import RESOURCES
-    from pipelines.io_manager import WarehouseIOManager
-    from pipelines.resources import LianjianSettings
+    from pipelines.resources import local_resources
 
     root = tmp_path_factory.mktemp("seeds")
     zone = {
@@ -261,11 +260,7 @@ def warehouse(zones, tmp_path_factory) -> Path:
     zone["talks"] = []
     write_landing(root / "landing", zone)
     wh = root / "warehouse"
-    resources = dict(RESOURCES) | {
-        "lianjian": LianjianSettings(landing=str(root / "landing"), warehouse=str(wh),
-                                     rules=str(ROOT / "rules" / "default.yaml")),
-        "io_manager": WarehouseIOManager(warehouse=str(wh)),
-    }
+    resources = dict(RESOURCES) | local_resources(root / "landing", wh, ROOT / "rules" / "default.yaml")
     from pipelines.partitions import range_tags
 
     result = dg.materialize(

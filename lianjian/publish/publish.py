@@ -209,6 +209,8 @@ def manifest_inputs(ingest_report: pl.LazyFrame | pl.DataFrame | None) -> list[d
 def build_manifest(
     *,
     run_id: str,
+    pipeline_run_id: str | None = None,
+    dagster_run_ids: list[str] | None = None,
     version: str,
     time: dt.datetime,
     code_version: str,
@@ -219,6 +221,8 @@ def build_manifest(
 ) -> dict:
     return {
         "run_id": run_id,
+        "pipeline_run_id": pipeline_run_id or run_id,
+        "dagster_run_ids": list(dagster_run_ids or [run_id]),
         "version": version,
         "time": time.isoformat(timespec="seconds"),
         "code_version": code_version,
@@ -325,6 +329,8 @@ def publish_tables(
     rules_sha256: str,
     code_version_: str | None = None,
     now: dt.datetime | None = None,
+    pipeline_run_id: str | None = None,
+    dagster_run_ids: list[str] | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables), with the manifest
     and dictionary, atomically. See the module docstring for the layout and guarantees."""
@@ -357,6 +363,8 @@ def publish_tables(
         (tmp / DICTIONARY).write_bytes(dictionary_bytes())
         manifest = build_manifest(
             run_id=run_id,
+            pipeline_run_id=pipeline_run_id,
+            dagster_run_ids=dagster_run_ids,
             version=version,
             time=now,
             code_version=code_version_ or code_version(),

@@ -324,12 +324,14 @@ def _level_labels() -> tuple[list[str], list[str]]:
     return codes, [ENUMS["level"].label(c) for c in codes]
 
 
-def report_command(unit: str, year: int, open_: bool) -> int:
+def report_command(unit: str, year: int, open_: bool, warehouse: Path | None = None) -> int:
     """`lianjian report --unit CODE --year YYYY [--open]`: write that unit's report (and its roll-up
-    when it has units below it) for that year, print where, and open it when asked."""
-    from pipelines.resources import configured_path
+    when it has units below it) for that year, print where, and open it when asked. ``warehouse``:
+    the command line's --warehouse (None: LIANJIAN_WAREHOUSE, else warehouse/)."""
+    if warehouse is None:
+        from pipelines.resources import LianjianSettings
 
-    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+        warehouse = LianjianSettings.resolve().warehouse_path
     inputs = load_inputs(warehouse)
     if unit not in set(inputs.units["unit_code"].to_list()):
         raise FatalError(f"单位编码 {unit}: 不在 {warehouse / 'staged' / 'units.parquet'} 中 — 请检查 --unit（区分大小写）")
