@@ -25,6 +25,7 @@ class DaemonRun:
     requests: list[dg.RunRequest] = field(default_factory=list)
     results: list = field(default_factory=list)  # dg.JobExecutionResult per launched run
     skipped: str | None = None
+    chain_cursor: str | None = None  # the run-status sensor's cursor after its tick
 
     @property
     def success(self) -> bool:
@@ -55,7 +56,7 @@ def chain_cursor(instance: dg.DagsterInstance) -> str | None:
     from pipelines.definitions import defs
 
     context = dg.build_sensor_context(instance=instance)
-    defs.get_sensor_def(CHAIN_SENSOR).evaluate_tick(context)
+    defs.resolve_sensor_def(CHAIN_SENSOR).evaluate_tick(context)
     return context.cursor
 
 
@@ -66,10 +67,10 @@ def first_request(instance: dg.DagsterInstance, settings, trigger: str) -> dg.Ru
     if trigger == "nightly":
         tick = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=2, minute=0, second=0, microsecond=0)
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, resources={"lianjian": settings})
-        data = defs.get_schedule_def("lianjian_nightly").evaluate_tick(context)
+        data = defs.resolve_schedule_def("lianjian_nightly").evaluate_tick(context)
     else:
         context = dg.build_sensor_context(instance=instance, cursor=None, resources={"lianjian": settings})
-        data = defs.get_sensor_def("landing_zone_sensor").evaluate_tick(context)
+        data = defs.resolve_sensor_def("landing_zone_sensor").evaluate_tick(context)
     (request,) = data.run_requests
     return request
 
@@ -88,7 +89,8 @@ def daemon_pipeline_run(
     if not out.results[-1].success:
         return out
     context = dg.build_sensor_context(instance=instance, cursor=cursor)
-    data = defs.get_sensor_def(CHAIN_SENSOR).evaluate_tick(context)
+    data = defs.resolve_sensor_def(CHAIN_SENSOR).evaluate_tick(context)
+    out.chain_cursor = context.cursor
     if not data.run_requests:
         out.skipped = data.skip_message
         return out

@@ -44,9 +44,9 @@ def test_nightly_schedule_starts_a_pipeline_run_at_two_shanghai_time(tmp_path):
     # sensor the second
     from pipelines.definitions import defs
 
-    assert defs.get_schedule_def("lianjian_nightly").job_name == "lianjian_ingest"
-    assert defs.get_sensor_def("landing_zone_sensor").job_name == "lianjian_ingest"
-    assert defs.get_sensor_def("lianjian_assess_after_ingest").job_name == "lianjian_assess"
+    assert defs.resolve_schedule_def("lianjian_nightly").job_name == "lianjian_ingest"
+    assert defs.resolve_sensor_def("landing_zone_sensor").job_name == "lianjian_ingest"
+    assert defs.resolve_sensor_def("lianjian_assess_after_ingest").job_name == "lianjian_assess"
 
 
 def _tick(landing: Path, cursor: str | None):

@@ -42,7 +42,6 @@ def _digests(warehouse: Path, year: str) -> dict[str, str]:
 def _run(landing: Path, warehouse: Path, years: str | None):
     from lianjian.runner import run_pipeline
 
-    # the LIANJIAN_* settings it sets are restored by conftest's autouse fixture
     return run_pipeline(landing, warehouse, RULES, progress=False, years=years)
 
 
@@ -186,3 +185,32 @@ def test_staged_years_come_from_each_sources_assessment_year_column(tmp_path):
     assert staged_years(tmp_path) == ("2019", "2021")
     assert SOURCES["cases"].year_from == "closed_date" and SOURCES["units"].year_from is None
     assert staged_years(tmp_path / "nothing") == (all_years()[-1],) * 2
+
+
+def test_each_year_materialization_describes_that_years_file(demo_run):
+    """Per-partition metadata is per partition: a year's materialization carries the row count, schema
+    and path of that year's file, its count per grade, and the derived counts of that year — not the
+    whole run's (the demo data holds 2020–2025)."""
+    outcome, warehouse = demo_run
+    events = _materializations(outcome, "assessed/integrity_assessment")
+    assert len(events) >= 5
+    for event in events:
+        meta = event.event_specific_data.materialization.metadata
+        path = warehouse / "assessed" / "integrity_assessment" / f"{event.partition}.parquet"
+        year = pl.read_parquet(path)
+        assert meta["path"].value == str(path)
+        assert meta["dagster/row_count"].value == meta["dagster/partition_row_count"].value == year.height
+        assert [c.name for c in meta["dagster/column_schema"].value.columns] == year.columns
+        grades = {g: int((year.get_column("grade") == g).sum()) for g in ("好", "较好", "一般", "较差")}
+        assert {g: meta[f"grades/{g}"].value for g in grades} == grades
+        assert meta["grades/未评定"].value == year.get_column("grade").null_count()
+    counts = {e.partition: e.event_specific_data.materialization.metadata["dagster/row_count"].value for e in events}
+    assert len(set(counts.values())) > 1  # the years differ, so no year reports the whole table
+    total = pl.scan_parquet(warehouse / "assessed" / "integrity_assessment" / "*.parquet").select(pl.len()).collect().item()
+    assert sum(counts.values()) == total
+    # the derived assets' own counts, per year
+    for event in _materializations(outcome, "derived/talk_obligations"):
+        year = pl.read_parquet(warehouse / "derived" / "talk_obligations" / f"{event.partition}.parquet")
+        meta = event.event_specific_data.materialization.metadata
+        assert meta["obligations"].value == year.height
+        assert meta["fulfilled"].value == int(year.get_column("fulfilled").sum())
