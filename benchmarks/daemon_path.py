@@ -76,14 +76,22 @@ def first_request(instance: dg.DagsterInstance, settings, trigger: str) -> dg.Ru
 
 
 def daemon_pipeline_run(
-    instance: dg.DagsterInstance, settings, *, trigger: str = "nightly", extra_run_config: dict | None = None
+    instance: dg.DagsterInstance,
+    settings,
+    *,
+    trigger: str = "nightly",
+    extra_run_config: dict | None = None,
+    first_tags: dict[str, str] | None = None,
 ) -> DaemonRun:
-    """One pipeline run through the daemon's path (see the module docstring)."""
+    """One pipeline run through the daemon's path (see the module docstring). ``first_tags`` are added
+    to the first run's request, as an operator adds tags in the UI (``lianjian/reports: skip``)."""
     from pipelines.definitions import defs
 
     cursor = chain_cursor(instance)
     out = DaemonRun()
     request = first_request(instance, settings, trigger)
+    if first_tags:
+        request = request.with_replaced_attrs(tags={**request.tags, **first_tags})
     out.requests.append(request)
     out.results.append(launch(request, instance, extra_run_config))
     if not out.results[-1].success:
