@@ -12,7 +12,6 @@ settings and the same paths `lianjian run` would use here.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,10 +34,18 @@ def ui_environment(settings: LianjianSettings, home: Path) -> dict[str, str]:
 
 
 def ui_command_line(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]
+    """``dagster dev`` (webserver, daemon and code server). ``-W ignore::FutureWarning`` silences, in
+    this launcher process only, Dagster's notice that ``dagster dev`` is superseded by ``dg dev`` (a
+    separate package that lianjian does not need)."""
+    return [
+        sys.executable, "-W", "ignore::FutureWarning", "-m", "dagster", "dev",
+        "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", host, "-p", str(port),
+    ]
 
 
 def ui_command(settings: LianjianSettings, *, port: int = 3000, host: str = "127.0.0.1") -> int:
+    """Replaces this process by ``dagster dev`` (so Ctrl+C and a service manager's stop reach the
+    webserver and daemon directly, and nothing is left running)."""
     home = dagster_home()
     ensure_instance(home)
     print(
@@ -47,4 +54,6 @@ def ui_command(settings: LianjianSettings, *, port: int = 3000, host: str = "127
         file=sys.stderr,
         flush=True,
     )
-    return subprocess.call(ui_command_line(host, port), env=ui_environment(settings, home))
+    cmd = ui_command_line(host, port)
+    os.execve(cmd[0], cmd, ui_environment(settings, home))
+    return 0  # not reached

@@ -147,11 +147,12 @@ def test_lianjian_ui_starts_dagster_dev_with_the_project_instance_and_paths(tmp_
     monkeypatch.setattr(ui, "PROJECT_DAGSTER_HOME", ".dagster_home")
     monkeypatch.chdir(tmp_path)
     calls = []
-    monkeypatch.setattr(ui.subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(ui.os, "execve", lambda exe, cmd, env: calls.append((cmd, env)))
     environ = dict(os.environ)
     assert main(["ui", "--warehouse", "wh", "--port", "3999"]) == 0
     (cmd, env), = calls
-    assert cmd[1:4] == ["-m", "dagster", "dev"] and cmd[cmd.index("-w") + 1] == str(ROOT / "workspace.yaml")
+    assert cmd[cmd.index("-m") + 1 : cmd.index("-m") + 3] == ["dagster", "dev"]
+    assert cmd[cmd.index("-w") + 1] == str(ROOT / "workspace.yaml")
     assert cmd[cmd.index("-p") + 1] == "3999"
     assert env["DAGSTER_HOME"] == str(tmp_path / ".dagster_home")
     assert (tmp_path / ".dagster_home" / "dagster.yaml").read_text(encoding="utf-8") == INSTANCE_YAML
