@@ -5,8 +5,9 @@ A pipeline run is two Dagster runs:
 
 1. ``lianjian_ingest`` (landing + staging and their checks), requested by ``ingest_request``;
 2. ``lianjian_assess`` (derived → assessed → published → reports), requested by ``assess_request``
-   once the first run succeeded — over the years the staged data holds (``staged_years``: each
-   source's ``year_from`` column, so never an empty year), or the years the pipeline run was asked for.
+   once the first run succeeded — over the years the staged data holds (``years_to_assess``: each
+   source's ``year_from`` column, so never an empty year, widened to a year whose data has left the
+   landing zone so that its results are emptied), or the years the pipeline run was asked for.
 
 Why two runs: a Dagster run's partitions are fixed when it is launched, and the years are known only
 once the landing files are read and staged. The daemon chains them with the run-status sensor
@@ -25,7 +26,7 @@ import uuid
 
 import dagster as dg
 
-from pipelines.partitions import parse_years, range_tags, staged_years
+from pipelines.partitions import parse_years, range_tags, years_to_assess
 from pipelines.resources import PATH_TAGS, RUN_ID_TAG, LianjianSettings
 
 INGEST_JOB = "lianjian_ingest"
@@ -97,7 +98,7 @@ def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> d
             f"数据仓库 {settings.warehouse_path} 在运行 {ingest_run.run_id[:8]} 之后又由运行 {later.run_id[:8]} 重新暂存，"
             "由后者接着考核与发布 (a later staging run replaced the staged data)"
         )
-    first, last = parse_years(tags[YEARS_TAG]) if YEARS_TAG in tags else staged_years(settings.warehouse_path)
+    first, last = parse_years(tags[YEARS_TAG]) if YEARS_TAG in tags else years_to_assess(settings.warehouse_path)
     asset_selection = None
     if tags.get(REPORTS_TAG) == "skip":
         from pipelines.definitions import defs

@@ -214,3 +214,26 @@ def test_each_year_materialization_describes_that_years_file(demo_run):
         meta = event.event_specific_data.materialization.metadata
         assert meta["obligations"].value == year.height
         assert meta["fulfilled"].value == int(year.get_column("fulfilled").sum())
+
+
+def test_a_year_whose_data_left_the_landing_zone_is_assessed_once_more_to_empty_it(tmp_path):
+    """A pipeline run computes the staged data's years; a year whose results still have rows but whose
+    staged rows are gone is covered too (its files are emptied, so the published tables lose it), and
+    once empty it is not covered again."""
+    from lianjian.contract import SOURCES
+    from pipelines.partitions import result_years, years_to_assess
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    people = SOURCES["personnel"].staged_schema()
+    pl.DataFrame([{c: None for c in people} | {"year": 2024}], schema=people).write_parquet(staged / "personnel.parquet")
+    assert years_to_assess(tmp_path) == ("2024", "2024")
+    stale = tmp_path / "assessed" / "integrity_assessment"
+    stale.mkdir(parents=True)
+    pl.DataFrame({"year": [2021], "n": [1]}).write_parquet(stale / "2021.parquet")
+    pl.DataFrame({"year": [2024], "n": [1]}).write_parquet(stale / "2024.parquet")
+    pl.DataFrame({"year": [], "n": []}, schema={"year": pl.Int64, "n": pl.Int64}).write_parquet(stale / "2019.parquet")
+    assert result_years(tmp_path) == {2021, 2024}
+    assert years_to_assess(tmp_path) == ("2021", "2024")  # 2019 is empty already
+    pl.DataFrame({"year": [], "n": []}, schema={"year": pl.Int64, "n": pl.Int64}).write_parquet(stale / "2021.parquet")
+    assert years_to_assess(tmp_path) == ("2024", "2024")
