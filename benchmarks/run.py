@@ -292,10 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             for d in (f"warehouse_{path}", f"dagster_home_{path}"):
                 shutil.rmtree(work / d, ignore_errors=True)
-        # cold runs of both paths first, then warm ones: both see the same machine as far as possible
+        # cold runs of both paths first, then warm ones, the order alternating from one round to the
+        # next: both paths see the same machine as far as possible (a busy machine drifts)
         for i in range(a.runs):
             label = "cold" if i == 0 else "warm"
-            for path in paths:
+            for path in (paths if i % 2 == 0 else paths[::-1]):
                 pipe = child(
                     "pipeline", landing=landing, out=work / f"warehouse_{path}", rules=a.rules,
                     home=work / f"dagster_home_{path}", reports="no" if a.skip_reports else "yes", path=path,
@@ -305,16 +306,22 @@ def main(argv: list[str] | None = None) -> int:
                 results.setdefault("runs" if path == "cli" else "daemon_runs", []).append(pipe)
                 _print_run(pipe, i, label, path, rows, limit, a.skip_reports)
         if {"cli", "daemon"} <= set(paths):
-            print("\n-- daemon path / lianjian run (same landing zone)")
+            print("\n-- daemon path / lianjian run (same landing zone; lianjian run vs daemon path)")
+            ratios = []
             for cli, daemon in zip(results["runs"], results["daemon_runs"]):
                 if "seconds_to_publish" in cli and "seconds_to_publish" in daemon:
                     r_total = daemon["seconds"] / cli["seconds"]
                     r_pub = daemon["seconds_to_publish"] / cli["seconds_to_publish"]
                     cli["daemon_ratio"] = daemon["daemon_ratio"] = r_total
+                    ratios.append(r_total)
                     print(
                         f"{cli['label']:<6} total {cli['seconds']:.2f} s vs {daemon['seconds']:.2f} s ({r_total:.2f}×); "
                         f"to publish {cli['seconds_to_publish']:.2f} s vs {daemon['seconds_to_publish']:.2f} s ({r_pub:.2f}×)"
                     )
+            if ratios:
+                ratios.sort()
+                results["daemon_ratio_median"] = ratios[len(ratios) // 2]
+                print(f"median daemon / lianjian run: {results['daemon_ratio_median']:.2f}× over {len(ratios)} pairs")
         results["load_average"] = os.getloadavg()
     work.mkdir(parents=True, exist_ok=True)
     (work / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
