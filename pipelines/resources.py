@@ -40,6 +40,7 @@ SETTINGS = {
 #: Run tags naming the paths a run used (absolute), set on every run of a pipeline run.
 PATH_TAGS = {"landing": "lianjian/landing", "warehouse": "lianjian/warehouse", "rules": "lianjian/rules"}
 RUN_ID_TAG = "lianjian/run_id"
+TRIGGER_TAG = "lianjian/trigger"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,8 +135,9 @@ class LianjianSettings(dg.ConfigurableResource):
                 "或去掉该标签重新启动 (run tag and run configuration name different paths)"
             )
         missing = {t: v for t, v in want.items() if t not in run.tags}
-        if RUN_ID_TAG not in run.tags:
-            missing[RUN_ID_TAG] = run.run_id  # a run launched alone is its own pipeline run
+        if RUN_ID_TAG not in run.tags:  # launched by hand (the UI): its own pipeline run
+            missing[RUN_ID_TAG] = run.run_id
+            missing.setdefault(TRIGGER_TAG, run.tags.get(TRIGGER_TAG, "ui"))
         if missing:
             instance.add_run_tags(run.run_id, missing)
 

@@ -27,7 +27,7 @@ import uuid
 import dagster as dg
 
 from pipelines.partitions import parse_years, range_tags, years_to_assess
-from pipelines.resources import PATH_TAGS, RUN_ID_TAG, LianjianSettings
+from pipelines.resources import PATH_TAGS, RUN_ID_TAG, TRIGGER_TAG, LianjianSettings
 
 INGEST_JOB = "lianjian_ingest"
 ASSESS_JOB = "lianjian_assess"
@@ -38,7 +38,6 @@ INGEST_SELECTION = dg.AssetSelection.groups(*INGEST_GROUPS)
 ASSESS_SELECTION = dg.AssetSelection.all() - INGEST_SELECTION
 REPORTS_GROUP = "reports"
 
-TRIGGER_TAG = "lianjian/trigger"
 INGEST_RUN_TAG = "lianjian/ingest_run"
 #: Optional: only these years (``2024`` or ``2021-2025``) instead of the staged data's years.
 YEARS_TAG = "lianjian/years"

@@ -137,12 +137,13 @@ def test_a_launch_from_the_ui_gets_the_tags_when_it_starts(tmp_path, instance):
     result = launch(bare, instance)
     assert result.success
     run = instance.get_run_by_id(result.run_id)
-    assert run.tags["lianjian/run_id"] == run.run_id
+    assert run.tags["lianjian/run_id"] == run.run_id and run.tags["lianjian/trigger"] == "ui"
     assert run.tags["lianjian/warehouse"] == str(settings.warehouse_path)
     assert run.tags["lianjian/landing"] == str(settings.landing_path)
     second = assess_request(run, instance)
     assert isinstance(second, dg.RunRequest)
     assert second.tags["lianjian/run_id"] == run.run_id and second.tags["lianjian/ingest_run"] == run.run_id
+    assert second.tags["lianjian/trigger"] == "ui"
     assert second.run_config == settings.run_config()
 
 
