@@ -49,6 +49,13 @@ def peak_rss_mb() -> dict[str, float]:
     }
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its waited-for children (the report workers):
+    steadier than wall time on a machine shared with other work."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 # ---- child: the limit ---------------------------------------------------------------------------
 def landing_files(landing: Path) -> list[Path]:
     return sorted(p for p in landing.rglob("*") if p.is_file() and p.suffix in (".csv", ".xlsx", ".parquet"))
@@ -127,14 +134,14 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
             return daemon_pipeline_run(dg.DagsterInstance.get(), settings, trigger="nightly", first_tags=first_tags)
 
     kwargs = {"instance": dg.DagsterInstance.get(), "progress": False, "reports": reports} if path == "cli" else {}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     try:
         outcome = run_pipeline(landing, warehouse, rules, **kwargs)
         error = None
     except Exception as err:  # noqa: BLE001 — the run may still be in the event log: report what was measured
         outcome, error = None, f"run_pipeline raised {type(err).__name__}: {err}"
     total = time.perf_counter() - t0
-    result = {"seconds": total, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
+    result = {"seconds": total, "cpu_seconds": cpu_seconds() - cpu0, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
     if error:
         result["success"], result["failure"] = False, error
     if outcome is not None:
@@ -218,6 +225,7 @@ def _print_run(pipe: dict, i: int, label: str, path: str, rows: int, limit: dict
     pipe["seconds_to_publish"] = to_publish
     print(f"{'to publish':<12}{to_publish:>10.2f}{fmt_rate(rows, to_publish):>14}{rss:>14.0f}")
     print(f"{'total':<12}{pipe['seconds']:>10.2f}{fmt_rate(rows, pipe['seconds']):>14}{rss:>14.0f}")
+    print(f"{'CPU s':<12}{pipe.get('cpu_seconds', 0):>10.2f}")
     if pipe.get("success") is False:
         print(f"  (run failed: {pipe.get('failure')})")
     ratio = to_publish / limit["seconds"] if limit["seconds"] else float("nan")
@@ -307,21 +315,29 @@ def main(argv: list[str] | None = None) -> int:
                 _print_run(pipe, i, label, path, rows, limit, a.skip_reports)
         if {"cli", "daemon"} <= set(paths):
             print("\n-- daemon path / lianjian run (same landing zone; lianjian run vs daemon path)")
-            ratios = []
+            ratios, cpu_ratios = [], []
             for cli, daemon in zip(results["runs"], results["daemon_runs"]):
                 if "seconds_to_publish" in cli and "seconds_to_publish" in daemon:
                     r_total = daemon["seconds"] / cli["seconds"]
                     r_pub = daemon["seconds_to_publish"] / cli["seconds_to_publish"]
+                    r_cpu = daemon["cpu_seconds"] / cli["cpu_seconds"]
                     cli["daemon_ratio"] = daemon["daemon_ratio"] = r_total
+                    cli["daemon_cpu_ratio"] = daemon["daemon_cpu_ratio"] = r_cpu
                     ratios.append(r_total)
+                    cpu_ratios.append(r_cpu)
                     print(
                         f"{cli['label']:<6} total {cli['seconds']:.2f} s vs {daemon['seconds']:.2f} s ({r_total:.2f}×); "
-                        f"to publish {cli['seconds_to_publish']:.2f} s vs {daemon['seconds_to_publish']:.2f} s ({r_pub:.2f}×)"
+                        f"to publish {cli['seconds_to_publish']:.2f} s vs {daemon['seconds_to_publish']:.2f} s ({r_pub:.2f}×); "
+                        f"CPU {cli['cpu_seconds']:.2f} s vs {daemon['cpu_seconds']:.2f} s ({r_cpu:.2f}×)"
                     )
             if ratios:
-                ratios.sort()
-                results["daemon_ratio_median"] = ratios[len(ratios) // 2]
-                print(f"median daemon / lianjian run: {results['daemon_ratio_median']:.2f}× over {len(ratios)} pairs")
+                median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+                results["daemon_ratio_median"] = median(ratios)
+                results["daemon_cpu_ratio_median"] = median(cpu_ratios)
+                print(
+                    f"median daemon / lianjian run over {len(ratios)} pairs: wall {results['daemon_ratio_median']:.2f}×, "
+                    f"CPU {results['daemon_cpu_ratio_median']:.2f}×"
+                )
         results["load_average"] = os.getloadavg()
     work.mkdir(parents=True, exist_ok=True)
     (work / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
