@@ -156,9 +156,10 @@ def local_resources(
     warehouse: str | os.PathLike | None = None,
     rules: str | os.PathLike | None = None,
 ) -> dict:
-    """``{"lianjian": settings, "io_manager": …}`` over one settings object (for ``dg.materialize`` in
+    """``{"lianjian": settings, "io_manager": …}`` wired as in the deployment's Definitions — one
+    settings resource that the IO manager depends on — with these paths (for ``dg.materialize`` in
     tests and tools): the IO manager writes where the settings say."""
     from pipelines.io_manager import WarehouseIOManager
 
-    settings = LianjianSettings.resolve(landing, warehouse, rules)
+    settings = LianjianSettings.configure_at_launch(**LianjianSettings.resolve(landing, warehouse, rules).paths())
     return {"lianjian": settings, "io_manager": WarehouseIOManager(settings=settings)}

@@ -14,8 +14,7 @@ import polars as pl
 import pytest
 
 from lianjian.errors import FatalError
-from pipelines.io_manager import WarehouseIOManager
-from pipelines.resources import LianjianSettings
+from pipelines.resources import local_resources
 from pipelines.partitions import FIRST_YEAR, YEARS, all_years, parse_years, range_tags
 from tests.test_executors import published_digests
 
@@ -129,12 +128,12 @@ def test_a_year_without_rows_is_emptied_not_left_stale(tmp_path):
         years = [int(k) for k in context.partition_keys]
         return pl.DataFrame({"year": rows["now"], "n": [1, 2]}).filter(pl.col("year").is_in(years))
 
-    io = WarehouseIOManager(settings=LianjianSettings(warehouse=str(tmp_path)))
+    resources = local_resources(warehouse=tmp_path)
     tags = range_tags("2023", "2024")
-    assert dg.materialize([toy], resources={"io_manager": io}, tags=tags).success
+    assert dg.materialize([toy], resources=resources, tags=tags).success
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet").height == 1
     rows["now"] = [2023, 2023]
-    assert dg.materialize([toy], resources={"io_manager": io}, tags=tags).success
+    assert dg.materialize([toy], resources=resources, tags=tags).success
     emptied = pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet")
     assert emptied.height == 0 and emptied.columns == ["year", "n"]
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2023.parquet").height == 2

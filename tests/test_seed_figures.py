@@ -294,13 +294,17 @@ def test_derived_parquet_has_the_published_schemas(warehouse):
 def test_liaoning_figures_through_dagster(warehouse):
     table = pl.read_parquet(warehouse / "derived" / "leader_case_handling" / "*.parquet")
     assert liaoning_figures(table) == LIAONING_REPORT
-    # The asset's own metadata shows the implemented units: 133 in Liaoning; Heilongjiang's units
-    # have no quota leader handling a case (no cases at all), so none of theirs.
+    # The asset's own metadata of the report's year shows the implemented units: 133 in Liaoning;
+    # Heilongjiang's units have no quota leader handling a case (no cases at all), so none of theirs.
+    # Each year's materialization counts that year only.
     mats = RUN["result"].get_asset_materialization_events()
-    meta = next(
-        m.materialization.metadata for m in mats if m.asset_key == dg.AssetKey(["derived", "leader_case_handling"])
-    )
-    assert meta["implemented"].value == 133
+    meta = {
+        m.partition: m.materialization.metadata
+        for m in mats
+        if m.asset_key == dg.AssetKey(["derived", "leader_case_handling"])
+    }
+    assert meta[str(LN_YEAR)]["implemented"].value == 133
+    assert sum(m["implemented"].value for m in meta.values()) == table.get_column("implemented").sum()
 
 
 def test_heilongjiang_figures_through_dagster(warehouse):
