@@ -67,12 +67,16 @@ def _metadata(table: str) -> dict:
 
 def _done(context: AssetExecutionContext, frame: pl.LazyFrame, table: str, **counts: pl.Expr) -> pl.DataFrame:
     """Keep the run's years (the filter is pushed down into the plan by Polars), collect, sort by the
-    table key, and record a few counts (never a person) as output metadata."""
+    table key, and record a few counts (never a person) on each year's materialization — that
+    year's counts, not the whole run's."""
     out = frame.filter(pl.col("year").is_in(context_years(context))).collect()
     out = out.sort(list({**PUBLISHED, **RESTRICTED}[table].key), nulls_last=False)
     if counts:
-        values = out.select(**{k: e.cast(pl.Int64) for k, e in counts.items()}).row(0, named=True)
-        context.add_output_metadata({k: dg.MetadataValue.int(int(v or 0)) for k, v in values.items()})
+        per_year = out.group_by("year").agg(**{k: e.cast(pl.Int64) for k, e in counts.items()})
+        by_year = {row.pop("year"): row for row in per_year.iter_rows(named=True)}
+        for key in context.partition_keys:
+            values = by_year.get(int(key), {})
+            context.add_asset_metadata({k: dg.MetadataValue.int(int(values.get(k) or 0)) for k in counts}, partition_key=key)
     return out
 
 

@@ -6,12 +6,17 @@
 1. Generates the landing zone for the scale into <workdir>/landing (only if absent).
 2. The **limit**: Polars alone reads every landing file once and writes it once as Parquet (in a
    child process, so its peak RSS is its own).
-3. The **pipeline**: lianjian.runner.run_pipeline(landing, warehouse, rules) through Dagster (in a
-   child process with its own DAGSTER_HOME). Per stage — ingest (landing group), validate (staged
-   group and asset checks), derive, assess, publish (and reports) — wall seconds are taken from the
-   run's event log (STEP_START → STEP_SUCCESS of the stage's steps), with rows per second over the
-   landing rows. Peak RSS is per process (Dagster does not record it per step): the whole run's.
-4. Prints a table and the ratio pipeline / limit; writes <workdir>/results.json.
+3. The **pipeline**, by two paths on the same landing zone, each in a child process with its own
+   DAGSTER_HOME (the project's dagster.yaml, SQLite) and warehouse:
+   - ``cli``: ``lianjian.runner.run_pipeline`` — what `lianjian run` does;
+   - ``daemon``: the nightly schedule's tick evaluated against the instance, its run request executed
+     as the daemon's run launcher executes it, then the run-status sensor's tick and its request
+     (``benchmarks/daemon_path.py``) — what the nightly run does, minus the daemon's polling.
+   Per stage — ingest (landing group), validate (staged group and asset checks), derive, assess,
+   publish (and reports) — wall seconds are taken from the runs' event logs (STEP_START →
+   STEP_SUCCESS of the stage's steps), with rows per second over the landing rows. Peak RSS is per
+   process (Dagster does not record it per step): the whole run's.
+4. Prints a table per path, the ratio pipeline / limit and daemon / cli; writes <workdir>/results.json.
 
 Not a test: run it by hand or in a nightly job. At demo scale it takes a few seconds.
 """
@@ -42,6 +47,13 @@ def peak_rss_mb() -> dict[str, float]:
         "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale,
         "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale,
     }
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its waited-for children (the report workers):
+    steadier than wall time on a machine shared with other work."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 # ---- child: the limit ---------------------------------------------------------------------------
@@ -99,41 +111,45 @@ def _stage_map() -> dict[str, str]:
         return {}
 
 
-def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Path, job: str) -> dict:
+def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Path, reports: bool, path: str) -> dict:
     dagster_home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     try:
         from lianjian.runner import run_pipeline
     except ImportError as err:
         return {"unavailable": f"lianjian.runner.run_pipeline 不可用 (not available yet): {err}"}
-    import inspect
-
     import dagster as dg
 
-    kwargs = {}
-    params = inspect.signature(run_pipeline).parameters
-    if "instance" in params:  # our own instance, so the event log can be read afterwards
-        kwargs["instance"] = dg.DagsterInstance.get()
-    if "progress" in params:
-        kwargs["progress"] = False
-    if "job_name" in params:
-        kwargs["job_name"] = job
-    t0 = time.perf_counter()
+    from pipelines.instance import ensure_instance
+
+    ensure_instance(dagster_home)
+    if path == "daemon":
+        from benchmarks.daemon_path import daemon_pipeline_run
+        from pipelines.resources import LianjianSettings
+
+        settings = LianjianSettings.resolve(landing, warehouse, rules)
+        first_tags = {} if reports else {"lianjian/reports": "skip"}
+
+        def run_pipeline(*_args, **_kw):  # noqa: F811 — the daemon's path in place of `lianjian run`
+            return daemon_pipeline_run(dg.DagsterInstance.get(), settings, trigger="nightly", first_tags=first_tags)
+
+    kwargs = {"instance": dg.DagsterInstance.get(), "progress": False, "reports": reports} if path == "cli" else {}
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     try:
         outcome = run_pipeline(landing, warehouse, rules, **kwargs)
         error = None
     except Exception as err:  # noqa: BLE001 — the run may still be in the event log: report what was measured
         outcome, error = None, f"run_pipeline raised {type(err).__name__}: {err}"
     total = time.perf_counter() - t0
-    result = {"seconds": total, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
+    result = {"seconds": total, "cpu_seconds": cpu_seconds() - cpu0, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
     if error:
         result["success"], result["failure"] = False, error
     if outcome is not None:
         result["success"] = getattr(outcome, "success", None)
-        result["failure"] = getattr(outcome, "failure", None)
+        result["failure"] = getattr(outcome, "failure", None) or getattr(outcome, "skipped", None)
     try:
         instance = dg.DagsterInstance.get()
-        run_id = getattr(outcome, "run_id", None)
+        run_id = (getattr(outcome, "run_ids", None) or [None])[-1]
         if run_id is None:
             runs = instance.get_runs(limit=1)
             run_id = runs[0].run_id if runs else None
@@ -189,6 +205,35 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
 
 
 # ---- parent -------------------------------------------------------------------------------------
+def _print_run(pipe: dict, i: int, label: str, path: str, rows: int, limit: dict, skip_reports: bool) -> None:
+    name = "lianjian run" if path == "cli" else "daemon path (schedule tick → 2 runs)"
+    print(f"\n-- run {i + 1} ({label}, {name}{'，无年度报告 without reports' if skip_reports else ''})")
+    if "unavailable" in pipe or "error" in pipe:
+        print(f"{'pipeline':<12}  {pipe.get('unavailable') or pipe.get('error')}")
+        return
+    rss = max(pipe["rss_mb"]["self"], pipe["rss_mb"]["children"])
+    stages = pipe.get("stages", {})
+    for stage in STAGES + ("other",):
+        st = stages.get(stage)
+        if st:
+            sec = st["seconds"]
+            print(f"{stage:<12}{(sec or 0):>10.2f}{fmt_rate(rows, sec):>14}{'(run)':>14}")
+    if "stages_error" in pipe:
+        print(f"  (per-stage timings unavailable: {pipe['stages_error']})")
+    reports = (stages.get("reports") or {}).get("seconds") or 0.0
+    to_publish = pipe["seconds"] - reports
+    pipe["seconds_to_publish"] = to_publish
+    print(f"{'to publish':<12}{to_publish:>10.2f}{fmt_rate(rows, to_publish):>14}{rss:>14.0f}")
+    print(f"{'total':<12}{pipe['seconds']:>10.2f}{fmt_rate(rows, pipe['seconds']):>14}{rss:>14.0f}")
+    print(f"{'CPU s':<12}{pipe.get('cpu_seconds', 0):>10.2f}")
+    if pipe.get("success") is False:
+        print(f"  (run failed: {pipe.get('failure')})")
+    ratio = to_publish / limit["seconds"] if limit["seconds"] else float("nan")
+    pipe["ratio"] = ratio
+    print(f"ratio pipeline (to publish) / limit: {ratio:.1f}×")
+
+
+
 def child(phase: str, **kw) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase] + [f"--{k}={v}" for k, v in kw.items()]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -211,8 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules", default=str(ROOT / "rules" / "default.yaml"))
     ap.add_argument("--limit-only", action="store_true", help="measure the limit only (no pipeline)")
     ap.add_argument("--runs", type=int, default=2, help="pipeline runs on the same warehouse: 1 cold, then warm (nightly, nothing new)")
-    ap.add_argument("--skip-reports", action="store_true", help="run the job without the yearly reports (job lianjian_without_reports)")
-    ap.add_argument("--job", default="lianjian_all", help=argparse.SUPPRESS)
+    ap.add_argument("--skip-reports", action="store_true", help="without the yearly reports (tag lianjian/reports=skip)")
+    ap.add_argument("--paths", default="cli,daemon", help="cli (lianjian run), daemon (the nightly schedule's path), or both")
+    ap.add_argument("--reports", default="yes", choices=["yes", "no"], help=argparse.SUPPRESS)
+    ap.add_argument("--path", default="cli", choices=["cli", "daemon"], help=argparse.SUPPRESS)
     ap.add_argument("--phase", choices=["limit", "pipeline"], help=argparse.SUPPRESS)
     ap.add_argument("--landing", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -223,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(phase_limit(Path(a.landing), Path(a.out))))
         return 0
     if a.phase == "pipeline":
-        print(json.dumps(phase_pipeline(Path(a.landing), Path(a.out), Path(a.rules), Path(a.home), a.job), default=str))
+        print(json.dumps(phase_pipeline(Path(a.landing), Path(a.out), Path(a.rules), Path(a.home), a.reports == "yes", a.path), default=str))
         return 0
 
     work = Path(a.workdir or ROOT / "tmp" / "bench" / a.scale).absolute()
@@ -249,38 +296,49 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'stage':<12}{'seconds':>10}{'rows/s':>14}{'peak RSS MB':>14}")
     print(f"{'limit':<12}{limit['seconds']:>10.2f}{fmt_rate(rows, limit['seconds']):>14}{limit['rss_mb']['self']:>14.0f}")
     if not a.limit_only:
-        for d in ("warehouse", "dagster_home"):
-            shutil.rmtree(work / d, ignore_errors=True)
-        job = "lianjian_without_reports" if a.skip_reports else "lianjian_all"
-        results["runs"] = []
+        paths = [p.strip() for p in a.paths.split(",") if p.strip()]
+        for path in paths:
+            for d in (f"warehouse_{path}", f"dagster_home_{path}"):
+                shutil.rmtree(work / d, ignore_errors=True)
+        # cold runs of both paths first, then warm ones, the order alternating from one round to the
+        # next: both paths see the same machine as far as possible (a busy machine drifts)
         for i in range(a.runs):
             label = "cold" if i == 0 else "warm"
-            pipe = child("pipeline", landing=landing, out=work / "warehouse", rules=a.rules, home=work / "dagster_home", job=job)
-            pipe["label"] = label
-            results["runs"].append(pipe)
-            print(f"\n-- run {i + 1} ({label}{'，无年度报告 without reports' if a.skip_reports else ''})")
-            if "unavailable" in pipe or "error" in pipe:
-                print(f"{'pipeline':<12}  {pipe.get('unavailable') or pipe.get('error')}")
-                continue
-            rss = max(pipe["rss_mb"]["self"], pipe["rss_mb"]["children"])
-            stages = pipe.get("stages", {})
-            for stage in STAGES + ("other",):
-                st = stages.get(stage)
-                if st:
-                    sec = st["seconds"]
-                    print(f"{stage:<12}{(sec or 0):>10.2f}{fmt_rate(rows, sec):>14}{'(run)':>14}")
-            if "stages_error" in pipe:
-                print(f"  (per-stage timings unavailable: {pipe['stages_error']})")
-            reports = (stages.get("reports") or {}).get("seconds") or 0.0
-            to_publish = pipe["seconds"] - reports
-            pipe["seconds_to_publish"] = to_publish
-            print(f"{'to publish':<12}{to_publish:>10.2f}{fmt_rate(rows, to_publish):>14}{rss:>14.0f}")
-            print(f"{'total':<12}{pipe['seconds']:>10.2f}{fmt_rate(rows, pipe['seconds']):>14}{rss:>14.0f}")
-            if pipe.get("success") is False:
-                print(f"  (run failed: {pipe.get('failure')})")
-            ratio = to_publish / limit["seconds"] if limit["seconds"] else float("nan")
-            pipe["ratio"] = ratio
-            print(f"ratio pipeline (to publish) / limit: {ratio:.1f}×")
+            for path in (paths if i % 2 == 0 else paths[::-1]):
+                pipe = child(
+                    "pipeline", landing=landing, out=work / f"warehouse_{path}", rules=a.rules,
+                    home=work / f"dagster_home_{path}", reports="no" if a.skip_reports else "yes", path=path,
+                )
+                pipe["label"], pipe["path"] = label, path
+                # results["runs"]: `lianjian run` (as before); results["daemon_runs"]: the nightly path
+                results.setdefault("runs" if path == "cli" else "daemon_runs", []).append(pipe)
+                _print_run(pipe, i, label, path, rows, limit, a.skip_reports)
+        if {"cli", "daemon"} <= set(paths):
+            print("\n-- daemon path / lianjian run (same landing zone; lianjian run vs daemon path)")
+            ratios, cpu_ratios = [], []
+            for cli, daemon in zip(results["runs"], results["daemon_runs"]):
+                if "seconds_to_publish" in cli and "seconds_to_publish" in daemon:
+                    r_total = daemon["seconds"] / cli["seconds"]
+                    r_pub = daemon["seconds_to_publish"] / cli["seconds_to_publish"]
+                    r_cpu = daemon["cpu_seconds"] / cli["cpu_seconds"]
+                    cli["daemon_ratio"] = daemon["daemon_ratio"] = r_total
+                    cli["daemon_cpu_ratio"] = daemon["daemon_cpu_ratio"] = r_cpu
+                    ratios.append(r_total)
+                    cpu_ratios.append(r_cpu)
+                    print(
+                        f"{cli['label']:<6} total {cli['seconds']:.2f} s vs {daemon['seconds']:.2f} s ({r_total:.2f}×); "
+                        f"to publish {cli['seconds_to_publish']:.2f} s vs {daemon['seconds_to_publish']:.2f} s ({r_pub:.2f}×); "
+                        f"CPU {cli['cpu_seconds']:.2f} s vs {daemon['cpu_seconds']:.2f} s ({r_cpu:.2f}×)"
+                    )
+            if ratios:
+                median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+                results["daemon_ratio_median"] = median(ratios)
+                results["daemon_cpu_ratio_median"] = median(cpu_ratios)
+                print(
+                    f"median daemon / lianjian run over {len(ratios)} pairs: wall {results['daemon_ratio_median']:.2f}×, "
+                    f"CPU {results['daemon_cpu_ratio_median']:.2f}×"
+                )
+        results["load_average"] = os.getloadavg()
     work.mkdir(parents=True, exist_ok=True)
     (work / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     print(f"results: {work / 'results.json'}")

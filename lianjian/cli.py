@@ -1,5 +1,6 @@
-"""`lianjian` command line (CONTRACT.md §1): run, demo, generate, explain, lineage, report; and the
-on-demand commands leads, dossier, whatif (lianjian/ondemand/), which never change published/.
+"""`lianjian` command line (docs/contract.md, "Commands"): run, demo, ui, generate, explain, lineage,
+report; and the on-demand commands leads, dossier, whatif (lianjian/ondemand/), which never change
+published/.
 
 What staff read comes first in Chinese: help texts, usage (用法), and every error — argparse's own
 messages are translated (``ChineseParser.error``), with the English original in parentheses. A flag
@@ -84,12 +85,12 @@ def _paths(p: argparse.ArgumentParser, *, landing=True, rules=True) -> None:
         p.add_argument("--rules", metavar="FILE", help="规则文件 rules file (default rules/default.yaml or $LIANJIAN_RULES)")
 
 
-def _apply_paths(args: argparse.Namespace) -> None:
-    """Flags become the LIANJIAN_* environment, which the Dagster resources read (one mechanism)."""
-    for flag, env in (("landing", "LIANJIAN_LANDING"), ("warehouse", "LIANJIAN_WAREHOUSE"), ("rules", "LIANJIAN_RULES")):
-        value = getattr(args, flag, None)
-        if value:
-            os.environ[env] = os.path.abspath(value)
+def _settings(args: argparse.Namespace):
+    """The flags, else the LIANJIAN_* environment, else the defaults — as the one settings object the
+    Dagster runs get as run configuration (the environment is read, never written)."""
+    from pipelines.resources import LianjianSettings
+
+    return LianjianSettings.resolve(getattr(args, "landing", None), getattr(args, "warehouse", None), getattr(args, "rules", None))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -112,6 +113,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("demo", help="生成演示数据（如无）并运行 generate the demo landing zone if absent, then run")
     _paths(p, landing=True, rules=False)
+    p = sub.add_parser(
+        "ui",
+        help="打开 Dagster 界面（项目自带的实例设置：.dagster_home/） start the Dagster UI with the project's instance settings",
+    )
+    _paths(p)
+    p.add_argument("--port", type=int, default=3000, help="端口 port (default 3000)")
+    p.add_argument("--host", default="127.0.0.1", help="监听地址 host (default 127.0.0.1)")
     p = sub.add_parser("generate", help="生成模拟落地数据 write a synthetic landing zone")
     p.add_argument("--out", required=True, metavar="DIR", help="输出目录 output folder")
     p.add_argument("--scale", default="demo", choices=["demo", "county", "city", "province", "national"], help="规模 scale")
@@ -148,19 +156,23 @@ def parser() -> argparse.ArgumentParser:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    _apply_paths(args)
-    if args.command in ("explain", "report"):  # they read a warehouse: a file named as one is not "nothing published"
-        from pipelines.resources import configured_path
-
-        not_a_file(configured_path("LIANJIAN_WAREHOUSE"), "数据仓库", "--warehouse")
+    if args.command in ("explain", "report", "leads", "dossier", "whatif"):  # they read a warehouse: a file named as one is not "nothing published"
+        not_a_file(_settings(args).warehouse_path, "数据仓库", "--warehouse")
     if args.command == "run":
         from lianjian.runner import run
 
-        return run(years=args.years, wait=not args.no_wait)
+        s = _settings(args)
+        return run(s.landing_path, s.warehouse_path, s.rules_path, years=args.years, wait=not args.no_wait)
     if args.command == "demo":
         from lianjian.runner import demo
 
-        return demo()
+        s = _settings(args)
+        return demo(s.landing_path, s.warehouse_path)
+    if args.command == "ui":
+        from lianjian.ui import ui_command
+
+        s = _settings(args)
+        return ui_command(s, port=args.port, host=args.host)
     if args.command == "generate":
         from lianjian.generate import generate_command
 
@@ -169,7 +181,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "explain":
         from lianjian.publish.explain import explain_command
 
-        return explain_command(person=args.person, unit=args.unit, year=args.year)
+        return explain_command(person=args.person, unit=args.unit, year=args.year, warehouse=_settings(args).warehouse_path)
     if args.command == "lineage":
         from lianjian.publish.lineage import lineage_command
 
@@ -177,19 +189,19 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from lianjian.report import report_command
 
-        return report_command(unit=args.unit, year=args.year, open_=args.open)
+        return report_command(unit=args.unit, year=args.year, open_=args.open, warehouse=_settings(args).warehouse_path)
     if args.command == "leads":
         from lianjian.ondemand.leads import leads_command
 
-        return leads_command(unit=args.unit, year=args.year)
+        return leads_command(unit=args.unit, year=args.year, warehouse=_settings(args).warehouse_path)
     if args.command == "dossier":
         from lianjian.ondemand.dossier import dossier_command
 
-        return dossier_command(person=args.person, years=args.years, out=args.out)
+        return dossier_command(person=args.person, years=args.years, out=args.out, warehouse=_settings(args).warehouse_path)
     if args.command == "whatif":
         from lianjian.ondemand.whatif import whatif_command
 
-        return whatif_command(candidate=args.rules, years=args.years, out=args.out)
+        return whatif_command(candidate=args.rules, years=args.years, out=args.out, warehouse=_settings(args).warehouse_path)
     raise AssertionError(args.command)
 
 

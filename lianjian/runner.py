@@ -1,9 +1,14 @@
-"""`lianjian run` and `lianjian demo`: materialize every asset through Dagster (the same job the nightly
-schedule runs, in two runs: landing + staging, then the rest over the staged data's years), show progress in plain Chinese, and print a short summary.
+"""`lianjian run` and `lianjian demo`: one pipeline run through Dagster — the same two runs, built by
+the same functions (``pipelines/runs.py``), as the nightly schedule and the landing sensor: landing +
+staging first, then the rest over the staged data's years — executed in this process, with progress in
+plain Chinese and a short summary.
 
-Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` when it is set (so they appear in
-`dagster dev`), else in a throw-away instance. Exit status: 0 when the run succeeded (rows may have
-been rejected), 1 when the run failed (a blocking check or a step), 2 when it could not run at all.
+Paths come in as arguments (the command line's flags, else LIANJIAN_* environment variables, else the
+defaults) and go to Dagster as run configuration and run tags; the environment is never changed.
+Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` when it is set, else in the project
+instance ``./.dagster_home`` when it exists (``lianjian ui`` makes it), else in a throw-away instance.
+Exit status: 0 when the run succeeded (rows may have been rejected), 1 when the run failed (a blocking
+check or a step), 2 when it could not run at all.
 """
 
 from __future__ import annotations
@@ -18,9 +23,8 @@ from pathlib import Path
 import dagster as dg
 
 from lianjian.errors import FatalError, not_a_file
-from pipelines.resources import configured_path
+from pipelines.resources import LianjianSettings
 
-JOB_NAME = "lianjian_all"
 LOGGER_NAME = "lianjian_progress"
 
 _EVENT_LABELS = {
@@ -91,11 +95,10 @@ class RunOutcome:
     fatal: bool = False  # the run could not run at all (missing source/column …): exit status 2
     step_seconds: dict[str, float] = field(default_factory=dict)
     result: object = None  # the last run's ExecuteInProcessResult
-    run_ids: list[str] = field(default_factory=list)  # landing + staging, then the rest
-
-
-#: Groups materialized by the first of the two runs of ``run_pipeline``.
-FIRST_RUN_GROUPS = ("landing", "staged")
+    run_ids: list[str] = field(default_factory=list)  # the Dagster runs: landing + staging, then the rest
+    pipeline_run_id: str | None = None  # the lianjian/run_id tag shared by those runs
+    settings: LianjianSettings | None = None  # the paths the runs used
+    skipped: str | None = None  # why the second run was not launched (a later staging run replaced the data)
 
 
 #: Errors whose text is the whole message for the user (lianjian/errors.py): shown without the class.
@@ -116,7 +119,32 @@ def _first_error_line(error) -> str:
 
 
 def instance_for_run() -> dg.DagsterInstance:
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    """``DAGSTER_HOME``'s instance when set (with lianjian's instance settings written there if it has
+    none), else ``./.dagster_home`` when `lianjian ui` made it (so the UI shows these runs), else a
+    throw-away instance."""
+    from lianjian.ui import PROJECT_DAGSTER_HOME
+    from pipelines.instance import ensure_instance
+
+    if os.environ.get("DAGSTER_HOME"):
+        ensure_instance(Path(os.environ["DAGSTER_HOME"]).expanduser())
+        return dg.DagsterInstance.get()
+    home = Path(PROJECT_DAGSTER_HOME).absolute()
+    if (home / "dagster.yaml").is_file():
+        return dg.DagsterInstance.from_config(str(home))
+    return dg.DagsterInstance.ephemeral()
+
+
+def _execute(job: dg.JobDefinition, request: dg.RunRequest, instance, config: dict):
+    """Execute one run request in this process, as the daemon would launch it: its run configuration
+    (the paths), tags, partitions (range tags) and asset selection."""
+    run_config = {**(request.run_config or {}), **config}
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config=run_config,
+        tags=request.tags,
+        asset_selection=request.asset_selection,
+    )
 
 
 def run_pipeline(
@@ -127,27 +155,35 @@ def run_pipeline(
     instance: dg.DagsterInstance | None = None,
     progress: bool = True,
     run_config: dict | None = None,
-    job_name: str = JOB_NAME,
     years: str | None = None,
+    reports: bool = True,
+    trigger: str = "cli",
     wait: bool = True,
 ) -> RunOutcome:
-    """Run the whole job through Dagster on the given paths (None: environment / defaults).
+    """One pipeline run through Dagster on the given paths (None: environment / defaults): the first
+    run (landing + staging) and, when it succeeded, the second (derived → reports) over the staged
+    data's years — requested by ``pipelines.runs.ingest_request`` / ``assess_request``, exactly as the
+    schedule, the sensors and a launch from the UI request them.
 
     ``years`` (``2024`` or ``2021-2025``) limits the year-partitioned assets (derived, assessed) to
     those years; the other years' results stay as the last run left them and are published with
-    them. Default: every year (pipelines/partitions.py).
+    them. ``reports=False`` leaves the yearly reports out (the benchmark's "to publish").
 
     Both Dagster runs happen under the warehouse's lock (lianjian/lock.py): when another run holds
     it, this one waits, or with ``wait=False`` raises ``WarehouseBusy`` (exit 2)."""
-    for env, value in (("LIANJIAN_LANDING", landing), ("LIANJIAN_WAREHOUSE", warehouse), ("LIANJIAN_RULES", rules)):
-        if value is not None:
-            os.environ[env] = str(Path(value).absolute())
-    preflight()
-    with hold_warehouse(wait=wait):
-        return _execute(instance=instance, progress=progress, run_config=run_config, job_name=job_name, years=years)
+    settings = LianjianSettings.resolve(landing, warehouse, rules)
+    preflight(settings)
+    from pipelines.runs import new_run_id
+
+    run_id = new_run_id()
+    with hold_warehouse(settings, run_id=run_id, wait=wait):
+        return _pipeline(
+            settings, run_id, instance=instance, progress=progress, run_config=run_config, years=years,
+            reports=reports, trigger=trigger,
+        )
 
 
-def hold_warehouse(*, wait: bool = True):
+def hold_warehouse(settings: LianjianSettings, *, run_id: str | None = None, wait: bool = True):
     """The warehouse lock of a `lianjian run` (lianjian/lock.py), saying on stderr when it waits
     for another run and when the previous holder ended without releasing it."""
     from lianjian.lock import warehouse_lock
@@ -163,51 +199,60 @@ def hold_warehouse(*, wait: bool = True):
         )
 
     return warehouse_lock(
-        configured_path("LIANJIAN_WAREHOUSE"), landing=configured_path("LIANJIAN_LANDING"), wait=wait, on_wait=waiting, on_stale=stale
+        settings.warehouse_path, landing=settings.landing_path, run_id=run_id, wait=wait, on_wait=waiting, on_stale=stale
     )
 
 
-def _execute(
+def _pipeline(
+    settings: LianjianSettings,
+    run_id: str,
     *,
     instance: dg.DagsterInstance | None,
     progress: bool,
     run_config: dict | None,
-    job_name: str,
     years: str | None,
+    reports: bool,
+    trigger: str,
 ) -> RunOutcome:
-    """The two Dagster runs of ``run_pipeline`` (called with the warehouse lock held)."""
+    """The two Dagster runs of ``run_pipeline`` (called with the warehouse lock held; ``run_id``: the
+    pipeline run's ``lianjian/run_id``, also recorded in the lock)."""
     from pipelines.definitions import defs
-    from pipelines.partitions import parse_years, range_tags, staged_years
+    from pipelines.runs import ASSESS_JOB, INGEST_JOB, assess_request, ingest_request
 
-    job = defs.resolve_job_def(job_name)
-    config = dict(run_config or {})
+    config = {k: v for k, v in (run_config or {}).items() if k != "resources"}
     loggers = {LOGGER_NAME: progress_logger()} if progress else {}
     if loggers:
         config.setdefault("loggers", {LOGGER_NAME: {}})
     else:
         config.setdefault("loggers", {"console": {"config": {"log_level": "ERROR"}}})
-    job = job.with_logger_defs({**job.loggers, **loggers}) if loggers else job
+
+    def job(name: str) -> dg.JobDefinition:
+        j = defs.resolve_job_def(name)
+        return j.with_logger_defs({**j.loggers, **loggers}) if loggers else j
+
     started = time.monotonic()
     instance = instance or instance_for_run()
-    # Two runs of the same job: landing and staging (with their checks), then everything downstream
-    # over the years the staged data holds (or those asked for): Dagster records two events per asset
-    # and year, so running only the years with data saves seconds (pipelines/partitions.py).
-    keys = job.asset_layer.executable_asset_keys
-    graph = defs.resolve_asset_graph()
-    first_keys = sorted(k for k in keys if graph.get(k).group_name in FIRST_RUN_GROUPS)
-    rest_keys = sorted(k for k in keys if graph.get(k).group_name not in FIRST_RUN_GROUPS)
-    wanted = parse_years(years) if years else None
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=config, asset_selection=first_keys)
-    outcome = RunOutcome(success=result.success, run_id=result.run_id, seconds=0.0, result=result, run_ids=[result.run_id])
+    first = ingest_request(settings, trigger=trigger, years=years, reports=reports, run_id=run_id)
+    result = _execute(job(INGEST_JOB), first, instance, config)
+    outcome = RunOutcome(
+        success=result.success,
+        run_id=result.run_id,
+        seconds=0.0,
+        result=result,
+        run_ids=[result.run_id],
+        pipeline_run_id=first.tags["lianjian/run_id"],
+        settings=settings,
+    )
     _collect(result, instance, outcome)
-    if outcome.success and rest_keys:
-        tags = range_tags(*(wanted or staged_years(configured_path("LIANJIAN_WAREHOUSE"))))
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=config, asset_selection=rest_keys, tags=tags
-        )
-        outcome.success, outcome.run_id, outcome.result = result.success, result.run_id, result
-        outcome.run_ids.append(result.run_id)
-        _collect(result, instance, outcome)
+    if outcome.success:
+        second = assess_request(instance.get_run_by_id(result.run_id), instance)
+        if isinstance(second, dg.SkipReason):
+            outcome.skipped = second.skip_message
+        else:
+            result = _execute(job(ASSESS_JOB), second, instance, config)
+            outcome.success, outcome.run_id, outcome.result = result.success, result.run_id, result
+            outcome.run_ids.append(result.run_id)
+            _collect(result, instance, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -256,22 +301,19 @@ def _is_fatal(error) -> bool:
     return False
 
 
-def preflight() -> None:
-    """Problems that stop a run before it starts: unreadable rules, no landing folder (or a file named
-    as one), no writable warehouse."""
+def preflight(settings: LianjianSettings) -> None:
+    """Problems that stop a run before it starts: unreadable rules, no landing folder, no writable warehouse."""
     from lianjian.rules_config import load_rules
 
-    load_rules(configured_path("LIANJIAN_RULES"))
-    landing = configured_path("LIANJIAN_LANDING")
+    load_rules(settings.rules_path)
+    landing = settings.landing_path
     not_a_file(landing, "落地区", "--landing")
     if not landing.is_dir():
         raise FatalError(f"落地区 {landing}: 目录不存在 — 请用 --landing 指定落地区，或运行 lianjian demo 生成演示数据")
-    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    warehouse = settings.warehouse_path
     not_a_file(warehouse, "数据仓库", "--warehouse")
     try:
-        from lianjian.files import warehouse_root
-
-        warehouse_root(warehouse)  # made 0755 when absent: BI tools reach published/ through it
+        warehouse.mkdir(parents=True, exist_ok=True)
         probe = warehouse / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
@@ -283,7 +325,7 @@ def print_summary(outcome: RunOutcome, stream=None) -> None:
     """First what happened to this run and which published version is live, then that version's
     numbers (lianjian/summary.py): a failed run's own counts never sit next to an older version's."""
     stream = stream or sys.stdout
-    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    warehouse = (outcome.settings or LianjianSettings.resolve()).warehouse_path
     w = lambda s="": print(s, file=stream)  # noqa: E731
     from lianjian.summary import live_manifest, outcome_lines, published_by, summary_lines
 
@@ -291,6 +333,8 @@ def print_summary(outcome: RunOutcome, stream=None) -> None:
     try:
         for line in outcome_lines(outcome, warehouse):
             w(line)
+        if outcome.skipped:
+            w(f"  未考核与发布：{outcome.skipped}")
         for line in summary_lines(warehouse):
             w(line)
     except Exception as err:  # a summary must never hide the outcome
@@ -307,26 +351,33 @@ def print_summary(outcome: RunOutcome, stream=None) -> None:
         w(f"  年度报告：{reports}")
 
 
-def run(years: str | None = None, wait: bool = True) -> int:
-    outcome = run_pipeline(years=years, wait=wait)
+def run(
+    landing: Path | None = None,
+    warehouse: Path | None = None,
+    rules: Path | None = None,
+    *,
+    years: str | None = None,
+    wait: bool = True,
+) -> int:
+    outcome = run_pipeline(landing, warehouse, rules, years=years, wait=wait)
     if outcome.fatal:  # could not run at all: one line, like the checks before the run
         raise FatalError(outcome.failure or "运行失败")
     print_summary(outcome)
     if not outcome.success:
         from lianjian.summary import failure_line
 
-        print(f"lianjian: {failure_line(outcome, configured_path('LIANJIAN_WAREHOUSE'))}", file=sys.stderr)
+        print(f"lianjian: {failure_line(outcome, outcome.settings.warehouse_path)}", file=sys.stderr)
         return 1
     return 0
 
 
-def demo() -> int:
+def demo(landing: Path | None = None, warehouse: Path | None = None) -> int:
     from lianjian.generate import ensure_demo
 
-    landing = configured_path("LIANJIAN_LANDING")
-    not_a_file(landing, "落地区", "--landing")
-    if ensure_demo(landing):
-        print(f"已生成演示数据：{landing}", file=sys.stderr)
+    settings = LianjianSettings.resolve(landing, warehouse)
+    not_a_file(settings.landing_path, "落地区", "--landing")
+    if ensure_demo(settings.landing_path):
+        print(f"已生成演示数据：{settings.landing_path}", file=sys.stderr)
     else:
-        print(f"使用已有的演示数据：{landing}", file=sys.stderr)
-    return run()
+        print(f"使用已有的演示数据：{settings.landing_path}", file=sys.stderr)
+    return run(settings.landing_path, settings.warehouse_path)

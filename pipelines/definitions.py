@@ -1,7 +1,9 @@
 """The one Dagster Definitions of lianjian: every asset, check, resource, job, schedule and sensor.
 
 Each layer's module contributes its own ``defs``; this file only merges them, so the data flow reads
-in order: landing → staged → derived → assessed → published (→ reports).
+in order: landing → staged → derived → assessed → published (→ reports), then the jobs, the schedule
+and the sensors that start them, and the one settings resource (``pipelines/resources.py``) that the
+IO manager shares with every asset.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ import dagster as dg
 
 from assets import assessed, derived, landing, published, reports, staged
 from checks import conservation, quality
-from pipelines import jobs
-from pipelines.executor import locked_executor
+from pipelines import jobs, schedules, sensors
 from pipelines.io_manager import WarehouseIOManager
-from pipelines.resources import LianjianSettings
+from pipelines.resources import deployment_settings
+from pipelines.runs import ASSESS_JOB, INGEST_JOB
+
+SETTINGS = deployment_settings()
 
 RESOURCES = {
-    "io_manager": WarehouseIOManager(),
-    "lianjian": LianjianSettings(),
+    "lianjian": SETTINGS,
+    "io_manager": WarehouseIOManager(settings=SETTINGS),
 }
 
 defs = dg.Definitions.merge(
@@ -30,11 +34,21 @@ defs = dg.Definitions.merge(
     conservation.defs,
     quality.defs,
     jobs.defs,
-    dg.Definitions(resources=RESOURCES, executor=locked_executor),
+    schedules.defs,
+    sensors.defs,
+    dg.Definitions(resources=RESOURCES),
 )
 
 
-def lianjian_all_job() -> dg.JobDefinition:
-    """The main job, reconstructable from this module (for `dg.execute_job` with the multiprocess
-    executor or a remote one: each step process re-imports the definitions from here)."""
-    return defs.resolve_job_def("lianjian_all")
+def ingest_job() -> dg.JobDefinition:
+    """The first job of a pipeline run, reconstructable from this module (for ``dg.execute_job`` as
+    the daemon's run launcher does it: the run process re-imports the definitions from here)."""
+    return defs.resolve_job_def(INGEST_JOB)
+
+
+def assess_job() -> dg.JobDefinition:
+    """The second job of a pipeline run, reconstructable from this module."""
+    return defs.resolve_job_def(ASSESS_JOB)
+
+
+JOBS = {INGEST_JOB: ingest_job, ASSESS_JOB: assess_job}

@@ -1,5 +1,5 @@
-"""The executor of lianjian's jobs: Dagster's default executor (every step in its own process, or all
-in one with ``execution: config: in_process:``) holding the warehouse's lock for the whole run.
+"""The warehouse lock around the executor of lianjian's jobs (pipelines/jobs.py: in process by
+default, multiprocess on request): the lock is held for the whole run.
 
 A run launched by the nightly schedule, the landing sensor or the UI runs in its own process (the run
 worker), apart from any `lianjian run`. Its executor is the one place that lives exactly as long as
@@ -83,6 +83,3 @@ def warehouse_locked(inner: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
         description=f"{inner.description or inner.name}（运行期间独占数据仓库 holds the warehouse lock for the whole run）",
     )
 
-
-#: Dagster's default executor, locked: the executor of every lianjian job.
-locked_executor = warehouse_locked(dg.multi_or_in_process_executor)

@@ -11,9 +11,16 @@ skipping years never computed. Writes go to a temporary file first and are renam
 fixed writer settings, so files are whole and byte-identical for identical frames. Every folder it
 makes is 0700 and every file 0600 (set here, whatever the process umask): these layers hold names
 and the texts as read (lianjian.files, docs/operations.md).
+
+The warehouse is the ``lianjian`` settings resource's (``pipelines/resources.py``): the IO manager has
+no path setting of its own, so it always writes where the assets read and publish.
+
+Metadata: an unpartitioned asset records its row count, column schema and path; a year partition
+records those of THAT year's file (``dagster/row_count`` and ``dagster/partition_row_count`` are the
+year's rows, ``path`` the year's file) and, for a table with a ``grade`` column, the year's count per
+grade (``grades/好`` …) — never values of a row.
 """
 
-from __future__ import annotations
 
 import os
 from pathlib import Path
@@ -21,8 +28,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from lianjian.contract import ENUMS
 from lianjian.files import make_private, private_dirs, private_mkdir, remove_stale_siblings
-from pipelines.resources import configured_path
+from pipelines.resources import LianjianSettings
 
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, statistics=True, row_group_size=1_000_000)
 
@@ -52,13 +60,41 @@ def table_schema(schema: pl.Schema, descriptions: dict[str, str] | None = None) 
     )
 
 
-class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Polars frames as Parquet under the warehouse (landing/, staged/, derived/, assessed/)."""
+#: The grade labels in the order staff read them (好, 较好, 一般, 较差), and the key of an ungraded row.
+GRADE_LABELS = [ENUMS["grade"].label(c) for c in ENUMS["grade"].codes]
+UNGRADED = "未评定"
 
-    warehouse: str = ""
+
+def grade_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Rows per grade label (every label, 0 when absent) and ungraded rows (null grade)."""
+    counts = dict(frame.group_by("grade").len().iter_rows())
+    out = {g: int(counts.get(g, 0)) for g in GRADE_LABELS}
+    out[UNGRADED] = int(counts.get(None, 0))
+    return out
+
+
+def grade_metadata(frame: pl.DataFrame) -> dict[str, dg.MetadataValue]:
+    """``grades/<label>`` integer entries (the UI plots an integer entry across partitions)."""
+    if "grade" not in frame.columns:
+        return {}
+    return {f"grades/{g}": dg.MetadataValue.int(n) for g, n in grade_counts(frame).items()}
+
+
+def add_partition_metadata(context: dg.OutputContext, partition: str, metadata: dict) -> None:
+    """Metadata of ONE partition's materialization. ``OutputContext.add_output_metadata`` would give
+    every partition of a ranged run the same values, so this goes through the step's
+    ``add_asset_metadata(partition_key=…)`` — what ``AssetExecutionContext.add_asset_metadata`` does."""
+    context.step_context.add_asset_metadata(metadata, asset_key=context.asset_key, partition_key=partition)
+
+
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Polars frames as Parquet under the warehouse of the ``lianjian`` settings (landing/, staged/,
+    derived/, assessed/)."""
+
+    settings: LianjianSettings
 
     def _root(self) -> Path:
-        return Path(self.warehouse).absolute() if self.warehouse else configured_path("LIANJIAN_WAREHOUSE")
+        return self.settings.warehouse_path
 
     def _path(self, key: dg.AssetKey, partition: str | None = None) -> Path:
         *layers, name = key.path
@@ -74,11 +110,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         *layers, name = context.asset_key.path
         if context.has_asset_partitions:
             private_dirs(self._root(), *layers, name)
-            rows, path = self._write_years(context, obj), self._path(context.asset_key, "_").parent
-        else:
-            private_dirs(self._root(), *layers)
-            path = self._path(context.asset_key)
-            rows = write_parquet_atomic(obj, path)
+            self._write_years(context, obj)
+            return
+        private_dirs(self._root(), *layers)
+        path = self._path(context.asset_key)
+        rows = write_parquet_atomic(obj, path)
         schema = obj.collect_schema() if isinstance(obj, pl.LazyFrame) else obj.schema
         context.add_output_metadata(
             {
@@ -88,8 +124,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             }
         )
 
-    def _write_years(self, context: dg.OutputContext, obj) -> int:
-        """One file per partition year of this run (the frame holds exactly the run's years)."""
+    def _write_years(self, context: dg.OutputContext, obj) -> None:
+        """One file per partition year of this run (the frame holds exactly the run's years), each
+        year's materialization described by its own file."""
         frame = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
         keys = list(context.asset_partition_keys)
         present = set(frame.get_column("year").unique().to_list())
@@ -98,8 +135,19 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {outside} outside the run's years {keys[0]}–{keys[-1]}")
         for key in keys:
             part = frame.filter(pl.col("year") == int(key)) if int(key) in present else frame.head(0)
-            write_parquet_atomic(part, self._path(context.asset_key, key))
-        return frame.height
+            path = self._path(context.asset_key, key)
+            rows = write_parquet_atomic(part, path)
+            add_partition_metadata(
+                context,
+                key,
+                {
+                    "dagster/row_count": dg.MetadataValue.int(rows),
+                    "dagster/partition_row_count": dg.MetadataValue.int(rows),
+                    "dagster/column_schema": table_schema(part.schema),
+                    "path": dg.MetadataValue.path(str(path)),
+                    **grade_metadata(part),
+                },
+            )
 
     def load_input(self, context: dg.InputContext):
         if context.has_asset_partitions:

@@ -10,14 +10,13 @@ once: both stay unpartitioned and read every year's partition (docs/performance.
 
 The partitions are the calendar years from the contract's first valid year (2000, the lower bound of
 every ``year`` column in ``lianjian/contract/sources.yaml``) to the current year in Asia/Shanghai
-(``end_offset=1``: the year in progress is a partition too). The nightly schedule and the landing sensor
-run every partition in ONE run (the partition-range run tags of ``range_tags``: each
-asset computes all its years in one Polars plan and the IO manager writes one file per year);
-``lianjian run`` does the same in two runs: landing and
-staging first, then the rest over the years the staged data holds (``staged_years``), because Dagster
-records two events per asset and year and 27 mostly empty years cost seconds per run;
-``lianjian run --years 2024`` computes only the years asked for and leaves the other years' files as
-they are. A backfill launched from the Dagster UI runs one year per run (Dagster's default without a
+(``end_offset=1``: the year in progress is a partition too). Every pipeline run — the nightly schedule,
+the landing sensor, a UI launch, ``lianjian run`` — is two runs (``pipelines/runs.py``): landing and
+staging first, then the rest over the years the staged data holds (``years_to_assess``) in ONE run
+(the partition-range run tags of ``range_tags``: each asset computes all its years in one Polars plan
+and the IO manager writes one file per year), never the empty years: Dagster records two events per
+asset and year, and 27 mostly empty years cost seconds per run. ``lianjian run --years 2024``
+computes only the years asked for and leaves the other years' files as they are. A backfill launched from the Dagster UI runs one year per run (Dagster's default without a
 backfill policy — what a cluster wants: years in parallel runs); ``BackfillPolicy.single_run()`` would
 make it one run, but it is still a beta API in Dagster 1.13, so it is not used.
 """
@@ -102,6 +101,39 @@ def staged_years(warehouse: Path) -> tuple[str, str]:
     if not lows or min(lows) > last:
         return keys[-1], keys[-1]  # nothing to assess: the current year (empty results are published)
     return str(max(min(lows), first)), str(min(max(highs), last))
+
+
+#: The year-partitioned layers: ``<warehouse>/<layer>/<asset>/<year>.parquet``.
+PARTITIONED_LAYERS = ("derived", "assessed")
+
+
+def result_years(warehouse: Path) -> set[int]:
+    """The years that still have rows in a year-partitioned result file (row counts from the Parquet
+    footers: no data is read)."""
+    import pyarrow.parquet as pq
+
+    years: set[int] = set()
+    for layer in PARTITIONED_LAYERS:
+        root = warehouse / layer
+        if not root.is_dir():
+            continue
+        for path in root.glob("*/*.parquet"):
+            if path.stem.isdigit() and int(path.stem) not in years and pq.ParquetFile(path).metadata.num_rows:
+                years.add(int(path.stem))
+    return years
+
+
+def years_to_assess(warehouse: Path) -> tuple[str, str]:
+    """What the second run of a pipeline run computes: the staged data's years (``staged_years``),
+    widened to every year whose results still have rows — that year's data has left the landing zone,
+    and computing it again empties its files, so no stale row is published. The next run no longer
+    covers it (its files are empty)."""
+    first, last = staged_years(warehouse)
+    keys = set(all_years())
+    left = sorted(str(y) for y in result_years(warehouse) if str(y) in keys)
+    if left:
+        first, last = min(first, left[0]), max(last, left[-1])
+    return first, last
 
 
 def context_years(context) -> list[int]:

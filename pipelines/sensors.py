@@ -1,5 +1,6 @@
-"""The landing-zone sensor: starts ``lianjian_all`` when files in the landing zone are added, changed
-or removed, and skips when nothing changed.
+"""The sensors: the landing zone's, which starts a pipeline run when files in the landing zone are
+added, changed or removed (and skips when nothing changed), and ``lianjian_assess_after_ingest``, which
+launches the second run of every pipeline run once its first run succeeded (``pipelines/runs.py``).
 
 The cursor is the SHA-256 of the sorted listing of (path relative to the landing zone, size,
 mtime_ns) of every file; only names, sizes and times are read, never contents, so a tick is cheap
@@ -16,8 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.partitions import range_tags
+from pipelines.jobs import lianjian_assess, lianjian_ingest
 from pipelines.resources import LianjianSettings
+from pipelines.runs import assess_request, ingest_request
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial")
 
@@ -52,10 +54,13 @@ def landing_fingerprint(landing: Path) -> tuple[str, int]:
 
 @dg.sensor(
     name="landing_zone_sensor",
-    job_name="lianjian_all",
+    job=lianjian_ingest,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="落地区文件新增、修改或删除时运行全流程；无变化时跳过。Runs the whole graph when landing files change.",
+    description=(
+        "落地区文件新增、修改或删除时运行全流程（先读取与暂存，再考核暂存数据所含的年度）；无变化时跳过。"
+        " Starts a pipeline run when landing files change."
+    ),
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, lianjian: LianjianSettings):
     landing = lianjian.landing_path
@@ -67,12 +72,29 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, lianjian: LianjianS
     if fingerprint == context.cursor:
         return dg.SkipReason("落地区没有变化 (landing zone unchanged)")
     previous = (context.cursor or "first")[:12]
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=f"landing-{previous}-{fingerprint[:12]}",
-                tags={"lianjian/trigger": "landing", "lianjian/landing_fingerprint": fingerprint[:16], **range_tags()},
-            )
-        ],
-        cursor=fingerprint,
+    request = ingest_request(
+        lianjian,
+        trigger="landing",
+        run_key=f"landing-{previous}-{fingerprint[:12]}",
+        extra_tags={"lianjian/landing_fingerprint": fingerprint[:16]},
     )
+    return dg.SensorResult(run_requests=[request], cursor=fingerprint)
+
+
+@dg.run_status_sensor(
+    name="lianjian_assess_after_ingest",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[lianjian_ingest],
+    request_job=lianjian_assess,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "lianjian_ingest 成功后启动同一流程的 lianjian_assess：相同的 lianjian/* 标签与路径，只算暂存数据所含的年度。"
+        " After a successful ingest run, launches the assess run of the same pipeline run over the staged years."
+    ),
+)
+def assess_after_ingest(context: dg.RunStatusSensorContext):
+    return assess_request(context.dagster_run, context.instance)
+
+
+defs = dg.Definitions(sensors=[landing_zone_sensor, assess_after_ingest])

@@ -1,5 +1,5 @@
-"""The multiprocess executor (each step in its own process, as on a cluster) publishes exactly what
-the in-process run publishes."""
+"""The executor: in process by default, the multiprocess mode one run-configuration switch away (each
+step in its own process, as on a cluster) — and it publishes exactly what the in-process run publishes."""
 
 import hashlib
 import json
@@ -19,26 +19,35 @@ def published_digests(warehouse: Path) -> dict[str, str]:
     return out
 
 
-def test_multiprocess_executor_publishes_identical_files(demo_run, demo_landing, tmp_path, monkeypatch):
+def test_jobs_run_in_process_unless_asked_for_multiprocess():
+    from pipelines.definitions import defs
+
+    for name in ("lianjian_ingest", "lianjian_assess"):
+        executor = defs.resolve_job_def(name).executor_def
+        assert executor.name == "lianjian_executor"
+        assert executor.config_schema.as_field().default_value == {"in_process": {}}
+        assert set(executor.config_schema.config_type.fields) == {"in_process", "multiprocess"}
+
+
+def test_multiprocess_executor_publishes_identical_files(demo_run, demo_landing, tmp_path):
+    from benchmarks.daemon_path import daemon_pipeline_run
+    from pipelines.resources import LianjianSettings
+
     outcome, in_process = demo_run
     assert outcome.success
     warehouse = tmp_path / "wh"
-    monkeypatch.setenv("LIANJIAN_LANDING", str(demo_landing))
-    monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("LIANJIAN_RULES", str(ROOT / "rules" / "default.yaml"))
-    from pipelines import definitions
-    from pipelines.partitions import range_tags
-
+    settings = LianjianSettings(landing=str(demo_landing), warehouse=str(warehouse), rules=str(ROOT / "rules" / "default.yaml"))
     (tmp_path / "dagster_home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
-        result = dg.execute_job(
-            dg.reconstructable(definitions.lianjian_all_job),
-            instance=instance,
-            run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}},
-            tags=range_tags(),
+        run = daemon_pipeline_run(
+            instance, settings, extra_run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
         )
-        assert result.success
-        pids = {e.dagster_event.pid for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"}
+        assert run.success
+        pids = {
+            e.dagster_event.pid
+            for e in instance.all_logs(run.run_ids[1])
+            if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"
+        }
     assert len(pids) > 1  # really in several processes
     multi, single = published_digests(warehouse), published_digests(in_process)
     assert multi and multi == single

@@ -266,7 +266,7 @@ UNIT_U01 = f"""\
 
 @pytest.fixture(autouse=True)
 def _restore_env(monkeypatch):
-    """`lianjian --warehouse` sets LIANJIAN_WAREHOUSE in os.environ; put it back after each test."""
+    """A LIANJIAN_WAREHOUSE of the caller's environment must not decide where these tests read."""
     monkeypatch.delenv("LIANJIAN_WAREHOUSE", raising=False)
 
 

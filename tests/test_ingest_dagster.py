@@ -12,18 +12,14 @@ from checks import conservation
 from checks.conservation import conservation_problems
 from lianjian.contract import PUBLISHED, SOURCES
 from pipelines.definitions import RESOURCES
-from pipelines.io_manager import WarehouseIOManager
-from pipelines.resources import LianjianSettings
+from pipelines.resources import local_resources
 
 
 def test_materialize_landing_and_staged(tmp_path):
     bad_talk = ["T9", "2024-13-01", "family", "", "P3", "", "", "", "是", ""]
     root = write_landing(tmp_path / "landing", {"talks": rows("talks", bad_talk, BASE["talks"][0])})
     wh = tmp_path / "warehouse"
-    resources = dict(RESOURCES) | {
-        "lianjian": LianjianSettings(landing=str(root), warehouse=str(wh)),
-        "io_manager": WarehouseIOManager(warehouse=str(wh)),
-    }
+    resources = dict(RESOURCES) | local_resources(landing=root, warehouse=wh)
     result = dg.materialize(
         [landing.landing_assets, staged.staged_assets, *conservation.CHECKS],
         resources=resources,

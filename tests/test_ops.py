@@ -23,24 +23,30 @@ from pipelines.sensors import landing_fingerprint, landing_zone_sensor
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_nightly_schedule_runs_the_whole_graph_at_two_shanghai_time():
+def test_nightly_schedule_starts_a_pipeline_run_at_two_shanghai_time(tmp_path):
     assert nightly.cron_schedule == "0 2 * * *"
     assert nightly.execution_timezone == "Asia/Shanghai"
-    assert nightly.job_name == "lianjian_all"
+    assert nightly.job_name == "lianjian_ingest"
     assert nightly.default_status == dg.DefaultScheduleStatus.RUNNING
     tick = dt.datetime(2025, 3, 4, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # = 2025-03-03 18:00 UTC
-    result = nightly.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+    settings = LianjianSettings(landing=str(tmp_path / "in"), warehouse=str(tmp_path / "wh"))
+    context = dg.build_schedule_context(scheduled_execution_time=tick, resources={"lianjian": settings})
+    result = nightly.evaluate_tick(context)
     assert len(result.run_requests) == 1
-    assert result.run_requests[0].tags["lianjian/trigger"] == "nightly"
-    # every year partition in one run, from the contract's first year to the current year
-    tags = result.run_requests[0].tags
-    assert tags["dagster/asset_partition_range_start"] == "2000"
-    assert tags["dagster/asset_partition_range_end"] == str(dt.datetime.now(ZoneInfo("Asia/Shanghai")).year)
-    # the schedule is wired into the one Definitions, on the job that selects every asset
+    request = result.run_requests[0]
+    assert request.tags["lianjian/trigger"] == "nightly"
+    # the first run only (landing + staging): no year partitions; the paths as tags and run config
+    assert "dagster/asset_partition_range_start" not in request.tags
+    assert request.tags["lianjian/warehouse"] == str(tmp_path / "wh")
+    assert request.tags["lianjian/landing"] == str(tmp_path / "in")
+    assert request.run_config == {"resources": {"lianjian": {"config": settings.paths()}}}
+    # wired into the one Definitions: schedule and landing sensor start the first job, the run-status
+    # sensor the second
     from pipelines.definitions import defs
 
-    assert defs.get_schedule_def("lianjian_nightly").job_name == "lianjian_all"
-    assert defs.get_sensor_def("landing_zone_sensor").job_name == "lianjian_all"
+    assert defs.resolve_schedule_def("lianjian_nightly").job_name == "lianjian_ingest"
+    assert defs.resolve_sensor_def("landing_zone_sensor").job_name == "lianjian_ingest"
+    assert defs.resolve_sensor_def("lianjian_assess_after_ingest").job_name == "lianjian_assess"
 
 
 def _tick(landing: Path, cursor: str | None):
@@ -61,9 +67,9 @@ def test_landing_sensor_runs_on_added_or_changed_files_and_skips_otherwise(tmp_p
     (landing / "units.csv").write_text("unit_code,unit_name,level\nU01,甲,county\n", encoding="utf-8")
     first = _tick(landing, None)
     assert len(_runs(first)) == 1 and first.cursor == landing_fingerprint(landing)[0]
-    from pipelines.partitions import range_tags
-
-    assert range_tags().items() <= _runs(first)[0].tags.items()  # every year partition, in one run
+    tags = _runs(first)[0].tags  # the first run of a pipeline run: no year partitions yet
+    assert tags["lianjian/trigger"] == "landing" and tags["lianjian/landing"] == str(landing)
+    assert "dagster/asset_partition_range_start" not in tags
     cursor = first.cursor
 
     same = _tick(landing, cursor)  # nothing changed
@@ -130,24 +136,39 @@ QUERY = """
 """
 
 
-@pytest.fixture
-def webserver(tmp_path):
+@pytest.fixture(scope="module")
+def recorded(demo_landing, tmp_path_factory):
+    """A DAGSTER_HOME with the project's instance settings, and one `lianjian run` of the demo data
+    recorded in it: (home, warehouse, outcome)."""
+    from lianjian.runner import run_pipeline
+    from pipelines.instance import ensure_instance
+
+    root = tmp_path_factory.mktemp("ui")
+    home, warehouse = root / "dagster_home", root / "warehouse"
+    ensure_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        outcome = run_pipeline(demo_landing, warehouse, ROOT / "rules" / "default.yaml", instance=instance, progress=False)
+    assert outcome.success, outcome.failure
+    return home, warehouse, outcome
+
+
+@pytest.fixture(scope="module")
+def webserver(recorded, demo_landing):
+    """`dagster-webserver -w workspace.yaml` on that instance (the webserver's stderr in ``.log``)."""
+    home, warehouse, _ = recorded
     port = _free_port()
-    env = dict(
-        os.environ,
-        DAGSTER_HOME=str(tmp_path),
-        LIANJIAN_WAREHOUSE=str(tmp_path / "warehouse"),
-        LIANJIAN_LANDING=str(tmp_path / "landing"),
-    )
+    env = dict(os.environ, DAGSTER_HOME=str(home), LIANJIAN_WAREHOUSE=str(warehouse), LIANJIAN_LANDING=str(demo_landing))
     exe = Path(os.__file__).parents[2] / "bin" / "dagster-webserver"
     exe = exe if exe.exists() else Path(ROOT, ".venv", "bin", "dagster-webserver")
-    proc = subprocess.Popen(
-        [str(exe), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = home.parent / "webserver.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [str(exe), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -158,7 +179,8 @@ def webserver(tmp_path):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("dagster-webserver did not start") from None
                 time.sleep(1)
-        yield port
+        port_log = type("Webserver", (), {"port": port, "log": log})
+        yield port_log
     finally:
         proc.terminate()
         try:
@@ -171,6 +193,7 @@ def test_webserver_shows_the_graph_checks_and_column_lineage(webserver):
     from lianjian.contract import PUBLISHED
     from lianjian.publish.layers import upstream_key
 
+    webserver = webserver.port
     status = _graphql(webserver, "{ workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { __typename } } } } }")
     entries = status["workspaceOrError"]["locationEntries"]
     assert [e["locationOrLoadError"]["__typename"] for e in entries] == ["RepositoryLocation"]
@@ -204,3 +227,92 @@ def test_webserver_shows_the_graph_checks_and_column_lineage(webserver):
         if up in nodes and nodes[up]["isMaterializable"]:
             assert reaches_staged(up, set()), table
         assert reaches_staged(("published", table), set())
+
+
+LATEST = """
+{
+  assetOrError(assetKey: {path: ["published", "integrity_assessment"]}) {
+    ... on Asset {
+      assetMaterializations(limit: 1) {
+        runId
+        metadataEntries {
+          label
+          ... on TextMetadataEntry { text }
+          ... on IntMetadataEntry { intValue }
+          ... on PathMetadataEntry { path }
+          ... on TableMetadataEntry { table { records schema { columns { name } } } }
+        }
+      }
+      definition {
+        assetChecksOrError {
+          ... on AssetChecks { checks { name executionForLatestMaterialization { runId status } } }
+        }
+      }
+    }
+  }
+  year: assetOrError(assetKey: {path: ["assessed", "integrity_assessment"]}) {
+    ... on Asset {
+      assetMaterializations(partitions: ["2024"], limit: 1) {
+        partition
+        metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+    }
+  }
+  shouldShowNux
+  instance { runQueueConfig { maxConcurrentRuns tagConcurrencyLimitsYaml } }
+}
+"""
+
+
+def test_the_ui_alone_says_which_inputs_and_rules_made_the_grades(webserver, recorded):
+    """What an auditor sees in the UI, read through the webserver's GraphQL: the latest materialization
+    of a published assessment carries the rules version and file hash, every input file's hash, the
+    grades per year and the pipeline's Dagster runs; its checks ran in that run; a year's partition
+    of the assessed table reports that year's rows and grades. And the instance shows no pop-up, no
+    telemetry, no missing-dagster.yaml warning, and queues one run per warehouse."""
+    import polars as pl
+    import yaml
+
+    home, warehouse, outcome = recorded
+    data = _graphql(webserver.port, LATEST)
+    (latest,) = data["assetOrError"]["assetMaterializations"]
+    meta = {m["label"]: m for m in latest["metadataEntries"]}
+    manifest = json.loads(((warehouse / "published").resolve() / "_manifest.json").read_text(encoding="utf-8"))
+    assert latest["runId"] == outcome.run_ids[-1]
+    assert meta["rules_version"]["text"] == manifest["rules_version"]
+    assert meta["rules_sha256"]["text"] == manifest["rules_sha256"] and len(manifest["rules_sha256"]) == 64
+    assert meta["dagster_run_ids"]["text"] == ", ".join(outcome.run_ids) == ", ".join(manifest["dagster_run_ids"])
+    assert meta["lianjian/run_id"]["text"] == outcome.pipeline_run_id
+    assert meta["warehouse"]["path"] == str(warehouse)
+    inputs = [json.loads(r) for r in meta["inputs"]["table"]["records"]]
+    assert [(i["source"], i["file"], i["sha256"]) for i in inputs] == [
+        (i["source"], i["file"], i["sha256"]) for i in manifest["inputs"]
+    ]
+    assert len(inputs) == meta["input_files"]["intValue"] > 10
+    grades = {r["year"]: r for r in map(json.loads, meta["grades_by_year"]["table"]["records"])}
+    published = pl.read_parquet(warehouse / "published" / "integrity_assessment" / "**" / "*.parquet", hive_partitioning=True)
+    for year, row in grades.items():
+        of_year = published.filter(pl.col("year") == year)
+        for grade in ("好", "较好", "一般", "较差"):
+            assert row[grade] == of_year.filter(pl.col("grade") == grade).height, (year, grade)
+        assert row["未评定"] == of_year.get_column("grade").null_count()
+    assert set(grades) == set(published.get_column("year").unique().to_list())
+
+    checks = {c["name"]: c["executionForLatestMaterialization"] for c in data["assetOrError"]["definition"]["assetChecksOrError"]["checks"]}
+    assert set(checks) == {"contract_schema", "no_identity_numbers"}
+    assert all(c["status"] == "SUCCEEDED" and c["runId"] == outcome.run_ids[-1] for c in checks.values())
+
+    (year,) = data["year"]["assetMaterializations"]
+    year_meta = {m["label"]: m.get("intValue") for m in year["metadataEntries"]}
+    of_2024 = pl.read_parquet(warehouse / "assessed" / "integrity_assessment" / "2024.parquet")
+    assert year["partition"] == "2024" and year_meta["dagster/row_count"] == of_2024.height
+    assert year_meta["grades/好"] == of_2024.filter(pl.col("grade") == "好").height
+
+    assert data["shouldShowNux"] is False
+    limits = yaml.safe_load(data["instance"]["runQueueConfig"]["tagConcurrencyLimitsYaml"])
+    assert limits == [{"key": "lianjian/warehouse", "limit": 1, "value": {"applyLimitPerUniqueValue": True}}]
+    with urllib.request.urlopen(f"http://127.0.0.1:{webserver.port}/", timeout=60) as resp:
+        page = resp.read().decode("utf-8")
+    assert '"telemetryEnabled": false' in page
+    log = webserver.log.read_text(encoding="utf-8", errors="replace")
+    assert "No dagster instance configuration file" not in log and "dagster.yaml" not in log, log[-2000:]

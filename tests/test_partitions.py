@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from lianjian.errors import FatalError
-from pipelines.io_manager import WarehouseIOManager
+from pipelines.resources import local_resources
 from pipelines.partitions import FIRST_YEAR, YEARS, all_years, parse_years, range_tags
 from tests.test_executors import published_digests
 
@@ -45,7 +45,6 @@ def _digests(warehouse: Path, year: str) -> dict[str, str]:
 def _run(landing: Path, warehouse: Path, years: str | None):
     from lianjian.runner import run_pipeline
 
-    # the LIANJIAN_* settings it sets are restored by conftest's autouse fixture
     return run_pipeline(landing, warehouse, RULES, progress=False, years=years)
 
 
@@ -133,12 +132,12 @@ def test_a_year_without_rows_is_emptied_not_left_stale(tmp_path):
         years = [int(k) for k in context.partition_keys]
         return pl.DataFrame({"year": rows["now"], "n": [1, 2]}).filter(pl.col("year").is_in(years))
 
-    io = WarehouseIOManager(warehouse=str(tmp_path))
+    resources = local_resources(warehouse=tmp_path)
     tags = range_tags("2023", "2024")
-    assert dg.materialize([toy], resources={"io_manager": io}, tags=tags).success
+    assert dg.materialize([toy], resources=resources, tags=tags).success
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet").height == 1
     rows["now"] = [2023, 2023]
-    assert dg.materialize([toy], resources={"io_manager": io}, tags=tags).success
+    assert dg.materialize([toy], resources=resources, tags=tags).success
     emptied = pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet")
     assert emptied.height == 0 and emptied.columns == ["year", "n"]
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2023.parquet").height == 2
@@ -189,3 +188,55 @@ def test_staged_years_come_from_each_sources_assessment_year_column(tmp_path):
     assert staged_years(tmp_path) == ("2019", "2021")
     assert SOURCES["cases"].year_from == "closed_date" and SOURCES["units"].year_from is None
     assert staged_years(tmp_path / "nothing") == (all_years()[-1],) * 2
+
+
+def test_each_year_materialization_describes_that_years_file(demo_run):
+    """Per-partition metadata is per partition: a year's materialization carries the row count, schema
+    and path of that year's file, its count per grade, and the derived counts of that year — not the
+    whole run's (the demo data holds 2020–2025)."""
+    outcome, warehouse = demo_run
+    events = _materializations(outcome, "assessed/integrity_assessment")
+    assert len(events) >= 5
+    for event in events:
+        meta = event.event_specific_data.materialization.metadata
+        path = warehouse / "assessed" / "integrity_assessment" / f"{event.partition}.parquet"
+        year = pl.read_parquet(path)
+        assert meta["path"].value == str(path)
+        assert meta["dagster/row_count"].value == meta["dagster/partition_row_count"].value == year.height
+        assert [c.name for c in meta["dagster/column_schema"].value.columns] == year.columns
+        grades = {g: int((year.get_column("grade") == g).sum()) for g in ("好", "较好", "一般", "较差")}
+        assert {g: meta[f"grades/{g}"].value for g in grades} == grades
+        assert meta["grades/未评定"].value == year.get_column("grade").null_count()
+    counts = {e.partition: e.event_specific_data.materialization.metadata["dagster/row_count"].value for e in events}
+    assert len(set(counts.values())) > 1  # the years differ, so no year reports the whole table
+    total = pl.scan_parquet(warehouse / "assessed" / "integrity_assessment" / "*.parquet").select(pl.len()).collect().item()
+    assert sum(counts.values()) == total
+    # the derived assets' own counts, per year
+    for event in _materializations(outcome, "derived/talk_obligations"):
+        year = pl.read_parquet(warehouse / "derived" / "talk_obligations" / f"{event.partition}.parquet")
+        meta = event.event_specific_data.materialization.metadata
+        assert meta["obligations"].value == year.height
+        assert meta["fulfilled"].value == int(year.get_column("fulfilled").sum())
+
+
+def test_a_year_whose_data_left_the_landing_zone_is_assessed_once_more_to_empty_it(tmp_path):
+    """A pipeline run computes the staged data's years; a year whose results still have rows but whose
+    staged rows are gone is covered too (its files are emptied, so the published tables lose it), and
+    once empty it is not covered again."""
+    from lianjian.contract import SOURCES
+    from pipelines.partitions import result_years, years_to_assess
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    people = SOURCES["personnel"].staged_schema()
+    pl.DataFrame([{c: None for c in people} | {"year": 2024}], schema=people).write_parquet(staged / "personnel.parquet")
+    assert years_to_assess(tmp_path) == ("2024", "2024")
+    stale = tmp_path / "assessed" / "integrity_assessment"
+    stale.mkdir(parents=True)
+    pl.DataFrame({"year": [2021], "n": [1]}).write_parquet(stale / "2021.parquet")
+    pl.DataFrame({"year": [2024], "n": [1]}).write_parquet(stale / "2024.parquet")
+    pl.DataFrame({"year": [], "n": []}, schema={"year": pl.Int64, "n": pl.Int64}).write_parquet(stale / "2019.parquet")
+    assert result_years(tmp_path) == {2021, 2024}
+    assert years_to_assess(tmp_path) == ("2021", "2024")  # 2019 is empty already
+    pl.DataFrame({"year": [], "n": []}, schema={"year": pl.Int64, "n": pl.Int64}).write_parquet(stale / "2021.parquet")
+    assert years_to_assess(tmp_path) == ("2024", "2024")

@@ -289,8 +289,7 @@ def test_no_identity_number_in_published_files_rejected_rows_metadata_or_logs(tm
 
     from assets.published import publish
     from lianjian.publish.layers import INGEST_REPORT_KEY, upstream_key
-    from pipelines.io_manager import WarehouseIOManager
-    from pipelines.resources import LianjianSettings
+    from pipelines.resources import local_resources
     from support_publish import ingest_report
 
     tables = golden_tables()
@@ -315,10 +314,7 @@ def test_no_identity_number_in_published_files_rejected_rows_metadata_or_logs(tm
     res = dg.materialize(
         [*stubs, publish],
         instance=instance,
-        resources={
-            "io_manager": WarehouseIOManager(warehouse=str(wh)),
-            "lianjian": LianjianSettings(warehouse=str(wh), rules=str(TESTS.parent / "rules" / "default.yaml")),
-        },
+        resources=local_resources(warehouse=wh, rules=TESTS.parent / "rules" / "default.yaml"),
     )
     assert res.success
     assert all(c.passed for c in res.get_asset_check_evaluations())

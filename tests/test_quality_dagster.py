@@ -14,8 +14,7 @@ import polars as pl
 from checks.quality import staged_data_quality
 from lianjian.contract import SOURCES
 from lianjian.quality.docs import data_docs_index
-from pipelines.io_manager import WarehouseIOManager
-from pipelines.resources import LianjianSettings
+from pipelines.resources import local_resources
 from support_quality import good_rows, ingest_report, rejected_records, staged
 
 RULES = str(Path(__file__).resolve().parents[1] / "rules" / "default.yaml")
@@ -50,10 +49,7 @@ def run_pipeline(warehouse: Path, frames: dict[str, pl.DataFrame], report: pl.Da
     defs = dg.Definitions(
         assets=[*assets, derived, assessed, published],
         asset_checks=[staged_data_quality],
-        resources={
-            "io_manager": WarehouseIOManager(warehouse=str(warehouse)),
-            "lianjian": LianjianSettings(warehouse=str(warehouse), rules=RULES),
-        },
+        resources=local_resources(warehouse=warehouse, rules=RULES),
         jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())],
     )
     return defs.resolve_job_def("all").execute_in_process(raise_on_error=False)

@@ -218,8 +218,8 @@ def test_assessed_assets_materialize(tmp_path):
 
     from assets import assessed
     from lianjian.contract import PUBLISHED, SOURCES
-    from pipelines.io_manager import WarehouseIOManager, write_parquet_atomic
-    from pipelines.resources import LianjianSettings
+    from pipelines.io_manager import write_parquet_atomic
+    from pipelines.resources import local_resources
 
     roster, deps = two_year_unit()
     staged = {
@@ -239,10 +239,7 @@ def test_assessed_assets_materialize(tmp_path):
         [*assessed.defs.assets, *upstream],
         selection=dg.AssetSelection.groups("assessed"),
         tags=range_tags("2023", "2024"),  # R2/R3/R8 are partitioned by year; R4 reads both years
-        resources={
-            "io_manager": WarehouseIOManager(warehouse=str(tmp_path)),
-            "lianjian": LianjianSettings(warehouse=str(tmp_path), rules=str(s.DEFAULT_RULES)),
-        },
+        resources=local_resources(warehouse=tmp_path, rules=s.DEFAULT_RULES),
     )
     assert result.success
     for table in ("integrity_assessment", "responsibility_assessment", "accountability_triggers", "assessment_evidence"):

@@ -319,11 +319,9 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def dossier_command(person: str, years: str | None, out: str | None) -> int:
+def dossier_command(person: str, years: str | None, out: str | None, warehouse: Path) -> int:
     from pipelines.partitions import parse_years
-    from pipelines.resources import configured_path
-
-    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+    warehouse = Path(warehouse)
     if not (warehouse / "published").is_dir():
         raise FatalError(f"数据仓库 {warehouse}: 没有 published/ — 请先运行 lianjian run（或 --warehouse 指向正确的仓库）")
     wanted = None

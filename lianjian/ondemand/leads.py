@@ -74,10 +74,8 @@ def leads_lines(warehouse: Path, unit: str, year: int) -> list[str]:
     return lines
 
 
-def leads_command(unit: str, year: int) -> int:
-    from pipelines.resources import configured_path
-
-    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+def leads_command(unit: str, year: int, warehouse: Path) -> int:
+    warehouse = Path(warehouse)
     units = warehouse / "staged" / "units.parquet"
     if not (warehouse / "restricted" / "review_leads").exists():
         raise FatalError(f"数据仓库 {warehouse}: 没有 restricted/review_leads — 请先运行 lianjian run（或 --warehouse 指向正确的仓库）")

@@ -424,14 +424,12 @@ def run_whatif(warehouse: Path, candidate: Path, years: list[int] | None = None,
     return WhatIf(folder, result, summary)
 
 
-def whatif_command(candidate: str, years: str | None, out: str | None) -> int:
+def whatif_command(candidate: str, years: str | None, out: str | None, warehouse: Path) -> int:
     from pipelines.partitions import parse_years
-    from pipelines.resources import configured_path
-
     wanted = None
     if years:
         first, last = parse_years(years)
         wanted = list(range(int(first), int(last) + 1))
-    result = run_whatif(configured_path("LIANJIAN_WAREHOUSE"), Path(candidate).absolute(), wanted, Path(out).absolute() if out else None)
+    result = run_whatif(Path(warehouse), Path(candidate).absolute(), wanted, Path(out).absolute() if out else None)
     print("\n".join(result.summary))
     return 0

@@ -563,9 +563,9 @@ def explain_command(person: str | None, unit: str | None, year: int, warehouse: 
     """``lianjian explain --person ID | --unit CODE --year YYYY``. Exit ``EXIT_NOT_FOUND`` (3, as every
     command) with one Chinese line when the person, unit or year is not published."""
     if warehouse is None:
-        from pipelines.resources import configured_path
+        from pipelines.resources import LianjianSettings
 
-        warehouse = configured_path("LIANJIAN_WAREHOUSE")
+        warehouse = LianjianSettings.resolve().warehouse_path
     try:
         lines = explain_person(warehouse, person, year) if person else explain_unit(warehouse, unit or "", year)
     except NotFound as err:

@@ -245,6 +245,8 @@ def manifest_inputs(ingest_report: pl.LazyFrame | pl.DataFrame | None) -> list[d
 def build_manifest(
     *,
     run_id: str,
+    pipeline_run_id: str | None = None,
+    dagster_run_ids: list[str] | None = None,
     version: str,
     time: dt.datetime,
     code_version: str,
@@ -255,6 +257,8 @@ def build_manifest(
 ) -> dict:
     return {
         "run_id": run_id,
+        "pipeline_run_id": pipeline_run_id or run_id,
+        "dagster_run_ids": list(dagster_run_ids or [run_id]),
         "version": version,
         "time": time.isoformat(timespec="seconds"),
         "code_version": code_version,
@@ -330,6 +334,8 @@ def publish_tables(
     now: dt.datetime | None = None,
     rules: Rules | None = None,
     restricted: Mapping[str, pl.LazyFrame | pl.DataFrame] | None = None,
+    pipeline_run_id: str | None = None,
+    dagster_run_ids: list[str] | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
     contract unless given), with the manifest and dictionary, and the restricted outputs
@@ -386,6 +392,8 @@ def publish_tables(
         (root / DICTIONARY).write_bytes(dictionary_bytes(rules))
         manifest = build_manifest(
             run_id=run_id,
+            pipeline_run_id=pipeline_run_id,
+            dagster_run_ids=dagster_run_ids,
             version=version,
             time=now,
             code_version=code_version_ or code_version(),

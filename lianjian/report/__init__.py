@@ -418,13 +418,15 @@ def _level_labels() -> tuple[list[str], list[str]]:
     return codes, [ENUMS["level"].label(c) for c in codes]
 
 
-def report_command(unit: str, year: int, open_: bool) -> int:
+def report_command(unit: str, year: int, open_: bool, warehouse: Path | None = None) -> int:
     """`lianjian report --unit CODE --year YYYY [--open]`: write that unit's report (and its roll-up
     when it has units below it) for that year, print where, and open it when asked (``open_page``).
-    An unknown unit or year, or nothing published: ``NotFound`` (exit 3, as every command)."""
-    from pipelines.resources import configured_path
+    ``warehouse``: the command line's --warehouse (None: LIANJIAN_WAREHOUSE, else warehouse/). An
+    unknown unit or year, or nothing published: ``NotFound`` (exit 3, as every command)."""
+    if warehouse is None:
+        from pipelines.resources import LianjianSettings
 
-    warehouse = configured_path("LIANJIAN_WAREHOUSE")
+        warehouse = LianjianSettings.resolve().warehouse_path
     if not (warehouse / "published").is_dir():
         raise NotFound(f"数据仓库 {warehouse}: 没有已发布的数据（published/）— 请先运行 lianjian run（或用 --warehouse 指向正确的仓库）")
     inputs = load_inputs(warehouse)

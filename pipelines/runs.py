@@ -1,0 +1,115 @@
+"""How a pipeline run is requested — the same functions for the nightly schedule, the landing sensor,
+a launch from the UI and ``lianjian run`` (docs/architecture.md, "Running").
+
+A pipeline run is two Dagster runs:
+
+1. ``lianjian_ingest`` (landing + staging and their checks), requested by ``ingest_request``;
+2. ``lianjian_assess`` (derived → assessed → published → reports), requested by ``assess_request``
+   once the first run succeeded — over the years the staged data holds (``years_to_assess``: each
+   source's ``year_from`` column, so never an empty year, widened to a year whose data has left the
+   landing zone so that its results are emptied), or the years the pipeline run was asked for.
+
+Why two runs: a Dagster run's partitions are fixed when it is launched, and the years are known only
+once the landing files are read and staged. The daemon chains them with the run-status sensor
+``lianjian_assess_after_ingest``; ``lianjian run`` executes both requests in its own process.
+
+Every run of one pipeline run carries the same ``lianjian/*`` tags: ``lianjian/run_id`` (one id for
+the pipeline run), ``lianjian/landing``, ``lianjian/warehouse``, ``lianjian/rules`` (absolute paths,
+equal to the run configuration), ``lianjian/trigger`` (nightly, landing, cli, ui); the second run also
+``lianjian/ingest_run`` (the first run's Dagster id), which the manifest lists with its own. The
+instance's run queue allows one run per ``lianjian/warehouse`` value (dagster.yaml.example).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import dagster as dg
+
+from pipelines.partitions import parse_years, range_tags, years_to_assess
+from pipelines.resources import PATH_TAGS, RUN_ID_TAG, TRIGGER_TAG, LianjianSettings
+
+INGEST_JOB = "lianjian_ingest"
+ASSESS_JOB = "lianjian_assess"
+
+#: The asset groups of the first run; everything else is the second run's.
+INGEST_GROUPS = ("landing", "staged")
+INGEST_SELECTION = dg.AssetSelection.groups(*INGEST_GROUPS)
+ASSESS_SELECTION = dg.AssetSelection.all() - INGEST_SELECTION
+REPORTS_GROUP = "reports"
+
+INGEST_RUN_TAG = "lianjian/ingest_run"
+#: Optional: only these years (``2024`` or ``2021-2025``) instead of the staged data's years.
+YEARS_TAG = "lianjian/years"
+#: Optional: ``skip`` leaves the yearly reports out of the second run (the benchmark's "to publish").
+REPORTS_TAG = "lianjian/reports"
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+def ingest_request(
+    settings: LianjianSettings,
+    *,
+    trigger: str,
+    run_key: str | None = None,
+    years: str | None = None,
+    reports: bool = True,
+    run_id: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+) -> dg.RunRequest:
+    """The first run of a pipeline run: landing and staging, pinned to ``settings`` (run configuration
+    and tags). ``years`` (checked here) and ``reports=False`` are passed on to the second run as tags."""
+    tags = {RUN_ID_TAG: run_id or new_run_id(), TRIGGER_TAG: trigger, **settings.tags(), **(extra_tags or {})}
+    if years:
+        first, last = parse_years(years)
+        tags[YEARS_TAG] = first if first == last else f"{first}-{last}"
+    if not reports:
+        tags[REPORTS_TAG] = "skip"
+    return dg.RunRequest(run_key=run_key, job_name=INGEST_JOB, run_config=settings.run_config(), tags=tags)
+
+
+def newer_ingest_run(instance: dg.DagsterInstance, ingest_run: dg.DagsterRun, warehouse_tag: str) -> dg.DagsterRun | None:
+    """A first run on the same warehouse created after ``ingest_run``: it has replaced (or is replacing)
+    the staged tables, so assessing them would not assess ``ingest_run``'s data."""
+    record = instance.get_run_record_by_id(ingest_run.run_id)
+    if record is None:
+        return None
+    later = instance.get_runs(
+        filters=dg.RunsFilter(job_name=INGEST_JOB, tags={PATH_TAGS["warehouse"]: warehouse_tag}, created_after=record.create_timestamp),
+        limit=5,
+    )
+    return next((r for r in later if r.run_id != ingest_run.run_id), None)
+
+
+def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
+    """The second run of the pipeline run whose first run is ``ingest_run`` (succeeded): the same
+    ``lianjian/*`` tags and paths, over the years the staged data holds (or the years asked for)."""
+    tags = {k: v for k, v in ingest_run.tags.items() if k.startswith("lianjian/")}
+    tags.setdefault(RUN_ID_TAG, ingest_run.run_id)
+    settings = LianjianSettings.from_tags(tags)
+    tags.update(settings.tags())
+    tags[INGEST_RUN_TAG] = ingest_run.run_id
+    later = newer_ingest_run(instance, ingest_run, tags[PATH_TAGS["warehouse"]])
+    if later is not None:
+        return dg.SkipReason(
+            f"数据仓库 {settings.warehouse_path} 在运行 {ingest_run.run_id[:8]} 之后又由运行 {later.run_id[:8]} 重新暂存，"
+            "由后者接着考核与发布 (a later staging run replaced the staged data)"
+        )
+    first, last = parse_years(tags[YEARS_TAG]) if YEARS_TAG in tags else years_to_assess(settings.warehouse_path)
+    asset_selection = None
+    if tags.get(REPORTS_TAG) == "skip":
+        from pipelines.definitions import defs
+
+        graph = defs.resolve_asset_graph()
+        asset_selection = sorted(
+            k for k in ASSESS_SELECTION.resolve(graph) if graph.get(k).group_name != REPORTS_GROUP
+        )
+    return dg.RunRequest(
+        run_key=f"{tags[RUN_ID_TAG]}:assess",
+        job_name=ASSESS_JOB,
+        run_config=settings.run_config(),
+        tags={**tags, **range_tags(first, last)},
+        asset_selection=asset_selection,
+    )
