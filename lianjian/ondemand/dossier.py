@@ -37,7 +37,7 @@ import polars as pl
 from lianjian.contract import ENUMS, PUBLISHED, SOURCES
 from lianjian.errors import FatalError
 from lianjian.publish import layout
-from lianjian.publish.privacy import mask_frame
+from lianjian.privacy import mask_frame
 from lianjian.publish.publish import read_manifest, read_published
 from lianjian.publish.restricted import log_access
 from lianjian.report.html import CSS, e, table_html, utf8
