@@ -18,7 +18,7 @@ on different landing zones would otherwise overwrite each other's staged files a
   runs in the same process that ask for it again; they go through without waiting. A step in another
   process (the multiprocess executor) never asks: its run worker holds the lock for it.
 
-Publishing keeps its own, inner lock (``.published/.lock``, lianjian/publish/publish.py): the publish
+Publishing keeps its own, inner lock (``.versions/.lock``, lianjian/publish/layout.py): the publish
 step may run in a step process apart from the process holding this one, so it cannot re-enter it;
 the inner lock still keeps any two publishers (a run, a test, a tool) from switching at once. The
 order is always this lock first, then the publish lock, so the two never deadlock.
