@@ -18,7 +18,6 @@ from dagster import AssetExecutionContext
 
 from lianjian.contract import PUBLISHED, RESTRICTED, SOURCES
 from lianjian.errors import FatalError
-from lianjian.publish.layout import private_dir
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.cases import case_quality, leader_case_handling
 from lianjian.scoring.leads import review_leads
@@ -288,9 +287,6 @@ def review_leads_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ) -> pl.DataFrame:
-    # The year files the IO manager writes go into a 0700 folder: only the pipeline's account reads
-    # leads, here as under restricted/ (CONTRACT.md §3).
-    private_dir(lianjian.warehouse_path / "derived" / "review_leads")
     return _done(
         context,
         review_leads(roster, reports, cases, violations, lianjian.load_rules()),
