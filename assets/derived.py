@@ -44,7 +44,7 @@ RUN_DATE_ENV = "LIANJIAN_RUN_DATE"
 
 def run_date() -> dt.date:
     """The run date R9 counts begun months by: ``$LIANJIAN_RUN_DATE`` when set, else today in
-    Asia/Shanghai (RULES.md R9)."""
+    Asia/Shanghai (docs/rules.md R9)."""
     raw = os.environ.get(RUN_DATE_ENV, "").strip()
     if not raw:
         return dt.datetime.now(ZoneInfo(TIMEZONE)).date()

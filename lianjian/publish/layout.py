@@ -1,6 +1,7 @@
 """Where published versions live, and the one atomic switch that makes a version current for both
-``published/`` (what BI tools read) and ``restricted/`` (CONTRACT.md §3: restricted outputs such as
-the R10 review leads, readable only by the account that runs the pipeline).
+``published/`` (what BI tools read) and ``restricted/`` (docs/contract.md "What it publishes":
+restricted outputs such as the R10 review leads, readable only by the account that runs the
+pipeline).
 
 Layout under the warehouse::
 

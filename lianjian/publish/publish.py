@@ -1,4 +1,4 @@
-"""Atomic, deterministic publishing of the result tables (CONTRACT.md §3).
+"""Atomic, deterministic publishing of the result tables (docs/contract.md "What it publishes").
 
 Each run writes a new version — the BI tables with ``_manifest.json`` and ``_dictionary.json`` under
 its ``published/``, the restricted outputs (R10 review leads) under its ``restricted/`` — and makes

@@ -1,4 +1,5 @@
-"""Reading the restricted outputs (CONTRACT.md §3) and the access log of everything that shows them.
+"""Reading the restricted outputs (docs/contract.md "What it publishes") and the access log of
+everything that shows them.
 
 The restricted outputs (R10 review leads) are published with each run under ``restricted/``, files
 0600 in 0700 folders (``lianjian.publish.layout``); only the account that runs the pipeline reads
