@@ -4,8 +4,8 @@ Every test starts and ends with the LIANJIAN_* settings it found (a test may set
 the definitions read them), never records runs in the developer's Dagster instance (``DAGSTER_HOME``
 unset, and no project ``.dagster_home`` found: `lianjian run` then uses a throw-away instance).
 
-The demo landing zone, one run of it, and one run recorded in a DAGSTER_HOME of its own with a
-dagster-webserver over it are made once per session and shared by the modules that read them."""
+The demo landing zone, one run of it recorded in a DAGSTER_HOME of its own, and a dagster-webserver
+over that instance are made once per session and shared by the modules that read them."""
 
 import os
 import socket
@@ -45,17 +45,9 @@ def demo_landing(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_run(demo_landing, tmp_path_factory):
+def demo_run(recorded):
     """One `lianjian run` (both runs) through Dagster on the demo data: (outcome, warehouse path)."""
-    from pathlib import Path
-
-    import dagster as dg
-
-    from lianjian.runner import run_pipeline
-
-    warehouse = tmp_path_factory.mktemp("demo_wh")
-    rules = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
-    outcome = run_pipeline(demo_landing, warehouse, rules, progress=False, instance=dg.DagsterInstance.ephemeral())
+    _, warehouse, outcome = recorded
     return outcome, warehouse
 
 
@@ -68,7 +60,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def recorded(demo_landing, tmp_path_factory):
     """A DAGSTER_HOME with the project's instance settings, and one `lianjian run` of the demo data
-    recorded in it: (home, warehouse, outcome)."""
+    recorded in it: (home, warehouse, outcome). The one demo run of the session (``demo_run``): tests
+    read its warehouse, or copy it before writing."""
     import dagster as dg
 
     from lianjian.runner import run_pipeline
