@@ -41,7 +41,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from lianjian.errors import FatalError
-from lianjian.files import warehouse_root
+from lianjian.files import PRIVATE_FILE, warehouse_root
 from pipelines.partitions import TIMEZONE  # the procuratorate's clock: times in the record and messages
 
 #: The lock file, directly under the warehouse.
@@ -129,11 +129,11 @@ def _open(warehouse: Path) -> int:
     warehouse = Path(warehouse).absolute()
     try:
         warehouse_root(warehouse)
-        fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
     except OSError as err:
         raise FatalError(f"数据仓库 {warehouse}: 无法写入（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
     try:
-        os.fchmod(fd, 0o600)
+        os.fchmod(fd, PRIVATE_FILE)
     except OSError:  # a file made by another account: its mode is that account's business
         pass
     return fd
