@@ -18,7 +18,6 @@ from dagster import AssetExecutionContext
 
 from lianjian.contract import PUBLISHED, RESTRICTED, SOURCES
 from lianjian.errors import FatalError
-from lianjian.publish.layout import private_dir
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.cases import case_quality, leader_case_handling
 from lianjian.scoring.leads import review_leads
@@ -45,7 +44,7 @@ RUN_DATE_ENV = "LIANJIAN_RUN_DATE"
 
 def run_date() -> dt.date:
     """The run date R9 counts begun months by: ``$LIANJIAN_RUN_DATE`` when set, else today in
-    Asia/Shanghai (RULES.md R9)."""
+    Asia/Shanghai (docs/rules.md R9)."""
     raw = os.environ.get(RUN_DATE_ENV, "").strip()
     if not raw:
         return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
@@ -288,9 +287,6 @@ def review_leads_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ) -> pl.DataFrame:
-    # The year files the IO manager writes go into a 0700 folder: only the pipeline's account reads
-    # leads, here as under restricted/ (CONTRACT.md §3).
-    private_dir(lianjian.warehouse_path / "derived" / "review_leads")
     return _done(
         context,
         review_leads(roster, reports, cases, violations, lianjian.load_rules()),

@@ -1,4 +1,4 @@
-"""Landing layer: every landing file read as text, one asset per source (CONTRACT.md §2).
+"""Landing layer: every landing file read as text, one asset per source (docs/contract.md "What it reads").
 
 ``["landing", <source>]`` holds the rows as read — every contract column as String under its English
 name, whatever the file's header language, plus ``_file``, ``_row`` (spreadsheet row number),

@@ -1,5 +1,5 @@
 """Published layer: every result table published together, atomically and deterministically, with
-``_manifest.json`` and ``_dictionary.json`` (CONTRACT.md §3). The logic lives in
+``_manifest.json`` and ``_dictionary.json`` (docs/contract.md "What it publishes"). The logic lives in
 ``lianjian.publish``; this module only declares the Dagster specs and hands the frames over.
 
 One multi-asset, one ``AssetSpec`` per table (keys ``["published", <table>]``, and
@@ -89,7 +89,7 @@ def _spec(table: str) -> dg.AssetSpec:
 
 def _restricted_spec(table: str) -> dg.AssetSpec:
     """A restricted output: published in the same step as the BI tables, under ``restricted/``
-    (0600 files, 0700 folders), never in ``published/`` (CONTRACT.md §3)."""
+    (0600 files, 0700 folders), never in ``published/`` (docs/contract.md "What it publishes")."""
     t = RESTRICTED[table]
     upstream = dg.AssetKey(list(upstream_key(table)))
     return dg.AssetSpec(

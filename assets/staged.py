@@ -1,4 +1,4 @@
-"""Staged layer: typed contract tables, quarantined rows and the ingest report (CONTRACT.md §2).
+"""Staged layer: typed contract tables, quarantined rows and the ingest report (docs/contract.md "What it reads").
 
 ``["staged", <source>]`` has exactly ``SOURCES[source].staged_schema()`` (personal columns dropped);
 ``["staged", "rejected_records"]`` every rejected row with all its reasons;

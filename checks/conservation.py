@@ -1,4 +1,4 @@
-"""Conservation checks (CONTRACT.md §2): for every source and landing file, rows read = rows accepted
+"""Conservation checks (docs/contract.md "What it reads"): for every source and landing file, rows read = rows accepted
 + rows rejected + exact duplicates, and the staged and rejected tables hold exactly those counts.
 Blocking, severity ERROR: a run whose counts do not add up fails loudly."""
 

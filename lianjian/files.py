@@ -2,8 +2,10 @@
 
 Everything outside ``published/`` may hold names, and the landing layer holds masked identity
 numbers and every text as read, so it is private to the account that runs the pipeline: folders
-0700, files 0600. ``published/`` (``.published/`` and its versions) is for BI tools: folders 0755,
-files 0644. Modes are set explicitly where each file or folder is written, whatever the umask of the
+0700, files 0600 — the layers, the temporary folder, ``restricted/`` and the restricted part of each
+version (lianjian/publish/layout.py). ``published/`` (the published part of each version under
+``.versions/``) is for BI tools: folders 0755, files 0644, and so are the warehouse folder itself
+and ``lianjian.duckdb``, which BI and SQL tools pass through. Modes are set explicitly where each file or folder is written, whatever the umask of the
 process (``lianjian run``, ``dagster dev``, the Dagster daemon behave the same). docs/operations.md
 lists which layer holds what.
 
@@ -81,6 +83,41 @@ def make_private(path: Path) -> Path:
 def make_public(path: Path) -> Path:
     os.chmod(path, PUBLIC_DIR if Path(path).is_dir() else PUBLIC_FILE)
     return Path(path)
+
+
+def private_tree(root: Path) -> Path:
+    """Every folder under ``root`` (itself included) 0700 and every file 0600; links left alone."""
+    root = Path(root)
+    for p in [root, *root.rglob("*")]:
+        if not p.is_symlink():
+            os.chmod(p, PRIVATE_DIR if p.is_dir() else PRIVATE_FILE)
+    return root
+
+
+def public_tree(root: Path) -> Path:
+    """Every folder under ``root`` (itself included) 0755 and every file 0644: what BI tools read."""
+    root = Path(root)
+    for p in [root, *root.rglob("*")]:
+        if not p.is_symlink():
+            make_public(p)
+    return root
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (a rename, a new file) durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ on different landing zones would otherwise overwrite each other's staged files a
   runs in the same process that ask for it again; they go through without waiting. A step in another
   process (the multiprocess executor) never asks: its run worker holds the lock for it.
 
-Publishing keeps its own, inner lock (``.published/.lock``, lianjian/publish/publish.py): the publish
+Publishing keeps its own, inner lock (``.versions/.lock``, lianjian/publish/layout.py): the publish
 step may run in a step process apart from the process holding this one, so it cannot re-enter it;
 the inner lock still keeps any two publishers (a run, a test, a tool) from switching at once. The
 order is always this lock first, then the publish lock, so the two never deadlock.
@@ -41,6 +41,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from lianjian.errors import FatalError
+from lianjian.files import PRIVATE_FILE, warehouse_root
 from pipelines.partitions import TIMEZONE  # the procuratorate's clock: times in the record and messages
 
 #: The lock file, directly under the warehouse.
@@ -127,12 +128,12 @@ def busy_text(warehouse: Path, holder: Holder | None) -> str:
 def _open(warehouse: Path) -> int:
     warehouse = Path(warehouse).absolute()
     try:
-        warehouse.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        warehouse_root(warehouse)
+        fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
     except OSError as err:
         raise FatalError(f"数据仓库 {warehouse}: 无法写入（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
     try:
-        os.fchmod(fd, 0o600)
+        os.fchmod(fd, PRIVATE_FILE)
     except OSError:  # a file made by another account: its mode is that account's business
         pass
     return fd

@@ -106,7 +106,7 @@ WEIGHT_SUM_TOLERANCE = 1e-9
 
 
 def _sums_to_one(weights: dict[str, float]) -> None:
-    """Weights of a weighted mean whose formula in RULES.md multiplies by them as written (R3's base
+    """Weights of a weighted mean whose formula in docs/rules.md multiplies by them as written (R3's base
     score) or whose defaults sum to 1 (R2's review score, renormalized over the components present)
     must sum to 1: {duty: 6, vote: 4} would grade everyone 好, all zeros nobody."""
     total = sum(weights.values())
@@ -264,7 +264,7 @@ class Quality(_Strict):
     max_rejected_share: float = Field(ge=0, le=1)
 
 
-#: The plausible range of dates may not start after the contract's first year (CONTRACT.md: years
+#: The plausible range of dates may not start after the contract's first year (docs/contract.md: years
 #: 2000–2100), or hire dates of serving staff would be rejected; nor before 1900.
 EARLIEST_FLOOR, EARLIEST_CEILING = dt.date(1900, 1, 1), dt.date(2000, 1, 1)
 

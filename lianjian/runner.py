@@ -303,6 +303,7 @@ def _is_fatal(error) -> bool:
 
 def preflight(settings: LianjianSettings) -> None:
     """Problems that stop a run before it starts: unreadable rules, no landing folder, no writable warehouse."""
+    from lianjian.files import warehouse_root
     from lianjian.rules_config import load_rules
 
     load_rules(settings.rules_path)
@@ -313,7 +314,7 @@ def preflight(settings: LianjianSettings) -> None:
     warehouse = settings.warehouse_path
     not_a_file(warehouse, "数据仓库", "--warehouse")
     try:
-        warehouse.mkdir(parents=True, exist_ok=True)
+        warehouse_root(warehouse)  # 0755 when made here, whatever the umask: BI tools pass through it
         probe = warehouse / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()

@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from lianjian.contract import ENUMS, SOURCES
-from lianjian.publish.publish import read_manifest
+from lianjian.publish.publish import published_files, read_manifest, read_published
 from pipelines.partitions import TIMEZONE
-from lianjian.publish.publish import published_files, read_published
 
 GRADES = [ENUMS["grade"].label(c) for c in ENUMS["grade"].codes]
 

@@ -22,23 +22,18 @@ from pathlib import Path
 import dagster as dg
 
 from lianjian.lock import warehouse_lock
-from pipelines.resources import LianjianSettings
-
-#: Run tags naming the run's warehouse, landing zone and lianjian run id (when the launcher sets them).
-TAG_WAREHOUSE = "lianjian/warehouse"
-TAG_LANDING = "lianjian/landing"
-TAG_RUN_ID = "lianjian/run_id"
-
+from pipelines.resources import RUN_ID_TAG, LianjianSettings
 
 def run_settings(run_config: Mapping[str, object], tags: Mapping[str, str]) -> tuple[Path, Path, str | None]:
-    """(warehouse, landing, lianjian run id) of a run: its ``lianjian/*`` tags, else the ``lianjian``
-    resource's run config, else the environment and defaults (pipelines/resources.py)."""
+    """(warehouse, landing, lianjian run id) of a run. The paths are those the run's ``lianjian``
+    resource will use — its run configuration, else the environment and the defaults
+    (pipelines/resources.py) — so the lock is on the warehouse the run writes to. The ``lianjian/*``
+    path tags only record them: a run whose tags name another folder stops when that resource starts,
+    before it reads anything, and never touches the folder its tags name."""
     resources = run_config.get("resources") or {}
     config = ((resources.get("lianjian") or {}) if isinstance(resources, Mapping) else {}).get("config") or {}
-    settings = LianjianSettings(**{k: str(v) for k, v in config.items() if k in ("landing", "warehouse", "rules") and v})
-    warehouse = Path(tags[TAG_WAREHOUSE]).absolute() if tags.get(TAG_WAREHOUSE) else settings.warehouse_path
-    landing = Path(tags[TAG_LANDING]).absolute() if tags.get(TAG_LANDING) else settings.landing_path
-    return warehouse, landing, tags.get(TAG_RUN_ID)
+    settings = LianjianSettings.resolve(**{k: str(v) for k, v in config.items() if k in ("landing", "warehouse", "rules") and v})
+    return settings.warehouse_path, settings.landing_path, tags.get(RUN_ID_TAG)
 
 
 class WarehouseLockedExecutor(dg.Executor):

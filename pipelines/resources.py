@@ -8,7 +8,7 @@ and ``lianjian run`` cannot disagree about where things are.
 
 In the deployment's Definitions each setting is ``dg.EnvVar("LIANJIAN_…")`` when that environment
 variable is set where the code location loads (the daemon's and webserver's environment), else the
-embedded default of CONTRACT.md §1 — ``data/landing``, ``warehouse``, ``rules/default.yaml``, relative
+embedded default of docs/contract.md "Commands" — ``data/landing``, ``warehouse``, ``rules/default.yaml``, relative
 to the working directory (the project's own ``rules/default.yaml`` when the working directory has
 none). A run's configuration overrides both; the UI's Launchpad shows the three fields.
 
@@ -30,7 +30,7 @@ from pydantic import Field
 from lianjian.errors import FatalError
 from lianjian.rules_config import Rules, load_rules
 
-#: setting -> (environment variable, default relative to the working directory; CONTRACT.md §1)
+#: setting -> (environment variable, default relative to the working directory; docs/contract.md "Commands")
 SETTINGS = {
     "landing": ("LIANJIAN_LANDING", "data/landing"),
     "warehouse": ("LIANJIAN_WAREHOUSE", "warehouse"),

@@ -2,11 +2,21 @@
 
 Every test starts and ends with the LIANJIAN_* settings it found (a test may set them to check that
 the definitions read them), never records runs in the developer's Dagster instance (``DAGSTER_HOME``
-unset, and no project ``.dagster_home`` found: `lianjian run` then uses a throw-away instance)."""
+unset, and no project ``.dagster_home`` found: `lianjian run` then uses a throw-away instance).
+
+The demo landing zone, one run of it recorded in a DAGSTER_HOME of its own, and a dagster-webserver
+over that instance are made once per session and shared by the modules that read them."""
 
 import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
+
+_ROOT = Path(__file__).resolve().parents[1]
 
 _KEYS = ("LIANJIAN_LANDING", "LIANJIAN_WAREHOUSE", "LIANJIAN_RULES")
 
@@ -35,15 +45,69 @@ def demo_landing(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_run(demo_landing, tmp_path_factory):
+def demo_run(recorded):
     """One `lianjian run` (both runs) through Dagster on the demo data: (outcome, warehouse path)."""
-    from pathlib import Path
+    _, warehouse, outcome = recorded
+    return outcome, warehouse
 
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def recorded(demo_landing, tmp_path_factory):
+    """A DAGSTER_HOME with the project's instance settings, and one `lianjian run` of the demo data
+    recorded in it: (home, warehouse, outcome). The one demo run of the session (``demo_run``): tests
+    read its warehouse, or copy it before writing."""
     import dagster as dg
 
     from lianjian.runner import run_pipeline
+    from pipelines.instance import ensure_instance
 
-    warehouse = tmp_path_factory.mktemp("demo_wh")
-    rules = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
-    outcome = run_pipeline(demo_landing, warehouse, rules, progress=False, instance=dg.DagsterInstance.ephemeral())
-    return outcome, warehouse
+    root = tmp_path_factory.mktemp("ui")
+    home, warehouse = root / "dagster_home", root / "warehouse"
+    ensure_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        outcome = run_pipeline(demo_landing, warehouse, _ROOT / "rules" / "default.yaml", instance=instance, progress=False)
+    assert outcome.success, outcome.failure
+    return home, warehouse, outcome
+
+
+@pytest.fixture(scope="session")
+def webserver(recorded, demo_landing):
+    """`dagster-webserver -w workspace.yaml` on that instance (the webserver's stderr in ``.log``)."""
+    home, warehouse, _ = recorded
+    port = _free_port()
+    env = dict(os.environ, DAGSTER_HOME=str(home), LIANJIAN_WAREHOUSE=str(warehouse), LIANJIAN_LANDING=str(demo_landing))
+    exe = Path(os.__file__).parents[2] / "bin" / "dagster-webserver"
+    exe = exe if exe.exists() else Path(_ROOT, ".venv", "bin", "dagster-webserver")
+    log = home.parent / "webserver.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [str(exe), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("dagster-webserver did not start") from None
+                time.sleep(1)
+        port_log = type("Webserver", (), {"port": port, "log": log})
+        yield port_log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

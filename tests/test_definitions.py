@@ -25,6 +25,15 @@ def test_workspace_points_at_the_definitions():
     assert (target["module_name"], target["attribute"]) == ("pipelines.definitions", "defs")
 
 
+def test_definitions_do_not_import_great_expectations():
+    """Great Expectations is imported where a suite is built, not with the definitions: a process that
+    validates nothing (a step process of another asset, the webserver, the second run) never loads it."""
+    code = "import sys, pipelines.definitions\nprint('great_expectations' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
+
+
 def test_definitions_load_without_warnings():
     out = subprocess.run([sys.executable, "-c", LOAD], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -57,14 +57,17 @@ def _digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_blocking_check_stops_assessment_and_publishing(demo_landing, tmp_path, capsys):
+def test_blocking_check_stops_assessment_and_publishing(demo_run, demo_landing, tmp_path, capsys):
     """Two party secretaries in one unit-year fail a blocking check: `lianjian run` exits non-zero naming
-    it, the assessment is not computed, and the published version of the previous run is unchanged."""
+    it, the assessment is not computed, and the published version of the previous run (the session's
+    demo run, on a copy of its warehouse) is unchanged."""
+    outcome, demo_warehouse = demo_run
+    assert outcome.success
     landing = tmp_path / "landing"
     shutil.copytree(demo_landing, landing)
     warehouse = tmp_path / "wh"
+    shutil.copytree(demo_warehouse, warehouse, symlinks=True)  # links kept: published -> .current/…
     args = ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--rules", str(RULES)]
-    assert main(args) == 0
     before = _digest((warehouse / "published").resolve())
     assessed_mtime = (warehouse / "assessed" / "integrity_assessment" / "2025.parquet").stat().st_mtime_ns
     capsys.readouterr()

@@ -19,6 +19,7 @@ from support_publish import LEAD_MARKERS, find_id_numbers
 from test_restricted import assert_no_leads_in_duckdb, bi_readable_text
 
 from lianjian.cli import main
+from lianjian.publish.publish import read_published
 from lianjian.publish.restricted import read_access_log, read_restricted
 
 
@@ -92,7 +93,7 @@ def test_no_lead_in_published_duckdb_or_reports(wh):
 
 def _busy_person(wh: Path) -> str:
     """Someone with a case-quality row and a roster row in two years (a full dossier)."""
-    cq = pl.read_parquet(list((wh / "published" / "case_quality").rglob("*.parquet")))
+    cq = read_published(wh, "case_quality").collect()  # ``year`` from the folder names (hive)
     return cq.group_by("person_id").agg(pl.col("year").n_unique().alias("n")).sort("n", "person_id", descending=[True, False])["person_id"][0]
 
 
@@ -112,7 +113,7 @@ def test_dossier_writes_a_private_printable_file_and_a_workbook(wh, capsys):
     for heading in ("廉洁从检评估（R2）", "评估构成与证据（R8）", "应接受的廉政谈话及履行情况（R1）", "本年度办理的案件",
                     "违纪违法及处理", "“三个规定”记录报告", "问责触发（R4）"):
         assert heading in page
-    ia = pl.read_parquet(list((wh / "published" / "integrity_assessment").rglob("*.parquet")))
+    ia = read_published(wh, "integrity_assessment").collect()
     row = ia.filter((pl.col("person_id") == person) & (pl.col("year") == 2024)).row(0, named=True)
     assert row["name"] in page and f"{row['review_score']:.2f}" in page
     book = openpyxl.load_workbook(xlsx)

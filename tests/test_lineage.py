@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 
 from lianjian.contract import PUBLISHED
-from tests.test_ops import webserver  # noqa: F401  (the fixture: a dagster-webserver on a free port)
 
 
 def S(*refs: str) -> frozenset[str]:
@@ -393,13 +392,13 @@ QUERY = """
 """
 
 
-def test_the_webserver_shows_each_assets_inputs_and_column_lineage(webserver):  # noqa: F811 (the fixture)
+def test_the_webserver_shows_each_assets_inputs_and_column_lineage(webserver):
     from tests.test_ops import _graphql
 
     from lianjian.contract import SOURCES
     from lianjian.publish.layers import upstream_key
 
-    nodes = {tuple(n["assetKey"]["path"]): n for n in _graphql(webserver, QUERY)["assetNodes"]}
+    nodes = {tuple(n["assetKey"]["path"]): n for n in _graphql(webserver.port, QUERY)["assetNodes"]}
 
     def column_deps(key: tuple) -> dict[str, set[tuple[tuple, str]]]:
         for m in nodes[key]["metadataEntries"]:

@@ -6,15 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pytest
 
 from pipelines.resources import LianjianSettings
 from pipelines.schedules import nightly
@@ -98,12 +94,6 @@ def test_landing_sensor_runs_on_added_or_changed_files_and_skips_otherwise(tmp_p
     assert len(_runs(_tick(landing, changed.cursor))) == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _graphql(port: int, query: str) -> dict:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
@@ -134,59 +124,6 @@ QUERY = """
   }
 }
 """
-
-
-@pytest.fixture(scope="module")
-def recorded(demo_landing, tmp_path_factory):
-    """A DAGSTER_HOME with the project's instance settings, and one `lianjian run` of the demo data
-    recorded in it: (home, warehouse, outcome)."""
-    from lianjian.runner import run_pipeline
-    from pipelines.instance import ensure_instance
-
-    root = tmp_path_factory.mktemp("ui")
-    home, warehouse = root / "dagster_home", root / "warehouse"
-    ensure_instance(home)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        outcome = run_pipeline(demo_landing, warehouse, ROOT / "rules" / "default.yaml", instance=instance, progress=False)
-    assert outcome.success, outcome.failure
-    return home, warehouse, outcome
-
-
-@pytest.fixture(scope="module")
-def webserver(recorded, demo_landing):
-    """`dagster-webserver -w workspace.yaml` on that instance (the webserver's stderr in ``.log``)."""
-    home, warehouse, _ = recorded
-    port = _free_port()
-    env = dict(os.environ, DAGSTER_HOME=str(home), LIANJIAN_WAREHOUSE=str(warehouse), LIANJIAN_LANDING=str(demo_landing))
-    exe = Path(os.__file__).parents[2] / "bin" / "dagster-webserver"
-    exe = exe if exe.exists() else Path(ROOT, ".venv", "bin", "dagster-webserver")
-    log = home.parent / "webserver.log"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(
-            [str(exe), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("dagster-webserver did not start") from None
-                time.sleep(1)
-        port_log = type("Webserver", (), {"port": port, "log": log})
-        yield port_log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_webserver_shows_the_graph_checks_and_column_lineage(webserver):

@@ -205,7 +205,7 @@ def test_no_identity_numbers_blocks_publishing_before_the_switch(tmp_path, monke
     assert "integrity_assessment 6 处" in str(err.value) and ID_OK not in str(err.value)
     assert parquet_bytes(tmp_path) == before
     assert P.read_manifest(tmp_path)["run_id"] == "old"
-    assert not list((tmp_path / ".published").glob(".tmp-*"))
+    assert (tmp_path / ".versions").is_dir() and not list((tmp_path / ".versions").glob(".tmp-*"))
 
 
 def test_digests_are_neither_masked_nor_counted(tmp_path):
@@ -283,9 +283,7 @@ def test_ingest_steps_write_no_temporary_file_outside_the_warehouse(tmp_path, mo
     import dagster as dg
 
     from assets import landing, staged
-    from pipelines.definitions import RESOURCES
-    from pipelines.io_manager import WarehouseIOManager
-    from pipelines.resources import LianjianSettings
+    from pipelines.resources import local_resources
 
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
@@ -304,10 +302,7 @@ def test_ingest_steps_write_no_temporary_file_outside_the_warehouse(tmp_path, mo
     root = write_landing(tmp_path / "landing")  # personnel in GB18030: decoded into a temporary copy
     (root / "personnel.csv").write_bytes((root / "personnel.csv").read_bytes().decode("utf-8").encode("gb18030"))
     wh = tmp_path / "wh"
-    resources = dict(RESOURCES) | {
-        "lianjian": LianjianSettings(landing=str(root), warehouse=str(wh), rules=str(TESTS.parent / "rules" / "default.yaml")),
-        "io_manager": WarehouseIOManager(warehouse=str(wh)),
-    }
+    resources = local_resources(root, wh, TESTS.parent / "rules" / "default.yaml")
     assert dg.materialize([landing.landing_assets, staged.staged_assets], resources=resources).success
     assert list(system_tmp.iterdir()) == []
     steps = [p for p in seen if p.parent == wh / ".tmp"]

@@ -6,8 +6,9 @@
   instance (event log, compute logs) — a hypothesis property;
 - a night with a shifted personnel row, implausible dates, a retired secretary still flagged and a
   supervisor from another unit publishes (each bad row rejected with its reason);
-- everything written outside ``published/`` is 0600 / 0700 and ``published/`` 0644 / 0755, whatever
-  the umask of the process; the warehouse's temporary folder is empty at the end.
+- everything written outside ``published/`` is 0600 / 0700 — but the warehouse folder itself and the
+  SQL tools' ``lianjian.duckdb`` — and ``published/`` 0644 / 0755, whatever the umask of the process;
+  the warehouse's temporary folder is empty at the end.
 """
 
 from __future__ import annotations
@@ -102,6 +103,21 @@ def test_a_bad_night_still_publishes_with_every_bad_row_rejected(bad_night):
     assert "rejected_records_without_id_numbers" not in failed
 
 
+def _wanted_mode(rel: str, is_dir: bool) -> int:
+    """The mode the layout promises (docs/operations.md): the warehouse and the published part of each
+    version readable by BI tools, and the SQL tools' lianjian.duckdb; everything else — the layers,
+    the temporary folder, the restricted part of each version, ``restricted/``, the locks — private."""
+    parts = rel.split("/")
+    if rel == ".":
+        return 0o755  # BI tools reach published/ through it
+    if rel == "lianjian.duckdb":
+        return 0o644  # views over published/ for SQL tools (docs/bi.md)
+    if parts[0] == ".versions" and rel != ".versions/.lock":
+        if len(parts) <= 2 or parts[2] == "published":  # .versions, .versions/v…, .versions/v…/published/…
+            return 0o755 if is_dir else 0o644
+    return 0o700 if is_dir else 0o600
+
+
 def test_modes_private_outside_published_and_readable_inside(bad_night):
     _, wh = bad_night
     wrong = []
@@ -109,20 +125,18 @@ def test_modes_private_outside_published_and_readable_inside(bad_night):
         if p.is_symlink():
             continue
         mode = p.stat().st_mode & 0o777
-        rel = p.relative_to(wh).as_posix()
-        if p == wh:
-            want = 0o755  # BI tools reach published/ through it
-        elif rel == ".published/.lock":
-            want = 0o600
-        elif rel == ".published" or rel.startswith(".published/"):
-            want = 0o755 if p.is_dir() else 0o644
-        else:
-            want = 0o700 if p.is_dir() else 0o600
+        rel = p.relative_to(wh).as_posix() if p != wh else "."
+        want = _wanted_mode(rel, p.is_dir())
         if mode != want:
             wrong.append((rel, oct(mode), oct(want)))
     assert wrong == []
     layers = {p.name for p in wh.iterdir()}
-    assert {"landing", "staged", "derived", "assessed", "reports", ".tmp", ".published"} <= layers
+    assert {"landing", "staged", "derived", "assessed", "reports", ".tmp", ".versions", "restricted", "lianjian.duckdb"} <= layers
+    # what was checked: a version with both parts, reached through the links
+    version = (wh / ".current").resolve()
+    assert version.parent == wh / ".versions" and any((version / "restricted" / "review_leads").rglob("*.parquet"))
+    assert (wh / "published").resolve() == version / "published" and (wh / "restricted").is_dir()
+    assert (wh / "restricted" / "review_leads").resolve() == version / "restricted" / "review_leads"
 
 
 def test_the_temporary_folder_is_empty_after_the_run(bad_night):
@@ -138,10 +152,12 @@ def test_published_files_stay_readable_under_a_strict_umask(tmp_path):
         publish_golden(tmp_path)
     finally:
         os.umask(saved)
-    version = (tmp_path / "published").resolve()
-    assert {p.stat().st_mode & 0o777 for p in version.rglob("*") if p.is_file()} == {0o644}
-    assert {p.stat().st_mode & 0o777 for p in [version, *version.rglob("*")] if p.is_dir()} == {0o755}
-    assert (tmp_path / ".published").stat().st_mode & 0o777 == 0o755
+    published = (tmp_path / "published").resolve()
+    assert published.parent.parent == tmp_path / ".versions"
+    assert {p.stat().st_mode & 0o777 for p in published.rglob("*") if p.is_file()} == {0o644}
+    assert {p.stat().st_mode & 0o777 for p in [published, *published.rglob("*")] if p.is_dir()} == {0o755}
+    # the folders BI tools pass through on the way: .versions/ and the version folder
+    assert {(tmp_path / ".versions").stat().st_mode & 0o777, published.parent.stat().st_mode & 0o777} == {0o755}
 
 
 # --------------------------------------------------------------------------------------------------

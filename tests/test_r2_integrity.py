@@ -270,13 +270,19 @@ def test_settings_come_from_the_rules_file():
 def test_settings_in_force_are_written_with_the_evidence_per_year():
     """R8: the settings a recomputation needs are evidence rows of the year (no subject, no unit;
     component = the setting's path in the rules file), after that year's overrides: with the peer
-    weight 0.5 for 2024 only, 2024 says 0.5 and 2023 the default 0.4."""
-    rules = s.rules_with({"years": {2024: {"integrity": {"weights": {"peer": 0.5}}, "grades": {"good": 95}}}})
+    weight 0.5 and the department weight 0.3 for 2024 only (0.2 + 0.5 + 0.3 = 1, as the weights must
+    sum), 2024 says 0.5 and 0.3, 2023 the defaults 0.4 and 0.4."""
+    rules = s.rules_with(
+        {"years": {2024: {"integrity": {"weights": {"peer": 0.5, "department": 0.3}}, "grades": {"good": 95}}}}
+    )
     roster = s.roster([{"person_id": "P1", "year": y} for y in (2023, 2024)])
     _, ev = r2(roster, rules=rules)
     settings = {(e["year"], e["component"]): (e["value"], e["rule"]) for e in ev if e["subject_id"] is None}
     assert settings[(2024, "integrity.weights.peer")] == (0.5, "R2.review")
     assert settings[(2023, "integrity.weights.peer")] == (0.4, "R2.review")
+    assert settings[(2024, "integrity.weights.department")] == (0.3, "R2.review")
+    assert settings[(2023, "integrity.weights.department")] == (0.4, "R2.review")
+    assert settings[(2024, "integrity.weights.self")] == settings[(2023, "integrity.weights.self")] == (0.2, "R2.review")
     assert settings[(2024, "grades.good")] == (95.0, "R2.grade") and settings[(2023, "grades.good")] == (90.0, "R2.grade")
     assert settings[(2024, "integrity.deductions.cases.cap")] == (20.0, "R2.cases.cap")
     assert settings[(2024, "integrity.deductions.violations.admonition")] == (5.0, "R2.violations.admonition")

@@ -70,11 +70,12 @@ def _file_sha(landing: Path) -> set[str]:
 
 
 def _version(warehouse: Path) -> dict[str, bytes]:
-    """Every file of the published version, the manifest without what names the run and its time."""
+    """Every file of the published version, the manifest without what names the run (its Dagster and
+    pipeline run ids) and its time."""
     root = (warehouse / "published").resolve()
     out = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != "_manifest.json"}
     manifest = json.loads((root / "_manifest.json").read_text(encoding="utf-8"))
-    for key in ("run_id", "time", "version"):
+    for key in ("run_id", "pipeline_run_id", "dagster_run_ids", "time", "version"):
         manifest.pop(key)
     out["_manifest.json"] = json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return out
@@ -171,6 +172,14 @@ def test_lock_record_mode_and_reentry(tmp_path):
         pass
 
 
+def _run_config(landing: Path, warehouse: Path) -> dict:
+    """The run configuration the schedule, the sensors and the UI's Launchpad give a run: its paths
+    (the one settings resource) and the executor, here in process (the definitions' default)."""
+    from pipelines.resources import LianjianSettings
+
+    return LianjianSettings.resolve(landing, warehouse, RULES).run_config() | {"execution": {"config": {"in_process": {}}}}
+
+
 def _landing_keys(definitions) -> list[dg.AssetKey]:
     return [k for k in definitions.defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "landing"]
 
@@ -184,21 +193,17 @@ with warehouse_lock(sys.argv[1], landing="held by a test", run_id="holder"):
 """
 
 
-def test_a_run_launched_by_dagster_waits_for_the_lock(tmp_path, monkeypatch):
+def test_a_run_launched_by_dagster_waits_for_the_lock(tmp_path):
     """The schedule, the sensor and the UI launch the job in a run worker of its own (here
     ``execute_job``): its executor takes the warehouse's lock before the first step. While another
     process holds it, the run logs who holds it and starts no step; once that holder is killed, the
     run proceeds and succeeds."""
     landing = write_landing(tmp_path / "landing")
     warehouse = tmp_path / "wh"
-    monkeypatch.setenv("LIANJIAN_LANDING", str(landing))
-    monkeypatch.setenv("LIANJIAN_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("LIANJIAN_RULES", str(RULES))
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse)], stdout=subprocess.PIPE, text=True, env=_env())
     assert holder.stdout.readline().strip() == "held"
 
     from pipelines import definitions
-    from pipelines.partitions import range_tags
 
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
@@ -206,10 +211,9 @@ def test_a_run_launched_by_dagster_waits_for_the_lock(tmp_path, monkeypatch):
 
         def launch():
             box["result"] = dg.execute_job(
-                dg.reconstructable(definitions.lianjian_all_job),
+                dg.reconstructable(definitions.ingest_job),
                 instance=instance,
-                run_config={"execution": {"config": {"in_process": {}}}},
-                tags=range_tags("2024", "2024"),
+                run_config=_run_config(landing, warehouse),
                 asset_selection=_landing_keys(definitions),  # the lock is the run's, whatever it selects
             )
 
@@ -236,21 +240,19 @@ def test_a_run_launched_by_dagster_waits_for_the_lock(tmp_path, monkeypatch):
     assert (warehouse / "landing").is_dir()
 
 
-def test_a_dagster_run_inside_lianjian_run_does_not_wait(tmp_path, monkeypatch):
+def test_a_dagster_run_inside_lianjian_run_does_not_wait(tmp_path):
     """A process that holds the lock and launches a run through the locked executor in itself (as
     `lianjian run` does) goes straight through instead of waiting for itself."""
     landing = write_landing(tmp_path / "landing")
     warehouse = tmp_path / "wh"
-    for k, v in (("LIANJIAN_LANDING", landing), ("LIANJIAN_WAREHOUSE", warehouse), ("LIANJIAN_RULES", RULES)):
-        monkeypatch.setenv(k, str(v))
     from pipelines import definitions
 
     (tmp_path / "home").mkdir()
     with warehouse_lock(warehouse, landing=landing, run_id="outer"), dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         result = dg.execute_job(
-            dg.reconstructable(definitions.lianjian_all_job),
+            dg.reconstructable(definitions.ingest_job),
             instance=instance,
-            run_config={"execution": {"config": {"in_process": {}}}},
+            run_config=_run_config(landing, warehouse),
             asset_selection=_landing_keys(definitions),
         )
         assert result.success

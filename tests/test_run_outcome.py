@@ -6,10 +6,8 @@ version."""
 
 from __future__ import annotations
 
-import builtins
 import errno
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -83,27 +81,21 @@ def test_a_failed_first_run_says_nothing_is_published(tmp_path, capsys):
     assert not any("拒收" in line for line in out)
 
 
-class _DiskFull(io.FileIO):
-    """A file on a disk that fills up: half of the first write lands, then ENOSPC."""
-
-    def write(self, data):
-        super().write(bytes(data[: len(data) // 2]))
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
 def _fill_disk_after(monkeypatch, files_ok: int) -> list[str]:
-    """The report writer's ``open`` (lianjian/report/xlsx.py write_bytes): ``files_ok`` files are
-    written, then the disk is full."""
+    """The report writer's file write (``write_private`` in lianjian/report/xlsx.py ``write_bytes``,
+    which writes every page, workbook and digest): ``files_ok`` files are written, then the disk is
+    full — half of the next file lands, then ENOSPC."""
     opened: list[str] = []
+    real = xlsx_module.write_private
 
-    def fake_open(path, mode="r", *args, **kwargs):
-        if "w" in mode:
-            opened.append(str(path))
-            if len(opened) > files_ok:
-                return _DiskFull(path, "w")
-        return builtins.open(path, mode, *args, **kwargs)
+    def full_disk(path, data):
+        opened.append(str(path))
+        if len(opened) > files_ok:
+            real(path, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path, data)
 
-    monkeypatch.setattr(xlsx_module, "open", fake_open, raising=False)
+    monkeypatch.setattr(xlsx_module, "write_private", full_disk)
     return opened
 
 

@@ -42,7 +42,7 @@ def runs(demo_run, demo_landing, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("whatif")
     candidate = candidate_file(tmp / "candidate.yaml")
     wh_b = tmp / "b"
-    b = run_pipeline(demo_landing, wh_b, candidate, progress=False, job_name="lianjian_without_reports")
+    b = run_pipeline(demo_landing, wh_b, candidate, progress=False, reports=False)
     assert b.success
     before = {d: tree_digest(wh_a / d) for d in ("published", "restricted", "staged")}
     result = run_whatif(wh_a, candidate, YEARS, tmp / "out")

@@ -175,7 +175,7 @@ class PublishedTable:
     rule: str | None
     key: tuple[str, ...]
     columns: tuple[Column, ...]
-    restricted: bool = False  # under restricted/, never where BI users read (CONTRACT.md §3)
+    restricted: bool = False  # under restricted/, never where BI users read (docs/contract.md "What it publishes")
 
     @property
     def column_names(self) -> list[str]:

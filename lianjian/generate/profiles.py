@@ -1,4 +1,4 @@
-"""Generator scales (CONTRACT.md §1): per-year sizes and the shape of the unit tree.
+"""Generator scales (docs/contract.md "Commands"): per-year sizes and the shape of the unit tree.
 
 A profile fixes *proportions* (staff per unit, cases and reports per active person); talks and
 reviews follow from the R1 obligations and review practice the generator simulates, which the

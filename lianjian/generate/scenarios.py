@@ -1,5 +1,5 @@
 """Rare-path scenarios of the demo landing zone: deterministic records that reach every branch of
-RULES.md that random data might miss. Tests and docs (docs/generator.md) rely on these ids.
+docs/rules.md that random data might miss. Tests and docs (docs/generator.md) rely on these ids.
 
 Years are relative to the first generated year Y0 (Y1 = Y0 + 1, …); a scenario whose years fall
 outside ``--years`` is skipped. Units: SD (省院), SD-JN (市院), SD-JN-LC (区院). People are picked

@@ -1,4 +1,4 @@
-"""Typing, row checks, duplicates and references of the raw landing frames (CONTRACT.md §2).
+"""Typing, row checks, duplicates and references of the raw landing frames (docs/contract.md "What it reads").
 
 Every rule comes from the declaration in ``lianjian.contract``: column kinds, required flags,
 ``min``/``max``, ``pattern``, ``required_if``/``required_unless``, ``date_order``, keys and

@@ -1,4 +1,4 @@
-"""Reading the landing zone (CONTRACT.md §2) into raw String frames, one per source.
+"""Reading the landing zone (docs/contract.md "What it reads") into raw String frames, one per source.
 
 Each source is ``<source>.csv|.xlsx|.parquet`` or a folder ``<source>/`` of any number of such files,
 read in the order of their relative paths. Every cell is read as text; headers may be English,

@@ -25,7 +25,6 @@ are not part of a dossier: a lead is a reason to check, not a finding to file.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -36,12 +35,13 @@ import polars as pl
 
 from lianjian.contract import ENUMS, PUBLISHED, SOURCES
 from lianjian.errors import FatalError
+from lianjian.files import private_mkdir
 from lianjian.publish import layout
-from lianjian.publish.privacy import mask_frame
+from lianjian.privacy import mask_frame
 from lianjian.publish.publish import read_manifest, read_published
 from lianjian.publish.restricted import log_access
 from lianjian.report.html import CSS, e, table_html, utf8
-from lianjian.report.xlsx import Sheet, workbook_parts, zip_bytes
+from lianjian.report.xlsx import Sheet, workbook_parts, write_bytes, zip_bytes
 
 FOLDER = "dossiers"
 
@@ -299,24 +299,13 @@ def write_dossier(warehouse: Path, person: str, years: list[int] | None = None, 
     manifest = read_manifest(warehouse) or {}
     source = f"数据：已发布版本 {manifest.get('version', '—')}（规则版本 {manifest.get('rules_version', '—')}）"
     today = today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    folder = layout.private_dir(Path(out) if out else layout.private_dir(layout.restricted_dir(warehouse)) / FOLDER)
+    folder = private_mkdir(Path(out) if out else layout.restricted_dir(warehouse) / FOLDER)
     stem = f"{_safe(person)}_{years[0]}-{years[-1]}"
     html_path, xlsx_path = folder / f"{stem}.html", folder / f"{stem}.xlsx"
     name = frames["roster"]["name"][-1]
-    _write_private(html_path, render(person, frames, years, source, today))
-    _write_private(xlsx_path, workbook(person, frames, years, f"干警个人廉政档案：{name}（{person}）"))
+    write_bytes(html_path, render(person, frames, years, source, today))  # 0600, whole or not at all
+    write_bytes(xlsx_path, workbook(person, frames, years, f"干警个人廉政档案：{name}（{person}）"))
     return Dossier(html_path, xlsx_path, years)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` as a 0600 file (created so, never readable by others even briefly),
-    via a temporary file beside it and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, layout.FILE_MODE)
-    with open(fd, "wb") as fh:
-        os.fchmod(fh.fileno(), layout.FILE_MODE)
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def dossier_command(person: str, years: str | None, out: str | None, warehouse: Path) -> int:

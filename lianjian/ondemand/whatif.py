@@ -3,8 +3,9 @@ change, before anyone adopts it.
 
 The candidate is applied to the staged data of the warehouse (no landing pass) in a scratch
 warehouse (``.whatif/run-<pid>/``, 0700, removed afterwards) whose ``staged/`` is a link to the real
-one: the same Dagster assets as a run — R1 talk obligations, R2/R3/R8 assessments and R4 triggers,
-nothing else — are materialized there with the candidate. ``published/`` and ``restricted/`` are never
+one: the same Dagster assets as a run — R1 talk obligations, the R2 and R3 assessments (with their
+evidence rows, computed in the same steps) and R4 triggers, nothing else — are materialized there
+with the candidate. ``published/`` and ``restricted/`` are never
 written. R4 looks back (a streak of 较差, a violation the year before), so the years before those
 asked are computed too, from the first staged year; only the years asked are compared.
 
@@ -28,7 +29,6 @@ import json
 import os
 import shutil
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,19 +36,21 @@ import polars as pl
 
 from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.errors import FatalError
-from lianjian.publish import layout
+from lianjian.files import make_private, private_mkdir, write_private
 from lianjian.publish.publish import prepare, read_manifest, read_published
 from lianjian.report.fmt import GRADES, UNGRADED
 from lianjian.report.html import CSS, chart_svg, e, table_html, utf8
 from lianjian.report.model import Chart
 from lianjian.rules_config import Rules, load_rules
 
-#: The assets a what-if materializes (what the compared tables need), as asset key paths.
+#: The assets a what-if materializes (what the compared tables need), as asset key paths. R2 and R3
+#: each compute their table and its evidence rows in one step: both outputs are selected together.
 ASSETS: tuple[tuple[str, str], ...] = (
     ("derived", "talk_obligations"),
     ("assessed", "integrity_assessment"),
+    ("assessed", "integrity_evidence"),
     ("assessed", "responsibility_assessment"),
-    ("assessed", "assessment_evidence"),
+    ("assessed", "responsibility_evidence"),
     ("assessed", "accountability_triggers"),
 )
 COMPARED = ("integrity_assessment", "responsibility_assessment", "accountability_triggers")
@@ -84,21 +86,6 @@ class WhatIf:
 # Computing with the candidate
 
 
-@contextmanager
-def _environment(**values: str):
-    """Set LIANJIAN_* variables for the duration (the resources read them), then restore them."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _first_error(result) -> str:
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
@@ -112,42 +99,53 @@ def _first_error(result) -> str:
 
 def candidate_tables(warehouse: Path, candidate: Path, first: int, last: int) -> dict[str, pl.DataFrame]:
     """The compared tables as a run with ``candidate`` computes them for ``first``..``last``,
-    prepared as publishing prepares them (all those years; the caller keeps the ones asked)."""
+    prepared as publishing prepares them (all those years; the caller keeps the ones asked).
+
+    The assets run in the second job of a pipeline run (``lianjian_assess``), pinned to the scratch
+    warehouse and the candidate by run configuration (the one settings resource,
+    pipelines/resources.py), never through the environment. The warehouse's lock is held meanwhile
+    (lianjian/lock.py), so no run replaces the staged data while it is read."""
     import dagster as dg
 
+    from lianjian.lock import warehouse_lock
     from pipelines.definitions import defs
     from pipelines.partitions import range_tags
+    from pipelines.resources import LianjianSettings
+    from pipelines.runs import ASSESS_JOB
 
-    scratch_root = layout.private_dir(warehouse / SCRATCH)
-    scratch = scratch_root / f"run-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    layout.private_dir(scratch)
-    try:
-        os.symlink(warehouse / "staged", scratch / "staged", target_is_directory=True)
-        job = defs.resolve_job_def("lianjian_all")
-        with _environment(LIANJIAN_WAREHOUSE=str(scratch), LIANJIAN_RULES=str(candidate)):
-            result = job.execute_in_process(
+    def waiting(message: str) -> None:
+        print(f"lianjian: {message}", file=sys.stderr, flush=True)
+
+    with warehouse_lock(warehouse, landing=f"规则试算 {candidate}", on_wait=waiting):
+        scratch_root = private_mkdir(warehouse / SCRATCH)
+        scratch = scratch_root / f"run-{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        private_mkdir(scratch)
+        try:
+            os.symlink(warehouse / "staged", scratch / "staged", target_is_directory=True)
+            settings = LianjianSettings.resolve(warehouse=scratch, rules=candidate)
+            result = defs.resolve_job_def(ASSESS_JOB).execute_in_process(
                 instance=dg.DagsterInstance.ephemeral(),
                 raise_on_error=False,
                 asset_selection=[dg.AssetKey(list(k)) for k in ASSETS],
                 tags=range_tags(str(first), str(last)),
-                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                run_config={**settings.run_config(), "loggers": {"console": {"config": {"log_level": "ERROR"}}}},
             )
-        if not result.success:
-            raise FatalError(f"规则试算失败：{_first_error(result)} — 请检查候选规则文件 {candidate}")
-        out = {}
-        for table in COMPARED:
-            folder = scratch / "assessed" / table
-            files = sorted(folder.glob("*.parquet")) if folder.is_dir() else [scratch / "assessed" / f"{table}.parquet"]
-            frame = pl.read_parquet(files) if files else PUBLISHED[table].empty()
-            out[table] = prepare(table, frame)
-        return out
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        try:
-            scratch_root.rmdir()  # when no other what-if is running
-        except OSError:
-            pass
+            if not result.success:
+                raise FatalError(f"规则试算失败：{_first_error(result)} — 请检查候选规则文件 {candidate}")
+            out = {}
+            for table in COMPARED:
+                folder = scratch / "assessed" / table
+                files = sorted(folder.glob("*.parquet")) if folder.is_dir() else [scratch / "assessed" / f"{table}.parquet"]
+                frame = pl.read_parquet(files) if files else PUBLISHED[table].empty()
+                out[table] = prepare(table, frame)
+            return out
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            try:
+                scratch_root.rmdir()  # when no other what-if is running
+            except OSError:
+                pass
 
 
 # --------------------------------------------------------------------------------------------------
@@ -411,15 +409,17 @@ def run_whatif(warehouse: Path, candidate: Path, years: list[int] | None = None,
     result = compare(old, new, years)
     digest = hashlib.sha256(Path(candidate).read_bytes()).hexdigest()[:8]
     folder = Path(out) if out else warehouse / OUT / f"{Path(candidate).stem}-{digest}"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_mkdir(folder)  # names and grades: private like everything outside published/
     summary = summary_lines(result, old, new, years, rules, manifest.get("rules_version"), folder)
     for name, frame in result.items():
         frame.write_parquet(folder / f"{name}.parquet", compression="zstd", statistics=True)
-    (folder / "index.html").write_bytes(render_page(result, old, new, years, summary))
-    (folder / "summary.json").write_text(
-        json.dumps({"candidate": str(candidate), "candidate_version": rules.version, "current_version": manifest.get("rules_version"),
-                    "published_version": manifest.get("version"), "years": years, "summary": summary}, ensure_ascii=False, indent=2) + "\n",
-        encoding="utf-8",
+        make_private(folder / f"{name}.parquet")
+    write_private(folder / "index.html", render_page(result, old, new, years, summary))
+    write_private(
+        folder / "summary.json",
+        (json.dumps({"candidate": str(candidate), "candidate_version": rules.version, "current_version": manifest.get("rules_version"),
+                     "published_version": manifest.get("version"), "years": years, "summary": summary}, ensure_ascii=False, indent=2)
+         + "\n").encode("utf-8"),
     )
     return WhatIf(folder, result, summary)
 

@@ -1,4 +1,4 @@
-"""Publishing: the atomic, deterministic ``published/`` tree (CONTRACT.md §3), its manifest and
+"""Publishing: the atomic, deterministic ``published/`` tree (docs/contract.md "What it publishes"), its manifest and
 dictionary, and the readers built on it only — ``lianjian explain`` and ``lianjian lineage``.
 
 Modules: ``layers`` (which layer each published table comes from), ``lineage`` (column lineage from the contract declaration), ``dictionary``

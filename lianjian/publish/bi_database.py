@@ -23,6 +23,7 @@ from pathlib import Path
 
 from lianjian.contract import PUBLISHED, Column, PublishedTable
 from lianjian.errors import FatalError
+from lianjian.files import fsync_dir, fsync_file, make_public
 from lianjian.publish.dictionary import TYPES
 
 DATABASE = "lianjian.duckdb"
@@ -104,18 +105,10 @@ def write_bi_database(warehouse: Path) -> Path:
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        os.chmod(tmp, 0o644)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        make_public(tmp)  # SQL tools open it from other accounts
+        fsync_file(tmp)
         os.replace(tmp, target)
-        fd = os.open(warehouse, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(warehouse)
     except (OSError, duckdb.Error) as err:
         remove_stale(warehouse)
         raise FatalError(

@@ -142,7 +142,7 @@ def dictionary_bytes(rules: Rules | None = None) -> bytes:
     return (json.dumps(build_dictionary(rules), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 def restricted_dictionary() -> dict:
     """``restricted/_dictionary.json``: the restricted outputs (R10 review leads) described for the
-    operator, apart from the BI dictionary, which never names them (CONTRACT.md §3)."""
+    operator, apart from the BI dictionary, which never names them (docs/contract.md "What it publishes")."""
     from lianjian.contract import RESTRICTED
 
     tables = {}

@@ -1,5 +1,5 @@
-"""The dimension tables a BI tool joins on (CONTRACT.md §3): ``units`` (names, level, parent and the
-path of names from the top unit down), ``departments`` (names per year) and ``codes`` (every code of
+"""The dimension tables a BI tool joins on (docs/contract.md "What it publishes"): ``units`` (names,
+level, parent and the path of names from the top unit down), ``departments`` (names per year) and ``codes`` (every code of
 every enumeration column of the published tables with its Chinese label, grades included).
 
 Pure functions over Polars frames; ``units`` and ``departments`` come from the staged sources of the

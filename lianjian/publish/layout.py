@@ -1,6 +1,7 @@
 """Where published versions live, and the one atomic switch that makes a version current for both
-``published/`` (what BI tools read) and ``restricted/`` (CONTRACT.md §3: restricted outputs such as
-the R10 review leads, readable only by the account that runs the pipeline).
+``published/`` (what BI tools read) and ``restricted/`` (docs/contract.md "What it publishes":
+restricted outputs such as the R10 review leads, readable only by the account that runs the
+pipeline).
 
 Layout under the warehouse::
 
@@ -35,10 +36,10 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import stat
 from contextlib import contextmanager
 from pathlib import Path
 
+from lianjian.files import PRIVATE_FILE, fsync_dir, make_public, private_mkdir
 from lianjian.publish.bi_database import remove_stale as remove_stale_database
 
 LINK = "published"
@@ -48,17 +49,6 @@ CURRENT = ".current"
 LEGACY_VERSIONS = ".published"  # the layout before restricted outputs: published -> .published/v…
 ACCESS_LOG = "access.log"
 
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def versions_dir(warehouse: Path) -> Path:
     return Path(warehouse) / VERSIONS
@@ -66,22 +56,6 @@ def versions_dir(warehouse: Path) -> Path:
 
 def restricted_dir(warehouse: Path) -> Path:
     return Path(warehouse) / RESTRICTED
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and its parents) and make ``path`` itself 0700."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, DIR_MODE)
-    return path
-
-
-def make_private(root: Path) -> None:
-    """Every folder under ``root`` (itself included) 0700, every file 0600."""
-    os.chmod(root, DIR_MODE)
-    for p in root.rglob("*"):
-        if p.is_symlink():
-            continue
-        os.chmod(p, DIR_MODE if p.is_dir() else FILE_MODE)
 
 
 def current_version(warehouse: Path) -> Path | None:
@@ -98,9 +72,9 @@ def publish_lock(warehouse: Path):
     """One publisher at a time per warehouse (released by the kernel if the process dies)."""
     vd = versions_dir(warehouse)
     vd.mkdir(parents=True, exist_ok=True)
-    os.chmod(vd, 0o755)  # BI tools reach the published part of each version through it
-    fd = os.open(vd / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)
+    make_public(vd)  # BI tools reach the published part of each version through it
+    fd = os.open(vd / ".lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)
     with os.fdopen(fd, "a+") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
@@ -144,7 +118,7 @@ def ensure_links(warehouse: Path) -> None:
     if not (link.is_symlink() and Path(os.readlink(link)) == want):
         _replace_link(link, want)
         fsync_dir(warehouse)
-    rdir = private_dir(restricted_dir(warehouse))
+    rdir = private_mkdir(restricted_dir(warehouse))
     current = warehouse / CURRENT / RESTRICTED
     names = {p.name for p in current.iterdir()} if current.is_dir() else set()
     for name in sorted(names):
@@ -208,8 +182,3 @@ def collect_garbage(warehouse: Path, keep: int = 2) -> None:
     points_into_legacy = link.is_symlink() and os.readlink(link).startswith(LEGACY_VERSIONS)
     if legacy.is_dir() and len(versions) >= keep and not points_into_legacy:
         shutil.rmtree(legacy, ignore_errors=True)
-
-
-def mode(path: Path) -> int:
-    """The permission bits of ``path`` (without following a final symbolic link)."""
-    return stat.S_IMODE(os.lstat(path).st_mode)

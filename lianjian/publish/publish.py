@@ -1,4 +1,4 @@
-"""Atomic, deterministic publishing of the result tables (CONTRACT.md §3).
+"""Atomic, deterministic publishing of the result tables (docs/contract.md "What it publishes").
 
 Each run writes a new version — the BI tables with ``_manifest.json`` and ``_dictionary.json`` under
 its ``published/``, the restricted outputs (R10 review leads) under its ``restricted/`` — and makes
@@ -48,7 +48,7 @@ import polars as pl
 
 from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED
 from lianjian.errors import FatalError
-from lianjian.files import make_public, warehouse_root
+from lianjian.files import fsync_dir, fsync_file, make_public, private_mkdir, private_tree, public_tree, warehouse_root
 from lianjian.privacy import id_cell_count, json_strings, mask_frame
 from lianjian.publish import layout
 from lianjian.publish.bi_database import write_bi_database
@@ -144,22 +144,6 @@ def run_years(tables: Mapping[str, pl.DataFrame]) -> list[int]:
 # Files
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -171,7 +155,7 @@ def sha256_file(path: Path) -> str:
 def _write(frame: pl.DataFrame, path: Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(path, **WRITER)
-    _fsync_file(path)
+    fsync_file(path)
     return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
@@ -191,12 +175,12 @@ def write_table(table: str, frame: pl.DataFrame, root: Path, years: list[int]) -
             part = parts.get(year, frame.clear().drop(PARTITION))
             rel = Path(table, f"year={year}", PART)
             files.append({"path": rel.as_posix(), **_write(part, root / rel)})
-            _fsync_dir(root / rel.parent)
+            fsync_dir(root / rel.parent)
     else:
         rel = Path(table, PART)
         files.append({"path": rel.as_posix(), **_write(frame, root / rel)})
     base.mkdir(parents=True, exist_ok=True)
-    _fsync_dir(base)
+    fsync_dir(base)
     return files
 
 
@@ -278,13 +262,6 @@ def build_manifest(
 
 class IdentityNumberFound(FatalError):
     """An identity number in a file about to be published: nothing is published."""
-
-
-def _open_to_readers(root: Path) -> None:
-    """Every folder of the published part of a version 0755 and every file 0644, whatever the umask:
-    BI tools read them."""
-    for p in [root, *root.rglob("*")]:
-        make_public(p)
 
 
 def _json_cells(path: Path) -> int:
@@ -369,8 +346,8 @@ def publish_tables(
         vd = versions_dir(warehouse)
         tmp = vd / f".tmp-{safe_run}"
         shutil.rmtree(tmp, ignore_errors=True)
-        root, closed = tmp / LINK, layout.private_dir(tmp / layout.RESTRICTED)  # 0700 before anything is in it
-        root.mkdir(parents=True)
+        root, closed = tmp / LINK, private_mkdir(tmp / layout.RESTRICTED)  # 0700 before anything is in it
+        root.mkdir()
         _checkpoint("started")
         outputs: dict[str, list[dict]] = {}
         for name, frame in prepared.items():
@@ -387,7 +364,7 @@ def publish_tables(
             + "\n",
             encoding="utf-8",
         )
-        layout.make_private(closed)
+        private_tree(closed)
         _checkpoint("table:restricted")
         (root / DICTIONARY).write_bytes(dictionary_bytes(rules))
         manifest = build_manifest(
@@ -403,12 +380,12 @@ def publish_tables(
             outputs=outputs,
         )
         (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        _open_to_readers(root)
+        public_tree(root)  # whatever the umask: BI tools read it
         make_public(tmp)  # the version folder itself: BI tools pass through it to published/
         for path in (root / DICTIONARY, root / MANIFEST, closed / DICTIONARY, closed / MANIFEST):
-            _fsync_file(path)
+            fsync_file(path)
         for folder in (root, closed, tmp):
-            _fsync_dir(folder)
+            fsync_dir(folder)
         _checkpoint("written")
         # The last barrier, before the switch: what is about to be published holds no identity
         # number (masked when read, and again in prepare(); this should never find one).
@@ -423,7 +400,7 @@ def publish_tables(
         _checkpoint("checked")
         final = vd / version
         os.rename(tmp, final)
-        _fsync_dir(vd)
+        fsync_dir(vd)
         _checkpoint("renamed")
         layout.switch(warehouse, final)
         _checkpoint("swapped")

@@ -1,4 +1,5 @@
-"""Reading the restricted outputs (CONTRACT.md §3) and the access log of everything that shows them.
+"""Reading the restricted outputs (docs/contract.md "What it publishes") and the access log of
+everything that shows them.
 
 The restricted outputs (R10 review leads) are published with each run under ``restricted/``, files
 0600 in 0700 folders (``lianjian.publish.layout``); only the account that runs the pipeline reads
@@ -20,6 +21,7 @@ import polars as pl
 
 from lianjian.contract import RESTRICTED
 from lianjian.errors import FatalError
+from lianjian.files import PRIVATE_FILE, private_mkdir
 from lianjian.publish import layout
 
 TIMEZONE = "Asia/Shanghai"
@@ -58,7 +60,7 @@ def log_access(warehouse: Path, command: str, **what: object) -> dict:
     """Append one line to ``restricted/access.log`` (0600, in the 0700 ``restricted/`` folder):
     time in Asia/Shanghai, OS user, command and ``what`` (unit, person, year …). Written before the
     data is shown, so a look that fails half-way is logged as well. Returns the entry."""
-    folder = layout.private_dir(layout.restricted_dir(warehouse))
+    folder = private_mkdir(layout.restricted_dir(warehouse))
     entry = {
         "time": dt.datetime.now(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds"),
         "user": os_user(),
@@ -68,11 +70,11 @@ def log_access(warehouse: Path, command: str, **what: object) -> dict:
     line = (json.dumps(entry, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
     path = folder / layout.ACCESS_LOG
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, layout.FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
     except OSError as err:
         raise FatalError(f"访问日志 {path}: 无法写入（{err.strerror}）— 请用运行流水线的账户执行此命令") from None
     try:
-        os.fchmod(fd, layout.FILE_MODE)
+        os.fchmod(fd, PRIVATE_FILE)
         os.write(fd, line)  # one write of one line: appends from several processes never interleave
         os.fsync(fd)
     finally:

@@ -2,7 +2,7 @@
 them all (``run_quality``), testable without Dagster. ``checks/quality.py`` turns the outcomes into
 Dagster asset-check results.
 
-Severity (CONTRACT.md §2: a row that breaks the contract never stops the run). ERROR checks are
+Severity (docs/contract.md "What it reads": a row that breaks the contract never stops the run). ERROR checks are
 blocking — a failure stops the derived and assessed assets and publishing — and are kept for what
 means the whole load is wrong, which no single bad row can cause: a staged table that does not
 match its contract (every expectation of a suite is enforced row by row by the quarantine, so only a

@@ -61,7 +61,7 @@ def _department_leaders(departments: Frame) -> pl.LazyFrame:
 
 def dept_heads_and_supervisors_active_in_roster(departments: Frame, personnel: Frame) -> Outcome:
     """Every department head and supervisor is active in that year's roster of the same unit
-    (CONTRACT.md departments.head_id / supervisor_id; RULES.md R1, R3 name them as responsible)."""
+    (docs/contract.md departments.head_id / supervisor_id; docs/rules.md R1, R3 name them as responsible)."""
     active = (
         _roster(personnel)
         .filter(pl.col("status") == "active")
@@ -75,7 +75,7 @@ def dept_heads_and_supervisors_active_in_roster(departments: Frame, personnel: F
 
 
 def one_active_party_secretary(personnel: Frame) -> Outcome:
-    """At most one ACTIVE party secretary (党组书记) per unit and year (RULES.md, settled readings: a
+    """At most one ACTIVE party secretary (党组书记) per unit and year (docs/rules.md, settled readings: a
     retired or transferred person still flagged is ignored; two active ones stop the run, since R1
     and R3 could not tell which one to assess). Counts every active flagged row of such a unit-year."""
     p = _lazy(personnel).filter(pl.col("is_party_secretary").fill_null(False) & (pl.col("status").cast(pl.String) == "active"))
@@ -86,7 +86,7 @@ def one_active_party_secretary(personnel: Frame) -> Outcome:
 
 def supervisors_are_leadership(departments: Frame, personnel: Frame) -> Outcome:
     """Every supervisor (分管院领导) is a leadership member (班子成员) in that year's roster, of any
-    unit (RULES.md, settled readings: a supervisor from another unit breaks no rule that stops a run;
+    unit (docs/rules.md, settled readings: a supervisor from another unit breaks no rule that stops a run;
     scoring uses the supervisor as given). The quarantine already rejects a department whose
     supervisor is no leadership member that year (contract: ``ref_filter: leadership``)."""
     leadership = (
@@ -112,7 +112,7 @@ def roster_years_not_after(personnel: Frame, last_year: int) -> Outcome:
 
 
 def reviewed_in_roster(reviews: Frame, personnel: Frame) -> Outcome:
-    """Every reviewed person is in that year's roster (RULES.md R2 grades only the roster's people)."""
+    """Every reviewed person is in that year's roster (docs/rules.md R2 grades only the roster's people)."""
     roster = _roster(personnel).select("year", "person_id").unique()
     r = _lazy(reviews)
     bad = r.join(roster, on=["year", "person_id"], how="anti")

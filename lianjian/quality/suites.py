@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import polars as pl
@@ -30,9 +31,13 @@ from lianjian.contract import SOURCES, Column
 # GX reads this before creating a context: no usage statistics leave a closed network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import great_expectations as gx  # noqa: E402
-import great_expectations.expectations as gxe  # noqa: E402
-from great_expectations.expectations.row_conditions import Column as GxColumn  # noqa: E402
+# Great Expectations is imported where a suite is built, not with this module: importing it takes
+# about 2.5 s, which a process that validates nothing — a step of another asset in a process of its
+# own (the multiprocess executor), the webserver loading the definitions, `lianjian explain` — should
+# not pay (docs/performance.md).
+if TYPE_CHECKING:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
 
 #: GX (pandas) type names accepted for each contract kind, as ``to_gx_pandas`` produces them.
 TYPE_LISTS: dict[str, list[str]] = {
@@ -78,6 +83,8 @@ def _meta(family: str, zh: str, column: str | None = None, check: str | None = N
 
 def _condition(spec: dict[str, list[str]], negate: bool):
     """A GX row condition from a contract required_if / required_unless mapping."""
+    from great_expectations.expectations.row_conditions import Column as GxColumn
+
     (other, codes), *rest = spec.items()
     if rest:
         raise ValueError("required_if/required_unless with more than one column is not supported")
@@ -91,6 +98,8 @@ NAMED_CONDITIONAL = {("talks", "reason"): "must_talk_has_reason"}
 
 def expectations_for(src: str) -> list[gxe.Expectation]:
     """Every expectation of one staged source, derived from its contract declaration."""
+    import great_expectations.expectations as gxe
+
     s = SOURCES[src]
     staged = [c for c in s.columns if not c.personal]
     names = [c.name for c in staged]
@@ -186,6 +195,8 @@ def expectations_for(src: str) -> list[gxe.Expectation]:
 
 def build_suite(src: str) -> gx.ExpectationSuite:
     """The GX suite of one staged source (not registered with any context)."""
+    import great_expectations as gx
+
     return gx.ExpectationSuite(
         name=suite_name(src),
         expectations=expectations_for(src),
@@ -195,6 +206,8 @@ def build_suite(src: str) -> gx.ExpectationSuite:
 
 def suite_fingerprint(src: str) -> str:
     """A hash of the suite's expectations, GX's version and this module's code version (cache key part)."""
+    import great_expectations as gx
+
     configs = [e.configuration.to_json_dict() for e in expectations_for(src)]
     text = json.dumps({"v": SUITE_CODE_VERSION, "gx": gx.__version__, "e": configs}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

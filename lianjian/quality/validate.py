@@ -24,8 +24,6 @@ from lianjian.files import private_mkdir, write_private
 from lianjian.privacy import mask_str, mask_strs
 from lianjian.quality.suites import build_suite, suite_fingerprint, suite_name, to_gx_pandas
 
-import great_expectations as gx  # noqa: E402  (suites sets GX_ANALYTICS_ENABLED first)
-
 MAX_SAMPLES = 5
 
 
@@ -98,6 +96,7 @@ def content_hash(frame: pl.DataFrame) -> str:
 @cache
 def gx_context():
     """An ephemeral GX context: nothing written by GX itself, no analytics, no progress bars."""
+    import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -113,10 +112,12 @@ def gx_context():
 
 
 def _batch_definition(src: str):
+    from great_expectations.exceptions import DataContextError
+
     ctx = gx_context()
     try:
         ds = ctx.data_sources.get("staged")
-    except (KeyError, ValueError, gx.exceptions.DataContextError):
+    except (KeyError, ValueError, DataContextError):
         ds = ctx.data_sources.add_pandas("staged")
     try:
         asset = ds.get_asset(src)
@@ -489,6 +490,8 @@ def _config_key(cfg) -> str:
 
 
 def _validate(src: str, batch: _Batch, expectations: list, name: str):
+    import great_expectations as gx
+
     suite = gx.ExpectationSuite(name=name, expectations=expectations, meta={"source": src})
     suite = gx_context().suites.add_or_update(suite)
     gx_batch = _batch_definition(src).get_batch(batch_parameters={"dataframe": to_gx_pandas(batch.frame)})

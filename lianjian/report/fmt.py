@@ -14,7 +14,8 @@ UNGRADED = "未评定"
 YES, NO = "是", "否"
 NONE_DEPT = "（无部门）"
 
-#: First characters a spreadsheet reads as the start of a formula (CONTRACT.md §2; OWASP CSV injection).
+#: First characters a spreadsheet reads as the start of a formula (docs/contract.md "What it reads";
+#: OWASP CSV injection).
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -272,7 +272,7 @@ def render_report(report: Report, *, links: list[tuple[str, str]]) -> bytes:
 <p class="links screen-only">{link_html}</p></header>
 <nav><ol>{toc}</ol></nav>
 <section id="summary" data-section="summary"><h2>要点</h2>
-<p class="intro">每个数字下注明其来源的发布表和规则编号（见 rules/default.yaml 与 RULES.md）。</p>
+<p class="intro">每个数字下注明其来源的发布表和规则编号（见 rules/default.yaml 与 docs/rules.md）。</p>
 <div class="metrics">{metrics}</div></section>
 """
     ]

@@ -15,7 +15,7 @@ import polars as pl
 
 from lianjian.contract import SOURCES
 from lianjian.errors import FatalError
-from lianjian.publish.publish import scan_table_folder
+from lianjian.publish.publish import read_published
 
 #: Published tables the report reads (every one of them is named on the page next to its numbers).
 REPORT_TABLES: tuple[str, ...] = (
@@ -48,10 +48,12 @@ class ReportInputs:
 
 def published_table(warehouse: Path, name: str) -> pl.LazyFrame:
     """One published table as a LazyFrame of exactly its contract schema (empty when not published),
-    read as BI tools read it: hive partitioning on, ``year`` from the ``year=YYYY`` folder names."""
+    read as BI tools read it — hive partitioning on, ``year`` from the ``year=YYYY`` folder names —
+    from the version published now (``read_published``: a switch while the report is written does not
+    change what it reads)."""
     folder = warehouse / "published" / name
     try:
-        frame = scan_table_folder(folder, name)
+        frame = read_published(warehouse, name)
         frame.collect_schema()
     except (OSError, pl.exceptions.PolarsError) as err:
         raise FatalError(

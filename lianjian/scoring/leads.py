@@ -15,7 +15,7 @@ reasons that count (``review_leads.reasons`` of Y's settings; default all five) 
 unit_code, dept_code and name are those of Y's roster row; ``reasons`` lists the codes that hold and
 count, in the order above; ``record_ids`` every violation and case id behind them, once each, sorted
 as text (a reason that does not count adds no id). A lead names a person for a check, not a finding:
-the table is a restricted output (CONTRACT.md §3), never published where BI users read.
+the table is a restricted output (docs/contract.md "What it publishes"), never published where BI users read.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from lianjian.scoring.common import year_of, years_of
 
 TABLE = RESTRICTED["review_leads"]
 
-#: The reasons in the order RULES.md R10 lists them (the order of the ``lead_reason`` enumeration).
+#: The reasons in the order docs/rules.md R10 lists them (the order of the ``lead_reason`` enumeration).
 REASONS: tuple[str, ...] = tuple(ENUMS["lead_reason"].codes)
 
 

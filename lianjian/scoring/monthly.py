@@ -5,7 +5,7 @@ unit U with a roster in Y and each month M of Y that has begun by ``run_date`` (
 Asia/Shanghai, passed in by the caller: the function never reads a clock, so a test fixes it and the
 same inputs give the same rows).
 
-Readings written down here (RULES.md R9, word by word):
+Readings written down here (docs/rules.md R9, word by word):
 
 - ``staff`` is R7's: U's active people in Y's roster (the year-end roster), the same in every month.
 - ``reports``/``leader_reports`` are R7's, over U's reports dated in month M of Y; a leader is a
@@ -42,7 +42,7 @@ from lianjian.scoring.reports import leaders_in_roster
 
 TABLE = PUBLISHED["major_matter_report_monthly"]
 
-#: Group key of the units without a parent_code (a unit_code is never empty: CONTRACT.md §2).
+#: Group key of the units without a parent_code (a unit_code is never empty: docs/contract.md "What it reads").
 NO_PARENT = ""
 
 
