@@ -270,8 +270,9 @@ def test_settings_come_from_the_rules_file():
 def test_settings_in_force_are_written_with_the_evidence_per_year():
     """R8: the settings a recomputation needs are evidence rows of the year (no subject, no unit;
     component = the setting's path in the rules file), after that year's overrides: with the peer
-    weight 0.5 for 2024 only, 2024 says 0.5 and 2023 the default 0.4."""
-    rules = s.rules_with({"years": {2024: {"integrity": {"weights": {"peer": 0.5}}, "grades": {"good": 95}}}})
+    weight 0.5 for 2024 only (self 0.1, so that the weights still sum to 1), 2024 says 0.5 and 2023
+    the default 0.4."""
+    rules = s.rules_with({"years": {2024: {"integrity": {"weights": {"self": 0.1, "peer": 0.5}}, "grades": {"good": 95}}}})
     roster = s.roster([{"person_id": "P1", "year": y} for y in (2023, 2024)])
     _, ev = r2(roster, rules=rules)
     settings = {(e["year"], e["component"]): (e["value"], e["rule"]) for e in ev if e["subject_id"] is None}
