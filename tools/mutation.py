@@ -377,14 +377,16 @@ def check_copy(copy: Path) -> None:
         raise SystemExit(f"mutation: the copy imports lianjian from {where}, not from {copy}")
 
 
-def done_ids(out: Path) -> set[str]:
+def results(out: Path) -> dict[str, dict]:
+    """The last result of each mutant in ``out`` (a retried survivor's new result replaces the old)."""
     if not out.exists():
-        return set()
-    return {json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines() if line.strip()}
+        return {}
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["id"]: r for r in rows}
 
 
 def summary(out: Path) -> int:
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = list(results(out).values())
     generated = [r for r in rows if not r["name"]]
     named = [r for r in rows if r["name"]]
     killed = [r for r in generated if r["outcome"] in ("killed", "timeout")]
@@ -416,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / ".mutation" / "results.jsonl")
     p.add_argument("--limit", type=int, default=0, help="at most this many mutants (0: all)")
     p.add_argument("--tests", nargs="*", help="run these tests instead of the fast scoring tests")
+    p.add_argument("--retry-survivors", action="store_true",
+                   help="run again the mutants that survived in --out (after tests were added)")
     args = p.parse_args(argv)
 
     if args.summary:
@@ -432,8 +436,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(mutants)} mutants")
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    done = done_ids(args.out)
-    todo = [m for m in mutants if m.id not in done]
+    done = results(args.out)
+    if args.retry_survivors:
+        todo = [m for m in mutants if m.id in done and done[m.id]["outcome"] == "survived"]
+    else:
+        todo = [m for m in mutants if m.id not in done]
     if args.limit:
         todo = todo[: args.limit]
     with tempfile.TemporaryDirectory(prefix="lianjian-mutation-") as tmp:
