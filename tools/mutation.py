@@ -56,6 +56,7 @@ TESTS = [
     "tests/test_r10_leads.py",
     "tests/test_seed_figures.py::test_liaoning_figures_from_the_pure_function",
     "tests/test_seed_figures.py::test_heilongjiang_figures_from_the_pure_function",
+    "tests/test_scoring_outputs.py",
     "tests/test_rules_thresholds.py",
     "tests/test_scoring_properties.py",
 ]
