@@ -31,7 +31,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -341,6 +343,51 @@ def named_mutants() -> list[Mutant]:
 # ---------------------------------------------------------------- running
 
 
+def _imports(path: Path) -> set[str]:
+    """The modules a file imports (anywhere in it), as dotted names."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return out
+
+
+def _module_file(name: str) -> Path | None:
+    """The file of a module of the project's scoring or of the tests' helpers, or None."""
+    if name.startswith("lianjian.scoring."):
+        path = ROOT / (name.replace(".", "/") + ".py")
+    elif name.startswith("support_"):
+        path = ROOT / "tests" / f"{name}.py"
+    else:
+        return None
+    return path if path.exists() else None
+
+
+def tests_reaching(module: str, tests: list[str]) -> list[str]:
+    """The tests (of ``tests``) whose file imports ``module`` (a file of lianjian/scoring), directly or
+    through a test helper or another scoring module: a test that never imports a module cannot run
+    its code, so it cannot kill its mutants."""
+    target = (ROOT / module).resolve()
+    seen: dict[Path, set[Path]] = {}
+
+    def closure(path: Path) -> set[Path]:
+        if path in seen:
+            return seen[path]
+        seen[path] = set()
+        found = set()
+        for name in _imports(path):
+            f = _module_file(name)
+            if f is not None:
+                found |= {f.resolve()} | closure(f)
+        seen[path] = found
+        return found
+
+    return [t for t in tests if target in closure(ROOT / t.split("::")[0])]
+
+
 def make_copy(into: Path) -> Path:
     for name in COPY:
         src = ROOT / name
@@ -419,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / ".mutation" / "results.jsonl")
     p.add_argument("--limit", type=int, default=0, help="at most this many mutants (0: all)")
     p.add_argument("--tests", nargs="*", help="run these tests instead of the fast scoring tests")
+    p.add_argument("--jobs", type=int, default=1, help="mutants run at a time (each in its own copy)")
     p.add_argument("--retry-survivors", action="store_true",
                    help="run again the mutants that survived in --out (after tests were added)")
     args = p.parse_args(argv)
@@ -445,29 +493,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         todo = todo[: args.limit]
     with tempfile.TemporaryDirectory(prefix="lianjian-mutation-") as tmp:
-        copy = make_copy(Path(tmp))
-        check_copy(copy)
-        outcome, base_seconds, failed, tail = run_tests(copy, tests, stop_first=False, timeout=3600)
+        copies = [make_copy(Path(tmp) / f"w{i}") for i in range(max(1, args.jobs))]
+        check_copy(copies[0])
+        outcome, base_seconds, failed, tail = run_tests(copies[0], tests, stop_first=False, timeout=3600)
         if outcome != "survived":
             raise SystemExit(f"mutation: the tests fail without any mutant ({', '.join(failed)}):\n{tail}")
         timeout = 3 * base_seconds + 30
         print(f"baseline: {len(tests)} test files pass in {base_seconds:.0f} s; {len(todo)} mutants to run "
-              f"({len(mutants) - len(todo)} done before)", flush=True)
-        originals: dict[str, str] = {}
-        with args.out.open("a", encoding="utf-8") as out:
-            for i, m in enumerate(todo, 1):
+              f"({len(mutants) - len(todo)} done before), {len(copies)} at a time", flush=True)
+        free = list(copies)
+        lock = threading.Lock()
+        count = iter(range(1, len(todo) + 1))
+
+        def one(m: Mutant) -> None:
+            with lock:
+                copy = free.pop()
+            try:
                 target = copy / m.file
-                original = originals.setdefault(m.file, target.read_text(encoding="utf-8"))
+                original = (ROOT / m.file).read_text(encoding="utf-8")
                 target.write_text(m.apply(original), encoding="utf-8")
+                selected = tests if m.name else tests_reaching(m.file, tests)
                 try:
-                    outcome, seconds, failed, _ = run_tests(copy, tests, stop_first=not m.name, timeout=timeout)
+                    outcome, seconds, failed, _ = run_tests(copy, selected, stop_first=not m.name, timeout=timeout)
                 finally:
                     target.write_text(original, encoding="utf-8")
-                row = {"id": m.id, **asdict(m), "outcome": outcome, "seconds": round(seconds, 1), "failed": failed}
+            finally:
+                with lock:
+                    free.append(copy)
+            row = {"id": m.id, **asdict(m), "outcome": outcome, "seconds": round(seconds, 1), "failed": failed}
+            with lock, args.out.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                out.flush()
-                print(f"[{i}/{len(todo)}] {outcome:8s} {m.file}:{m.line} {m.op}: {m.before!r} → {m.after!r}"
+                print(f"[{next(count)}/{len(todo)}] {outcome:8s} {m.file}:{m.line} {m.op}: {m.before!r} → {m.after!r}"
                       f"{'  ' + failed[0] if failed else ''}", flush=True)
+
+        with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+            list(pool.map(one, todo))
     return summary(args.out)
 
 
