@@ -28,6 +28,7 @@ import ast
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,7 @@ TESTS = [
     "tests/test_r10_leads.py",
     "tests/test_seed_figures.py::test_liaoning_figures_from_the_pure_function",
     "tests/test_seed_figures.py::test_heilongjiang_figures_from_the_pure_function",
+    "tests/test_rules_inputs.py",
     "tests/test_scoring_outputs.py",
     "tests/test_rules_thresholds.py",
     "tests/test_scoring_properties.py",
@@ -470,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-survivors", action="store_true",
                    help="run again the mutants that survived in --out (after tests were added)")
     args = p.parse_args(argv)
+    # stopped with kill: end as with Ctrl-C, so that the temporary copies are removed
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
 
     if args.summary:
         return summary(args.out)
