@@ -37,6 +37,9 @@ GRADE_CASES = [
     (59.994, 59.99, "较差"),
     (59.995, 60.0, "一般"),
     (0.0, 0.0, "较差"),
+    # halves whose double lies just below the half (79.975 × 100 = 7997.4999…): still away from zero
+    (79.975, 79.98, "一般"),
+    (1.005, 1.01, "较差"),
 ]
 
 

@@ -39,3 +39,56 @@ def test_r5_empty_quota_flag_and_empty_major_flag_count_as_false():
     u1 = got["U1"]
     assert (u1["quota_leaders"], u1["leaders_handling"], u1["chiefs_on_major"], u1["leader_cases"], u1["leader_major_cases"],
             u1["implemented"]) == (1, 1, 0, 1, 0, True)
+
+
+# ---------------------------------------------------------------- R6
+
+
+def test_r6_a_special_case_with_empty_verification_flags_is_unverified():
+    """R6: special cases not verified by both the department leader and the supervisor. K1 (acquitted:
+    special) has both flags empty → unverified; K2 dept_verified only → unverified; K3 both → verified."""
+    from lianjian.scoring.cases import case_quality
+
+    cases = s.cases([
+        {"case_id": "K1", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": None,
+         "supervisor_verified": None},
+        {"case_id": "K2", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": True,
+         "supervisor_verified": None},
+        {"case_id": "K3", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": True,
+         "supervisor_verified": True},
+    ])
+    row = case_quality(cases, s.roster([]), RULES).collect().row(0, named=True)
+    assert (row["special_cases"], row["special_unverified"]) == (3, 2)
+
+
+# ---------------------------------------------------------------- who is who (common)
+
+
+def test_an_empty_party_secretary_flag_is_no_flag_and_the_smallest_chief_is_the_secretary():
+    """Conventions: the party secretary is the active person flagged; nobody flagged → the unit's active
+    chief (the smallest id of several). U1: prosecutor X's flag is empty (false) → the chief C1 is the
+    secretary. U2: two chiefs C3 and C2, nobody flagged → C2."""
+    from support_assessed import r3
+
+    roster = s.roster([
+        {"person_id": "C1", "position": "chief"},
+        {"person_id": "X", "is_party_secretary": None},
+        {"person_id": "C3", "unit_code": "U2", "position": "chief"},
+        {"person_id": "C2", "unit_code": "U2", "position": "chief"},
+    ])
+    t, _ = r3(roster, units=s.units([{"unit_code": "U1"}, {"unit_code": "U2"}]))
+    assert sorted(k for k in t if k[0] == "secretary") == [("secretary", "C1"), ("secretary", "C2")]
+    assert ("leader", "C3") in t
+
+
+def test_a_department_naming_no_head_adds_no_head_target():
+    """R3 targets: "each department head" are the heads named in departments. Department B names no
+    head: the secretary's heart_talk targets are D1, K1 and H1 (A's head) — three, no empty one —
+    so a heart talk with each of them meets the item (1.0)."""
+    from support_assessed import duty_items, r3
+    from support_rules import activity, unit_departments, unit_roster
+
+    deps = unit_departments([{"dept_code": "B", "supervisor_id": "D1"}])
+    acts = s.duty_activities([activity(f"T{p}", "secretary", "heart_talk", "C1", target=p) for p in ("D1", "K1", "H1")])
+    _, ev = r3(unit_roster(), deps, activities=acts)
+    assert duty_items(ev, "C1", "secretary")["R3.duty.heart_talk"]["value"] == 1.0
