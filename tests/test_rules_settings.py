@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import support_scoring as s
+import yaml
 from support_assessed import ev_of, integrity_rows, obligations, r2, r3, r4, responsibility_rows
 from support_rules import activity, dept_review, setting_paths, unit_departments, unit_roster
 
@@ -28,6 +29,7 @@ from lianjian.scoring.talks import talk_obligations
 
 TESTS = Path(__file__).resolve().parent
 RULES = s.default_rules()
+RAW_RULES = yaml.safe_load(s.DEFAULT_RULES.read_text(encoding="utf-8"))
 
 # ---------------------------------------------------------------- the registry
 
@@ -70,7 +72,7 @@ CHANGED_BY: dict[str, list[str]] = {
     "triggers.repeat_serious_severities": [f"{HERE}::test_trigger_severities"],
     "triggers.one_case_two_investigations_severities": [f"{HERE}::test_trigger_severities"],
     "triggers.basis.*": [f"{HERE}::test_every_trigger_basis"],
-    "basis.R2*": [f"{HERE}::test_every_evidence_basis"],
+    "basis.R2*": [f"{HERE}::test_every_evidence_basis", f"{HERE}::test_basis_texts_for_one_year"],
     "basis.R3*": [f"{HERE}::test_every_evidence_basis"],
     "quality.max_rejected_share": [f"{HERE}::test_plausible_dates_and_rejected_share_through_dagster"],
     "plausible_dates.*": [f"{HERE}::test_plausible_dates_and_rejected_share_through_dagster"],
@@ -102,6 +104,7 @@ PER_YEAR = {
     "special outcomes and complaints": "tests/test_r5_r6_cases.py::test_r6_special_cases_follow_the_rules_file",
     "a trigger minimum": f"{HERE}::test_consecutive_poor_min_years",
     "a share (R9)": "tests/test_r9_monthly.py::test_low_report_boundary_and_share_setting_per_year",
+    "basis texts (evidence, duty items, triggers)": f"{HERE}::test_basis_texts_for_one_year",
 }
 
 
@@ -585,3 +588,28 @@ def test_plausible_dates_and_rejected_share_through_dagster(tmp_path):
     assert {"X1", "X2"} <= accepted and not {"X0", "X3"} & accepted
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["talks_rejected_share"].passed
+
+
+def test_basis_texts_for_one_year():
+    """years 2025: basis.R2.talks, the leader's lecture's basis and the 纪检组's 连续两年较差 basis
+    replaced: 2025's evidence and trigger rows carry the new texts, 2024's the defaults."""
+    leader = [{**it, "basis": "2025 讲党课条文"} if it["item"] == "lecture" else it
+              for it in RAW_RULES["responsibility"]["duty_items"]["leader"]]
+    rules = s.rules_with({"years": {2025: {"basis": {"R2.talks": "2025 家访条文"},
+                                           "responsibility": {"duty_items": {"leader": leader}},
+                                           "triggers": {"basis": {"consecutive_poor": {"discipline_group": "2025 纪检条文"}}}}}})
+    base = RULES.settings(2024)
+    roster = s.roster([{"person_id": "D1", "position": "deputy_chief", "year": y} for y in (2024, 2025)])
+    fam = obligations([{"year": y, "person_id": "D1", "obligation": "family", "responsible_id": "D1"} for y in (2024, 2025)])
+    _, ev2 = r2(roster, obligations=fam, rules=rules)
+    assert {e["year"]: e["basis"] for e in ev_of(ev2, "D1", "R2.talks.family")} == {
+        2024: base.basis["R2.talks"], 2025: "2025 家访条文"}
+    _, ev3 = r3(roster, rules=rules)
+    lecture = next(it.basis for it in base.responsibility.duty_items["leader"] if it.item == "lecture")
+    assert {e["year"]: e["basis"] for e in ev_of(ev3, "D1", "R3.duty.lecture", kind="leader")} == {
+        2024: lecture, 2025: "2025 讲党课条文"}
+    resp = responsibility_rows([{"year": y, "subject_kind": "discipline_group", "subject_id": "U1", "grade": "较差"}
+                                for y in (2023, 2024, 2025)])
+    rows = [r for r in r4(responsibility=resp, rules=rules) if r["trigger_type"] == "consecutive_poor"]
+    assert {r["year"]: r["basis"] for r in rows} == {
+        2024: base.triggers.basis["consecutive_poor"]["discipline_group"], 2025: "2025 纪检条文"}
