@@ -510,9 +510,9 @@ def test_every_trigger_basis():
 
 
 def test_every_evidence_basis():
-    """basis.<rule family>: every text replaced; each R2 and R3 evidence row (duty items apart: their
-    own article) carries the text of the longest key that is its rule id or a dotted prefix of it —
-    and every R2/R3 key is the longest for some row here."""
+    """basis.<rule family>: every text replaced; each R2 and R3 evidence row, the settings rows
+    included (duty items apart: their own article), carries the text of the longest key that is its
+    rule id or a dotted prefix of it — and every R2/R3 key is the longest for some row here."""
     keys = list(RULES.settings(2024).basis)
     rules = s.rules_with({"basis": {k: f"依据·{k}" for k in keys}})
     roster = s.roster([{"person_id": "P"}])
@@ -527,8 +527,10 @@ def test_every_evidence_basis():
     scope = s.violations([{"violation_id": "W1", "person_id": "S1", "severity": "criminal"}])
     _, ev3 = r3(unit_roster(), unit_departments(), votes=votes, violations=scope, rules=rules)
     used = set()
+    # the settings rows too (no subject; R3's settings of every kind have no subject kind either)
+    assert any(e["subject_kind"] is None for e in ev3)
     for e in ev2 + ev3:
-        if e["subject_id"] is None or e["rule"].startswith("R3.duty."):
+        if e["rule"].startswith("R3.duty."):
             continue
         cands = [k for k in keys if e["rule"] == k or e["rule"].startswith(k + ".")]
         key = max(cands, key=len)
