@@ -92,3 +92,41 @@ def test_a_department_naming_no_head_adds_no_head_target():
     acts = s.duty_activities([activity(f"T{p}", "secretary", "heart_talk", "C1", target=p) for p in ("D1", "K1", "H1")])
     _, ev = r3(unit_roster(), deps, activities=acts)
     assert duty_items(ev, "C1", "secretary")["R3.duty.heart_talk"]["value"] == 1.0
+
+
+# ---------------------------------------------------------------- R2
+
+
+def test_r2_several_self_reviews_are_averaged_and_an_empty_signature_is_missing():
+    """R2 step 1: the self score is the mean of the self rows (80, 90 → 85); step 6: a department
+    review whose supervisor_signed is empty lacks that signature (empty booleans count as false) →
+    signoff_pending, named in the evidence. (0.2·85 + 0.4·90)/0.6 = 53/0.6 = 88.33."""
+    from support_assessed import ev_of, r2
+    from support_rules import dept_review
+
+    reviews = s.reviews([
+        {"person_id": "P", "reviewer_kind": "self", "reviewer_id": "P", "score": 80},
+        {"person_id": "P", "reviewer_kind": "self", "reviewer_id": "P2", "score": 90},
+        {**dept_review("P", 90), "reviewer_id": "H", "supervisor_signed": None},
+    ])
+    t, ev = r2(s.roster([{"person_id": "P"}]), reviews)
+    assert (t["P"]["self_score"], t["P"]["review_score"], t["P"]["status"]) == (85.0, 88.33, "signoff_pending")
+    assert [e["record_ids"] for e in ev_of(ev, "P", "R2.status.supervisor_unsigned")] == [["reviews/2024/P/department/H"]]
+    assert ev_of(ev, "P", "R2.status.dept_head_unsigned") == []
+
+
+def test_r2_the_trimmed_peer_reviews_are_each_persons_own_extremes():
+    """R8: the peer reviews left out are, for each person, the lowest and the highest of that
+    person's own — whatever order the reviews come in. A: 80 (R1), 100 (R2), 60 (R3), 90 (R4), 70 (R5)
+    → R3 and R2 left out, peer score (80 + 90 + 70)/3 = 80; B: 50 (Q1), 40 (Q2), 95 (Q3), 55 (Q4),
+    45 (Q5) → Q2 and Q3, (50 + 55 + 45)/3 = 50."""
+    from support_assessed import ev_of, r2
+
+    given = {"A": [("R1", 80), ("R2", 100), ("R3", 60), ("R4", 90), ("R5", 70)],
+             "B": [("Q1", 50), ("Q2", 40), ("Q3", 95), ("Q4", 55), ("Q5", 45)]}
+    reviews = s.reviews([{"person_id": p, "reviewer_kind": "peer", "reviewer_id": r, "score": x}
+                         for i in range(5) for p in ("B", "A") for r, x in [given[p][i]]])
+    t, ev = r2(s.roster([{"person_id": "A"}, {"person_id": "B"}]), reviews)
+    assert (t["A"]["peer_score"], t["B"]["peer_score"]) == (80.0, 50.0)
+    trimmed = {p: sorted(e["record_ids"][0].rsplit("/", 1)[1] for e in ev_of(ev, p, "R2.review.peer.trimmed")) for p in given}
+    assert trimmed == {"A": ["R2", "R3"], "B": ["Q2", "Q3"]}
