@@ -1,0 +1,132 @@
+"""Inputs a rule must drop, count once or read as false (docs/rules.md): empty booleans count as false,
+a person heading two departments is one leader, a filter keeps out what the rule text keeps out.
+Each case is one a mutation of lianjian/scoring showed untested (docs/testing.md, "Mutation
+testing"); the expected values are worked out by hand from the rule text.
+"""
+
+from __future__ import annotations
+
+import support_scoring as s
+
+from lianjian.scoring.cases import leader_case_handling
+
+RULES = s.default_rules()
+
+
+# ---------------------------------------------------------------- R5
+
+
+def r5(people, depts, cases) -> dict:
+    out = leader_case_handling(s.roster(people), s.departments(depts), s.cases(cases), RULES).collect()
+    return {r["unit_code"]: r for r in out.to_dicts()}
+
+
+def test_r5_a_head_of_two_departments_is_one_quota_leader():
+    """H heads D1 and D2 (quota, handles K1): one quota leader, one handling — not two."""
+    got = r5([{"person_id": "H", "dept_code": "D1", "is_quota": True}],
+             [{"dept_code": "D1", "head_id": "H"}, {"dept_code": "D2", "head_id": "H"}],
+             [{"case_id": "K1", "handler_id": "H"}])
+    assert (got["U1"]["quota_leaders"], got["U1"]["leaders_handling"], got["U1"]["leader_cases"]) == (1, 1, 1)
+
+
+def test_r5_empty_quota_flag_and_empty_major_flag_count_as_false():
+    """Conventions: empty booleans count as false. C (chief, is_quota empty) is no quota leader; D
+    (deputy chief, in the quota) handles K2 whose is_major is empty: not a major case — chiefs_on_major
+    0, leader_major_cases 0."""
+    got = r5([{"person_id": "C", "position": "chief", "is_quota": None},
+              {"person_id": "D", "position": "deputy_chief", "is_quota": True}],
+             [], [{"case_id": "K1", "handler_id": "C", "is_major": True}, {"case_id": "K2", "handler_id": "D", "is_major": None}])
+    u1 = got["U1"]
+    assert (u1["quota_leaders"], u1["leaders_handling"], u1["chiefs_on_major"], u1["leader_cases"], u1["leader_major_cases"],
+            u1["implemented"]) == (1, 1, 0, 1, 0, True)
+
+
+# ---------------------------------------------------------------- R6
+
+
+def test_r6_a_special_case_with_empty_verification_flags_is_unverified():
+    """R6: special cases not verified by both the department leader and the supervisor. K1 (acquitted:
+    special) has both flags empty → unverified; K2 dept_verified only → unverified; K3 both → verified."""
+    from lianjian.scoring.cases import case_quality
+
+    cases = s.cases([
+        {"case_id": "K1", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": None,
+         "supervisor_verified": None},
+        {"case_id": "K2", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": True,
+         "supervisor_verified": None},
+        {"case_id": "K3", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": True,
+         "supervisor_verified": True},
+    ])
+    row = case_quality(cases, s.roster([]), RULES).collect().row(0, named=True)
+    assert (row["special_cases"], row["special_unverified"]) == (3, 2)
+
+
+# ---------------------------------------------------------------- who is who (common)
+
+
+def test_an_empty_party_secretary_flag_is_no_flag_and_the_smallest_chief_is_the_secretary():
+    """Conventions: the party secretary is the active person flagged; nobody flagged → the unit's active
+    chief (the smallest id of several). U1: prosecutor X's flag is empty (false) → the chief C1 is the
+    secretary. U2: two chiefs C3 and C2, nobody flagged → C2."""
+    from support_assessed import r3
+
+    roster = s.roster([
+        {"person_id": "C1", "position": "chief"},
+        {"person_id": "X", "is_party_secretary": None},
+        {"person_id": "C3", "unit_code": "U2", "position": "chief"},
+        {"person_id": "C2", "unit_code": "U2", "position": "chief"},
+    ])
+    t, _ = r3(roster, units=s.units([{"unit_code": "U1"}, {"unit_code": "U2"}]))
+    assert sorted(k for k in t if k[0] == "secretary") == [("secretary", "C1"), ("secretary", "C2")]
+    assert ("leader", "C3") in t
+
+
+def test_a_department_naming_no_head_adds_no_head_target():
+    """R3 targets: "each department head" are the heads named in departments. Department B names no
+    head: the secretary's heart_talk targets are D1, K1 and H1 (A's head) — three, no empty one —
+    so a heart talk with each of them meets the item (1.0)."""
+    from support_assessed import duty_items, r3
+    from support_rules import activity, unit_departments, unit_roster
+
+    deps = unit_departments([{"dept_code": "B", "supervisor_id": "D1"}])
+    acts = s.duty_activities([activity(f"T{p}", "secretary", "heart_talk", "C1", target=p) for p in ("D1", "K1", "H1")])
+    _, ev = r3(unit_roster(), deps, activities=acts)
+    assert duty_items(ev, "C1", "secretary")["R3.duty.heart_talk"]["value"] == 1.0
+
+
+# ---------------------------------------------------------------- R2
+
+
+def test_r2_several_self_reviews_are_averaged_and_an_empty_signature_is_missing():
+    """R2 step 1: the self score is the mean of the self rows (80, 90 → 85); step 6: a department
+    review whose supervisor_signed is empty lacks that signature (empty booleans count as false) →
+    signoff_pending, named in the evidence. (0.2·85 + 0.4·90)/0.6 = 53/0.6 = 88.33."""
+    from support_assessed import ev_of, r2
+    from support_rules import dept_review
+
+    reviews = s.reviews([
+        {"person_id": "P", "reviewer_kind": "self", "reviewer_id": "P", "score": 80},
+        {"person_id": "P", "reviewer_kind": "self", "reviewer_id": "P2", "score": 90},
+        {**dept_review("P", 90), "reviewer_id": "H", "supervisor_signed": None},
+    ])
+    t, ev = r2(s.roster([{"person_id": "P"}]), reviews)
+    assert (t["P"]["self_score"], t["P"]["review_score"], t["P"]["status"]) == (85.0, 88.33, "signoff_pending")
+    assert [e["record_ids"] for e in ev_of(ev, "P", "R2.status.supervisor_unsigned")] == [["reviews/2024/P/department/H"]]
+    assert ev_of(ev, "P", "R2.status.dept_head_unsigned") == []
+
+
+def test_r2_the_trimmed_peer_reviews_are_each_persons_own_extremes():
+    """R8: the peer reviews left out are, for each person, the lowest and the highest of that
+    person's own — whatever order the reviews come in. A: 80 (R1), 100 (R2), 60 (R3), 90 (R4), 70 (R5)
+    → R3 and R2 left out, peer score (80 + 90 + 70)/3 = 80; B: 50 (Q1), 40 (Q2), 95 (Q3), 55 (Q4),
+    45 (Q5) → Q2 and Q3, (50 + 55 + 45)/3 = 50."""
+    from support_assessed import ev_of, r2
+
+    given = {"A": [("R1", 80), ("R2", 100), ("R3", 60), ("R4", 90), ("R5", 70)],
+             "B": [("Q1", 50), ("Q2", 40), ("Q3", 95), ("Q4", 55), ("Q5", 45)]}
+    reviews = s.reviews([{"person_id": p, "reviewer_kind": "peer", "reviewer_id": r, "score": x}
+                         for i in range(5) for p in ("B", "A") for r, x in [given[p][i]]])
+    t, ev = r2(s.roster([{"person_id": "A"}, {"person_id": "B"}]), reviews)
+    assert (t["A"]["peer_score"], t["B"]["peer_score"]) == (80.0, 50.0)
+    trimmed = {p: sorted(e["record_ids"][0].rsplit("/", 1)[1] for e in ev_of(ev, p, "R2.review.peer.trimmed")) for p in given}
+    assert trimmed == {"A": ["R2", "R3"], "B": ["Q2", "Q3"]}
