@@ -105,6 +105,17 @@ def _one_empty(schema: pl.Schema) -> list[pl.Expr]:
     return out
 
 
+def check_columns(table: str, frame: pl.LazyFrame | pl.DataFrame) -> None:
+    """Fails, naming the table and the columns, when ``frame`` lacks a contract column of ``table``."""
+    have = frame.lazy().collect_schema()
+    missing = [c for c in OUTPUTS[table].schema() if c not in have]
+    if missing:
+        raise FatalError(
+            f"发布表 {table}: 缺少列 {', '.join(missing)} — 上游资产的列必须与 lianjian/contract/published.yaml 一致"
+            f" (published table {table} lacks columns {missing})"
+        )
+
+
 def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """Exactly the contract columns of ``table``, in declared order and type, empty values spelled one
     way (null text, never ``""``; empty list, never a null list), identity-card-shaped text masked,
@@ -112,13 +123,7 @@ def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     t = OUTPUTS[table]
     schema = t.schema()
     lf = frame.lazy()
-    have = lf.collect_schema()
-    missing = [c for c in schema if c not in have]
-    if missing:
-        raise FatalError(
-            f"发布表 {table}: 缺少列 {', '.join(missing)} — 上游资产的列必须与 lianjian/contract/published.yaml 一致"
-            f" (published table {table} lacks columns {missing})"
-        )
+    check_columns(table, lf)
     lf = lf.select([pl.col(name).cast(dtype) for name, dtype in schema.items()]).with_columns(_one_empty(schema))
     order = list(t.key) + [c for c in schema if c not in t.key]
     try:
@@ -130,13 +135,15 @@ def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
         ) from None
 
 
-def run_years(tables: Mapping[str, pl.DataFrame]) -> list[int]:
+def run_years(tables: Mapping[str, pl.LazyFrame | pl.DataFrame]) -> list[int]:
     """Every year present in any yearly table: each yearly table gets a partition for each of them
-    (an empty file where it has no rows), so ``WHERE year = Y`` always finds the partition."""
+    (an empty file where it has no rows), so ``WHERE year = Y`` always finds the partition. Reads the
+    ``year`` column only."""
     years: set[int] = set()
     for name, frame in tables.items():
-        if OUTPUTS[name].yearly and frame.height:
-            years.update(frame.get_column("year").drop_nulls().unique().to_list())
+        if OUTPUTS[name].yearly:
+            found = frame.lazy().select(pl.col(PARTITION).drop_nulls().unique()).collect().get_column(PARTITION)
+            years.update(int(y) for y in found.to_list())
     return sorted(years)
 
 
@@ -159,26 +166,35 @@ def _write(frame: pl.DataFrame, path: Path) -> dict:
     return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
-def write_table(table: str, frame: pl.DataFrame, root: Path, years: list[int]) -> list[dict]:
-    """Write one prepared table under ``root/<table>/``; returns its files (path relative to ``root``,
-    rows, sha256) in path order. A yearly table is written as one file per year in ``year=<YYYY>/``
-    without the ``year`` column (the hive convention: the folder name carries it)."""
+def write_table(table: str, frame: pl.LazyFrame | pl.DataFrame, root: Path, years: list[int]) -> list[dict]:
+    """Prepare (``prepare``) and write one table under ``root/<table>/``; returns its files (path
+    relative to ``root``, rows, sha256) in path order. A yearly table is written as one file per year
+    in ``year=<YYYY>/`` without the ``year`` column (the hive convention: the folder name carries it),
+    each year prepared on its own: the rows are sorted by year first, so a year's rows come out as
+    they would from the whole table, and only one year is held in memory (national: the evidence
+    table has some 13 million rows)."""
     files = []
     base = root / table
     if OUTPUTS[table].yearly:
-        parts = (
-            {int(k[0]): v for k, v in frame.partition_by(PARTITION, as_dict=True, maintain_order=True, include_key=False).items()}
-            if frame.height
-            else {}
-        )
-        for year in sorted(set(years) | set(parts)):
-            part = parts.get(year, frame.clear().drop(PARTITION))
+        lf = frame.lazy()
+        for year in years:
+            part = prepare(table, lf.filter(pl.col(PARTITION) == year))
+            # copied row by row into fresh buffers, as partitioning the whole table did: the file's
+            # bytes depend on the buffers' layout, not only on the values (the same bytes as before)
+            part = part.select(pl.all().gather(pl.int_range(0, part.height))).drop(PARTITION)
             rel = Path(table, f"year={year}", PART)
             files.append({"path": rel.as_posix(), **_write(part, root / rel)})
             fsync_dir(root / rel.parent)
+            del part
+        total = lf.select(pl.len()).collect().item()
+        if total != sum(f["rows"] for f in files):
+            raise FatalError(
+                f"发布表 {table}: 有 {total - sum(f['rows'] for f in files)} 行没有年度 year — 上游资产的年度列不能为空"
+                f" (published table {table} has rows without a year)"
+            )
     else:
         rel = Path(table, PART)
-        files.append({"path": rel.as_posix(), **_write(frame, root / rel)})
+        files.append({"path": rel.as_posix(), **_write(prepare(table, frame), root / rel)})
     base.mkdir(parents=True, exist_ok=True)
     fsync_dir(base)
     return files
@@ -334,9 +350,13 @@ def publish_tables(
         raise FatalError(f"数据仓库 {warehouse}: 无法创建（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
     now = now or dt.datetime.now(dt.timezone.utc).astimezone()
     tables = {"codes": codes_table(), **tables}
-    prepared = {name: prepare(name, tables.get(name, PUBLISHED[name].empty())) for name in PUBLISHED}
-    private = {name: prepare(name, restricted.get(name, RESTRICTED[name].empty())) for name in RESTRICTED}
-    years = run_years({**prepared, **private})
+    # Prepared and written one table at a time, so that the publish step holds one table in memory,
+    # never all of them (national: the evidence table alone has some 13 million rows)
+    sources = {name: tables.get(name, PUBLISHED[name].empty()) for name in PUBLISHED}
+    private_sources = {name: restricted.get(name, RESTRICTED[name].empty()) for name in RESTRICTED}
+    for name, frame in {**sources, **private_sources}.items():
+        check_columns(name, frame)
+    years = run_years({**sources, **private_sources})
     inputs = manifest_inputs(ingest_report)
     safe_run = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_id)
     version = f"v{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{safe_run}"
@@ -350,10 +370,14 @@ def publish_tables(
         root.mkdir()
         _checkpoint("started")
         outputs: dict[str, list[dict]] = {}
-        for name, frame in prepared.items():
-            outputs[name] = write_table(name, frame, root, years)
-            _checkpoint(f"table:{name}")
-        private_outputs = {name: write_table(name, frame, closed, years) for name, frame in private.items()}
+        try:
+            for name, frame in sources.items():
+                outputs[name] = write_table(name, frame, root, years)
+                _checkpoint(f"table:{name}")
+            private_outputs = {name: write_table(name, frame, closed, years) for name, frame in private_sources.items()}
+        except FatalError:
+            shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind a message
+            raise
         (closed / DICTIONARY).write_bytes(restricted_dictionary_bytes())
         (closed / MANIFEST).write_text(
             json.dumps(
