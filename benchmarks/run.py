@@ -174,8 +174,14 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
             if entry.step_key:
                 step_stage.setdefault(entry.step_key, "validate")
         spans: dict[str, dict] = {}
+        step_seconds: dict[str, float] = {}
+        step_open: dict[str, float] = {}
         for entry in logs(types):
             key = entry.step_key
+            if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                step_open[key] = entry.timestamp
+            elif key in step_open:
+                step_seconds[key] = step_seconds.get(key, 0.0) + entry.timestamp - step_open.pop(key)
             stage = step_stage.get(key) or _stage_of(key)
             s = spans.setdefault(stage, {"start": None, "end": None, "steps": 0, "step_seconds": 0.0, "_open": {}})
             if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
@@ -193,6 +199,7 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
                 "span_seconds": (s["end"] - s["start"]) if s["start"] is not None and s["end"] is not None else None,
                 "steps": s["steps"],
             }
+        result["steps"] = step_seconds  # each step's seconds (STEP_START → its end), by step key
         result["run_id"] = run_id
         result["run_ids"] = run_ids
     except Exception as err:  # noqa: BLE001 — fall back to the outcome's own step timings

@@ -7,9 +7,12 @@
 For every source, one digest per assessment year of its rows — the year of the contract's
 ``year_from`` column (a year, or the year of a date); rows without one (a source without a
 ``year_from`` column, or an empty cell) under ``"none"``. A year's digest is the SHA-256 of that
-year's rows of the staged table, in their stored order, as one uncompressed Arrow IPC file: the same
-rows give the same digest in any process, and a change in any other year's rows leaves it alone. So a
-later step can tell which years' inputs changed since it last computed them, by comparing digests.
+year's rows of the staged table, in their stored order, written as one uncompressed Parquet file
+without statistics (``frame_digest``). Parquet stores values only (not the bytes under a null, nor the
+unused bytes a filtered string column keeps in memory, which Arrow IPC would write): the same rows
+give the same digest in any process, however they were read, and a change in any other year's rows
+leaves it alone. So a later step can tell which years' inputs changed since it last computed them, by
+comparing digests.
 """
 
 from __future__ import annotations
@@ -41,9 +44,10 @@ def year_expr(src: Source, schema: pl.Schema) -> pl.Expr:
 
 
 def frame_digest(frame: pl.DataFrame) -> str:
-    """SHA-256 of ``frame`` as one uncompressed Arrow IPC file (one record batch: rechunked)."""
+    """SHA-256 of ``frame`` written as one uncompressed Parquet file without statistics (rechunked
+    first, so the row groups depend on the rows only)."""
     buf = io.BytesIO()
-    frame.rechunk().write_ipc(buf, compression="uncompressed")
+    frame.rechunk().write_parquet(buf, compression="uncompressed", statistics=False)
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
