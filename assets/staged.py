@@ -4,10 +4,14 @@
 ``["staged", "rejected_records"]`` every rejected row with all its reasons;
 ``["staged", "ingest_report"]`` one row per landing file with the conservation counts.
 
-One op stages every source in ``reference_order()`` because each source's references are checked
-against the ACCEPTED rows of the sources before it; the lineage declared below (internal deps) shows
-exactly that reference DAG. The logic is ``lianjian.ingest.stage_sources`` (one source at a time,
-streamed: each staged table is a LazyFrame the IO manager sinks to Parquet).
+One op reads the landing zone and stages every source (docs/ingest.md, "Reading each file once"):
+each landing file is read once — or taken from the warehouse's file cache when it has not changed —
+and observed as its ``["landing", <source>]`` asset (assets/landing.py); then the sources are staged
+in ``reference_order()``, because each source's references are checked against the ACCEPTED rows of
+the sources before it; the lineage declared below (internal deps) shows exactly that reference DAG.
+The logic is ``lianjian.ingest`` (one source at a time, streamed: each staged table is a LazyFrame
+the IO manager sinks to Parquet). Once everything is written the op writes the per-year digests
+(``staged/_year_digests.json``) and reports the blocking conservation checks (checks/conservation.py).
 """
 
 from __future__ import annotations
