@@ -12,7 +12,8 @@
    - ``daemon``: the nightly schedule's tick evaluated against the instance, its run request executed
      as the daemon's run launcher executes it, then the run-status sensor's tick and its request
      (``benchmarks/daemon_path.py``) — what the nightly run does, minus the daemon's polling.
-   Per stage — ingest (landing group), validate (staged group and asset checks), derive, assess,
+   Per stage — ingest (the staging step: reading the landing files, staged group), validate (the
+   steps that only evaluate asset checks), derive, assess,
    publish (and reports) — wall seconds are taken from the runs' event logs (STEP_START →
    STEP_SUCCESS of the stage's steps), with rows per second over the landing rows. Peak RSS is per
    process (Dagster does not record it per step): the whole run's.
@@ -36,7 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STAGES = ("ingest", "validate", "derive", "assess", "publish", "reports")
-GROUP_STAGE = {"landing": "ingest", "staged": "validate", "checks": "validate", "derived": "derive",
+#: A step's stage by the group of the assets it materializes: the staging step (group staged: it reads
+#: the landing files and writes the staged tables) is "ingest"; the steps that only evaluate checks
+#: (Great Expectations, cross checks) are "validate".
+GROUP_STAGE = {"landing": "ingest", "staged": "ingest", "checks": "validate", "derived": "derive",
                "assessed": "assess", "published": "publish", "reports": "reports"}
 
 
