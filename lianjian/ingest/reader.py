@@ -14,6 +14,11 @@ Chinese (simplified or any regional traditional variant) in any order. The raw f
 
 The inventory of files (``files``) carries the sha256 of each file's bytes, its encoding and the
 mapping of its original headers, which the quarantine uses to show a rejected row as read.
+
+A file is read in one pass (``read_file``): the raw rows, chunk by chunk, are typed and checked on
+their own (``quarantine.check_chunk``) and written as checked parts that keep the cells as read beside
+the typed values (``_in_<column>``); a run keeps them in the warehouse's file cache
+(``lianjian.ingest.cache``), so an unchanged file is not read again (docs/ingest.md).
 """
 
 from __future__ import annotations
