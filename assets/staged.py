@@ -4,20 +4,31 @@
 ``["staged", "rejected_records"]`` every rejected row with all its reasons;
 ``["staged", "ingest_report"]`` one row per landing file with the conservation counts.
 
-One op stages every source in ``reference_order()`` because each source's references are checked
-against the ACCEPTED rows of the sources before it; the lineage declared below (internal deps) shows
-exactly that reference DAG. The logic is ``lianjian.ingest.stage_sources`` (one source at a time,
-streamed: each staged table is a LazyFrame the IO manager sinks to Parquet).
+One op reads the landing zone and stages every source (docs/ingest.md, "Reading each file once"):
+each landing file is read once — or taken from the warehouse's file cache when it has not changed —
+and observed as its ``["landing", <source>]`` asset (assets/landing.py); then the sources are staged
+in ``reference_order()``, because each source's references are checked against the ACCEPTED rows of
+the sources before it; the lineage declared below (internal deps) shows exactly that reference DAG.
+The logic is ``lianjian.ingest`` (one source at a time, streamed: each staged table is a LazyFrame
+the IO manager sinks to Parquet). Once everything is written the op writes the per-year digests
+(``staged/_year_digests.json``) and reports the blocking conservation checks (checks/conservation.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
+from assets.landing import LANDING, observation
+from checks.conservation import CHECK_SPECS, conservation_result
 from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
 from lianjian.files import run_tmpdir
-from lianjian.ingest import DateBounds, combine_rejected, combine_report, stage_sources, upstream
+from lianjian.ingest import DateBounds, combine_rejected, combine_report, files_frame, iter_landing, stage_sources, upstream
+from lianjian.ingest.cache import FileCache
+from lianjian.ingest.digests import write_year_digests
 from lianjian.quality.checks import current_year
 from pipelines.io_manager import table_schema
 from pipelines.resources import LianjianSettings
@@ -75,43 +86,68 @@ REPORT_OUT = _out(
 
 
 def _internal_deps() -> dict[str, set[dg.AssetKey]]:
-    """Each staged table depends on its landing rows, on the staged tables it references (accepted
-    rows), and on the landing rows of a referenced source staged after it (personnel -> departments)."""
+    """Each staged table depends on its landing files, on the staged tables it references (accepted
+    rows), and on the landing files of a referenced source staged after it (personnel -> departments)."""
     deps: dict[str, set[dg.AssetKey]] = {}
     for name in SOURCES:
         before, after = upstream(name)
         deps[name] = (
-            {dg.AssetKey(["landing", name]), dg.AssetKey(["landing", "files"])}
+            {dg.AssetKey(["landing", name])}
             | {dg.AssetKey(["staged", t]) for t in before}
             | {dg.AssetKey(["landing", t]) for t in after}
         )
-    everything = {dg.AssetKey(["landing", n]) for n in SOURCES} | {dg.AssetKey(["landing", "files"])}
+    everything = {dg.AssetKey(["landing", n]) for n in SOURCES}
     deps["rejected_records"] = everything | {dg.AssetKey(["staged", n]) for n in SOURCES}
-    deps["ingest_report"] = {dg.AssetKey(["landing", "files"])} | {dg.AssetKey(["staged", n]) for n in SOURCES}
+    deps["ingest_report"] = everything | {dg.AssetKey(["staged", n]) for n in SOURCES}
     return deps
+
+
+def _conservation(warehouse: Path, report: pl.DataFrame, rejected: pl.DataFrame) -> Iterator[dg.AssetCheckResult]:
+    """``rows_conserved`` of every staged table, its rows counted in the file just written."""
+    for name in SOURCES:
+        staged_rows = pl.scan_parquet(warehouse / "staged" / f"{name}.parquet").select(pl.len()).collect().item()
+        rejected_rows = rejected.filter(pl.col("source") == name).height
+        yield conservation_result(name, report, staged_rows, rejected_rows)
 
 
 @dg.multi_asset(
     name="staged_tables",
-    ins={f"landing_{n}": dg.AssetIn(key=["landing", n], dagster_type=pl.LazyFrame) for n in SOURCES}
-    | {"landing_files": dg.AssetIn(key=["landing", "files"], dagster_type=pl.DataFrame)},
     outs={name: _staged_out(name) for name in SOURCES} | {"rejected_records": REJECTED_OUT, "ingest_report": REPORT_OUT},
+    deps=LANDING,
     internal_asset_deps=_internal_deps(),
+    check_specs=CHECK_SPECS,
     can_subset=False,
     code_version=CODE_VERSION,
 )
-def staged_assets(context, lianjian: LianjianSettings, **landing):
-    # One source at a time, in bounded memory: the landing tables come in as lazy scans; each staged
-    # table is yielded as a LazyFrame (over temporary checked parts) that the IO manager streams to
-    # Parquet before the next source is staged; only rejected rows and key sets are held in memory.
-    files = landing.pop("landing_files")
-    files = files.collect() if isinstance(files, pl.LazyFrame) else files
-    raws = {n: landing[f"landing_{n}"].lazy() for n in SOURCES}
-    rejected_parts, report_parts = [], []
+def staged_assets(context, lianjian: LianjianSettings):
+    # Each landing file is read once, or taken from the warehouse's file cache when unchanged
+    # (lianjian.ingest.cache); then one source at a time, in bounded memory: each staged table is
+    # yielded as a LazyFrame over checked parts that the IO manager streams to Parquet before the next
+    # source is staged; only rejected rows and key sets are held in memory.
+    warehouse = lianjian.warehouse_path
     plausible = lianjian.load_rules().settings().plausible_dates
     dates = DateBounds(plausible.earliest, plausible.latest(current_year()))
-    with run_tmpdir(lianjian.warehouse_path, "stage") as tmp:
-        for name, res in stage_sources(raws, files, tmp, dates):
+    cache = FileCache(warehouse)
+    warnings: list[str] = []
+    logged = 0
+    reads = {}
+    rejected_parts, report_parts = [], []
+    with run_tmpdir(warehouse, "stage") as tmp:
+        for read in iter_landing(lianjian.landing_path, tmp, warnings, dates, cache):
+            for message in dict.fromkeys(warnings[logged:]):
+                context.log.warning(message)
+            logged = len(warnings)
+            unchanged = sum(f.cached for f in read.files)
+            rows = sum(f.rows for f in read.files)
+            if read.present:
+                context.log.info(f"读取 {read.name}：{len(read.files)} 个文件（{unchanged} 个未变，取自缓存），{rows:,} 行")
+            else:
+                context.log.info(f"{read.name}：落地区中没有此可选数据源，按空表处理 (optional source absent)")
+            context.log_event(observation(read.name, read.entries, unchanged, read.present))
+            reads[read.name] = read
+        cache.keep_only(cache.used)
+        files = files_frame([e for r in reads.values() for e in r.entries])
+        for name, res in stage_sources(reads, files):
             rejected_parts.append(res.rejected)
             report_parts.append(res.report)
             counts = res.report.select(pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()).row(0)
@@ -134,6 +170,8 @@ def staged_assets(context, lianjian: LianjianSettings, **landing):
         context.log.warning(f"拒收 {rejected.height:,} 行，原因见 staged/rejected_records (rows rejected)")
     yield dg.Output(rejected, output_name="rejected_records")
     yield dg.Output(report, output_name="ingest_report", metadata={"files": dg.MetadataValue.int(report.height)})
+    write_year_digests(warehouse)
+    yield from _conservation(warehouse, report, rejected)
 
 
 defs = dg.Definitions(assets=[staged_assets])

@@ -12,7 +12,8 @@
    - ``daemon``: the nightly schedule's tick evaluated against the instance, its run request executed
      as the daemon's run launcher executes it, then the run-status sensor's tick and its request
      (``benchmarks/daemon_path.py``) — what the nightly run does, minus the daemon's polling.
-   Per stage — ingest (landing group), validate (staged group and asset checks), derive, assess,
+   Per stage — ingest (the staging step: reading the landing files, staged group), validate (the
+   steps that only evaluate asset checks), derive, assess,
    publish (and reports) — wall seconds are taken from the runs' event logs (STEP_START →
    STEP_SUCCESS of the stage's steps), with rows per second over the landing rows. Peak RSS is per
    process (Dagster does not record it per step): the whole run's.
@@ -36,7 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STAGES = ("ingest", "validate", "derive", "assess", "publish", "reports")
-GROUP_STAGE = {"landing": "ingest", "staged": "validate", "checks": "validate", "derived": "derive",
+#: A step's stage by the group of the assets it materializes: the staging step (group staged: it reads
+#: the landing files and writes the staged tables) is "ingest"; the steps that only evaluate checks
+#: (Great Expectations, cross checks) are "validate".
+GROUP_STAGE = {"landing": "ingest", "staged": "ingest", "checks": "validate", "derived": "derive",
                "assessed": "assess", "published": "publish", "reports": "reports"}
 
 
@@ -174,8 +178,14 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
             if entry.step_key:
                 step_stage.setdefault(entry.step_key, "validate")
         spans: dict[str, dict] = {}
+        step_seconds: dict[str, float] = {}
+        step_open: dict[str, float] = {}
         for entry in logs(types):
             key = entry.step_key
+            if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                step_open[key] = entry.timestamp
+            elif key in step_open:
+                step_seconds[key] = step_seconds.get(key, 0.0) + entry.timestamp - step_open.pop(key)
             stage = step_stage.get(key) or _stage_of(key)
             s = spans.setdefault(stage, {"start": None, "end": None, "steps": 0, "step_seconds": 0.0, "_open": {}})
             if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
@@ -193,6 +203,7 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
                 "span_seconds": (s["end"] - s["start"]) if s["start"] is not None and s["end"] is not None else None,
                 "steps": s["steps"],
             }
+        result["steps"] = step_seconds  # each step's seconds (STEP_START → its end), by step key
         result["run_id"] = run_id
         result["run_ids"] = run_ids
     except Exception as err:  # noqa: BLE001 — fall back to the outcome's own step timings

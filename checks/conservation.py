@@ -1,11 +1,17 @@
 """Conservation checks (docs/contract.md "What it reads"): for every source and landing file, rows read = rows accepted
 + rows rejected + exact duplicates, and the staged and rejected tables hold exactly those counts.
-Blocking, severity ERROR: a run whose counts do not add up fails loudly."""
+
+Reported by the staging step itself (``assets/staged.py``), one check per staged table
+(``rows_conserved``), once every staged table, ``rejected_records`` and ``ingest_report`` are written:
+the staged rows are counted in the written files, not taken from the report. Blocking, severity
+ERROR: a run whose counts do not add up fails loudly, before anything is assessed or published."""
 
 import dagster as dg
 import polars as pl
 
 from lianjian.contract import SOURCES
+
+CHECK_NAME = "rows_conserved"
 
 
 def conservation_problems(source: str, report: pl.DataFrame, staged_rows: int, rejected_rows: int) -> list[str]:
@@ -26,43 +32,38 @@ def conservation_problems(source: str, report: pl.DataFrame, staged_rows: int, r
     return problems
 
 
-def _check(source: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
+def check_spec(source: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name=CHECK_NAME,
         asset=dg.AssetKey(["staged", source]),
-        name="rows_conserved",
         description=f"{source}：读取行数 = 接收 + 拒收 + 重复（每个文件），且与暂存表、拒收记录一致。"
         " Rows read = accepted + rejected + duplicates, per file.",
         blocking=True,
-        additional_ins={
-            "ingest_report": dg.AssetIn(key=["staged", "ingest_report"]),
-            "rejected_records": dg.AssetIn(key=["staged", "rejected_records"]),
-        },
         additional_deps=[dg.AssetKey(["staged", "ingest_report"]), dg.AssetKey(["staged", "rejected_records"])],
     )
-    def rows_conserved(staged: pl.LazyFrame, ingest_report: pl.LazyFrame, rejected_records: pl.LazyFrame) -> dg.AssetCheckResult:
-        staged_rows = staged.select(pl.len()).collect().item()
-        rejected_rows = rejected_records.filter(pl.col("source") == source).select(pl.len()).collect().item()
-        report = ingest_report.collect()
-        problems = conservation_problems(source, report, staged_rows, rejected_rows)
-        totals = report.filter(pl.col("source") == source).select(
-            pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()
-        )
-        read, acc, rej, dup = totals.row(0) if totals.height else (0, 0, 0, 0)
-        return dg.AssetCheckResult(
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="；".join(problems) if problems else f"{source}：{read} = {acc} + {rej} + {dup}",
-            metadata={
-                "rows_read": int(read or 0),
-                "rows_accepted": int(acc or 0),
-                "rows_rejected": int(rej or 0),
-                "rows_duplicate": int(dup or 0),
-            },
-        )
-
-    return rows_conserved
 
 
-CHECKS = [_check(name) for name in SOURCES]
+CHECK_SPECS = [check_spec(name) for name in SOURCES]
 
-defs = dg.Definitions(asset_checks=CHECKS)
+
+def conservation_result(source: str, report: pl.DataFrame, staged_rows: int, rejected_rows: int) -> dg.AssetCheckResult:
+    """The ``rows_conserved`` result of one staged table: ``report`` the ingest report, ``staged_rows``
+    the rows of the written staged table, ``rejected_rows`` that source's rows in rejected_records."""
+    problems = conservation_problems(source, report, staged_rows, rejected_rows)
+    totals = report.filter(pl.col("source") == source).select(
+        pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()
+    )
+    read, acc, rej, dup = totals.row(0) if totals.height else (0, 0, 0, 0)
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["staged", source]),
+        check_name=CHECK_NAME,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="；".join(problems) if problems else f"{source}：{read} = {acc} + {rej} + {dup}",
+        metadata={
+            "rows_read": int(read or 0),
+            "rows_accepted": int(acc or 0),
+            "rows_rejected": int(rej or 0),
+            "rows_duplicate": int(dup or 0),
+        },
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import assessed, derived, landing, published, reports, staged
-from checks import conservation, quality
+from checks import quality
 from pipelines import jobs, schedules, sensors
 from pipelines.io_manager import WarehouseIOManager
 from pipelines.resources import deployment_settings
@@ -31,7 +31,6 @@ defs = dg.Definitions.merge(
     assessed.defs,
     published.defs,
     reports.defs,
-    conservation.defs,
     quality.defs,
     jobs.defs,
     schedules.defs,

@@ -88,8 +88,8 @@ def add_partition_metadata(context: dg.OutputContext, partition: str, metadata: 
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Polars frames as Parquet under the warehouse of the ``lianjian`` settings (landing/, staged/,
-    derived/, assessed/)."""
+    """Polars frames as Parquet under the warehouse of the ``lianjian`` settings (staged/, derived/,
+    assessed/)."""
 
     settings: LianjianSettings
 

@@ -37,6 +37,8 @@ def snapshot(defs: dg.Definitions) -> dict:
     """A JSON-ready description of every asset spec and check, in key order."""
     assets, checks = {}, {}
     for ad in defs.assets or []:
+        if isinstance(ad, dg.AssetSpec):  # an asset Dagster observes but does not make (the landing files)
+            ad = dg.AssetsDefinition(specs=[ad])
         if not isinstance(ad, dg.AssetsDefinition):
             continue
         for spec in ad.specs:
@@ -78,7 +80,7 @@ def test_asset_specs_match_the_reviewed_snapshot():
 
 def test_every_asset_follows_the_conventions():
     """Group = first key part (the layer); Chinese-first description with an English gloss; owners;
-    kinds; code version."""
+    kinds; code version (but for the landing files, which Dagster observes and no code makes)."""
     from pipelines.definitions import defs
 
     for key, spec in snapshot(defs)["assets"].items():
@@ -90,7 +92,7 @@ def test_every_asset_follows_the_conventions():
         assert first_cjk is not None and first_latin is not None and first_cjk < first_latin, key  # Chinese first
         assert spec["owners"] and all(o.startswith("team:") for o in spec["owners"]), key
         assert spec["kinds"], key
-        assert spec["code_version"], key
+        assert spec["code_version"] or layer == "landing", key
     from lianjian.contract import PUBLISHED, RESTRICTED
 
     published = {k: v for k, v in snapshot(defs)["assets"].items() if k.startswith("published/")}

@@ -1,5 +1,6 @@
-"""End to end through Dagster: landing and staged assets materialize on a small landing zone, the
-conservation checks run and pass, and the staged Parquet files hold the contract's tables."""
+"""End to end through Dagster: the staged assets materialize from a small landing zone, observing
+the landing files; the conservation checks reported by the staging step pass (and fail when the
+counts do not add up); the staged Parquet files hold the contract's tables."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import polars as pl
 from support_ingest import BASE, rows, write_landing
 
 from assets import landing, staged
-from checks import conservation
 from checks.conservation import conservation_problems
 from lianjian.contract import PUBLISHED, SOURCES
 from pipelines.definitions import RESOURCES
@@ -20,13 +20,25 @@ def test_materialize_landing_and_staged(tmp_path):
     root = write_landing(tmp_path / "landing", {"talks": rows("talks", bad_talk, BASE["talks"][0])})
     wh = tmp_path / "warehouse"
     resources = dict(RESOURCES) | local_resources(landing=root, warehouse=wh)
-    result = dg.materialize(
-        [landing.landing_assets, staged.staged_assets, *conservation.CHECKS],
-        resources=resources,
-    )
+    result = dg.materialize([*landing.LANDING, staged.staged_assets], resources=resources)
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert len(checks) == len(SOURCES) and all(c.passed for c in checks)
+    assert {c.check_name for c in checks} == {"rows_conserved"}
+    talks_check = next(c for c in checks if c.asset_key == dg.AssetKey(["staged", "talks"]))
+    assert talks_check.metadata["rows_read"].value == 4 and talks_check.description == "talks：4 = 2 + 1 + 1"
+    # the landing files are observed, not copied: one observation per source, with each file's sha256
+    observed = {
+        e.asset_observation_data.asset_observation.asset_key: e.asset_observation_data.asset_observation
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    }
+    assert set(observed) == {dg.AssetKey(["landing", n]) for n in SOURCES}
+    talks_files = observed[dg.AssetKey(["landing", "talks"])].metadata["files"].value.records
+    report_talks = pl.read_parquet(wh / "staged" / "ingest_report.parquet").filter(pl.col("source") == "talks")
+    assert [r.data["sha256"] for r in talks_files] == report_talks["sha256"].to_list()
+    assert observed[dg.AssetKey(["landing", "talks"])].tags["dagster/data_version"]
+    assert not (wh / "landing").exists()
 
     talks = pl.read_parquet(wh / "staged" / "talks.parquet")
     assert talks.schema == SOURCES["talks"].staged_schema()
@@ -40,8 +52,11 @@ def test_materialize_landing_and_staged(tmp_path):
     # no identity number in any Parquet file the run wrote
     for path in wh.rglob("*.parquet"):
         assert b"11010519491231002X" not in path.read_bytes()
-    personnel_landing = pl.read_parquet(wh / "landing" / "personnel.parquet")
-    assert personnel_landing["id_number"].drop_nulls().to_list() == ["1101**************"]
+    # nor in any file of the warehouse's file cache, where the cells are kept masked
+    cached = [p for p in (wh / ".cache").rglob("*") if p.is_file()]
+    assert cached and all(b"11010519491231002X" not in p.read_bytes() for p in cached)
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in cached)
+    assert all(p.stat().st_mode & 0o777 == 0o700 for p in (wh / ".cache").rglob("*") if p.is_dir())
 
 
 def test_staged_lineage_follows_references():
@@ -80,3 +95,25 @@ def test_reference_order_is_a_dag_with_one_exception():
         # the only reference to a source staged later: personnel.dept_code -> departments
         assert after == ({"departments"} if name == "personnel" else set())
     assert order.index("units") < order.index("personnel") < order.index("departments") < order.index("personnel_events") < order.index("talks")
+
+
+def test_a_conservation_failure_fails_the_staging_step(tmp_path, monkeypatch):
+    """The check is blocking: when one source's counts do not add up the staging step fails (so the
+    run fails and nothing is assessed or published), and the failed check is recorded with its reason."""
+    import checks.conservation as conservation
+
+    real = conservation.conservation_problems
+
+    def broken(source, report, staged_rows, rejected_rows):
+        return ["talks.csv: 读取 5 ≠ 接收 2 + 拒收 1 + 重复 1"] if source == "talks" else real(source, report, staged_rows, rejected_rows)
+
+    monkeypatch.setattr(conservation, "conservation_problems", broken)
+    root = write_landing(tmp_path / "landing")
+    resources = dict(RESOURCES) | local_resources(landing=root, warehouse=tmp_path / "warehouse")
+    result = dg.materialize([*landing.LANDING, staged.staged_assets], resources=resources, raise_on_error=False)
+    assert not result.success
+    failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert [(c.asset_key, c.check_name, c.severity) for c in failed] == [
+        (dg.AssetKey(["staged", "talks"]), "rows_conserved", dg.AssetCheckSeverity.ERROR)
+    ]
+    assert failed[0].description.startswith("talks.csv: 读取 5")

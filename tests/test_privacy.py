@@ -171,17 +171,32 @@ def test_file_name_holding_an_identity_number_is_fatal_and_masked(tmp_path):
     assert ID_OK2 not in str(err.value)
 
 
-def test_landing_parquet_holds_no_identity_number(tmp_path):
-    """The landing layer is written from the masked cells (reader.read_file): decode every part."""
+def test_checked_parts_and_the_file_cache_hold_no_identity_number(tmp_path):
+    """Each landing file is read once into checked parts from the masked cells (reader.read_file):
+    decode every part, without and with the warehouse's file cache, and read every byte the cache
+    holds (parts and entries). Parts 0600 in 0700 folders."""
+    from lianjian import privacy
+    from lianjian.ingest.cache import FileCache
     from lianjian.ingest.reader import iter_landing
 
     root = write_landing(tmp_path / "landing", {"personnel": rows("personnel", person("P5", f"王{ID_OK2}"))})
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    for read in iter_landing(root, tmp, []):
-        text = json.dumps(read.frame.collect().to_dicts(), ensure_ascii=False)
-        assert ID_OK not in text and ID_OK2 not in text, read.name
-    assert {p.stat().st_mode & 0o777 for p in tmp.glob("*.parquet")} == {0o600}
+    wh = tmp_path / "wh"
+    for cache in (None, FileCache(wh)):
+        for read in iter_landing(root, tmp, [], cache=cache):
+            text = json.dumps(read.rows().collect().to_dicts(), ensure_ascii=False, default=str)
+            assert ID_OK not in text and ID_OK2 not in text, read.name
+            assert f"王{privacy.mask_str(ID_OK2)}" in text or read.name != "personnel"
+    parts = list(tmp.rglob("*.parquet"))
+    assert parts and {p.stat().st_mode & 0o777 for p in parts} == {0o600}
+    cached = [p for p in (wh / ".cache").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in cached) and any(p.suffix == ".json" for p in cached)
+    for p in cached:
+        raw = p.read_bytes()
+        assert ID_OK.encode() not in raw and ID_OK2.encode() not in raw, p
+        assert p.stat().st_mode & 0o777 == 0o600, p
+    assert {p.stat().st_mode & 0o777 for p in (wh / ".cache").rglob("*") if p.is_dir()} == {0o700}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -276,8 +291,9 @@ def test_a_killed_steps_temporary_folder_is_removed_by_the_next_one(tmp_path):
 
 
 def test_ingest_steps_write_no_temporary_file_outside_the_warehouse(tmp_path, monkeypatch):
-    """The landing and staged assets keep their parts in <warehouse>/.tmp/, not in $TMPDIR (where a
-    killed run used to leave a decoded copy of the personnel file)."""
+    """The staging step keeps its decoded copies in <warehouse>/.tmp/ and its checked parts in the
+    warehouse's file cache, not in $TMPDIR (where a killed run used to leave a decoded copy of the
+    personnel file)."""
     import tempfile
 
     import dagster as dg
@@ -303,8 +319,8 @@ def test_ingest_steps_write_no_temporary_file_outside_the_warehouse(tmp_path, mo
     (root / "personnel.csv").write_bytes((root / "personnel.csv").read_bytes().decode("utf-8").encode("gb18030"))
     wh = tmp_path / "wh"
     resources = local_resources(root, wh, TESTS.parent / "rules" / "default.yaml")
-    assert dg.materialize([landing.landing_assets, staged.staged_assets], resources=resources).success
+    assert dg.materialize([*landing.LANDING, staged.staged_assets], resources=resources).success
     assert list(system_tmp.iterdir()) == []
     steps = [p for p in seen if p.parent == wh / ".tmp"]
-    assert {p.name.split("-")[0] for p in steps} == {"landing", "stage"}
+    assert {p.name.split("-")[0] for p in steps} == {"stage"}
     assert list((wh / ".tmp").iterdir()) == []

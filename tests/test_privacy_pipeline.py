@@ -131,7 +131,8 @@ def test_modes_private_outside_published_and_readable_inside(bad_night):
             wrong.append((rel, oct(mode), oct(want)))
     assert wrong == []
     layers = {p.name for p in wh.iterdir()}
-    assert {"landing", "staged", "derived", "assessed", "reports", ".tmp", ".versions", "restricted", "lianjian.duckdb"} <= layers
+    assert {".cache", "staged", "derived", "assessed", "reports", ".tmp", ".versions", "restricted", "lianjian.duckdb"} <= layers
+    assert "landing" not in layers  # the landing files are read where they are, not copied
     # what was checked: a version with both parts, reached through the links
     version = (wh / ".current").resolve()
     assert version.parent == wh / ".versions" and any((version / "restricted" / "review_leads").rglob("*.parquet"))

@@ -576,7 +576,7 @@ def test_plausible_dates_and_rejected_share_through_dagster(tmp_path):
     root = write_landing(tmp_path / "landing", {"talks": talks})
     wh = tmp_path / "warehouse"
     result = dg.materialize(
-        [landing.landing_assets, staged.staged_assets, staged_data_quality],
+        [*landing.LANDING, staged.staged_assets, staged_data_quality],
         resources=dict(RESOURCES) | local_resources(landing=root, warehouse=wh, rules=rules),
         selection=dg.AssetSelection.all(),
     )

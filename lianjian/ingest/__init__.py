@@ -1,7 +1,12 @@
 """Ingestion and quarantine: landing files -> typed staged tables, rejected rows and the ingest report.
 
-``ingest_landing(landing_dir)`` does everything without Dagster; the landing and staged assets call
-the same pieces (``read_landing`` and ``stage``). See docs/ingest.md.
+Each landing file is read once (``reader.read_file``): decoded, cleaned, identity numbers masked and
+every row typed and checked on its own, chunk by chunk, into checked parts — in a run, in the
+warehouse's private file cache (``cache.FileCache``), so an unchanged file is not read again. Then
+``stage_sources`` runs the checks across rows and files (duplicates, references to other sources'
+accepted rows) over those parts and gives the staged tables, the rejected rows and the per-file
+counts. ``ingest_landing(landing_dir)`` does everything without Dagster; the staged asset calls the
+same pieces. See docs/ingest.md.
 """
 
 from __future__ import annotations
@@ -19,12 +24,22 @@ from lianjian.ingest.quarantine import (
     Checked,
     DateBounds,
     Staged,
-    check_source,
+    check_rows,
     reference_order,
     stage_checked,
     upstream,
 )
-from lianjian.ingest.reader import FILES_SCHEMA, LandingRead, SourceRead, files_frame, iter_landing, raw_schema, read_landing
+from lianjian.ingest.reader import (
+    FILES_SCHEMA,
+    FileRead,
+    LandingRead,
+    SourceRead,
+    files_frame,
+    iter_landing,
+    raw_rows,
+    raw_schema,
+    read_landing,
+)
 
 
 @dataclass
@@ -40,47 +55,25 @@ class IngestResult:
     present: dict[str, bool] = field(default_factory=dict)
 
 
-def stage_sources(
-    raws: dict[str, pl.LazyFrame], files: pl.DataFrame, tmpdir: Path, dates: DateBounds | None = None
-) -> Iterator[tuple[str, Staged]]:
-    """Stage every source in ``reference_order()``, one at a time, in bounded memory. ``raws``: the raw
-    (landing) rows of each source, lazily (``scan_parquet``); ``files``: the file inventory. Yields
-    (source, Staged); ``Staged.staged`` is lazy over temporary parts under ``tmpdir`` (keep it until
-    the tables are written) — write it before asking for the next source. A source's references are
-    checked against the accepted rows of the sources before it (read back lazily, key columns only);
-    personnel's reference to departments against the departments' candidate rows. ``dates``: the
-    plausible range of every date column (the rules file's ``plausible_dates``; None: not checked)."""
+def stage_sources(reads: dict[str, SourceRead], files: pl.DataFrame) -> Iterator[tuple[str, Staged]]:
+    """Stage every source in ``reference_order()``, one at a time, in bounded memory. ``reads``: every
+    source as read (its checked rows lazy over the parts); ``files``: the file inventory. Yields
+    (source, Staged); ``Staged.staged`` is lazy over the parts — write it before asking for the next
+    source. A source's references are checked against the accepted rows of the sources before it
+    (read back lazily, key columns only); personnel's reference to departments against the
+    departments' candidate rows."""
     accepted: dict[str, pl.LazyFrame] = {}
     early: dict[str, Checked] = {}
     for name in reference_order():
-        checked = early.pop(name, None) or check_source(SOURCES[name], raws[name], tmpdir, dates=dates)
+        checked = early.pop(name, None) or check_rows(SOURCES[name], reads[name].rows())
         before, after = upstream(name)
         targets = {t: accepted[t] for t in before}
         for t in after:
-            early[t] = check_source(SOURCES[t], raws[t], tmpdir, dates=dates)
+            early[t] = check_rows(SOURCES[t], reads[t].rows())
             targets[t] = early[t].candidates()
-        res = stage_checked(checked, targets, raws[name], files)
+        res = stage_checked(checked, targets, raw_rows(SOURCES[name], checked.rows), files)
         accepted[name] = res.staged
         yield name, res
-
-
-def stage(landing: LandingRead, dates: DateBounds | None = None) -> IngestResult:
-    """Stage every source in reference order, in memory (tests and small zones)."""
-    staged: dict[str, pl.DataFrame] = {}
-    rejected_parts, report_parts = [], []
-    with tempfile.TemporaryDirectory(prefix="lianjian-stage-") as tmp:
-        raws = {n: f.lazy() for n, f in landing.frames.items()}
-        for name, res in stage_sources(raws, landing.files, Path(tmp), dates):
-            staged[name] = res.staged.collect()
-            rejected_parts.append(res.rejected)
-            report_parts.append(res.report)
-    return IngestResult(
-        staged={n: staged[n] for n in SOURCES},
-        rejected=combine_rejected(rejected_parts),
-        report=combine_report(report_parts),
-        warnings=landing.warnings,
-        present=landing.present,
-    )
 
 
 def combine_rejected(parts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -95,15 +88,32 @@ def combine_report(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def ingest_landing(landing_dir: Path, dates: DateBounds | None = None) -> IngestResult:
-    """Read and stage a whole landing zone without Dagster (tests, benchmark, CLI helpers). The
-    temporary parts go to the system's temporary folder here; a run (the assets) keeps them in the
-    warehouse's own (lianjian.files.run_tmpdir)."""
-    return stage(read_landing(Path(landing_dir)), dates)
+    """Read and stage a whole landing zone without Dagster, in memory (tests, benchmark, CLI helpers):
+    the same code as a run, without the warehouse's cache — the parts go to the system's temporary
+    folder here; a run keeps them in the warehouse's own (lianjian.files, lianjian.ingest.cache)."""
+    warnings: list[str] = []
+    staged: dict[str, pl.DataFrame] = {}
+    rejected_parts, report_parts = [], []
+    with tempfile.TemporaryDirectory(prefix="lianjian-ingest-") as tmp:
+        reads = {r.name: r for r in iter_landing(Path(landing_dir), Path(tmp), warnings, dates)}
+        files = files_frame([e for r in reads.values() for e in r.entries])
+        for name, res in stage_sources(reads, files):
+            staged[name] = res.staged.collect()
+            rejected_parts.append(res.rejected)
+            report_parts.append(res.report)
+    return IngestResult(
+        staged={n: staged[n] for n in SOURCES},
+        rejected=combine_rejected(rejected_parts),
+        report=combine_report(report_parts),
+        warnings=list(dict.fromkeys(warnings)),
+        present={n: r.present for n, r in reads.items()},
+    )
 
 
 __all__ = [
     "DateBounds",
     "FILES_SCHEMA",
+    "FileRead",
     "IngestResult",
     "LandingRead",
     "REPORT_SCHEMA",
@@ -114,10 +124,10 @@ __all__ = [
     "files_frame",
     "ingest_landing",
     "iter_landing",
+    "raw_rows",
     "raw_schema",
     "read_landing",
     "reference_order",
-    "stage",
     "stage_sources",
     "upstream",
 ]

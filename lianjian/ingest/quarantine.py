@@ -16,12 +16,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
 from lianjian.contract import INTERNAL, LEADERSHIP_POSITIONS, PUBLISHED, SOURCES, Column, Source
-from lianjian.files import make_private
 from lianjian.ingest import text
 
 #: How much of a bad value a reason repeats (a very long cell is kept, but not echoed whole).
@@ -297,21 +295,9 @@ class Checked:
         return self.rows.filter(pl.col(OWN).is_null() & ~pl.col(ORD).is_in(drop.implode()))
 
 
-def check_source(
-    src: Source, raw: pl.LazyFrame, tmpdir: Path, chunk_rows: int | None = None, dates: DateBounds | None = None
-) -> Checked:
-    """Own checks of a whole source, chunk by chunk, then duplicates over the whole source."""
-    chunk_rows = chunk_rows or CHUNK_ROWS
-    n = raw.select(pl.len()).collect().item()
-    parts = []
-    for i, offset in enumerate(range(0, n, chunk_rows)):
-        chunk = raw.slice(offset, chunk_rows).collect()
-        part = tmpdir / f"checked-{src.name}-{i:05d}.parquet"
-        check_chunk(src, chunk, offset, dates).write_parquet(part, compression="lz4", statistics=False)
-        make_private(part)
-        parts.append(part)
-        del chunk
-    rows = pl.scan_parquet(parts) if parts else check_chunk(src, pl.DataFrame(schema=raw.collect_schema()), 0, dates).lazy()
+def check_rows(src: Source, rows: pl.LazyFrame) -> Checked:
+    """A source after its own checks: ``rows`` are its checked rows (``check_chunk``, chunk by chunk,
+    done as each file is read: lianjian.ingest.reader), over which duplicates are found here."""
     dup_copies, conflicts = _duplicate_rows(src, rows)
     return Checked(src, rows, dup_copies, conflicts)
 

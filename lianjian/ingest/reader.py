@@ -14,6 +14,11 @@ Chinese (simplified or any regional traditional variant) in any order. The raw f
 
 The inventory of files (``files``) carries the sha256 of each file's bytes, its encoding and the
 mapping of its original headers, which the quarantine uses to show a rejected row as read.
+
+A file is read in one pass (``read_file``): the raw rows, chunk by chunk, are typed and checked on
+their own (``quarantine.check_chunk``) and written as checked parts that keep the cells as read beside
+the typed values (``_in_<column>``); a run keeps them in the warehouse's file cache
+(``lianjian.ingest.cache``), so an unchanged file is not read again (docs/ingest.md).
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from lianjian import privacy
 from lianjian.errors import FatalError
 from lianjian.files import create_private, make_private, write_private
 from lianjian.ingest import text
-from lianjian.ingest.quarantine import SEP
+from lianjian.ingest import quarantine
+from lianjian.ingest.cache import FileCache
+from lianjian.ingest.quarantine import ORD, SEP, DateBounds, check_chunk
 
 EXTENSIONS = (".csv", ".xlsx", ".parquet")
 CHUNK = 1 << 24
@@ -397,27 +404,137 @@ def _read_cells(src: Source, path: Path, rel: str, encoding: str, tmpdir: Path):
     return "parquet", headers, cells, None, path, None
 
 
-def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: list[str], out: Path) -> dict:
-    """One landing file -> its inventory entry; its raw rows (the source's raw_schema()) are streamed to
-    the Parquet file ``out`` (not written for an empty file: ``rows_read`` 0). A CSV is read in a stream,
-    so memory does not grow with the file. Every identity number in a cell is masked here, before the
-    rows are written anywhere; a file that cannot be read ends the run with one line naming it."""
-    rel = path.relative_to(landing).as_posix()
+def check_name(rel: str) -> None:
+    """A landing file name holding an identity number ends the run, the name masked."""
     if privacy.contains_id_str(rel):
         raise FatalError(
             f"{privacy.mask_str(rel)}: 文件名中含有身份证号 — 请重命名该文件 (a landing file name holds an identity number)"
         )
+
+
+def unreadable(rel: str, err: OSError) -> FatalError:
+    return FatalError(f"{rel}: 无法读取文件（{err.strerror or type(err).__name__}）— 请检查文件权限与磁盘 (unreadable file)")
+
+
+def file_digest(path: Path, rel: str) -> tuple[str, str]:
+    """(sha256, encoding) of a landing file, in one pass over its bytes (``_hash_and_encoding``): what
+    the file cache is keyed by. A file that cannot be read ends the run with one line naming it."""
     try:
-        sha, encoding = _hash_and_encoding(path)
+        return _hash_and_encoding(path)
+    except OSError as err:
+        raise unreadable(rel, err) from None
+
+
+#: Prefix of the cells as read (masked), kept beside the checked columns of each part: a rejected
+#: row is shown as read (``rejected_records.raw``), whatever rejected it.
+RAW = "_in_"
+
+
+#: checked_schema's answers: (source, dates) -> (the source, its schema). Working it out runs the row
+#: checks on an empty frame (tens of milliseconds): once per source, not once per file.
+_SCHEMAS: dict[tuple[int, DateBounds | None], tuple[Source, pl.Schema]] = {}
+
+
+def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
+    """The columns of a checked part: ``check_chunk``'s (typed values, ``_file``, ``_row``, ``_ord``,
+    ``_own``, ``_unparsed``), then every contract column as read (``_in_<column>``, text), ``_problem``
+    and ``_personal``."""
+    known = _SCHEMAS.get((id(src), dates))
+    if known is not None and known[0] is src:
+        return known[1]
+    empty = pl.DataFrame(schema=raw_schema(src))
+    schema = _with_raw(src, check_chunk(src, empty, 0, dates), empty).schema
+    _SCHEMAS[(id(src), dates)] = (src, schema)
+    return schema
+
+
+def _with_raw(src: Source, checked: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    cells = raw.select(*[pl.col(c.name).alias(RAW + c.name) for c in src.columns], "_problem", "_personal")
+    return pl.concat([checked, cells], how="horizontal")
+
+
+def raw_rows(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows as read (``raw_schema``) of checked parts."""
+    return checked.select(*[pl.col(RAW + c.name).alias(c.name) for c in src.columns], "_file", "_row", "_problem", "_personal")
+
+
+def _chunks(frame: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
+    """The rows of ``frame``, streamed, in chunks of exactly ``size`` rows (the last one shorter)."""
+    held: list[pl.DataFrame] = []
+    have = 0
+    for batch in frame.collect_batches(chunk_size=size):
+        while batch.height:
+            take = min(size - have, batch.height)
+            held.append(batch.slice(0, take))
+            have += take
+            batch = batch.slice(take)
+            if have == size:
+                yield pl.concat(held, rechunk=True)
+                held, have = [], 0
+    if have:
+        yield pl.concat(held, rechunk=True)
+
+
+def _check_parts(src: Source, rows: pl.LazyFrame, outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
+    """Row checks of one file's rows, one chunk of ``quarantine.CHUNK_ROWS`` at a time, each chunk
+    written as a part under ``outdir`` (the checked columns and the cells as read). Returns the parts
+    and the number of rows."""
+    schema = checked_schema(src, dates)
+    parts, n = [], 0
+    for i, chunk in enumerate(_chunks(rows, quarantine.CHUNK_ROWS)):
+        part = outdir / f"part-{i:05d}.parquet"
+        _with_raw(src, check_chunk(src, chunk, n, dates), chunk).cast(schema).write_parquet(part, **PART_OPTIONS)
+        make_private(part)
+        parts.append(part)
+        n += chunk.height
+    return parts, n
+
+
+@dataclass
+class FileRead:
+    """One landing file read and row-checked: its inventory entry (``FILES_SCHEMA``), what reading it
+    said (unknown columns, mixed encodings, an empty file), and its checked parts in row order (none
+    for a file without rows). ``_ord`` in the parts counts from 0 within the file."""
+
+    entry: dict
+    warnings: list[str]
+    parts: list[Path]
+    cached: bool = False  # taken from the warehouse's file cache, not read again
+
+    @property
+    def rows(self) -> int:
+        return int(self.entry["rows_read"])
+
+
+def read_file(
+    src: Source,
+    path: Path,
+    landing: Path,
+    tmpdir: Path,
+    outdir: Path,
+    dates: DateBounds | None = None,
+    digest: tuple[str, str] | None = None,
+) -> FileRead:
+    """One landing file, in one pass: decoded, headers resolved, every cell cleaned and every identity
+    number masked, blank rows dropped, then each chunk of rows typed and checked on its own
+    (``check_chunk``) and written to a part under ``outdir`` together with its cells as read. A CSV is
+    read in a stream, so memory grows with the chunk, not with the file. Identity numbers are masked
+    before any row is written anywhere; a file that cannot be read ends the run with one line naming
+    it. ``digest``: its (sha256, encoding) when already known; ``tmpdir``: decoded copies."""
+    rel = path.relative_to(landing).as_posix()
+    check_name(rel)
+    warnings: list[str] = []
+    sha, encoding = digest or file_digest(path, rel)
+    try:
         encoding, headers, cells, numeric, utf8_path, transcoded = _read_cells(src, path, rel, encoding, tmpdir)
     except OSError as err:
-        raise FatalError(f"{rel}: 无法读取文件（{err.strerror or type(err).__name__}）— 请检查文件权限与磁盘 (unreadable file)") from None
+        raise unreadable(rel, err) from None
     suffix = path.suffix.lower()
     entry = {"source": src.name, "file": rel, "sha256": sha, "format": suffix[1:], "encoding": encoding}
     if headers is None:  # an empty file: no header, no rows
         warnings.append(f"{src.name}: {rel}: 空文件，没有表头和数据行 (empty file: no header, no rows)")
         entry |= {"headers": "{}", "rows_read": 0}
-        return entry
+        return FileRead(entry, warnings, [])
     if transcoded is not None and (mixed := _mixed_warning(src.name, rel, transcoded)):
         warnings.append(mixed)
     hmap = _header_map(src, headers, rel, warnings)
@@ -474,31 +591,61 @@ def read_file(src: Source, path: Path, landing: Path, tmpdir: Path, warnings: li
         return frame.filter(~pl.col("_blank") | pl.col("_problem").is_not_null()).drop("_blank").cast(raw_schema(src))
 
     try:
-        rows_of(cells.lazy()).sink_parquet(out, **PART_OPTIONS)
+        parts, n = _check_parts(src, rows_of(cells.lazy()), outdir, dates)
     except pl.exceptions.PolarsError:
         if suffix != ".csv":
             raise
         # Polars cannot parse it (an unclosed quote swallows the rest of the file): line by line
-        rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy()).sink_parquet(out, **PART_OPTIONS)
-    make_private(out)
-    entry["rows_read"] = pl.scan_parquet(out).select(pl.len()).collect().item()
-    return entry
+        for part in outdir.glob("part-*.parquet"):
+            part.unlink()
+        parts, n = _check_parts(src, rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy()), outdir, dates)
+    entry["rows_read"] = n
+    return FileRead(entry, warnings, parts)
 
 
 @dataclass
 class SourceRead:
-    """One source as read: inventory entries, the raw rows (lazy, over temporary Parquet parts) and
-    whether any file of it was present."""
+    """One source as read: its files (inventory entries and checked parts) and whether any file of it
+    was present. ``rows()`` are the checked rows of the whole source, ``frame`` the rows as read."""
 
     name: str
-    entries: list[dict]
-    frame: pl.LazyFrame
+    files: list[FileRead]
     present: bool
+    dates: DateBounds | None = None
+
+    @property
+    def entries(self) -> list[dict]:
+        return [f.entry for f in self.files]
+
+    def rows(self) -> pl.LazyFrame:
+        """The checked rows of every file in order, ``_ord`` counting over the whole source."""
+        frames, base = [], 0
+        for f in self.files:
+            if f.parts:
+                frames.append(pl.scan_parquet(f.parts).with_columns(pl.col(ORD) + base))
+            base += f.rows
+        if not frames:
+            return pl.LazyFrame(schema=checked_schema(SOURCES[self.name], self.dates))
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+
+    @property
+    def frame(self) -> pl.LazyFrame:
+        """The rows as read (``raw_schema``): every cell as text, identity numbers masked."""
+        return raw_rows(SOURCES[self.name], self.rows())
 
 
-def read_source(src: Source, landing: Path, tmpdir: Path, warnings: list[str]) -> SourceRead:
-    """Every file of one source as one lazy raw frame over Parquet parts written under ``tmpdir``
-    (they must outlive the frame)."""
+def read_source(
+    src: Source,
+    landing: Path,
+    tmpdir: Path,
+    warnings: list[str],
+    dates: DateBounds | None = None,
+    cache: FileCache | None = None,
+) -> SourceRead:
+    """Every file of one source, read and row-checked (``read_file``). With a ``cache`` (a run: the
+    warehouse's private cache), a file whose bytes, path and reading settings are those of a cached
+    read is not read again; without one, the parts are written under ``tmpdir`` (they must outlive
+    the result)."""
     paths = source_files(landing, src.name)
     if not paths:
         if src.required:
@@ -506,20 +653,33 @@ def read_source(src: Source, landing: Path, tmpdir: Path, warnings: list[str]) -
                 f"{src.name}.csv: 缺少必需的数据源 {src.name}（{src.zh}）— 请把 {src.name}.csv、.xlsx 或 .parquet"
                 f"（或文件夹 {src.name}/）放入落地区 {landing}"
             )
-        return SourceRead(src.name, [], pl.LazyFrame(schema=raw_schema(src)), False)
-    entries, parts = [], []
+        return SourceRead(src.name, [], False, dates)
+    files = []
     for i, p in enumerate(paths):
-        out = tmpdir / f"part-{src.name}-{i:05d}.parquet"
-        entry = read_file(src, p, landing, tmpdir, warnings, out)
-        entries.append(entry)
-        if entry["headers"] != "{}":
-            parts.append(out)
-    if src.required and all(e["headers"] == "{}" for e in entries):
+        rel = p.relative_to(landing).as_posix()
+        check_name(rel)
+        digest = file_digest(p, rel)
+        if cache is None:
+            outdir = tmpdir / f"{src.name}-{i:05d}"
+            outdir.mkdir(mode=0o700)
+            read = read_file(src, p, landing, tmpdir, outdir, dates, digest)
+        else:
+            key = cache.key(src, rel, digest[0], dates)
+            read = cache.get(key)
+            if read is None:
+                with cache.building(key) as outdir:
+                    cache.put(key, read_file(src, p, landing, tmpdir, outdir, dates, digest), outdir)
+                read = cache.get(key)
+                if read is None:
+                    raise FatalError(f"{cache.root / key}: 无法写入数据仓库的缓存 — 请检查磁盘空间与权限 (file cache not written)")
+                read.cached = False
+        warnings.extend(read.warnings)
+        files.append(read)
+    if src.required and all(f.entry["headers"] == "{}" for f in files):
         raise FatalError(
-            f"{entries[0]['file']}: 文件为空，必需的数据源 {src.name}（{src.zh}）没有表头 — 请重新导出该文件 (empty file)"
+            f"{files[0].entry['file']}: 文件为空，必需的数据源 {src.name}（{src.zh}）没有表头 — 请重新导出该文件 (empty file)"
         )
-    frame = pl.scan_parquet(parts) if parts else pl.LazyFrame(schema=raw_schema(src))
-    return SourceRead(src.name, entries, frame, True)
+    return SourceRead(src.name, files, True, dates)
 
 
 def landing_folder(landing: Path) -> Path:
@@ -529,28 +689,34 @@ def landing_folder(landing: Path) -> Path:
     return landing
 
 
-def iter_landing(landing: Path, tmpdir: Path, warnings: list[str]) -> Iterator[SourceRead]:
-    """Read the landing zone one source at a time (raises FatalError when a required source or column
-    is missing). Each source's rows are lazy over Parquet parts under ``tmpdir``: consume (write) a
-    source before asking for the next one, and keep ``tmpdir`` until then. Warnings are appended."""
+def iter_landing(
+    landing: Path,
+    tmpdir: Path,
+    warnings: list[str],
+    dates: DateBounds | None = None,
+    cache: FileCache | None = None,
+) -> Iterator[SourceRead]:
+    """Read the landing zone one source at a time, in declaration order (raises FatalError when a
+    required source or column is missing). Each source's rows are lazy over its checked parts (under
+    ``tmpdir``, or in the ``cache``). Warnings are appended."""
     landing = landing_folder(landing)
     for src in SOURCES.values():
-        yield read_source(src, landing, tmpdir, warnings)
+        yield read_source(src, landing, tmpdir, warnings, dates, cache)
 
 
 def files_frame(entries: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(entries, schema=FILES_SCHEMA) if entries else pl.DataFrame(schema=FILES_SCHEMA)
 
 
-def read_landing(landing: Path) -> LandingRead:
-    """Read every source of the landing zone into memory (tests and small zones; the assets stream
-    with ``iter_landing``). Unknown columns are reported once per source and header."""
+def read_landing(landing: Path, dates: DateBounds | None = None) -> LandingRead:
+    """Read every source of the landing zone into memory, as read (tests and small zones; a run
+    streams with ``iter_landing``). Unknown columns are reported once per source and header."""
     warnings: list[str] = []
     frames: dict[str, pl.DataFrame] = {}
     entries: list[dict] = []
     present: dict[str, bool] = {}
     with tempfile.TemporaryDirectory(prefix="lianjian-landing-") as tmp:
-        for read in iter_landing(landing, Path(tmp), warnings):
+        for read in iter_landing(landing, Path(tmp), warnings, dates):
             entries += read.entries
             frames[read.name] = read.frame.collect()
             present[read.name] = read.present
