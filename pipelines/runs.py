@@ -58,9 +58,21 @@ def ingest_request(
     reports: bool = True,
     run_id: str | None = None,
     extra_tags: dict[str, str] | None = None,
-) -> dg.RunRequest:
+    force: bool = False,
+) -> dg.RunRequest | dg.SkipReason:
     """The first run of a pipeline run: landing and staging, pinned to ``settings`` (run configuration
-    and tags). ``years`` (checked here) and ``reports=False`` are passed on to the second run as tags."""
+    and tags). ``years`` (checked here) and ``reports=False`` are passed on to the second run as tags.
+
+    A ``SkipReason`` instead when the published version is current — no landing file, the rules file
+    nor the code changed since it was published, and its run finished (lianjian/fingerprint.py,
+    checked under the warehouse lock without waiting) — unless ``force`` or ``years`` (asking for
+    years is asking to recompute them)."""
+    if not force and not years:
+        from lianjian.fingerprint import check_current
+
+        current = check_current(settings.landing_path, settings.warehouse_path, settings.rules_path)
+        if current is not None:
+            return dg.SkipReason(current.message())
     tags = {RUN_ID_TAG: run_id or new_run_id(), TRIGGER_TAG: trigger, **settings.tags(), **(extra_tags or {})}
     if years:
         first, last = parse_years(years)
