@@ -12,6 +12,8 @@ The live version is current when all of these hold:
   same SHA-256 of its bytes;
 - the rules file's SHA-256 is its ``rules_sha256`` and this code's version (:func:`code_version`)
   its ``code_version``;
+- it was computed in this month of the run date (lianjian/clock.py): the "三个规定" monthly counts
+  (R9) cover the months begun by the run date, so a new month means new rows even on the same data;
 - the pipeline run that published it finished: its yearly reports were all written, over every
   year (no ``--years`` limit), and it recorded so in ``<warehouse>/.cache/published_state.json``
   (:func:`record_finished`). A version whose run failed after publishing (reports not written) or
@@ -45,7 +47,8 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from lianjian.clock import TIMEZONE
+from lianjian.clock import TIMEZONE, run_month
+from lianjian.errors import FatalError
 
 #: The warehouse's private cache folder (0700), and the two files of the fast path in it (0600).
 CACHE = ".cache"
@@ -284,6 +287,11 @@ def is_current(landing: Path, warehouse: Path, rules_path: Path) -> CurrentVersi
     ):
         return None
     try:
+        if finished.get("run_month") != run_month():
+            return None
+    except FatalError:  # a LIANJIAN_RUN_DATE that is not a date: the run says so
+        return None
+    try:
         if file_sha256(Path(rules_path)) != manifest.get("rules_sha256"):
             return None
     except OSError:
@@ -321,7 +329,6 @@ def check_current(landing: Path, warehouse: Path, rules_path: Path) -> CurrentVe
     """``is_current`` under the warehouse lock, taken briefly without waiting: None when another run
     holds the warehouse (it may be publishing), when nothing is published, or when anything cannot be
     read — the caller then runs as usual. Re-entrant in a process that already holds the lock."""
-    from lianjian.errors import FatalError
     from lianjian.lock import warehouse_lock
 
     warehouse = Path(warehouse)
@@ -352,12 +359,17 @@ def record_finished(
 
     Also fills the stat cache from the manifest's digests for each landing file whose ctime is
     before ``reading_started`` (epoch seconds: when the run's reading of the landing zone began),
-    less a margin: such a file has not changed since it was read, so the digest is its bytes'."""
+    less a margin: such a file has not changed since it was read, so the digest is its bytes'. The
+    month of the run date is recorded when it was the same at both ends of the run (a run across a
+    month's end is never current: which month its R9 counts took is not known here)."""
     warehouse, landing = Path(warehouse), Path(landing)
     manifest = live_manifest(warehouse)
     if manifest is None or manifest.get("run_id") != run_id:
         return False
     cache_dir(warehouse, create=True)
+    month = run_month()
+    if reading_started is None or run_month(dt.datetime.fromtimestamp(reading_started, dt.timezone.utc)) != month:
+        month = None
     if reading_started is not None:
         cache = StatCache(warehouse)
         limit = int(reading_started * 1e9) - CTIME_MARGIN_NS
@@ -376,6 +388,7 @@ def record_finished(
             "version": manifest["version"],
             "run_id": run_id,
             "all_years": bool(all_years),
+            "run_month": month,
             "staged": staged_stamp(warehouse),
             "recorded": dt.datetime.now(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds"),
         },
