@@ -224,3 +224,8 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2020", "2025")
     assert _published_files(warm) == _published_files(cold)
     assert _published_files(warm) != {}
+
+    # a run limited to some years leaves the others as they were: no record, every year next time
+    limited = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False, years="2025")
+    assert limited.success, limited.failure
+    assert not D.computed_path(cold).exists()
