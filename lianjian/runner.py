@@ -221,8 +221,16 @@ def _pipeline(
 ) -> RunOutcome:
     """The two Dagster runs of ``run_pipeline`` (called with the warehouse lock held; ``run_id``: the
     pipeline run's ``lianjian/run_id``, also recorded in the lock)."""
-    from pipelines.definitions import defs
     from pipelines.runs import ASSESS_JOB, INGEST_JOB, assess_request, ingest_request
+
+    started = time.monotonic()
+    first = ingest_request(settings, trigger=trigger, years=years, reports=reports, run_id=run_id, force=force)
+    if isinstance(first, dg.SkipReason):  # the published version is current: nothing to run
+        return RunOutcome(
+            success=True, run_id=run_id, seconds=time.monotonic() - started, pipeline_run_id=run_id,
+            settings=settings, current=first.skip_message,
+        )
+    from pipelines.definitions import defs
 
     config = {k: v for k, v in (run_config or {}).items() if k != "resources"}
     loggers = {LOGGER_NAME: progress_logger()} if progress else {}
@@ -235,13 +243,6 @@ def _pipeline(
         j = defs.resolve_job_def(name)
         return j.with_logger_defs({**j.loggers, **loggers}) if loggers else j
 
-    started = time.monotonic()
-    first = ingest_request(settings, trigger=trigger, years=years, reports=reports, run_id=run_id, force=force)
-    if isinstance(first, dg.SkipReason):  # the published version is current: nothing to run
-        return RunOutcome(
-            success=True, run_id=run_id, seconds=time.monotonic() - started, pipeline_run_id=run_id,
-            settings=settings, current=first.skip_message,
-        )
     instance = instance or instance_for_run()
     result = _execute(job(INGEST_JOB), first, instance, config)
     outcome = RunOutcome(
