@@ -8,16 +8,13 @@ Not ``from __future__ import annotations`` here: Dagster inspects the ``context`
 definition time and needs the real class.
 """
 
-import datetime as dt
-import os
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from lianjian.clock import RUN_DATE_ENV, run_date  # noqa: F401 - RUN_DATE_ENV: where the run date comes from
 from lianjian.contract import PUBLISHED, RESTRICTED, SOURCES
-from lianjian.errors import FatalError
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.cases import case_quality, leader_case_handling
 from lianjian.scoring.leads import review_leads
@@ -25,7 +22,7 @@ from lianjian.scoring.monthly import major_matter_report_monthly
 from lianjian.scoring.reports import major_matter_report_stats
 from lianjian.scoring.talks import talk_obligations
 from pipelines.io_manager import table_schema
-from pipelines.partitions import TIMEZONE, YEARS, context_years
+from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
 GROUP = "derived"
@@ -35,23 +32,6 @@ CODE_VERSION = "derived-1"
 
 def _staged(source: str) -> dg.AssetIn:
     return dg.AssetIn(key=["staged", source])
-
-
-#: Optional run date (YYYY-MM-DD) for R9: the notice as of that day (re-issuing a month's notice,
-#: tests); default today in Asia/Shanghai.
-RUN_DATE_ENV = "LIANJIAN_RUN_DATE"
-
-
-def run_date() -> dt.date:
-    """The run date R9 counts begun months by: ``$LIANJIAN_RUN_DATE`` when set, else today in
-    Asia/Shanghai (docs/rules.md R9)."""
-    raw = os.environ.get(RUN_DATE_ENV, "").strip()
-    if not raw:
-        return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise FatalError(f"环境变量 {RUN_DATE_ENV}={raw!r}: 不是日期 — 请写成 2025-03-15，或删除它（默认为北京时间今天）") from None
 
 
 def _metadata(table: str) -> dict:

@@ -205,6 +205,7 @@ def publish(
         dagster_run_ids=run_ids,
     )
     context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
+    _record_computed(context, warehouse, rules.sha256, result.manifest["code_version"])
     for table, path in OUTPUT_KEYS.items():
         key = dg.AssetKey(path)
         private = table in RESTRICTED
@@ -240,6 +241,28 @@ def publish(
         yield dg.AssetCheckResult(
             asset_key=key, check_name=CHECK_PRIVATE, passed=found == 0, metadata={"identity_number_cells": found}
         )
+
+
+def _record_computed(context: dg.AssetExecutionContext, warehouse, rules_sha256: str, code_version: str) -> None:
+    """What every year's results now stand on (lianjian/digests.py): the next run recomputes only the
+    years whose staged data changed since. Only the second run of a pipeline run over the years it
+    chose knows that every year is up to date; after a ``--years`` run or a repair launched from the
+    UI the record is removed (every year next time). The run date's month counts too (R9); when it
+    changed during this run, which month the results took is not known here: no record either."""
+    import datetime as dt
+
+    from lianjian.clock import run_month
+    from lianjian.digests import record_computed
+    from pipelines.runs import INGEST_RUN_TAG, YEARS_TAG
+
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    month = run_month()
+    started = record.start_time if record is not None else None
+    if started is None or run_month(dt.datetime.fromtimestamp(started, dt.timezone.utc)) != month:
+        month = None
+    record_computed(
+        warehouse, rules_sha256=rules_sha256, code_version=code_version, run_month=month, all_years=YEARS_TAG not in context.run.tags and INGEST_RUN_TAG in context.run.tags,
+    )
 
 
 defs = dg.Definitions(assets=[publish])

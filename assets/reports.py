@@ -8,6 +8,7 @@ a report whose content did not change since the last run is not written again.
 
 import dagster as dg
 
+from lianjian.fingerprint import record_finished
 from lianjian.report import REPORT_TABLES, write_reports
 from lianjian.report.notices import write_notices
 from pipelines.resources import LianjianSettings
@@ -61,6 +62,7 @@ def major_matter_notices(context: dg.AssetExecutionContext, lianjian: LianjianSe
 )
 def yearly_reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings) -> dg.MaterializeResult:
     written = write_reports(lianjian.warehouse_path)
+    _record_finished(context, lianjian)
     years = sorted({w.year for w in written})
     fresh = sum(w.fresh for w in written)
     context.log.info(
@@ -76,6 +78,29 @@ def yearly_reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings
             "years": dg.MetadataValue.text(", ".join(str(y) for y in years) or "—"),
             "index": dg.MetadataValue.path(str(lianjian.warehouse_path / "reports" / "index.html")),
         }
+    )
+
+
+def _record_finished(context: dg.AssetExecutionContext, lianjian: LianjianSettings) -> None:
+    """The pipeline run that published the live version has written its reports: record it, so that
+    the next run on unchanged landing files, rules and code stops at once (lianjian/fingerprint.py).
+    Only for a pipeline run's second run (its first run's id in the tags), over every year."""
+    from pipelines.runs import INGEST_RUN_TAG, YEARS_TAG
+
+    tags = context.run.tags
+    ingest_run = tags.get(INGEST_RUN_TAG)
+    if not ingest_run:
+        return
+    record = context.instance.get_run_record_by_id(ingest_run)
+    started = None
+    if record is not None:
+        started = record.start_time or record.create_timestamp.timestamp()
+    record_finished(
+        lianjian.warehouse_path,
+        lianjian.landing_path,
+        run_id=context.run.run_id,
+        reading_started=started,
+        all_years=YEARS_TAG not in tags,
     )
 
 

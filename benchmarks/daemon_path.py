@@ -26,10 +26,11 @@ class DaemonRun:
     results: list = field(default_factory=list)  # dg.JobExecutionResult per launched run
     skipped: str | None = None
     chain_cursor: str | None = None  # the run-status sensor's cursor after its tick
+    current: str | None = None  # the tick skipped: the published version is current (no run at all)
 
     @property
     def success(self) -> bool:
-        return bool(self.results) and all(r.success for r in self.results)
+        return self.current is not None or (bool(self.results) and all(r.success for r in self.results))
 
     @property
     def run_ids(self) -> list[str]:
@@ -60,8 +61,9 @@ def chain_cursor(instance: dg.DagsterInstance) -> str | None:
     return context.cursor
 
 
-def first_request(instance: dg.DagsterInstance, settings, trigger: str) -> dg.RunRequest:
-    """The run request of a schedule tick (``nightly``) or a landing-sensor tick (``landing``)."""
+def first_request(instance: dg.DagsterInstance, settings, trigger: str) -> dg.RunRequest | dg.SkipReason:
+    """The run request of a schedule tick (``nightly``) or a landing-sensor tick (``landing``); the
+    tick's skip reason when it requests nothing (the published version is current)."""
     from pipelines.definitions import defs
 
     if trigger == "nightly":
@@ -71,6 +73,8 @@ def first_request(instance: dg.DagsterInstance, settings, trigger: str) -> dg.Ru
     else:
         context = dg.build_sensor_context(instance=instance, cursor=None, resources={"lianjian": settings})
         data = defs.resolve_sensor_def("landing_zone_sensor").evaluate_tick(context)
+    if not data.run_requests:
+        return dg.SkipReason(data.skip_message)
     (request,) = data.run_requests
     return request
 
@@ -90,6 +94,9 @@ def daemon_pipeline_run(
     cursor = chain_cursor(instance)
     out = DaemonRun()
     request = first_request(instance, settings, trigger)
+    if isinstance(request, dg.SkipReason):
+        out.current = request.skip_message
+        return out
     if first_tags:
         request = request.with_replaced_attrs(tags={**request.tags, **first_tags})
     out.requests.append(request)

@@ -151,6 +151,9 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
     if outcome is not None:
         result["success"] = getattr(outcome, "success", None)
         result["failure"] = getattr(outcome, "failure", None) or getattr(outcome, "skipped", None)
+        if getattr(outcome, "current", None):  # nothing changed: no Dagster run (lianjian/fingerprint.py)
+            result["current"] = outcome.current
+            return result
     try:
         instance = dg.DagsterInstance.get()
         run_id = (getattr(outcome, "run_ids", None) or [None])[-1]
@@ -224,6 +227,8 @@ def _print_run(pipe: dict, i: int, label: str, path: str, rows: int, limit: dict
         return
     rss = max(pipe["rss_mb"]["self"], pipe["rss_mb"]["children"])
     stages = pipe.get("stages", {})
+    if pipe.get("current"):
+        print(f"{'current':<12}{pipe['seconds']:>10.2f}{'':>14}{rss:>14.0f}  已发布版本为最新，未启动运行 (published version current, no run)")
     for stage in STAGES + ("other",):
         st = stages.get(stage)
         if st:
@@ -266,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", help="default: tmp/bench/<scale> under the project (git-ignored)")
     ap.add_argument("--rules", default=str(ROOT / "rules" / "default.yaml"))
     ap.add_argument("--limit-only", action="store_true", help="measure the limit only (no pipeline)")
-    ap.add_argument("--runs", type=int, default=2, help="pipeline runs on the same warehouse: 1 cold, then warm (nightly, nothing new)")
+    ap.add_argument("--runs", type=int, default=2, help="pipeline runs on the same warehouse: 1 cold, then warm (nightly, nothing new: with the"
+        " reports, the published version is current and no Dagster run starts; --skip-reports runs recompute)")
     ap.add_argument("--skip-reports", action="store_true", help="without the yearly reports (tag lianjian/reports=skip)")
     ap.add_argument("--paths", default="cli,daemon", help="cli (lianjian run), daemon (the nightly schedule's path), or both")
     ap.add_argument("--reports", default="yes", choices=["yes", "no"], help=argparse.SUPPRESS)

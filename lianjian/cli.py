@@ -111,6 +111,12 @@ def parser() -> argparse.ArgumentParser:
         help="数据仓库正被另一运行占用时不等待，立即退出（状态 2）并说明占用者"
         " exit at once (status 2) naming the holder when another run holds the warehouse, instead of waiting",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="即使已发布版本为最新（落地文件、规则文件和程序版本均未改变）也重新计算并发布"
+        " recompute and publish even when the published version is current",
+    )
     p = sub.add_parser("demo", help="生成演示数据（如无）并运行 generate the demo landing zone if absent, then run")
     _paths(p, landing=True, rules=False)
     p = sub.add_parser(
@@ -155,14 +161,33 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _published_is_current(args: argparse.Namespace) -> int | None:
+    """`lianjian run` when the published version is current: one line and exit 0, before Dagster is
+    even loaded (lianjian/fingerprint.py). None: not known to be current — the run goes on (and,
+    once it holds the warehouse lock, checks again: another run may just have published)."""
+    from lianjian.fingerprint import check_current
+    from lianjian.paths import resolve_paths
+
+    paths = resolve_paths(args.landing, args.warehouse, args.rules)
+    current = check_current(paths["landing"], paths["warehouse"], paths["rules"])
+    if current is None:
+        return None
+    print(current.message())
+    return 0
+
+
 def dispatch(args: argparse.Namespace) -> int:
     if args.command in ("explain", "report", "leads", "dossier", "whatif"):  # they read a warehouse: a file named as one is not "nothing published"
         not_a_file(_settings(args).warehouse_path, "数据仓库", "--warehouse")
     if args.command == "run":
+        if not args.force and not args.years:
+            done = _published_is_current(args)
+            if done is not None:
+                return done
         from lianjian.runner import run
 
         s = _settings(args)
-        return run(s.landing_path, s.warehouse_path, s.rules_path, years=args.years, wait=not args.no_wait)
+        return run(s.landing_path, s.warehouse_path, s.rules_path, years=args.years, wait=not args.no_wait, force=args.force)
     if args.command == "demo":
         from lianjian.runner import demo
 

@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from lianjian.errors import FatalError
 from lianjian.files import PRIVATE_FILE, warehouse_root
-from pipelines.partitions import TIMEZONE  # the procuratorate's clock: times in the record and messages
+from lianjian.clock import TIMEZONE  # the procuratorate's clock: times in the record and messages
 
 #: The lock file, directly under the warehouse.
 LOCK_NAME = ".lock"

@@ -99,6 +99,7 @@ class RunOutcome:
     pipeline_run_id: str | None = None  # the lianjian/run_id tag shared by those runs
     settings: LianjianSettings | None = None  # the paths the runs used
     skipped: str | None = None  # why the second run was not launched (a later staging run replaced the data)
+    current: str | None = None  # no run at all: the published version is current (the one line to print)
 
 
 #: Errors whose text is the whole message for the user (lianjian/errors.py): shown without the class.
@@ -159,6 +160,7 @@ def run_pipeline(
     reports: bool = True,
     trigger: str = "cli",
     wait: bool = True,
+    force: bool = False,
 ) -> RunOutcome:
     """One pipeline run through Dagster on the given paths (None: environment / defaults): the first
     run (landing + staging) and, when it succeeded, the second (derived → reports) over the staged
@@ -170,7 +172,9 @@ def run_pipeline(
     them. ``reports=False`` leaves the yearly reports out (the benchmark's "to publish").
 
     Both Dagster runs happen under the warehouse's lock (lianjian/lock.py): when another run holds
-    it, this one waits, or with ``wait=False`` raises ``WarehouseBusy`` (exit 2)."""
+    it, this one waits, or with ``wait=False`` raises ``WarehouseBusy`` (exit 2). Once it holds the
+    lock, no Dagster run starts when the published version is current (lianjian/fingerprint.py;
+    ``outcome.current`` says so) unless ``force``."""
     settings = LianjianSettings.resolve(landing, warehouse, rules)
     preflight(settings)
     from pipelines.runs import new_run_id
@@ -179,7 +183,7 @@ def run_pipeline(
     with hold_warehouse(settings, run_id=run_id, wait=wait):
         return _pipeline(
             settings, run_id, instance=instance, progress=progress, run_config=run_config, years=years,
-            reports=reports, trigger=trigger,
+            reports=reports, trigger=trigger, force=force,
         )
 
 
@@ -213,11 +217,20 @@ def _pipeline(
     years: str | None,
     reports: bool,
     trigger: str,
+    force: bool = False,
 ) -> RunOutcome:
     """The two Dagster runs of ``run_pipeline`` (called with the warehouse lock held; ``run_id``: the
     pipeline run's ``lianjian/run_id``, also recorded in the lock)."""
-    from pipelines.definitions import defs
     from pipelines.runs import ASSESS_JOB, INGEST_JOB, assess_request, ingest_request
+
+    started = time.monotonic()
+    first = ingest_request(settings, trigger=trigger, years=years, reports=reports, run_id=run_id, force=force)
+    if isinstance(first, dg.SkipReason):  # the published version is current: nothing to run
+        return RunOutcome(
+            success=True, run_id=run_id, seconds=time.monotonic() - started, pipeline_run_id=run_id,
+            settings=settings, current=first.skip_message,
+        )
+    from pipelines.definitions import defs
 
     config = {k: v for k, v in (run_config or {}).items() if k != "resources"}
     loggers = {LOGGER_NAME: progress_logger()} if progress else {}
@@ -230,9 +243,7 @@ def _pipeline(
         j = defs.resolve_job_def(name)
         return j.with_logger_defs({**j.loggers, **loggers}) if loggers else j
 
-    started = time.monotonic()
     instance = instance or instance_for_run()
-    first = ingest_request(settings, trigger=trigger, years=years, reports=reports, run_id=run_id)
     result = _execute(job(INGEST_JOB), first, instance, config)
     outcome = RunOutcome(
         success=result.success,
@@ -359,8 +370,12 @@ def run(
     *,
     years: str | None = None,
     wait: bool = True,
+    force: bool = False,
 ) -> int:
-    outcome = run_pipeline(landing, warehouse, rules, years=years, wait=wait)
+    outcome = run_pipeline(landing, warehouse, rules, years=years, wait=wait, force=force)
+    if outcome.current:  # one line, nothing else to say: the published version stays as it is
+        print(outcome.current)
+        return 0
     if outcome.fatal:  # could not run at all: one line, like the checks before the run
         raise FatalError(outcome.failure or "运行失败")
     print_summary(outcome)

@@ -30,9 +30,8 @@ import dagster as dg
 import polars as pl
 
 from lianjian.contract import SOURCES
+from lianjian.clock import TIMEZONE  # noqa: F401 - re-exported: the partitions' and schedules' clock
 from lianjian.errors import FatalError
-
-TIMEZONE = "Asia/Shanghai"
 
 
 def _first_year() -> int:

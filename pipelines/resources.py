@@ -28,29 +28,13 @@ import dagster as dg
 from pydantic import Field
 
 from lianjian.errors import FatalError
+from lianjian.paths import PROJECT_ROOT, SETTINGS, absolute, resolve_paths  # noqa: F401 - PROJECT_ROOT re-exported
 from lianjian.rules_config import Rules, load_rules
-
-#: setting -> (environment variable, default relative to the working directory; docs/contract.md "Commands")
-SETTINGS = {
-    "landing": ("LIANJIAN_LANDING", "data/landing"),
-    "warehouse": ("LIANJIAN_WAREHOUSE", "warehouse"),
-    "rules": ("LIANJIAN_RULES", "rules/default.yaml"),
-}
 
 #: Run tags naming the paths a run used (absolute), set on every run of a pipeline run.
 PATH_TAGS = {"landing": "lianjian/landing", "warehouse": "lianjian/warehouse", "rules": "lianjian/rules"}
 RUN_ID_TAG = "lianjian/run_id"
 TRIGGER_TAG = "lianjian/trigger"
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _absolute(setting: str, value: str) -> Path:
-    path = Path(value).expanduser().absolute()
-    if setting == "rules" and value == SETTINGS["rules"][1] and not path.exists():
-        return PROJECT_ROOT / SETTINGS["rules"][1]  # the project's own rules file
-    return path
-
 
 @lru_cache(maxsize=8)
 def _rules(path: str, mtime_ns: int) -> Rules:
@@ -67,15 +51,15 @@ class LianjianSettings(dg.ConfigurableResource):
 
     @property
     def landing_path(self) -> Path:
-        return _absolute("landing", self.landing)
+        return absolute("landing", self.landing)
 
     @property
     def warehouse_path(self) -> Path:
-        return _absolute("warehouse", self.warehouse)
+        return absolute("warehouse", self.warehouse)
 
     @property
     def rules_path(self) -> Path:
-        return _absolute("rules", self.rules)
+        return absolute("rules", self.rules)
 
     def load_rules(self) -> Rules:
         p = self.rules_path
@@ -106,14 +90,7 @@ class LianjianSettings(dg.ConfigurableResource):
     ) -> "LianjianSettings":
         """Settings with absolute paths: the given value, else the environment variable, else the
         default (what the command line uses; reads the environment, never writes it)."""
-        given = {"landing": landing, "warehouse": warehouse, "rules": rules}
-        values = {}
-        for setting, (env, default) in SETTINGS.items():
-            value = given[setting]
-            if value is None or str(value) == "":
-                value = os.environ.get(env) or default
-            values[setting] = str(_absolute(setting, str(value)))
-        return cls(**values)
+        return cls(**{k: str(v) for k, v in resolve_paths(landing, warehouse, rules).items()})
 
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> "LianjianSettings":

@@ -7,7 +7,9 @@ A pipeline run is two Dagster runs:
 2. ``lianjian_assess`` (derived → assessed → published → reports), requested by ``assess_request``
    once the first run succeeded — over the years the staged data holds (``years_to_assess``: each
    source's ``year_from`` column, so never an empty year, widened to a year whose data has left the
-   landing zone so that its results are emptied), or the years the pipeline run was asked for.
+   landing zone so that its results are emptied), narrowed to the years whose staged data changed
+   since they were computed (``changed_years``, lianjian/digests.py), or the years the pipeline run
+   was asked for.
 
 Why two runs: a Dagster run's partitions are fixed when it is launched, and the years are known only
 once the landing files are read and staged. The daemon chains them with the run-status sensor
@@ -26,6 +28,7 @@ import uuid
 
 import dagster as dg
 
+from lianjian.errors import FatalError
 from pipelines.partitions import parse_years, range_tags, years_to_assess
 from pipelines.resources import PATH_TAGS, RUN_ID_TAG, TRIGGER_TAG, LianjianSettings
 
@@ -58,9 +61,21 @@ def ingest_request(
     reports: bool = True,
     run_id: str | None = None,
     extra_tags: dict[str, str] | None = None,
-) -> dg.RunRequest:
+    force: bool = False,
+) -> dg.RunRequest | dg.SkipReason:
     """The first run of a pipeline run: landing and staging, pinned to ``settings`` (run configuration
-    and tags). ``years`` (checked here) and ``reports=False`` are passed on to the second run as tags."""
+    and tags). ``years`` (checked here) and ``reports=False`` are passed on to the second run as tags.
+
+    A ``SkipReason`` instead when the published version is current — no landing file, the rules file
+    nor the code changed since it was published, and its run finished (lianjian/fingerprint.py,
+    checked under the warehouse lock without waiting) — unless ``force`` or ``years`` (asking for
+    years is asking to recompute them)."""
+    if not force and not years:
+        from lianjian.fingerprint import check_current
+
+        current = check_current(settings.landing_path, settings.warehouse_path, settings.rules_path)
+        if current is not None:
+            return dg.SkipReason(current.message())
     tags = {RUN_ID_TAG: run_id or new_run_id(), TRIGGER_TAG: trigger, **settings.tags(), **(extra_tags or {})}
     if years:
         first, last = parse_years(years)
@@ -83,6 +98,34 @@ def newer_ingest_run(instance: dg.DagsterInstance, ingest_run: dg.DagsterRun, wa
     return next((r for r in later if r.run_id != ingest_run.run_id), None)
 
 
+def changed_years(settings: LianjianSettings) -> tuple[str, str]:
+    """The years the second run recomputes when none were asked for: of the years a full run would
+    compute (``years_to_assess``), those whose staged data changed since their results were computed,
+    widened by what the rules read across years (lianjian/digests.py) — every year when that is not
+    known. When no year changed (the landing files' bytes changed, not their rows), the last year
+    alone: the run still publishes the new manifest and reports, and one year is the least a run
+    computes."""
+    from lianjian.clock import run_month
+    from lianjian.digests import dirty_years
+    from lianjian.fingerprint import code_version, file_sha256
+
+    first, last = years_to_assess(settings.warehouse_path)
+    try:
+        dirty = dirty_years(
+            settings.warehouse_path,
+            first=int(first),
+            last=int(last),
+            rules_sha256=file_sha256(settings.rules_path),
+            code_version=code_version(),
+            run_month=run_month(),
+        )
+    except (OSError, FatalError):  # unreadable rules, a bad run date: the run itself says so
+        return first, last
+    if dirty is None:
+        return last, last
+    return str(dirty[0]), str(dirty[1])
+
+
 def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
     """The second run of the pipeline run whose first run is ``ingest_run`` (succeeded): the same
     ``lianjian/*`` tags and paths, over the years the staged data holds (or the years asked for)."""
@@ -97,7 +140,7 @@ def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> d
             f"数据仓库 {settings.warehouse_path} 在运行 {ingest_run.run_id[:8]} 之后又由运行 {later.run_id[:8]} 重新暂存，"
             "由后者接着考核与发布 (a later staging run replaced the staged data)"
         )
-    first, last = parse_years(tags[YEARS_TAG]) if YEARS_TAG in tags else years_to_assess(settings.warehouse_path)
+    first, last = parse_years(tags[YEARS_TAG]) if YEARS_TAG in tags else changed_years(settings)
     asset_selection = None
     if tags.get(REPORTS_TAG) == "skip":
         from pipelines.definitions import defs

@@ -23,10 +23,10 @@ NIGHTLY_CRON = "0 2 * * *"
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=(
         "每晚 02:00（北京时间）运行全流程：先读取与暂存（lianjian_ingest），成功后只对暂存数据所含的年度考核与发布"
-        "（lianjian_assess）。 Nightly pipeline run at 02:00 Asia/Shanghai: ingest, then assess the staged years."
+        "（lianjian_assess）；已发布版本为最新（落地文件、规则文件和程序版本均未改变）时跳过。 Nightly pipeline run at 02:00 Asia/Shanghai: ingest, then assess the staged years; skipped when the published version is current."
     ),
 )
-def nightly(context: dg.ScheduleEvaluationContext, lianjian: LianjianSettings) -> dg.RunRequest:
+def nightly(context: dg.ScheduleEvaluationContext, lianjian: LianjianSettings) -> dg.RunRequest | dg.SkipReason:
     return ingest_request(lianjian, trigger="nightly")
 
 

@@ -78,6 +78,8 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, lianjian: LianjianS
         run_key=f"landing-{previous}-{fingerprint[:12]}",
         extra_tags={"lianjian/landing_fingerprint": fingerprint[:16]},
     )
+    if isinstance(request, dg.SkipReason):  # the files were touched or copied again, not changed
+        return dg.SensorResult(skip_reason=request, cursor=fingerprint)
     return dg.SensorResult(run_requests=[request], cursor=fingerprint)
 
 

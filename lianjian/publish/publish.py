@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ import polars as pl
 
 from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED
 from lianjian.errors import FatalError
+from lianjian.fingerprint import code_version
 from lianjian.files import fsync_dir, fsync_file, make_public, private_mkdir, private_tree, public_tree, warehouse_root
 from lianjian.privacy import id_cell_count, json_strings, mask_frame
 from lianjian.publish import layout
@@ -202,31 +202,6 @@ def write_table(table: str, frame: pl.LazyFrame | pl.DataFrame, root: Path, year
 
 # --------------------------------------------------------------------------------------------------
 # Manifest
-
-
-def code_version() -> str:
-    """The package version, plus the git commit when the code runs from a checkout."""
-    try:
-        from importlib.metadata import version
-
-        v = version("lianjian")
-    except Exception:  # noqa: BLE001 - not installed: running from the source tree
-        v = "0+unknown"
-    root = Path(__file__).resolve().parents[2]
-    if (root / ".git").exists():
-        try:
-            sha = subprocess.run(
-                ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                check=True,
-            ).stdout.strip()
-            if sha:
-                v = f"{v}+g{sha}"
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return v
 
 
 def manifest_inputs(ingest_report: pl.LazyFrame | pl.DataFrame | None) -> list[dict]:

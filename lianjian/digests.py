@@ -1,0 +1,162 @@
+"""Only the years whose inputs changed: which assessment years a pipeline run's second run recomputes
+(docs/operations.md, "只重算变化的年度"; docs/performance.md).
+
+Staging writes ``<warehouse>/staged/_year_digests.json`` (lianjian/ingest/digests.py): per source
+and assessment year (the contract's ``year_from`` column of the source; rows without a year under
+``"none"``), a digest of that year's staged rows in their stored order::
+
+    {"version": 1, "sources": {"talks": {"2024": "<sha256 hex>", ...}, ...}}
+
+When the second run has published, it records what its results were computed from in
+``<warehouse>/derived/_computed_from.json`` (private): those digests, the rules file's SHA-256, the
+code version and the month of the run date (R9's monthly counts depend on it). The next second run
+recomputes only the years that differ, widened by what the rules read across years
+(:func:`dirty_years`):
+
+- a changed year Y of any source dirties Y−1 (R1: a talk in Y fulfils an obligation whose window
+  began in Y−1), Y, and Y+1 and Y+2 (R7 counts the two previous years' reports; R9's month-on-month
+  change reads the previous December);
+- a changed year Y of ``cases`` dirties every year up to Y as well (R5: a case counts in every year
+  from the one it was accepted in to the one it was closed in, and its digest year is the closing
+  year);
+- a change under ``"none"`` (units, open cases …), of the rules file, of the code version or of the
+  run date's month, no record, or no digests: every year;
+- a year whose result files were written after the record (a run that failed half-way): that year
+  again;
+- a year whose data left the landing zone is emptied, as before (``years_to_assess``).
+
+R4 and publishing read every year and are not partitioned: they always run. A Dagster run's
+partitions are one contiguous range, so the run computes min..max of the dirty years, within the
+range a full run would compute. Results are byte-identical to a full recompute: every year-partitioned
+asset computes a year from the whole staged tables, so a year whose inputs (widened as above) did not
+change gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+DIGESTS_FILE = "_year_digests.json"
+COMPUTED_FILE = "_computed_from.json"
+VERSION = 1
+NO_YEAR = "none"
+#: Sources whose rows count in years before their digest year (R5: accepted … closed).
+SPANS_EARLIER_YEARS = ("cases",)
+#: A changed year Y dirties Y+offset for each of these (R1 backwards one year; R7/R9 forwards two).
+WIDEN = (-1, 0, 1, 2)
+#: The year-partitioned layers whose files a half-finished run may have rewritten.
+PARTITIONED_LAYERS = ("derived", "assessed")
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+
+
+def _write(path: Path, data: dict) -> None:
+    from lianjian.files import private_mkdir, write_private
+
+    private_mkdir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    write_private(tmp, (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+    os.replace(tmp, path)
+
+
+def read_year_digests(warehouse: Path) -> dict | None:
+    """The staged tables' digests (written by staging: lianjian/ingest/digests.py), None when there are
+    none (every year is then recomputed)."""
+    data = _read(Path(warehouse) / "staged" / DIGESTS_FILE)
+    return data if data is not None and data.get("version") == VERSION and isinstance(data.get("sources"), dict) else None
+
+
+def computed_path(warehouse: Path) -> Path:
+    return Path(warehouse) / "derived" / COMPUTED_FILE
+
+
+def record_computed(warehouse: Path, *, rules_sha256: str, code_version: str, run_month: str | None, all_years: bool) -> None:
+    """After the second run published: its results, every year of them, were computed from the staged
+    digests now, this rules file, this code and this run month. A run limited to some years
+    (``--years``) leaves the other years as they were, so it removes the record instead: the next run
+    recomputes every year."""
+    path = computed_path(warehouse)
+    digests = read_year_digests(warehouse)
+    if not all_years or digests is None or run_month is None:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        return
+    _write(
+        path,
+        {
+            "version": VERSION,
+            "sources": digests["sources"],
+            "rules_sha256": rules_sha256,
+            "code_version": code_version,
+            "run_month": run_month,
+        },
+    )
+
+
+def _rewritten_since(warehouse: Path, since_ns: int) -> set[int]:
+    """Years whose result files were written after ``since_ns`` (a run that failed after writing them)."""
+    years: set[int] = set()
+    for layer in PARTITIONED_LAYERS:
+        root = Path(warehouse) / layer
+        if not root.is_dir():
+            continue
+        for path in root.glob("*/*.parquet"):
+            if path.stem.isdigit():
+                try:
+                    if path.stat().st_mtime_ns > since_ns:
+                        years.add(int(path.stem))
+                except OSError:
+                    continue
+    return years
+
+
+def dirty_years(
+    warehouse: Path,
+    *,
+    first: int,
+    last: int,
+    rules_sha256: str,
+    code_version: str,
+    run_month: str,
+) -> tuple[int, int] | None:
+    """The years to recompute, as one range within ``first``..``last`` (what a full run computes),
+    or None when no year needs it. See the module docstring for the rules."""
+    every = (first, last)
+    now = read_year_digests(warehouse)
+    path = computed_path(warehouse)
+    before = _read(path)
+    if now is None or before is None:
+        return every
+    if (before.get("rules_sha256"), before.get("code_version"), before.get("run_month")) != (rules_sha256, code_version, run_month):
+        return every
+    old, new = before.get("sources") or {}, now["sources"]
+    dirty: set[int] = set()
+    for source in set(old) | set(new):
+        a, b = old.get(source) or {}, new.get(source) or {}
+        for key in set(a) | set(b):
+            if a.get(key) == b.get(key):
+                continue
+            if key == NO_YEAR or not str(key).isdigit():
+                return every
+            year = int(key)
+            dirty.update(year + d for d in WIDEN)
+            if source in SPANS_EARLIER_YEARS:
+                dirty.update(range(first, year + 1))
+    try:
+        dirty |= _rewritten_since(warehouse, path.stat().st_mtime_ns)
+    except OSError:
+        return every
+    dirty = {y for y in dirty if first <= y <= last}
+    if not dirty:
+        return None
+    return min(dirty), max(dirty)

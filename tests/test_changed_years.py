@@ -1,0 +1,202 @@
+"""Only the years whose inputs changed (lianjian/digests.py, pipelines/runs.py ``changed_years``).
+
+The rules of widening by hand on small digest maps, then the whole pipeline on a copy of the demo
+data: one month of 2023's talks changed, the second run recomputes 2022–2025 only (R1 widens to
+2022, R7 to 2024 and 2025; 2020 and 2021 are kept) and every published file is byte-identical to a
+cold run on the same landing zone.
+
+The digests themselves (what staging writes) are tested in tests/test_ingest_cache.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from lianjian import digests as D
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules" / "default.yaml"
+KW = dict(rules_sha256="r" * 64, code_version="1.0+gabc", run_month="2026-12")
+
+
+def _digests(**sources: dict[str, str]) -> dict:
+    return {"version": 1, "sources": sources}
+
+
+def _write_digests(wh: Path, digests: dict) -> None:
+    """What staging writes (staged/_year_digests.json), here from a hand-made map."""
+    (wh / "staged").mkdir(parents=True, exist_ok=True)
+    (wh / "staged" / D.DIGESTS_FILE).write_text(json.dumps(digests), encoding="utf-8")
+
+
+def test_the_file_read_is_the_file_staging_writes():
+    from lianjian.ingest import digests as staging
+
+    assert D.DIGESTS_FILE == staging.FILE and D.VERSION == staging.VERSION
+
+
+def _setup(tmp_path: Path, before: dict, now: dict, **record) -> Path:
+    wh = tmp_path / "wh"
+    _write_digests(wh, before)
+    D.record_computed(wh, rules_sha256=KW["rules_sha256"], code_version=KW["code_version"], run_month=KW["run_month"], all_years=True)
+    if record:
+        data = json.loads(D.computed_path(wh).read_text(encoding="utf-8")) | record
+        D.computed_path(wh).write_text(json.dumps(data), encoding="utf-8")
+    _write_digests(wh, now)
+    return wh
+
+
+BASE = dict(
+    talks={str(y): f"t{y}" for y in range(2020, 2026)},
+    cases={**{str(y): f"c{y}" for y in range(2020, 2026)}, "none": "open"},
+    units={"none": "u"},
+)
+
+
+def _dirty(wh: Path, **kw) -> tuple[int, int] | None:
+    return D.dirty_years(wh, first=2020, last=2025, **{**KW, **kw})
+
+
+def test_one_changed_year_of_talks_dirties_the_year_before_and_two_after(tmp_path):
+    """talks 2022 changed: R1 → 2021; R7/R9 → 2023, 2024: 2021–2024."""
+    now = _digests(**{**BASE, "talks": {**BASE["talks"], "2022": "changed"}})
+    assert _dirty(_setup(tmp_path, _digests(**BASE), now)) == (2021, 2024)
+
+
+def test_the_range_is_clipped_to_what_a_full_run_computes(tmp_path):
+    """talks 2025 changed: 2024–2027 clipped to 2024–2025; talks 2020: 2019–2022 → 2020–2022."""
+    now = _digests(**{**BASE, "talks": {**BASE["talks"], "2025": "x"}})
+    assert _dirty(_setup(tmp_path / "a", _digests(**BASE), now)) == (2024, 2025)
+    now = _digests(**{**BASE, "talks": {**BASE["talks"], "2020": "x"}})
+    assert _dirty(_setup(tmp_path / "b", _digests(**BASE), now)) == (2020, 2022)
+
+
+def test_a_changed_year_of_cases_dirties_every_earlier_year(tmp_path):
+    """cases closed in 2023 changed: R5 counts a case in every year since it was accepted → 2020–2025
+    (2023 + 2); cases 2021 → 2020–2023."""
+    now = _digests(**{**BASE, "cases": {**BASE["cases"], "2023": "x"}})
+    assert _dirty(_setup(tmp_path / "a", _digests(**BASE), now)) == (2020, 2025)
+    now = _digests(**{**BASE, "cases": {**BASE["cases"], "2021": "x"}})
+    assert _dirty(_setup(tmp_path / "b", _digests(**BASE), now)) == (2020, 2023)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["units", "open_cases", "rules", "code", "month", "no_record", "no_digests"],
+)
+def test_what_dirties_every_year(tmp_path, change):
+    before, now = _digests(**BASE), _digests(**BASE)
+    kw = {}
+    if change == "units":
+        now["sources"]["units"] = {"none": "u2"}
+    elif change == "open_cases":
+        now["sources"]["cases"] = {**BASE["cases"], "none": "open2"}
+    elif change == "rules":
+        kw["rules_sha256"] = "s" * 64
+    elif change == "code":
+        kw["code_version"] = "1.0+gdef"
+    elif change == "month":
+        kw["run_month"] = "2027-01"
+    wh = _setup(tmp_path, before, now)
+    if change == "no_record":
+        D.computed_path(wh).unlink()
+    elif change == "no_digests":
+        (wh / "staged" / D.DIGESTS_FILE).unlink()
+    assert _dirty(wh, **kw) == (2020, 2025)
+
+
+def test_nothing_changed_and_a_year_gone_or_added(tmp_path):
+    assert _dirty(_setup(tmp_path / "a", _digests(**BASE), _digests(**BASE))) is None
+    gone = {k: v for k, v in BASE["talks"].items() if k != "2021"}
+    assert _dirty(_setup(tmp_path / "b", _digests(**BASE), _digests(**{**BASE, "talks": gone}))) == (2020, 2023)
+    added = _digests(**{**BASE, "reviews": {"2024": "new"}})
+    assert _dirty(_setup(tmp_path / "c", _digests(**BASE), added)) == (2023, 2025)
+
+
+def test_a_year_rewritten_after_the_record_is_computed_again(tmp_path):
+    """A run that failed half-way wrote 2021's results: 2021 is recomputed whatever the digests say."""
+    wh = _setup(tmp_path, _digests(**BASE), _digests(**BASE))
+    part = wh / "assessed" / "integrity_assessment" / "2021.parquet"
+    part.parent.mkdir(parents=True)
+    old = wh / "assessed" / "integrity_assessment" / "2024.parquet"
+    old.write_bytes(b"x")
+    stamp = D.computed_path(wh).stat().st_mtime_ns
+    os.utime(old, ns=(stamp - 10**9, stamp - 10**9))
+    assert _dirty(wh) is None
+    time.sleep(0.01)
+    part.write_bytes(b"x")
+    os.utime(part, ns=(stamp + 10**9, stamp + 10**9))
+    assert _dirty(wh) == (2021, 2021)
+
+
+def test_a_run_limited_to_some_years_removes_the_record(tmp_path):
+    wh = _setup(tmp_path, _digests(**BASE), _digests(**BASE))
+    D.record_computed(wh, rules_sha256="r", code_version="c", run_month="2026-12", all_years=False)
+    assert not D.computed_path(wh).exists()
+    assert _dirty(wh) == (2020, 2025)
+
+
+# ---- the pipeline ------------------------------------------------------------------------------
+
+
+def _published_files(warehouse: Path) -> dict[str, str]:
+    """Every file of the live version — published and restricted — by content; the manifest without
+    what names the run (ids, time, version)."""
+    root = (warehouse / ".current").resolve()
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if not p.is_file():
+            continue
+        rel = str(p.relative_to(root))
+        if p.name == "_manifest.json":
+            m = json.loads(p.read_text(encoding="utf-8"))
+            for k in ("run_id", "pipeline_run_id", "dagster_run_ids", "version", "time"):
+                m.pop(k, None)
+            out[rel] = json.dumps(m, sort_keys=True)
+        else:
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_same_bytes(tmp_path, demo_landing):
+    from lianjian.runner import run_pipeline
+
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_landing, landing)
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    instance = dg.DagsterInstance.ephemeral()
+
+    first = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=False)
+    assert first.success, first.failure
+    assert D.computed_path(warm).exists()
+    kept = {p: p.stat().st_mtime_ns for p in (warm / "derived").glob("*/2021.parquet")}
+
+    month = landing / "talks" / "2023-06.csv"
+    lines = month.read_bytes().splitlines(keepends=True)
+    month.write_bytes(b"".join(lines[:-1]))  # one talk of June 2023 less
+
+    second = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=False)
+    assert second.success, second.failure
+    assess = instance.get_run_by_id(second.run_ids[-1])
+    assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2022", "2025")
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept  # 2021 not written again
+
+    third = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False)
+    assert third.success, third.failure
+    assess = instance.get_run_by_id(third.run_ids[-1])
+    assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2020", "2025")
+    assert _published_files(warm) == _published_files(cold)
+    assert _published_files(warm) != {}
+
+    # a run limited to some years leaves the others as they were: no record, every year next time
+    limited = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False, years="2025")
+    assert limited.success, limited.failure
+    assert not D.computed_path(cold).exists()
