@@ -126,15 +126,20 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def _write_years(self, context: dg.OutputContext, obj) -> None:
         """One file per partition year of this run (the frame holds exactly the run's years), each
-        year's materialization described by its own file."""
-        frame = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
+        year's materialization described by its own file. A lazy frame is computed one year at a
+        time (the largest table, the evidence, is never held whole: national, some 13 M rows)."""
         keys = list(context.asset_partition_keys)
-        present = set(frame.get_column("year").unique().to_list())
+        year = pl.col("year")
+        if isinstance(obj, pl.LazyFrame):
+            present = set(obj.select(year.unique()).collect().get_column("year").to_list())
+        else:
+            present = set(obj.get_column("year").unique().to_list())
         outside = sorted(present - {int(k) for k in keys})
         if outside:  # the asset filters its output to the run's years: anything else is a bug
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {outside} outside the run's years {keys[0]}–{keys[-1]}")
         for key in keys:
-            part = frame.filter(pl.col("year") == int(key)) if int(key) in present else frame.head(0)
+            part = obj.filter(year == int(key)) if int(key) in present else obj.head(0)
+            part = part.collect() if isinstance(part, pl.LazyFrame) else part
             path = self._path(context.asset_key, key)
             rows = write_parquet_atomic(part, path)
             add_partition_metadata(
