@@ -11,24 +11,7 @@ from __future__ import annotations
 
 import support_scoring as s
 from support_assessed import deduction_sum, duty_items, duty_mean, ev_of, obligations, r3
-
-
-def unit_roster(extra=()):
-    return s.roster(
-        [
-            {"person_id": "C1", "position": "chief"},
-            {"person_id": "D1", "position": "deputy_chief"},
-            {"person_id": "K1", "position": "discipline_head"},
-            {"person_id": "H1", "position": "dept_head", "dept_code": "A"},
-            {"person_id": "S1", "dept_code": "A"},
-            {"person_id": "S2", "dept_code": "A"},
-            *extra,
-        ]
-    )
-
-
-def unit_departments(extra=()):
-    return s.departments([{"dept_code": "A", "head_id": "H1", "supervisor_id": "D1"}, *extra])
+from support_rules import unit_departments, unit_roster
 
 
 def act(aid, kind, atype, actor=None, date="2024-03-01", target=None, dept=None):
