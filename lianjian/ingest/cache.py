@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,22 @@ from lianjian.files import make_private, pid_alive, private_dirs, write_private
 if TYPE_CHECKING:
     from lianjian.contract import Source
     from lianjian.ingest.quarantine import DateBounds
-    from lianjian.ingest.reader import FileRead
+
+@dataclass
+class FileRead:
+    """One landing file read and row-checked: its inventory entry (``FILES_SCHEMA``), what reading it
+    said (unknown columns, mixed encodings, an empty file), and its checked parts in row order (none
+    for a file without rows). ``_ord`` in the parts counts from 0 within the file."""
+
+    entry: dict
+    warnings: list[str]
+    parts: list[Path]
+    cached: bool = False  # taken from the warehouse's file cache, not read again
+
+    @property
+    def rows(self) -> int:
+        return int(self.entry["rows_read"])
+
 
 #: The cache folder of a warehouse.
 CACHE = ".cache"
@@ -117,8 +133,7 @@ class FileCache:
         return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def get(self, key: str) -> FileRead | None:
-        from lianjian.ingest.reader import FileRead
-
+    
         folder = self.root / key
         data = read_json(folder / ENTRY)
         if data is None or data.get("key") != key:

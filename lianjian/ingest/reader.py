@@ -39,7 +39,7 @@ from lianjian.errors import FatalError
 from lianjian.files import create_private, make_private, write_private
 from lianjian.ingest import text
 from lianjian.ingest import quarantine
-from lianjian.ingest.cache import FileCache
+from lianjian.ingest.cache import FileCache, FileRead
 from lianjian.ingest.quarantine import ORD, SEP, DateBounds, check_chunk
 
 EXTENSIONS = (".csv", ".xlsx", ".parquet")
@@ -488,22 +488,6 @@ def _check_parts(src: Source, rows: pl.LazyFrame, outdir: Path, dates: DateBound
         parts.append(part)
         n += chunk.height
     return parts, n
-
-
-@dataclass
-class FileRead:
-    """One landing file read and row-checked: its inventory entry (``FILES_SCHEMA``), what reading it
-    said (unknown columns, mixed encodings, an empty file), and its checked parts in row order (none
-    for a file without rows). ``_ord`` in the parts counts from 0 within the file."""
-
-    entry: dict
-    warnings: list[str]
-    parts: list[Path]
-    cached: bool = False  # taken from the warehouse's file cache, not read again
-
-    @property
-    def rows(self) -> int:
-        return int(self.entry["rows_read"])
 
 
 def read_file(
