@@ -192,6 +192,7 @@ def publish(
     }
     warehouse = lianjian.warehouse_path
     pipeline_run_id, run_ids = pipeline_runs(context)
+    recomputed = _recomputed(context, warehouse)
     result = publish_tables(
         warehouse,
         frames,
@@ -203,9 +204,11 @@ def publish(
         restricted={"review_leads": review_leads},
         pipeline_run_id=pipeline_run_id,
         dagster_run_ids=run_ids,
+        recomputed=recomputed,
+        unchanged_tables=YEAR_PARTITIONED,
     )
     context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
-    _record_computed(context, warehouse, rules.sha256, result.manifest["code_version"])
+    _record_computed(context, warehouse, rules.sha256, result.manifest["code_version"], result.version)
     for table, path in OUTPUT_KEYS.items():
         key = dg.AssetKey(path)
         private = table in RESTRICTED
@@ -243,7 +246,33 @@ def publish(
         )
 
 
-def _record_computed(context: dg.AssetExecutionContext, warehouse, rules_sha256: str, code_version: str) -> None:
+#: The published tables computed one year at a time (year-partitioned derived and assessed assets):
+#: a year the run did not compute again is the live version's. accountability_triggers (R4) reads
+#: every year and is computed whole each run (tests/test_changed_years.py checks the list).
+YEAR_PARTITIONED = frozenset(
+    t
+    for t in {**PUBLISHED, **RESTRICTED}
+    if {**PUBLISHED, **RESTRICTED}[t].yearly and upstream_key(t) is not None and upstream_key(t)[0] in ("derived", "assessed")
+) - {"accountability_triggers"}
+
+
+def _recomputed(context: dg.AssetExecutionContext, warehouse) -> tuple[int, int] | None:
+    """The years this pipeline run computed again (its second run's partition range), when the other
+    years are known to be the live version's results: the run chose its years from the record that
+    the live version's run wrote (lianjian/digests.py). None otherwise (every year is written)."""
+    from lianjian.digests import recorded_for
+    from lianjian.publish.publish import read_manifest
+    from pipelines.runs import INGEST_RUN_TAG, YEARS_TAG
+
+    tags = context.run.tags
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    live = read_manifest(warehouse)
+    if start is None or end is None or YEARS_TAG in tags or INGEST_RUN_TAG not in tags or live is None:
+        return None
+    return (int(start), int(end)) if recorded_for(warehouse, live.get("version", "")) else None
+
+
+def _record_computed(context: dg.AssetExecutionContext, warehouse, rules_sha256: str, code_version: str, version: str) -> None:
     """What every year's results now stand on (lianjian/digests.py): the next run recomputes only the
     years whose staged data changed since. Only the second run of a pipeline run over the years it
     chose knows that every year is up to date; after a ``--years`` run or a repair launched from the
@@ -262,6 +291,7 @@ def _record_computed(context: dg.AssetExecutionContext, warehouse, rules_sha256:
         month = None
     record_computed(
         warehouse, rules_sha256=rules_sha256, code_version=code_version, run_month=month, all_years=YEARS_TAG not in context.run.tags and INGEST_RUN_TAG in context.run.tags,
+        published_version=version,
     )
 
 

@@ -78,7 +78,9 @@ def computed_path(warehouse: Path) -> Path:
     return Path(warehouse) / "derived" / COMPUTED_FILE
 
 
-def record_computed(warehouse: Path, *, rules_sha256: str, code_version: str, run_month: str | None, all_years: bool) -> None:
+def record_computed(
+    warehouse: Path, *, rules_sha256: str, code_version: str, run_month: str | None, all_years: bool, published_version: str | None = None
+) -> None:
     """After the second run published: its results, every year of them, were computed from the staged
     digests now, this rules file, this code and this run month. A run limited to some years
     (``--years``) leaves the other years as they were, so it removes the record instead: the next run
@@ -99,8 +101,16 @@ def record_computed(warehouse: Path, *, rules_sha256: str, code_version: str, ru
             "rules_sha256": rules_sha256,
             "code_version": code_version,
             "run_month": run_month,
+            "published_version": published_version,
         },
     )
+
+
+def recorded_for(warehouse: Path, published_version: str) -> bool:
+    """Whether the record was written when ``published_version`` was published: then the years a
+    run does not compute again are that version's results, and publishing may link their files."""
+    data = _read(computed_path(warehouse))
+    return data is not None and data.get("published_version") == published_version
 
 
 def _rewritten_since(warehouse: Path, since_ns: int) -> set[int]:

@@ -166,7 +166,23 @@ def _published_files(warehouse: Path) -> dict[str, str]:
     return out
 
 
+def test_the_tables_linked_from_the_live_version_are_those_computed_per_year():
+    """A year file is linked from the live version only for tables whose asset is year-partitioned
+    (a year not computed again is the live version's); R4's triggers read every year."""
+    from assets.published import YEAR_PARTITIONED
+    from lianjian.publish.layers import upstream_key
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    partitioned = {
+        t for t in YEAR_PARTITIONED | {"accountability_triggers", "rejected_records", "units"}
+        if graph.get(dg.AssetKey(list(upstream_key(t)))).partitions_def is not None
+    }
+    assert partitioned == set(YEAR_PARTITIONED) and "accountability_triggers" not in YEAR_PARTITIONED
+
+
 def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_same_bytes(tmp_path, demo_landing):
+    from assets.published import YEAR_PARTITIONED
     from lianjian.runner import run_pipeline
 
     landing = tmp_path / "landing"
@@ -178,6 +194,8 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     assert first.success, first.failure
     assert D.computed_path(warm).exists()
     kept = {p: p.stat().st_mtime_ns for p in (warm / "derived").glob("*/2021.parquet")}
+    live = (warm / ".current").resolve()
+    year_2021 = {p.relative_to(live): p.stat().st_ino for p in live.rglob("year=2021/*.parquet")}
 
     month = landing / "talks" / "2023-06.csv"
     lines = month.read_bytes().splitlines(keepends=True)
@@ -188,6 +206,11 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     assess = instance.get_run_by_id(second.run_ids[-1])
     assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2022", "2025")
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # 2021 not written again
+    # published: 2021's files of the tables computed per year are the first version's, linked
+    new = (warm / ".current").resolve()
+    assert new != live
+    linked = {rel for rel, ino in year_2021.items() if (new / rel).stat().st_ino == ino}
+    assert {rel.parts[-3] for rel in linked} == set(YEAR_PARTITIONED), sorted(map(str, linked))
 
     third = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False)
     assert third.success, third.failure

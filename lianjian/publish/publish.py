@@ -39,7 +39,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,30 +166,63 @@ def _write(frame: pl.DataFrame, path: Path) -> dict:
     return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
-def write_table(table: str, frame: pl.LazyFrame | pl.DataFrame, root: Path, years: list[int]) -> list[dict]:
+@dataclass(frozen=True)
+class Reuse:
+    """Year files of the live version that a new version takes as they are, hard-linked: ``years`` of
+    ``tables`` whose results were not computed again since the live version (docs/operations.md,
+    "只重算变化的年度"). ``folder``: the live version's folder of that part (published or restricted);
+    ``files``: its manifest's files per table."""
+
+    years: frozenset[int]
+    tables: frozenset[str]
+    folder: Path
+    files: Mapping[str, Mapping[str, dict]]
+
+    def entry(self, table: str, rel: Path, year: int) -> dict | None:
+        if year not in self.years or table not in self.tables:
+            return None
+        entry = self.files.get(table, {}).get(rel.as_posix())
+        return entry if entry is not None and (self.folder / rel).is_file() else None
+
+
+def write_table(
+    table: str, frame: pl.LazyFrame | pl.DataFrame, root: Path, years: list[int], reuse: Reuse | None = None
+) -> list[dict]:
     """Prepare (``prepare``) and write one table under ``root/<table>/``; returns its files (path
     relative to ``root``, rows, sha256) in path order. A yearly table is written as one file per year
     in ``year=<YYYY>/`` without the ``year`` column (the hive convention: the folder name carries it),
     each year prepared on its own: the rows are sorted by year first, so a year's rows come out as
     they would from the whole table, and only one year is held in memory (national: the evidence
-    table has some 13 million rows)."""
+    table has some 13 million rows). A year that ``reuse`` holds is hard-linked from the live version
+    with its manifest entry, not read."""
     files = []
     base = root / table
     if OUTPUTS[table].yearly:
         lf = frame.lazy()
+        linked: list[int] = []
         for year in years:
+            rel = Path(table, f"year={year}", PART)
+            kept = reuse.entry(table, rel, year) if reuse is not None else None
+            if kept is not None:  # the same results as the live version's file: linked, not written
+                (root / rel.parent).mkdir(parents=True, exist_ok=True)
+                os.link(reuse.folder / rel, root / rel)
+                files.append({"path": rel.as_posix(), "rows": kept["rows"], "sha256": kept["sha256"]})
+                fsync_dir(root / rel.parent)
+                linked.append(year)
+                continue
             part = prepare(table, lf.filter(pl.col(PARTITION) == year))
             # copied row by row into fresh buffers, as partitioning the whole table did: the file's
             # bytes depend on the buffers' layout, not only on the values (the same bytes as before)
             part = part.select(pl.all().gather(pl.int_range(0, part.height))).drop(PARTITION)
-            rel = Path(table, f"year={year}", PART)
             files.append({"path": rel.as_posix(), **_write(part, root / rel)})
             fsync_dir(root / rel.parent)
             del part
-        total = lf.select(pl.len()).collect().item()
-        if total != sum(f["rows"] for f in files):
+        # every row of the frame is in a written year (the linked years' rows are not read)
+        written = sum(f["rows"] for f, y in zip(files, years) if y not in linked)
+        total = lf.filter(~pl.col(PARTITION).is_in(linked)).select(pl.len()).collect().item()
+        if total != written:
             raise FatalError(
-                f"发布表 {table}: 有 {total - sum(f['rows'] for f in files)} 行没有年度 year — 上游资产的年度列不能为空"
+                f"发布表 {table}: 有 {total - written} 行没有年度 year — 上游资产的年度列不能为空"
                 f" (published table {table} has rows without a year)"
             )
     else:
@@ -278,6 +311,29 @@ def identity_cells(root: Path, closed: Path | None = None) -> dict[str, int]:
     return out
 
 
+def _reuse(
+    warehouse: Path, years: Collection[int], tables: Collection[str], rules_sha256: str, code_version_: str
+) -> tuple[Reuse | None, Reuse | None]:
+    """What a new version may link from the live one (published part, restricted part): nothing when
+    there are no unchanged years, no live version, or the live version was made by another rules file
+    or another code version."""
+    live = layout.current_version(warehouse)
+    if not years or not tables or live is None:
+        return None, None
+    parts = []
+    for folder in (live / LINK, live / layout.RESTRICTED):
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None, None
+        files = {o["table"]: {f["path"]: f for f in o["files"]} for o in manifest.get("outputs", [])}
+        parts.append(Reuse(frozenset(years), frozenset(tables), folder, files))
+    published = json.loads((live / LINK / MANIFEST).read_text(encoding="utf-8"))
+    if (published.get("rules_sha256"), published.get("code_version")) != (rules_sha256, code_version_):
+        return None, None
+    return parts[0], parts[1]
+
+
 def _restricted_manifest(*, run_id: str, version: str, time: dt.datetime, rules_version: str, outputs: dict[str, list[dict]]) -> dict:
     """``restricted/_manifest.json``: the run and the restricted tables with their files (kept out of
     the BI manifest: even the number of leads is not for BI readers)."""
@@ -304,13 +360,18 @@ def publish_tables(
     restricted: Mapping[str, pl.LazyFrame | pl.DataFrame] | None = None,
     pipeline_run_id: str | None = None,
     dagster_run_ids: list[str] | None = None,
+    recomputed: tuple[int, int] | None = None,
+    unchanged_tables: Collection[str] = (),
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
     contract unless given), with the manifest and dictionary, and the restricted outputs
     (``restricted``, docs/contract.md "Restricted outputs") in the same version, atomically, then
     rebuild the SQL tools' database over it. See the module docstring for the layout and guarantees.
     ``rules``: the rules file the tables were computed with; the dictionary describes the grades with
-    its thresholds."""
+    its thresholds. ``recomputed``: the range of years this run computed again; the years outside it
+    of ``unchanged_tables`` are the live version's results (the caller knows it: lianjian/digests.py)
+    and their files are linked from the live version when it was made by the same rules file and
+    code."""
     restricted = dict(restricted or {})
     unknown_restricted = set(restricted) - set(RESTRICTED)
     if unknown_restricted:
@@ -343,13 +404,15 @@ def publish_tables(
         shutil.rmtree(tmp, ignore_errors=True)
         root, closed = tmp / LINK, private_mkdir(tmp / layout.RESTRICTED)  # 0700 before anything is in it
         root.mkdir()
+        unchanged = [y for y in years if recomputed is not None and not recomputed[0] <= y <= recomputed[1]]
+        reuse, reuse_closed = _reuse(warehouse, unchanged, unchanged_tables, rules_sha256, code_version_ or code_version())
         _checkpoint("started")
         outputs: dict[str, list[dict]] = {}
         try:
             for name, frame in sources.items():
-                outputs[name] = write_table(name, frame, root, years)
+                outputs[name] = write_table(name, frame, root, years, reuse)
                 _checkpoint(f"table:{name}")
-            private_outputs = {name: write_table(name, frame, closed, years) for name, frame in private_sources.items()}
+            private_outputs = {name: write_table(name, frame, closed, years, reuse_closed) for name, frame in private_sources.items()}
         except FatalError:
             shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind a message
             raise
