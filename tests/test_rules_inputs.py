@@ -46,7 +46,8 @@ def test_r5_empty_quota_flag_and_empty_major_flag_count_as_false():
 
 def test_r6_a_special_case_with_empty_verification_flags_is_unverified():
     """R6: special cases not verified by both the department leader and the supervisor. K1 (acquitted:
-    special) has both flags empty → unverified; K2 dept_verified only → unverified; K3 both → verified."""
+    special) has both flags empty → unverified; K2 dept_verified only → unverified; K3 both → verified;
+    K4 supervisor_verified only, dept_verified empty → unverified. Special 4, unverified 3."""
     from lianjian.scoring.cases import case_quality
 
     cases = s.cases([
@@ -56,9 +57,25 @@ def test_r6_a_special_case_with_empty_verification_flags_is_unverified():
          "supervisor_verified": None},
         {"case_id": "K3", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": True,
          "supervisor_verified": True},
+        {"case_id": "K4", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01", "dept_verified": None,
+         "supervisor_verified": True},
     ])
     row = case_quality(cases, s.roster([]), RULES).collect().row(0, named=True)
-    assert (row["special_cases"], row["special_unverified"]) == (3, 2)
+    assert (row["special_cases"], row["special_unverified"]) == (4, 3)
+
+
+def test_r6_no_special_outcome_and_complaints_not_special_make_no_special_case():
+    """R6 special cases come from the rules file alone: with every category's ``special_outcomes``
+    empty and ``public_complaint_is_special`` false, K1 (acquitted, with a public complaint) is not
+    special — special_cases 0, special_unverified 0 (with the default rules: 1 and 1)."""
+    from lianjian.scoring.cases import case_quality
+
+    cases = s.cases([{"case_id": "K1", "handler_id": "A", "outcome": "acquitted", "closed_date": "2024-05-01",
+                      "public_complaint": True}])
+    none = s.rules_with({"cases": {"special_outcomes": {c: [] for c in RULES.settings().cases.special_outcomes},
+                                   "public_complaint_is_special": False}})
+    rows = [case_quality(cases, s.roster([]), r).collect().row(0, named=True) for r in (RULES, none)]
+    assert [(r["special_cases"], r["special_unverified"]) for r in rows] == [(1, 1), (0, 0)]
 
 
 # ---------------------------------------------------------------- who is who (common)
@@ -79,6 +96,25 @@ def test_an_empty_party_secretary_flag_is_no_flag_and_the_smallest_chief_is_the_
     t, _ = r3(roster, units=s.units([{"unit_code": "U1"}, {"unit_code": "U2"}]))
     assert sorted(k for k in t if k[0] == "secretary") == [("secretary", "C1"), ("secretary", "C2")]
     assert ("leader", "C3") in t
+
+
+def test_of_two_flagged_the_smallest_is_the_secretary_and_a_unit_without_flag_or_chief_has_none():
+    """Conventions: the party secretary is the person flagged (at most one a unit and year; should two
+    be flagged, the smallest id, as for chiefs), found whether or not the unit has a chief; a unit with
+    neither has no secretary. U3: F2 and F1 flagged, no chief → F1 is the secretary (R3 subject
+    ``secretary``), F2 is not. U4: one prosecutor, nobody flagged, no chief → no secretary subject at
+    all (only the unit's bodies)."""
+    from support_assessed import r3
+
+    roster = s.roster([
+        {"person_id": "F2", "unit_code": "U3", "is_party_secretary": True},
+        {"person_id": "F1", "unit_code": "U3", "is_party_secretary": True},
+        {"person_id": "P4", "unit_code": "U4"},
+    ])
+    t, _ = r3(roster, units=s.units([{"unit_code": "U3"}, {"unit_code": "U4"}]))
+    assert sorted(k for k in t if k[0] == "secretary") == [("secretary", "F1")]
+    assert sorted(k for k in t if k[1] in ("U4", None) or k[0] == "secretary") == [
+        ("discipline_group", "U4"), ("party_group", "U4"), ("secretary", "F1")]
 
 
 def test_a_department_naming_no_head_adds_no_head_target():
