@@ -166,3 +166,39 @@ def test_r2_the_trimmed_peer_reviews_are_each_persons_own_extremes():
     assert (t["A"]["peer_score"], t["B"]["peer_score"]) == (80.0, 50.0)
     trimmed = {p: sorted(e["record_ids"][0].rsplit("/", 1)[1] for e in ev_of(ev, p, "R2.review.peer.trimmed")) for p in given}
     assert trimmed == {"A": ["R2", "R3"], "B": ["Q2", "Q3"]}
+
+
+def test_r2_an_empty_dept_head_signature_is_missing():
+    """R2 step 6, the other signature: P's department review is signed by the supervisor, its
+    dept_head_signed is empty (false) → signoff_pending, with an ``R2.status.dept_head_unsigned`` row
+    naming the review and no ``supervisor_unsigned`` row. Score 90 (the department review alone)."""
+    from support_assessed import ev_of, r2
+    from support_rules import dept_review
+
+    reviews = s.reviews([{**dept_review("P", 90), "reviewer_id": "H", "dept_head_signed": None}])
+    t, ev = r2(s.roster([{"person_id": "P"}]), reviews)
+    assert (t["P"]["review_score"], t["P"]["status"]) == (90.0, "signoff_pending")
+    assert [e["record_ids"] for e in ev_of(ev, "P", "R2.status.dept_head_unsigned")] == [["reviews/2024/P/department/H"]]
+    assert ev_of(ev, "P", "R2.status.supervisor_unsigned") == []
+
+
+def test_r2_without_any_review_the_review_score_is_empty():
+    """R2 step 1: the weighted mean of the components present; with none present there is no score —
+    empty, not 0/0 (NaN). P has no review: review_score, total_score and grade empty, status
+    incomplete."""
+    from support_assessed import r2
+
+    t, _ = r2(s.roster([{"person_id": "P"}]))
+    row = t["P"]
+    assert (row["review_score"], row["total_score"], row["grade"], row["status"]) == (None, None, None, "incomplete")
+
+
+def test_r2_a_family_obligation_with_empty_fulfilled_costs_the_points():
+    """R2 step 2 (talks): P's own family obligation not fulfilled costs ``family_talk_missing`` (2)
+    points; an empty fulfilled counts as false (conventions) → deduction_talks 2, with its
+    ``R2.talks.family`` evidence row."""
+    from support_assessed import ev_of, obligations, r2
+
+    t, ev = r2(s.roster([{"person_id": "P"}]), obligations=obligations([{"person_id": "P", "obligation": "family", "fulfilled": None}]))
+    assert t["P"]["deduction_talks"] == RULES.settings().integrity.deductions.family_talk_missing == 2
+    assert [e["value"] for e in ev_of(ev, "P", "R2.talks.family")] == [2.0]
