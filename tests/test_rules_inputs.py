@@ -202,3 +202,32 @@ def test_r2_a_family_obligation_with_empty_fulfilled_costs_the_points():
     t, ev = r2(s.roster([{"person_id": "P"}]), obligations=obligations([{"person_id": "P", "obligation": "family", "fulfilled": None}]))
     assert t["P"]["deduction_talks"] == RULES.settings().integrity.deductions.family_talk_missing == 2
     assert [e["value"] for e in ev_of(ev, "P", "R2.talks.family")] == [2.0]
+
+
+def test_r2_only_a_person_without_department_review_is_incomplete_for_that_reason():
+    """R2 step 6 and R8: P has a signed department review (graded), Q has only a self review
+    (incomplete) — the evidence row ``R2.status.no_department_review`` is Q's alone."""
+    from support_assessed import r2
+    from support_rules import dept_review
+
+    reviews = s.reviews([dept_review("P", 90), {"person_id": "Q", "reviewer_kind": "self", "score": 80}])
+    t, ev = r2(s.roster([{"person_id": "P"}, {"person_id": "Q"}]), reviews)
+    assert (t["P"]["status"], t["Q"]["status"]) == ("graded", "incomplete")
+    assert [e["subject_id"] for e in ev if e["rule"] == "R2.status.no_department_review"] == ["Q"]
+
+
+# ---------------------------------------------------------------- R3 evidence
+
+
+def test_r3_votes_for_a_subject_not_assessed_leave_no_evidence():
+    """R8: the evidence is that of the subjects assessed. The votes name leader X, who is not in the
+    roster: no table row for X and no evidence row either; the votes for D1 (a deputy chief, assessed)
+    give D1's four ``R3.vote.<level>`` rows (3, 1, 0, 0)."""
+    from support_assessed import ev_of, r3
+
+    votes = s.votes([{"subject_kind": "leader", "subject_id": "X", "votes_good": 5},
+                     {"subject_kind": "leader", "subject_id": "D1", "votes_good": 3, "votes_fairly_good": 1}])
+    t, ev = r3(s.roster([{"person_id": "D1", "position": "deputy_chief"}]), votes=votes)
+    assert ("leader", "X") not in t and [e for e in ev if e["subject_id"] == "X"] == []
+    assert sorted((e["rule"], e["value"]) for e in ev_of(ev, "D1") if e["rule"].startswith("R3.vote.")) == [
+        ("R3.vote.average", 0.0), ("R3.vote.fairly_good", 1.0), ("R3.vote.good", 3.0), ("R3.vote.poor", 0.0)]
