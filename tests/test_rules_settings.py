@@ -539,6 +539,25 @@ def test_every_evidence_basis():
     assert used == {k for k in keys if k.split(".")[0] in ("R2", "R3")}
 
 
+
+def test_a_duty_item_keeps_its_article_without_a_basis_for_its_rule_family(tmp_path):
+    """R8: a duty item's evidence rows carry the item's own ``basis``, whether or not the rules file has
+    a ``basis`` text for its rule family. basis.R3 removed: D1's ``R3.duty.lecture`` row (leader)
+    still carries the lecture's article; an R3 row without a key of its own (``R3.vote.good``: no
+    ``R3.vote``, no ``R3``) carries none."""
+    from lianjian.rules_config import load_rules
+
+    raw = yaml.safe_load(s.DEFAULT_RULES.read_text(encoding="utf-8"))
+    del raw["basis"]["R3"]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    votes = s.votes([{"subject_kind": "leader", "subject_id": "D1", "votes_good": 1}])
+    _, ev = r3(unit_roster(), unit_departments(), votes=votes, rules=load_rules(path))
+    lecture = next(it.basis for it in RULES.settings(2024).responsibility.duty_items["leader"] if it.item == "lecture")
+    assert [e["basis"] for e in ev_of(ev, "D1", "R3.duty.lecture", kind="leader")] == [lecture]
+    assert [e["basis"] for e in ev_of(ev, "D1", "R3.vote.good")] == [None]
+
+
 # ---------------------------------------------------------------- staging: plausible dates, rejected share
 
 
