@@ -370,12 +370,15 @@ def test_vote_points():
 
 def test_vote_points_for_one_year():
     """years 2024: vote_points fairly_good 90, average 20: votes 1, 2, 3, 4 in 2023 → 44.00 (defaults),
-    in 2024 → (100 + 180 + 60 + 0)/10 = 34.00."""
+    in 2024 → (100 + 180 + 60 + 0)/10 = 34.00. The settings rows of the evidence (what a recomputation
+    reads) are each year's: fairly_good 80 in 2023, 90 in 2024."""
     rules = s.rules_with({"years": {2024: {"responsibility": {"vote_points": {"fairly_good": 90, "average": 20}}}}})
     roster = s.roster([{"person_id": "D1", "position": "deputy_chief", "year": y} for y in (2023, 2024)])
     votes = s.votes([{"year": y, "subject_kind": "leader", "subject_id": "D1", **VOTES_1234} for y in (2023, 2024)])
-    t, _ = r3(roster, votes=votes, rules=rules)
+    t, ev = r3(roster, votes=votes, rules=rules)
     assert (t[(2023, "leader", "D1")]["vote_score"], t[("leader", "D1")]["vote_score"]) == (44.0, 34.0)
+    assert RULES.settings(2023).responsibility.vote_points.fairly_good == 80
+    assert {e["year"]: e["value"] for e in ev if e["component"] == "responsibility.vote_points.fairly_good"} == {2023: 80.0, 2024: 90.0}
 
 
 def test_scope_points_and_cap():
