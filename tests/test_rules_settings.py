@@ -340,6 +340,21 @@ def test_integrity_veto_lists():
     assert (t[(2025, "A")]["veto"], t[(2025, "B")]["veto"], t[(2025, "B")]["grade"]) == ("A2025", None, "好")
 
 
+
+def test_a_sanction_made_vetoing_adds_no_points():
+    """integrity.veto.sanctions with criticism added: A's criticism (3 points by default) now vetoes —
+    veto V1, grade 较差 — and, a vetoing sanction adding no points (docs/rules.md R2 step 2),
+    deduction_violations 0 with no ``R2.violations`` evidence row. Default rules: 95 − 3 = 92.00, 好."""
+    sanctions = [*RULES.settings().integrity.veto.sanctions, "criticism"]
+    viols = s.violations([{"violation_id": "V1", "person_id": "A", "sanction": "criticism"}])
+    args = (s.roster([{"person_id": "A"}]), s.reviews([dept_review("A", 95)]))
+    t, _ = r2(*args, violations=viols)
+    assert (t["A"]["deduction_violations"], t["A"]["total_score"], t["A"]["veto"], t["A"]["grade"]) == (3.0, 92.0, None, "好")
+    t, ev = r2(*args, violations=viols, rules=s.rules_with({"integrity": {"veto": {"sanctions": sanctions}}}))
+    assert (t["A"]["deduction_violations"], t["A"]["total_score"], t["A"]["veto"], t["A"]["grade"]) == (0.0, 95.0, "V1", "较差")
+    assert ev_of(ev, "A", "R2.violations.criticism") == []
+
+
 # ---------------------------------------------------------------- R3
 
 
