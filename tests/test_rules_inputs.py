@@ -231,3 +231,22 @@ def test_r3_votes_for_a_subject_not_assessed_leave_no_evidence():
     assert ("leader", "X") not in t and [e for e in ev if e["subject_id"] == "X"] == []
     assert sorted((e["rule"], e["value"]) for e in ev_of(ev, "D1") if e["rule"].startswith("R3.vote.")) == [
         ("R3.vote.average", 0.0), ("R3.vote.fairly_good", 1.0), ("R3.vote.good", 3.0), ("R3.vote.poor", 0.0)]
+
+
+# ---------------------------------------------------------------- R7
+
+
+def test_r7_a_leader_who_also_heads_a_department_reports_once():
+    """R7: leader_reports counts the reports of people who are a leadership member or head a
+    department — a person who is both counts once. D (deputy chief) heads department A and files one
+    report; P (prosecutor) files one: reports 2, leader_reports 1, per hundred staff 2/2 × 100 = 100."""
+    from lianjian.scoring.reports import major_matter_report_stats
+
+    out = major_matter_report_stats(
+        s.roster([{"person_id": "D", "position": "deputy_chief", "dept_code": "A"}, {"person_id": "P", "dept_code": "A"}]),
+        s.departments([{"dept_code": "A", "head_id": "D"}]),
+        s.reports([{"report_id": "M1", "reporter_id": "D"}, {"report_id": "M2", "reporter_id": "P"}]),
+        RULES,
+    ).collect()
+    row = out.row(0, named=True)
+    assert (out.height, row["reports"], row["leader_reports"], row["per_hundred_staff"]) == (1, 2, 1, 100.0)
