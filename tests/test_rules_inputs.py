@@ -250,3 +250,21 @@ def test_r7_a_leader_who_also_heads_a_department_reports_once():
     ).collect()
     row = out.row(0, named=True)
     assert (out.height, row["reports"], row["leader_reports"], row["per_hundred_staff"]) == (1, 2, 1, 100.0)
+
+
+# ---------------------------------------------------------------- R10
+
+
+def test_r10_an_empty_public_complaint_is_no_reason():
+    """R10 reason public_complaint: a closed case of the year with public_complaint. Conventions:
+    empty counts as false. P's case K1 (closed 2024, public_complaint empty, nothing else wrong) gives
+    no reason → P is no lead; Q's K2 (public_complaint true) → Q is a lead for public_complaint, K2."""
+    from lianjian.scoring.leads import review_leads
+
+    cases = s.cases([
+        {"case_id": "K1", "handler_id": "P", "closed_date": "2024-05-01", "public_complaint": None},
+        {"case_id": "K2", "handler_id": "Q", "closed_date": "2024-05-01", "public_complaint": True},
+    ])
+    empty_reports = s.reports([])
+    out = review_leads(s.roster([{"person_id": "P"}, {"person_id": "Q"}]), empty_reports, cases, s.violations([]), RULES).collect()
+    assert [(r["person_id"], r["reasons"], r["record_ids"]) for r in out.to_dicts()] == [("Q", ["public_complaint"], ["K2"])]
