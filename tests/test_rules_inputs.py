@@ -268,3 +268,15 @@ def test_r10_an_empty_public_complaint_is_no_reason():
     empty_reports = s.reports([])
     out = review_leads(s.roster([{"person_id": "P"}, {"person_id": "Q"}]), empty_reports, cases, s.violations([]), RULES).collect()
     assert [(r["person_id"], r["reasons"], r["record_ids"]) for r in out.to_dicts()] == [("Q", ["public_complaint"], ["K2"])]
+
+
+def test_r10_a_reason_is_listed_once_whatever_the_number_of_its_records():
+    """R10: ``reasons`` lists each reason that holds once, in the enumeration's order; ``record_ids``
+    names every record. P: violations V2 and V1 and the unqualified case K1 → reasons [violation,
+    unqualified_case], record ids [K1, V1, V2]."""
+    from lianjian.scoring.leads import review_leads
+
+    viols = s.violations([{"violation_id": "V2", "person_id": "P"}, {"violation_id": "V1", "person_id": "P"}])
+    cases = s.cases([{"case_id": "K1", "handler_id": "P", "closed_date": "2024-05-01", "quality_rating": "unqualified"}])
+    out = review_leads(s.roster([{"person_id": "P"}]), s.reports([]), cases, viols, RULES).collect()
+    assert [(r["reasons"], r["record_ids"]) for r in out.to_dicts()] == [(["violation", "unqualified_case"], ["K1", "V1", "V2"])]
