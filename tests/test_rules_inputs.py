@@ -280,3 +280,20 @@ def test_r10_a_reason_is_listed_once_whatever_the_number_of_its_records():
     cases = s.cases([{"case_id": "K1", "handler_id": "P", "closed_date": "2024-05-01", "quality_rating": "unqualified"}])
     out = review_leads(s.roster([{"person_id": "P"}]), s.reports([]), cases, viols, RULES).collect()
     assert [(r["reasons"], r["record_ids"]) for r in out.to_dicts()] == [(["violation", "unqualified_case"], ["K1", "V1", "V2"])]
+
+
+# ---------------------------------------------------------------- R4
+
+
+def test_r4_a_streak_of_poor_years_whatever_the_order_of_the_rows():
+    """R4 连续两年较差: the years of a run are counted in calendar order, whatever order the assessment
+    rows come in. A's integrity grade is 较差 in 2024, 2023 and 2022, given newest first: one trigger
+    in 2023 (run of 2) and one in 2024 (run of 3), with the evidence of the run's years."""
+    from support_assessed import integrity_rows, r4
+
+    integrity = integrity_rows([{"year": y, "person_id": "A", "grade": "较差"} for y in (2024, 2023, 2022)])
+    rows = [r for r in r4(integrity=integrity) if r["trigger_type"] == "consecutive_poor"]
+    assert [(r["year"], r["subject_id"], r["streak_years"], r["evidence"]) for r in rows] == [
+        (2023, "A", 2, ["integrity_assessment/2022/A", "integrity_assessment/2023/A"]),
+        (2024, "A", 3, ["integrity_assessment/2022/A", "integrity_assessment/2023/A", "integrity_assessment/2024/A"]),
+    ]
