@@ -297,3 +297,15 @@ def test_r4_a_streak_of_poor_years_whatever_the_order_of_the_rows():
         (2023, "A", 2, ["integrity_assessment/2022/A", "integrity_assessment/2023/A"]),
         (2024, "A", 3, ["integrity_assessment/2022/A", "integrity_assessment/2023/A", "integrity_assessment/2024/A"]),
     ]
+
+
+def test_r4_the_evidence_of_a_run_is_its_own_years_only():
+    """R4 连续两年较差: the evidence is the assessment rows of the run's years. A is 较差 in 2021, 2023
+    and 2024 (2022 好 breaks the run): one trigger, 2024, run of 2, evidence 2023 and 2024 — not 2021."""
+    from support_assessed import integrity_rows, r4
+
+    integrity = integrity_rows([{"year": y, "person_id": "A", "grade": g}
+                                for y, g in ((2021, "较差"), (2022, "好"), (2023, "较差"), (2024, "较差"))])
+    rows = [r for r in r4(integrity=integrity) if r["trigger_type"] == "consecutive_poor"]
+    assert [(r["year"], r["streak_years"], r["evidence"]) for r in rows] == [
+        (2024, 2, ["integrity_assessment/2023/A", "integrity_assessment/2024/A"])]
