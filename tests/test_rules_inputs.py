@@ -309,3 +309,21 @@ def test_r4_the_evidence_of_a_run_is_its_own_years_only():
     rows = [r for r in r4(integrity=integrity) if r["trigger_type"] == "consecutive_poor"]
     assert [(r["year"], r["streak_years"], r["evidence"]) for r in rows] == [
         (2024, 2, ["integrity_assessment/2023/A", "integrity_assessment/2024/A"])]
+
+
+def test_r4_a_repeat_serious_violation_is_a_persons_trigger_not_a_bodys():
+    """R4 下一年度内又发生: the subjects are people (secretary, leader, dept_head). S1 (department A,
+    supervised by D1) has serious violations decided in 2023 and 2024; the unit's 党组 and 纪检组 are
+    assessed too and answer for everyone of the unit, but are no person: the only row is D1's (2024,
+    evidence V1, V2)."""
+    from support_assessed import r4, responsibility_rows
+    from test_rules_boundaries import three_year_unit
+
+    roster, deps, _ = three_year_unit()
+    resp = responsibility_rows([{"year": y, "subject_kind": k, "subject_id": i}
+                                for y in (2023, 2024) for k, i in (("leader", "D1"), ("party_group", "U1"), ("discipline_group", "U1"))])
+    viols = s.violations([{"violation_id": f"V{i}", "person_id": "S1", "severity": "serious", "decided_date": f"{y}-05-01"}
+                          for i, y in ((1, 2023), (2, 2024))])
+    rows = [r for r in r4(responsibility=resp, roster=roster, departments=deps, violations=viols)
+            if r["trigger_type"] == "repeat_serious_violation"]
+    assert [(r["year"], r["subject_kind"], r["subject_id"], r["evidence"]) for r in rows] == [(2024, "leader", "D1", ["V1", "V2"])]
