@@ -524,6 +524,22 @@ def test_every_trigger_basis():
                    ("repeat_serious_violation", ""): "依据 rsv", ("one_case_two_investigations", ""): "依据 oc"}
 
 
+
+def test_a_trigger_without_a_basis_text_for_its_kind_is_still_written(tmp_path):
+    """triggers.basis.consecutive_poor names a text per subject kind; a kind left out of the rules file
+    loses the text, never the trigger. Without ``leader``: A (leader, 较差 in 2023 and 2024) still
+    has its 2024 row, with an empty basis."""
+    from lianjian.rules_config import load_rules
+
+    raw = yaml.safe_load(s.DEFAULT_RULES.read_text(encoding="utf-8"))
+    del raw["triggers"]["basis"]["consecutive_poor"]["leader"]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    resp = responsibility_rows([{"year": y, "subject_kind": "leader", "subject_id": "A", "grade": "较差"} for y in (2023, 2024)])
+    rows = [r for r in r4(responsibility=resp, rules=load_rules(path)) if r["trigger_type"] == "consecutive_poor"]
+    assert [(r["year"], r["subject_id"], r["basis"]) for r in rows] == [(2024, "A", None)]
+
+
 # ---------------------------------------------------------------- R8 basis
 
 
