@@ -340,6 +340,21 @@ def test_integrity_veto_lists():
     assert (t[(2025, "A")]["veto"], t[(2025, "B")]["veto"], t[(2025, "B")]["grade"]) == ("A2025", None, "好")
 
 
+
+def test_a_sanction_made_vetoing_adds_no_points():
+    """integrity.veto.sanctions with criticism added: A's criticism (3 points by default) now vetoes —
+    veto V1, grade 较差 — and, a vetoing sanction adding no points (docs/rules.md R2 step 2),
+    deduction_violations 0 with no ``R2.violations`` evidence row. Default rules: 95 − 3 = 92.00, 好."""
+    sanctions = [*RULES.settings().integrity.veto.sanctions, "criticism"]
+    viols = s.violations([{"violation_id": "V1", "person_id": "A", "sanction": "criticism"}])
+    args = (s.roster([{"person_id": "A"}]), s.reviews([dept_review("A", 95)]))
+    t, _ = r2(*args, violations=viols)
+    assert (t["A"]["deduction_violations"], t["A"]["total_score"], t["A"]["veto"], t["A"]["grade"]) == (3.0, 92.0, None, "好")
+    t, ev = r2(*args, violations=viols, rules=s.rules_with({"integrity": {"veto": {"sanctions": sanctions}}}))
+    assert (t["A"]["deduction_violations"], t["A"]["total_score"], t["A"]["veto"], t["A"]["grade"]) == (0.0, 95.0, "V1", "较差")
+    assert ev_of(ev, "A", "R2.violations.criticism") == []
+
+
 # ---------------------------------------------------------------- R3
 
 
@@ -370,12 +385,15 @@ def test_vote_points():
 
 def test_vote_points_for_one_year():
     """years 2024: vote_points fairly_good 90, average 20: votes 1, 2, 3, 4 in 2023 → 44.00 (defaults),
-    in 2024 → (100 + 180 + 60 + 0)/10 = 34.00."""
+    in 2024 → (100 + 180 + 60 + 0)/10 = 34.00. The settings rows of the evidence (what a recomputation
+    reads) are each year's: fairly_good 80 in 2023, 90 in 2024."""
     rules = s.rules_with({"years": {2024: {"responsibility": {"vote_points": {"fairly_good": 90, "average": 20}}}}})
     roster = s.roster([{"person_id": "D1", "position": "deputy_chief", "year": y} for y in (2023, 2024)])
     votes = s.votes([{"year": y, "subject_kind": "leader", "subject_id": "D1", **VOTES_1234} for y in (2023, 2024)])
-    t, _ = r3(roster, votes=votes, rules=rules)
+    t, ev = r3(roster, votes=votes, rules=rules)
     assert (t[(2023, "leader", "D1")]["vote_score"], t[("leader", "D1")]["vote_score"]) == (44.0, 34.0)
+    assert RULES.settings(2023).responsibility.vote_points.fairly_good == 80
+    assert {e["year"]: e["value"] for e in ev if e["component"] == "responsibility.vote_points.fairly_good"} == {2023: 80.0, 2024: 90.0}
 
 
 def test_scope_points_and_cap():
@@ -506,6 +524,22 @@ def test_every_trigger_basis():
                    ("repeat_serious_violation", ""): "依据 rsv", ("one_case_two_investigations", ""): "依据 oc"}
 
 
+
+def test_a_trigger_without_a_basis_text_for_its_kind_is_still_written(tmp_path):
+    """triggers.basis.consecutive_poor names a text per subject kind; a kind left out of the rules file
+    loses the text, never the trigger. Without ``leader``: A (leader, 较差 in 2023 and 2024) still
+    has its 2024 row, with an empty basis."""
+    from lianjian.rules_config import load_rules
+
+    raw = yaml.safe_load(s.DEFAULT_RULES.read_text(encoding="utf-8"))
+    del raw["triggers"]["basis"]["consecutive_poor"]["leader"]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    resp = responsibility_rows([{"year": y, "subject_kind": "leader", "subject_id": "A", "grade": "较差"} for y in (2023, 2024)])
+    rows = [r for r in r4(responsibility=resp, rules=load_rules(path)) if r["trigger_type"] == "consecutive_poor"]
+    assert [(r["year"], r["subject_id"], r["basis"]) for r in rows] == [(2024, "A", None)]
+
+
 # ---------------------------------------------------------------- R8 basis
 
 
@@ -537,6 +571,25 @@ def test_every_evidence_basis():
         assert e["basis"] == f"依据·{key}", e
         used.add(key)
     assert used == {k for k in keys if k.split(".")[0] in ("R2", "R3")}
+
+
+
+def test_a_duty_item_keeps_its_article_without_a_basis_for_its_rule_family(tmp_path):
+    """R8: a duty item's evidence rows carry the item's own ``basis``, whether or not the rules file has
+    a ``basis`` text for its rule family. basis.R3 removed: D1's ``R3.duty.lecture`` row (leader)
+    still carries the lecture's article; an R3 row without a key of its own (``R3.vote.good``: no
+    ``R3.vote``, no ``R3``) carries none."""
+    from lianjian.rules_config import load_rules
+
+    raw = yaml.safe_load(s.DEFAULT_RULES.read_text(encoding="utf-8"))
+    del raw["basis"]["R3"]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    votes = s.votes([{"subject_kind": "leader", "subject_id": "D1", "votes_good": 1}])
+    _, ev = r3(unit_roster(), unit_departments(), votes=votes, rules=load_rules(path))
+    lecture = next(it.basis for it in RULES.settings(2024).responsibility.duty_items["leader"] if it.item == "lecture")
+    assert [e["basis"] for e in ev_of(ev, "D1", "R3.duty.lecture", kind="leader")] == [lecture]
+    assert [e["basis"] for e in ev_of(ev, "D1", "R3.vote.good")] == [None]
 
 
 # ---------------------------------------------------------------- staging: plausible dates, rejected share

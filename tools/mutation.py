@@ -86,11 +86,17 @@ class Mutant:
 
     @property
     def id(self) -> str:
-        return self.name or f"{self.file}:{self.line}:{self.col}:{self.op}:{self.after}"
+        return _id(self.name, self.file, self.line, self.col, self.op, self.after, self.start)
 
     def apply(self, text: str) -> str:
         assert text[self.start:self.end] == self.before, self
         return text[: self.start] + self.after + text[self.end :]
+
+
+def _id(name: str, file: str, line: int, col: int, op: str, after: str, start: int) -> str:
+    """A mutant's id. The offset of the changed text is part of it: the operators of one chain
+    (``a - b - c``) belong to nested nodes that start at the same line and column."""
+    return name or f"{file}:{line}:{col}:{op}:{after}@{start}"
 
 
 COMPARE = {ast.Lt: "<=", ast.LtE: "<", ast.Gt: ">=", ast.GtE: ">", ast.Eq: "!=", ast.NotEq: "==",
@@ -438,13 +444,15 @@ def results(out: Path) -> dict[str, dict]:
     if not out.exists():
         return {}
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {r["id"]: r for r in rows}
+    # keyed by the id made from the row's fields (rows written before the offset was part of the id
+    # keep their result)
+    return {_id(r["name"], r["file"], r["line"], r["col"], r["op"], r["after"], r["start"]): r for r in rows}
 
 
 def summary(out: Path) -> int:
     # the results of the mutants made today (a mutant no longer made, or a changed source line, drops out)
     current = {m.id for m in find_mutants(sorted(SCORING.glob("*.py")))} | {m.id for m in named_mutants()}
-    rows = [r for r in results(out).values() if r["id"] in current]
+    rows = [r for i, r in results(out).items() if i in current]
     generated = [r for r in rows if not r["name"]]
     named = [r for r in rows if r["name"]]
     killed = [r for r in generated if r["outcome"] in ("killed", "timeout")]
