@@ -76,22 +76,23 @@ def _out(table: str, description: str, rule: str, ins: dict[str, dg.AssetIn]) ->
     )
 
 
-def _run_years_only(context: dg.AssetExecutionContext, **frames: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """The inputs' rows of the run's years, for the inputs that have a ``year`` column: R2 and R3
-    grade a year from that year's rows alone (RULES.md), so a run that recomputes two years reads two
-    years, not every year (Polars cannot push the run's years down through the window functions of
-    the evidence rows)."""
-    years = context_years(context)
-    return {
-        name: lf.filter(pl.col("year").is_in(years)) if "year" in lf.collect_schema() else lf for name, lf in frames.items()
-    }
-
-
-def _in_run(context: dg.AssetExecutionContext, table: pl.LazyFrame, evidence: pl.LazyFrame):
-    """The run's years of a table and its evidence (pushed down by Polars into each plan; all years in
-    the nightly run), collected together so that what both read is computed once."""
-    in_run = pl.col("year").is_in(context_years(context))
-    return pl.collect_all([table.filter(in_run), evidence.filter(in_run)])
+def _year_by_year(context: dg.AssetExecutionContext, score, yearly: dict[str, pl.LazyFrame], **others):
+    """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years in
+    turn, from that year's rows of the inputs that have a ``year`` column: both rules grade a year
+    from its own rows alone (RULES.md), so one year at a time gives the same rows, holds one year in
+    memory (national R2: 10.8 GB for five years at once) and reads only the years the run computes
+    (Polars cannot push the years down through the window functions of the evidence rows). Returns
+    the table and the evidence of the run's years, collected."""
+    tables, evidence = [], []
+    for year in context_years(context):
+        this_year = pl.col("year") == year
+        ins = {name: lf.filter(this_year) if "year" in lf.collect_schema() else lf for name, lf in yearly.items()}
+        table, facts = score(**ins, **others)
+        # collected together so that what both read is computed once
+        t, e = pl.collect_all([table.filter(this_year), facts.filter(this_year)])
+        tables.append(t)
+        evidence.append(e)
+    return pl.concat(tables, how="vertical"), pl.concat(evidence, how="vertical")
 
 
 R2_INS = {
@@ -137,9 +138,10 @@ def integrity_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    ins = _run_years_only(context, roster=roster, reviews=reviews, talk_obligations=talk_obligations)
-    table, evidence = integrity_assessment(**ins, cases=cases, violations=violations, rules=lianjian.load_rules())
-    table, evidence = _in_run(context, table, evidence)
+    table, evidence = _year_by_year(
+        context, integrity_assessment, dict(roster=roster, reviews=reviews, talk_obligations=talk_obligations),
+        cases=cases, violations=violations, rules=lianjian.load_rules(),
+    )
     yield dg.Output(_sorted(table, "integrity_assessment"), output_name="integrity_assessment")
     yield dg.Output(assessment_evidence(evidence.lazy()).collect(), output_name="integrity_evidence")
 
@@ -198,14 +200,13 @@ def responsibility_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    ins = _run_years_only(
-        context, roster=roster, departments=departments, duty_activities=duty_activities,
-        democratic_votes=democratic_votes, talk_obligations=talk_obligations,
+    table, evidence = _year_by_year(
+        context,
+        responsibility_assessment,
+        dict(roster=roster, departments=departments, duty_activities=duty_activities, democratic_votes=democratic_votes,
+             talk_obligations=talk_obligations),
+        units=units, cases=cases, violations=violations, rules=lianjian.load_rules(),
     )
-    table, evidence = responsibility_assessment(
-        units=units, **ins, cases=cases, violations=violations, rules=lianjian.load_rules()
-    )
-    table, evidence = _in_run(context, table, evidence)
     yield dg.Output(_sorted(table, "responsibility_assessment"), output_name="responsibility_assessment")
     yield dg.Output(assessment_evidence(evidence.lazy()).collect(), output_name="responsibility_evidence")
 
