@@ -22,7 +22,7 @@ from lianjian.publish.dimensions import departments_table, units_table
 from lianjian.publish.layers import CONTRACT_LAYER, INGEST_REPORT_KEY, LAYER, RESTRICTED_LAYER, restricted_key, upstream_key
 from lianjian.publish.layout import RESTRICTED as RESTRICTED_DIR
 from lianjian.publish.lineage import dagster_column_lineage
-from lianjian.publish.publish import LINK, publish_tables, read_published, schema_problems
+from lianjian.publish.publish import LINK, OUTPUTS, publish_tables, read_published, schema_problems
 from pipelines.audit import pipeline_runs, published_metadata
 from pipelines.io_manager import table_schema
 from pipelines.resources import LianjianSettings
@@ -250,9 +250,7 @@ def publish(
 #: a year the run did not compute again is the live version's. accountability_triggers (R4) reads
 #: every year and is computed whole each run (tests/test_changed_years.py checks the list).
 YEAR_PARTITIONED = frozenset(
-    t
-    for t in {**PUBLISHED, **RESTRICTED}
-    if {**PUBLISHED, **RESTRICTED}[t].yearly and upstream_key(t) is not None and upstream_key(t)[0] in ("derived", "assessed")
+    t for t, table in OUTPUTS.items() if table.yearly and (upstream_key(t) or ("",))[0] in ("derived", "assessed")
 ) - {"accountability_triggers"}
 
 

@@ -34,8 +34,6 @@ change gives the same bytes.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 DIGESTS_FILE = "_year_digests.json"
@@ -51,20 +49,17 @@ PARTITIONED_LAYERS = ("derived", "assessed")
 
 
 def _read(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+    from lianjian.files import read_json
+
+    data = read_json(path)
+    return data if data is not None and data.get("version") == VERSION else None
 
 
 def _write(path: Path, data: dict) -> None:
-    from lianjian.files import private_mkdir, write_private
+    from lianjian.files import private_mkdir, write_json_private
 
     private_mkdir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
-    write_private(tmp, (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8"))
-    os.replace(tmp, path)
+    write_json_private(path, data, sort_keys=True)
 
 
 def read_year_digests(warehouse: Path) -> dict | None:

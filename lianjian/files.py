@@ -135,6 +135,39 @@ def write_private(path: Path, data: bytes) -> Path:
     return Path(path)
 
 
+def write_json_private(path: Path, data: object, *, indent: int | None = 1, sort_keys: bool = False) -> None:
+    """``data`` as JSON at ``path``, 0600, through a temporary file and a rename: a reader sees the old
+    file or the new one, never half of one."""
+    import json
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    write_private(tmp, json.dumps(data, ensure_ascii=False, indent=indent, sort_keys=sort_keys).encode("utf-8"))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict | None:
+    """The JSON object in ``path``, or None when it is absent, unreadable or not an object."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB pieces (memory does not grow with the file)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

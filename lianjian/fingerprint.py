@@ -38,8 +38,6 @@ to be current" and the caller goes on as before (a run waits for the lock; it th
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -49,6 +47,8 @@ from zoneinfo import ZoneInfo
 
 from lianjian.clock import TIMEZONE, run_month
 from lianjian.errors import FatalError
+from lianjian.files import read_json, sha256_file, write_json_private
+
 
 #: The warehouse's private cache folder (0700), and the two files of the fast path in it (0600).
 CACHE = ".cache"
@@ -59,7 +59,6 @@ EXTENSIONS = (".csv", ".xlsx", ".parquet")
 #: A file whose ctime is within this many seconds before the reading began is not trusted to have
 #: been read as it is now (file times tick coarser than the clock): it is hashed again when checked.
 CTIME_MARGIN_NS = 2_000_000_000
-_CHUNK = 1 << 20
 _CONTRACT = Path(__file__).with_name("contract") / "sources.yaml"
 
 
@@ -116,15 +115,6 @@ def landing_files(landing: Path) -> list[tuple[str, Path]]:
     return sorted(((p.relative_to(landing).as_posix(), p) for p in found), key=lambda rp: rp[0])
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB pieces (memory does not grow with the file)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _stat_key(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
@@ -143,20 +133,11 @@ def cache_dir(warehouse: Path, *, create: bool = False) -> Path:
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json(path) or {}
 
 
 def _write_json(path: Path, data: dict) -> None:
-    """Replace ``path`` (0600) at once: a reader sees the old file or the new one, never half."""
-    from lianjian.files import write_private
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
-    write_private(tmp, (json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
-    os.replace(tmp, path)
+    write_json_private(path, data, indent=None, sort_keys=True)
 
 
 class StatCache:
@@ -192,7 +173,7 @@ class StatCache:
         before = path.stat()
         sha = self.known(rel, before)
         if sha is None:
-            sha = file_sha256(path)
+            sha = sha256_file(path)
             if _stat_key(path.stat()) == _stat_key(before):
                 self.remember(rel, before, sha)
         return sha
@@ -292,7 +273,7 @@ def is_current(landing: Path, warehouse: Path, rules_path: Path) -> CurrentVersi
     except FatalError:  # a LIANJIAN_RUN_DATE that is not a date: the run says so
         return None
     try:
-        if file_sha256(Path(rules_path)) != manifest.get("rules_sha256"):
+        if sha256_file(Path(rules_path)) != manifest.get("rules_sha256"):
             return None
     except OSError:
         return None

@@ -130,15 +130,13 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         time (the largest table, the evidence, is never held whole: national, some 13 M rows)."""
         keys = list(context.asset_partition_keys)
         year = pl.col("year")
-        if isinstance(obj, pl.LazyFrame):
-            present = set(obj.select(year.unique()).collect().get_column("year").to_list())
-        else:
-            present = set(obj.get_column("year").unique().to_list())
-        outside = sorted(present - {int(k) for k in keys})
-        if outside:  # the asset filters its output to the run's years: anything else is a bug
-            raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {outside} outside the run's years {keys[0]}–{keys[-1]}")
+        # the filter reaches the plan's scans: only the year column is read to find rows of other years (or none)
+        outside = obj.lazy().filter(year.is_null() | ~year.is_in([int(k) for k in keys])).select(year.unique()).collect()
+        if outside.height:  # the asset filters its output to the run's years: anything else is a bug
+            found = sorted(outside.get_column("year").to_list(), key=lambda y: (y is None, y))
+            raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {found} outside the run's years {keys[0]}–{keys[-1]}")
         for key in keys:
-            part = obj.filter(year == int(key)) if int(key) in present else obj.head(0)
+            part = obj.filter(year == int(key))
             part = part.collect() if isinstance(part, pl.LazyFrame) else part
             path = self._path(context.asset_key, key)
             rows = write_parquet_atomic(part, path)

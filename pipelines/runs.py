@@ -107,7 +107,8 @@ def changed_years(settings: LianjianSettings) -> tuple[str, str]:
     computes."""
     from lianjian.clock import run_month
     from lianjian.digests import dirty_years
-    from lianjian.fingerprint import code_version, file_sha256
+    from lianjian.fingerprint import code_version
+    from lianjian.files import sha256_file
 
     first, last = years_to_assess(settings.warehouse_path)
     try:
@@ -115,7 +116,7 @@ def changed_years(settings: LianjianSettings) -> tuple[str, str]:
             settings.warehouse_path,
             first=int(first),
             last=int(last),
-            rules_sha256=file_sha256(settings.rules_path),
+            rules_sha256=sha256_file(settings.rules_path),
             code_version=code_version(),
             run_month=run_month(),
         )

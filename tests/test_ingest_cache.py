@@ -20,7 +20,8 @@ from lianjian.contract import SOURCES
 from lianjian.ingest import DateBounds, combine_rejected, combine_report, files_frame, ingest_landing, iter_landing, stage_sources
 from lianjian.ingest import reader
 from lianjian.ingest.cache import FileCache
-from lianjian.ingest.digests import FILE, read_year_digests, table_digests, write_year_digests
+from lianjian.digests import read_year_digests
+from lianjian.ingest.digests import FILE, table_digests, write_year_digests
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules" / "default.yaml"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lianjian.files import make_private, pid_alive, private_dirs, write_private
+from lianjian.files import make_private, pid_alive, private_dirs, read_json, write_json_private
 
 if TYPE_CHECKING:
     from lianjian.contract import Source
@@ -100,21 +100,6 @@ def reader_digest() -> str:
 
 def cache_root(warehouse: Path) -> Path:
     return private_dirs(Path(warehouse), CACHE)
-
-
-def write_json_private(path: Path, data: object) -> None:
-    """``data`` as JSON at ``path``, 0600, through a temporary file and a rename (whole or absent)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    write_private(tmp, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 class FileCache:

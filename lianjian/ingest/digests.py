@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import os
-import uuid
 from pathlib import Path
 
 import polars as pl
 
 from lianjian.contract import SOURCES, Source
-from lianjian.files import write_private
+from lianjian.files import write_json_private
 
 FILE = "_year_digests.json"
 VERSION = 1
@@ -70,20 +67,8 @@ def year_digests(warehouse: Path) -> dict:
 
 
 def write_year_digests(warehouse: Path) -> Path:
-    """Write ``staged/_year_digests.json`` (0600, through a temporary name and a rename) from the
-    staged tables just written."""
+    """Write ``staged/_year_digests.json`` (0600, whole or absent) from the staged tables just
+    written; ``lianjian.digests`` reads it."""
     path = Path(warehouse) / "staged" / FILE
-    data = json.dumps(year_digests(warehouse), ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8")
-    tmp = path.with_name(f".{FILE}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    write_private(tmp, data)
-    os.replace(tmp, path)
+    write_json_private(path, year_digests(warehouse))
     return path
-
-
-def read_year_digests(warehouse: Path) -> dict | None:
-    """The digests written by the last staging, or None (absent, unreadable or another version)."""
-    try:
-        data = json.loads((Path(warehouse) / "staged" / FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == VERSION else None

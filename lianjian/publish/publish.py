@@ -35,7 +35,6 @@ list (never null); ``published.yaml`` says per column what an empty value means 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -48,7 +47,17 @@ import polars as pl
 from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED
 from lianjian.errors import FatalError
 from lianjian.fingerprint import code_version
-from lianjian.files import fsync_dir, fsync_file, make_public, private_mkdir, private_tree, public_tree, warehouse_root
+from lianjian.files import (
+    fsync_dir,
+    fsync_file,
+    make_public,
+    private_mkdir,
+    private_tree,
+    public_tree,
+    read_json,
+    sha256_file,
+    warehouse_root,
+)
 from lianjian.privacy import id_cell_count, json_strings, mask_frame
 from lianjian.publish import layout
 from lianjian.publish.bi_database import write_bi_database
@@ -149,14 +158,6 @@ def run_years(tables: Mapping[str, pl.LazyFrame | pl.DataFrame]) -> list[int]:
 
 # --------------------------------------------------------------------------------------------------
 # Files
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write(frame: pl.DataFrame, path: Path) -> dict:
@@ -320,18 +321,13 @@ def _reuse(
     live = layout.current_version(warehouse)
     if not years or not tables or live is None:
         return None, None
-    parts = []
-    for folder in (live / LINK, live / layout.RESTRICTED):
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None, None
-        files = {o["table"]: {f["path"]: f for f in o["files"]} for o in manifest.get("outputs", [])}
-        parts.append(Reuse(frozenset(years), frozenset(tables), folder, files))
-    published = json.loads((live / LINK / MANIFEST).read_text(encoding="utf-8"))
-    if (published.get("rules_sha256"), published.get("code_version")) != (rules_sha256, code_version_):
+    manifests = [read_json(folder / MANIFEST) for folder in (live / LINK, live / layout.RESTRICTED)]
+    if None in manifests or (manifests[0].get("rules_sha256"), manifests[0].get("code_version")) != (rules_sha256, code_version_):
         return None, None
-    return parts[0], parts[1]
+    return tuple(
+        Reuse(frozenset(years), frozenset(tables), folder, {o["table"]: {f["path"]: f for f in o["files"]} for o in m.get("outputs", [])})
+        for folder, m in zip((live / LINK, live / layout.RESTRICTED), manifests)
+    )
 
 
 def _restricted_manifest(*, run_id: str, version: str, time: dt.datetime, rules_version: str, outputs: dict[str, list[dict]]) -> dict:
