@@ -10,8 +10,9 @@ The live version is current when all of these hold:
 - its manifest (``published/_manifest.json``) lists exactly the landing files the reader would read
   now (the same relative paths, every source's ``<source>.<ext>`` and ``<source>/**``), each with the
   same SHA-256 of its bytes;
-- the rules file's SHA-256 is its ``rules_sha256`` and this code's version (:func:`code_version`)
-  its ``code_version``;
+- the rules file's SHA-256 is its ``rules_sha256`` and this code's version (:func:`code_version`, a
+  digest of the code's files: an edit counts whether committed or not, a documentation commit does
+  not) its ``code_version``;
 - it was computed in this month of the run date (lianjian/clock.py): the "三个规定" monthly counts
   (R9) cover the months begun by the run date, so a new month means new rows even on the same data;
 - the pipeline run that published it finished: its yearly reports were all written, over every
@@ -66,30 +67,80 @@ _CONTRACT = Path(__file__).with_name("contract") / "sources.yaml"
 # What the published version was computed from
 
 
+#: The folders of this project whose Python files (and the contract's YAML) make up "the code" of a
+#: run: scoring, ingest, publishing, the Dagster assets, checks and pipelines. (The rules file is
+#: compared by its own SHA-256.)
+CODE_PACKAGES = ("lianjian", "assets", "pipelines", "checks")
+#: The files of those folders that the code reads: Python, and the contract's declarations and tables.
+CODE_SUFFIXES = (".py", ".yaml", ".json")
+#: Libraries whose version can change the published bytes (Parquet writing, number formatting, the
+#: reading of traditional characters).
+CODE_LIBRARIES = ("polars", "polars-runtime-32", "pyarrow", "opencc")
+
+
+#: Where the code's folders are: the checkout, or site-packages for an installed package.
+CODE_ROOT = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=4)
+def code_digest(root: Path = CODE_ROOT) -> str:
+    """SHA-256 of what the code of a run is: the relative path and bytes of every file of
+    :data:`CODE_PACKAGES` with one of :data:`CODE_SUFFIXES` (from a checkout or an installation alike) and the
+    versions of :data:`CODE_LIBRARIES`. Exact: any edit of the code — committed or not — changes it,
+    and a commit that leaves the code alone (documentation, tests) does not."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    for lib in CODE_LIBRARIES:
+        try:
+            h.update(f"{lib} {version(lib)}\0".encode())
+        except PackageNotFoundError:
+            h.update(f"{lib} -\0".encode())
+    for package in CODE_PACKAGES:
+        base = root / package
+        files = sorted(p for p in base.rglob("*") if p.suffix in CODE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts)
+        for path in files:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def git_commit(root: Path = CODE_ROOT) -> str | None:
+    """The git commit the code runs from, when it runs from a checkout (recorded in the manifest as
+    ``git_commit`` so that an auditor can check the code out again); None otherwise. A working tree
+    with edits not committed shows as ``<commit>-dirty``: the manifest's ``code_version`` then
+    differs from the commit's."""
+    if not (root / ".git").exists():
+        return None
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", *CODE_PACKAGES],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{sha}-dirty" if sha and dirty else (sha or None)
+
+
 def code_version() -> str:
-    """The package version, plus the git commit when the code runs from a checkout (recorded in every
-    manifest as ``code_version``)."""
+    """The code a published version was computed with, recorded in every manifest as
+    ``code_version``: the package version and the first 16 hex digits of :func:`code_digest`, e.g.
+    ``0.1.0+src.3f2a…``. Two runs with the same code_version ran the same code on the same Polars and
+    PyArrow; the fast path and the changed-years record compare it."""
     try:
         from importlib.metadata import version
 
         v = version("lianjian")
     except Exception:  # noqa: BLE001 - not installed: running from the source tree
         v = "0+unknown"
-    root = Path(__file__).resolve().parents[1]
-    if (root / ".git").exists():
-        try:
-            sha = subprocess.run(
-                ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                check=True,
-            ).stdout.strip()
-            if sha:
-                v = f"{v}+g{sha}"
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return v
+    return f"{v}+src.{code_digest()[:16]}"
 
 
 @lru_cache(maxsize=1)

@@ -190,6 +190,79 @@ def test_rules_file_or_code_version_changed_is_not_current(zone, monkeypatch):
     assert is_current(landing, warehouse, rules) is None
 
 
+def test_the_manifest_records_the_code_digest_and_the_commit(zone):
+    """code_version is the package version + the first 16 hex of the code's digest; git_commit is
+    the checkout's commit (this suite runs from a checkout)."""
+    _, warehouse, _ = zone
+    manifest = _manifest(warehouse)
+    assert manifest["code_version"] == fp.code_version()
+    assert manifest["code_version"].endswith("+src." + fp.code_digest()[:16])
+    assert manifest["git_commit"] == fp.git_commit()
+
+
+def _code_tree(root: Path) -> None:
+    for package in fp.CODE_PACKAGES:
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text(f"# {package}\n")
+    (root / "lianjian" / "contract").mkdir()
+    (root / "lianjian" / "contract" / "sources.yaml").write_text("sources: {}\n")
+
+
+def test_the_code_digest_changes_with_the_code_and_only_with_it(tmp_path, monkeypatch):
+    """An edit of any Python, YAML or JSON file of the code's folders, committed or not, changes the
+    digest; documentation, tests, caches and other folders do not; nor does the place of the tree."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    _code_tree(a)
+    _code_tree(b)
+    digest = fp.code_digest.__wrapped__
+    base = digest(a)
+    assert digest(b) == base  # the same files elsewhere: the same code
+    (a / "docs").mkdir()
+    (a / "docs" / "x.md").write_text("prose\n")
+    (a / "tests").mkdir()
+    (a / "tests" / "test_x.py").write_text("assert True\n")
+    (a / "lianjian" / "__pycache__").mkdir()
+    (a / "lianjian" / "__pycache__" / "x.py").write_text("cache\n")
+    (a / "lianjian" / "notes.md").write_text("prose\n")
+    assert digest(a) == base
+    for rel in ("assets/__init__.py", "pipelines/__init__.py", "checks/__init__.py", "lianjian/contract/sources.yaml"):
+        path = a / rel
+        text = path.read_text()
+        path.write_text(text + " ")
+        assert digest(a) != base, rel
+        path.write_text(text)
+    assert digest(a) == base
+    (a / "lianjian" / "contract" / "table.json").write_text("{}")
+    assert digest(a) != base
+    (a / "lianjian" / "contract" / "table.json").unlink()
+    (a / "lianjian" / "__init__.py").rename(a / "lianjian" / "renamed.py")
+    assert digest(a) != base  # same bytes under another name
+    (a / "lianjian" / "renamed.py").rename(a / "lianjian" / "__init__.py")
+    from importlib import metadata
+
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "0.0.1" if name == "pyarrow" else real(name))
+    assert digest(a) != base  # another PyArrow may write other bytes
+
+
+def test_git_commit_says_dirty_only_for_edits_of_the_code(tmp_path):
+    root = tmp_path / "repo"
+    _code_tree(root)
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "c"], check=True)
+    sha = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    commit = fp.git_commit.__wrapped__
+    assert commit(root) == sha
+    (root / "README.md").write_text("x\n")
+    subprocess.run([*git, "add", "README.md"], check=True)
+    assert commit(root) == sha  # not the code
+    (root / "pipelines" / "__init__.py").write_text("# edited\n")
+    assert commit(root) == f"{sha}-dirty"
+    assert commit(tmp_path) is None  # not a checkout
+
+
 def test_a_later_staging_or_a_busy_warehouse_is_not_current(zone):
     landing, warehouse, rules = zone
     report = warehouse / "staged" / "ingest_report.parquet"

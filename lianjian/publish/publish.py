@@ -46,7 +46,7 @@ import polars as pl
 
 from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED
 from lianjian.errors import FatalError
-from lianjian.fingerprint import code_version
+from lianjian.fingerprint import code_version, git_commit
 from lianjian.files import (
     fsync_dir,
     fsync_file,
@@ -263,6 +263,7 @@ def build_manifest(
     rules_sha256: str,
     inputs: list[dict],
     outputs: dict[str, list[dict]],
+    git_commit: str | None = None,
 ) -> dict:
     return {
         "run_id": run_id,
@@ -271,6 +272,7 @@ def build_manifest(
         "version": version,
         "time": time.isoformat(timespec="seconds"),
         "code_version": code_version,
+        "git_commit": git_commit,
         "rules_version": rules_version,
         "rules_sha256": rules_sha256,
         "inputs": inputs,
@@ -432,6 +434,7 @@ def publish_tables(
             version=version,
             time=now,
             code_version=code_version_ or code_version(),
+            git_commit=None if code_version_ else git_commit(),
             rules_version=rules_version,
             rules_sha256=rules_sha256,
             inputs=inputs,
