@@ -15,7 +15,10 @@ recomputes only the years that differ, widened by what the rules read across yea
 
 - a changed year Y of any source dirties Y−1 (R1: a talk in Y fulfils an obligation whose window
   began in Y−1), Y, and Y+1 and Y+2 (R7 counts the two previous years' reports; R9's month-on-month
-  change reads the previous December);
+  change reads the previous December) — wider when the rules file's must-talk windows reach further
+  than a year (:func:`widening`: a window ending ``to`` days after its event lets a talk of Y fulfil
+  an event up to ⌈to / 365⌉ years earlier, one starting ``-from`` days before it an event up to
+  ⌈-from / 365⌉ years later);
 - a changed year Y of ``cases`` dirties every year up to Y as well (R5: a case counts in every year
   from the one it was accepted in to the one it was closed in, and its digest year is the closing
   year);
@@ -42,8 +45,22 @@ VERSION = 1
 NO_YEAR = "none"
 #: Sources whose rows count in years before their digest year (R5: accepted … closed).
 SPANS_EARLIER_YEARS = ("cases",)
-#: A changed year Y dirties Y+offset for each of these (R1 backwards one year; R7/R9 forwards two).
+#: A changed year Y dirties Y+offset for each of these (R1 backwards one year; R7/R9 forwards two),
+#: at least; :func:`widening` widens it for must-talk windows longer than a year.
 WIDEN = (-1, 0, 1, 2)
+#: Days of the shortest year: a window of D days crosses at most ⌈D / 365⌉ New Years.
+YEAR_DAYS = 365
+
+
+def widening(rules) -> tuple[int, ...]:
+    """The offsets a changed year dirties under ``rules`` (lianjian.rules_config.Rules): :data:`WIDEN`,
+    reaching back ⌈max to / 365⌉ and ahead ⌈max(−from) / 365⌉ years when the must-talk windows
+    (``talks.must_talk_windows``, in the base settings or any year's override) reach beyond one year."""
+    settings = [rules.settings(), *(rules.settings(y) for y in rules.overrides)]
+    windows = [w for s in settings for w in s.talks.must_talk_windows.values()]
+    back = max([-min(WIDEN), *(-(-w.to // YEAR_DAYS) for w in windows)])
+    ahead = max([max(WIDEN), *(-(w.from_ // YEAR_DAYS) for w in windows)])
+    return tuple(range(-back, ahead + 1))
 #: The year-partitioned layers whose files a half-finished run may have rewritten.
 PARTITIONED_LAYERS = ("derived", "assessed")
 
@@ -133,9 +150,11 @@ def dirty_years(
     rules_sha256: str,
     code_version: str,
     run_month: str,
+    widen: tuple[int, ...] = WIDEN,
 ) -> tuple[int, int] | None:
     """The years to recompute, as one range within ``first``..``last`` (what a full run computes),
-    or None when no year needs it. See the module docstring for the rules."""
+    or None when no year needs it; ``widen``: the offsets a changed year dirties (:func:`widening` of
+    the rules file). See the module docstring for the rules."""
     every = (first, last)
     now = read_year_digests(warehouse)
     path = computed_path(warehouse)
@@ -154,7 +173,7 @@ def dirty_years(
             if key == NO_YEAR or not str(key).isdigit():
                 return every
             year = int(key)
-            dirty.update(year + d for d in WIDEN)
+            dirty.update(year + d for d in widen)
             if source in SPANS_EARLIER_YEARS:
                 dirty.update(range(first, year + 1))
     try:

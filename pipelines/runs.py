@@ -106,7 +106,7 @@ def changed_years(settings: LianjianSettings) -> tuple[str, str]:
     alone: the run still publishes the new manifest and reports, and one year is the least a run
     computes."""
     from lianjian.clock import run_month
-    from lianjian.digests import dirty_years
+    from lianjian.digests import dirty_years, widening
     from lianjian.fingerprint import code_version
     from lianjian.files import sha256_file
 
@@ -119,6 +119,7 @@ def changed_years(settings: LianjianSettings) -> tuple[str, str]:
             rules_sha256=sha256_file(settings.rules_path),
             code_version=code_version(),
             run_month=run_month(),
+            widen=widening(settings.load_rules()),
         )
     except (OSError, FatalError):  # unreadable rules, a bad run date: the run itself says so
         return first, last

@@ -65,6 +65,53 @@ def _dirty(wh: Path, **kw) -> tuple[int, int] | None:
     return D.dirty_years(wh, first=2020, last=2025, **{**KW, **kw})
 
 
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        (None, (-1, 0, 1, 2)),  # rules/default.yaml: every window within 30 days
+        ({"from": -30, "to": 365}, (-1, 0, 1, 2)),  # 365 days back from 1 January: still the year before
+        ({"from": -30, "to": 366}, (-2, -1, 0, 1, 2)),
+        ({"from": -731, "to": 0}, (-1, 0, 1, 2, 3)),
+    ],
+)
+def test_the_widening_follows_the_must_talk_windows(window, expected):
+    from tests.support_scoring import default_rules, rules_with
+
+    rules = default_rules() if window is None else rules_with({"talks": {"must_talk_windows": {"promotion": window}}})
+    assert D.widening(rules) == expected
+    # a window set for one year only counts too
+    if window is not None:
+        rules = rules_with({"years": {2023: {"talks": {"must_talk_windows": {"promotion": window}}}}})
+        assert D.widening(rules) == expected
+
+
+def test_a_window_longer_than_a_year_widens_what_a_changed_year_dirties(tmp_path):
+    """With a promotion window ending 400 days after the event, a talk of 2024-02-01 fulfils the
+    obligation of a promotion of 2022-12-31 (window 2022-12-01 … 2024-02-04): a change of 2024's
+    talks must dirty 2022 — two years back, where the default widening stops at 2023."""
+    import datetime as dt
+
+    import polars as pl
+
+    from lianjian.scoring.talks import talk_obligations
+    from tests import support_scoring as s
+
+    rules = s.rules_with({"talks": {"must_talk_windows": {"promotion": {"from": -30, "to": 400}}}})
+    years = (2022, 2023, 2024)
+    roster = s.roster([{"person_id": "H", "position": "dept_head", "dept_code": "D1", "year": y} for y in years]
+                      + [{"person_id": "P", "dept_code": "D1", "year": y} for y in years])
+    depts = s.departments([{"dept_code": "D1", "head_id": "H", "year": y} for y in years])
+    evs = s.events([{"event_id": "E1", "person_id": "P", "event_type": "promotion", "event_date": dt.date(2022, 12, 31)}])
+    tks = s.talks([{"talk_id": "T1", "talk_date": dt.date(2024, 2, 1), "talk_type": "must_talk", "interviewer_id": "H",
+                    "interviewee_id": "P", "reason": "promotion", "witness_id": "W"}])
+    out = talk_obligations(roster, depts, evs, tks, rules).collect().filter(pl.col("obligation") == "must_talk")
+    assert out.select("year", "talk_id").rows() == [(2022, "T1")]
+
+    wh = _setup(tmp_path, _digests(**BASE), _digests(**{**BASE, "talks": {**BASE["talks"], "2024": "changed"}}))
+    assert _dirty(wh) == (2023, 2025)
+    assert _dirty(wh, widen=D.widening(rules)) == (2022, 2025)
+
+
 def test_one_changed_year_of_talks_dirties_the_year_before_and_two_after(tmp_path):
     """talks 2022 changed: R1 → 2021; R7/R9 → 2023, 2024: 2021–2024."""
     now = _digests(**{**BASE, "talks": {**BASE["talks"], "2022": "changed"}})
@@ -223,3 +270,30 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     limited = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False, years="2025")
     assert limited.success, limited.failure
     assert not D.computed_path(cold).exists()
+
+
+def test_the_second_run_widens_by_the_rules_file_it_runs_with(tmp_path, monkeypatch):
+    """pipelines/runs.py ``changed_years`` hands dirty_years the widening of the run's rules file:
+    with a 400-day promotion window, 2024's talks changed → 2022–2025; with the default, 2023–2025."""
+    import yaml
+
+    from lianjian.clock import run_month
+    from lianjian.files import sha256_file
+    from lianjian.fingerprint import code_version
+    from pipelines import runs
+    from pipelines.resources import LianjianSettings
+
+    long = tmp_path / "long.yaml"
+    raw = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    raw["talks"]["must_talk_windows"]["promotion"] = {"from": -30, "to": 400}
+    long.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(runs, "years_to_assess", lambda wh: ("2020", "2025"))
+    seen = {}
+    for rules in (RULES, long):
+        wh = tmp_path / f"wh-{rules.stem}"
+        _write_digests(wh, _digests(**BASE))
+        D.record_computed(wh, rules_sha256=sha256_file(rules), code_version=code_version(), run_month=run_month(), all_years=True)
+        _write_digests(wh, _digests(**{**BASE, "talks": {**BASE["talks"], "2024": "changed"}}))
+        settings = LianjianSettings(landing=str(tmp_path / "landing"), warehouse=str(wh), rules=str(rules))
+        seen[rules.stem] = runs.changed_years(settings)
+    assert seen == {"default": ("2023", "2025"), "long": ("2022", "2025")}
