@@ -253,11 +253,33 @@ class Cases(_Strict):
         return self
 
 
+#: The trigger types whose rows carry one article (``triggers.basis.<type>``), and the one that
+#: carries one per subject kind: 连续两年较差 of a person (R2) or of any kind R3 assesses.
+TRIGGER_BASIS_TEXT = ("repeat_serious_violation", "one_case_two_investigations")
+TRIGGER_BASIS_BY_KIND = "consecutive_poor"
+
+
 class Triggers(_Strict):
     consecutive_poor_min_years: int = Field(ge=2)
     repeat_serious_severities: list[str]
     one_case_two_investigations_severities: list[str]
     basis: dict[str, str | dict[str, str]]
+
+    @model_validator(mode="after")
+    def _every_basis(self):
+        """Every trigger row names the article it rests on (R4, R8): a text for each trigger type and,
+        for 连续两年较差, for each subject kind it can concern — none missing, none empty."""
+        kinds = ["person", *ENUMS["actor_kind"].codes]
+        by_kind = self.basis.get(TRIGGER_BASIS_BY_KIND)
+        if not isinstance(by_kind, dict):
+            raise ValueError(f"basis.{TRIGGER_BASIS_BY_KIND}: needs a text per subject kind {kinds}")
+        missing = [k for k in kinds if not str(by_kind.get(k) or "").strip()]
+        if missing:
+            raise ValueError(f"basis.{TRIGGER_BASIS_BY_KIND}: no text for {missing}")
+        for name in TRIGGER_BASIS_TEXT:
+            if not isinstance(self.basis.get(name), str) or not self.basis[name].strip():
+                raise ValueError(f"basis.{name}: needs the text of the article")
+        return self
 
 
 class Quality(_Strict):

@@ -525,19 +525,36 @@ def test_every_trigger_basis():
 
 
 
-def test_a_trigger_without_a_basis_text_for_its_kind_is_still_written(tmp_path):
-    """triggers.basis.consecutive_poor names a text per subject kind; a kind left out of the rules file
-    loses the text, never the trigger. Without ``leader``: A (leader, 较差 in 2023 and 2024) still
-    has its 2024 row, with an empty basis."""
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("consecutive_poor", "leader"), None),  # a kind left out
+        (("consecutive_poor", "person"), " "),  # an empty text
+        (("repeat_serious_violation",), None),
+        (("one_case_two_investigations",), ""),
+    ],
+)
+def test_a_trigger_basis_left_out_ends_with_one_line(tmp_path, path, value):
+    """triggers.basis names the article of every trigger row (R4 rows carry it as their basis): a
+    kind of 连续两年较差 or a trigger type without a text is a mistake of the rules file, said in one
+    line naming the setting, not a trigger written without its article."""
+    from lianjian.errors import FatalError
     from lianjian.rules_config import load_rules
 
     raw = yaml.safe_load(s.DEFAULT_RULES.read_text(encoding="utf-8"))
-    del raw["triggers"]["basis"]["consecutive_poor"]["leader"]
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    resp = responsibility_rows([{"year": y, "subject_kind": "leader", "subject_id": "A", "grade": "较差"} for y in (2023, 2024)])
-    rows = [r for r in r4(responsibility=resp, rules=load_rules(path)) if r["trigger_type"] == "consecutive_poor"]
-    assert [(r["year"], r["subject_id"], r["basis"]) for r in rows] == [(2024, "A", None)]
+    parent = raw["triggers"]["basis"]
+    for key in path[:-1]:
+        parent = parent[key]
+    if value is None:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(FatalError) as err:
+        load_rules(rules)
+    msg = str(err.value)
+    assert "\n" not in msg and "triggers" in msg and f"basis.{path[0]}" in msg and str(rules) in msg
 
 
 # ---------------------------------------------------------------- R8 basis
