@@ -189,8 +189,13 @@ class PublishedTable:
         return pl.DataFrame(schema=self.schema())
 
 
+#: The contract is read by every process at start (the CLI, each run, each step process): with
+#: libyaml's loader when PyYAML has it (≈ 10× faster than the pure-Python one; the same documents).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(name: str) -> dict:
-    return yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+    return yaml.load((HERE / name).read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
 
 
 def _enums(raw: dict) -> dict[str, EnumDef]:
