@@ -140,3 +140,28 @@ def test_a_run_launched_by_the_daemon_stores_its_steps_events_inside_a_session(t
         logs = instance.all_logs(result.run_id)
     steps = [e for e in logs if e.dagster_event and e.dagster_event.event_type_value in ("STEP_START", "STEP_SUCCESS")]
     assert len(sessions) == 1 and sessions[0]["events"] >= len(steps) > 0
+
+
+def test_starting_lianjian_imports_neither_great_expectations_nor_pandas():
+    """The command line and the Dagster definitions load without Great Expectations (≈ 3 s) and
+    pandas (≈ 0.3 s): a run imports them when a suite must run, a cache hit or `lianjian explain`
+    never."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lianjian.cli, lianjian.runner, pipelines.definitions; "
+        "print(sorted(m for m in ('great_expectations', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_contract_files_read_the_same_with_either_yaml_loader():
+    import yaml
+
+    from lianjian import contract
+
+    for name in ("sources.yaml", "published.yaml"):
+        text = (contract.HERE / name).read_text(encoding="utf-8")
+        assert contract._load_yaml(name) == yaml.safe_load(text)

@@ -190,7 +190,11 @@ class PublishedTable:
 
 
 def _load_yaml(name: str) -> dict:
-    return yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+    """One of the contract files, read with libyaml's safe loader when PyYAML has it (the same data:
+    tests/test_fixed_cost.py): every process that imports lianjian reads both files, 0.2 s with the
+    pure-Python loader."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load((HERE / name).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 — a safe loader
 
 
 def _enums(raw: dict) -> dict[str, EnumDef]:

@@ -23,7 +23,6 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import polars as pl
 
 from lianjian.contract import SOURCES, Column
@@ -35,9 +34,11 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # about 2.5 s, which a process that validates nothing — a step of another asset in a process of its
 # own (the multiprocess executor), the webserver loading the definitions, `lianjian explain` — should
 # not pay (docs/performance.md).
+# pandas (the frame GX validates) likewise: only where a frame is converted for GX.
 if TYPE_CHECKING:
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    import pandas as pd
 
 #: GX (pandas) type names accepted for each contract kind, as ``to_gx_pandas`` produces them.
 TYPE_LISTS: dict[str, list[str]] = {
@@ -217,6 +218,8 @@ def suite_fingerprint(src: str) -> str:
 
 
 def _to_pandas(series: pl.Series) -> pd.Series | pd.api.extensions.ExtensionArray:
+    import pandas as pd
+
     dt = series.dtype
     mask = series.is_null().to_numpy()
     if dt == pl.Int64:
@@ -235,4 +238,6 @@ def _to_pandas(series: pl.Series) -> pd.Series | pd.api.extensions.ExtensionArra
 
 def to_gx_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     """A pandas frame with the dtypes ``TYPE_LISTS`` expects for correctly typed Polars columns."""
+    import pandas as pd
+
     return pd.DataFrame({name: pd.Series(_to_pandas(frame[name])).reset_index(drop=True) for name in frame.columns})
