@@ -92,14 +92,14 @@ def _sqlite_connected(dbapi_connection, _connection_record) -> None:
         return
     cursor = dbapi_connection.cursor()
     try:
-        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            return  # an in-memory instance, a database being created: left as it is
-        cursor.execute("PRAGMA synchronous=NORMAL")
         path = next((row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), "")
+        if not path:
+            return  # an in-memory instance
+        if path not in _keepers and str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            return  # a database being created, or not Dagster's: left as it is
+        cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
-    if not path:
-        return
     with _session_lock:
         if _sessions and path not in _keepers:
             keeper = sqlite3.connect(path, check_same_thread=False)
