@@ -280,7 +280,8 @@ def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.Da
 
 def _collect(result, instance: dg.DagsterInstance, outcome: RunOutcome) -> None:
     starts: dict[str, float] = {}
-    for entry in instance.all_logs(result.run_id):
+    steps = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    for entry in instance.all_logs(result.run_id, of_type=steps):  # not the run's other 300-400 events
         ev = entry.dagster_event
         if ev is None or not entry.step_key:
             continue

@@ -120,6 +120,9 @@ def test_lianjian_run_stores_its_events_inside_a_session(tmp_path, sessions):
         stored = sum(len(instance.all_logs(run_id)) for run_id in outcome.run_ids)
     assert len(sessions) == 1 and sessions[0]["events"] == stored
     assert len(outcome.run_ids) == 2
+    # each step's seconds, from the step events alone
+    assert {"staged_tables", "staged_data_quality", "publish"} <= set(outcome.step_seconds)
+    assert all(seconds >= 0 for seconds in outcome.step_seconds.values())
 
 
 def test_a_run_launched_by_the_daemon_stores_its_steps_events_inside_a_session(tmp_path, sessions):
