@@ -168,3 +168,26 @@ def test_the_contract_files_read_the_same_with_either_yaml_loader():
     for name in ("sources.yaml", "published.yaml"):
         text = (contract.HERE / name).read_text(encoding="utf-8")
         assert contract._load_yaml(name) == yaml.safe_load(text)
+
+
+#: Events a `lianjian run` of the demo data stores (both runs, with the reports): 678 on 2026-12-05.
+#: Each one is a write to the run history; a new asset, check, input or year partition adds some. Raise
+#: the bound knowingly (docs/performance.md, "Fixed cost of a run"), not to make this test pass.
+DEMO_EVENTS_BOUND = 700
+
+
+def test_a_demo_run_stores_a_bounded_number_of_events_and_plans_only_the_data_years(recorded):
+    from pipelines.partitions import staged_years
+
+    home, warehouse, outcome = recorded
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        logs = [entry for run_id in outcome.run_ids for entry in instance.all_logs(run_id)]
+    assert len(outcome.run_ids) == 2
+    assert len(logs) <= DEMO_EVENTS_BOUND, len(logs)
+    first, last = staged_years(warehouse)
+    planned = {
+        e.dagster_event.event_specific_data.partition
+        for e in logs
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION_PLANNED"
+    }
+    assert planned - {None} == {str(y) for y in range(int(first), int(last) + 1)}
