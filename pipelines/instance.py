@@ -103,7 +103,9 @@ def _sqlite_connected(dbapi_connection, _connection_record) -> None:
     with _session_lock:
         if _sessions and path not in _keepers:
             keeper = sqlite3.connect(path, check_same_thread=False)
-            keeper.execute("PRAGMA schema_version").fetchone()  # opens the log: the file is now shared
+            # opens the log (the file is now shared) and reads to the end: it holds no snapshot, so
+            # SQLite's automatic checkpoints still keep the log short during a long run
+            keeper.execute("PRAGMA schema_version").fetchall()
             _keepers[path] = keeper
 
 

@@ -53,6 +53,9 @@ def test_inside_a_session_commits_do_not_sync_and_closing_does_not_checkpoint(tm
     with light_sqlite_commits():
         assert [_store(engine, n) for n in range(1, 6)] == [1] * 5
         assert wal.exists() and wal.stat().st_size > 0  # no checkpoint at each close
+        with contextlib.closing(sqlite3.connect(db)) as conn:  # the kept connection holds no snapshot:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # checkpoints go on
+        assert busy == 0
         with light_sqlite_commits():  # sessions nest (the executor's inside `lianjian run`)
             assert _store(engine, 6) == 1
         assert instance_mod._keepers  # still open: the outer session goes on
