@@ -194,3 +194,45 @@ def test_a_demo_run_stores_a_bounded_number_of_events_and_plans_only_the_data_ye
         if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION_PLANNED"
     }
     assert planned - {None} == {str(y) for y in range(int(first), int(last) + 1)}
+
+
+CACHE_HIT = """
+import sys
+sys.path.insert(0, "tests")
+from support_quality import staged
+from lianjian.quality.validate import validate_cached
+result = validate_cached("cases", staged()["cases"], sys.argv[1])
+print(result.cached, "great_expectations" in sys.modules)
+"""
+
+
+def test_a_suite_result_from_the_cache_imports_no_great_expectations(tmp_path):
+    """The first process validates (and imports GX); the second finds the result in the cache and
+    never imports GX."""
+    import subprocess
+    import sys
+
+    def once() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", CACHE_HIT, str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=True
+        ).stdout.strip()
+
+    assert once() == "False True"
+    assert once() == "True False"
+
+
+def test_the_suite_fingerprint_follows_the_contract_declaration(monkeypatch):
+    """The cache key changes when a source's declaration changes (here whether a column is required),
+    not when another source's does."""
+    import dataclasses
+
+    from lianjian.contract import SOURCES
+    from lianjian.quality.suites import suite_fingerprint
+
+    before = {src: suite_fingerprint(src) for src in ("cases", "talks")}
+    cases = SOURCES["cases"]
+    optional = next(i for i, c in enumerate(cases.columns) if not c.required and not c.personal)
+    columns = tuple(dataclasses.replace(c, required=True) if i == optional else c for i, c in enumerate(cases.columns))
+    monkeypatch.setitem(SOURCES, "cases", dataclasses.replace(cases, columns=columns))
+    assert suite_fingerprint("cases") != before["cases"]
+    assert suite_fingerprint("talks") == before["talks"]
