@@ -221,7 +221,7 @@ def _pipeline(
 ) -> RunOutcome:
     """The two Dagster runs of ``run_pipeline`` (called with the warehouse lock held; ``run_id``: the
     pipeline run's ``lianjian/run_id``, also recorded in the lock)."""
-    from pipelines.runs import ASSESS_JOB, INGEST_JOB, assess_request, ingest_request
+    from pipelines.runs import ingest_request
 
     started = time.monotonic()
     first = ingest_request(settings, trigger=trigger, years=years, reports=reports, run_id=run_id, force=force)
@@ -244,6 +244,16 @@ def _pipeline(
         return j.with_logger_defs({**j.loggers, **loggers}) if loggers else j
 
     instance = instance or instance_for_run()
+    from pipelines.instance import light_sqlite_commits
+
+    with light_sqlite_commits():  # the run history in SQLite: commits that do not wait for the disk
+        return _runs(settings, first, job, instance, config, started)
+
+
+def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.DagsterInstance, config: dict, started: float) -> RunOutcome:
+    """The first Dagster run of a pipeline run, then the second when the first succeeded."""
+    from pipelines.runs import ASSESS_JOB, INGEST_JOB, assess_request
+
     result = _execute(job(INGEST_JOB), first, instance, config)
     outcome = RunOutcome(
         success=result.success,
@@ -270,7 +280,8 @@ def _pipeline(
 
 def _collect(result, instance: dg.DagsterInstance, outcome: RunOutcome) -> None:
     starts: dict[str, float] = {}
-    for entry in instance.all_logs(result.run_id):
+    steps = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    for entry in instance.all_logs(result.run_id, of_type=steps):  # not the run's other 300-400 events
         ev = entry.dagster_event
         if ev is None or not entry.step_key:
             continue

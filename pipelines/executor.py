@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from lianjian.lock import warehouse_lock
+from pipelines.instance import light_sqlite_commits
 from pipelines.resources import RUN_ID_TAG, LianjianSettings
 
 def run_settings(run_config: Mapping[str, object], tags: Mapping[str, str]) -> tuple[Path, Path, str | None]:
@@ -59,7 +60,10 @@ class WarehouseLockedExecutor(dg.Executor):
         def stale(previous) -> None:
             plan_context.log.warning(f"上一次运行（{previous.describe()}）未正常结束（被终止）；已发布的版本不受影响")
 
-        with warehouse_lock(warehouse, landing=landing, run_id=run_id or plan_context.run_id, on_wait=waiting, on_stale=stale):
+        with (
+            warehouse_lock(warehouse, landing=landing, run_id=run_id or plan_context.run_id, on_wait=waiting, on_stale=stale),
+            light_sqlite_commits(),  # the run history in SQLite: commits that do not wait for the disk
+        ):
             yield from self._inner.execute(plan_context, execution_plan)
 
 

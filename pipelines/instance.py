@@ -11,10 +11,17 @@ settings below its storage section.
   of a pipeline run carries it, ``pipelines/runs.py``): the nightly schedule and the landing sensor
   firing together queue one behind the other instead of writing one warehouse at once, while two
   warehouses may run side by side.
+
+It also holds how a run stores its events when the instance keeps them in SQLite files (the default
+for one desk): ``light_sqlite_commits``.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CONFIG_FILENAME = "dagster.yaml"
@@ -57,3 +64,77 @@ def ensure_instance(home: Path) -> Path:
         tmp.write_text(INSTANCE_YAML, encoding="utf-8")
         tmp.replace(path)
     return path
+
+
+# --- SQLite run history while a run writes it ------------------------------------------------------
+#
+# Dagster's SQLite event storage opens a connection for every event it stores (a run stores 400-700:
+# step starts and ends, inputs, outputs, one planned and one stored materialization per asset and
+# year, the checks) and commits it, in WAL mode. Two costs come with each event on a local disk, both
+# waiting for the disk rather than working: the commit syncs the write-ahead log (synchronous=FULL,
+# SQLite's default), and the close of what is then the database's only connection checkpoints the log
+# into the database, syncs it and deletes the log — a demo run spent 21 s of 66 in these two calls
+# on a loaded machine (docs/performance.md, "Fixed cost of a run"). While a run writes, the two
+# settings below take both away; what the run stores is the same.
+
+_session_lock = threading.Lock()
+_sessions = 0
+_keepers: dict[str, sqlite3.Connection] = {}
+
+
+def _sqlite_connected(dbapi_connection, _connection_record) -> None:
+    """SQLAlchemy's ``connect`` hook, active inside ``light_sqlite_commits``: a new connection to a
+    SQLite database in WAL mode (Dagster's run and event databases) commits without syncing
+    (``synchronous=NORMAL``), and the first connection to each such file is matched by one more
+    connection kept open until the session ends, so that closing Dagster's connections never
+    checkpoints and deletes the log."""
+    if not _sessions or not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        path = next((row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), "")
+        if not path:
+            return  # an in-memory instance
+        if path not in _keepers and str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            return  # a database being created, or not Dagster's: left as it is
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+    with _session_lock:
+        if _sessions and path not in _keepers:
+            keeper = sqlite3.connect(path, check_same_thread=False)
+            # opens the log (the file is now shared) and reads to the end: it holds no snapshot, so
+            # SQLite's automatic checkpoints still keep the log short during a long run
+            keeper.execute("PRAGMA schema_version").fetchall()
+            _keepers[path] = keeper
+
+
+@contextmanager
+def light_sqlite_commits() -> Iterator[None]:
+    """While a run stores its events: SQLite commits that do not wait for the disk, and no checkpoint
+    of the write-ahead log at each connection's close (``_sqlite_connected``); the log is
+    checkpointed once per database when the session ends.
+
+    What it costs: in WAL mode with ``synchronous=NORMAL`` SQLite keeps the database whole, but the
+    last commits before a power cut or a crash of the operating system (not of this process) may be
+    lost from the run history — the published files, their manifest and the nightly run's record
+    (lianjian/fingerprint.py) do not live there. Only processes that execute runs open a session
+    (``lianjian run``, the executor of a run started by the daemon or the UI); the webserver and the
+    daemon keep SQLite's defaults. No effect on PostgreSQL or an in-memory instance."""
+    global _sessions
+    import sqlalchemy
+
+    with _session_lock:
+        if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_connected):
+            sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_connected)
+        _sessions += 1
+    try:
+        yield
+    finally:
+        with _session_lock:
+            _sessions -= 1
+            keepers = list(_keepers.values()) if not _sessions else []
+            if not _sessions:
+                _keepers.clear()
+        for keeper in keepers:
+            keeper.close()

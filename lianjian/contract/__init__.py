@@ -190,7 +190,8 @@ class PublishedTable:
 
 
 #: The contract is read by every process at start (the CLI, each run, each step process): with
-#: libyaml's loader when PyYAML has it (≈ 10× faster than the pure-Python one; the same documents).
+#: libyaml's loader when PyYAML has it (≈ 10× faster than the pure-Python one; the same data:
+#: tests/test_fixed_cost.py).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -18,12 +18,13 @@ dtypes (``to_gx_pandas``): Arrow-backed columns break GX's type expectations.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import polars as pl
 
 from lianjian.contract import SOURCES, Column
@@ -35,9 +36,11 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # about 2.5 s, which a process that validates nothing — a step of another asset in a process of its
 # own (the multiprocess executor), the webserver loading the definitions, `lianjian explain` — should
 # not pay (docs/performance.md).
+# pandas (the frame GX validates) likewise: only where a frame is converted for GX.
 if TYPE_CHECKING:
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    import pandas as pd
 
 #: GX (pandas) type names accepted for each contract kind, as ``to_gx_pandas`` produces them.
 TYPE_LISTS: dict[str, list[str]] = {
@@ -204,12 +207,26 @@ def build_suite(src: str) -> gx.ExpectationSuite:
     )
 
 
-def suite_fingerprint(src: str) -> str:
-    """A hash of the suite's expectations, GX's version and this module's code version (cache key part)."""
-    import great_expectations as gx
+@functools.cache
+def _suite_code() -> str:
+    """sha256 of the code that builds and runs the suites (this module and ``validate.py``)."""
+    here = Path(__file__)
+    return hashlib.sha256(here.read_bytes() + here.with_name("validate.py").read_bytes()).hexdigest()
 
-    configs = [e.configuration.to_json_dict() for e in expectations_for(src)]
-    text = json.dumps({"v": SUITE_CODE_VERSION, "gx": gx.__version__, "e": configs}, sort_keys=True, default=str)
+
+def suite_fingerprint(src: str) -> str:
+    """A hash of what a suite's result depends on besides the data (cache key part): the source's
+    contract declaration (``expectations_for`` derives every expectation from it), the code that
+    builds and runs the suites, ``SUITE_CODE_VERSION`` and GX's installed version.
+
+    Computed without importing Great Expectations (≈ 3 CPU-s): a run whose every staged table is in
+    the cache does not import it at all (docs/performance.md, "Fixed cost of a run")."""
+    from importlib.metadata import version
+
+    text = json.dumps(
+        {"v": SUITE_CODE_VERSION, "gx": version("great_expectations"), "code": _suite_code(), "source": repr(SOURCES[src])},
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -217,6 +234,8 @@ def suite_fingerprint(src: str) -> str:
 
 
 def _to_pandas(series: pl.Series) -> pd.Series | pd.api.extensions.ExtensionArray:
+    import pandas as pd
+
     dt = series.dtype
     mask = series.is_null().to_numpy()
     if dt == pl.Int64:
@@ -235,4 +254,6 @@ def _to_pandas(series: pl.Series) -> pd.Series | pd.api.extensions.ExtensionArra
 
 def to_gx_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     """A pandas frame with the dtypes ``TYPE_LISTS`` expects for correctly typed Polars columns."""
+    import pandas as pd
+
     return pd.DataFrame({name: pd.Series(_to_pandas(frame[name])).reset_index(drop=True) for name in frame.columns})

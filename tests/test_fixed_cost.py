@@ -1,0 +1,238 @@
+"""What a run costs whatever its size (docs/performance.md, "Fixed cost of a run"): the run history in
+SQLite written without waiting for the disk at every event, and how many events a run stores. Speed
+itself is measured by benchmarks/run.py; these tests fail when the reason for the speed is lost."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from pipelines import instance as instance_mod
+from pipelines.instance import ensure_instance, light_sqlite_commits
+from tests.support_ingest import write_landing
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules" / "default.yaml"
+
+
+def _wal_database(path: Path) -> sa.Engine:
+    """A SQLite file in WAL mode opened as Dagster's event storage opens its files: a new connection
+    for every use (NullPool)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE events (n INTEGER)")
+        conn.commit()
+    return sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
+
+
+def _store(engine: sa.Engine, n: int) -> int:
+    """One event as Dagster stores it: connect, insert, commit, close; returns the connection's
+    ``synchronous`` setting (2 FULL, SQLite's default; 1 NORMAL)."""
+    with engine.connect() as conn, conn.begin():
+        conn.execute(sa.text("INSERT INTO events VALUES (:n)"), {"n": n})
+        return conn.execute(sa.text("PRAGMA synchronous")).scalar()
+
+
+def test_inside_a_session_commits_do_not_sync_and_closing_does_not_checkpoint(tmp_path):
+    """Outside a session SQLite's defaults hold: each commit syncs (FULL) and closing the only
+    connection checkpoints the log into the database and deletes it. Inside, commits are NORMAL and
+    the log stays (one connection is kept open) until the session ends; every row is there after."""
+    db = tmp_path / "events.db"
+    wal = Path(f"{db}-wal")
+    engine = _wal_database(db)
+
+    assert _store(engine, 0) == 2
+    assert not wal.exists()  # checkpointed and deleted at the close
+
+    with light_sqlite_commits():
+        assert [_store(engine, n) for n in range(1, 6)] == [1] * 5
+        assert wal.exists() and wal.stat().st_size > 0  # no checkpoint at each close
+        with contextlib.closing(sqlite3.connect(db)) as conn:  # the kept connection holds no snapshot:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # checkpoints go on
+        assert busy == 0
+        with light_sqlite_commits():  # sessions nest (the executor's inside `lianjian run`)
+            assert _store(engine, 6) == 1
+        assert instance_mod._keepers  # still open: the outer session goes on
+    assert not instance_mod._keepers and not instance_mod._sessions
+    assert not wal.exists()  # the session's end checkpointed the log once
+
+    assert _store(engine, 7) == 2  # defaults again
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert [n for (n,) in conn.execute("SELECT n FROM events ORDER BY n")] == list(range(8))
+
+
+def test_a_database_not_in_wal_mode_is_left_alone(tmp_path):
+    db = tmp_path / "plain.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE events (n INTEGER)")
+        conn.commit()
+    engine = sa.create_engine(f"sqlite:///{db}", poolclass=NullPool)
+    with light_sqlite_commits():
+        assert _store(engine, 1) == 2
+        assert not instance_mod._keepers
+
+
+@pytest.fixture
+def sessions(monkeypatch):
+    """Records, for every session opened, whether a Dagster event was stored inside it."""
+    opened: list[dict] = []
+    real = instance_mod.light_sqlite_commits
+
+    @contextlib.contextmanager
+    def recording():
+        entry = {"events": 0}
+        opened.append(entry)
+        with real():
+            yield
+        entry["closed"] = True
+
+    def count(self, event, *args, **kwargs):
+        for entry in opened:
+            if "closed" not in entry:
+                entry["events"] += 1
+        return original(self, event, *args, **kwargs)
+
+    from dagster._core.instance import DagsterInstance
+
+    original = DagsterInstance.handle_new_event
+    monkeypatch.setattr(DagsterInstance, "handle_new_event", count)
+    monkeypatch.setattr(instance_mod, "light_sqlite_commits", recording)
+    import pipelines.executor
+
+    monkeypatch.setattr(pipelines.executor, "light_sqlite_commits", recording)
+    return opened
+
+
+def test_lianjian_run_stores_its_events_inside_a_session(tmp_path, sessions):
+    """Both Dagster runs of `lianjian run`: every event after the first run's creation is stored
+    inside the session, and the run history is whole afterwards."""
+    from lianjian.runner import run_pipeline
+
+    landing = write_landing(tmp_path / "landing")
+    home = tmp_path / "home"
+    ensure_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        outcome = run_pipeline(landing, tmp_path / "wh", RULES, instance=instance, progress=False, reports=False)
+        assert outcome.success, outcome.failure
+        stored = sum(len(instance.all_logs(run_id)) for run_id in outcome.run_ids)
+    assert len(sessions) == 1 and sessions[0]["events"] == stored
+    assert len(outcome.run_ids) == 2
+    # each step's seconds, from the step events alone
+    assert {"staged_tables", "staged_data_quality", "publish"} <= set(outcome.step_seconds)
+    assert all(seconds >= 0 for seconds in outcome.step_seconds.values())
+
+
+def test_a_run_launched_by_the_daemon_stores_its_steps_events_inside_a_session(tmp_path, sessions):
+    """A run launched by the schedule, a sensor or the UI (``execute_job`` with the job's own
+    executor): the executor opens the session for the steps."""
+    from pipelines import definitions
+
+    landing = write_landing(tmp_path / "landing")
+    home = tmp_path / "home"
+    ensure_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.execute_job(
+            dg.reconstructable(definitions.ingest_job),
+            instance=instance,
+            run_config={"resources": {"lianjian": {"config": {"landing": str(landing), "warehouse": str(tmp_path / "wh"), "rules": str(RULES)}}}},
+        )
+        assert result.success
+        logs = instance.all_logs(result.run_id)
+    steps = [e for e in logs if e.dagster_event and e.dagster_event.event_type_value in ("STEP_START", "STEP_SUCCESS")]
+    assert len(sessions) == 1 and sessions[0]["events"] >= len(steps) > 0
+
+
+def test_starting_lianjian_imports_neither_great_expectations_nor_pandas():
+    """The command line and the Dagster definitions load without Great Expectations (≈ 3 s) and
+    pandas (≈ 0.3 s): a run imports them when a suite must run, a cache hit or `lianjian explain`
+    never."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lianjian.cli, lianjian.runner, pipelines.definitions; "
+        "print(sorted(m for m in ('great_expectations', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_contract_files_read_the_same_with_either_yaml_loader():
+    import yaml
+
+    from lianjian import contract
+
+    for name in ("sources.yaml", "published.yaml"):
+        text = (contract.HERE / name).read_text(encoding="utf-8")
+        assert contract._load_yaml(name) == yaml.safe_load(text)
+
+
+#: Events a `lianjian run` of the demo data stores (both runs, with the reports): 678 on 2026-12-05.
+#: Each one is a write to the run history; a new asset, check, input or year partition adds some. Raise
+#: the bound knowingly (docs/performance.md, "Fixed cost of a run"), not to make this test pass.
+DEMO_EVENTS_BOUND = 700
+
+
+def test_a_demo_run_stores_a_bounded_number_of_events_and_plans_only_the_data_years(recorded):
+    from pipelines.partitions import staged_years
+
+    home, warehouse, outcome = recorded
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        logs = [entry for run_id in outcome.run_ids for entry in instance.all_logs(run_id)]
+    assert len(outcome.run_ids) == 2
+    assert len(logs) <= DEMO_EVENTS_BOUND, len(logs)
+    first, last = staged_years(warehouse)
+    planned = {
+        e.dagster_event.event_specific_data.partition
+        for e in logs
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION_PLANNED"
+    }
+    assert planned - {None} == {str(y) for y in range(int(first), int(last) + 1)}
+
+
+CACHE_HIT = """
+import sys
+sys.path.insert(0, "tests")
+from support_quality import staged
+from lianjian.quality.validate import validate_cached
+result = validate_cached("cases", staged()["cases"], sys.argv[1])
+print(result.cached, "great_expectations" in sys.modules)
+"""
+
+
+def test_a_suite_result_from_the_cache_imports_no_great_expectations(tmp_path):
+    """The first process validates (and imports GX); the second finds the result in the cache and
+    never imports GX."""
+    import subprocess
+    import sys
+
+    def once() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", CACHE_HIT, str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=True
+        ).stdout.strip()
+
+    assert once() == "False True"
+    assert once() == "True False"
+
+
+def test_the_suite_fingerprint_follows_the_contract_declaration(monkeypatch):
+    """The cache key changes when a source's declaration changes (here whether a column is required),
+    not when another source's does."""
+    import dataclasses
+
+    from lianjian.contract import SOURCES
+    from lianjian.quality.suites import suite_fingerprint
+
+    before = {src: suite_fingerprint(src) for src in ("cases", "talks")}
+    cases = SOURCES["cases"]
+    optional = next(i for i, c in enumerate(cases.columns) if not c.required and not c.personal)
+    columns = tuple(dataclasses.replace(c, required=True) if i == optional else c for i, c in enumerate(cases.columns))
+    monkeypatch.setitem(SOURCES, "cases", dataclasses.replace(cases, columns=columns))
+    assert suite_fingerprint("cases") != before["cases"]
+    assert suite_fingerprint("talks") == before["talks"]
