@@ -438,7 +438,8 @@ def duty_completions(
     completion, record_ids)."""
     years = years_of(subjects)
     items = subjects.select(SUBJECT).join(duty_item_table(rules, years), on=["year", "subject_kind"], how="inner")
-    activities = activities_by_subject(duty_activities)
+    # the activities of the years assessed only (the table holds every year; they join on the year)
+    activities = activities_by_subject(duty_activities.filter(year_of(pl.col("activity_date")).is_in(years)))
     return pl.concat(
         [
             count_items(items, activities),
