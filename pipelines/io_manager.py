@@ -67,10 +67,10 @@ class SpilledYears:
     into ``folder`` (the step's private temporary folder, ``lianjian.files.run_tmpdir``, which must
     outlive the step's ``yield`` of it: Dagster calls the IO manager before the step resumes).
 
-    Each year is one Parquet file of one row group (lz4: written and read back at about the speed of
-    a copy), so that it reads back as one chunk: the year file the IO manager writes from it has the
-    bytes of the same rows written from one contiguous frame (Parquet page boundaries follow the
-    chunks of the frame written, not only its values)."""
+    Each year is one Parquet file of one row group (lz4: 1/6 of national, 0.14 s to write a year's
+    356 k evidence rows, 0.05 s to read them back), so that it reads back as one chunk: the year file
+    the IO manager writes from it has the bytes of the same rows written from one contiguous frame
+    (Parquet page boundaries follow the chunks of the frame written, not only its values)."""
 
     def __init__(self, folder: Path, name: str):
         self.folder = private_mkdir(Path(folder) / name)
@@ -92,10 +92,6 @@ class SpilledYears:
 
     def read(self, year: int) -> pl.DataFrame:
         return pl.read_parquet(self._years[year])
-
-    def lazy(self) -> pl.LazyFrame:
-        """Every spilled year as one lazy frame (for a reader outside the IO manager)."""
-        return pl.scan_parquet([self._years[y] for y in self.years])
 
 
 def table_schema(schema: pl.Schema, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
@@ -192,8 +188,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     @staticmethod
     def _spilled_years(context: dg.OutputContext, spilled: SpilledYears) -> Iterator[tuple[str, pl.DataFrame]]:
-        """The run's years of a step that spilled them one at a time, read back one at a time; each
-        year's file must hold exactly the run's years, each of its rows of its year."""
+        """The run's years of a step that spilled them one at a time, read back one at a time: the
+        years spilled must be the run's, and every row of a year's spill of that year."""
         keys = list(context.asset_partition_keys)
         if spilled.years != [int(k) for k in keys]:
             raise ValueError(f"{context.asset_key.to_user_string()}: years {spilled.years} spilled, the run's years are {keys[0]}–{keys[-1]}")
