@@ -13,22 +13,29 @@ Each asset reads exactly the tables its rule reads, so the graph shows what a gr
 - R8: ``assessment_evidence``, the two evidence parts together;
 - R4: ``accountability_triggers``, from both assessments, the roster, departments and violations.
 
-R2, R3 and R8 are partitioned by year (``pipelines/partitions.py``); R4 reads every year.
+R2, R3 and R8 are partitioned by year (``pipelines/partitions.py``); R4 reads every year. R2 and R3
+compute their years one at a time and write each year's outputs to the step's private temporary
+folder as soon as they are computed (``_year_by_year``, ``pipelines.io_manager.SpilledYears``): the
+step holds one year, the IO manager writes the year files from the spills (docs/performance.md,
+"One year in memory in R2 and R3").
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.
 """
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
 from lianjian.contract import INTERNAL, PUBLISHED
+from lianjian.files import run_tmpdir
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.evidence import assessment_evidence
 from lianjian.scoring.integrity import integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment
 from lianjian.scoring.triggers import accountability_triggers
-from pipelines.io_manager import table_schema
+from pipelines.io_manager import SpilledYears, table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
@@ -76,23 +83,36 @@ def _out(table: str, description: str, rule: str, ins: dict[str, dg.AssetIn]) ->
     )
 
 
-def _year_by_year(context: dg.AssetExecutionContext, score, yearly: dict[str, pl.LazyFrame], **others):
+def _year_by_year(
+    context: dg.AssetExecutionContext,
+    spill: Path,
+    score,
+    tables: tuple[str, str],
+    yearly: dict[str, pl.LazyFrame],
+    **others,
+) -> tuple[SpilledYears, SpilledYears]:
     """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years in
     turn, from that year's rows of the inputs that have a ``year`` column: both rules grade a year
-    from its own rows alone (RULES.md), so one year at a time gives the same rows, holds one year in
-    memory (national R2: 10.8 GB for five years at once) and reads only the years the run computes
-    (Polars cannot push the years down through the window functions of the evidence rows). Returns
-    the table and the evidence of the run's years, collected."""
-    tables, evidence = [], []
+    from its own rows alone (RULES.md), so one year at a time gives the same rows and reads only the
+    years the run computes (Polars cannot push the years down through the window functions of the
+    evidence rows). Each year's table (sorted by its key) and evidence (in ``assessment_evidence``'s
+    order) are spilled into ``spill`` as soon as they are computed, so the step holds one year: the
+    key of both tables begins with the year, so the years one after the other are the rows and the
+    order of the whole run's table sorted at once. Returns the two outputs' spills, for the IO
+    manager (``pipelines/io_manager.py``, ``SpilledYears``)."""
+    table_name, evidence_name = tables
+    table_years, evidence_years = SpilledYears(spill, table_name), SpilledYears(spill, evidence_name)
     for year in context_years(context):
         this_year = pl.col("year") == year
         ins = {name: lf.filter(this_year) if "year" in lf.collect_schema() else lf for name, lf in yearly.items()}
         table, facts = score(**ins, **others)
         # collected together so that what both read is computed once
         t, e = pl.collect_all([table.filter(this_year), facts.filter(this_year)])
-        tables.append(t)
-        evidence.append(e)
-    return pl.concat(tables, how="vertical"), pl.concat(evidence, how="vertical")
+        table_years.add(year, _sorted(t, table_name))
+        del t
+        evidence_years.add(year, assessment_evidence(e.lazy()).collect())
+        del e
+    return table_years, evidence_years
 
 
 R2_INS = {
@@ -138,12 +158,15 @@ def integrity_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    table, evidence = _year_by_year(
-        context, integrity_assessment, dict(roster=roster, reviews=reviews, talk_obligations=talk_obligations),
-        cases=cases, violations=violations, rules=lianjian.load_rules(),
-    )
-    yield dg.Output(_sorted(table, "integrity_assessment"), output_name="integrity_assessment")
-    yield dg.Output(assessment_evidence(evidence.lazy()).collect(), output_name="integrity_evidence")
+    with run_tmpdir(lianjian.warehouse_path, "R2") as spill:
+        table, evidence = _year_by_year(
+            context, spill, integrity_assessment, ("integrity_assessment", "integrity_evidence"),
+            dict(roster=roster, reviews=reviews, talk_obligations=talk_obligations),
+            cases=cases, violations=violations, rules=lianjian.load_rules(),
+        )
+        # the IO manager writes each output before the step resumes: the spills are read before they go
+        yield dg.Output(table, output_name="integrity_assessment")
+        yield dg.Output(evidence, output_name="integrity_evidence")
 
 
 R3_INS = {
@@ -200,15 +223,18 @@ def responsibility_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    table, evidence = _year_by_year(
-        context,
-        responsibility_assessment,
-        dict(roster=roster, departments=departments, duty_activities=duty_activities, democratic_votes=democratic_votes,
-             talk_obligations=talk_obligations),
-        units=units, cases=cases, violations=violations, rules=lianjian.load_rules(),
-    )
-    yield dg.Output(_sorted(table, "responsibility_assessment"), output_name="responsibility_assessment")
-    yield dg.Output(assessment_evidence(evidence.lazy()).collect(), output_name="responsibility_evidence")
+    with run_tmpdir(lianjian.warehouse_path, "R3") as spill:
+        table, evidence = _year_by_year(
+            context,
+            spill,
+            responsibility_assessment,
+            ("responsibility_assessment", "responsibility_evidence"),
+            dict(roster=roster, departments=departments, duty_activities=duty_activities, democratic_votes=democratic_votes,
+                 talk_obligations=talk_obligations),
+            units=units, cases=cases, violations=violations, rules=lianjian.load_rules(),
+        )
+        yield dg.Output(table, output_name="responsibility_assessment")
+        yield dg.Output(evidence, output_name="responsibility_evidence")
 
 
 R8_INS = {"integrity": _assessed("integrity_evidence"), "responsibility": _assessed("responsibility_evidence")}

@@ -1,0 +1,165 @@
+"""R2 and R3 one year at a time (assets/assessed.py ``_year_by_year``; pipelines/io_manager.py
+``SpilledYears``): each year's table and evidence are spilled as soon as they are computed and the IO
+manager writes the year files from the spills, so the step holds one year — and the files are those
+of the whole run computed at once.
+
+On the demo warehouse's staged tables (six years): the two steps through Dagster, with spies on the
+spills and on the IO manager's writer, then the same rules over every year at once, in this process.
+"""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from pipelines import io_manager
+from pipelines.io_manager import PARQUET_OPTIONS, SpilledYears
+from pipelines.partitions import YEARS, range_tags
+from lianjian.files import run_tmpdir
+from pipelines.resources import LianjianSettings, local_resources
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules" / "default.yaml"
+STEPS = {
+    "assessed__integrity_assessment": ("integrity_assessment", "integrity_evidence"),
+    "assessed__responsibility_assessment": ("responsibility_assessment", "responsibility_evidence"),
+}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _all_at_once(wh: Path) -> dict[str, pl.DataFrame]:
+    """The four outputs computed over every year in one plan each (what the steps did before they
+    went one year at a time), sorted as the steps write them."""
+    from assets.assessed import _sorted
+    from lianjian.rules_config import load_rules
+    from lianjian.scoring.evidence import assessment_evidence
+    from lianjian.scoring.integrity import integrity_assessment
+    from lianjian.scoring.responsibility import responsibility_assessment
+
+    def staged(name: str) -> pl.LazyFrame:
+        return pl.scan_parquet(wh / "staged" / f"{name}.parquet")
+
+    obligations = pl.scan_parquet(sorted((wh / "derived" / "talk_obligations").glob("*.parquet")))
+    rules = load_rules(RULES)
+    r2, r2_evidence = integrity_assessment(
+        staged("personnel"), staged("reviews"), obligations, staged("cases"), staged("violations"), rules
+    )
+    r3, r3_evidence = responsibility_assessment(
+        staged("units"), staged("personnel"), staged("departments"), staged("duty_activities"),
+        staged("democratic_votes"), obligations, staged("cases"), staged("violations"), rules,
+    )
+    return {
+        "integrity_assessment": _sorted(r2.collect(), "integrity_assessment"),
+        "integrity_evidence": assessment_evidence(r2_evidence).collect(),
+        "responsibility_assessment": _sorted(r3.collect(), "responsibility_assessment"),
+        "responsibility_evidence": assessment_evidence(r3_evidence).collect(),
+    }
+
+
+def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(demo_run, tmp_path, monkeypatch):
+    from assets import assessed
+    from lianjian.contract import SOURCES
+
+    _, demo = demo_run
+    wh = tmp_path / "wh"
+    for layer in ("staged", "derived"):
+        shutil.copytree(demo / layer, wh / layer)
+    years = sorted(int(p.stem) for p in (demo / "assessed" / "integrity_assessment").glob("*.parquet"))
+    assert len(years) >= 3, years
+
+    spilled: list[tuple[str, int, list]] = []  # (output, year, the years of the frame spilled)
+    add = SpilledYears.add
+
+    def spy_add(self, year, frame):
+        spilled.append((self.folder.name, year, frame.get_column("year").unique().to_list()))
+        return add(self, year, frame)
+
+    written: list[tuple[str, list]] = []  # (file, the years of the frame written)
+    write = io_manager.write_parquet_atomic
+
+    def spy_write(frame, path):
+        written.append((f"{path.parent.name}/{path.name}", frame.get_column("year").unique().sort().to_list()))
+        return write(frame, path)
+
+    monkeypatch.setattr(SpilledYears, "add", spy_add)
+    monkeypatch.setattr(io_manager, "write_parquet_atomic", spy_write)
+
+    upstream = [dg.AssetSpec(["staged", s]) for s in SOURCES] + [dg.AssetSpec(["derived", "talk_obligations"], partitions_def=YEARS)]
+    outputs = [t for pair in STEPS.values() for t in pair]
+    result = dg.materialize(
+        [*assessed.defs.assets, *upstream],
+        selection=dg.AssetSelection.assets(*(["assessed", t] for t in outputs)),
+        tags=range_tags(str(years[0]), str(years[-1])),
+        resources=local_resources(warehouse=wh, rules=RULES),
+    )
+    assert result.success
+
+    # one year in memory: each year's table and evidence are spilled, one year each, before the
+    # next year is computed; the IO manager writes one year per file; the spills are gone
+    expected = [(t, y) for pair in STEPS.values() for y in years for t in pair]
+    assert [(name, year) for name, year, _ in spilled] == expected
+    assert all(found in ([year], []) for _, year, found in spilled), spilled
+    assert sorted(name for name, _ in written) == sorted(f"{t}/{y}.parquet" for t in outputs for y in years)
+    assert all(found in ([int(name[-12:-8])], []) for name, found in written), written
+    assert len({name for name, found in written if found}) >= 3 * len(outputs)  # years with rows, not only empty ones
+    assert not [p for p in (wh / ".tmp").iterdir() if p.is_dir()]
+
+    # the same bytes as the four outputs of every year computed at once, written year by year
+    whole = _all_at_once(wh)
+    for table, frame in whole.items():
+        assert frame.height > 0, table
+        for year in years:
+            reference = tmp_path / "reference" / table / f"{year}.parquet"
+            reference.parent.mkdir(parents=True, exist_ok=True)
+            frame.filter(pl.col("year") == year).write_parquet(reference, **PARQUET_OPTIONS)
+            assert _sha(wh / "assessed" / table / f"{year}.parquet") == _sha(reference), (table, year)
+
+
+def _toy(spill_years, rows):
+    """A year-partitioned asset that hands the IO manager ``spill_years`` spilled from ``rows``."""
+
+    @dg.asset(key=["derived", "toy"], partitions_def=YEARS)
+    def toy(context: dg.AssetExecutionContext, lianjian: LianjianSettings):
+
+        with run_tmpdir(lianjian.warehouse_path, "toy") as folder:
+            spilled = SpilledYears(folder, "toy")
+            for year in spill_years:
+                spilled.add(year, pl.DataFrame({"year": rows[year], "n": list(range(len(rows[year])))}, schema={"year": pl.Int64, "n": pl.Int64}))
+            yield dg.Output(spilled)
+
+    return toy
+
+
+def test_spilled_years_are_written_one_file_each(tmp_path):
+    result = dg.materialize(
+        [_toy([2023, 2024], {2023: [2023, 2023], 2024: []})], resources=local_resources(warehouse=tmp_path),
+        tags=range_tags("2023", "2024"),
+    )
+    assert result.success
+    assert pl.read_parquet(tmp_path / "derived" / "toy" / "2023.parquet").height == 2
+    assert pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet").height == 0
+
+
+@pytest.mark.parametrize(
+    ("spill_years", "rows", "message"),
+    [
+        ([2023], {2023: [2023]}, "years [2023] spilled, the run's years are 2023–2024"),
+        ([2023, 2024], {2023: [2023], 2024: [2023]}, "1 rows of year 2024 have another year"),
+        ([2023, 2024], {2023: [None], 2024: [2024]}, "1 rows of year 2023 have another year"),
+    ],
+)
+def test_spilled_years_other_than_the_runs_are_refused(tmp_path, spill_years, rows, message):
+    result = dg.materialize(
+        [_toy(spill_years, rows)], resources=local_resources(warehouse=tmp_path), tags=range_tags("2023", "2024"),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert message in str(failure.step_failure_data.error.cause or failure.step_failure_data.error)
+    assert not [p for p in (tmp_path / ".tmp").iterdir() if p.is_dir()]
