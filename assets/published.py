@@ -22,7 +22,7 @@ from lianjian.publish.dimensions import departments_table, units_table
 from lianjian.publish.layers import CONTRACT_LAYER, INGEST_REPORT_KEY, LAYER, RESTRICTED_LAYER, restricted_key, upstream_key
 from lianjian.publish.layout import RESTRICTED as RESTRICTED_DIR
 from lianjian.publish.lineage import dagster_column_lineage
-from lianjian.publish.publish import LINK, OUTPUTS, publish_tables, read_published, schema_problems
+from lianjian.publish.publish import LINK, OUTPUTS, publish_tables
 from pipelines.audit import pipeline_runs, published_metadata
 from pipelines.io_manager import table_schema
 from pipelines.resources import LianjianSettings
@@ -223,10 +223,12 @@ def publish(
                 manifest=result.manifest,
                 pipeline_run_id=pipeline_run_id,
                 run_ids=run_ids,
-                published=None if private else read_published(warehouse, table),
+                grades_by_year=result.grades.get(table),
             ),
         )
-        problems = schema_problems(warehouse, table)
+        # found in each file when it was written (a file linked from the live version: in its record),
+        # not by reading the published table again (lianjian.publish.publish.file_checks)
+        problems = result.schema[table]
         yield dg.AssetCheckResult(
             asset_key=key,
             check_name=CHECK_SCHEMA,

@@ -98,12 +98,19 @@ def mask_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
-def id_cell_counts(frame: pl.LazyFrame) -> dict[str, int]:
-    """Per text column (list elements included): how many cells hold an identity number."""
-    texts, lists = _text_columns(frame.collect_schema())
+def id_cell_exprs(schema: pl.Schema) -> list[pl.Expr]:
+    """One aggregation per text column of ``schema`` (list elements included, digests not): how many
+    of its cells hold an identity number (a list counts once), named after the column."""
+    texts, lists = _text_columns(schema)
     texts = [n for n in texts if n not in DIGESTS]
     counts = [contains_id(pl.col(n)).sum().alias(n) for n in texts]
     counts += [pl.col(n).list.eval(contains_id(pl.element()).any()).explode().sum().alias(n) for n in lists]
+    return counts
+
+
+def id_cell_counts(frame: pl.LazyFrame) -> dict[str, int]:
+    """Per text column (list elements included): how many cells hold an identity number."""
+    counts = id_cell_exprs(frame.collect_schema())
     if not counts:
         return {}
     row = frame.select(counts).collect().row(0, named=True)

@@ -64,6 +64,19 @@ def grades_metadata(published: pl.LazyFrame) -> dict[str, dg.MetadataValue]:
     return {"grades_by_year": dg.MetadataValue.table(records, schema=schema)}
 
 
+def grade_records(grades_by_year: list[dict]) -> dict[str, dg.MetadataValue]:
+    """``grades_by_year`` from the rows per grade of each year (``[{"year": Y, "grades": {grade or
+    None: rows}}]``, what publishing found in each year's file): the same table as ``grades_metadata``."""
+    columns = ["year", *GRADE_LABELS, UNGRADED]
+    records = []
+    for entry in grades_by_year:
+        counts = {g: int(entry["grades"].get(g, 0)) for g in GRADE_LABELS}
+        counts[UNGRADED] = int(entry["grades"].get(None, 0))
+        records.append(dg.TableRecord({"year": int(entry["year"]), **counts}))
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, "int") for c in columns])
+    return {"grades_by_year": dg.MetadataValue.table(records, schema=schema)}
+
+
 def published_metadata(
     *,
     rows: int,
@@ -73,9 +86,11 @@ def published_metadata(
     pipeline_run_id: str,
     run_ids: list[str],
     published: pl.LazyFrame | None = None,
+    grades_by_year: list[dict] | None = None,
 ) -> dict:
     """The metadata of one published table's materialization (``published``: its rows as published,
-    given for the tables with grades)."""
+    given for the tables with grades; or ``grades_by_year``: its rows per grade and year as publishing
+    counted them in the files, ``grade_records``)."""
     meta = {
         "dagster/row_count": dg.MetadataValue.int(rows),
         "path": dg.MetadataValue.path(str(path)),
@@ -88,6 +103,8 @@ def published_metadata(
         "dagster_run_ids": dg.MetadataValue.text(", ".join(run_ids)),
         **inputs_metadata(manifest["inputs"]),
     }
-    if published is not None and "grade" in published.collect_schema():
+    if grades_by_year is not None:
+        meta.update(grade_records(grades_by_year))
+    elif published is not None and "grade" in published.collect_schema():
         meta.update(grades_metadata(published))
     return meta

@@ -292,10 +292,19 @@ def test_schema_check_reports_an_undeclared_empty_value(tmp_path):
     tables["integrity_assessment"] = tables["integrity_assessment"].with_columns(
         name=pl.when(pl.col("person_id") == "P003").then(None).otherwise(pl.col("name"))
     )
-    P.publish_tables(tmp_path, tables, ingest_report=None, run_id="x", rules_version="x", rules_sha256="0" * 64, code_version_="t")
+    result = P.publish_tables(tmp_path, tables, ingest_report=None, run_id="x", rules_version="x", rules_sha256="0" * 64, code_version_="t")
     got = P.schema_problems(tmp_path, "integrity_assessment")
     assert not got["passed"] and got["unexpected_empty"] == {"name": 1} and got["types_match"]
     assert P.schema_problems(tmp_path, "responsibility_assessment")["passed"]
+    # what the publish step reports, found in each file as it was written, is what reading the
+    # published tables back finds (the check no longer reads them after the switch)
+    for table in P.OUTPUTS:
+        assert result.schema[table] == P.schema_problems(tmp_path, table), table
+    published = P.read_published(tmp_path, "integrity_assessment").collect()
+    assert result.grades["integrity_assessment"] == [
+        {"year": y, "grades": dict(published.filter(pl.col("year") == y).group_by("grade").len().iter_rows())}
+        for y in sorted(published["year"].unique())
+    ]
 
 
 def test_demo_run_published_tables_pass_the_schema_check_and_read_the_same_through_the_database(demo_run):

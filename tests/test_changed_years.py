@@ -228,17 +228,49 @@ def test_the_tables_linked_from_the_live_version_are_those_computed_per_year():
     assert partitioned == set(YEAR_PARTITIONED) and "accountability_triggers" not in YEAR_PARTITIONED
 
 
-def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_same_bytes(tmp_path, demo_landing):
+def _reports(warehouse: Path) -> dict[str, str]:
+    """Every report, notice, workbook, index and record under ``reports/`` by content (not the
+    validation report, which names its run)."""
+    root = warehouse / "reports"
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] not in ("data_docs", "gx_cache")
+    }
+
+
+def _stamps(warehouse: Path, year: int) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (warehouse / "reports" / str(year)).rglob("*") if p.is_file()}
+
+
+def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_same_bytes(tmp_path, demo_landing, monkeypatch):
+    """The reports and notices too: the second run builds those of the recomputed years only (the
+    other years' inputs — their published files, staged digests, unit tree — are unchanged), leaves
+    the other years' files as they were, and every report equals a cold run's."""
+    import lianjian.report as report
+    import lianjian.report.notices as notices
     from assets.published import YEAR_PARTITIONED
     from lianjian.runner import run_pipeline
+
+    monkeypatch.setenv(report.WORKERS_ENV, "1")  # reports built in this process, where the spies are
+    built: list[tuple[str, int]] = []
+    real_chunk, real_rows = report.chunk_reports, notices.monthly_rows
+    monkeypatch.setattr(report, "chunk_reports", lambda common, inputs, year, keys=None: built.append(("report", year)) or real_chunk(common, inputs, year, keys))
+    monkeypatch.setattr(
+        notices, "monthly_rows", lambda monthly, units: built.extend(("notice", y) for y in monthly["year"].unique().sort()) or real_rows(monthly, units)
+    )
 
     landing = tmp_path / "landing"
     shutil.copytree(demo_landing, landing)
     warm, cold = tmp_path / "warm", tmp_path / "cold"
     instance = dg.DagsterInstance.ephemeral()
 
-    first = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=False)
+    first = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=True)
     assert first.success, first.failure
+    assert {y for kind, y in built if kind == "report"} == set(range(2021, 2026))  # 2020: no published rows
+    assert {y for kind, y in built if kind == "notice"} >= set(range(2021, 2026))
+    reports_2021 = _stamps(warm, 2021)
+    assert any(p.parent.name == "notices" for p in reports_2021) and any(p.suffix == ".xlsx" for p in reports_2021)
     assert D.computed_path(warm).exists()
     kept = {p: p.stat().st_mtime_ns for p in (warm / "derived").glob("*/2021.parquet")}
     live = (warm / ".current").resolve()
@@ -248,8 +280,14 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     lines = month.read_bytes().splitlines(keepends=True)
     month.write_bytes(b"".join(lines[:-1]))  # one talk of June 2023 less
 
-    second = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=False)
+    built.clear()
+    second = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=True)
     assert second.success, second.failure
+    # 2023's talks changed: its reports are built again; of the other recomputed years, those whose
+    # published files came out byte-identical need not be (their inputs are the same)
+    assert {2023} <= {y for kind, y in built if kind == "report"} <= set(range(2022, 2026)), built
+    assert {y for kind, y in built if kind == "notice"} <= set(range(2022, 2026)), built
+    assert _stamps(warm, 2021) == reports_2021  # not built, not written again
     assess = instance.get_run_by_id(second.run_ids[-1])
     assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2022", "2025")
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # 2021 not written again
@@ -259,12 +297,14 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     linked = {rel for rel, ino in year_2021.items() if (new / rel).stat().st_ino == ino}
     assert {rel.parts[-3] for rel in linked} == set(YEAR_PARTITIONED), sorted(map(str, linked))
 
-    third = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False)
+    third = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=True)
     assert third.success, third.failure
     assess = instance.get_run_by_id(third.run_ids[-1])
     assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2020", "2025")
     assert _published_files(warm) == _published_files(cold)
     assert _published_files(warm) != {}
+    assert _reports(warm) == _reports(cold)  # records of what each year was built from included
+    assert any(k.endswith("2021/_inputs.json") for k in _reports(warm)) and any(k.endswith("notices/_inputs.json") for k in _reports(warm))
 
     # a run limited to some years leaves the others as they were: no record, every year next time
     limited = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False, years="2025")

@@ -571,3 +571,83 @@ def test_worker_count_setting(monkeypatch):
         monkeypatch.setenv(WORKERS_ENV, bad)
         with pytest.raises(FatalError, match=f"{WORKERS_ENV}.*不是正整数"):
             report_workers(10**6)
+
+
+def _as_published(wh: Path) -> None:
+    """What publishing and staging leave beside the tables: the manifest listing every published file
+    with its SHA-256, and the staged year digests."""
+    import json
+
+    from lianjian.files import sha256_file
+
+    path = wh / "published" / "_manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    outputs = []
+    for folder in sorted(p for p in (wh / "published").iterdir() if p.is_dir()):
+        files = [{"path": f.relative_to(wh / "published").as_posix(), "rows": 0, "sha256": sha256_file(f)} for f in sorted(folder.rglob("*.parquet"))]
+        outputs.append({"table": folder.name, "rows": 0, "files": files})
+    manifest["outputs"] = outputs
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    _staged_digests(wh)
+
+
+def _staged_digests(wh: Path) -> None:
+    """staged/_year_digests.json as staging writes it, for the staged tables the fixture has."""
+    import json
+
+    from lianjian.contract import SOURCES
+    from lianjian.ingest.digests import FILE, VERSION, table_digests
+
+    sources = {p.stem: table_digests(SOURCES[p.stem], p) for p in sorted((wh / "staged").glob("*.parquet")) if p.stem in SOURCES}
+    (wh / "staged" / FILE).write_text(json.dumps({"version": VERSION, "sources": sources}), encoding="utf-8")
+
+
+def test_a_year_whose_inputs_did_not_change_is_not_built(tmp_path, monkeypatch):
+    """reports/<year>/_inputs.json records what a year's reports read: the published files' SHA-256
+    (that year's; every earlier year's too for the assessments and "三个规定"), the staged digests of
+    the year and the unit tree. A full run builds only the years whose record differs; what it writes
+    is what building every year writes."""
+    import shutil
+
+    import lianjian.report as report
+    from support_report import frame, integrity_rows, write_published
+
+    built: list[int] = []
+    real = report.chunk_reports
+    monkeypatch.setattr(report, "chunk_reports", lambda common, inputs, year, keys=None: built.append(year) or real(common, inputs, year, keys))
+    wh = make_warehouse(tmp_path)
+    _as_published(wh)
+    write_reports(wh, workers=1)
+    assert sorted(set(built)) == [2022, 2023, 2024] and (wh / "reports" / "2023" / "_inputs.json").is_file()
+    built.clear()
+    again = write_reports(wh, workers=1)
+    assert built == [] and len(again) == 18 and not any(w.fresh for w in again)
+
+    # a department renamed in 2024's staged roster of departments: only 2024 is built (the name is shown)
+    SOURCES = __import__("lianjian.contract", fromlist=["SOURCES"]).SOURCES
+    SOURCES["departments"].staged_frame(
+        [{"year": 2024, "unit_code": "CTY1", "dept_code": "D1", "dept_name": "第一检察部（更名）"}]
+    ).write_parquet(wh / "staged" / "departments.parquet")
+    _staged_digests(wh)
+    stamps_2023 = {p: p.stat().st_mtime_ns for p in (wh / "reports" / "2023").iterdir()}
+    written = write_reports(wh, workers=1)
+    assert sorted(set(built)) == [2024], built
+    assert {(w.report_key, w.year) for w in written if w.fresh} >= {("CTY1", 2024)}
+    assert "第一检察部（更名）" in (wh / "reports" / "2024" / "CTY1.html").read_text(encoding="utf-8")
+    assert {p: p.stat().st_mtime_ns for p in (wh / "reports" / "2023").iterdir()} == stamps_2023
+
+    # 王五's 2023 score changed: 2023, and 2024, whose 连续两年较差 trigger shows the 2023 grade and score
+    built.clear()
+    rows = [r | {"total_score": 57.0} if (r["person_id"], r["year"]) == ("p4", 2023) else r for r in integrity_rows()]
+    shutil.rmtree(wh / "published" / "integrity_assessment")
+    write_published(wh, "integrity_assessment", frame("integrity_assessment", rows))
+    _as_published(wh)
+    write_reports(wh, workers=1)
+    assert sorted(set(built)) == [2023, 2024], built
+
+    # the files equal those of a run that builds every year
+    cold = tmp_path / "cold"
+    shutil.copytree(wh, cold, ignore=shutil.ignore_patterns("reports"))
+    shutil.copytree(wh / "reports" / "data_docs", cold / "reports" / "data_docs")
+    write_reports(cold, workers=1)
+    assert tree_bytes(cold / "reports") == tree_bytes(wh / "reports")

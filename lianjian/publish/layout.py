@@ -8,6 +8,7 @@ Layout under the warehouse::
     .versions/v<UTC time>-<run id>/published/<table>/…        BI tables, _manifest.json, _dictionary.json
     .versions/v…/restricted/<table>/year=<YYYY>/part-0.parquet restricted tables (folders 0700, files 0600)
     .versions/v…/restricted/_manifest.json, _dictionary.json
+    .versions/v…/_checks.json                                  what the checks found in each file (0600)
     .versions/.tmp-<run id>/                                   a version being written (never read)
     .versions/.lock                                            held while publishing
     .current -> .versions/v…                                   THE switch: one rename(2) of a symbolic link

@@ -21,7 +21,10 @@ would clash with the one each reader derives from the folder names (docs/bi.md).
 
 Before the switch, every file of the new version (restricted ones included) is searched for identity
 numbers with the detector the reader masks them with (lianjian.privacy); should one be found,
-nothing is published. The published part of a version is readable by every account (0755/0644, BI
+nothing is published. Each file is read once for that, right after it is written, together with what
+the schema check needs (``file_checks``); the findings are kept in the version's private
+``_checks.json``, so a year file that a later version hard-links unchanged is not read again: its
+findings are the record's (it passed this search before its version became current). The published part of a version is readable by every account (0755/0644, BI
 tools read it); its restricted part only by the account that runs the pipeline.
 
 Deterministic: rows sorted by the table's key and then every other column, fixed Parquet writer
@@ -57,8 +60,9 @@ from lianjian.files import (
     read_json,
     sha256_file,
     warehouse_root,
+    write_json_private,
 )
-from lianjian.privacy import id_cell_count, json_strings, mask_frame
+from lianjian.privacy import id_cell_count, id_cell_exprs, json_strings, mask_frame
 from lianjian.publish import layout
 from lianjian.publish.bi_database import write_bi_database
 from lianjian.publish.dictionary import dictionary_bytes, restricted_dictionary_bytes
@@ -70,6 +74,10 @@ from lianjian.rules_config import Rules
 OUTPUTS = {**PUBLISHED, **RESTRICTED}
 MANIFEST = "_manifest.json"
 DICTIONARY = "_dictionary.json"
+#: In each version folder, beside its two parts, private (0600): per Parquet file of the version, what
+#: the checks found in it when it was written (``file_checks``). A file that a later version links
+#: unchanged from this one is not read again: its findings are taken from here.
+CHECKS = "_checks.json"
 PART = "part-0.parquet"
 #: The partition column of the yearly tables: in the folder names (``year=<YYYY>``), not in the files.
 PARTITION = "year"
@@ -97,6 +105,8 @@ class PublishResult:
     manifest: dict
     identity_cells: dict[str, int] = field(default_factory=dict)  # per file group: identity numbers found before the switch (all 0)
     restricted_rows: dict[str, int] = field(default_factory=dict)  # restricted output -> rows
+    schema: dict[str, dict] = field(default_factory=dict)  # output -> what the contract_schema check reports (schema_findings)
+    grades: dict[str, list[dict]] = field(default_factory=dict)  # table with grades -> per year the rows of each grade
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,6 +177,82 @@ def _write(frame: pl.DataFrame, path: Path) -> dict:
     return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
+def file_checks(table: str, path: Path) -> dict:
+    """What the publish checks find in one file just written (one read of it): its columns and types
+    as stored, how many text cells hold an identity number (lianjian.privacy), per column the contract
+    declares never empty its null (or empty text) cells, and for a table with grades its rows per
+    grade. Kept in the version's ``CHECKS`` record."""
+    t = OUTPUTS[table]
+    stored = pl.read_parquet_schema(path)
+    lf = pl.scan_parquet(path, hive_partitioning=False)
+    never_empty = [c for c in t.columns if c.empty is None and c.name in stored]
+    empty = [
+        (pl.col(c.name).is_null() | (pl.col(c.name) == "") if c.kind in ("str", "enum") else pl.col(c.name).is_null())
+        .sum()
+        .alias(f"empty:{c.name}")
+        for c in never_empty
+    ]
+    ids = [e.alias(f"id:{e.meta.output_name()}") for e in id_cell_exprs(stored)]
+    row = lf.select(pl.len().alias("rows"), *empty, *ids).collect().row(0, named=True)
+    out = {
+        "schema": [[name, str(dtype)] for name, dtype in stored.items()],
+        "rows": int(row["rows"]),
+        "identity": sum(int(v or 0) for k, v in row.items() if k.startswith("id:")),
+        "empty": {k[6:]: int(v) for k, v in row.items() if k.startswith("empty:") and v},
+    }
+    if "grade" in stored:
+        counts = lf.group_by("grade").len().sort("grade", nulls_last=True).collect()
+        out["grades"] = [[g, int(n)] for g, n in counts.iter_rows()]
+    return out
+
+
+def schema_findings(table: str, files: Mapping[str, dict]) -> dict[str, object]:
+    """What the ``contract_schema`` check reports for one table of a version, from its files' checks
+    (``file_checks``, path relative to the table's part -> findings): the columns and types as a BI
+    tool reads the table (hive partitioning on: ``year`` an Int64 from the folder names) against the
+    contract — every file must agree —, files that hold the partition column inside (breaking the hive
+    convention), and nulls (or empty texts) in columns whose declaration has no ``empty`` meaning.
+    ``passed`` when there is none of these. The same findings as ``schema_problems``, which reads the
+    published files."""
+    t = OUTPUTS[table]
+    want = {name: str(dtype) for name, dtype in t.schema().items()}
+    views = []
+    for _, found in sorted(files.items()):
+        stored = dict(found["schema"])
+        view = {c: stored[c] for c in t.column_names if c in stored}
+        if t.yearly and PARTITION in want:
+            view[PARTITION] = str(pl.Int64)
+            view = {c: view[c] for c in t.column_names if c in view}
+        views.append(view)
+    got = views[0] if views else want
+    same = all(v == want and list(v) == list(want) for v in views) and got == want
+    inner = sorted(rel for rel, found in files.items() if t.yearly and PARTITION in dict(found["schema"]))
+    unexpected: dict[str, int] = {}
+    if same:
+        for found in files.values():
+            for c, n in found.get("empty", {}).items():
+                unexpected[c] = unexpected.get(c, 0) + int(n)
+    return {
+        "passed": same and not inner and not unexpected,
+        "columns": len(got),
+        "types_match": same,
+        "files_with_year_inside": inner,
+        "unexpected_empty": unexpected,
+    }
+
+
+def grade_years(table: str, files: Mapping[str, dict]) -> list[dict]:
+    """Per year with rows (ascending), the rows of each grade of a yearly table with grades, from its
+    files' checks: ``[{"year": Y, "grades": {grade or None: rows}}]``."""
+    out = []
+    for rel, found in sorted(files.items()):
+        year = next((int(p[5:]) for p in Path(rel).parts if p.startswith(f"{PARTITION}=")), None)
+        if year is None or "grades" not in found or not found.get("rows"):
+            continue
+        out.append({"year": year, "grades": {g: n for g, n in found["grades"]}})
+    return sorted(out, key=lambda r: r["year"])
+
+
 @dataclass(frozen=True)
 class Reuse:
     """Year files of the live version that a new version takes as they are, hard-linked: ``years`` of
@@ -178,16 +264,23 @@ class Reuse:
     tables: frozenset[str]
     folder: Path
     files: Mapping[str, Mapping[str, dict]]
+    checks: Mapping[str, dict] = field(default_factory=dict)  # what the checks found in each file (CHECKS)
 
     def entry(self, table: str, rel: Path, year: int) -> dict | None:
         if year not in self.years or table not in self.tables:
             return None
         entry = self.files.get(table, {}).get(rel.as_posix())
-        return entry if entry is not None and (self.folder / rel).is_file() else None
+        found = rel.as_posix() in self.checks  # what the checks found in it: a version of this code has it
+        return entry if entry is not None and found and (self.folder / rel).is_file() else None
 
 
 def write_table(
-    table: str, frame: pl.LazyFrame | pl.DataFrame, root: Path, years: list[int], reuse: Reuse | None = None
+    table: str,
+    frame: pl.LazyFrame | pl.DataFrame,
+    root: Path,
+    years: list[int],
+    reuse: Reuse | None = None,
+    checks: dict[str, dict] | None = None,
 ) -> list[dict]:
     """Prepare (``prepare``) and write one table under ``root/<table>/``; returns its files (path
     relative to ``root``, rows, sha256) in path order. A yearly table is written as one file per year
@@ -195,7 +288,10 @@ def write_table(
     each year prepared on its own: the rows are sorted by year first, so a year's rows come out as
     they would from the whole table, and only one year is held in memory (national: the evidence
     table has some 13 million rows). A year that ``reuse`` holds is hard-linked from the live version
-    with its manifest entry, not read."""
+    with its manifest entry, not read. ``checks`` receives what the checks find in each file (path
+    relative to ``root``): read from a written file, taken from the live version's record for a linked
+    one (the same bytes: the same inode)."""
+    checks = {} if checks is None else checks
     files = []
     base = root / table
     if OUTPUTS[table].yearly:
@@ -208,6 +304,7 @@ def write_table(
                 (root / rel.parent).mkdir(parents=True, exist_ok=True)
                 os.link(reuse.folder / rel, root / rel)
                 files.append({"path": rel.as_posix(), "rows": kept["rows"], "sha256": kept["sha256"]})
+                checks[rel.as_posix()] = reuse.checks[rel.as_posix()]
                 fsync_dir(root / rel.parent)
                 linked.append(year)
                 continue
@@ -216,6 +313,7 @@ def write_table(
             # bytes depend on the buffers' layout, not only on the values (the same bytes as before)
             part = part.select(pl.all().gather(pl.int_range(0, part.height))).drop(PARTITION)
             files.append({"path": rel.as_posix(), **_write(part, root / rel)})
+            checks[rel.as_posix()] = file_checks(table, root / rel)
             fsync_dir(root / rel.parent)
             del part
         # every row of the frame is in a written year (the linked years' rows are not read)
@@ -229,6 +327,7 @@ def write_table(
     else:
         rel = Path(table, PART)
         files.append({"path": rel.as_posix(), **_write(prepare(table, frame), root / rel)})
+        checks[rel.as_posix()] = file_checks(table, root / rel)
     base.mkdir(parents=True, exist_ok=True)
     fsync_dir(base)
     return files
@@ -314,6 +413,19 @@ def identity_cells(root: Path, closed: Path | None = None) -> dict[str, int]:
     return out
 
 
+def identity_counts(root: Path, closed: Path, checks: Mapping[str, Mapping[str, dict]]) -> dict[str, int]:
+    """``identity_cells`` from the files' checks (``file_checks``) instead of reading the files again;
+    the manifests and dictionaries are read (they are small and always new)."""
+    out: dict[str, int] = {}
+    for folder, tables, part, prefix in ((root, PUBLISHED, LINK, ""), (closed, RESTRICTED, layout.RESTRICTED, f"{layout.RESTRICTED}/")):
+        for table in tables:
+            out[prefix + table] = sum(int(f["identity"]) for rel, f in checks[part].items() if rel.split("/", 1)[0] == table)
+        for name in (MANIFEST, DICTIONARY):
+            if (folder / name).is_file():
+                out[prefix + name] = _json_cells(folder / name)
+    return out
+
+
 def _reuse(
     warehouse: Path, years: Collection[int], tables: Collection[str], rules_sha256: str, code_version_: str
 ) -> tuple[Reuse | None, Reuse | None]:
@@ -326,9 +438,16 @@ def _reuse(
     manifests = [read_json(folder / MANIFEST) for folder in (live / LINK, live / layout.RESTRICTED)]
     if None in manifests or (manifests[0].get("rules_sha256"), manifests[0].get("code_version")) != (rules_sha256, code_version_):
         return None, None
+    checks = read_json(live / CHECKS) or {}
     return tuple(
-        Reuse(frozenset(years), frozenset(tables), folder, {o["table"]: {f["path"]: f for f in o["files"]} for o in m.get("outputs", [])})
-        for folder, m in zip((live / LINK, live / layout.RESTRICTED), manifests)
+        Reuse(
+            frozenset(years),
+            frozenset(tables),
+            folder,
+            {o["table"]: {f["path"]: f for f in o["files"]} for o in m.get("outputs", [])},
+            checks.get(part) or {},
+        )
+        for folder, part, m in zip((live / LINK, live / layout.RESTRICTED), (LINK, layout.RESTRICTED), manifests)
     )
 
 
@@ -406,11 +525,15 @@ def publish_tables(
         reuse, reuse_closed = _reuse(warehouse, unchanged, unchanged_tables, rules_sha256, code_version_ or code_version())
         _checkpoint("started")
         outputs: dict[str, list[dict]] = {}
+        checks: dict[str, dict[str, dict]] = {LINK: {}, layout.RESTRICTED: {}}
         try:
             for name, frame in sources.items():
-                outputs[name] = write_table(name, frame, root, years, reuse)
+                outputs[name] = write_table(name, frame, root, years, reuse, checks[LINK])
                 _checkpoint(f"table:{name}")
-            private_outputs = {name: write_table(name, frame, closed, years, reuse_closed) for name, frame in private_sources.items()}
+            private_outputs = {
+                name: write_table(name, frame, closed, years, reuse_closed, checks[layout.RESTRICTED])
+                for name, frame in private_sources.items()
+            }
         except FatalError:
             shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind a message
             raise
@@ -441,16 +564,19 @@ def publish_tables(
             outputs=outputs,
         )
         (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_json_private(tmp / CHECKS, checks, indent=None, sort_keys=True)
         public_tree(root)  # whatever the umask: BI tools read it
         make_public(tmp)  # the version folder itself: BI tools pass through it to published/
-        for path in (root / DICTIONARY, root / MANIFEST, closed / DICTIONARY, closed / MANIFEST):
+        for path in (root / DICTIONARY, root / MANIFEST, closed / DICTIONARY, closed / MANIFEST, tmp / CHECKS):
             fsync_file(path)
         for folder in (root, closed, tmp):
             fsync_dir(folder)
         _checkpoint("written")
         # The last barrier, before the switch: what is about to be published holds no identity
-        # number (masked when read, and again in prepare(); this should never find one).
-        found = identity_cells(root, closed)
+        # number (masked when read, and again in prepare(); this should never find one). Each file
+        # written was searched right after it was written (file_checks); a file linked from the live
+        # version holds the bytes that passed this barrier before that version became current.
+        found = identity_counts(root, closed, checks)
         if any(found.values()):
             shutil.rmtree(tmp, ignore_errors=True)
             where = "、".join(f"{t} {n} 处" for t, n in found.items() if n)
@@ -471,8 +597,19 @@ def publish_tables(
         _checkpoint("done")
     rows = {o["table"]: o["rows"] for o in manifest["outputs"]}
     private_rows = {t: sum(f["rows"] for f in files) for t, files in private_outputs.items()}
+    per_table = {
+        name: {rel.split("/", 1)[1]: found for rel, found in checks[layout.RESTRICTED if name in RESTRICTED else LINK].items() if rel.split("/", 1)[0] == name}
+        for name in OUTPUTS
+    }
     return PublishResult(
-        version=version, path=warehouse / LINK, rows=rows, manifest=manifest, identity_cells=found, restricted_rows=private_rows
+        version=version,
+        path=warehouse / LINK,
+        rows=rows,
+        manifest=manifest,
+        identity_cells=found,
+        restricted_rows=private_rows,
+        schema={name: schema_findings(name, files) for name, files in per_table.items()},
+        grades={name: grade_years(name, files) for name, files in per_table.items() if OUTPUTS[name].yearly and "grade" in OUTPUTS[name].schema()},
     )
 
 

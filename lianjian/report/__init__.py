@@ -5,10 +5,13 @@ under ``<warehouse>/reports/<year>/``, a roll-up page per parent unit, and an in
     reports/<year>/<unit_code>.html | .xlsx    one unit's report
     reports/<year>/<unit_code>.rollup.html | .rollup.xlsx   a parent unit with every unit below it
     reports/<year>/_digests.json               what each report showed when written, and its file sizes
+    reports/<year>/_inputs.json                the digest of what the year's reports were built from
 
 Reports follow the published version: a full run removes the reports of years and units no longer
 published, and the index lists only what is there. A report is written again when its content
-changed, or when its page or workbook is missing or not the size recorded (a write cut short).
+changed, or when its page or workbook is missing or not the size recorded (a write cut short); a
+year whose inputs did not change (lianjian/report/inputs.py: the published files' SHA-256 from the
+manifest, the staged year digests) is not built at all.
 A write that fails (disk full) ends with ``ReportsNotWritten`` naming the folder; the next run writes
 what is missing (docs/operations.md).
 
@@ -44,7 +47,8 @@ from lianjian.report.html import render_index, render_report, table_html
 from lianjian.report.load import REPORT_TABLES, ReportInputs, load_inputs
 from lianjian.report.model import Report
 from lianjian.report.scope import ROLLUP_SUFFIX, report_scopes
-from lianjian.report.quality import unattributed
+from lianjian.report.inputs import forget, read_record, rejected_by_year, remember, year_digests
+from lianjian.report.quality import rejected_counts, unattributed
 from lianjian.report.sections import METRICS, index_quality, report_years
 from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX, write_bytes, write_workbook
 
@@ -246,6 +250,8 @@ def _run_tasks(tasks: list[_Task], workers: int, inputs: ReportInputs, given: bo
     """Every task's result, in task order. With several workers (and inputs read from the warehouse,
     not handed in), the tasks go to that many spawned processes, each reading the warehouse itself;
     what a report contains never depends on which process wrote it."""
+    if not tasks:
+        return []
     if workers <= 1 or len(tasks) <= 1 or given:
         writer = _writer(inputs)
         return [writer.run(task) for task in tasks]
@@ -285,7 +291,10 @@ def write_reports(
     """Write the HTML page and workbook of every report (or those asked for) and, with ``index``,
     ``reports/index.html``. Returns every report, with ``fresh`` False for one whose content digest
     (``report_digest``) equals the one recorded beside it by the last run and whose files are both
-    there: those are not written again (``force`` writes them anyway).
+    there: those are not written again (``force`` writes them anyway). A full run (no keys, no
+    years, not ``force``) does not even build the reports of a year whose inputs are those recorded
+    beside them (``input_digests``, ``_unchanged``): a nightly run that recomputed two years builds
+    those two.
 
     ``workers``: processes writing the reports (default: ``report_workers``). The output does not
     depend on it: each report is built from the same rows and written by one process only."""
@@ -302,10 +311,15 @@ def write_reports(
         years = []
     recorded = {year: _read_digests(root / str(year)) for year in years}
     known = {year: {} if force else dict(recorded[year]) for year in years}
-    tasks = _tasks(keys_list, years, known, report_keys is None)
-    n_workers = report_workers(len(keys_list) * len(years), workers)
+    sources = input_digests(inputs, years) if full and not force else {}
+    kept = [y for y in years if _unchanged(root / str(y), sources.get(y), keys_list, recorded[y])]
+    build = [y for y in years if y not in kept]
+    tasks = _tasks(keys_list, build, known, report_keys is None)
+    n_workers = report_workers(len(keys_list) * len(build), workers)
     written: list[Written] = []
     try:
+        for year in build:
+            forget(root / str(year))
         for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given)):
             folder = root / str(task.year)
             for d in done:
@@ -313,11 +327,19 @@ def write_reports(
                     Written(d.report_key, d.unit_code, task.year, d.rollup, folder / f"{d.report_key}.html", folder / f"{d.report_key}.xlsx", d.fresh)
                 )
                 known[task.year][d.report_key] = d.entry
+        for year in kept:  # inputs unchanged, files in place: the reports the last run wrote
+            folder = root / str(year)
+            for key in keys_list:
+                unit, rollup = key.removesuffix(ROLLUP_SUFFIX), key.endswith(ROLLUP_SUFFIX)
+                written.append(Written(key, unit, year, rollup, folder / f"{key}.html", folder / f"{key}.xlsx", False))
+        written.sort(key=lambda w: w.year)  # year by year, as built (a stable sort keeps each year's order)
         if full:
             _remove_stale(root, written, years, known)
         for year in years:
             if known[year] != recorded[year]:
                 _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
+        for year in build:  # after the year's files and digests: a run cut short leaves no record
+            remember(root / str(year), sources.get(year))
         if index:
             quality = index_quality(inputs, unattributed(inputs.table("rejected_records"), inputs.warehouse, inputs.units))
             has_notices = (root / "notices.html").exists()  # written by lianjian.report.notices (R9)
@@ -328,6 +350,46 @@ def write_reports(
     except OSError as err:
         raise ReportsNotWritten(_not_written(root, err)) from None
     return written
+
+
+#: The published tables a year's reports read, and which of their years: "year" that year's file;
+#: "to_year" that year's and every earlier year's (the "三个规定" trend and its medians; the assessment
+#: rows a 连续两年较差 streak names as evidence).
+READS = {
+    "integrity_assessment": "to_year",
+    "responsibility_assessment": "to_year",
+    "accountability_triggers": "year",
+    "talk_obligations": "year",
+    "case_quality": "year",
+    "leader_case_handling": "year",
+    "major_matter_report_stats": "to_year",
+}
+
+
+def input_digests(inputs: ReportInputs, years: list[int]) -> dict[int, str | None]:
+    """Per year, the digest of everything its reports read (lianjian/report/inputs.py): the published
+    files of ``READS``, the staged digests of the year (names, departments, accepted rows) and the
+    unit tree's, the rejected rows of each unit in the year, whether the validation report is there
+    (a link) and ``code_version()``."""
+    assert set(READS) == set(REPORT_TABLES) - {"rejected_records"}, "every table the reports read has its years here"
+    rejected = rejected_by_year(rejected_counts(inputs.warehouse, inputs.table("rejected_records")))
+    extra = {y: {"rejected": rejected.get(y, []), "data_docs": inputs.data_docs is not None} for y in years}
+    return year_digests(inputs.warehouse, years, READS, extra=extra, code=code_version())
+
+
+def _unchanged(folder: Path, digest: str | None, keys: list[str], recorded: dict[str, list]) -> bool:
+    """Whether a year's reports are those the last run wrote for the same inputs: the digest recorded
+    beside them is ``digest``, they are the same reports (``keys``), and every page and workbook is
+    there at its recorded size."""
+    if digest is None or not keys or set(recorded) != set(keys):
+        return False
+    record = read_record(folder)
+    if record is None or record.get("inputs") != digest:
+        return False
+    return all(
+        isinstance(recorded[k], list) and len(recorded[k]) == 3 and _intact(recorded[k], recorded[k][0], folder / f"{k}.html", folder / f"{k}.xlsx")
+        for k in keys
+    )
 
 
 def _not_written(root: Path, err: OSError) -> str:

@@ -15,7 +15,9 @@ For every parent unit (a unit with units right below it) and year:
 A notice exists for every month the published table has rows for (months begun by the run date, R9);
 an analysis for each quarter whose last month has a row. Nothing here computes a rule: ranks, peers
 and 少报告 are the published values. The review leads (R10) are never read here. A file whose bytes
-would not change is not written again.
+would not change is not written again, and a year whose monthly file (its SHA-256 in the published
+manifest) and unit tree are those recorded beside its notices (``reports/<year>/notices/_inputs.json``,
+lianjian/report/inputs.py) is not built at all: a notice compares the months of one year only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from lianjian.contract import ENUMS
 from lianjian.report.build import _prerender
 from lianjian.report.fmt import yes_no, zh
 from lianjian.report.html import CSS, chart_svg, e, table_html, utf8
+from lianjian.report.inputs import forget, remember
 from lianjian.report.load import published_table
 from lianjian.report.model import Chart, Rendered, source_note
 from lianjian.report.xlsx import Sheet, workbook_parts, write_bytes, zip_bytes
@@ -340,7 +343,12 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
         if staged is None:
             return []
         units = staged.with_columns(pl.col("level").cast(pl.String)).collect()
-    monthly = published_table(warehouse, TABLE).collect()
+    root = warehouse / "reports"
+    kept, digests = _unchanged_years(warehouse, root)
+    monthly = published_table(warehouse, TABLE)
+    if digests:  # only the years whose notices are built (a notice compares months of one year)
+        monthly = monthly.filter(pl.col("year").is_in([y for y in digests if y not in kept]))
+    monthly = monthly.collect()
     rows = monthly_rows(monthly, units)
     notices, analyses = notice_frame(rows), analysis_frame(rows)
     n_parts, a_parts = _split(notices), _split(analyses)
@@ -355,7 +363,9 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
     for (key, year) in sorted(a_parts):
         parent, qq = key.rsplit(".", 1)
         per_parent.setdefault((parent, year), {"months": [], "quarters": []})["quarters"].append(int(qq[1:]))
-    root = warehouse / "reports"
+    for year in digests:
+        if year not in kept:
+            forget(root / str(year) / "notices")
     written: list[Written] = []
     for (parent, year), have in sorted(per_parent.items()):
         folder = root / str(year) / "notices"
@@ -387,8 +397,40 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
         title = f"{name} {year}年“三个规定”月通报与季分析"
         _write_if_changed(folder / book, zip_bytes(workbook_parts(sheets, title=title)))
         written.append(Written(parent, year, tuple(pages), folder / book))
+    for year, digest in digests.items():  # after the year's files: a run cut short leaves no record
+        if year not in kept:
+            done = [[w.parent_code, [p.name for p in w.pages], w.workbook.name] for w in written if w.year == year]
+            remember(root / str(year) / "notices", digest, written=done)
+    written = sorted([*written, *(w for ws in kept.values() for w in ws)], key=lambda w: (w.year, w.parent_code))
     _write_if_changed(root / INDEX, notices_index(written, names))
     return written
+
+
+def _unchanged_years(warehouse: Path, root: Path) -> tuple[dict[int, list[Written]], dict[int, str | None]]:
+    """(the years whose notices are those the last run wrote — same inputs, every file there — with
+    what was written, per year; the inputs digest of every published year). Empty when the manifest
+    does not list the monthly table's files: every year is built."""
+    from lianjian.report import code_version
+    from lianjian.report.inputs import published_digests, read_record, year_digests
+
+    published = (published_digests(warehouse) or {}).get(TABLE)
+    if not published:
+        return {}, {}
+    years = sorted(y for y in published if y is not None)
+    digests = year_digests(warehouse, years, {TABLE: "year"}, code=code_version(), staged_years=False)
+    kept: dict[int, list[Written]] = {}
+    for year, digest in digests.items():
+        folder = root / str(year) / "notices"
+        record = read_record(folder) if digest is not None else None
+        if record is None or record.get("inputs") != digest or not isinstance(record.get("written"), list):
+            continue
+        try:
+            ws = [Written(parent, year, tuple(folder / p for p in pages), folder / book) for parent, pages, book in record["written"]]
+        except (TypeError, ValueError):
+            continue
+        if all(p.is_file() for w in ws for p in (*w.pages, w.workbook)):
+            kept[year] = ws
+    return kept, digests
 
 
 def notices_index(written: list[Written], names: dict[str, str]) -> bytes:

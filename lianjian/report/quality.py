@@ -89,17 +89,29 @@ def rejected_rows(rejected: pl.LazyFrame, roster: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([*parts, others])
 
 
-def unit_year_counts(warehouse: Path, rejected: pl.LazyFrame) -> pl.DataFrame:
-    """unit_code, year, source, accepted, rejected: the rows of each dated source that belong to each
-    unit and year, accepted (staged) and rejected (published), zeros where there are none."""
-    roster = _roster(warehouse)
-    accepted = accepted_rows(warehouse, roster)
-    rej = (
+def _rejected_counts(rejected: pl.LazyFrame, roster: pl.LazyFrame) -> pl.LazyFrame:
+    return (
         rejected_rows(rejected, roster)
         .drop_nulls(["unit_code", "year"])
         .group_by("unit_code", "year", "source")
         .agg(rejected=pl.len().cast(pl.Int64))
     )
+
+
+def rejected_counts(warehouse: Path, rejected: pl.LazyFrame) -> pl.DataFrame:
+    """unit_code, year, source, rejected: the published rejected rows that belong to a unit and year
+    (the rejected half of ``unit_year_counts``, without reading the staged tables)."""
+    if rejected.select(pl.len()).collect().item() == 0:
+        return pl.DataFrame(schema={k: COUNTS[k] for k in ("unit_code", "year", "source", "rejected")})
+    return _rejected_counts(rejected, _roster(warehouse)).sort("unit_code", "year", "source").collect()
+
+
+def unit_year_counts(warehouse: Path, rejected: pl.LazyFrame) -> pl.DataFrame:
+    """unit_code, year, source, accepted, rejected: the rows of each dated source that belong to each
+    unit and year, accepted (staged) and rejected (published), zeros where there are none."""
+    roster = _roster(warehouse)
+    accepted = accepted_rows(warehouse, roster)
+    rej = _rejected_counts(rejected, roster)
     acc = pl.concat(accepted) if accepted else pl.LazyFrame(schema={k: COUNTS[k] for k in ("unit_code", "year", "accepted", "source")})
     return (
         acc.join(rej, on=["unit_code", "year", "source"], how="full", coalesce=True)
