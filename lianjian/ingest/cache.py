@@ -45,6 +45,7 @@ class FileRead:
     warnings: list[str]
     parts: list[Path]
     cached: bool = False  # taken from the warehouse's file cache, not read again
+    key: str | None = None  # its file cache key (None: read without a cache)
 
     @property
     def rows(self) -> int:
@@ -118,7 +119,6 @@ class FileCache:
         return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def get(self, key: str) -> FileRead | None:
-    
         folder = self.root / key
         data = read_json(folder / ENTRY)
         if data is None or data.get("key") != key:
@@ -127,7 +127,7 @@ class FileCache:
         if not all(p.is_file() for p in parts):
             return None
         self.used.add(key)
-        return FileRead(data["entry"], list(data["warnings"]), parts, cached=True)
+        return FileRead(data["entry"], list(data["warnings"]), parts, cached=True, key=key)
 
     @contextmanager
     def building(self, key: str) -> Iterator[Path]:
