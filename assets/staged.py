@@ -31,6 +31,7 @@ from assets.landing import LANDING, observation
 from checks.conservation import CHECK_SPECS, conservation_result
 from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
 from lianjian.files import run_tmpdir
+from lianjian.fingerprint import StatCache
 from lianjian.ingest import DateBounds, combine_rejected, combine_report, files_frame, iter_landing, stage_sources, upstream
 from lianjian.ingest.cache import FileCache
 from lianjian.ingest.digests import table_digests, write_year_digests
@@ -145,7 +146,10 @@ def staged_assets(context, lianjian: LianjianSettings):
     warehouse = lianjian.warehouse_path
     plausible = lianjian.load_rules().settings().plausible_dates
     dates = DateBounds(plausible.earliest, plausible.latest(current_year()))
-    cache = FileCache(warehouse)
+    # a landing file whose stat is the one recorded with its SHA-256 (the stat cache a finished run
+    # fills, lianjian/fingerprint.py) is looked up in the file cache without being hashed again
+    stats = StatCache(warehouse)
+    cache = FileCache(warehouse, known=lambda rel, path: stats.known(rel, path.stat()))
     warnings: list[str] = []
     logged = 0
     reads = {}

@@ -41,12 +41,13 @@ WRITER = "test-writer"
 EVERY = set(SOURCES)
 
 
-def _stage(landing: Path, wh: Path, dates: DateBounds = DATES) -> dict:
+def _stage(landing: Path, wh: Path, dates: DateBounds = DATES, known=None) -> dict:
     """What the staging step does with the warehouse's records: returns which sources were staged
-    again, and the rejected rows, report and year digests the run ends with."""
+    again, and the rejected rows, report and year digests the run ends with. ``known``: the file
+    cache's source of SHA-256s known from a file's stat."""
     tmp = wh.parent / f"{wh.name}-tmp"
     tmp.mkdir(exist_ok=True)
-    cache = FileCache(wh)
+    cache = FileCache(wh, known)
     reads = {r.name: r for r in iter_landing(landing, tmp, [], dates, cache)}
     cache.keep_only(cache.used)
     files = files_frame([e for r in reads.values() for e in r.entries])
@@ -212,3 +213,41 @@ def test_the_stage_key_names_every_input():
     assert p != stage_key("personnel", True, pfiles, {"units": "u"}, {"departments": [("departments.csv", "e")]}, WRITER)
     with pytest.raises(ValueError):
         stage_key("talks", True, files, {"personnel": "p"}, {}, WRITER)
+
+
+def test_a_file_known_from_its_stat_is_not_hashed_again(tmp_path, monkeypatch):
+    """With the landing stat cache (lianjian/fingerprint.py) filled as a finished run fills it, a
+    staging hashes no landing file; a file rewritten since (another stat) is hashed and read again,
+    and the result is a staging from scratch."""
+    from lianjian.files import sha256_file
+    from lianjian.fingerprint import StatCache
+    from lianjian.ingest import reader
+
+    landing = write_landing(tmp_path / "landing")
+    wh = tmp_path / "wh"
+    hashed: list[str] = []
+    real = reader.file_digest
+    monkeypatch.setattr(reader, "file_digest", lambda path, rel: hashed.append(rel) or real(path, rel))
+
+    def known():
+        stats = StatCache(wh)
+        return lambda rel, path: stats.known(rel, path.stat())
+
+    first = _stage(landing, wh, known=known())
+    assert first["staged"] == EVERY
+    assert sorted(hashed) == sorted(p.name for p in landing.iterdir())
+    stats = StatCache(wh)
+    for p in landing.iterdir():
+        stats.remember(p.name, p.stat(), sha256_file(p))
+    stats.save()
+
+    hashed.clear()
+    again = _stage(landing, wh, known=known())
+    assert hashed == [] and again["staged"] == set()
+    _same_as_from_scratch(again, landing, wh)  # (from scratch hashes every file)
+
+    hashed.clear()
+    write_csv(landing / "talks.csv", HEADERS["talks"], rows("talks", talk("T9", "2024-05-01")))
+    changed = _stage(landing, wh, known=known())
+    assert hashed == ["talks.csv"] and changed["staged"] == {"talks"}
+    _same_as_from_scratch(changed, landing, wh)
