@@ -5,7 +5,8 @@ every row typed and checked on its own, chunk by chunk, into checked parts — i
 warehouse's private file cache (``cache.FileCache``), so an unchanged file is not read again. Then
 ``stage_sources`` runs the checks across rows and files (duplicates, references to other sources'
 accepted rows) over those parts and gives the staged tables, the rejected rows and the per-file
-counts. ``ingest_landing(landing_dir)`` does everything without Dagster; the staged asset calls the
+counts — in a run, only for the sources whose inputs changed since their staged table was written
+(``stagecache``: the others are kept as they are). ``ingest_landing(landing_dir)`` does everything without Dagster; the staged asset calls the
 same pieces. See docs/ingest.md.
 """
 
