@@ -251,3 +251,20 @@ def test_a_file_known_from_its_stat_is_not_hashed_again(tmp_path, monkeypatch):
     changed = _stage(landing, wh, known=known())
     assert hashed == ["talks.csv"] and changed["staged"] == {"talks"}
     _same_as_from_scratch(changed, landing, wh)
+
+
+def test_a_known_content_key_finds_the_suite_result_without_reading_the_table(tmp_path):
+    """The data-quality step's cache keyed by a content key staging recorded: a failing suite (a
+    required source without any accepted row) fails, and fails again from the cache, which is found
+    without reading the table (a scan of a missing file is never collected); a new key validates."""
+    from lianjian.quality.validate import validate_cached
+
+    empty = SOURCES["units"].staged_frame()
+    first = validate_cached("units", empty.lazy(), tmp_path, digest="staged-file-sha256:k1")
+    assert not first.success and not first.cached
+    missing = pl.scan_parquet(tmp_path / "no-such-table.parquet")
+    again = validate_cached("units", missing, tmp_path, digest="staged-file-sha256:k1")
+    assert again.cached and not again.success
+    assert again.expectations == first.expectations
+    other = validate_cached("units", empty.lazy(), tmp_path, digest="staged-file-sha256:k2")
+    assert not other.cached and not other.success
