@@ -10,12 +10,17 @@ and observed as its ``["landing", <source>]`` asset (assets/landing.py); then th
 in ``reference_order()``, because each source's references are checked against the ACCEPTED rows of
 the sources before it; the lineage declared below (internal deps) shows exactly that reference DAG.
 The logic is ``lianjian.ingest`` (one source at a time, streamed: each staged table is a LazyFrame
-the IO manager sinks to Parquet). Once everything is written the op writes the per-year digests
-(``staged/_year_digests.json``) and reports the blocking conservation checks (checks/conservation.py).
+the IO manager sinks to Parquet). A source whose inputs did not change since its staged table was
+written (same stage key, lianjian/ingest/stagecache.py) is not checked or written again: its output
+is ``Unchanged`` (the IO manager keeps the file and records the materialization) and its rejected
+rows, report rows and year digests come from the record of that staging. Once everything is written
+the op writes the per-year digests (``staged/_year_digests.json``) and reports the blocking
+conservation checks (checks/conservation.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,16 +31,30 @@ from assets.landing import LANDING, observation
 from checks.conservation import CHECK_SPECS, conservation_result
 from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
 from lianjian.files import run_tmpdir
+from lianjian.fingerprint import StatCache
 from lianjian.ingest import DateBounds, combine_rejected, combine_report, files_frame, iter_landing, stage_sources, upstream
 from lianjian.ingest.cache import FileCache
-from lianjian.ingest.digests import write_year_digests
+from lianjian.ingest.digests import table_digests, write_year_digests
+from lianjian.ingest.stagecache import Kept, Reuse, StageCache
 from lianjian.quality.checks import current_year
-from pipelines.io_manager import table_schema
+from pipelines.io_manager import PARQUET_OPTIONS, Unchanged, table_schema
 from pipelines.resources import LianjianSettings
 
 CODE_VERSION = "ingest-1"
 OWNERS = ["team:jijian"]
 TAGS = {"layer": "staged"}
+#: How the IO manager writes a staged table: part of every stage key (the file's bytes depend on it).
+STAGED_WRITER = json.dumps(PARQUET_OPTIONS, sort_keys=True)
+
+#: A staged table's output: the accepted rows (lazy, streamed to Parquet by the IO manager), or
+#: ``Unchanged`` when the table in the warehouse is already what staging would write.
+STAGED_TABLE = dg.DagsterType(
+    name="StagedTable",
+    type_check_fn=lambda _context, value: isinstance(value, (pl.LazyFrame, Unchanged)),
+    typing_type=pl.LazyFrame,
+    description="暂存表：通过校验的行（LazyFrame），或“未变”（沿用数据仓库中已有的表）。"
+    " Accepted rows as a LazyFrame, or Unchanged: the table in the warehouse is kept.",
+)
 
 
 def _out(
@@ -65,7 +84,7 @@ def _staged_out(name: str) -> dg.AssetOut:
         src.columns,
         kinds={"polars", "parquet", "great_expectations"},
         extra={"required_source": src.required},
-        dagster_type=pl.LazyFrame,
+        dagster_type=STAGED_TABLE,
     )
 
 
@@ -127,7 +146,10 @@ def staged_assets(context, lianjian: LianjianSettings):
     warehouse = lianjian.warehouse_path
     plausible = lianjian.load_rules().settings().plausible_dates
     dates = DateBounds(plausible.earliest, plausible.latest(current_year()))
-    cache = FileCache(warehouse)
+    # a landing file whose stat is the one recorded with its SHA-256 (the stat cache a finished run
+    # fills, lianjian/fingerprint.py) is looked up in the file cache without being hashed again
+    stats = StatCache(warehouse)
+    cache = FileCache(warehouse, known=lambda rel, path: stats.known(rel, path.stat()))
     warnings: list[str] = []
     logged = 0
     reads = {}
@@ -147,22 +169,38 @@ def staged_assets(context, lianjian: LianjianSettings):
             reads[read.name] = read
         cache.keep_only(cache.used)
         files = files_frame([e for r in reads.values() for e in r.entries])
-        for name, res in stage_sources(reads, files):
+        records = StageCache(warehouse)
+        records.sweep()
+        reuse = Reuse(records, lambda n: warehouse / "staged" / f"{n}.parquet", STAGED_WRITER)
+        digests: dict[str, dict[str, str]] = {}
+        for name, res in stage_sources(reads, files, reuse):
             rejected_parts.append(res.rejected)
             report_parts.append(res.report)
             counts = res.report.select(pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()).row(0)
+            metadata = {
+                "present": dg.MetadataValue.bool(res.report.height > 0),
+                "rows_read": dg.MetadataValue.int(counts[0]),
+                "rows_rejected": dg.MetadataValue.int(counts[2]),
+                "rows_duplicate": dg.MetadataValue.int(counts[3]),
+                "restaged": dg.MetadataValue.bool(not isinstance(res, Kept)),
+                "stage_key": dg.MetadataValue.text(res.key or ""),
+            }
+            if isinstance(res, Kept):
+                context.log.info(f"暂存 {name}：输入未变，沿用数据仓库中的暂存表（接收 {counts[1]:,} 行）(unchanged, kept)")
+                yield dg.Output(Unchanged("stage key unchanged, staged file intact"), output_name=name, metadata=metadata)
+                digests[name] = res.digests
+                continue
             context.log.info(
                 f"暂存 {name}：读取 {counts[0]:,} 行，接收 {counts[1]:,}，拒收 {counts[2]:,}，重复 {counts[3]:,}"
             )
-            yield dg.Output(
-                res.staged,
-                output_name=name,
-                metadata={
-                    "present": dg.MetadataValue.bool(res.report.height > 0),
-                    "rows_read": dg.MetadataValue.int(counts[0]),
-                    "rows_rejected": dg.MetadataValue.int(counts[2]),
-                    "rows_duplicate": dg.MetadataValue.int(counts[3]),
-                },
+            yield dg.Output(res.staged, output_name=name, metadata=metadata)
+            # the IO manager has written the table: its year digests, and the record of this staging
+            digests[name] = table_digests(SOURCES[name], reuse.staged_path(name))
+            reuse.record(name, res.key, res.rejected, res.report, digests[name])
+        if reuse.kept_sources:
+            context.log.info(
+                f"暂存：{len(reuse.kept_sources)} 个数据源输入未变、沿用；重新暂存 {len(reuse.staged_sources)} 个："
+                f"{'、'.join(reuse.staged_sources) or '无'} (sources staged again)"
             )
     rejected = combine_rejected(rejected_parts)
     report = combine_report(report_parts)
@@ -170,7 +208,7 @@ def staged_assets(context, lianjian: LianjianSettings):
         context.log.warning(f"拒收 {rejected.height:,} 行，原因见 staged/rejected_records (rows rejected)")
     yield dg.Output(rejected, output_name="rejected_records")
     yield dg.Output(report, output_name="ingest_report", metadata={"files": dg.MetadataValue.int(report.height)})
-    write_year_digests(warehouse)
+    write_year_digests(warehouse, digests)
     yield from _conservation(warehouse, report, rejected)
 
 

@@ -27,11 +27,17 @@ at a time, so that the step never holds more than one year of its outputs (natio
 ≈ 2 M rows a year, held for five years made the run's peak; docs/performance.md). A Polars frame
 cannot serve here: Dagster hands a step's outputs to the IO manager only when the step yields them,
 and a multi-asset step yields its two outputs (a table and its evidence) after computing both.
+
+An unpartitioned output whose value is ``Unchanged`` is not written: its file is already what the
+asset would write (staging keeps the table of a source whose inputs did not change,
+lianjian/ingest/stagecache.py). The materialization is recorded all the same, with the metadata read
+from the file kept and ``unchanged`` true, so the UI and the lineage show the table as current.
 """
 
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -60,6 +66,14 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> int:
     make_private(tmp)
     os.replace(tmp, path)
     return rows
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The value of an output whose table file in the warehouse is already what the asset would write
+    now: the IO manager keeps the file as it is (``why`` says how the asset knows, for the log)."""
+
+    why: str
 
 
 class SpilledYears:
@@ -146,6 +160,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         if obj is None:
             return
+        if isinstance(obj, Unchanged):
+            self._keep(context, obj)
+            return
         if not isinstance(obj, (pl.DataFrame, pl.LazyFrame, SpilledYears)):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a Polars frame, got {type(obj).__name__}")
         *layers, name = context.asset_key.path
@@ -165,6 +182,24 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
                 "dagster/row_count": dg.MetadataValue.int(rows),
                 "dagster/column_schema": table_schema(schema),
                 "path": dg.MetadataValue.path(str(path)),
+            }
+        )
+
+    def _keep(self, context: dg.OutputContext, obj: Unchanged) -> None:
+        """Record the materialization of a table whose file is kept as it is (see ``Unchanged``)."""
+        if context.has_asset_partitions:
+            raise TypeError(f"{context.asset_key.to_user_string()}: a year-partitioned output cannot be kept unchanged")
+        path = self._path(context.asset_key)
+        if not path.is_file():
+            raise FileNotFoundError(f"{context.asset_key.to_user_string()}: {path} is missing, it cannot be kept unchanged")
+        scan = pl.scan_parquet(path)
+        context.add_output_metadata(
+            {
+                "dagster/row_count": dg.MetadataValue.int(scan.select(pl.len()).collect().item()),
+                "dagster/column_schema": table_schema(scan.collect_schema()),
+                "path": dg.MetadataValue.path(str(path)),
+                "unchanged": dg.MetadataValue.bool(True),
+                "unchanged_why": dg.MetadataValue.text(obj.why),
             }
         )
 

@@ -1,9 +1,9 @@
 """Only the years whose inputs changed (lianjian/digests.py, pipelines/runs.py ``changed_years``).
 
 The rules of widening by hand on small digest maps, then the whole pipeline on a copy of the demo
-data: one month of 2023's talks changed, the second run recomputes 2022–2025 only (R1 widens to
-2022, R7 to 2024 and 2025; 2020 and 2021 are kept) and every published file is byte-identical to a
-cold run on the same landing zone.
+data: one month of 2023's talks changed, the second run stages talks only (lianjian/ingest/stagecache.py),
+recomputes 2022–2025 only (R1 widens to 2022, R7 to 2024 and 2025; 2020 and 2021 are kept) and every
+staged, published and restricted file is byte-identical to a cold run on the same landing zone.
 
 The digests themselves (what staging writes) are tested in tests/test_ingest_cache.py.
 """
@@ -21,6 +21,7 @@ import dagster as dg
 import pytest
 
 from lianjian import digests as D
+from lianjian.contract import SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules" / "default.yaml"
@@ -279,6 +280,7 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     month = landing / "talks" / "2023-06.csv"
     lines = month.read_bytes().splitlines(keepends=True)
     month.write_bytes(b"".join(lines[:-1]))  # one talk of June 2023 less
+    staged_files = {p.name: p.stat().st_ino for p in (warm / "staged").glob("*.parquet")}
 
     built.clear()
     second = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=True)
@@ -288,6 +290,24 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     assert {2023} <= {y for kind, y in built if kind == "report"} <= set(range(2022, 2026)), built
     assert {y for kind, y in built if kind == "notice"} <= set(range(2022, 2026)), built
     assert _stamps(warm, 2021) == reports_2021  # not built, not written again
+    # staging: talks only checked and written again (nothing references talks); the other staged
+    # tables kept as they were, their materializations recorded as unchanged; the data-quality step
+    # validates talks again and takes the others' suites from its cache without reading them
+    rewritten = {n for n, ino in staged_files.items() if (warm / "staged" / n).stat().st_ino != ino}
+    assert rewritten == {"talks.parquet", "rejected_records.parquet", "ingest_report.parquet"}
+    restaged = {
+        n for n in SOURCES
+        if instance.get_latest_materialization_event(dg.AssetKey(["staged", n])).asset_materialization.metadata["restaged"].value
+    }
+    assert restaged == {"talks"}
+    units = instance.get_latest_materialization_event(dg.AssetKey(["staged", "units"])).asset_materialization
+    assert units.metadata["unchanged"].value is True and units.metadata["dagster/row_count"].value > 0
+    checks = {
+        e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data.metadata
+        for e in instance.all_logs(second.run_ids[0], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    }
+    cached = {n for n in SOURCES if checks[f"{n}_contract_suite"]["gx_cached"].value}
+    assert cached == set(SOURCES) - {"talks"}
     assess = instance.get_run_by_id(second.run_ids[-1])
     assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2022", "2025")
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # 2021 not written again
@@ -305,6 +325,8 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     assert _published_files(warm) != {}
     assert _reports(warm) == _reports(cold)  # records of what each year was built from included
     assert any(k.endswith("2021/_inputs.json") for k in _reports(warm)) and any(k.endswith("notices/_inputs.json") for k in _reports(warm))
+    staged = lambda wh: {p.name: p.read_bytes() for p in sorted((wh / "staged").iterdir())}  # noqa: E731
+    assert staged(warm) == staged(cold) and "_year_digests.json" in staged(warm)
 
     # a run limited to some years leaves the others as they were: no record, every year next time
     limited = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=False, years="2025")

@@ -5,7 +5,8 @@ every row typed and checked on its own, chunk by chunk, into checked parts — i
 warehouse's private file cache (``cache.FileCache``), so an unchanged file is not read again. Then
 ``stage_sources`` runs the checks across rows and files (duplicates, references to other sources'
 accepted rows) over those parts and gives the staged tables, the rejected rows and the per-file
-counts. ``ingest_landing(landing_dir)`` does everything without Dagster; the staged asset calls the
+counts — in a run, only for the sources whose inputs changed since their staged table was written
+(``stagecache``: the others are kept as they are). ``ingest_landing(landing_dir)`` does everything without Dagster; the staged asset calls the
 same pieces. See docs/ingest.md.
 """
 
@@ -29,6 +30,7 @@ from lianjian.ingest.quarantine import (
     stage_checked,
     upstream,
 )
+from lianjian.ingest.stagecache import Kept, Reuse, StageCache
 from lianjian.ingest.reader import (
     FILES_SCHEMA,
     FileRead,
@@ -55,23 +57,39 @@ class IngestResult:
     present: dict[str, bool] = field(default_factory=dict)
 
 
-def stage_sources(reads: dict[str, SourceRead], files: pl.DataFrame) -> Iterator[tuple[str, Staged]]:
+def stage_sources(
+    reads: dict[str, SourceRead], files: pl.DataFrame, reuse: Reuse | None = None
+) -> Iterator[tuple[str, Staged | Kept]]:
     """Stage every source in ``reference_order()``, one at a time, in bounded memory. ``reads``: every
     source as read (its checked rows lazy over the parts); ``files``: the file inventory. Yields
     (source, Staged); ``Staged.staged`` is lazy over the parts — write it before asking for the next
     source. A source's references are checked against the accepted rows of the sources before it
     (read back lazily, key columns only); personnel's reference to departments against the
-    departments' candidate rows."""
+    departments' candidate rows.
+
+    With ``reuse`` (a run: the warehouse's records of the last staging, lianjian.ingest.stagecache),
+    a source whose stage key is the one recorded for its staged table in the warehouse is yielded as
+    ``Kept`` instead: not checked, its table not to be written again. The caller records each
+    ``Staged`` source once its table is written (``Reuse.record``), before asking for the next one:
+    the sources referencing it are keyed by the content of that table."""
     accepted: dict[str, pl.LazyFrame] = {}
     early: dict[str, Checked] = {}
     for name in reference_order():
-        checked = early.pop(name, None) or check_rows(SOURCES[name], reads[name].rows())
         before, after = upstream(name)
+        key = reuse.key(name, reads) if reuse is not None else None
+        kept = reuse.kept(name, key) if key is not None else None
+        if kept is not None:
+            early.pop(name, None)
+            accepted[name] = kept.accepted
+            yield name, kept
+            continue
+        checked = early.pop(name, None) or check_rows(SOURCES[name], reads[name].rows())
         targets = {t: accepted[t] for t in before}
         for t in after:
             early[t] = check_rows(SOURCES[t], reads[t].rows())
             targets[t] = early[t].candidates()
         res = stage_checked(checked, targets, raw_rows(SOURCES[name], checked.rows), files)
+        res.key = key
         accepted[name] = res.staged
         yield name, res
 
@@ -115,9 +133,12 @@ __all__ = [
     "FILES_SCHEMA",
     "FileRead",
     "IngestResult",
+    "Kept",
     "LandingRead",
     "REPORT_SCHEMA",
+    "Reuse",
     "SourceRead",
+    "StageCache",
     "Staged",
     "combine_rejected",
     "combine_report",

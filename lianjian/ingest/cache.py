@@ -12,6 +12,11 @@ It lives under ``<warehouse>/.cache/`` — folders 0700, files 0600, like every 
 ``published/`` (lianjian.files) — and an entry is written in a private temporary folder renamed into
 place once complete, so a killed run leaves either the whole entry or none. A run keeps the entries of
 the landing zone it read and removes the others (``FileCache.keep_only``).
+
+A file is hashed before it is looked up, unless its SHA-256 is known from its stat: a run's
+``FileCache`` is given the landing stat cache (lianjian/fingerprint.py ``StatCache``: a file whose
+size, mtime, inode and ctime are those recorded when it was hashed), so an unchanged file is neither
+read nor hashed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -45,6 +50,7 @@ class FileRead:
     warnings: list[str]
     parts: list[Path]
     cached: bool = False  # taken from the warehouse's file cache, not read again
+    key: str | None = None  # its file cache key (None: read without a cache)
 
     @property
     def rows(self) -> int:
@@ -107,9 +113,21 @@ class FileCache:
     docstring): ``key`` says which entry a file needs, ``get`` loads it, ``building`` gives a private
     folder to write a new one in and moves it into place when ``put`` has recorded it."""
 
-    def __init__(self, warehouse: Path):
+    def __init__(self, warehouse: Path, known: Callable[[str, Path], str | None] | None = None):
         self.root = private_dirs(Path(warehouse), CACHE, FILES)
         self.used: set[str] = set()
+        self.known = known
+
+    def known_sha256(self, rel: str, path: Path) -> str | None:
+        """The SHA-256 of the landing file ``rel`` when it is known without reading it (``known``: the
+        landing stat cache of lianjian/fingerprint.py — a file whose size, mtime, inode and ctime are
+        those recorded when it was hashed), else None (hash it)."""
+        if self.known is None:
+            return None
+        try:
+            return self.known(rel, path)
+        except OSError:
+            return None
 
     def key(self, src: Source, rel: str, sha256: str, dates: DateBounds | None) -> str:
         has_dates = any(c.kind == "date" for c in src.columns)
@@ -118,7 +136,6 @@ class FileCache:
         return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def get(self, key: str) -> FileRead | None:
-    
         folder = self.root / key
         data = read_json(folder / ENTRY)
         if data is None or data.get("key") != key:
@@ -127,7 +144,7 @@ class FileCache:
         if not all(p.is_file() for p in parts):
             return None
         self.used.add(key)
-        return FileRead(data["entry"], list(data["warnings"]), parts, cached=True)
+        return FileRead(data["entry"], list(data["warnings"]), parts, cached=True, key=key)
 
     @contextmanager
     def building(self, key: str) -> Iterator[Path]:

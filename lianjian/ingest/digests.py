@@ -61,14 +61,23 @@ def table_digests(src: Source, path: Path) -> dict[str, str]:
     return out
 
 
-def year_digests(warehouse: Path) -> dict:
+def year_digests(warehouse: Path, known: dict[str, dict[str, str]] | None = None) -> dict:
+    """The digests of every staged table: those in ``known`` (a source's digests as recorded when its
+    table was written: lianjian/ingest/stagecache.py) as they are, the others from the files."""
     staged = Path(warehouse) / "staged"
-    return {"version": VERSION, "sources": {name: table_digests(src, staged / f"{name}.parquet") for name, src in SOURCES.items()}}
+    known = known or {}
+    return {
+        "version": VERSION,
+        "sources": {
+            name: known[name] if name in known else table_digests(src, staged / f"{name}.parquet")
+            for name, src in SOURCES.items()
+        },
+    }
 
 
-def write_year_digests(warehouse: Path) -> Path:
+def write_year_digests(warehouse: Path, known: dict[str, dict[str, str]] | None = None) -> Path:
     """Write ``staged/_year_digests.json`` (0600, whole or absent) from the staged tables just
-    written; ``lianjian.digests`` reads it."""
+    written, or kept (their digests in ``known``); ``lianjian.digests`` reads it."""
     path = Path(warehouse) / "staged" / FILE
-    write_json_private(path, year_digests(warehouse))
+    write_json_private(path, year_digests(warehouse, known))
     return path

@@ -377,6 +377,7 @@ class Staged:
     staged: pl.LazyFrame
     rejected: pl.DataFrame
     report: pl.DataFrame
+    key: str | None = None  # its stage key (lianjian.ingest.stagecache), when staged with records
 
 
 def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], raw: pl.LazyFrame, files: pl.DataFrame) -> Staged:

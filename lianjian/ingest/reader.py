@@ -642,14 +642,19 @@ def read_source(
     for i, p in enumerate(paths):
         rel = p.relative_to(landing).as_posix()
         check_name(rel)
-        digest = file_digest(p, rel)
         if cache is None:
             outdir = tmpdir / f"{src.name}-{i:05d}"
             outdir.mkdir(mode=0o700)
-            read = read_file(src, p, landing, tmpdir, outdir, dates, digest)
+            read = read_file(src, p, landing, tmpdir, outdir, dates, file_digest(p, rel))
         else:
-            key = cache.key(src, rel, digest[0], dates)
-            read = cache.get(key)
+            # a file whose SHA-256 is known from its stat (the landing stat cache) and whose entry is
+            # cached is not even hashed; otherwise it is hashed, then looked up
+            sha = cache.known_sha256(rel, p)
+            read = cache.get(cache.key(src, rel, sha, dates)) if sha is not None else None
+            if read is None:
+                digest = file_digest(p, rel)
+                key = cache.key(src, rel, digest[0], dates)
+                read = cache.get(key)
             if read is None:
                 with cache.building(key) as outdir:
                     cache.put(key, read_file(src, p, landing, tmpdir, outdir, dates, digest), outdir)

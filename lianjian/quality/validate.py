@@ -571,18 +571,26 @@ def _missing(e, needed: list[str], columns: list[str], rows: int) -> Expectation
     )
 
 
-def cache_key(src: str, frame: pl.DataFrame, digest: str | None = None) -> str:
+def cache_key(src: str, frame: pl.DataFrame | None, digest: str | None = None) -> str:
     digest = digest or content_hash(frame)
     return hashlib.sha256(f"{src}|{digest}|{suite_fingerprint(src)}".encode()).hexdigest()
 
 
-def validate_cached(src: str, frame: pl.DataFrame, cache_dir: Path | None) -> SuiteResult:
-    """``run_suite`` unless a result for the same content and suite is cached under ``cache_dir``."""
+def validate_cached(
+    src: str, frame: pl.DataFrame | pl.LazyFrame, cache_dir: Path | None, *, digest: str | None = None
+) -> SuiteResult:
+    """``run_suite`` unless a result for the same content and suite is cached under ``cache_dir``.
+    ``digest``: the table's content key when known already (a staged table: the SHA-256 of its file
+    as recorded when staging wrote it, lianjian/ingest/stagecache.py) — then a cached result is found
+    without reading the table; otherwise the table is read and hashed (``content_hash``)."""
     if cache_dir is None:
-        return run_suite(src, frame)
+        return run_suite(src, frame, digest=digest)
     t0 = time.perf_counter()
-    digest = content_hash(frame)
-    path = Path(cache_dir) / f"{cache_key(src, frame, digest)}.json"
+    eager = None
+    if digest is None:
+        eager = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+        digest = content_hash(eager)
+    path = Path(cache_dir) / f"{cache_key(src, eager, digest)}.json"
     if path.exists():
         try:
             result = SuiteResult.from_json(json.loads(path.read_text(encoding="utf-8")))
@@ -592,7 +600,7 @@ def validate_cached(src: str, frame: pl.DataFrame, cache_dir: Path | None) -> Su
             result.cached = True
             result.seconds = time.perf_counter() - t0
             return result
-    result = run_suite(src, frame, digest=digest)
+    result = run_suite(src, frame if eager is None else eager, digest=digest)
     private_mkdir(path.parent)  # the cache holds sample values: private like the staged layer
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     write_private(tmp, json.dumps(result.to_json(), ensure_ascii=False, default=str).encode("utf-8"))
