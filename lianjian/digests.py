@@ -142,6 +142,29 @@ def _rewritten_since(warehouse: Path, since_ns: int) -> set[int]:
     return years
 
 
+def changed_sources(warehouse: Path, *, rules_sha256: str, code_version: str, run_month: str) -> set[str] | None:
+    """The sources whose staged digests (any year, or rows without a year) differ from those the
+    recorded results were computed from; None when that is not known — no record or no digests,
+    another rules file, code or run month, or result files written after the record (a run that
+    failed half-way): then every result counts as changed. A year-partitioned result none of whose
+    sources is in this set is computed from the same rows as before and need not be computed again
+    (pipelines/runs.py ``kept_assets``)."""
+    now = read_year_digests(warehouse)
+    path = computed_path(warehouse)
+    before = _read(path)
+    if now is None or before is None:
+        return None
+    if (before.get("rules_sha256"), before.get("code_version"), before.get("run_month")) != (rules_sha256, code_version, run_month):
+        return None
+    try:
+        if _rewritten_since(warehouse, path.stat().st_mtime_ns):
+            return None
+    except OSError:
+        return None
+    old, new = before.get("sources") or {}, now["sources"]
+    return {s for s in set(old) | set(new) if (old.get(s) or {}) != (new.get(s) or {})}
+
+
 def dirty_years(
     warehouse: Path,
     *,

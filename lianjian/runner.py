@@ -252,7 +252,7 @@ def _pipeline(
 
 def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.DagsterInstance, config: dict, started: float) -> RunOutcome:
     """The first Dagster run of a pipeline run, then the second when the first succeeded."""
-    from pipelines.runs import ASSESS_JOB, INGEST_JOB, assess_request
+    from pipelines.runs import ASSESS_JOB, INGEST_JOB, KEPT_TAG, assess_request
 
     result = _execute(job(INGEST_JOB), first, instance, config)
     outcome = RunOutcome(
@@ -270,6 +270,9 @@ def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.Da
         if isinstance(second, dg.SkipReason):
             outcome.skipped = second.skip_message
         else:
+            if LOGGER_NAME in config.get("loggers", {}) and second.tags.get(KEPT_TAG):  # progress shown
+                stamp = time.strftime("%H:%M:%S")
+                print(f"[{stamp}]   · 输入未变，沿用上次的结果（不重算）：{second.tags[KEPT_TAG]} (inputs unchanged: kept)", flush=True)
             result = _execute(job(ASSESS_JOB), second, instance, config)
             outcome.success, outcome.run_id, outcome.result = result.success, result.run_id, result
             outcome.run_ids.append(result.run_id)

@@ -108,6 +108,15 @@ class SpilledYears:
         return pl.read_parquet(self._years[year])
 
 
+def table_path(warehouse: Path, key: dg.AssetKey, partition: str | None = None) -> Path:
+    """Where an asset's table lives in the warehouse: ``<layer>/<name>.parquet``, or for a year
+    partition ``<layer>/<name>/<year>.parquet``."""
+    *layers, name = key.path
+    if partition is not None:
+        return Path(warehouse).joinpath(*layers, name, f"{partition}.parquet")
+    return Path(warehouse).joinpath(*layers, f"{name}.parquet")
+
+
 def table_schema(schema: pl.Schema, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
     descriptions = descriptions or {}
     return dg.TableSchema(
@@ -152,10 +161,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         return self.settings.warehouse_path
 
     def _path(self, key: dg.AssetKey, partition: str | None = None) -> Path:
-        *layers, name = key.path
-        if partition is not None:
-            return self._root().joinpath(*layers, name, f"{partition}.parquet")
-        return self._root().joinpath(*layers, f"{name}.parquet")
+        return table_path(self._root(), key, partition)
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         if obj is None:

@@ -46,6 +46,10 @@ INGEST_RUN_TAG = "lianjian/ingest_run"
 YEARS_TAG = "lianjian/years"
 #: Optional: ``skip`` leaves the yearly reports out of the second run (the benchmark's "to publish").
 REPORTS_TAG = "lianjian/reports"
+#: On a second run: the year-partitioned results it keeps as they are (``kept_assets``), for the UI.
+KEPT_TAG = "lianjian/kept"
+#: The layers of year-partitioned results a second run may keep.
+KEEPABLE_GROUPS = ("derived", "assessed")
 
 
 def new_run_id() -> str:
@@ -128,6 +132,50 @@ def changed_years(settings: LianjianSettings) -> tuple[str, str]:
     return str(dirty[0]), str(dirty[1])
 
 
+def kept_assets(settings: LianjianSettings, graph, first: str, last: str) -> set[dg.AssetKey]:
+    """The year-partitioned results (derived, assessed) that the second run need not compute again:
+    none of the staged sources they read, directly or through other results, changed since the
+    results were computed (lianjian/digests.py ``changed_sources``: same rules file, code and run
+    month, no half-finished run since), and a file of each of the run's years is there. They keep
+    their files — the same rows from the same inputs — and publishing reads them as they are
+    (docs/operations.md, "只重算变化的年度"). An operation that computes several results keeps all
+    of them or none."""
+    from lianjian.clock import run_month
+    from lianjian.digests import changed_sources
+    from lianjian.fingerprint import code_version
+    from lianjian.files import sha256_file
+    from pipelines.io_manager import table_path
+
+    try:
+        changed = changed_sources(
+            settings.warehouse_path, rules_sha256=sha256_file(settings.rules_path), code_version=code_version(), run_month=run_month()
+        )
+    except (OSError, FatalError):  # unreadable rules, a bad run date: the run itself says so
+        return set()
+    if changed is None:
+        return set()
+    selected = ASSESS_SELECTION.resolve(graph)
+    years = [str(y) for y in range(int(first), int(last) + 1)]
+    kept: set[dg.AssetKey] = set()
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        if key not in selected or node.partitions_def is None or node.group_name not in KEEPABLE_GROUPS:
+            continue
+        sources_same = all((p.path[0] == "staged" and p.path[-1] not in changed) or p in kept for p in node.parent_keys)
+        if sources_same and all(table_path(settings.warehouse_path, key, y).is_file() for y in years):
+            kept.add(key)
+    while True:  # all outputs of an operation, and nothing downstream of one computed again
+        dropped = {
+            k
+            for k in kept
+            if not {s for s in graph.get_execution_set_asset_and_check_keys(k) if isinstance(s, dg.AssetKey)} <= kept
+            or not all(p.path[0] == "staged" or p in kept for p in graph.get(k).parent_keys)
+        }
+        if not dropped:
+            return kept
+        kept -= dropped
+
+
 def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
     """The second run of the pipeline run whose first run is ``ingest_run`` (succeeded): the same
     ``lianjian/*`` tags and paths, over the years the staged data holds (or the years asked for)."""
@@ -144,13 +192,22 @@ def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> d
         )
     first, last = parse_years(tags[YEARS_TAG]) if YEARS_TAG in tags else changed_years(settings)
     asset_selection = None
-    if tags.get(REPORTS_TAG) == "skip":
+    skip_reports = tags.get(REPORTS_TAG) == "skip"
+    kept: set[dg.AssetKey] = set()
+    if skip_reports or YEARS_TAG not in tags:
         from pipelines.definitions import defs
 
         graph = defs.resolve_asset_graph()
-        asset_selection = sorted(
-            k for k in ASSESS_SELECTION.resolve(graph) if graph.get(k).group_name != REPORTS_GROUP
-        )
+        if YEARS_TAG not in tags:
+            kept = kept_assets(settings, graph, first, last)
+        if skip_reports or kept:
+            asset_selection = sorted(
+                k
+                for k in ASSESS_SELECTION.resolve(graph)
+                if k not in kept and not (skip_reports and graph.get(k).group_name == REPORTS_GROUP)
+            )
+        if kept:
+            tags[KEPT_TAG] = ",".join(sorted(k.to_user_string() for k in kept))
     return dg.RunRequest(
         run_key=f"{tags[RUN_ID_TAG]}:assess",
         job_name=ASSESS_JOB,

@@ -66,6 +66,23 @@ def _dirty(wh: Path, **kw) -> tuple[int, int] | None:
     return D.dirty_years(wh, first=2020, last=2025, **{**KW, **kw})
 
 
+def test_changed_sources_are_known_only_from_a_record_of_the_same_rules_code_and_month(tmp_path):
+    wh = _setup(tmp_path, _digests(**BASE), _digests(**{**BASE, "talks": {**BASE["talks"], "2024": "changed"}}))
+    assert D.changed_sources(wh, **KW) == {"talks"}
+    assert D.changed_sources(wh, **{**KW, "code_version": "other"}) is None
+    assert D.changed_sources(wh, **{**KW, "run_month": "2027-01"}) is None
+    assert D.changed_sources(wh, **{**KW, "rules_sha256": "x" * 64}) is None
+    same = _setup(tmp_path / "same", _digests(**BASE), _digests(**BASE))
+    assert D.changed_sources(same, **KW) == set()
+    # a result file written after the record (a run that failed half-way): nothing is known
+    late = same / "derived" / "case_quality" / "2024.parquet"
+    late.parent.mkdir(parents=True)
+    late.write_bytes(b"x")
+    os.utime(late, ns=(D.computed_path(same).stat().st_mtime_ns + 10**9,) * 2)
+    assert D.changed_sources(same, **KW) is None
+    assert D.changed_sources(tmp_path / "none", **KW) is None
+
+
 @pytest.mark.parametrize(
     ("window", "expected"),
     [
@@ -281,6 +298,8 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     lines = month.read_bytes().splitlines(keepends=True)
     month.write_bytes(b"".join(lines[:-1]))  # one talk of June 2023 less
     staged_files = {p.name: p.stat().st_ino for p in (warm / "staged").glob("*.parquet")}
+    case_quality_2023 = {p: p.stat().st_mtime_ns for p in (warm / "derived" / "case_quality").glob("2023.parquet")}
+    assert case_quality_2023
 
     built.clear()
     second = run_pipeline(landing, warm, RULES, instance=instance, progress=False, reports=True)
@@ -311,6 +330,19 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     assess = instance.get_run_by_id(second.run_ids[-1])
     assert (assess.tags["dagster/asset_partition_range_start"], assess.tags["dagster/asset_partition_range_end"]) == ("2022", "2025")
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # 2021 not written again
+    # the results that read no talks, directly or through R1, keep their files: not computed again
+    without_talks = {
+        "derived/case_quality", "derived/leader_case_handling", "derived/major_matter_report_monthly",
+        "derived/major_matter_report_stats", "derived/review_leads",
+    }
+    assert set(assess.tags["lianjian/kept"].split(",")) == without_talks
+    computed = {
+        e.dagster_event.asset_key.to_user_string()
+        for e in instance.all_logs(assess.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    }
+    assert not computed & without_talks
+    assert {"derived/talk_obligations", "assessed/integrity_assessment", "assessed/assessment_evidence"} <= computed
+    assert {p: p.stat().st_mtime_ns for p in case_quality_2023} == case_quality_2023
     # published: 2021's files of the tables computed per year are the first version's, linked
     new = (warm / ".current").resolve()
     assert new != live
