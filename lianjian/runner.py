@@ -272,7 +272,7 @@ def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.Da
         else:
             if LOGGER_NAME in config.get("loggers", {}) and second.tags.get(KEPT_TAG):  # progress shown
                 stamp = time.strftime("%H:%M:%S")
-                print(f"[{stamp}]   · 输入未变，沿用上次的结果（不重算）：{second.tags[KEPT_TAG]} (inputs unchanged: kept)", flush=True)
+                print(f"[{stamp}]   · 输入未变，沿用上次的结果（不重算）：{second.tags[KEPT_TAG]} (inputs unchanged: kept)", file=sys.stderr, flush=True)
             result = _execute(job(ASSESS_JOB), second, instance, config)
             outcome.success, outcome.run_id, outcome.result = result.success, result.run_id, result
             outcome.run_ids.append(result.run_id)

@@ -138,6 +138,7 @@ def test_disk_full_while_writing_reports_after_publishing(tmp_path, capsys, monk
     assert "新版本数据已发布" in last and f"run {live['run_id'][:8]}" in last
     assert "年度报告未写完" in last and "磁盘空间不足" in last and str(warehouse / "reports") in last
     assert out[0].startswith("廉检运行失败") and "数据已发布" in out[0] and "年度报告未写完" in out[0]
+    assert any("输入未变，沿用上次的结果" in line for line in err)  # the results that read no changed source were kept
     assert any("年度报告：未写完" in line for line in out)
     assert not [p for p in (warehouse / "reports").rglob("*") if ".tmp-" in p.name]
     stale = _report_files(warehouse)
