@@ -142,13 +142,9 @@ def _rewritten_since(warehouse: Path, since_ns: int) -> set[int]:
     return years
 
 
-def changed_sources(warehouse: Path, *, rules_sha256: str, code_version: str, run_month: str) -> set[str] | None:
-    """The sources whose staged digests (any year, or rows without a year) differ from those the
-    recorded results were computed from; None when that is not known — no record or no digests,
-    another rules file, code or run month, or result files written after the record (a run that
-    failed half-way): then every result counts as changed. A year-partitioned result none of whose
-    sources is in this set is computed from the same rows as before and need not be computed again
-    (pipelines/runs.py ``kept_assets``)."""
+def _comparable(warehouse: Path, rules_sha256: str, code_version: str, run_month: str) -> tuple[dict, dict, Path] | None:
+    """(recorded digests, staged digests now, the record's path) when the record was written for this
+    rules file, code and run month and both are there; None otherwise (nothing can be compared)."""
     now = read_year_digests(warehouse)
     path = computed_path(warehouse)
     before = _read(path)
@@ -156,12 +152,25 @@ def changed_sources(warehouse: Path, *, rules_sha256: str, code_version: str, ru
         return None
     if (before.get("rules_sha256"), before.get("code_version"), before.get("run_month")) != (rules_sha256, code_version, run_month):
         return None
+    return before.get("sources") or {}, now["sources"], path
+
+
+def changed_sources(warehouse: Path, *, rules_sha256: str, code_version: str, run_month: str) -> set[str] | None:
+    """The sources whose staged digests (any year, or rows without a year) differ from those the
+    recorded results were computed from; None when that is not known — no record or no digests,
+    another rules file, code or run month, or result files written after the record (a run that
+    failed half-way): then every result counts as changed. A year-partitioned result none of whose
+    sources is in this set is computed from the same rows as before and need not be computed again
+    (pipelines/runs.py ``kept_assets``)."""
+    compared = _comparable(warehouse, rules_sha256, code_version, run_month)
+    if compared is None:
+        return None
+    old, new, path = compared
     try:
         if _rewritten_since(warehouse, path.stat().st_mtime_ns):
             return None
     except OSError:
         return None
-    old, new = before.get("sources") or {}, now["sources"]
     return {s for s in set(old) | set(new) if (old.get(s) or {}) != (new.get(s) or {})}
 
 
@@ -179,14 +188,10 @@ def dirty_years(
     or None when no year needs it; ``widen``: the offsets a changed year dirties (:func:`widening` of
     the rules file). See the module docstring for the rules."""
     every = (first, last)
-    now = read_year_digests(warehouse)
-    path = computed_path(warehouse)
-    before = _read(path)
-    if now is None or before is None:
+    compared = _comparable(warehouse, rules_sha256, code_version, run_month)
+    if compared is None:
         return every
-    if (before.get("rules_sha256"), before.get("code_version"), before.get("run_month")) != (rules_sha256, code_version, run_month):
-        return every
-    old, new = before.get("sources") or {}, now["sources"]
+    old, new, path = compared
     dirty: set[int] = set()
     for source in set(old) | set(new):
         a, b = old.get(source) or {}, new.get(source) or {}

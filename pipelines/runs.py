@@ -102,6 +102,20 @@ def newer_ingest_run(instance: dg.DagsterInstance, ingest_run: dg.DagsterRun, wa
     return next((r for r in later if r.run_id != ingest_run.run_id), None)
 
 
+def _record_key(settings: LianjianSettings) -> dict[str, str] | None:
+    """What recorded results must have been computed with to be compared (lianjian/digests.py): the
+    rules file's SHA-256, the code version and the run month; None when the rules file cannot be
+    read or the run date is not a date (the run itself says so)."""
+    from lianjian.clock import run_month
+    from lianjian.fingerprint import code_version
+    from lianjian.files import sha256_file
+
+    try:
+        return {"rules_sha256": sha256_file(settings.rules_path), "code_version": code_version(), "run_month": run_month()}
+    except (OSError, FatalError):
+        return None
+
+
 def changed_years(settings: LianjianSettings) -> tuple[str, str]:
     """The years the second run recomputes when none were asked for: of the years a full run would
     compute (``years_to_assess``), those whose staged data changed since their results were computed,
@@ -109,23 +123,15 @@ def changed_years(settings: LianjianSettings) -> tuple[str, str]:
     known. When no year changed (the landing files' bytes changed, not their rows), the last year
     alone: the run still publishes the new manifest and reports, and one year is the least a run
     computes."""
-    from lianjian.clock import run_month
     from lianjian.digests import dirty_years, widening
-    from lianjian.fingerprint import code_version
-    from lianjian.files import sha256_file
 
     first, last = years_to_assess(settings.warehouse_path)
+    key = _record_key(settings)
+    if key is None:
+        return first, last
     try:
-        dirty = dirty_years(
-            settings.warehouse_path,
-            first=int(first),
-            last=int(last),
-            rules_sha256=sha256_file(settings.rules_path),
-            code_version=code_version(),
-            run_month=run_month(),
-            widen=widening(settings.load_rules()),
-        )
-    except (OSError, FatalError):  # unreadable rules, a bad run date: the run itself says so
+        dirty = dirty_years(settings.warehouse_path, first=int(first), last=int(last), widen=widening(settings.load_rules()), **key)
+    except FatalError:  # a rules file that does not load: the run itself says so
         return first, last
     if dirty is None:
         return last, last
@@ -140,18 +146,11 @@ def kept_assets(settings: LianjianSettings, graph, first: str, last: str) -> set
     their files — the same rows from the same inputs — and publishing reads them as they are
     (docs/operations.md, "只重算变化的年度"). An operation that computes several results keeps all
     of them or none."""
-    from lianjian.clock import run_month
     from lianjian.digests import changed_sources
-    from lianjian.fingerprint import code_version
-    from lianjian.files import sha256_file
     from pipelines.io_manager import table_path
 
-    try:
-        changed = changed_sources(
-            settings.warehouse_path, rules_sha256=sha256_file(settings.rules_path), code_version=code_version(), run_month=run_month()
-        )
-    except (OSError, FatalError):  # unreadable rules, a bad run date: the run itself says so
-        return set()
+    key = _record_key(settings)
+    changed = None if key is None else changed_sources(settings.warehouse_path, **key)
     if changed is None:
         return set()
     selected = ASSESS_SELECTION.resolve(graph)
