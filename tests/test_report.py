@@ -457,6 +457,35 @@ def test_warm_run_writes_only_changed_reports(tmp_path):
     assert len(write_reports(wh, report_keys=["CTY1"], years=[2024], index=False, force=True)) == 1
 
 
+def test_a_code_change_builds_every_report_again_and_keeps_the_files_that_come_out_the_same(tmp_path, monkeypatch):
+    """A change of the report code (``code_version``, part of every report's digest) builds every
+    report again, but a page or workbook whose bytes come out as the file already there is not
+    written again (the same inode and time); the year's digests record the new content digests. A
+    report whose page does change (CTY1 2024's title here) has that page written, its workbook kept."""
+    import json
+    import os
+
+    import lianjian.report as report
+
+    wh = make_warehouse(tmp_path)
+    write_reports(wh, workers=1)
+    files = sorted(p for p in (wh / "reports").rglob("*") if p.suffix in (".html", ".xlsx") and p.parent.name.isdigit())
+    stamps = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in files}
+    digests = json.loads((wh / "reports" / "2024" / report.DIGESTS).read_text(encoding="utf-8"))
+    monkeypatch.setattr(report, "code_version", lambda: "another version of the report code")
+    real_render = report.render_report
+    changed = lambda r, links: real_render(r, links=links).replace(b"</h1>", b" </h1>") if (r.report_key, r.year) == ("CTY1", 2024) else real_render(r, links=links)  # noqa: E731
+    monkeypatch.setattr(report, "render_report", lambda r, *, links: changed(r, links))
+    again = write_reports(wh, workers=1)
+    assert len(again) == 18 and [(w.report_key, w.year) for w in again if w.fresh] == [("CTY1", 2024)]
+    page = wh / "reports" / "2024" / "CTY1.html"
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in files if p != page} == {p: s for p, s in stamps.items() if p != page}
+    assert page.stat().st_ino != stamps[page][0] and b" </h1>" in page.read_bytes()
+    now = json.loads((wh / "reports" / "2024" / report.DIGESTS).read_text(encoding="utf-8"))
+    assert set(now) == set(digests) and all(now[k][0] != digests[k][0] for k in now)  # new content digests
+    assert now["CTY1"][1] == os.path.getsize(page)
+
+
 def test_a_new_rejected_row_rewrites_only_its_units_reports(tmp_path):
     """The 数据质量 section shows the unit's own year: a new landing drop with one rejected case of
     CTY2 in 2024 (and new whole-run counts in the manifest) rewrites CTY2's 2024 report and the
@@ -537,7 +566,7 @@ def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
     pools: list[int] = []
     real_pool = report._pool
-    monkeypatch.setattr(report, "_pool", lambda n, warehouse: pools.append(n) or real_pool(n, warehouse))
+    monkeypatch.setattr(report, "_pool", lambda n, warehouse, common: pools.append(n) or real_pool(n, warehouse, common))
     listed = [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in first]
     assert [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in write_reports(chunked, workers=1)] == listed
     assert pools == []  # one worker: no process started
@@ -552,6 +581,26 @@ def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
     stamp = book.stat().st_mtime_ns
     again = write_reports(parallel, workers=2)
     assert pools == [2, 2] and not any(w.fresh for w in again) and book.stat().st_mtime_ns == stamp
+
+
+def test_the_shared_frames_are_worked_out_once_and_handed_to_the_workers(tmp_path, monkeypatch):
+    """What every report needs (the report scopes, the subtrees, the data-quality counts that read
+    every staged table, the 连续两年较差 streaks) is worked out once in the process that starts the
+    workers and handed to each of them, not read again by every worker: this process computes it
+    exactly once, the pool is given that very object, and the files are those of one process."""
+    import lianjian.report as report
+
+    one, parallel = (make_warehouse(tmp_path / name) for name in ("one", "parallel"))
+    write_reports(one, workers=1)
+    monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
+    made, given = [], []
+    real_shared, real_pool = report.shared, report._pool
+    monkeypatch.setattr(report, "shared", lambda inputs: made.append(real_shared(inputs)) or made[-1])
+    monkeypatch.setattr(report, "_pool", lambda n, warehouse, common: given.append(common) or real_pool(n, warehouse, common))
+    write_reports(parallel, workers=2)
+    assert len(made) == 1 and len(given) == 1 and given[0] is made[0]
+    assert made[0].quality.height > 0  # the counts the 数据质量 sections show
+    assert tree_bytes(parallel / "reports") == tree_bytes(one / "reports")
 
 
 def test_worker_count_setting(monkeypatch):

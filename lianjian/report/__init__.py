@@ -9,8 +9,9 @@ under ``<warehouse>/reports/<year>/``, a roll-up page per parent unit, and an in
 
 Reports follow the published version: a full run removes the reports of years and units no longer
 published, and the index lists only what is there. A report is written again when its content
-changed, or when its page or workbook is missing or not the size recorded (a write cut short); a
-year whose inputs did not change (lianjian/report/inputs.py: the published files' SHA-256 from the
+changed, or when its page or workbook is missing or not the size recorded (a write cut short) —
+and then only the files whose bytes differ (after a change of code that leaves a report as it was,
+it is built again and its files kept); a year whose inputs did not change (lianjian/report/inputs.py: the published files' SHA-256 from the
 manifest, the staged year digests) is not built at all.
 A write that fails (disk full) ends with ``ReportsNotWritten`` naming the folder; the next run writes
 what is missing (docs/operations.md).
@@ -50,7 +51,7 @@ from lianjian.report.scope import ROLLUP_SUFFIX, report_scopes
 from lianjian.report.inputs import forget, read_record, rejected_by_year, remember, year_digests
 from lianjian.report.quality import rejected_counts, unattributed
 from lianjian.report.sections import METRICS, index_quality, report_years
-from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX, write_bytes, write_workbook
+from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX, workbook_bytes, write_bytes, write_if_changed
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class Written:
     rollup: bool
     html: Path
     xlsx: Path
-    fresh: bool = True  # False: its content had not changed since the last run, the files were kept
+    fresh: bool = True  # False: its files were kept (its content had not changed since the last run,
+    # or it was built again — a code change — and came out byte for byte as the files it has)
 
 
 #: Beside each year's reports: report_key -> [digest of what its page and workbook show, size of
@@ -211,16 +213,16 @@ class _Writer:
             digest = report_digest(report, links)
             entry = task.known.get(report.report_key)
             fresh = not _intact(entry, digest, page, book)
-            if fresh:
-                write_bytes(page, render_report(report, links=links))
-                write_workbook(report, book)
+            if fresh:  # built; its files written unless they hold these bytes already (a code change)
+                wrote_page = write_if_changed(page, render_report(report, links=links))
+                wrote_book = write_if_changed(book, workbook_bytes(report))
+                fresh = wrote_page or wrote_book
                 entry = [digest, page.stat().st_size, book.stat().st_size]
             done.append(_Done(report.report_key, report.unit_code, report.rollup, entry, fresh))
         return done
 
 
-def _writer(inputs: ReportInputs) -> _Writer:
-    common = shared(inputs)
+def _writer(inputs: ReportInputs, common: Shared) -> _Writer:
     rollups = set(common.scopes.filter(pl.col("rollup"))["report_key"].unique().to_list())
     return _Writer(inputs, common, rollups)
 
@@ -228,9 +230,9 @@ def _writer(inputs: ReportInputs) -> _Writer:
 _WORKER: _Writer | None = None  # in a worker process: its writer, made once by _start_worker
 
 
-def _start_worker(warehouse: Path) -> None:
+def _start_worker(warehouse: Path, common: Shared) -> None:
     global _WORKER
-    _WORKER = _writer(load_inputs(warehouse))
+    _WORKER = _writer(load_inputs(warehouse), common)
 
 
 def _worker_run(task: _Task) -> list[_Done]:
@@ -238,24 +240,28 @@ def _worker_run(task: _Task) -> list[_Done]:
     return _WORKER.run(task)
 
 
-def _pool(workers: int, warehouse: Path) -> ProcessPoolExecutor:
+def _pool(workers: int, warehouse: Path, common: Shared) -> ProcessPoolExecutor:
     """Worker processes started with "spawn", not "fork": Polars' thread pool does not survive a fork
-    (the Polars user guide, "Multiprocessing"), and neither would Dagster's threads."""
+    (the Polars user guide, "Multiprocessing"), and neither would Dagster's threads. Each is handed
+    ``common`` (small frames), worked out once in this process: the data-quality counts read every
+    staged table (≈ 4 CPU-s at national scale), which each worker used to read again."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(warehouse,)
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(warehouse, common)
     )
 
 
 def _run_tasks(tasks: list[_Task], workers: int, inputs: ReportInputs, given: bool) -> list[list[_Done]]:
     """Every task's result, in task order. With several workers (and inputs read from the warehouse,
-    not handed in), the tasks go to that many spawned processes, each reading the warehouse itself;
-    what a report contains never depends on which process wrote it."""
+    not handed in), the tasks go to that many spawned processes, each reading the warehouse itself
+    (but for ``shared``, worked out once here); what a report contains never depends on which
+    process wrote it."""
     if not tasks:
         return []
+    common = shared(inputs)
     if workers <= 1 or len(tasks) <= 1 or given:
-        writer = _writer(inputs)
+        writer = _writer(inputs, common)
         return [writer.run(task) for task in tasks]
-    pool = _pool(min(workers, len(tasks)), inputs.warehouse)
+    pool = _pool(min(workers, len(tasks)), inputs.warehouse, common)
     try:
         return list(pool.map(_worker_run, tasks))
     finally:  # after a failure, drop the tasks not started instead of running them all first

@@ -34,7 +34,7 @@ from lianjian.report.html import CSS, chart_svg, e, table_html, utf8
 from lianjian.report.inputs import forget, remember
 from lianjian.report.load import published_table
 from lianjian.report.model import Chart, Rendered, source_note
-from lianjian.report.xlsx import Sheet, workbook_parts, write_bytes, zip_bytes
+from lianjian.report.xlsx import Sheet, workbook_parts, write_if_changed, zip_bytes
 
 TABLE = "major_matter_report_monthly"
 KEYS = ["report_key", "year"]
@@ -314,17 +314,6 @@ def analysis_page(parent: str, parent_name: str, year: int, quarter: int, facts:
 # Writing
 
 
-def _write_if_changed(path: Path, data: bytes) -> bool:
-    """Write ``data`` unless the file already holds exactly these bytes; True when written."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    write_bytes(path, data)
-    return True
-
-
 def _split(frame: pl.DataFrame) -> dict[tuple[str, int], pl.DataFrame]:
     if frame.height == 0:
         return {}
@@ -384,25 +373,25 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
             if m % 3 == 0 and m // 3 in quarters:
                 links.append((f"第{m // 3}季度分析", f"{parent}.Q{m // 3}.html"))
             page = folder / f"{parent}.{m:02d}.html"
-            _write_if_changed(page, notice_page(parent, name, year, m, n_facts[key], n_columns, n_rendered.get(key), links))
+            write_if_changed(page, notice_page(parent, name, year, m, n_facts[key], n_columns, n_rendered.get(key), links))
             pages.append(page)
             sheets.append(Sheet(f"{m}月通报", n_parts[key], source_note(TABLE), n_rendered.get(key)))
         for q in quarters:
             key = (f"{parent}.Q{q}", year)
             links = [*common, (f"{3 * q}月通报", f"{parent}.{3 * q:02d}.html")]
             page = folder / f"{parent}.Q{q}.html"
-            _write_if_changed(page, analysis_page(parent, name, year, q, a_facts[key], a_columns, a_rendered.get(key), links))
+            write_if_changed(page, analysis_page(parent, name, year, q, a_facts[key], a_columns, a_rendered.get(key), links))
             pages.append(page)
             sheets.append(Sheet(f"第{q}季度分析", a_parts[key], source_note(TABLE), a_rendered.get(key)))
         title = f"{name} {year}年“三个规定”月通报与季分析"
-        _write_if_changed(folder / book, zip_bytes(workbook_parts(sheets, title=title)))
+        write_if_changed(folder / book, zip_bytes(workbook_parts(sheets, title=title)))
         written.append(Written(parent, year, tuple(pages), folder / book))
     for year, digest in digests.items():  # after the year's files: a run cut short leaves no record
         if year not in kept:
             done = [[w.parent_code, [p.name for p in w.pages], w.workbook.name] for w in written if w.year == year]
             remember(root / str(year) / "notices", digest, written=done)
     written = sorted([*written, *(w for ws in kept.values() for w in ws)], key=lambda w: (w.year, w.parent_code))
-    _write_if_changed(root / INDEX, notices_index(written, names))
+    write_if_changed(root / INDEX, notices_index(written, names))
     return written
 
 

@@ -423,6 +423,20 @@ def write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """``write_bytes`` unless ``path`` already holds exactly ``data`` (same size, then same bytes);
+    True when written. A file kept is not created again: on a file system that has to find a fresh
+    inode for every file created (and skips those freed in the last minutes), rewriting tens of
+    thousands of unchanged pages and workbooks after a code change cost more than building them."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_bytes(path, data)
+    return True
+
+
 #: A file being written is ``.<name>.tmp-<pid>`` beside its final name.
 TMP_PREFIX, TMP_INFIX = ".", ".tmp-"
 
@@ -495,6 +509,11 @@ def report_sheets(report: Report) -> list[Sheet]:
     ]
 
 
+def workbook_bytes(report: Report) -> bytes:
+    """The workbook of ``report`` (.xlsx), as ``write_workbook`` writes it."""
+    return zip_bytes(workbook_parts(report_sheets(report), title=report.title))
+
+
 def write_workbook(report: Report, path: Path) -> Path:
     """Write ``report`` to ``path`` (.xlsx) via a temporary file and a rename."""
-    return write_xlsx(path, report_sheets(report), title=report.title)
+    return write_bytes(path, workbook_bytes(report))
