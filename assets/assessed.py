@@ -29,13 +29,13 @@ import dagster as dg
 import polars as pl
 
 from lianjian.contract import INTERNAL, PUBLISHED
-from lianjian.files import run_tmpdir
+from lianjian.files import read_json, run_tmpdir
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.evidence import assessment_evidence
 from lianjian.scoring.integrity import integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment
 from lianjian.scoring.triggers import accountability_triggers
-from pipelines.io_manager import SpilledYears, table_schema
+from pipelines.io_manager import SpilledYears, table_path, table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
@@ -83,14 +83,36 @@ def _out(table: str, description: str, rule: str, ins: dict[str, dg.AssetIn]) ->
     )
 
 
+def _year_basis(warehouse: Path, ins: dict[str, dg.AssetIn], rules):
+    """year -> the digest of what a step with inputs ``ins`` computes that year from
+    (lianjian/yearkeep.py): the staged tables' recorded digests, the year's file of each
+    year-partitioned input, the rules file and the code; None when any of it is unknown."""
+    from lianjian.fingerprint import code_version
+    from lianjian.ingest.digests import FILE
+    from lianjian.yearkeep import year_key
+
+    sources = (read_json(Path(warehouse) / "staged" / FILE) or {}).get("sources") or {}
+    staged = {name: sources.get(a.key.path[-1]) for name, a in ins.items() if a.key.path[0] == "staged"}
+    partitioned = {name: a.key for name, a in ins.items() if a.key.path[0] != "staged"}
+    version = code_version()
+
+    def basis(year: int) -> str | None:
+        files = {name: table_path(warehouse, key, str(year)) for name, key in partitioned.items()}
+        return year_key(code_version=version, rules_sha256=rules.sha256, staged=staged, partitioned=files)
+
+    return basis
+
+
 def _year_by_year(
     context: dg.AssetExecutionContext,
+    warehouse: Path,
     spill: Path,
     score,
     tables: tuple[str, str],
+    ins: dict[str, dg.AssetIn],
     yearly: dict[str, pl.LazyFrame],
     **others,
-) -> tuple[SpilledYears, SpilledYears]:
+) -> tuple[SpilledYears, SpilledYears, dict[int, str | None]]:
     """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years in
     turn, from that year's rows of the inputs that have a ``year`` column: both rules grade a year
     from its own rows alone (RULES.md), so one year at a time gives the same rows and reads only the
@@ -99,10 +121,28 @@ def _year_by_year(
     order) are spilled into ``spill`` as soon as they are computed, so the step holds one year: the
     key of both tables begins with the year, so the years one after the other are the rows and the
     order of the whole run's table sorted at once. Returns the two outputs' spills, for the IO
-    manager (``pipelines/io_manager.py``, ``SpilledYears``)."""
+    manager (``pipelines/io_manager.py``, ``SpilledYears``), and the years computed with the digest
+    of what each was computed from (for ``_record_years``).
+
+    A year whose inputs (``ins``: the staged tables, the year's file of each year-partitioned input),
+    rules file and code are those its output files were computed from is kept, not computed
+    (lianjian/yearkeep.py): a changed year of talks recomputes the year before, whose talk
+    obligations most often come out the same."""
+    from lianjian.yearkeep import read_record, unchanged
+
     table_name, evidence_name = tables
     table_years, evidence_years = SpilledYears(spill, table_name), SpilledYears(spill, evidence_name)
+    basis = _year_basis(warehouse, ins, others["rules"])
+    record = read_record(warehouse, table_name)
+    computed: dict[int, str | None] = {}
     for year in context_years(context):
+        key = basis(year)
+        if unchanged(record, year, key, _year_files(warehouse, tables, year)):
+            table_years.keep(year)
+            evidence_years.keep(year)
+            context.log.info(f"{year} 年度的输入与上次计算时相同，沿用其结果（year {year}: same inputs, results kept）")
+            continue
+        computed[year] = key
         this_year = pl.col("year") == year
         ins = {name: lf.filter(this_year) if "year" in lf.collect_schema() else lf for name, lf in yearly.items()}
         table, facts = score(**ins, **others)
@@ -112,7 +152,19 @@ def _year_by_year(
         del t
         evidence_years.add(year, assessment_evidence(e.lazy()).collect())
         del e
-    return table_years, evidence_years
+    return table_years, evidence_years, computed
+
+
+def _year_files(warehouse: Path, tables: tuple[str, ...], year: int) -> dict[str, Path]:
+    return {name: table_path(warehouse, dg.AssetKey([GROUP, name]), str(year)) for name in tables}
+
+
+def _record_years(warehouse: Path, tables: tuple[str, str], computed: dict[int, str | None]) -> None:
+    """After the IO manager wrote the year files: what each computed year was computed from, with the
+    digests of its files (lianjian/yearkeep.py)."""
+    from lianjian.yearkeep import write_record
+
+    write_record(warehouse, tables[0], {year: (key, _year_files(warehouse, tables, year)) for year, key in computed.items()})
 
 
 R2_INS = {
@@ -158,15 +210,17 @@ def integrity_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    with run_tmpdir(lianjian.warehouse_path, "R2") as spill:
-        table, evidence = _year_by_year(
-            context, spill, integrity_assessment, ("integrity_assessment", "integrity_evidence"),
+    warehouse, tables = lianjian.warehouse_path, ("integrity_assessment", "integrity_evidence")
+    with run_tmpdir(warehouse, "R2") as spill:
+        table, evidence, computed = _year_by_year(
+            context, warehouse, spill, integrity_assessment, tables, R2_INS,
             dict(roster=roster, reviews=reviews, talk_obligations=talk_obligations),
             cases=cases, violations=violations, rules=lianjian.load_rules(),
         )
         # the IO manager writes each output before the step resumes: the spills are read before they go
         yield dg.Output(table, output_name="integrity_assessment")
         yield dg.Output(evidence, output_name="integrity_evidence")
+    _record_years(warehouse, tables, computed)
 
 
 R3_INS = {
@@ -223,18 +277,22 @@ def responsibility_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    with run_tmpdir(lianjian.warehouse_path, "R3") as spill:
-        table, evidence = _year_by_year(
+    warehouse, tables = lianjian.warehouse_path, ("responsibility_assessment", "responsibility_evidence")
+    with run_tmpdir(warehouse, "R3") as spill:
+        table, evidence, computed = _year_by_year(
             context,
+            warehouse,
             spill,
             responsibility_assessment,
-            ("responsibility_assessment", "responsibility_evidence"),
+            tables,
+            R3_INS,
             dict(roster=roster, departments=departments, duty_activities=duty_activities, democratic_votes=democratic_votes,
                  talk_obligations=talk_obligations),
             units=units, cases=cases, violations=violations, rules=lianjian.load_rules(),
         )
         yield dg.Output(table, output_name="responsibility_assessment")
         yield dg.Output(evidence, output_name="responsibility_evidence")
+    _record_years(warehouse, tables, computed)
 
 
 R8_INS = {"integrity": _assessed("integrity_evidence"), "responsibility": _assessed("responsibility_evidence")}

@@ -88,7 +88,7 @@ class SpilledYears:
 
     def __init__(self, folder: Path, name: str):
         self.folder = private_mkdir(Path(folder) / name)
-        self._years: dict[int, Path] = {}
+        self._years: dict[int, Path | None] = {}
 
     def add(self, year: int, frame: pl.DataFrame) -> None:
         """Spill ``frame``, the rows of ``year`` (the IO manager checks every row's year when it writes
@@ -100,12 +100,21 @@ class SpilledYears:
         make_private(path)
         self._years[year] = path
 
+    def keep(self, year: int) -> None:
+        """``year``'s file in the warehouse is already what the step would compute (the same inputs:
+        lianjian/yearkeep.py): the IO manager leaves it as it is and records it as unchanged."""
+        if year in self._years:
+            raise ValueError(f"year {year} spilled twice")
+        self._years[year] = None
+
     @property
     def years(self) -> list[int]:
         return sorted(self._years)
 
-    def read(self, year: int) -> pl.DataFrame:
-        return pl.read_parquet(self._years[year])
+    def read(self, year: int) -> pl.DataFrame | None:
+        """The year's rows; None for a year kept as it is (``keep``)."""
+        path = self._years[year]
+        return None if path is None else pl.read_parquet(path)
 
 
 def table_path(warehouse: Path, key: dg.AssetKey, partition: str | None = None) -> Path:
@@ -236,6 +245,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             raise ValueError(f"{context.asset_key.to_user_string()}: years {spilled.years} spilled, the run's years are {keys[0]}–{keys[-1]}")
         for key in keys:
             part = spilled.read(int(key))
+            if part is None:  # kept: the year's file stays as it is
+                yield key, None
+                continue
             wrong = part.filter(pl.col("year").is_null() | (pl.col("year") != int(key)))
             if wrong.height:
                 raise ValueError(f"{context.asset_key.to_user_string()}: {wrong.height} rows of year {key} have another year")
@@ -243,21 +255,34 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             yield key, part
             del part
 
-    def _write_years(self, context: dg.OutputContext, years: Iterator[tuple[str, pl.DataFrame]]) -> None:
+    def _write_years(self, context: dg.OutputContext, years: Iterator[tuple[str, pl.DataFrame | None]]) -> None:
         """One file per partition year of this run, each year's materialization described by its own
-        file; ``years`` hands over one year at a time."""
+        file; ``years`` hands over one year at a time (None: a year kept as it is, described from its
+        file and marked ``unchanged``)."""
         for key, part in years:
             path = self._path(context.asset_key, key)
-            rows = write_parquet_atomic(part, path)
+            extra = {}
+            if part is None:
+                if not path.is_file():
+                    raise FileNotFoundError(f"{context.asset_key.to_user_string()}: {path} is missing, it cannot be kept unchanged")
+                scan = pl.scan_parquet(path)
+                schema = scan.collect_schema()
+                part = scan.select("grade").collect() if "grade" in schema else None
+                rows = scan.select(pl.len()).collect().item()
+                extra = {"unchanged": dg.MetadataValue.bool(True)}
+            else:
+                rows = write_parquet_atomic(part, path)
+                schema = part.schema
             add_partition_metadata(
                 context,
                 key,
                 {
                     "dagster/row_count": dg.MetadataValue.int(rows),
                     "dagster/partition_row_count": dg.MetadataValue.int(rows),
-                    "dagster/column_schema": table_schema(part.schema),
+                    "dagster/column_schema": table_schema(schema),
                     "path": dg.MetadataValue.path(str(path)),
-                    **grade_metadata(part),
+                    **(grade_metadata(part) if part is not None else {}),
+                    **extra,
                 },
             )
             del part
