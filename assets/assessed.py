@@ -17,7 +17,8 @@ R2, R3 and R8 are partitioned by year (``pipelines/partitions.py``); R4 reads ev
 compute their years one at a time and write each year's outputs to the step's private temporary
 folder as soon as they are computed (``_year_by_year``, ``pipelines.io_manager.SpilledYears``): the
 step holds one year, the IO manager writes the year files from the spills (docs/performance.md,
-"One year in memory in R2 and R3").
+"One year in memory in R2 and R3"). R2, R3 and R8 keep a year whose inputs are those its files were
+computed from, without computing it (lianjian/yearkeep.py).
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.
@@ -35,7 +36,7 @@ from lianjian.scoring.evidence import assessment_evidence
 from lianjian.scoring.integrity import integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment
 from lianjian.scoring.triggers import accountability_triggers
-from pipelines.io_manager import SpilledYears, table_path, table_schema
+from pipelines.io_manager import KeptYears, SpilledYears, table_path, table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
@@ -159,7 +160,7 @@ def _year_files(warehouse: Path, tables: tuple[str, ...], year: int) -> dict[str
     return {name: table_path(warehouse, dg.AssetKey([GROUP, name]), str(year)) for name in tables}
 
 
-def _record_years(warehouse: Path, tables: tuple[str, str], computed: dict[int, str | None]) -> None:
+def _record_years(warehouse: Path, tables: tuple[str, ...], computed: dict[int, str | None]) -> None:
     """After the IO manager wrote the year files: what each computed year was computed from, with the
     digests of its files (lianjian/yearkeep.py)."""
     from lianjian.yearkeep import write_record
@@ -315,10 +316,29 @@ R8_INS = {"integrity": _assessed("integrity_evidence"), "responsibility": _asses
     code_version=CODE_VERSION,
     tags={"rule": "R8"},
 )
-def assessment_evidence_asset(integrity: pl.LazyFrame, responsibility: pl.LazyFrame) -> pl.LazyFrame:
+def assessment_evidence_asset(context: dg.AssetExecutionContext, lianjian: LianjianSettings, integrity: pl.LazyFrame, responsibility: pl.LazyFrame):
     # assessment_evidence() returns the table-key order (ties by unit_code): not sorted twice; lazy,
-    # so that the IO manager computes and writes it one year at a time
-    return assessment_evidence(integrity, responsibility)
+    # so that the IO manager computes and writes it one year at a time. A year whose two evidence
+    # files are those it was computed from is kept (lianjian/yearkeep.py): R2 and R3 keep theirs.
+    from lianjian.yearkeep import read_record, unchanged
+
+    warehouse, table = lianjian.warehouse_path, ("assessment_evidence",)
+    basis = _year_basis(warehouse, R8_INS, lianjian.load_rules())
+    record = read_record(warehouse, table[0])
+    computed, kept = {}, set()
+    for year in context_years(context):
+        key = basis(year)
+        if unchanged(record, year, key, _year_files(warehouse, table, year)):
+            kept.add(year)
+            context.log.info(f"{year} 年度的输入与上次计算时相同，沿用其结果（year {year}: same inputs, results kept）")
+        else:
+            computed[year] = key
+    if not kept:
+        yield dg.Output(assessment_evidence(integrity, responsibility))
+    else:
+        fresh = ~pl.col("year").is_in(sorted(kept))
+        yield dg.Output(KeptYears(assessment_evidence(integrity.filter(fresh), responsibility.filter(fresh)), frozenset(kept)))
+    _record_years(warehouse, table, computed)
 
 
 R4_INS = {

@@ -1,13 +1,13 @@
-"""A year of R2 or R3 computed again to the rows it already has: kept, not computed (docs/operations.md,
-"只重算变化的年度"; docs/performance.md).
+"""A year of R2, R3 or R8 whose inputs are those its files were computed from: kept, not computed
+(docs/operations.md, "只重算变化的年度"; docs/performance.md).
 
 A changed year of talks makes the run recompute the year before as well (a talk in Y can fulfil an
 obligation whose window began in Y−1: lianjian/digests.py). Most often the talk obligations of that
 earlier year come out the same, and then so would its integrity evaluation (R2) and responsibility
-assessment (R3), with their evidence rows: both grade a year from that year's rows of their
-year-partitioned inputs and the whole staged tables they read (assets/assessed.py). So each of these
-steps records, per year it computed, what it computed the year from, in
-``<warehouse>/assessed/_year_inputs_<step>.json`` (private)::
+assessment (R3), with their evidence rows, and the evidence table (R8) made of those: each grades a
+year from that year's rows of its year-partitioned inputs and the whole staged tables it reads
+(assets/assessed.py). So each of these steps records, per year it computed, what it computed the year
+from, in ``<warehouse>/assessed/_year_inputs_<first output>.json`` (private)::
 
     {"version": 1, "years": {"2024": {"key": "<sha256>", "outputs": {"integrity_assessment": "<sha256>", ...}}}}
 
@@ -15,7 +15,8 @@ steps records, per year it computed, what it computed the year from, in
 staged table the step reads (all years: ``staged/_year_digests.json``, lianjian/ingest/digests.py)
 and the SHA-256 of the year's file of every year-partitioned input; ``outputs`` the SHA-256 of each
 output's year file as written. A later run keeps a year — its output files stay as they are, the IO
-manager records them as unchanged (pipelines/io_manager.py ``SpilledYears.keep``) — only when the key
+manager records them as unchanged (pipelines/io_manager.py ``SpilledYears.keep``, ``KeptYears``) —
+only when the key
 is the same and every output file still has its recorded digest; anything unknown (no record, a
 source without digests, a missing file) computes the year.
 """

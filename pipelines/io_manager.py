@@ -69,6 +69,16 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> int:
 
 
 @dataclass(frozen=True)
+class KeptYears:
+    """A year-partitioned output computed for some of the run's years only: ``frame`` holds the rows of
+    the run's years but ``years``, whose files are already what the asset would write (the same
+    inputs: lianjian/yearkeep.py); the IO manager writes the others and records those as unchanged."""
+
+    frame: pl.LazyFrame
+    years: frozenset[int]
+
+
+@dataclass(frozen=True)
 class Unchanged:
     """The value of an output whose table file in the warehouse is already what the asset would write
     now: the IO manager keeps the file as it is (``why`` says how the asset knows, for the log)."""
@@ -178,16 +188,21 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, Unchanged):
             self._keep(context, obj)
             return
-        if not isinstance(obj, (pl.DataFrame, pl.LazyFrame, SpilledYears)):
+        if not isinstance(obj, (pl.DataFrame, pl.LazyFrame, SpilledYears, KeptYears)):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a Polars frame, got {type(obj).__name__}")
         *layers, name = context.asset_key.path
         if context.has_asset_partitions:
             private_dirs(self._root(), *layers, name)
-            years = self._spilled_years(context, obj) if isinstance(obj, SpilledYears) else self._frame_years(context, obj)
+            if isinstance(obj, SpilledYears):
+                years = self._spilled_years(context, obj)
+            elif isinstance(obj, KeptYears):
+                years = self._frame_years(context, obj.frame, obj.years)
+            else:
+                years = self._frame_years(context, obj)
             self._write_years(context, years)
             return
-        if isinstance(obj, SpilledYears):
-            raise TypeError(f"{context.asset_key.to_user_string()}: years spilled one at a time, but the asset is not partitioned by year")
+        if isinstance(obj, (SpilledYears, KeptYears)):
+            raise TypeError(f"{context.asset_key.to_user_string()}: years handed over one at a time, but the asset is not partitioned by year")
         private_dirs(self._root(), *layers)
         path = self._path(context.asset_key)
         rows = write_parquet_atomic(obj, path)
@@ -219,18 +234,24 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         )
 
     @staticmethod
-    def _frame_years(context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> Iterator[tuple[str, pl.DataFrame]]:
-        """The run's years of a frame that holds exactly them, one at a time. A lazy frame is computed
-        one year at a time (the largest table, the evidence, is never held whole: national, some 13 M
-        rows)."""
+    def _frame_years(
+        context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame, kept: frozenset[int] = frozenset()
+    ) -> Iterator[tuple[str, pl.DataFrame | None]]:
+        """The run's years of a frame that holds exactly them (but the ``kept`` years: None for those),
+        one at a time. A lazy frame is computed one year at a time (the largest table, the evidence, is
+        never held whole: national, some 13 M rows)."""
         keys = list(context.asset_partition_keys)
         year = pl.col("year")
+        computed = [int(k) for k in keys if int(k) not in kept]
         # the filter reaches the plan's scans: only the year column is read to find rows of other years (or none)
-        outside = obj.lazy().filter(year.is_null() | ~year.is_in([int(k) for k in keys])).select(year.unique()).collect()
+        outside = obj.lazy().filter(year.is_null() | ~year.is_in(computed)).select(year.unique()).collect()
         if outside.height:  # the asset filters its output to the run's years: anything else is a bug
             found = sorted(outside.get_column("year").to_list(), key=lambda y: (y is None, y))
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {found} outside the run's years {keys[0]}–{keys[-1]}")
         for key in keys:
+            if int(key) in kept:
+                yield key, None
+                continue
             part = obj.filter(year == int(key))
             part = part.collect() if isinstance(part, pl.LazyFrame) else part
             yield key, part

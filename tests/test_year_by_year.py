@@ -170,7 +170,7 @@ def _assess(wh: Path, years: list[int]):
     from lianjian.contract import SOURCES
 
     upstream = [dg.AssetSpec(["staged", s]) for s in SOURCES] + [dg.AssetSpec(["derived", "talk_obligations"], partitions_def=YEARS)]
-    outputs = [t for pair in STEPS.values() for t in pair]
+    outputs = [t for pair in STEPS.values() for t in pair] + ["assessment_evidence"]
     result = dg.materialize(
         [*assessed.defs.assets, *upstream],
         selection=dg.AssetSelection.assets(*(["assessed", t] for t in outputs)),
@@ -181,13 +181,16 @@ def _assess(wh: Path, years: list[int]):
     return result
 
 
+KEEPING = [t for pair in STEPS.values() for t in pair] + ["assessment_evidence"]
+
+
 def _inodes(wh: Path) -> dict[str, int]:
-    return {f"{t}/{p.name}": p.stat().st_ino for pair in STEPS.values() for t in pair for p in (wh / "assessed" / t).glob("*.parquet")}
+    return {f"{t}/{p.name}": p.stat().st_ino for t in KEEPING for p in (wh / "assessed" / t).glob("*.parquet")}
 
 
 def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_path, monkeypatch):
-    """R2 and R3 record what each year was computed from (lianjian/yearkeep.py). Computed again after
-    one year's talk obligations changed (an obligation fewer), they compute that year only: the
+    """R2, R3 and R8 record what each year was computed from (lianjian/yearkeep.py). Computed again
+    after one year's talk obligations changed (an obligation fewer), they compute that year only: the
     other years' files stay as they are (same inode), recorded as unchanged; every file equals every
     year computed at once from the new inputs. A staged table's changed digest, or a year's output
     file replaced, computes again what depends on it."""
@@ -211,20 +214,29 @@ def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_p
     unchanged = [
         m for m in result.get_asset_materialization_events() if m.materialization.metadata.get("unchanged") is not None
     ]
-    assert len(unchanged) == len(years) * 4
+    assert len(unchanged) == len(years) * len(KEEPING)
 
     # one obligation fewer in one year: that year computed again, the others kept
     changed = years[len(years) // 2]
     path = wh / "derived" / "talk_obligations" / f"{changed}.parquet"
     obligations = pl.read_parquet(path)
     assert obligations.height > 1
-    drop = obligations.with_row_index("_i").filter(pl.col("obligation") == "family").get_column("_i").first()
+    # a family talk not held: its deduction and its evidence row go with it
+    drop = obligations.with_row_index("_i").filter((pl.col("obligation") == "family") & ~pl.col("fulfilled")).get_column("_i").first()
     obligations.with_row_index("_i").filter(pl.col("_i") != drop).drop("_i").write_parquet(path, **PARQUET_OPTIONS)
+    evidence = {t: _sha(wh / "assessed" / t / f"{changed}.parquet") for t in ("integrity_evidence", "responsibility_evidence")}
     _assess(wh, years)
     assert sorted(set(spilled)) == sorted((t, changed) for pair in STEPS.values() for t in pair)
     now = _inodes(wh)
-    assert {k for k in first if now[k] != first[k]} == {f"{t}/{changed}.parquet" for pair in STEPS.values() for t in pair}
+    # R8's year again only if one of its two evidence files came out different
+    same_evidence = all(_sha(wh / "assessed" / t / f"{changed}.parquet") == d for t, d in evidence.items())
+    assert not same_evidence
+    rewritten = {f"{t}/{changed}.parquet" for t in KEEPING if not (t == "assessment_evidence" and same_evidence)}
+    assert {k for k in first if now[k] != first[k]} == rewritten
     whole = _all_at_once(wh)
+    whole["assessment_evidence"] = pl.concat([whole["integrity_evidence"], whole["responsibility_evidence"]]).pipe(
+        lambda f: __import__("lianjian.scoring.evidence", fromlist=["x"]).assessment_evidence(f.lazy()).collect()
+    )
     for table, frame in whole.items():
         for year in years:
             reference = tmp_path / "reference" / table / f"{year}.parquet"
