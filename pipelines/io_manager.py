@@ -28,6 +28,11 @@ at a time, so that the step never holds more than one year of its outputs (natio
 cannot serve here: Dagster hands a step's outputs to the IO manager only when the step yields them,
 and a multi-asset step yields its two outputs (a table and its evidence) after computing both.
 
+A year-partitioned output may leave some of the run's years as they are: a year kept by
+``SpilledYears.keep``, or one of the ``years`` of a ``KeptYears`` value, is not written — its file is
+what the step would compute (the same inputs, lianjian/yearkeep.py) — and its materialization is
+described from the file, with ``unchanged`` true.
+
 An unpartitioned output whose value is ``Unchanged`` is not written: its file is already what the
 asset would write (staging keeps the table of a source whose inputs did not change,
 lianjian/ingest/stagecache.py). The materialization is recorded all the same, with the metadata read
