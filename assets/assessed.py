@@ -134,7 +134,7 @@ def _year_by_year(
     table_name, evidence_name = tables
     table_years, evidence_years = SpilledYears(spill, table_name), SpilledYears(spill, evidence_name)
     basis = _year_basis(warehouse, ins, others["rules"])
-    record = read_record(warehouse, table_name)
+    record = read_record(warehouse, table_name) if _may_keep(context) else {}
     computed: dict[int, str | None] = {}
     for year in context_years(context):
         key = basis(year)
@@ -154,6 +154,16 @@ def _year_by_year(
         evidence_years.add(year, assessment_evidence(e.lazy()).collect())
         del e
     return table_years, evidence_years, computed
+
+
+def _may_keep(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run may keep a year whose inputs did not change: the second run of a pipeline run
+    over the years it chose (pipelines/runs.py). A run asked for years (``lianjian run --years``) or a
+    repair launched from the UI computes every year it is given (and records them)."""
+    from pipelines.runs import INGEST_RUN_TAG, YEARS_TAG
+
+    tags = context.run.tags
+    return INGEST_RUN_TAG in tags and YEARS_TAG not in tags
 
 
 def _year_files(warehouse: Path, tables: tuple[str, ...], year: int) -> dict[str, Path]:
@@ -324,7 +334,7 @@ def assessment_evidence_asset(context: dg.AssetExecutionContext, lianjian: Lianj
 
     warehouse, table = lianjian.warehouse_path, ("assessment_evidence",)
     basis = _year_basis(warehouse, R8_INS, lianjian.load_rules())
-    record = read_record(warehouse, table[0])
+    record = read_record(warehouse, table[0]) if _may_keep(context) else {}
     computed, kept = {}, set()
     for year in context_years(context):
         key = basis(year)

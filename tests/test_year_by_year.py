@@ -165,16 +165,18 @@ def test_spilled_years_other_than_the_runs_are_refused(tmp_path, spill_years, ro
     assert not [p for p in (tmp_path / ".tmp").iterdir() if p.is_dir()]
 
 
-def _assess(wh: Path, years: list[int]):
+def _assess(wh: Path, years: list[int], tags: dict[str, str] | None = None):
+    """R2, R3 and R8 over ``years``, as the second run of a pipeline run (unless ``tags`` say otherwise)."""
     from assets import assessed
     from lianjian.contract import SOURCES
+    from pipelines.runs import INGEST_RUN_TAG
 
     upstream = [dg.AssetSpec(["staged", s]) for s in SOURCES] + [dg.AssetSpec(["derived", "talk_obligations"], partitions_def=YEARS)]
     outputs = [t for pair in STEPS.values() for t in pair] + ["assessment_evidence"]
     result = dg.materialize(
         [*assessed.defs.assets, *upstream],
         selection=dg.AssetSelection.assets(*(["assessed", t] for t in outputs)),
-        tags=range_tags(str(years[0]), str(years[-1])),
+        tags={**range_tags(str(years[0]), str(years[-1])), **(tags if tags is not None else {INGEST_RUN_TAG: "first-run-id"})},
         resources=local_resources(warehouse=wh, rules=RULES),
     )
     assert result.success
@@ -189,8 +191,9 @@ def _inodes(wh: Path) -> dict[str, int]:
 
 
 def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_path, monkeypatch):
-    """R2, R3 and R8 record what each year was computed from (lianjian/yearkeep.py). Computed again
-    after one year's talk obligations changed (an obligation fewer), they compute that year only: the
+    """R2, R3 and R8 record what each year was computed from (lianjian/yearkeep.py). In the second run
+    of a pipeline run after one year's talk obligations changed (an obligation fewer), they compute
+    that year only: the
     other years' files stay as they are (same inode), recorded as unchanged; every file equals every
     year computed at once from the new inputs. A staged table's changed digest, or a year's output
     file replaced, computes again what depends on it."""
@@ -243,6 +246,14 @@ def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_p
             reference.parent.mkdir(parents=True, exist_ok=True)
             frame.filter(pl.col("year") == year).write_parquet(reference, **PARQUET_OPTIONS)
             assert _sha(wh / "assessed" / table / f"{year}.parquet") == _sha(reference), (table, year)
+
+    # a run asked for years (lianjian run --years) or launched from the UI computes them all
+    from pipelines.runs import INGEST_RUN_TAG, YEARS_TAG
+
+    for tags in ({INGEST_RUN_TAG: "first-run-id", YEARS_TAG: f"{years[0]}-{years[-1]}"}, {}):
+        spilled.clear()
+        _assess(wh, years, tags)
+        assert sorted(set(spilled)) == sorted((t, y) for pair in STEPS.values() for t in pair for y in years)
 
     # a staged table R2 reads (not R3's units) changed its digests: every year of R2 again, none of R3
     spilled.clear()
