@@ -17,7 +17,8 @@ R2, R3 and R8 are partitioned by year (``pipelines/partitions.py``); R4 reads ev
 compute their years one at a time and write each year's outputs to the step's private temporary
 folder as soon as they are computed (``_year_by_year``, ``pipelines.io_manager.SpilledYears``): the
 step holds one year, the IO manager writes the year files from the spills (docs/performance.md,
-"One year in memory in R2 and R3").
+"One year in memory in R2 and R3"). R2, R3 and R8 keep a year whose inputs are those its files were
+computed from, without computing it (lianjian/yearkeep.py).
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.
@@ -29,13 +30,13 @@ import dagster as dg
 import polars as pl
 
 from lianjian.contract import INTERNAL, PUBLISHED
-from lianjian.files import run_tmpdir
+from lianjian.files import read_json, run_tmpdir
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.evidence import assessment_evidence
 from lianjian.scoring.integrity import integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment
 from lianjian.scoring.triggers import accountability_triggers
-from pipelines.io_manager import SpilledYears, table_schema
+from pipelines.io_manager import KeptYears, SpilledYears, table_path, table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
@@ -83,14 +84,36 @@ def _out(table: str, description: str, rule: str, ins: dict[str, dg.AssetIn]) ->
     )
 
 
+def _year_basis(warehouse: Path, ins: dict[str, dg.AssetIn], rules):
+    """year -> the digest of what a step with inputs ``ins`` computes that year from
+    (lianjian/yearkeep.py): the staged tables' recorded digests, the year's file of each
+    year-partitioned input, the rules file and the code; None when any of it is unknown."""
+    from lianjian.fingerprint import code_version
+    from lianjian.ingest.digests import FILE
+    from lianjian.yearkeep import year_key
+
+    sources = (read_json(Path(warehouse) / "staged" / FILE) or {}).get("sources") or {}
+    staged = {name: sources.get(a.key.path[-1]) for name, a in ins.items() if a.key.path[0] == "staged"}
+    partitioned = {name: a.key for name, a in ins.items() if a.key.path[0] != "staged"}
+    version = code_version()
+
+    def basis(year: int) -> str | None:
+        files = {name: table_path(warehouse, key, str(year)) for name, key in partitioned.items()}
+        return year_key(code_version=version, rules_sha256=rules.sha256, staged=staged, partitioned=files)
+
+    return basis
+
+
 def _year_by_year(
     context: dg.AssetExecutionContext,
+    warehouse: Path,
     spill: Path,
     score,
     tables: tuple[str, str],
+    ins: dict[str, dg.AssetIn],
     yearly: dict[str, pl.LazyFrame],
     **others,
-) -> tuple[SpilledYears, SpilledYears]:
+) -> tuple[SpilledYears, SpilledYears, dict[int, str | None]]:
     """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years in
     turn, from that year's rows of the inputs that have a ``year`` column: both rules grade a year
     from its own rows alone (RULES.md), so one year at a time gives the same rows and reads only the
@@ -99,10 +122,28 @@ def _year_by_year(
     order) are spilled into ``spill`` as soon as they are computed, so the step holds one year: the
     key of both tables begins with the year, so the years one after the other are the rows and the
     order of the whole run's table sorted at once. Returns the two outputs' spills, for the IO
-    manager (``pipelines/io_manager.py``, ``SpilledYears``)."""
+    manager (``pipelines/io_manager.py``, ``SpilledYears``), and the years computed with the digest
+    of what each was computed from (for ``_record_years``).
+
+    A year whose inputs (``ins``: the staged tables, the year's file of each year-partitioned input),
+    rules file and code are those its output files were computed from is kept, not computed
+    (lianjian/yearkeep.py): a changed year of talks recomputes the year before, whose talk
+    obligations most often come out the same."""
+    from lianjian.yearkeep import read_record, unchanged
+
     table_name, evidence_name = tables
     table_years, evidence_years = SpilledYears(spill, table_name), SpilledYears(spill, evidence_name)
+    basis = _year_basis(warehouse, ins, others["rules"])
+    record = read_record(warehouse, table_name) if _may_keep(context) else {}
+    computed: dict[int, str | None] = {}
     for year in context_years(context):
+        key = basis(year)
+        if unchanged(record, year, key, _year_files(warehouse, tables, year)):
+            table_years.keep(year)
+            evidence_years.keep(year)
+            context.log.info(f"{year} 年度的输入与上次计算时相同，沿用其结果（year {year}: same inputs, results kept）")
+            continue
+        computed[year] = key
         this_year = pl.col("year") == year
         ins = {name: lf.filter(this_year) if "year" in lf.collect_schema() else lf for name, lf in yearly.items()}
         table, facts = score(**ins, **others)
@@ -112,7 +153,29 @@ def _year_by_year(
         del t
         evidence_years.add(year, assessment_evidence(e.lazy()).collect())
         del e
-    return table_years, evidence_years
+    return table_years, evidence_years, computed
+
+
+def _may_keep(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run may keep a year whose inputs did not change: the second run of a pipeline run
+    over the years it chose (pipelines/runs.py). A run asked for years (``lianjian run --years``) or a
+    repair launched from the UI computes every year it is given (and records them)."""
+    from pipelines.runs import INGEST_RUN_TAG, YEARS_TAG
+
+    tags = context.run.tags
+    return INGEST_RUN_TAG in tags and YEARS_TAG not in tags
+
+
+def _year_files(warehouse: Path, tables: tuple[str, ...], year: int) -> dict[str, Path]:
+    return {name: table_path(warehouse, dg.AssetKey([GROUP, name]), str(year)) for name in tables}
+
+
+def _record_years(warehouse: Path, tables: tuple[str, ...], computed: dict[int, str | None]) -> None:
+    """After the IO manager wrote the year files: what each computed year was computed from, with the
+    digests of its files (lianjian/yearkeep.py)."""
+    from lianjian.yearkeep import write_record
+
+    write_record(warehouse, tables[0], {year: (key, _year_files(warehouse, tables, year)) for year, key in computed.items()})
 
 
 R2_INS = {
@@ -158,15 +221,17 @@ def integrity_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    with run_tmpdir(lianjian.warehouse_path, "R2") as spill:
-        table, evidence = _year_by_year(
-            context, spill, integrity_assessment, ("integrity_assessment", "integrity_evidence"),
+    warehouse, tables = lianjian.warehouse_path, ("integrity_assessment", "integrity_evidence")
+    with run_tmpdir(warehouse, "R2") as spill:
+        table, evidence, computed = _year_by_year(
+            context, warehouse, spill, integrity_assessment, tables, R2_INS,
             dict(roster=roster, reviews=reviews, talk_obligations=talk_obligations),
             cases=cases, violations=violations, rules=lianjian.load_rules(),
         )
         # the IO manager writes each output before the step resumes: the spills are read before they go
         yield dg.Output(table, output_name="integrity_assessment")
         yield dg.Output(evidence, output_name="integrity_evidence")
+    _record_years(warehouse, tables, computed)
 
 
 R3_INS = {
@@ -223,18 +288,22 @@ def responsibility_assessment_asset(
     cases: pl.LazyFrame,
     violations: pl.LazyFrame,
 ):
-    with run_tmpdir(lianjian.warehouse_path, "R3") as spill:
-        table, evidence = _year_by_year(
+    warehouse, tables = lianjian.warehouse_path, ("responsibility_assessment", "responsibility_evidence")
+    with run_tmpdir(warehouse, "R3") as spill:
+        table, evidence, computed = _year_by_year(
             context,
+            warehouse,
             spill,
             responsibility_assessment,
-            ("responsibility_assessment", "responsibility_evidence"),
+            tables,
+            R3_INS,
             dict(roster=roster, departments=departments, duty_activities=duty_activities, democratic_votes=democratic_votes,
                  talk_obligations=talk_obligations),
             units=units, cases=cases, violations=violations, rules=lianjian.load_rules(),
         )
         yield dg.Output(table, output_name="responsibility_assessment")
         yield dg.Output(evidence, output_name="responsibility_evidence")
+    _record_years(warehouse, tables, computed)
 
 
 R8_INS = {"integrity": _assessed("integrity_evidence"), "responsibility": _assessed("responsibility_evidence")}
@@ -257,10 +326,29 @@ R8_INS = {"integrity": _assessed("integrity_evidence"), "responsibility": _asses
     code_version=CODE_VERSION,
     tags={"rule": "R8"},
 )
-def assessment_evidence_asset(integrity: pl.LazyFrame, responsibility: pl.LazyFrame) -> pl.LazyFrame:
+def assessment_evidence_asset(context: dg.AssetExecutionContext, lianjian: LianjianSettings, integrity: pl.LazyFrame, responsibility: pl.LazyFrame):
     # assessment_evidence() returns the table-key order (ties by unit_code): not sorted twice; lazy,
-    # so that the IO manager computes and writes it one year at a time
-    return assessment_evidence(integrity, responsibility)
+    # so that the IO manager computes and writes it one year at a time. A year whose two evidence
+    # files are those it was computed from is kept (lianjian/yearkeep.py): R2 and R3 keep theirs.
+    from lianjian.yearkeep import read_record, unchanged
+
+    warehouse, table = lianjian.warehouse_path, ("assessment_evidence",)
+    basis = _year_basis(warehouse, R8_INS, lianjian.load_rules())
+    record = read_record(warehouse, table[0]) if _may_keep(context) else {}
+    computed, kept = {}, set()
+    for year in context_years(context):
+        key = basis(year)
+        if unchanged(record, year, key, _year_files(warehouse, table, year)):
+            kept.add(year)
+            context.log.info(f"{year} 年度的输入与上次计算时相同，沿用其结果（year {year}: same inputs, results kept）")
+        else:
+            computed[year] = key
+    if not kept:
+        yield dg.Output(assessment_evidence(integrity, responsibility))
+    else:
+        fresh = ~pl.col("year").is_in(sorted(kept))
+        yield dg.Output(KeptYears(assessment_evidence(integrity.filter(fresh), responsibility.filter(fresh)), frozenset(kept)))
+    _record_years(warehouse, table, computed)
 
 
 R4_INS = {

@@ -206,6 +206,7 @@ def publish(
         dagster_run_ids=run_ids,
         recomputed=recomputed,
         unchanged_tables=YEAR_PARTITIONED,
+        built_from=lambda table, year: built_from(warehouse, table, year),
     )
     context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
     _record_computed(context, warehouse, rules.sha256, result.manifest["code_version"], result.version)
@@ -254,6 +255,18 @@ def publish(
 YEAR_PARTITIONED = frozenset(
     t for t, table in OUTPUTS.items() if table.yearly and (upstream_key(t) or ("",))[0] in ("derived", "assessed")
 ) - {"accountability_triggers"}
+
+
+def built_from(warehouse, table: str, year: int):
+    """The warehouse file a yearly published table's rows of ``year`` are prepared from, as the IO
+    manager stores its upstream asset (pipelines/io_manager.py): the year's file of a year-partitioned
+    asset (``YEAR_PARTITIONED``), else the asset's one file (R4's triggers, the staged departments).
+    Publish links the live version's year file when this file has the SHA-256 that file was prepared
+    from (lianjian.publish.publish.Reuse)."""
+    from pipelines.io_manager import table_path
+
+    key = dg.AssetKey(list(upstream_key(table)))
+    return table_path(warehouse, key, str(year) if table in YEAR_PARTITIONED else None)
 
 
 def _recomputed(context: dg.AssetExecutionContext, warehouse) -> tuple[int, int] | None:

@@ -28,6 +28,11 @@ at a time, so that the step never holds more than one year of its outputs (natio
 cannot serve here: Dagster hands a step's outputs to the IO manager only when the step yields them,
 and a multi-asset step yields its two outputs (a table and its evidence) after computing both.
 
+A year-partitioned output may leave some of the run's years as they are: a year kept by
+``SpilledYears.keep``, or one of the ``years`` of a ``KeptYears`` value, is not written — its file is
+what the step would compute (the same inputs, lianjian/yearkeep.py) — and its materialization is
+described from the file, with ``unchanged`` true.
+
 An unpartitioned output whose value is ``Unchanged`` is not written: its file is already what the
 asset would write (staging keeps the table of a source whose inputs did not change,
 lianjian/ingest/stagecache.py). The materialization is recorded all the same, with the metadata read
@@ -69,6 +74,16 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> int:
 
 
 @dataclass(frozen=True)
+class KeptYears:
+    """A year-partitioned output computed for some of the run's years only: ``frame`` holds the rows of
+    the run's years but ``years``, whose files are already what the asset would write (the same
+    inputs: lianjian/yearkeep.py); the IO manager writes the others and records those as unchanged."""
+
+    frame: pl.LazyFrame
+    years: frozenset[int]
+
+
+@dataclass(frozen=True)
 class Unchanged:
     """The value of an output whose table file in the warehouse is already what the asset would write
     now: the IO manager keeps the file as it is (``why`` says how the asset knows, for the log)."""
@@ -88,7 +103,7 @@ class SpilledYears:
 
     def __init__(self, folder: Path, name: str):
         self.folder = private_mkdir(Path(folder) / name)
-        self._years: dict[int, Path] = {}
+        self._years: dict[int, Path | None] = {}
 
     def add(self, year: int, frame: pl.DataFrame) -> None:
         """Spill ``frame``, the rows of ``year`` (the IO manager checks every row's year when it writes
@@ -100,12 +115,21 @@ class SpilledYears:
         make_private(path)
         self._years[year] = path
 
+    def keep(self, year: int) -> None:
+        """``year``'s file in the warehouse is already what the step would compute (the same inputs:
+        lianjian/yearkeep.py): the IO manager leaves it as it is and records it as unchanged."""
+        if year in self._years:
+            raise ValueError(f"year {year} spilled twice")
+        self._years[year] = None
+
     @property
     def years(self) -> list[int]:
         return sorted(self._years)
 
-    def read(self, year: int) -> pl.DataFrame:
-        return pl.read_parquet(self._years[year])
+    def read(self, year: int) -> pl.DataFrame | None:
+        """The year's rows; None for a year kept as it is (``keep``)."""
+        path = self._years[year]
+        return None if path is None else pl.read_parquet(path)
 
 
 def table_path(warehouse: Path, key: dg.AssetKey, partition: str | None = None) -> Path:
@@ -169,16 +193,21 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, Unchanged):
             self._keep(context, obj)
             return
-        if not isinstance(obj, (pl.DataFrame, pl.LazyFrame, SpilledYears)):
+        if not isinstance(obj, (pl.DataFrame, pl.LazyFrame, SpilledYears, KeptYears)):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a Polars frame, got {type(obj).__name__}")
         *layers, name = context.asset_key.path
         if context.has_asset_partitions:
             private_dirs(self._root(), *layers, name)
-            years = self._spilled_years(context, obj) if isinstance(obj, SpilledYears) else self._frame_years(context, obj)
+            if isinstance(obj, SpilledYears):
+                years = self._spilled_years(context, obj)
+            elif isinstance(obj, KeptYears):
+                years = self._frame_years(context, obj.frame, obj.years)
+            else:
+                years = self._frame_years(context, obj)
             self._write_years(context, years)
             return
-        if isinstance(obj, SpilledYears):
-            raise TypeError(f"{context.asset_key.to_user_string()}: years spilled one at a time, but the asset is not partitioned by year")
+        if isinstance(obj, (SpilledYears, KeptYears)):
+            raise TypeError(f"{context.asset_key.to_user_string()}: years handed over one at a time, but the asset is not partitioned by year")
         private_dirs(self._root(), *layers)
         path = self._path(context.asset_key)
         rows = write_parquet_atomic(obj, path)
@@ -210,18 +239,24 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         )
 
     @staticmethod
-    def _frame_years(context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> Iterator[tuple[str, pl.DataFrame]]:
-        """The run's years of a frame that holds exactly them, one at a time. A lazy frame is computed
-        one year at a time (the largest table, the evidence, is never held whole: national, some 13 M
-        rows)."""
+    def _frame_years(
+        context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame, kept: frozenset[int] = frozenset()
+    ) -> Iterator[tuple[str, pl.DataFrame | None]]:
+        """The run's years of a frame that holds exactly them (but the ``kept`` years: None for those),
+        one at a time. A lazy frame is computed one year at a time (the largest table, the evidence, is
+        never held whole: national, some 13 M rows)."""
         keys = list(context.asset_partition_keys)
         year = pl.col("year")
+        computed = [int(k) for k in keys if int(k) not in kept]
         # the filter reaches the plan's scans: only the year column is read to find rows of other years (or none)
-        outside = obj.lazy().filter(year.is_null() | ~year.is_in([int(k) for k in keys])).select(year.unique()).collect()
+        outside = obj.lazy().filter(year.is_null() | ~year.is_in(computed)).select(year.unique()).collect()
         if outside.height:  # the asset filters its output to the run's years: anything else is a bug
             found = sorted(outside.get_column("year").to_list(), key=lambda y: (y is None, y))
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {found} outside the run's years {keys[0]}–{keys[-1]}")
         for key in keys:
+            if int(key) in kept:
+                yield key, None
+                continue
             part = obj.filter(year == int(key))
             part = part.collect() if isinstance(part, pl.LazyFrame) else part
             yield key, part
@@ -236,6 +271,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             raise ValueError(f"{context.asset_key.to_user_string()}: years {spilled.years} spilled, the run's years are {keys[0]}–{keys[-1]}")
         for key in keys:
             part = spilled.read(int(key))
+            if part is None:  # kept: the year's file stays as it is
+                yield key, None
+                continue
             wrong = part.filter(pl.col("year").is_null() | (pl.col("year") != int(key)))
             if wrong.height:
                 raise ValueError(f"{context.asset_key.to_user_string()}: {wrong.height} rows of year {key} have another year")
@@ -243,21 +281,34 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             yield key, part
             del part
 
-    def _write_years(self, context: dg.OutputContext, years: Iterator[tuple[str, pl.DataFrame]]) -> None:
+    def _write_years(self, context: dg.OutputContext, years: Iterator[tuple[str, pl.DataFrame | None]]) -> None:
         """One file per partition year of this run, each year's materialization described by its own
-        file; ``years`` hands over one year at a time."""
+        file; ``years`` hands over one year at a time (None: a year kept as it is, described from its
+        file and marked ``unchanged``)."""
         for key, part in years:
             path = self._path(context.asset_key, key)
-            rows = write_parquet_atomic(part, path)
+            extra = {}
+            if part is None:
+                if not path.is_file():
+                    raise FileNotFoundError(f"{context.asset_key.to_user_string()}: {path} is missing, it cannot be kept unchanged")
+                scan = pl.scan_parquet(path)
+                schema = scan.collect_schema()
+                part = scan.select("grade").collect() if "grade" in schema else None
+                rows = scan.select(pl.len()).collect().item()
+                extra = {"unchanged": dg.MetadataValue.bool(True)}
+            else:
+                rows = write_parquet_atomic(part, path)
+                schema = part.schema
             add_partition_metadata(
                 context,
                 key,
                 {
                     "dagster/row_count": dg.MetadataValue.int(rows),
                     "dagster/partition_row_count": dg.MetadataValue.int(rows),
-                    "dagster/column_schema": table_schema(part.schema),
+                    "dagster/column_schema": table_schema(schema),
                     "path": dg.MetadataValue.path(str(path)),
-                    **grade_metadata(part),
+                    **(grade_metadata(part) if part is not None else {}),
+                    **extra,
                 },
             )
             del part

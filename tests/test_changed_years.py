@@ -293,6 +293,14 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     kept = {p: p.stat().st_mtime_ns for p in (warm / "derived").glob("*/2021.parquet")}
     live = (warm / ".current").resolve()
     year_2021 = {p.relative_to(live): p.stat().st_ino for p in live.rglob("year=2021/*.parquet")}
+    every_year = {p.relative_to(live): p.stat().st_ino for p in live.rglob("year=*/*.parquet")}
+    from lianjian.publish.layers import upstream_key
+
+    sources_before = {
+        rel: hashlib.sha256((warm / "/".join(upstream_key(rel.parts[-3])) / f"{rel.parts[-2][5:]}.parquet").read_bytes()).hexdigest()
+        for rel in every_year
+        if rel.parts[-3] in YEAR_PARTITIONED
+    }
 
     month = landing / "talks" / "2023-06.csv"
     lines = month.read_bytes().splitlines(keepends=True)
@@ -343,11 +351,28 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     assert not computed & without_talks
     assert {"derived/talk_obligations", "assessed/integrity_assessment", "assessed/assessment_evidence"} <= computed
     assert {p: p.stat().st_mtime_ns for p in case_quality_2023} == case_quality_2023
-    # published: 2021's files of the tables computed per year are the first version's, linked
+    # published: 2021's files of the tables computed per year are the first version's, linked; so are
+    # those of R4's triggers and of the departments, prepared from files that did not change
     new = (warm / ".current").resolve()
     assert new != live
     linked = {rel for rel, ino in year_2021.items() if (new / rel).stat().st_ino == ino}
-    assert {rel.parts[-3] for rel in linked} == set(YEAR_PARTITIONED), sorted(map(str, linked))
+    assert {rel.parts[-3] for rel in linked} == set(YEAR_PARTITIONED) | {"accountability_triggers", "departments"}, sorted(map(str, linked))
+    # and every year file of the results kept (prepared from the same files: not sorted and written again)
+    linked = {rel for rel, ino in every_year.items() if (new / rel).stat().st_ino == ino}
+    kept_files = {rel for rel in every_year if f"derived/{rel.parts[-3]}" in without_talks}
+    assert kept_files and kept_files <= linked, sorted(map(str, kept_files - linked))
+    assert {rel.parts[-3] for rel in kept_files} == {"case_quality", "leader_case_handling", "major_matter_report_monthly", "major_matter_report_stats", "review_leads"}
+    # of the years computed again, a file is linked exactly when the result it is prepared from came
+    # out byte-identical, written otherwise (here every one: the talk removed fulfilled no obligation
+    # that counts; tests/test_linked_years.py changes one)
+    def source(rel: Path) -> Path:
+        table, year = rel.parts[-3], rel.parts[-2].removeprefix("year=")
+        return warm / "/".join(upstream_key(table)) / f"{year}.parquet"
+
+    redone = {rel for rel in every_year if rel.parts[-3] in YEAR_PARTITIONED and rel.parts[-2] != "year=2021"}
+    same = {rel for rel in redone if hashlib.sha256(source(rel).read_bytes()).hexdigest() == sources_before[rel]}
+    assert same, sorted(map(str, redone))
+    assert {rel for rel in redone if rel in linked} == same
 
     third = run_pipeline(landing, cold, RULES, instance=instance, progress=False, reports=True)
     assert third.success, third.failure

@@ -125,3 +125,89 @@ def test_a_live_version_without_a_record_of_its_checks_is_not_linked(tmp_path):
     new = layout.current_version(tmp_path)
     assert all((new / rel).stat().st_ino != ino for rel, ino in inodes.items())
     assert (new / P.CHECKS).is_file()
+
+
+def _sources(folder: Path, tables: dict, leads: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Each yearly table's rows of each year written to ``folder/<table>/<year>.parquet``, as the IO
+    manager stores a year-partitioned asset (an empty file for a year without rows); returns the
+    frames published from them."""
+    for name, frame in {**tables, "review_leads": leads}.items():
+        if P.OUTPUTS[name].yearly:
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            for year in (KEPT, REDONE):
+                frame.filter(pl.col("year") == year).write_parquet(folder / name / f"{year}.parquet")
+    return tables
+
+
+def _publish_from(warehouse: Path, tables: dict, leads: pl.DataFrame, sources: Path, run_id: str, **kw) -> P.PublishResult:
+    return P.publish_tables(
+        warehouse,
+        tables,
+        run_id=run_id,
+        restricted={"review_leads": leads},
+        built_from=lambda table, year: sources / table / f"{year}.parquet",
+        **{**KW, **kw},
+    )
+
+
+def test_a_year_file_prepared_from_the_same_source_file_is_linked_whatever_the_years_recomputed(tmp_path, monkeypatch):
+    """Every year computed again (no unchanged years), but only one source file changed — 2024's
+    integrity results (P001's self-assessment score): that year file of that table is prepared and
+    written; every other year file of every yearly table, restricted ones included, is the live
+    version's (same inode, not read), because its source file has the SHA-256 recorded for the live
+    file. The bytes equal a version that wrote every file; without a record of the sources (another
+    code version) nothing is linked."""
+    src, wh = tmp_path / "src", tmp_path / "wh"
+    leads = golden_leads()
+    _publish_from(wh, _sources(src, golden_tables(), leads), leads, src, "first")
+    live = layout.current_version(wh)
+    before = {p.relative_to(live): p.stat().st_ino for p in live.rglob("year=*/*.parquet")}
+    changed = golden_tables(variant=1)
+    changed_file = src / "integrity_assessment" / f"{REDONE}.parquet"
+    old_source = P.sha256_file(changed_file)
+    _sources(src, {"integrity_assessment": changed["integrity_assessment"]}, leads)
+    assert P.sha256_file(changed_file) != old_source
+    seen = _spy_reads(monkeypatch)
+
+    second = _publish_from(wh, changed, leads, src, "second")  # no recomputed range: no year unchanged
+    new = layout.current_version(wh)
+    assert new != live
+    written = {rel for rel, ino in before.items() if (new / rel).stat().st_ino != ino}
+    assert written == {Path(P.LINK, "integrity_assessment", f"year={REDONE}", P.PART)}, sorted(map(str, written))
+    assert {rel.parts[1] for rel in before} >= {"review_leads", "accountability_triggers", "departments", "assessment_evidence"}
+    assert [p for p, ino in seen if ino in {before[rel] for rel in before if rel not in written}] == []
+    assert second.schema["integrity_assessment"]["passed"] and second.identity_cells["integrity_assessment"] == 0
+    # the record names each file's source, so the next version can link it too
+    record = P.read_json(new / P.CHECKS)
+    assert record[P.LINK][f"integrity_assessment/year={REDONE}/{P.PART}"][P.BUILT_FROM] == P.sha256_file(changed_file)
+    assert record[layout.RESTRICTED][f"review_leads/year=2024/{P.PART}"][P.BUILT_FROM] == P.sha256_file(src / "review_leads" / "2024.parquet")
+
+    cold = tmp_path / "cold"
+    P.publish_tables(cold, changed, run_id="cold", restricted={"review_leads": leads}, **KW)
+    assert parquet_bytes(wh) == parquet_bytes(cold) and parquet_bytes(wh, "restricted") == parquet_bytes(cold, "restricted")
+    assert parquet_bytes(wh) and len(parquet_bytes(wh)) > len(before)
+
+    third = tmp_path / "other_code"
+    _publish_from(third, changed, leads, src, "a")
+    a = layout.current_version(third)
+    _publish_from(third, changed, leads, src, "b", code_version_="other")
+    b = layout.current_version(third)
+    assert all((b / rel).stat().st_ino != (a / rel).stat().st_ino for rel in before)
+
+
+def test_the_source_of_a_year_not_computed_again_is_carried_to_the_next_version(tmp_path):
+    """A year file linked because its year was not computed again keeps its source's digest in the
+    new version's record: a later version in which every year is computed again still links it."""
+    src, wh = tmp_path / "src", tmp_path / "wh"
+    leads = golden_leads()
+    tables = _sources(src, golden_tables(), leads)
+    _publish_from(wh, tables, leads, src, "first")
+    first = layout.current_version(wh)
+    kept = {p.relative_to(first): p.stat().st_ino for p in first.rglob(f"year={KEPT}/*.parquet")}
+    from assets.published import YEAR_PARTITIONED
+
+    _publish_from(wh, tables, leads, src, "second", recomputed=(REDONE, REDONE), unchanged_tables=YEAR_PARTITIONED)
+    _publish_from(wh, tables, leads, src, "third")
+    third = layout.current_version(wh)
+    assert third != first and kept
+    assert all((third / rel).stat().st_ino == ino for rel, ino in kept.items())

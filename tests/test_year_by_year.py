@@ -163,3 +163,112 @@ def test_spilled_years_other_than_the_runs_are_refused(tmp_path, spill_years, ro
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert message in str(failure.step_failure_data.error.cause or failure.step_failure_data.error)
     assert not [p for p in (tmp_path / ".tmp").iterdir() if p.is_dir()]
+
+
+def _assess(wh: Path, years: list[int], tags: dict[str, str] | None = None):
+    """R2, R3 and R8 over ``years``, as the second run of a pipeline run (unless ``tags`` say otherwise)."""
+    from assets import assessed
+    from lianjian.contract import SOURCES
+    from pipelines.runs import INGEST_RUN_TAG
+
+    upstream = [dg.AssetSpec(["staged", s]) for s in SOURCES] + [dg.AssetSpec(["derived", "talk_obligations"], partitions_def=YEARS)]
+    outputs = [t for pair in STEPS.values() for t in pair] + ["assessment_evidence"]
+    result = dg.materialize(
+        [*assessed.defs.assets, *upstream],
+        selection=dg.AssetSelection.assets(*(["assessed", t] for t in outputs)),
+        tags={**range_tags(str(years[0]), str(years[-1])), **(tags if tags is not None else {INGEST_RUN_TAG: "first-run-id"})},
+        resources=local_resources(warehouse=wh, rules=RULES),
+    )
+    assert result.success
+    return result
+
+
+KEEPING = [t for pair in STEPS.values() for t in pair] + ["assessment_evidence"]
+
+
+def _inodes(wh: Path) -> dict[str, int]:
+    return {f"{t}/{p.name}": p.stat().st_ino for t in KEEPING for p in (wh / "assessed" / t).glob("*.parquet")}
+
+
+def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_path, monkeypatch):
+    """R2, R3 and R8 record what each year was computed from (lianjian/yearkeep.py). In the second run
+    of a pipeline run after one year's talk obligations changed (an obligation fewer), they compute
+    that year only: the
+    other years' files stay as they are (same inode), recorded as unchanged; every file equals every
+    year computed at once from the new inputs. A staged table's changed digest, or a year's output
+    file replaced, computes again what depends on it."""
+    import json
+
+    _, demo = demo_run
+    wh = tmp_path / "wh"
+    for layer in ("staged", "derived"):
+        shutil.copytree(demo / layer, wh / layer)
+    years = sorted(int(p.stem) for p in (demo / "assessed" / "integrity_assessment").glob("*.parquet"))
+    _assess(wh, years)
+    first = _inodes(wh)
+
+    spilled: list[tuple[str, int]] = []
+    add = SpilledYears.add
+    monkeypatch.setattr(SpilledYears, "add", lambda self, year, frame: spilled.append((self.folder.name, year)) or add(self, year, frame))
+
+    # nothing changed: every year kept
+    result = _assess(wh, years)
+    assert spilled == [] and _inodes(wh) == first
+    unchanged = [
+        m for m in result.get_asset_materialization_events() if m.materialization.metadata.get("unchanged") is not None
+    ]
+    assert len(unchanged) == len(years) * len(KEEPING)
+
+    # one obligation fewer in one year: that year computed again, the others kept
+    changed = years[len(years) // 2]
+    path = wh / "derived" / "talk_obligations" / f"{changed}.parquet"
+    obligations = pl.read_parquet(path)
+    assert obligations.height > 1
+    # a family talk not held: its deduction and its evidence row go with it
+    drop = obligations.with_row_index("_i").filter((pl.col("obligation") == "family") & ~pl.col("fulfilled")).get_column("_i").first()
+    obligations.with_row_index("_i").filter(pl.col("_i") != drop).drop("_i").write_parquet(path, **PARQUET_OPTIONS)
+    evidence = {t: _sha(wh / "assessed" / t / f"{changed}.parquet") for t in ("integrity_evidence", "responsibility_evidence")}
+    _assess(wh, years)
+    assert sorted(set(spilled)) == sorted((t, changed) for pair in STEPS.values() for t in pair)
+    now = _inodes(wh)
+    # R8's year again only if one of its two evidence files came out different
+    same_evidence = all(_sha(wh / "assessed" / t / f"{changed}.parquet") == d for t, d in evidence.items())
+    assert not same_evidence
+    rewritten = {f"{t}/{changed}.parquet" for t in KEEPING if not (t == "assessment_evidence" and same_evidence)}
+    assert {k for k in first if now[k] != first[k]} == rewritten
+    whole = _all_at_once(wh)
+    whole["assessment_evidence"] = pl.concat([whole["integrity_evidence"], whole["responsibility_evidence"]]).pipe(
+        lambda f: __import__("lianjian.scoring.evidence", fromlist=["x"]).assessment_evidence(f.lazy()).collect()
+    )
+    for table, frame in whole.items():
+        for year in years:
+            reference = tmp_path / "reference" / table / f"{year}.parquet"
+            reference.parent.mkdir(parents=True, exist_ok=True)
+            frame.filter(pl.col("year") == year).write_parquet(reference, **PARQUET_OPTIONS)
+            assert _sha(wh / "assessed" / table / f"{year}.parquet") == _sha(reference), (table, year)
+
+    # a run asked for years (lianjian run --years) or launched from the UI computes them all
+    from pipelines.runs import INGEST_RUN_TAG, YEARS_TAG
+
+    for tags in ({INGEST_RUN_TAG: "first-run-id", YEARS_TAG: f"{years[0]}-{years[-1]}"}, {}):
+        spilled.clear()
+        _assess(wh, years, tags)
+        assert sorted(set(spilled)) == sorted((t, y) for pair in STEPS.values() for t in pair for y in years)
+
+    # a staged table R2 reads (not R3's units) changed its digests: every year of R2 again, none of R3
+    spilled.clear()
+    digests = wh / "staged" / "_year_digests.json"
+    data = json.loads(digests.read_text())
+    data["sources"]["reviews"] = {"1999": "0" * 64}
+    digests.write_text(json.dumps(data))
+    _assess(wh, years)
+    assert sorted(set(spilled)) == sorted((t, y) for t in STEPS["assessed__integrity_assessment"] for y in years)
+
+    # an output file replaced since it was recorded: its year again
+    spilled.clear()
+    year = next(y for y in years if pl.scan_parquet(wh / "assessed" / "responsibility_evidence" / f"{y}.parquet").select(pl.len()).collect().item())
+    victim = wh / "assessed" / "responsibility_evidence" / f"{year}.parquet"
+    pl.read_parquet(victim).head(1).write_parquet(victim)
+    _assess(wh, years)
+    assert sorted(set(spilled)) == sorted((t, year) for t in STEPS["assessed__responsibility_assessment"])
+    assert pl.read_parquet(victim).height > 1

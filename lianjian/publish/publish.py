@@ -253,12 +253,20 @@ def grade_years(table: str, files: Mapping[str, dict]) -> list[dict]:
     return sorted(out, key=lambda r: r["year"])
 
 
+#: In a file's checks record (``CHECKS``): the SHA-256 of the internal file (derived, assessed or
+#: staged) its year was prepared from, when the caller names it (``publish_tables``'s ``built_from``).
+BUILT_FROM = "built_from"
+
+
 @dataclass(frozen=True)
 class Reuse:
-    """Year files of the live version that a new version takes as they are, hard-linked: ``years`` of
-    ``tables`` whose results were not computed again since the live version (docs/operations.md,
-    "只重算变化的年度"). ``folder``: the live version's folder of that part (published or restricted);
-    ``files``: its manifest's files per table."""
+    """Year files of the live version that a new version takes as they are, hard-linked
+    (docs/operations.md, "只重算变化的年度"): ``years`` of ``tables`` whose results were not computed
+    again since the live version, and any year file whose internal source file (``BUILT_FROM``) has
+    the SHA-256 the live version's file was prepared from — the same rows through the same code
+    (``Reuse`` exists only for a live version of the same rules file and code version) make the same
+    bytes. ``folder``: the live version's folder of that part (published or restricted); ``files``:
+    its manifest's files per table."""
 
     years: frozenset[int]
     tables: frozenset[str]
@@ -266,12 +274,22 @@ class Reuse:
     files: Mapping[str, Mapping[str, dict]]
     checks: Mapping[str, dict] = field(default_factory=dict)  # what the checks found in each file (CHECKS)
 
-    def entry(self, table: str, rel: Path, year: int) -> dict | None:
-        if year not in self.years or table not in self.tables:
+    def entry(self, table: str, rel: Path, year: int, source_sha256: str | None = None) -> dict | None:
+        """The live version's manifest entry of ``rel`` when it can be linked: its year was not computed
+        again, or it was prepared from a file of SHA-256 ``source_sha256``; None otherwise."""
+        found = self.checks.get(rel.as_posix())  # what the checks found in it: a version of this code has it
+        if found is None:
+            return None
+        same_results = year in self.years and table in self.tables
+        same_source = source_sha256 is not None and found.get(BUILT_FROM) == source_sha256
+        if not (same_results or same_source):
             return None
         entry = self.files.get(table, {}).get(rel.as_posix())
-        found = rel.as_posix() in self.checks  # what the checks found in it: a version of this code has it
-        return entry if entry is not None and found and (self.folder / rel).is_file() else None
+        return entry if entry is not None and (self.folder / rel).is_file() else None
+
+    def built_from(self, rel: Path) -> str | None:
+        """The SHA-256 of the internal file the live version's ``rel`` was prepared from, if recorded."""
+        return (self.checks.get(rel.as_posix()) or {}).get(BUILT_FROM)
 
 
 def write_table(
@@ -281,6 +299,7 @@ def write_table(
     years: list[int],
     reuse: Reuse | None = None,
     checks: dict[str, dict] | None = None,
+    built_from: Callable[[int], Path | None] | None = None,
 ) -> list[dict]:
     """Prepare (``prepare``) and write one table under ``root/<table>/``; returns its files (path
     relative to ``root``, rows, sha256) in path order. A yearly table is written as one file per year
@@ -290,7 +309,11 @@ def write_table(
     table has some 13 million rows). A year that ``reuse`` holds is hard-linked from the live version
     with its manifest entry, not read. ``checks`` receives what the checks find in each file (path
     relative to ``root``): read from a written file, taken from the live version's record for a linked
-    one (the same bytes: the same inode)."""
+    one (the same bytes: the same inode). ``built_from``: for a yearly table, the internal file a
+    year's rows come from (the year's file of a year-partitioned asset, or the whole file of an
+    asset that is not), or None; its SHA-256 is recorded with the year file's checks, and a year
+    whose source has the digest recorded for the live version's file is linked, not prepared (a
+    result the run kept, or computed again to the same rows)."""
     checks = {} if checks is None else checks
     files = []
     base = root / table
@@ -300,11 +323,15 @@ def write_table(
         for year in years:
             rel = Path(table, f"year={year}", PART)
             kept = reuse.entry(table, rel, year) if reuse is not None else None
+            # the live version's record of the source stands for a year not computed again
+            source = reuse.built_from(rel) if kept is not None else _source_sha256(built_from, year)
+            if kept is None and reuse is not None and source is not None:
+                kept = reuse.entry(table, rel, year, source)
             if kept is not None:  # the same results as the live version's file: linked, not written
                 (root / rel.parent).mkdir(parents=True, exist_ok=True)
                 os.link(reuse.folder / rel, root / rel)
                 files.append({"path": rel.as_posix(), "rows": kept["rows"], "sha256": kept["sha256"]})
-                checks[rel.as_posix()] = reuse.checks[rel.as_posix()]
+                checks[rel.as_posix()] = _with_source(reuse.checks[rel.as_posix()], source)
                 fsync_dir(root / rel.parent)
                 linked.append(year)
                 continue
@@ -313,7 +340,7 @@ def write_table(
             # bytes depend on the buffers' layout, not only on the values (the same bytes as before)
             part = part.select(pl.all().gather(pl.int_range(0, part.height))).drop(PARTITION)
             files.append({"path": rel.as_posix(), **_write(part, root / rel)})
-            checks[rel.as_posix()] = file_checks(table, root / rel)
+            checks[rel.as_posix()] = _with_source(file_checks(table, root / rel), source)
             fsync_dir(root / rel.parent)
             del part
         # every row of the frame is in a written year (the linked years' rows are not read)
@@ -331,6 +358,19 @@ def write_table(
     base.mkdir(parents=True, exist_ok=True)
     fsync_dir(base)
     return files
+
+
+def _source_sha256(built_from: Callable[[int], Path | None] | None, year: int) -> str | None:
+    """The SHA-256 of the internal file ``year``'s rows are prepared from; None when not named or
+    missing (a year never computed: its file is written, empty)."""
+    path = built_from(year) if built_from is not None else None
+    return sha256_file(path) if path is not None and path.is_file() else None
+
+
+def _with_source(found: dict, source: str | None) -> dict:
+    """A file's checks with the digest of its source (``BUILT_FROM``), or without one when unknown."""
+    out = {k: v for k, v in found.items() if k != BUILT_FROM}
+    return out if source is None else {**out, BUILT_FROM: source}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -430,10 +470,11 @@ def _reuse(
     warehouse: Path, years: Collection[int], tables: Collection[str], rules_sha256: str, code_version_: str
 ) -> tuple[Reuse | None, Reuse | None]:
     """What a new version may link from the live one (published part, restricted part): nothing when
-    there are no unchanged years, no live version, or the live version was made by another rules file
-    or another code version."""
+    there is no live version, or the live version was made by another rules file or another code
+    version. ``years`` of ``tables`` are linked as they are; any other year file only when its source
+    is the same (``Reuse.entry``)."""
     live = layout.current_version(warehouse)
-    if not years or not tables or live is None:
+    if live is None:
         return None, None
     manifests = [read_json(folder / MANIFEST) for folder in (live / LINK, live / layout.RESTRICTED)]
     if None in manifests or (manifests[0].get("rules_sha256"), manifests[0].get("code_version")) != (rules_sha256, code_version_):
@@ -449,6 +490,12 @@ def _reuse(
         )
         for folder, part, m in zip((live / LINK, live / layout.RESTRICTED), (LINK, layout.RESTRICTED), manifests)
     )
+
+
+def _sources_of(built_from: Callable[[str, int], Path | None] | None, table: str) -> Callable[[int], Path | None] | None:
+    if built_from is None or not OUTPUTS[table].yearly:
+        return None
+    return lambda year: built_from(table, year)
 
 
 def _restricted_manifest(*, run_id: str, version: str, time: dt.datetime, rules_version: str, outputs: dict[str, list[dict]]) -> dict:
@@ -479,6 +526,7 @@ def publish_tables(
     dagster_run_ids: list[str] | None = None,
     recomputed: tuple[int, int] | None = None,
     unchanged_tables: Collection[str] = (),
+    built_from: Callable[[str, int], Path | None] | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
     contract unless given), with the manifest and dictionary, and the restricted outputs
@@ -488,7 +536,11 @@ def publish_tables(
     its thresholds. ``recomputed``: the range of years this run computed again; the years outside it
     of ``unchanged_tables`` are the live version's results (the caller knows it: lianjian/digests.py)
     and their files are linked from the live version when it was made by the same rules file and
-    code."""
+    code. ``built_from(table, year)``: the internal file a yearly table's rows of that year are
+    prepared from (None: not known); a year file whose source has the same SHA-256 as the live
+    version's was prepared from is linked too (the live version of the same rules file and code), so
+    that a result kept by the run, or computed again to the same rows, is not sorted and written
+    again."""
     restricted = dict(restricted or {})
     unknown_restricted = set(restricted) - set(RESTRICTED)
     if unknown_restricted:
@@ -528,10 +580,10 @@ def publish_tables(
         checks: dict[str, dict[str, dict]] = {LINK: {}, layout.RESTRICTED: {}}
         try:
             for name, frame in sources.items():
-                outputs[name] = write_table(name, frame, root, years, reuse, checks[LINK])
+                outputs[name] = write_table(name, frame, root, years, reuse, checks[LINK], _sources_of(built_from, name))
                 _checkpoint(f"table:{name}")
             private_outputs = {
-                name: write_table(name, frame, closed, years, reuse_closed, checks[layout.RESTRICTED])
+                name: write_table(name, frame, closed, years, reuse_closed, checks[layout.RESTRICTED], _sources_of(built_from, name))
                 for name, frame in private_sources.items()
             }
         except FatalError:
