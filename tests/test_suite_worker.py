@@ -150,3 +150,21 @@ def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_p
     assert beside["checks"] == alone["checks"]
     suites = {k: v for k, v in beside["checks"].items() if k.endswith("_contract_suite")}
     assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
+
+
+def test_the_worker_does_not_run_the_parents_main_script_again(tmp_path):
+    """A process started with "spawn" imports the parent's main script: a script without a main
+    guard that starts the worker (as ``run_pipeline`` does) must not run again inside it — it would
+    run the pipeline again and wait forever for the warehouse lock its parent holds."""
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import os\n"
+        "print('main script ran', flush=True)\n"
+        "from lianjian.quality.worker import suite_worker\n"
+        "w = suite_worker()\n"
+        "w.warm()\n"
+        "print('worker pid differs:', w._pool.submit(os.getpid).result(timeout=120) != os.getpid(), flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=True)
+    assert out.stdout.splitlines() == ["main script ran", "worker pid differs: True"]

@@ -25,8 +25,12 @@ from __future__ import annotations
 import atexit
 import multiprocessing as mp
 import os
+import sys
 import threading
 import time
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -54,6 +58,21 @@ def _validate(src: str, staged_file: str, digest: str, cache_dir: str) -> tuple[
     return result.to_json(), time.perf_counter() - t0
 
 
+@contextmanager
+def _main_not_imported() -> Iterator[None]:
+    """A process started with "spawn" imports the parent's main script first, unless that script is
+    not known: the worker needs nothing of it, and a script calling ``run_pipeline`` without an
+    ``if __name__ == "__main__"`` guard would run the pipeline again in the worker (and wait forever
+    for the warehouse lock its parent holds)."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 class SuiteWorker:
     """One worker process running suites ahead of the data-quality step, and the results it owes."""
 
@@ -71,7 +90,8 @@ class SuiteWorker:
         with self._lock:
             if self._pool is None and os.environ.get(ENV, "1") != "0":
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
-                self._pool.submit(_warm)
+                with _main_not_imported():  # the process starts here, at the first task
+                    self._pool.submit(_warm)
 
     def submit(self, src: str, staged_file: Path, digest: str, cache_dir: Path) -> bool:
         """Validate ``staged_file`` (the staged table of ``src``, content key ``digest``) in the worker
