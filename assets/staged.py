@@ -15,7 +15,9 @@ written (same stage key, lianjian/ingest/stagecache.py) is not checked or writte
 is ``Unchanged`` (the IO manager keeps the file and records the materialization) and its rejected
 rows, report rows and year digests come from the record of that staging. Once everything is written
 the op writes the per-year digests (``staged/_year_digests.json``) and reports the blocking
-conservation checks (checks/conservation.py).
+conservation checks (checks/conservation.py). Each staged table, once written, is handed to the
+suite worker (lianjian/quality/worker.py): its Great Expectations suite runs beside the rest of
+staging, and the data-quality step (checks/quality.py) takes the result.
 """
 
 from __future__ import annotations
