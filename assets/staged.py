@@ -39,7 +39,7 @@ from lianjian.ingest.cache import FileCache
 from lianjian.ingest.digests import table_digests, write_year_digests
 from lianjian.ingest.stagecache import Kept, Reuse, StageCache
 from lianjian.quality.checks import current_year
-from lianjian.quality.worker import SuiteWorker, suite_worker
+from lianjian.quality.worker import SuiteWorker, beside_staging, suite_worker
 from pipelines.io_manager import PARQUET_OPTIONS, Unchanged, table_schema
 from pipelines.resources import LianjianSettings
 
@@ -171,8 +171,8 @@ def staged_assets(context, lianjian: LianjianSettings):
     logged = 0
     reads = {}
     # the staged tables' suites run beside staging, in a worker process this step and the data-quality
-    # step share (lianjian/quality/worker.py): only when both run in this process
-    worker = suite_worker() if _in_process(context) else None
+    # step share (lianjian/quality/worker.py): only when both run in this process, for a small zone
+    worker = suite_worker() if _in_process(context) and beside_staging(lianjian.landing_path) else None
     gx_cache = warehouse / "reports" / "gx_cache"
     rejected_parts, report_parts = [], []
     with run_tmpdir(warehouse, "stage") as tmp:

@@ -230,12 +230,13 @@ def _pipeline(
             success=True, run_id=run_id, seconds=time.monotonic() - started, pipeline_run_id=run_id,
             settings=settings, current=first.skip_message,
         )
-    if not force and "multiprocess" not in ((run_config or {}).get("execution") or {}).get("config", {}):
+    from lianjian.quality.worker import beside_staging, suite_worker
+
+    multiprocess = "multiprocess" in ((run_config or {}).get("execution") or {}).get("config", {})
+    if not force and not multiprocess and beside_staging(settings.landing_path):
         # something changed since the published version: tables will be staged and their suites run;
         # the suite worker imports Great Expectations now, beside loading the definitions and reading
         # the landing files (lianjian/quality/worker.py)
-        from lianjian.quality.worker import suite_worker
-
         suite_worker().warm()
     from pipelines.definitions import defs
 

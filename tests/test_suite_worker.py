@@ -114,6 +114,8 @@ import json, sys
 from pathlib import Path
 import dagster as dg
 from lianjian.runner import run_pipeline
+import lianjian.quality.worker as worker
+worker.MAX_LANDING_BYTES = int(sys.argv[4])
 instance = dg.DagsterInstance.ephemeral()
 outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
 checks = {}
@@ -126,14 +128,14 @@ print(json.dumps({"success": outcome.success, "gx_in_run_process": "great_expect
 """
 
 
-def _run(tmp_path: Path, name: str, worker: bool) -> dict:
+def _run(tmp_path: Path, name: str, worker: bool, max_landing_bytes: int = 512 << 20) -> dict:
     from support_ingest import write_landing
 
     landing = write_landing(tmp_path / "landing")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["LIANJIAN_SUITE_WORKER"] = "1" if worker else "0"
     out = subprocess.run(
-        [sys.executable, "-c", RUN, str(landing), str(tmp_path / name), str(ROOT / "rules" / "default.yaml")],
+        [sys.executable, "-c", RUN, str(landing), str(tmp_path / name), str(ROOT / "rules" / "default.yaml"), str(max_landing_bytes)],
         capture_output=True, text=True, cwd=ROOT, env=env, check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -150,6 +152,19 @@ def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_p
     assert beside["checks"] == alone["checks"]
     suites = {k: v for k, v in beside["checks"].items() if k.endswith("_contract_suite")}
     assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
+
+
+def test_a_large_landing_zone_is_validated_in_the_step(tmp_path):
+    """Above ``MAX_LANDING_BYTES`` of landing files (1/6 national, national) no worker runs beside
+    staging, whose memory it would add to: the step validates the tables itself, with the same
+    results."""
+    from support_ingest import write_landing
+
+    size = sum(p.stat().st_size for p in write_landing(tmp_path / "probe").rglob("*") if p.is_file())
+    small = _run(tmp_path, "wh_small", worker=True, max_landing_bytes=size)
+    large = _run(tmp_path, "wh_large", worker=True, max_landing_bytes=size - 1)
+    assert small["gx_in_run_process"] is False and large["gx_in_run_process"] is True
+    assert small["checks"] == large["checks"]
 
 
 def test_the_worker_does_not_run_the_parents_main_script_again(tmp_path):

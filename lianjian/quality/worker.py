@@ -36,6 +36,28 @@ from pathlib import Path
 
 #: Turn the worker off (``0``): every suite runs in the data-quality step, as without it.
 ENV = "LIANJIAN_SUITE_WORKER"
+#: The worker runs beside staging for landing zones up to this size (the demo: 1.3 MB, a province:
+#: 140 MB), where a run's fixed cost is what counts. Above it (1/6 national: 660 MB, national: 4 GB)
+#: the suites are a small part of the run, and a second process holding a staged table while staging
+#: holds its chunks would raise the run's peak memory (docs/performance.md): the step validates them.
+MAX_LANDING_BYTES = 512 << 20
+
+
+def beside_staging(landing: Path) -> bool:
+    """Whether the suites of a run over the landing zone ``landing`` run in the worker: it is not
+    turned off, and the zone's files are at most ``MAX_LANDING_BYTES`` in all."""
+    if os.environ.get(ENV, "1") == "0":
+        return False
+    total = 0
+    for root, _dirs, files in os.walk(landing):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            if total > MAX_LANDING_BYTES:
+                return False
+    return True
 
 
 def _warm() -> int:
