@@ -183,3 +183,21 @@ def test_the_worker_does_not_run_the_parents_main_script_again(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=True)
     assert out.stdout.splitlines() == ["main script ran", "worker pid differs: True"]
+
+
+def test_a_process_ending_does_not_wait_for_the_worker(tmp_path):
+    """A run that ends before its data-quality step (a fatal input error) does not keep the command
+    waiting: at the process's exit the worker is ended, not waited for (here it is busy for two
+    minutes; the process must end well before)."""
+    script = tmp_path / "busy.py"
+    script.write_text(
+        "import time\n"
+        "from lianjian.quality.worker import suite_worker\n"
+        "w = suite_worker()\n"
+        "w.warm()\n"
+        "w._pool.submit(time.sleep, 120)\n"
+        "print('leaving', flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=True)
+    assert out.stdout.splitlines() == ["leaving"]

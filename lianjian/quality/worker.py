@@ -152,19 +152,29 @@ class SuiteWorker:
         result.seconds = seconds
         return result
 
-    def close(self) -> None:
-        """Stop the worker (at the process's exit: an idle worker costs nothing, and the next run in
-        the same process finds Great Expectations imported): what it was given and nobody took is
-        dropped (a cache entry it wrote is a whole file, written then renamed)."""
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the worker: what it was given and nobody took is dropped. ``kill``: at the process's
+        exit (an idle worker costs nothing until then, and the next run in the same process finds
+        Great Expectations imported), the worker is ended at once rather than waited for — a run that
+        failed before its data-quality step (a fatal input error) must not keep the command waiting
+        for an import or a suite nobody will read. A cache entry is written then renamed: whole or
+        absent."""
         with self._lock:
             pool, self._pool = self._pool, None
             self._pending.clear()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        if kill:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _WORKER = SuiteWorker()
-atexit.register(_WORKER.close)
+# Ended before concurrent.futures' own exit hook, which waits for every busy worker: the hooks of
+# ``threading._register_atexit`` run before the threads are joined, the last registered first.
+_at_exit = getattr(threading, "_register_atexit", atexit.register)
+_at_exit(lambda: _WORKER.close(kill=True))
 
 
 def suite_worker() -> SuiteWorker:
