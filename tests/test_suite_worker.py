@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -201,3 +202,27 @@ def test_a_process_ending_does_not_wait_for_the_worker(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=True)
     assert out.stdout.splitlines() == ["leaving"]
+
+
+def test_the_worker_ends_when_its_process_is_killed(tmp_path):
+    """A `lianjian run` killed outright (its exit hooks never run) leaves no worker behind."""
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import os, signal\n"
+        "from lianjian.quality.worker import suite_worker\n"
+        "w = suite_worker()\n"
+        "w.warm()\n"
+        "print(w._pool.submit(os.getpid).result(timeout=120), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+    assert out.returncode == -9
+    worker = int(out.stdout.split()[0])
+    for _ in range(100):
+        if not Path(f"/proc/{worker}").exists():
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(worker, 9)
+        pytest.fail("the worker outlived its killed process")

@@ -60,6 +60,18 @@ def beside_staging(landing: Path) -> bool:
     return True
 
 
+def _end_with_parent(parent: int) -> None:
+    """In the worker, from its start: end it when the process that started it is gone (killed: its
+    exit hooks never ran), instead of waiting idle forever for tasks."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="lianjian-suite-worker-parent", daemon=True).start()
+
+
 def _warm() -> int:
     """In the worker: import what a suite needs (Great Expectations, its context) before any table is
     ready. Returns the worker's process id."""
@@ -111,7 +123,9 @@ class SuiteWorker:
         """Start the worker (once) and have it import Great Expectations now."""
         with self._lock:
             if self._pool is None and os.environ.get(ENV, "1") != "0":
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=mp.get_context("spawn"), initializer=_end_with_parent, initargs=(os.getpid(),)
+                )
                 with _main_not_imported():  # the process starts here, at the first task
                     self._pool.submit(_warm)
 
