@@ -15,7 +15,9 @@ written (same stage key, lianjian/ingest/stagecache.py) is not checked or writte
 is ``Unchanged`` (the IO manager keeps the file and records the materialization) and its rejected
 rows, report rows and year digests come from the record of that staging. Once everything is written
 the op writes the per-year digests (``staged/_year_digests.json``) and reports the blocking
-conservation checks (checks/conservation.py).
+conservation checks (checks/conservation.py). Each staged table, once written, is handed to the
+suite worker (lianjian/quality/worker.py): its Great Expectations suite runs beside the rest of
+staging, and the data-quality step (checks/quality.py) takes the result.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from lianjian.ingest.cache import FileCache
 from lianjian.ingest.digests import table_digests, write_year_digests
 from lianjian.ingest.stagecache import Kept, Reuse, StageCache
 from lianjian.quality.checks import current_year
+from lianjian.quality.worker import SuiteWorker, beside_staging, suite_worker
 from pipelines.io_manager import PARQUET_OPTIONS, Unchanged, table_schema
 from pipelines.resources import LianjianSettings
 
@@ -129,6 +132,20 @@ def _conservation(warehouse: Path, report: pl.DataFrame, rejected: pl.DataFrame)
         yield conservation_result(name, report, staged_rows, rejected_rows)
 
 
+def _in_process(context) -> bool:
+    """Whether the run's steps execute in this process (the default executor mode, pipelines/jobs.py)."""
+    execution = (context.run.run_config or {}).get("execution") or {}
+    return "multiprocess" not in (execution.get("config") or {})
+
+
+def _validate_beside(worker: SuiteWorker | None, name: str, reuse: Reuse, gx_cache: Path) -> None:
+    """Hand the staged table of ``name``, as this run leaves it, to the suite worker, keyed by its
+    file's SHA-256 as recorded — the content key the data-quality step looks its result up by."""
+    sha = reuse.content.get(name)
+    if worker is not None and sha is not None:
+        worker.submit(name, reuse.staged_path(name), f"staged-file-sha256:{sha}", gx_cache)
+
+
 @dg.multi_asset(
     name="staged_tables",
     outs={name: _staged_out(name) for name in SOURCES} | {"rejected_records": REJECTED_OUT, "ingest_report": REPORT_OUT},
@@ -153,6 +170,10 @@ def staged_assets(context, lianjian: LianjianSettings):
     warnings: list[str] = []
     logged = 0
     reads = {}
+    # the staged tables' suites run beside staging, in a worker process this step and the data-quality
+    # step share (lianjian/quality/worker.py): only when both run in this process, for a small zone
+    worker = suite_worker() if _in_process(context) and beside_staging(lianjian.landing_path) else None
+    gx_cache = warehouse / "reports" / "gx_cache"
     rejected_parts, report_parts = [], []
     with run_tmpdir(warehouse, "stage") as tmp:
         for read in iter_landing(lianjian.landing_path, tmp, warnings, dates, cache):
@@ -167,6 +188,8 @@ def staged_assets(context, lianjian: LianjianSettings):
                 context.log.info(f"{read.name}：落地区中没有此可选数据源，按空表处理 (optional source absent)")
             context.log_event(observation(read.name, read.entries, unchanged, read.present))
             reads[read.name] = read
+            if worker is not None and unchanged < len(read.files):  # a file read again: suites will run
+                worker.warm()
         cache.keep_only(cache.used)
         files = files_frame([e for r in reads.values() for e in r.entries])
         records = StageCache(warehouse)
@@ -189,6 +212,7 @@ def staged_assets(context, lianjian: LianjianSettings):
                 context.log.info(f"暂存 {name}：输入未变，沿用数据仓库中的暂存表（接收 {counts[1]:,} 行）(unchanged, kept)")
                 yield dg.Output(Unchanged("stage key unchanged, staged file intact"), output_name=name, metadata=metadata)
                 digests[name] = res.digests
+                _validate_beside(worker, name, reuse, gx_cache)
                 continue
             context.log.info(
                 f"暂存 {name}：读取 {counts[0]:,} 行，接收 {counts[1]:,}，拒收 {counts[2]:,}，重复 {counts[3]:,}"
@@ -197,6 +221,7 @@ def staged_assets(context, lianjian: LianjianSettings):
             # the IO manager has written the table: its year digests, and the record of this staging
             digests[name] = table_digests(SOURCES[name], reuse.staged_path(name))
             reuse.record(name, res.key, res.rejected, res.report, digests[name])
+            _validate_beside(worker, name, reuse, gx_cache)
         if reuse.kept_sources:
             context.log.info(
                 f"暂存：{len(reuse.kept_sources)} 个数据源输入未变、沿用；重新暂存 {len(reuse.staged_sources)} 个："

@@ -145,6 +145,11 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
     except Exception as err:  # noqa: BLE001 — the run may still be in the event log: report what was measured
         outcome, error = None, f"run_pipeline raised {type(err).__name__}: {err}"
     total = time.perf_counter() - t0
+    # the suite worker (lianjian/quality/worker.py) outlives the run in its process: stopped (waited
+    # for) before reading the CPU seconds and peak RSS, so that its work and memory are counted
+    from lianjian.quality.worker import suite_worker
+
+    suite_worker().close()
     result = {"seconds": total, "cpu_seconds": cpu_seconds() - cpu0, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
     if error:
         result["success"], result["failure"] = False, error

@@ -1,7 +1,9 @@
 """Asset checks: data quality of the staged layer (issue 3).
 
 One multi-asset check step runs every check of ``lianjian.quality.checks.catalogue()`` — the GX suite
-of each staged table (generated from the contract, validated once per content hash) and the named
+of each staged table (generated from the contract, validated once per content hash; when the staging
+step ran in this process, validated beside it by the suite worker, lianjian/quality/worker.py, whose
+results the step takes) and the named
 cross-field and cross-source rules — writes the offline Data Docs under
 ``<warehouse>/reports/data_docs/`` and reports one Dagster check result per check. ERROR checks are
 blocking: a failure stops the derived and assessed assets and publishing in the same run.

@@ -230,6 +230,14 @@ def _pipeline(
             success=True, run_id=run_id, seconds=time.monotonic() - started, pipeline_run_id=run_id,
             settings=settings, current=first.skip_message,
         )
+    from lianjian.quality.worker import beside_staging, suite_worker
+
+    multiprocess = "multiprocess" in ((run_config or {}).get("execution") or {}).get("config", {})
+    if not force and not multiprocess and beside_staging(settings.landing_path):
+        # something changed since the published version: tables will be staged and their suites run;
+        # the suite worker imports Great Expectations now, beside loading the definitions and reading
+        # the landing files (lianjian/quality/worker.py)
+        suite_worker().warm()
     from pipelines.definitions import defs
 
     config = {k: v for k, v in (run_config or {}).items() if k != "resources"}

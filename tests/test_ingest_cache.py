@@ -44,13 +44,13 @@ def _stage(landing: Path, tmp: Path, cache: FileCache | None, dates: DateBounds 
 
 def _count_reads(monkeypatch) -> list[str]:
     calls: list[str] = []
-    real = reader.read_file
+    real = reader._open_file  # every landing file read (streamed, or whole when small) is opened here
 
     def spy(src, path, *args, **kwargs):
         calls.append(Path(path).name)
         return real(src, path, *args, **kwargs)
 
-    monkeypatch.setattr(reader, "read_file", spy)
+    monkeypatch.setattr(reader, "_open_file", spy)
     return calls
 
 

@@ -1,0 +1,197 @@
+"""The Great Expectations suites of the staged tables, run beside staging in one worker process.
+
+Validating a staged table with its suite (lianjian/quality/validate.py) needs Great Expectations,
+whose import alone costs about 3 CPU-seconds, and then about a quarter of a second per suite. The
+data-quality step that reports the checks runs after staging; done there, all of it waits for
+staging to end and the scoring waits for it. Instead, as soon as a run is going to stage data, one
+worker process (started with "spawn": Polars' thread pool does not survive a fork) imports Great
+Expectations while the landing files are read, and each staged table's suite is handed to it as soon
+as staging has written and recorded the table: the suites run on the second core while the other
+sources are staged. The data-quality step then takes each result from the worker (waiting for it if
+need be) instead of running the suite itself.
+
+Nothing about the checks changes: the worker runs the same ``validate_cached`` over the same staged
+file, keyed by the same content digest (the file's SHA-256 as staging recorded it), and writes the
+same cache entry; the step reports the same results, metadata and Data Docs, and the blocking checks
+still stop the run before anything is derived or published. When the worker is not there (a step in
+another process, the multiprocess executor) or fails, the step runs the suite itself, as before.
+
+The worker reads only staged tables (no identity number: personal columns are dropped at staging)
+and writes only the suites' cache entries, private like the staged layer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+#: Turn the worker off (``0``): every suite runs in the data-quality step, as without it.
+ENV = "LIANJIAN_SUITE_WORKER"
+#: The worker runs beside staging for landing zones up to this size (the demo: 1.3 MB, a province:
+#: 140 MB), where a run's fixed cost is what counts. Above it (1/6 national: 660 MB, national: 4 GB)
+#: the suites are a small part of the run, and a second process holding a staged table while staging
+#: holds its chunks would raise the run's peak memory (docs/performance.md): the step validates them.
+MAX_LANDING_BYTES = 512 << 20
+
+
+def beside_staging(landing: Path) -> bool:
+    """Whether the suites of a run over the landing zone ``landing`` run in the worker: it is not
+    turned off, and the zone's files are at most ``MAX_LANDING_BYTES`` in all."""
+    if os.environ.get(ENV, "1") == "0":
+        return False
+    total = 0
+    for root, _dirs, files in os.walk(landing):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            if total > MAX_LANDING_BYTES:
+                return False
+    return True
+
+
+def _end_with_parent(parent: int) -> None:
+    """In the worker, from its start: end it when the process that started it is gone (killed: its
+    exit hooks never ran), instead of waiting idle forever for tasks."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="lianjian-suite-worker-parent", daemon=True).start()
+
+
+def _warm() -> int:
+    """In the worker: import what a suite needs (Great Expectations, its context) before any table is
+    ready. Returns the worker's process id."""
+    from lianjian.quality.validate import gx_context
+
+    gx_context()
+    return os.getpid()
+
+
+def _validate(src: str, staged_file: str, digest: str, cache_dir: str) -> tuple[dict, float]:
+    """In the worker: the suite of one staged table (cached under ``cache_dir`` like the step's)."""
+    import polars as pl
+
+    from lianjian.quality.validate import validate_cached
+
+    t0 = time.perf_counter()
+    result = validate_cached(src, pl.scan_parquet(staged_file), Path(cache_dir), digest=digest)
+    return result.to_json(), time.perf_counter() - t0
+
+
+@contextmanager
+def _main_not_imported() -> Iterator[None]:
+    """A process started with "spawn" imports the parent's main script first, unless that script is
+    not known: the worker needs nothing of it, and a script calling ``run_pipeline`` without an
+    ``if __name__ == "__main__"`` guard would run the pipeline again in the worker (and wait forever
+    for the warehouse lock its parent holds)."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+class SuiteWorker:
+    """One worker process running suites ahead of the data-quality step, and the results it owes."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: dict[Path, Future] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def warm(self) -> None:
+        """Start the worker (once) and have it import Great Expectations now."""
+        with self._lock:
+            if self._pool is None and os.environ.get(ENV, "1") != "0":
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=mp.get_context("spawn"), initializer=_end_with_parent, initargs=(os.getpid(),)
+                )
+                with _main_not_imported():  # the process starts here, at the first task
+                    self._pool.submit(_warm)
+
+    def submit(self, src: str, staged_file: Path, digest: str, cache_dir: Path) -> bool:
+        """Validate ``staged_file`` (the staged table of ``src``, content key ``digest``) in the worker
+        unless its result is cached already. True when the worker took it."""
+        from lianjian.quality.validate import cache_key
+
+        entry = Path(cache_dir) / f"{cache_key(src, None, digest)}.json"
+        if entry.exists():
+            return False
+        self.warm()
+        with self._lock:
+            if self._pool is None or entry in self._pending:
+                return False
+            try:
+                self._pending[entry] = self._pool.submit(_validate, src, str(staged_file), digest, str(cache_dir))
+            except RuntimeError:  # the pool broke or was shut down: the step runs the suite itself
+                return False
+        return True
+
+    def take(self, entry: Path):
+        """The result the worker owes for the cache entry ``entry`` (a ``SuiteResult``, computed in this
+        run, not taken from the cache), waiting for it; None when the worker was not given it or
+        failed (the caller then validates the table itself)."""
+        from lianjian.quality.validate import SuiteResult
+
+        with self._lock:
+            future = self._pending.pop(Path(entry), None)
+        if future is None:
+            return None
+        try:
+            raw, seconds = future.result()
+        except Exception:  # noqa: BLE001 — a broken worker costs time, never a result: validate here
+            return None
+        result = SuiteResult.from_json(raw)
+        result.cached = False
+        result.seconds = seconds
+        return result
+
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the worker: what it was given and nobody took is dropped. ``kill``: at the process's
+        exit (an idle worker costs nothing until then, and the next run in the same process finds
+        Great Expectations imported), the worker is ended at once rather than waited for — a run that
+        failed before its data-quality step (a fatal input error) must not keep the command waiting
+        for an import or a suite nobody will read. A cache entry is written then renamed: whole or
+        absent."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._pending.clear()
+        if pool is None:
+            return
+        if kill:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_WORKER = SuiteWorker()
+# Ended before concurrent.futures' own exit hook, which waits for every busy worker: the hooks of
+# ``threading._register_atexit`` run before the threads are joined, the last registered first.
+_at_exit = getattr(threading, "_register_atexit", atexit.register)
+_at_exit(lambda: _WORKER.close(kill=True))
+
+
+def suite_worker() -> SuiteWorker:
+    """The process's suite worker (one per process: the staging and data-quality steps of a run
+    executed in one process share it)."""
+    return _WORKER

@@ -1,0 +1,228 @@
+"""The staged tables' Great Expectations suites run beside staging, in the suite worker process
+(lianjian/quality/worker.py; docs/performance.md "Demo and province fixed cost"): the data-quality
+step takes their results from it, and reports exactly what it would have computed itself — the
+same outcomes, the same blocking failures, computed in this run (not taken from the cache)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from support_quality import good_rows, ingest_report, rejected_records, staged
+
+from lianjian.quality import validate
+from lianjian.quality.checks import ERROR, run_quality
+from lianjian.quality.worker import SuiteWorker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bad_tables() -> dict[str, pl.DataFrame]:
+    """Good tables but: a duplicated case key (a blocking suite failure: 2 rows) and a review score
+    above 100 (1 row)."""
+    rows = good_rows()
+    rows["cases"][1]["case_id"] = rows["cases"][0]["case_id"]
+    rows["reviews"][0]["score"] = 100.5
+    return staged(rows)
+
+
+def _outcomes(run) -> list[dict]:
+    out = []
+    for o in run.outcomes:
+        d = dataclasses.asdict(o)
+        d.pop("seconds")
+        d["check"] = o.check.name
+        out.append(d)
+    return out
+
+
+def test_the_step_takes_the_suites_from_the_worker_and_reports_the_same(tmp_path, monkeypatch):
+    tables = _bad_tables()
+    digests = {}
+    for src, frame in tables.items():
+        frame.write_parquet(tmp_path / f"{src}.parquet")
+        digests[src] = f"test-digest:{src}:{validate.content_hash(frame)}"
+    here = run_quality(
+        tables, rejected_records(), ingest_report(), max_rejected_share=0.05, cache_dir=tmp_path / "here", digests=digests
+    )
+
+    worker = SuiteWorker()
+    monkeypatch.setattr("lianjian.quality.worker._WORKER", worker)
+    try:
+        worker.warm()
+        for src in tables:
+            assert worker.submit(src, tmp_path / f"{src}.parquet", digests[src], tmp_path / "beside")
+        # every suite now comes from the worker: this process must not validate a single table
+        monkeypatch.setattr(validate, "run_suite", lambda *a, **k: pytest.fail("suite run in the step's process"))
+        beside = run_quality(
+            {src: pl.scan_parquet(tmp_path / f"{src}.parquet") for src in tables},
+            rejected_records(),
+            ingest_report(),
+            max_rejected_share=0.05,
+            cache_dir=tmp_path / "beside",
+            digests=digests,
+        )
+    finally:
+        worker.close()
+
+    assert _outcomes(beside) == _outcomes(here)
+    suites = [o for o in beside.outcomes if o.check.name.endswith("_contract_suite")]
+    assert len(suites) == len(tables) and all(o.cached is False for o in suites)  # computed in this run
+    failed = {o.check.name: (o.unexpected_count, o.check.severity) for o in beside.outcomes if not o.passed}
+    assert failed["cases_contract_suite"] == (2, ERROR)  # blocking, as computed in the step
+    assert failed["reviews_contract_suite"][0] == 1
+    # the worker wrote the same cache entries the step would have: a later run finds them
+    assert sorted(p.name for p in (tmp_path / "beside").glob("*.json")) == sorted(p.name for p in (tmp_path / "here").glob("*.json"))
+    for p in (tmp_path / "here").glob("*.json"):
+        a, b = json.loads(p.read_text()), json.loads((tmp_path / "beside" / p.name).read_text())
+        assert _stable(a) == _stable(b), p.name
+
+
+def _stable(entry: dict) -> dict:
+    """A cache entry without what differs between any two validations of the same table: the time
+    taken, GX's load time and the random ids GX gives its expectations."""
+    entry = dict(entry)
+    entry.pop("seconds")
+    gx = json.loads(json.dumps(entry.pop("gx_result")))
+    gx.get("meta", {}).get("batch_markers", {}).pop("ge_load_time", None)
+    for r in gx.get("results", []):
+        r.get("expectation_config", {}).pop("id", None)
+    return entry | {"gx_result": gx}
+
+
+def test_a_cached_or_unknown_table_is_not_handed_to_the_worker(tmp_path):
+    worker = SuiteWorker()
+    try:
+        frame = staged()["units"]
+        frame.write_parquet(tmp_path / "units.parquet")
+        validate.validate_cached("units", frame, tmp_path / "cache", digest="d1")
+        assert not worker.submit("units", tmp_path / "units.parquet", "d1", tmp_path / "cache")  # cached already
+        assert not worker.started  # and nothing was started for it
+        assert worker.take(tmp_path / "cache" / "unknown.json") is None
+    finally:
+        worker.close()
+
+
+RUN = r"""
+import json, sys
+from pathlib import Path
+import dagster as dg
+from lianjian.runner import run_pipeline
+import lianjian.quality.worker as worker
+worker.MAX_LANDING_BYTES = int(sys.argv[4])
+instance = dg.DagsterInstance.ephemeral()
+outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
+checks = {}
+for run in instance.get_runs():
+    for rec in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        ev = rec.dagster_event.event_specific_data
+        meta = {k: v.value for k, v in ev.metadata.items() if k not in ("seconds", "data_docs")}
+        checks[ev.check_name] = [ev.passed, str(ev.severity), json.dumps(meta, sort_keys=True, default=str)]
+print(json.dumps({"success": outcome.success, "gx_in_run_process": "great_expectations" in sys.modules, "checks": checks}))
+"""
+
+
+def _run(tmp_path: Path, name: str, worker: bool, max_landing_bytes: int = 512 << 20) -> dict:
+    from support_ingest import write_landing
+
+    landing = write_landing(tmp_path / "landing")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["LIANJIAN_SUITE_WORKER"] = "1" if worker else "0"
+    out = subprocess.run(
+        [sys.executable, "-c", RUN, str(landing), str(tmp_path / name), str(ROOT / "rules" / "default.yaml"), str(max_landing_bytes)],
+        capture_output=True, text=True, cwd=ROOT, env=env, check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_path):
+    """Through `lianjian run`: with the worker, the run's own process never imports Great
+    Expectations (the suites ran in the worker, computed in this run); without it, it does; the
+    checks, their results and metadata are the same."""
+    beside = _run(tmp_path, "wh_beside", worker=True)
+    alone = _run(tmp_path, "wh_alone", worker=False)
+    assert beside["success"] and alone["success"]
+    assert beside["gx_in_run_process"] is False and alone["gx_in_run_process"] is True
+    assert beside["checks"] == alone["checks"]
+    suites = {k: v for k, v in beside["checks"].items() if k.endswith("_contract_suite")}
+    assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
+
+
+def test_a_large_landing_zone_is_validated_in_the_step(tmp_path):
+    """Above ``MAX_LANDING_BYTES`` of landing files (1/6 national, national) no worker runs beside
+    staging, whose memory it would add to: the step validates the tables itself, with the same
+    results."""
+    from support_ingest import write_landing
+
+    size = sum(p.stat().st_size for p in write_landing(tmp_path / "probe").rglob("*") if p.is_file())
+    small = _run(tmp_path, "wh_small", worker=True, max_landing_bytes=size)
+    large = _run(tmp_path, "wh_large", worker=True, max_landing_bytes=size - 1)
+    assert small["gx_in_run_process"] is False and large["gx_in_run_process"] is True
+    assert small["checks"] == large["checks"]
+
+
+def test_the_worker_does_not_run_the_parents_main_script_again(tmp_path):
+    """A process started with "spawn" imports the parent's main script: a script without a main
+    guard that starts the worker (as ``run_pipeline`` does) must not run again inside it — it would
+    run the pipeline again and wait forever for the warehouse lock its parent holds."""
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import os\n"
+        "print('main script ran', flush=True)\n"
+        "from lianjian.quality.worker import suite_worker\n"
+        "w = suite_worker()\n"
+        "w.warm()\n"
+        "print('worker pid differs:', w._pool.submit(os.getpid).result(timeout=120) != os.getpid(), flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=True)
+    assert out.stdout.splitlines() == ["main script ran", "worker pid differs: True"]
+
+
+def test_a_process_ending_does_not_wait_for_the_worker(tmp_path):
+    """A run that ends before its data-quality step (a fatal input error) does not keep the command
+    waiting: at the process's exit the worker is ended, not waited for (here it is busy for two
+    minutes; the process must end well before)."""
+    script = tmp_path / "busy.py"
+    script.write_text(
+        "import time\n"
+        "from lianjian.quality.worker import suite_worker\n"
+        "w = suite_worker()\n"
+        "w.warm()\n"
+        "w._pool.submit(time.sleep, 120)\n"
+        "print('leaving', flush=True)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=True)
+    assert out.stdout.splitlines() == ["leaving"]
+
+
+def test_the_worker_ends_when_its_process_is_killed(tmp_path):
+    """A `lianjian run` killed outright (its exit hooks never run) leaves no worker behind."""
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import os, signal\n"
+        "from lianjian.quality.worker import suite_worker\n"
+        "w = suite_worker()\n"
+        "w.warm()\n"
+        "print(w._pool.submit(os.getpid).result(timeout=120), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LIANJIAN_SUITE_WORKER": "1"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+    assert out.returncode == -9
+    worker = int(out.stdout.split()[0])
+    for _ in range(100):
+        if not Path(f"/proc/{worker}").exists():
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(worker, 9)
+        pytest.fail("the worker outlived its killed process")
