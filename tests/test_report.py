@@ -4,6 +4,7 @@ Every expected number is worked out by hand from the fixture rows in support_rep
 
 from __future__ import annotations
 
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -700,3 +701,23 @@ def test_a_year_whose_inputs_did_not_change_is_not_built(tmp_path, monkeypatch):
     shutil.copytree(wh / "reports" / "data_docs", cold / "reports" / "data_docs")
     write_reports(cold, workers=1)
     assert tree_bytes(cold / "reports") == tree_bytes(wh / "reports")
+
+
+def test_a_report_worker_ends_with_the_process_that_started_it(monkeypatch):
+    """A run killed while its reports are written (its exit hooks never run) must not leave the
+    writers waiting idle for tasks: each worker watches the process that started the pool."""
+    import lianjian.report as report
+
+    watched = []
+    monkeypatch.setattr(report, "_WORKER", None)
+    monkeypatch.setattr(report, "end_with_parent", watched.append)
+    monkeypatch.setattr(report, "load_inputs", lambda warehouse: ("inputs", warehouse))
+    monkeypatch.setattr(report, "_writer", lambda inputs, common: ("writer", inputs, common))
+    pool = report._pool(1, Path("/nowhere"), "common")
+    try:
+        # the worker's start, as the pool will run it in the spawned process
+        report._start_worker(*pool._initargs)
+    finally:
+        pool.shutdown()
+    assert watched == [os.getpid()]
+    assert report._WORKER == ("writer", ("inputs", Path("/nowhere")), "common")

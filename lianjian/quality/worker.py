@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from lianjian.processes import end_with_parent
+
 #: Turn the worker off (``0``): every suite runs in the data-quality step, as without it.
 ENV = "LIANJIAN_SUITE_WORKER"
 #: The worker runs beside staging for landing zones up to this size (the demo: 1.3 MB, a province:
@@ -58,18 +60,6 @@ def beside_staging(landing: Path) -> bool:
             if total > MAX_LANDING_BYTES:
                 return False
     return True
-
-
-def _end_with_parent(parent: int) -> None:
-    """In the worker, from its start: end it when the process that started it is gone (killed: its
-    exit hooks never ran), instead of waiting idle forever for tasks."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="lianjian-suite-worker-parent", daemon=True).start()
 
 
 def _warm() -> int:
@@ -124,7 +114,7 @@ class SuiteWorker:
         with self._lock:
             if self._pool is None and os.environ.get(ENV, "1") != "0":
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=mp.get_context("spawn"), initializer=_end_with_parent, initargs=(os.getpid(),)
+                    max_workers=1, mp_context=mp.get_context("spawn"), initializer=end_with_parent, initargs=(os.getpid(),)
                 )
                 with _main_not_imported():  # the process starts here, at the first task
                     self._pool.submit(_warm)

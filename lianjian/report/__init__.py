@@ -43,6 +43,7 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.errors import FatalError, NotFound, ReportsNotWritten
+from lianjian.processes import end_with_parent
 from lianjian.report.build import Shared, chunk_reports, shared, year_inputs
 from lianjian.report.html import render_index, render_report, table_html
 from lianjian.report.load import REPORT_TABLES, ReportInputs, load_inputs
@@ -230,8 +231,9 @@ def _writer(inputs: ReportInputs, common: Shared) -> _Writer:
 _WORKER: _Writer | None = None  # in a worker process: its writer, made once by _start_worker
 
 
-def _start_worker(warehouse: Path, common: Shared) -> None:
+def _start_worker(warehouse: Path, common: Shared, parent: int) -> None:
     global _WORKER
+    end_with_parent(parent)  # a run killed while reports are written leaves no worker behind
     _WORKER = _writer(load_inputs(warehouse), common)
 
 
@@ -246,7 +248,7 @@ def _pool(workers: int, warehouse: Path, common: Shared) -> ProcessPoolExecutor:
     ``common`` (small frames), worked out once in this process: the data-quality counts read every
     staged table (≈ 4 CPU-s at national scale), which each worker used to read again."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(warehouse, common)
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(warehouse, common, os.getpid())
     )
 
 
