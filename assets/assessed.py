@@ -129,21 +129,14 @@ def _year_by_year(
     rules file and code are those its output files were computed from is kept, not computed
     (lianjian/yearkeep.py): a changed year of talks recomputes the year before, whose talk
     obligations most often come out the same."""
-    from lianjian.yearkeep import read_record, unchanged
-
     table_name, evidence_name = tables
     table_years, evidence_years = SpilledYears(spill, table_name), SpilledYears(spill, evidence_name)
-    basis = _year_basis(warehouse, ins, others["rules"])
-    record = read_record(warehouse, table_name) if _may_keep(context) else {}
-    computed: dict[int, str | None] = {}
+    computed, kept = _kept_years(context, warehouse, tables, ins, others["rules"])
     for year in context_years(context):
-        key = basis(year)
-        if unchanged(record, year, key, _year_files(warehouse, tables, year)):
+        if year in kept:
             table_years.keep(year)
             evidence_years.keep(year)
-            context.log.info(f"{year} 年度的输入与上次计算时相同，沿用其结果（year {year}: same inputs, results kept）")
             continue
-        computed[year] = key
         this_year = pl.col("year") == year
         ins = {name: lf.filter(this_year) if "year" in lf.collect_schema() else lf for name, lf in yearly.items()}
         table, facts = score(**ins, **others)
@@ -154,6 +147,29 @@ def _year_by_year(
         evidence_years.add(year, assessment_evidence(e.lazy()).collect())
         del e
     return table_years, evidence_years, computed
+
+
+def _kept_years(
+    context: dg.AssetExecutionContext, warehouse: Path, tables: tuple[str, ...], ins: dict[str, dg.AssetIn], rules
+) -> tuple[dict[int, str | None], set[int]]:
+    """The run's years split into those to compute (year -> the digest of what it is computed from,
+    for ``_record_years``) and those kept as they are: the same inputs (``ins``), rules file and
+    code as the files of ``tables`` were computed from, and each file still as written then
+    (lianjian/yearkeep.py). Nothing is kept outside a pipeline run's own years (``_may_keep``)."""
+    from lianjian.yearkeep import read_record, unchanged
+
+    basis = _year_basis(warehouse, ins, rules)
+    record = read_record(warehouse, tables[0]) if _may_keep(context) else {}
+    computed: dict[int, str | None] = {}
+    kept: set[int] = set()
+    for year in context_years(context):
+        key = basis(year)
+        if unchanged(record, year, key, _year_files(warehouse, tables, year)):
+            kept.add(year)
+            context.log.info(f"{year} 年度的输入与上次计算时相同，沿用其结果（year {year}: same inputs, results kept）")
+        else:
+            computed[year] = key
+    return computed, kept
 
 
 def _may_keep(context: dg.AssetExecutionContext) -> bool:
@@ -330,19 +346,8 @@ def assessment_evidence_asset(context: dg.AssetExecutionContext, lianjian: Lianj
     # assessment_evidence() returns the table-key order (ties by unit_code): not sorted twice; lazy,
     # so that the IO manager computes and writes it one year at a time. A year whose two evidence
     # files are those it was computed from is kept (lianjian/yearkeep.py): R2 and R3 keep theirs.
-    from lianjian.yearkeep import read_record, unchanged
-
     warehouse, table = lianjian.warehouse_path, ("assessment_evidence",)
-    basis = _year_basis(warehouse, R8_INS, lianjian.load_rules())
-    record = read_record(warehouse, table[0]) if _may_keep(context) else {}
-    computed, kept = {}, set()
-    for year in context_years(context):
-        key = basis(year)
-        if unchanged(record, year, key, _year_files(warehouse, table, year)):
-            kept.add(year)
-            context.log.info(f"{year} 年度的输入与上次计算时相同，沿用其结果（year {year}: same inputs, results kept）")
-        else:
-            computed[year] = key
+    computed, kept = _kept_years(context, warehouse, table, R8_INS, lianjian.load_rules())
     if not kept:
         yield dg.Output(assessment_evidence(integrity, responsibility))
     else:
