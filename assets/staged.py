@@ -40,6 +40,7 @@ from lianjian.ingest.digests import table_digests, write_year_digests
 from lianjian.ingest.stagecache import Kept, Reuse, StageCache
 from lianjian.quality.checks import current_year
 from lianjian.quality.worker import SuiteWorker, beside_staging, suite_worker
+from pipelines.executor import in_process
 from pipelines.io_manager import PARQUET_OPTIONS, Unchanged, table_schema
 from pipelines.resources import LianjianSettings
 
@@ -132,12 +133,6 @@ def _conservation(warehouse: Path, report: pl.DataFrame, rejected: pl.DataFrame)
         yield conservation_result(name, report, staged_rows, rejected_rows)
 
 
-def _in_process(context) -> bool:
-    """Whether the run's steps execute in this process (the default executor mode, pipelines/jobs.py)."""
-    execution = (context.run.run_config or {}).get("execution") or {}
-    return "multiprocess" not in (execution.get("config") or {})
-
-
 def _validate_beside(worker: SuiteWorker | None, name: str, reuse: Reuse, gx_cache: Path) -> None:
     """Hand the staged table of ``name``, as this run leaves it, to the suite worker, keyed by its
     file's SHA-256 as recorded — the content key the data-quality step looks its result up by."""
@@ -172,7 +167,7 @@ def staged_assets(context, lianjian: LianjianSettings):
     reads = {}
     # the staged tables' suites run beside staging, in a worker process this step and the data-quality
     # step share (lianjian/quality/worker.py): only when both run in this process, for a small zone
-    worker = suite_worker() if _in_process(context) and beside_staging(lianjian.landing_path) else None
+    worker = suite_worker() if in_process(context.run.run_config) and beside_staging(lianjian.landing_path) else None
     gx_cache = warehouse / "reports" / "gx_cache"
     rejected_parts, report_parts = [], []
     with run_tmpdir(warehouse, "stage") as tmp:

@@ -231,9 +231,9 @@ def _pipeline(
             settings=settings, current=first.skip_message,
         )
     from lianjian.quality.worker import beside_staging, suite_worker
+    from pipelines.executor import in_process
 
-    multiprocess = "multiprocess" in ((run_config or {}).get("execution") or {}).get("config", {})
-    if not force and not multiprocess and beside_staging(settings.landing_path):
+    if not force and in_process(run_config) and beside_staging(settings.landing_path):
         # something changed since the published version: tables will be staged and their suites run;
         # the suite worker imports Great Expectations now, beside loading the definitions and reading
         # the landing files (lianjian/quality/worker.py)

@@ -25,6 +25,13 @@ from lianjian.lock import warehouse_lock
 from pipelines.instance import light_sqlite_commits
 from pipelines.resources import RUN_ID_TAG, LianjianSettings
 
+def in_process(run_config: Mapping[str, object] | None) -> bool:
+    """Whether a run of this configuration executes its steps in one process: the executor's default
+    (pipelines/jobs.py), unless the configuration asks for ``multiprocess``."""
+    execution = (run_config or {}).get("execution") or {}
+    return "multiprocess" not in ((execution.get("config") if isinstance(execution, Mapping) else None) or {})
+
+
 def run_settings(run_config: Mapping[str, object], tags: Mapping[str, str]) -> tuple[Path, Path, str | None]:
     """(warehouse, landing, lianjian run id) of a run. The paths are those the run's ``lianjian``
     resource will use — its run configuration, else the environment and the defaults

@@ -221,3 +221,12 @@ def test_the_worker_ends_when_its_process_is_killed(tmp_path):
     else:
         os.kill(worker, 9)
         pytest.fail("the worker outlived its killed process")
+
+
+def test_the_worker_serves_only_runs_whose_steps_share_one_process():
+    """The staging step and the data-quality step share the worker only when they run in one process:
+    the executor's default, not a run configured ``multiprocess`` (each step its own process)."""
+    from pipelines.executor import in_process
+
+    assert in_process(None) and in_process({}) and in_process({"execution": {"config": {"in_process": {}}}})
+    assert not in_process({"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}})
