@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import dagster as dg
@@ -34,7 +35,7 @@ from checks.conservation import CHECK_SPECS, conservation_result
 from lianjian.contract import INTERNAL, PUBLISHED, SOURCES
 from lianjian.files import run_tmpdir
 from lianjian.fingerprint import StatCache
-from lianjian.ingest import DateBounds, combine_rejected, combine_report, files_frame, iter_landing, stage_sources, upstream
+from lianjian.ingest import DateBounds, combine_rejected, combine_report, iter_landing, read_ahead, stage_sources, upstream
 from lianjian.ingest.cache import FileCache
 from lianjian.ingest.digests import table_digests, write_year_digests
 from lianjian.ingest.stagecache import Kept, Reuse, StageCache
@@ -164,14 +165,15 @@ def staged_assets(context, lianjian: LianjianSettings):
     cache = FileCache(warehouse, known=lambda rel, path: stats.known(rel, path.stat()))
     warnings: list[str] = []
     logged = 0
-    reads = {}
     # the staged tables' suites run beside staging, in a worker process this step and the data-quality
     # step share (lianjian/quality/worker.py): only when both run in this process, for a small zone
     worker = suite_worker() if in_process(context.run.run_config) and beside_staging(lianjian.landing_path) else None
     gx_cache = warehouse / "reports" / "gx_cache"
     rejected_parts, report_parts = [], []
-    with run_tmpdir(warehouse, "stage") as tmp:
-        for read in iter_landing(lianjian.landing_path, tmp, warnings, dates, cache):
+    with run_tmpdir(warehouse, "stage") as tmp, ExitStack() as stack:  # reading ends before tmp goes
+
+        def on_read(read) -> None:
+            nonlocal logged
             for message in dict.fromkeys(warnings[logged:]):
                 context.log.warning(message)
             logged = len(warnings)
@@ -182,16 +184,16 @@ def staged_assets(context, lianjian: LianjianSettings):
             else:
                 context.log.info(f"{read.name}：落地区中没有此可选数据源，按空表处理 (optional source absent)")
             context.log_event(observation(read.name, read.entries, unchanged, read.present))
-            reads[read.name] = read
             if worker is not None and unchanged < len(read.files):  # a file read again: suites will run
                 worker.warm()
-        cache.keep_only(cache.used)
-        files = files_frame([e for r in reads.values() for e in r.entries])
+
         records = StageCache(warehouse)
         records.sweep()
         reuse = Reuse(records, lambda n: warehouse / "staged" / f"{n}.parquet", STAGED_WRITER)
+        # the landing zone is read in a background thread, each source staged as soon as it is read
+        ahead = stack.enter_context(closing(read_ahead(iter_landing(lianjian.landing_path, tmp, warnings, dates, cache))))
         digests: dict[str, dict[str, str]] = {}
-        for name, res in stage_sources(reads, files, reuse):
+        for name, res in stage_sources(ahead, reuse=reuse, on_read=on_read):
             rejected_parts.append(res.rejected)
             report_parts.append(res.report)
             counts = res.report.select(pl.col("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").sum()).row(0)
@@ -217,6 +219,7 @@ def staged_assets(context, lianjian: LianjianSettings):
             digests[name] = table_digests(SOURCES[name], reuse.staged_path(name))
             reuse.record(name, res.key, res.rejected, res.report, digests[name])
             _validate_beside(worker, name, reuse, gx_cache)
+        cache.keep_only(cache.used)  # every source read: the entries of files no longer there go
         if reuse.kept_sources:
             context.log.info(
                 f"暂存：{len(reuse.kept_sources)} 个数据源输入未变、沿用；重新暂存 {len(reuse.staged_sources)} 个："

@@ -12,8 +12,10 @@ same pieces. See docs/ingest.md.
 
 from __future__ import annotations
 
+import queue
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,41 +59,102 @@ class IngestResult:
     present: dict[str, bool] = field(default_factory=dict)
 
 
+def read_ahead(reads: Iterable[SourceRead]) -> Iterator[SourceRead]:
+    """The sources of ``reads`` (``iter_landing``), read in a background thread ahead of the caller:
+    while one source is staged — its checks across files, its staged table written, its year digests,
+    mostly on one core — the next ones are read (docs/performance.md, "Staging beside reading").
+    Reading writes only its own parts (the file cache or a temporary folder), so nothing is shared
+    but the finished ``SourceRead``s, handed over in order. An error while reading (a ``FatalError``
+    naming the file) is raised in the caller when it asks for the next source. When the caller stops
+    early, reading stops after the source being read, and this returns only once it has."""
+    handed: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    end = object()
+
+    def run() -> None:
+        try:
+            for read in reads:
+                handed.put((read, None))
+                if stop.is_set():
+                    return
+            handed.put((end, None))
+        except BaseException as err:  # handed to the caller, raised there
+            handed.put((end, err))
+
+    thread = threading.Thread(target=run, name="lianjian-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            read, err = handed.get()
+            if read is end:
+                if err is not None:
+                    raise err
+                return
+            yield read
+    finally:
+        stop.set()
+        thread.join()
+
+
 def stage_sources(
-    reads: dict[str, SourceRead], files: pl.DataFrame, reuse: Reuse | None = None
+    reads: dict[str, SourceRead] | Iterable[SourceRead],
+    files: pl.DataFrame | None = None,
+    reuse: Reuse | None = None,
+    on_read: Callable[[SourceRead], None] | None = None,
 ) -> Iterator[tuple[str, Staged | Kept]]:
     """Stage every source in ``reference_order()``, one at a time, in bounded memory. ``reads``: every
-    source as read (its checked rows lazy over the parts); ``files``: the file inventory. Yields
-    (source, Staged); ``Staged.staged`` is lazy over the parts — write it before asking for the next
-    source. A source's references are checked against the accepted rows of the sources before it
-    (read back lazily, key columns only); personnel's reference to departments against the
-    departments' candidate rows.
+    source as read (its checked rows lazy over the parts), by name, or as they come (``iter_landing``,
+    in declaration order, or ``read_ahead`` of it): a source is staged as soon as it and the sources
+    it takes candidates from are read, and ``on_read`` is called with each read as it is taken;
+    ``files``: the file inventory (by default each source's own entries). Yields (source, Staged);
+    ``Staged.staged`` is lazy over the parts — write it before asking for the next source. A source's
+    references are checked against the accepted rows of the sources before it (read back lazily, key
+    columns only); personnel's reference to departments against the departments' candidate rows.
 
     With ``reuse`` (a run: the warehouse's records of the last staging, lianjian.ingest.stagecache),
     a source whose stage key is the one recorded for its staged table in the warehouse is yielded as
     ``Kept`` instead: not checked, its table not to be written again. The caller records each
     ``Staged`` source once its table is written (``Reuse.record``), before asking for the next one:
     the sources referencing it are keyed by the content of that table."""
+    have: dict[str, SourceRead] = {}
+    coming = iter(reads.values() if isinstance(reads, dict) else reads)
+
+    def take(read: SourceRead) -> None:
+        have[read.name] = read
+        if on_read is not None:
+            on_read(read)
+
+    def need(*names: str) -> None:
+        while not set(names) <= set(have):
+            read = next(coming, None)
+            if read is None:
+                raise ValueError(f"sources not read: {sorted(set(names) - set(have))}")
+            take(read)
+
     accepted: dict[str, pl.LazyFrame] = {}
     early: dict[str, Checked] = {}
     for name in reference_order():
         before, after = upstream(name)
-        key = reuse.key(name, reads) if reuse is not None else None
+        need(name, *after)
+        key = reuse.key(name, have) if reuse is not None else None
         kept = reuse.kept(name, key) if key is not None else None
         if kept is not None:
             early.pop(name, None)
             accepted[name] = kept.accepted
             yield name, kept
             continue
-        checked = early.pop(name, None) or check_rows(SOURCES[name], reads[name].rows())
+        checked = early.pop(name, None) or check_rows(SOURCES[name], have[name].rows())
         targets = {t: accepted[t] for t in before}
         for t in after:
-            early[t] = check_rows(SOURCES[t], reads[t].rows())
+            early[t] = check_rows(SOURCES[t], have[t].rows())
             targets[t] = early[t].candidates()
-        res = stage_checked(checked, targets, raw_rows(SOURCES[name], checked.rows), files)
+        own = files if files is not None else files_frame(have[name].entries)
+        res = stage_checked(checked, targets, raw_rows(SOURCES[name], checked.rows), own)
         res.key = key
         accepted[name] = res.staged
         yield name, res
+    for read in coming:  # every source is staged above: nothing is left, but reading has ended
+        take(read)
 
 
 def combine_rejected(parts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -113,9 +176,9 @@ def ingest_landing(landing_dir: Path, dates: DateBounds | None = None) -> Ingest
     staged: dict[str, pl.DataFrame] = {}
     rejected_parts, report_parts = [], []
     with tempfile.TemporaryDirectory(prefix="lianjian-ingest-") as tmp:
-        reads = {r.name: r for r in iter_landing(Path(landing_dir), Path(tmp), warnings, dates)}
-        files = files_frame([e for r in reads.values() for e in r.entries])
-        for name, res in stage_sources(reads, files):
+        reads: dict[str, SourceRead] = {}
+        ahead = read_ahead(iter_landing(Path(landing_dir), Path(tmp), warnings, dates))
+        for name, res in stage_sources(ahead, on_read=lambda r: reads.__setitem__(r.name, r)):
             staged[name] = res.staged.collect()
             rejected_parts.append(res.rejected)
             report_parts.append(res.report)
@@ -147,6 +210,7 @@ __all__ = [
     "iter_landing",
     "raw_rows",
     "raw_schema",
+    "read_ahead",
     "read_landing",
     "reference_order",
     "stage_sources",

@@ -28,13 +28,36 @@ ECHO_CHARS = 60
 REPORT_SCHEMA = INTERNAL["ingest_report"].schema()
 
 
+def _refs(src: Source) -> set[str]:
+    return {c.ref.split(".")[0] for c in src.columns if c.ref} - {src.name}
+
+
+def _reaches(start: str, goal: str) -> bool:
+    """Whether ``start`` references ``goal``, directly or through other sources."""
+    seen, todo = set(), [start]
+    while todo:
+        s = todo.pop()
+        if s == goal:
+            return True
+        if s not in seen:
+            seen.add(s)
+            todo.extend(_refs(SOURCES[s]))
+    return False
+
+
 def reference_order() -> list[str]:
     """Sources in the order their references can be checked against ACCEPTED rows: a source comes
     after every source it references. The one cycle (personnel.dept_code -> departments,
     departments.*_id -> personnel) is broken in declaration order: personnel goes first and checks
-    dept_code against the departments' candidate rows (those passing their own row checks)."""
+    dept_code against the departments' candidate rows (those passing their own row checks). Among
+    the sources that can go next, the one declared first: the landing zone is read in declaration
+    order, so a source can be staged as soon as it (and the sources it takes candidates from) is
+    read, while the next ones are read (``stage_sources``)."""
+    names = list(SOURCES)
+    # a reference to a source declared later that references this one back is the cycle, broken
     deps = {
-        name: {c.ref.split(".")[0] for c in s.columns if c.ref} - {name} for name, s in SOURCES.items()
+        name: {t for t in _refs(s) if not (names.index(t) > names.index(name) and _reaches(t, name))}
+        for name, s in SOURCES.items()
     }
     order: list[str] = []
     remaining = list(SOURCES)
@@ -302,17 +325,38 @@ def check_rows(src: Source, rows: pl.LazyFrame) -> Checked:
     return Checked(src, rows, dup_copies, conflicts)
 
 
+#: Seed of the key hashes (any: they are compared within one staging only, never stored).
+KEY_SEED = 11
+
+
+def _key_hash_duplicates(rows: pl.LazyFrame, key: list[str]) -> pl.Series:
+    """``_ord`` of the rows whose key's 64-bit hash another row shares: every row sharing its key with
+    another is among them (equal keys, equal hashes; null key parts hash alike, as they compare), and
+    the few others are rows whose different keys happen to hash alike, which the caller compares
+    exactly. Only (hash, ``_ord``) of each row is held, and the shared hashes are found by sorting the
+    hashes (cheaper than grouping millions of text keys)."""
+    h = (pl.struct(key) if len(key) > 1 else pl.col(key[0])).hash(KEY_SEED).alias(HASH)
+    hashes = rows.select(h, ORD).collect(engine=STREAMING)
+    ordered = hashes.get_column(HASH).sort()
+    shared = ordered.filter((ordered == ordered.shift(1)).fill_null(False)).unique()
+    if shared.len() == 0:
+        return pl.Series(ORD, [], pl.Int64)
+    return hashes.filter(pl.col(HASH).is_in(shared.implode())).get_column(ORD)
+
+
 def _duplicate_rows(src: Source, rows: pl.LazyFrame) -> tuple[pl.Series, pl.DataFrame]:
     """Rows sharing a key: identical content -> later copies are duplicate copies; differing -> every
     one of them gets ``<key>: conflicting duplicates``. Null key parts count as one key value; rows
-    missing a required key part are not compared. The key columns are read for every row; the whole
+    missing a required key part are not compared. Of every row only a 64-bit hash of its key is kept
+    (``_key_hash_duplicates``); the key columns are read for the rows whose hash is shared, the whole
     content only for the rows sharing a key (usually none)."""
     key = list(src.key)
     required_key = [k for k in key if src.column(k).required]
     has_key = pl.all_horizontal([pl.col(k).is_not_null() for k in required_key]) if required_key else pl.lit(True)
-    keys = rows.select(*key, ORD).collect(engine=STREAMING)
+    maybe = _key_hash_duplicates(rows.filter(has_key), key)
+    keys = rows.filter(pl.col(ORD).is_in(maybe.implode())).select(*key, ORD).collect(engine=STREAMING) if maybe.len() else None
     shared = has_key & (pl.struct(key).is_duplicated() if len(key) > 1 else pl.col(key[0]).is_duplicated())
-    ords = keys.filter(shared).get_column(ORD)
+    ords = keys.filter(shared).get_column(ORD) if keys is not None else pl.Series(ORD, [], pl.Int64)
     del keys
     label = "+".join(key)
     if ords.len() == 0:
