@@ -6,8 +6,9 @@
 
 One op reads the landing zone and stages every source (docs/ingest.md, "Reading each file once"):
 each landing file is read once — or taken from the warehouse's file cache when it has not changed —
-and observed as its ``["landing", <source>]`` asset (assets/landing.py); then the sources are staged
-in ``reference_order()``, because each source's references are checked against the ACCEPTED rows of
+and observed as its ``["landing", <source>]`` asset (assets/landing.py) — in a background thread
+(``read_ahead``), while the sources already read are staged; the sources are staged in
+``reference_order()`` (the order they are read in), because each source's references are checked against the ACCEPTED rows of
 the sources before it; the lineage declared below (internal deps) shows exactly that reference DAG.
 The logic is ``lianjian.ingest`` (one source at a time, streamed: each staged table is a LazyFrame
 the IO manager sinks to Parquet). A source whose inputs did not change since its staged table was
