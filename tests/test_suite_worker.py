@@ -204,6 +204,23 @@ def test_a_process_ending_does_not_wait_for_the_worker(tmp_path):
     assert out.stdout.splitlines() == ["leaving"]
 
 
+def test_a_lock_made_in_the_worker_is_not_reported_leaked_at_exit(tmp_path):
+    """tqdm makes a multiprocessing lock in the worker (when Great Expectations' code first draws a
+    progress bar); the worker is ended at its process's exit without running its own exit hooks, and
+    its lock's semaphore was then reported by Python's resource tracker at the end of every demo run
+    ("There appear to be 1 leaked semaphore objects"). Locks made in a worker leave nothing behind
+    (lianjian/processes.py)."""
+    out = _with_warm_worker(
+        tmp_path,
+        "import tqdm.std\n"
+        "w._pool.submit(tqdm.std.TqdmDefaultWriteLock.create_mp_lock).result(timeout=120)\n"
+        "print('lock made:', w._pool.submit(getattr, tqdm.std.TqdmDefaultWriteLock, 'mp_lock').exception(timeout=60) is not None, flush=True)\n",
+        timeout=300,
+    )
+    assert out.stdout.splitlines() == ["lock made: True"]  # the lock exists in the worker (it cannot be sent back)
+    assert "leaked" not in out.stderr and "resource_tracker" not in out.stderr, out.stderr
+
+
 def test_the_worker_ends_when_its_process_is_killed(tmp_path):
     """A `lianjian run` killed outright (its exit hooks never run) leaves no worker behind."""
     out = _with_warm_worker(
