@@ -119,7 +119,7 @@ def staged_data_quality(context: dg.AssetCheckExecutionContext, lianjian: Lianji
         yield check_result(o, str(index))
 
 
-#: Below the scoring steps (priority 0) and above publishing (pipelines/jobs.py): an in-process run
+#: Below the scoring steps (priority 0) and above publishing (-2, assets/published.py): an in-process run
 #: derives and assesses while the suite worker finishes, then takes the suites, then publishes.
 SUITES_PRIORITY = -1
 
