@@ -20,6 +20,7 @@ import polars as pl
 from lianjian.contract import SOURCES
 from lianjian.quality.checks import SUITES, CheckOutcome, QualityRun, run_quality
 
+
 def gx_cache_dir(warehouse: Path) -> Path:
     """Where the suites' results are cached (one entry per staged table's content and suite)."""
     return Path(warehouse) / "reports" / "gx_cache"
