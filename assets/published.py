@@ -156,6 +156,8 @@ INS = {t: dg.AssetIn(key=list(upstream_key(t))) for t in {**PUBLISHED, **RESTRIC
     ins=INS,
     can_subset=False,
     description="原子化、确定性地发布全部结果表及清单和数据字典。Publish every result table atomically and deterministically.",
+    # after the staged tables' suites (checks/quality.py SUITES_PRIORITY), which run beside the scoring
+    op_tags={"dagster/priority": "-2"},
 )
 def publish(
     context: dg.AssetExecutionContext,
@@ -175,6 +177,9 @@ def publish(
     departments: pl.LazyFrame,
     ingest_report: pl.LazyFrame,
 ):
+    from lianjian.quality.gate import require_suites_passed
+
+    require_suites_passed(lianjian.warehouse_path)  # a failed blocking suite: nothing is published
     rules = lianjian.load_rules()
     frames = {
         "integrity_assessment": integrity_assessment,

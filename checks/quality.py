@@ -1,12 +1,23 @@
 """Asset checks: data quality of the staged layer (issue 3).
 
-One multi-asset check step runs every check of ``lianjian.quality.checks.catalogue()`` — the GX suite
-of each staged table (generated from the contract, validated once per content hash; when the staging
-step ran in this process, validated beside it by the suite worker, lianjian/quality/worker.py, whose
-results the step takes) and the named
-cross-field and cross-source rules — writes the offline Data Docs under
-``<warehouse>/reports/data_docs/`` and reports one Dagster check result per check. ERROR checks are
-blocking: a failure stops the derived and assessed assets and publishing in the same run.
+Every check of ``lianjian.quality.checks.catalogue()`` is reported by one of two multi-asset check
+steps, both attached to the staged tables:
+
+- ``staged_data_quality``, in the first run of a pipeline run, right after staging: the named
+  cross-field and cross-source rules (Polars) and the rejected shares. Its ERROR checks are blocking:
+  a failure ends that run, so nothing is derived, assessed or published.
+- ``staged_contract_suites``, in the second run, after the derived and assessed steps and before
+  publishing: the Great Expectations suite of each staged table (generated from the contract,
+  validated once per content hash; when staging ran in this process, validated beside it by the suite
+  worker, lianjian/quality/worker.py, whose results the step takes) and the named expectations inside
+  a suite. The suites block publishing, not the scoring: a failing ERROR suite lets the scoring finish
+  (its results stay in the warehouse's working layers) and the publish step refuses to publish
+  (lianjian/quality/gate.py), so the previous version stays live. Dagster's own ``blocking`` flag
+  would make every step reading a staged table wait for the suites, so it is off on these checks;
+  their severity stays ERROR.
+
+The second step writes the offline Data Docs of every check under ``<warehouse>/reports/data_docs/``
+(the first writes those of its own checks, so a run stopped after staging leaves a report too).
 
 Every result's metadata carries ``unexpected_count`` (int), ``share`` (float), ``total``, a few
 ``samples`` (never an identity number) and the ``data_docs`` path.
@@ -17,30 +28,39 @@ import dagster as dg
 import polars as pl
 
 from lianjian.contract import SOURCES
-from lianjian.ingest.stagecache import StageCache
-from lianjian.quality.checks import ERROR, CheckOutcome, catalogue, run_quality
+from lianjian.quality.checks import ALL, ERROR, RULES, CheckOutcome, catalogue, run_quality
 from lianjian.quality.docs import data_docs_dir, write_data_docs
+from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_path
 from pipelines.resources import LianjianSettings
 
 CODE_VERSION = "quality-1"
 
-#: Inputs of the check step: every staged table, the quarantine and the ingest report.
-INS = {src: dg.AssetIn(key=["staged", src]) for src in SOURCES} | {
-    "rejected_records": dg.AssetIn(key=["staged", "rejected_records"]),
-    "ingest_report": dg.AssetIn(key=["staged", "ingest_report"]),
-}
+#: The staged tables the rules read, loaded as the step's inputs (the other tables' checks after
+#: staging are their rejected shares, counted in the quarantine and the ingest report).
+RULE_TABLES = ("personnel", "departments", "reviews", "rejected_records", "ingest_report")
 
-SPECS = [
-    dg.AssetCheckSpec(
+
+def _ins(loaded: tuple[str, ...]) -> dict[str, dg.AssetIn]:
+    """The staged tables in ``loaded`` as inputs; every checked table is a dependency anyway (the
+    checks' own assets and ``reads``), read by the step only when it is loaded here."""
+    return {name: dg.AssetIn(key=["staged", name]) for name in loaded}
+
+
+def _spec(c) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
         name=c.name,
         asset=dg.AssetKey(["staged", c.table]),
-        description=c.description,
-        blocking=c.blocking,
+        description=c.description + ("（阻止发布 blocks publishing）" if c.by_suite and c.blocking else ""),
+        blocking=c.blocking and not c.by_suite,  # the suites block publishing (the gate), not the scoring
         additional_deps=[dg.AssetKey(["staged", t]) for t in c.reads if t != c.table],
         metadata={"severity": c.severity, "owner": "team:jijian"},
     )
-    for c in catalogue()
-]
+
+
+#: The checks of the first run (rules) and of the second (the suites), and all of them.
+SPECS = [_spec(c) for c in catalogue() if not c.by_suite]
+SUITE_SPECS = [_spec(c) for c in catalogue() if c.by_suite]
+SUITE_CHECK_KEYS = [s.key for s in SUITE_SPECS]
 
 
 def check_result(o: CheckOutcome, docs: str) -> dg.AssetCheckResult:
@@ -70,37 +90,63 @@ def check_result(o: CheckOutcome, docs: str) -> dg.AssetCheckResult:
     )
 
 
+def _quality(lianjian: LianjianSettings, tables: dict, part: str):
+    warehouse = lianjian.warehouse_path
+    run = run_quality(
+        {src: tables.get(src) for src in SOURCES},
+        tables["rejected_records"],
+        tables["ingest_report"],
+        max_rejected_share=lianjian.load_rules().settings().quality.max_rejected_share,
+        cache_dir=gx_cache_dir(warehouse),
+        digests=staged_digests(warehouse),
+        part=part,
+    )
+    return run, write_data_docs(run, data_docs_dir(warehouse))
+
+
 @dg.multi_asset_check(
     name="staged_data_quality",
     specs=SPECS,
-    ins=INS,
-    description="暂存层数据质量：GX 套件（由数据契约生成）与跨表规则；阻断性检查失败时不计算考核、不发布。"
-    " Staged-layer data quality: contract-generated GX suites and cross-source rules.",
-    compute_kind="great_expectations",
+    ins=_ins(RULE_TABLES),
+    description="暂存层数据质量：跨字段、跨表规则与拒收比例（暂存后即检查）；阻断性检查失败时不计算考核、不发布。"
+    " Staged-layer data quality: cross-field and cross-source rules and rejected shares, right after staging.",
+    compute_kind="polars",
 )
 def staged_data_quality(context: dg.AssetCheckExecutionContext, lianjian: LianjianSettings, **tables: pl.LazyFrame):
-    rules = lianjian.load_rules()
-    warehouse = lianjian.warehouse_path
-    # each staged table's content key as staging recorded it (the SHA-256 of its file, while the file
-    # is the one recorded): an unchanged table is neither read nor hashed again
-    records = StageCache(warehouse)
-    known = {
-        src: f"staged-file-sha256:{sha}"
-        for src in SOURCES
-        if (sha := records.content_sha256(src, warehouse / "staged" / f"{src}.parquet")) is not None
-    }
-    run = run_quality(
-        {src: tables[src] for src in SOURCES},
-        tables["rejected_records"],
-        tables["ingest_report"],
-        max_rejected_share=rules.settings().quality.max_rejected_share,
-        cache_dir=warehouse / "reports" / "gx_cache",
-        digests=known,
-    )
-    index = write_data_docs(run, data_docs_dir(warehouse))
+    run, index = _quality(lianjian, tables, RULES)
     context.log.info(f"数据质量报告 data docs: {index}")
     for o in run.outcomes:
         yield check_result(o, str(index))
 
 
-defs = dg.Definitions(asset_checks=[staged_data_quality])
+#: Below the scoring steps (priority 0) and above publishing (-2, assets/published.py): an in-process run
+#: derives and assesses while the suite worker finishes, then takes the suites, then publishes.
+SUITES_PRIORITY = -1
+
+
+@dg.multi_asset_check(
+    name="staged_contract_suites",
+    specs=SUITE_SPECS,
+    description="暂存层数据契约（GX 套件，由数据契约生成）：与考核计算同时进行，发布前检查；阻断性检查失败时不发布。"
+    " The staged tables' contract suites (GX): run beside the scoring, before publishing; a blocking failure stops publishing.",
+    compute_kind="great_expectations",
+    op_tags={"dagster/priority": str(SUITES_PRIORITY)},
+)
+def staged_contract_suites(context: dg.AssetCheckExecutionContext, lianjian: LianjianSettings):
+    # the tables as the warehouse holds them, read (lazily) here rather than loaded as inputs, exactly
+    # as the publish step's gate reads them (lianjian/quality/gate.py); the Data Docs list every
+    # check: the first run's too, computed again over the quarantine and the ingest report as staging
+    # left them (the rules take milliseconds)
+    warehouse = lianjian.warehouse_path
+    tables = {
+        name: pl.scan_parquet(p) if (p := staged_path(warehouse, name)).is_file() else None
+        for name in (*SOURCES, "rejected_records", "ingest_report")
+    }
+    run, index = _quality(lianjian, tables, ALL)
+    context.log.info(f"数据质量报告 data docs: {index}")
+    for o in run.outcomes:
+        if o.check.by_suite:
+            yield check_result(o, str(index))
+
+
+defs = dg.Definitions(asset_checks=[staged_data_quality, staged_contract_suites])

@@ -139,12 +139,16 @@ def _execute(job: dg.JobDefinition, request: dg.RunRequest, instance, config: di
     """Execute one run request in this process, as the daemon would launch it: its run configuration
     (the paths), tags, partitions (range tags) and asset selection."""
     run_config = {**(request.run_config or {}), **config}
+    selection = request.asset_selection
+    if request.asset_check_keys is not None:  # the checks too (the suites' are not on selected assets)
+        job = job.get_subset(asset_selection=set(selection or ()), asset_check_selection=set(request.asset_check_keys))
+        selection = None
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config=run_config,
         tags=request.tags,
-        asset_selection=request.asset_selection,
+        asset_selection=selection,
     )
 
 
@@ -323,7 +327,10 @@ def _collect(result, instance: dg.DagsterInstance, outcome: RunOutcome) -> None:
     blocking = [c for c in outcome.failed_checks if c["severity"] == "ERROR"]
     if blocking and not outcome.fatal:
         names = "；".join(f"{c['name']}（{c['asset']}）{c['unexpected_count']} 处不符" for c in blocking)
-        outcome.failure = f"阻断性数据质量检查未通过：{names} — 已停止考核与发布，上一版发布结果保持不变；请查看数据质量报告改正数据"
+        # the rules checked after staging stop the run before the scoring; the suites, checked beside
+        # the scoring, stop it before publishing (checks/quality.py)
+        stopped = "已停止考核与发布" if outcome.run_ids == [outcome.run_id] else "考核已计算但未发布"
+        outcome.failure = f"阻断性数据质量检查未通过：{names} — {stopped}，上一版发布结果保持不变；请查看数据质量报告改正数据"
 
 
 def _is_fatal(error) -> bool:

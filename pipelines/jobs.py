@@ -4,9 +4,10 @@
 A pipeline run (``lianjian run``, the nightly schedule, the landing sensor, a launch from the UI) is two
 Dagster runs, built by the same functions (``pipelines/runs.py``):
 
-1. ``lianjian_ingest`` — landing and staging with their checks (unpartitioned: it reads every landing
-   file, whatever years they hold);
-2. ``lianjian_assess`` — derived, assessed, published and the reports, over the years the staged data
+1. ``lianjian_ingest`` — landing and staging with their checks, the suites' aside (unpartitioned: it
+   reads every landing file, whatever years they hold);
+2. ``lianjian_assess`` — derived, assessed, the staged tables' suites (before publishing, beside the
+   scoring: checks/quality.py), published and the reports, over the years the staged data
    holds (the year partitions of ``pipelines/partitions.py``; never the empty ones), launched when the
    first run succeeded: by ``lianjian_assess_after_ingest`` (a run-status sensor) in the daemon, by
    ``lianjian run`` in its own process.
@@ -54,8 +55,8 @@ lianjian_assess = dg.define_asset_job(
     ASSESS_JOB,
     selection=ASSESS_SELECTION,
     description=(
-        "廉检流程第二步：派生 → 考核 → 发布 → 年度报告，按年度分区，只算暂存数据所含的年度（由 lianjian_ingest "
-        "成功后自动启动）。 Step 2: derived, assessed, published and reports over the years the staged data holds."
+        "廉检流程第二步：派生 → 考核 → 暂存表数据契约检查（GX 套件，阻断发布）→ 发布 → 年度报告，按年度分区，只算暂存数据所含的年度（由 lianjian_ingest "
+        "成功后自动启动）。 Step 2: derived, assessed, the staged tables' suites (they block publishing), published and reports over the years the staged data holds."
     ),
 )
 

@@ -3,8 +3,10 @@ a launch from the UI and ``lianjian run`` (docs/architecture.md, "Running").
 
 A pipeline run is two Dagster runs:
 
-1. ``lianjian_ingest`` (landing + staging and their checks), requested by ``ingest_request``;
-2. ``lianjian_assess`` (derived → assessed → published → reports), requested by ``assess_request``
+1. ``lianjian_ingest`` (landing + staging and their checks, but the suites'), requested by
+   ``ingest_request``;
+2. ``lianjian_assess`` (derived → assessed → the staged tables' suites → published → reports; the
+   suites block publishing, not the scoring: checks/quality.py), requested by ``assess_request``
    once the first run succeeded — over the years the staged data holds (``years_to_assess``: each
    source's ``year_from`` column, so never an empty year, widened to a year whose data has left the
    landing zone so that its results are emptied), narrowed to the years whose staged data changed
@@ -28,6 +30,7 @@ import uuid
 
 import dagster as dg
 
+from checks.quality import SUITE_CHECK_KEYS
 from lianjian.errors import FatalError
 from pipelines.partitions import parse_years, range_tags, years_to_assess
 from pipelines.resources import PATH_TAGS, RUN_ID_TAG, TRIGGER_TAG, LianjianSettings
@@ -35,10 +38,13 @@ from pipelines.resources import PATH_TAGS, RUN_ID_TAG, TRIGGER_TAG, LianjianSett
 INGEST_JOB = "lianjian_ingest"
 ASSESS_JOB = "lianjian_assess"
 
-#: The asset groups of the first run; everything else is the second run's.
+#: The asset groups of the first run; everything else is the second run's, and so are the checks fed
+#: by the staged tables' suites: they block publishing, not the scoring (checks/quality.py), so they
+#: run beside it, in the second run.
 INGEST_GROUPS = ("landing", "staged")
-INGEST_SELECTION = dg.AssetSelection.groups(*INGEST_GROUPS)
-ASSESS_SELECTION = dg.AssetSelection.all() - INGEST_SELECTION
+SUITES_SELECTION = dg.AssetSelection.checks(*SUITE_CHECK_KEYS)
+INGEST_SELECTION = dg.AssetSelection.groups(*INGEST_GROUPS) - SUITES_SELECTION
+ASSESS_SELECTION = (dg.AssetSelection.all() - dg.AssetSelection.groups(*INGEST_GROUPS)) | SUITES_SELECTION
 REPORTS_GROUP = "reports"
 
 INGEST_RUN_TAG = "lianjian/ingest_run"
@@ -190,7 +196,7 @@ def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> d
             "由后者接着考核与发布 (a later staging run replaced the staged data)"
         )
     first, last = parse_years(tags[YEARS_TAG]) if YEARS_TAG in tags else changed_years(settings)
-    asset_selection = None
+    asset_selection = asset_check_keys = None
     skip_reports = tags.get(REPORTS_TAG) == "skip"
     kept: set[dg.AssetKey] = set()
     if skip_reports or YEARS_TAG not in tags:
@@ -205,6 +211,11 @@ def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> d
                 for k in ASSESS_SELECTION.resolve(graph)
                 if k not in kept and not (skip_reports and graph.get(k).group_name == REPORTS_GROUP)
             )
+            # the selected assets' own checks and the suites' (whose staged tables are not selected)
+            asset_check_keys = sorted(
+                (k for k in ASSESS_SELECTION.resolve_checks(graph) if k.asset_key in asset_selection or k in SUITE_CHECK_KEYS),
+                key=lambda k: k.to_user_string(),
+            )
         if kept:
             tags[KEPT_TAG] = ",".join(sorted(k.to_user_string() for k in kept))
     return dg.RunRequest(
@@ -213,4 +224,5 @@ def assess_request(ingest_run: dg.DagsterRun, instance: dg.DagsterInstance) -> d
         run_config=settings.run_config(),
         tags={**tags, **range_tags(first, last)},
         asset_selection=asset_selection,
+        asset_check_keys=asset_check_keys,
     )

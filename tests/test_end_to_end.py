@@ -95,3 +95,43 @@ def test_blocking_check_stops_assessment_and_publishing(demo_run, demo_landing, 
     assert "one_party_secretary_per_unit_year" in last and "2 处不符" in last  # the check and its failing count
     assert _digest((warehouse / "published").resolve()) == before
     assert (warehouse / "assessed" / "integrity_assessment" / "2025.parquet").stat().st_mtime_ns == assessed_mtime
+
+
+def test_a_failed_blocking_suite_lets_the_scoring_run_and_stops_publishing(demo_run, demo_landing, tmp_path, capsys, monkeypatch):
+    """The staged tables' suites block publishing, not the scoring (checks/quality.py): they are checked
+    in the second run, after the derived and assessed steps and before publish. A failed blocking suite
+    (here cases': one of its expectations made to fail with 2 rows) lets the year's assessment be
+    computed again, stops publishing (the previous version stays live, byte for byte), exits 1 and
+    names the check."""
+    import dataclasses
+
+    from lianjian.quality import checks as quality_checks
+
+    outcome, demo_warehouse = demo_run
+    assert outcome.success
+    warehouse = tmp_path / "wh"
+    shutil.copytree(demo_warehouse, warehouse, symlinks=True)  # links kept: published -> .current/…
+    before = _digest((warehouse / "published").resolve())
+    assessed = warehouse / "assessed" / "integrity_assessment" / "2025.parquet"
+    assessed_mtime = assessed.stat().st_mtime_ns
+    real = quality_checks.validate_cached
+
+    def broken(src, frame, cache_dir, *, digest=None):
+        result = real(src, frame, cache_dir, digest=digest)
+        if src != "cases":
+            return result
+        first = next(i for i, e in enumerate(result.expectations) if e.check is None)
+        failed = dataclasses.replace(result.expectations[first], success=False, unexpected_count=2, share=2 / result.rows)
+        return dataclasses.replace(result, success=False, expectations=[*result.expectations[:first], failed, *result.expectations[first + 1 :]])
+
+    monkeypatch.setattr(quality_checks, "validate_cached", broken)
+    capsys.readouterr()
+    args = ["run", "--landing", str(demo_landing), "--warehouse", str(warehouse), "--rules", str(RULES), "--years", "2025"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert "cases_contract_suite" in last and "2 处不符" in last and "考核已计算但未发布" in last
+    assert "✓ 完成 assessed__integrity_assessment" in err and "✓ 完成 staged_contract_suites" in err
+    assert err.index("✓ 完成 assessed__integrity_assessment") < err.index("▶ 开始 staged_contract_suites") < err.index("▶ 开始 publish")
+    assert assessed.stat().st_mtime_ns != assessed_mtime  # the scoring ran
+    assert _digest((warehouse / "published").resolve()) == before  # nothing published

@@ -1,7 +1,8 @@
-"""The quality checks inside Dagster: a blocking failure stops the assessment and publishing (the
-published file stays as it was), a WARN failure lets the run finish, and the run leaves an offline
-Data Docs site listing every staged table's suite. Uses the real check step with stand-in assets for
-the staged, derived, assessed and published layers."""
+"""The quality checks inside Dagster: a blocking failure of a rule stops the assessment and publishing
+(the published file stays as it was), a blocking failure of a suite lets the assessment run and stops
+publishing, a WARN failure lets the run finish, and the run leaves an offline Data Docs site listing
+every staged table's suite. Uses the real check steps with stand-in assets for the staged, derived,
+assessed and published layers (the published one asks the suites first, as the publish step does)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from checks.quality import staged_data_quality
+from checks.quality import staged_contract_suites, staged_data_quality
 from lianjian.contract import SOURCES
 from lianjian.quality.docs import data_docs_index
+from lianjian.quality.gate import require_suites_passed
 from pipelines.resources import local_resources
 from support_quality import good_rows, ingest_report, rejected_records, staged
 
@@ -40,15 +42,16 @@ def run_pipeline(warehouse: Path, frames: dict[str, pl.DataFrame], report: pl.Da
     def assessed():
         return pl.DataFrame({"x": [1]})
 
-    @dg.asset(key=["published", "integrity_assessment"], deps=[assessed])
+    @dg.asset(key=["published", "integrity_assessment"], deps=[assessed], op_tags={"dagster/priority": "-2"})
     def published() -> None:
+        require_suites_passed(warehouse)  # as the publish step does
         out = warehouse / "published" / "integrity_assessment" / "part-0.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
         pl.DataFrame({"run": ["new"]}).write_parquet(out)
 
     defs = dg.Definitions(
         assets=[*assets, derived, assessed, published],
-        asset_checks=[staged_data_quality],
+        asset_checks=[staged_data_quality, staged_contract_suites],
         resources=local_resources(warehouse=warehouse, rules=RULES),
         jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.all())],
     )
@@ -86,6 +89,34 @@ def test_blocking_failure_stops_assessment_and_publishing(tmp_path):
     # the failure names the check (what `lianjian run` shows)
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "one_party_secretary_per_unit_year" in failure.event_specific_data.error.message
+
+
+def test_blocking_suite_failure_lets_the_assessment_run_and_stops_publishing(tmp_path):
+    """A staged table that breaks its contract suite (a duplicated case key: 2 rows) is a blocking
+    failure that stops publishing, not the scoring: the suites are checked after the derived and
+    assessed steps (the scoring ran), before the published step, which refuses to publish (the file
+    stays as it was) and names the check."""
+    old = tmp_path / "published" / "integrity_assessment" / "part-0.parquet"
+    old.parent.mkdir(parents=True)
+    pl.DataFrame({"run": ["previous"]}).write_parquet(old)
+    before = old.read_bytes()
+    rows = good_rows()
+    rows["cases"][1]["case_id"] = rows["cases"][0]["case_id"]
+
+    result = run_pipeline(tmp_path, staged(rows), ingest_report())
+
+    assert not result.success
+    ev = evaluations(result)["cases_contract_suite"]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR and ev.metadata["unexpected_count"].value == 2
+    done = materialized(result)
+    assert {"derived/talk_obligations", "assessed/integrity_assessment"} <= done
+    assert "published/integrity_assessment" not in done
+    assert old.read_bytes() == before
+    steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
+    assert steps.index("assessed__integrity_assessment") < steps.index("staged_contract_suites") < steps.index("published__integrity_assessment")
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "published__integrity_assessment"
+    assert "cases_contract_suite" in failure.event_specific_data.error.cause.message
 
 
 def test_warn_failure_lets_the_run_finish_and_is_visible(tmp_path):

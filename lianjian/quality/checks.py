@@ -3,7 +3,9 @@ them all (``run_quality``), testable without Dagster. ``checks/quality.py`` turn
 Dagster asset-check results.
 
 Severity (docs/contract.md "What it reads": a row that breaks the contract never stops the run). ERROR checks are
-blocking — a failure stops the derived and assessed assets and publishing — and are kept for what
+blocking — a failure stops publishing; a rule's (checked right after staging) stops the derived and
+assessed assets too, a suite's (checked beside the scoring, ``CheckDef.by_suite``) only publishing
+(docs/data_quality.md, "Blocking") — and are kept for what
 means the whole load is wrong, which no single bad row can cause: a staged table that does not
 match its contract (every expectation of a suite is enforced row by row by the quarantine, so only a
 broken load or a required source with no accepted row fails it), two or more ACTIVE party
@@ -28,6 +30,19 @@ from lianjian.quality.validate import SuiteResult, validate_cached
 
 ERROR, WARN = "ERROR", "WARN"
 
+#: The checks computed in Polars over the staged tables (the rejected shares aside): run at once,
+#: after staging. The others are fed by the Great Expectations suites (``CheckDef.by_suite``).
+POLARS_CHECKS = (
+    "one_party_secretary_per_unit_year",
+    "supervisors_are_leadership",
+    "dept_heads_and_supervisors_active_in_roster",
+    "reviewed_in_roster",
+    "roster_years_not_in_future",
+    "rejected_records_without_id_numbers",
+)
+#: Which checks ``run_quality`` runs: all of them, those fed by the suites, or the rest (the rules).
+ALL, SUITES, RULES = "all", "suites", "rules"
+
 
 def current_year() -> int:
     """The year in progress in Asia/Shanghai: the last year partition (pipelines/partitions.py)."""
@@ -47,6 +62,12 @@ class CheckDef:
     @property
     def blocking(self) -> bool:
         return self.severity == ERROR
+
+    @property
+    def by_suite(self) -> bool:
+        """Fed by a staged table's Great Expectations suite (the suite itself, or a named expectation
+        inside it): run before publishing, beside the scoring, not before it (``SUITES``)."""
+        return self.name.endswith("_contract_suite") or not (self.name.endswith("_rejected_share") or self.name in POLARS_CHECKS)
 
     @property
     def description(self) -> str:
@@ -208,19 +229,26 @@ def run_quality(
     max_rejected_share: float,
     cache_dir: Path | None = None,
     digests: dict[str, str] | None = None,
+    part: str = ALL,
 ) -> QualityRun:
     """Run every check of ``catalogue()`` over the staged tables (absent sources count as empty).
     ``digests``: the content key of a staged table known without reading it (its file's SHA-256 as
-    staging recorded it), so a suite whose result is cached for that content reads nothing."""
+    staging recorded it), so a suite whose result is cached for that content reads nothing.
+    ``part``: ``ALL``, or only the checks fed by the suites (``SUITES``) or only the others (``RULES``:
+    no suite is run, and the result lists no suite)."""
     t0 = time.perf_counter()
     frames = {src: _empty(src) if staged.get(src) is None else staged[src] for src in SOURCES}
     digests = digests or {}
     # one table in memory at a time (read only when its suite must run, or its content key is not
     # known): the cross rules below read the (lazy) inputs themselves
-    suites = {
-        src: validate_cached(src, frame if src in digests else _eager(frame), cache_dir, digest=digests.get(src))
-        for src, frame in frames.items()
-    }
+    suites = (
+        {}
+        if part == RULES
+        else {
+            src: validate_cached(src, frame if src in digests else _eager(frame), cache_dir, digest=digests.get(src))
+            for src, frame in frames.items()
+        }
+    )
     polars_checks = {
         "one_party_secretary_per_unit_year": lambda: cross.one_active_party_secretary(frames["personnel"]),
         "supervisors_are_leadership": lambda: cross.supervisors_are_leadership(frames["departments"], frames["personnel"]),
@@ -233,6 +261,8 @@ def run_quality(
     }
     outcomes: list[CheckOutcome] = []
     for check in catalogue():
+        if (part == SUITES and not check.by_suite) or (part == RULES and check.by_suite):
+            continue
         if check.name.endswith("_contract_suite"):
             r = suites[check.table]
             outcomes.append(_from_expectations(check, r, r.for_check(None)))

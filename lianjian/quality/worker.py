@@ -12,8 +12,10 @@ need be) instead of running the suite itself.
 
 Nothing about the checks changes: the worker runs the same ``validate_cached`` over the same staged
 file, keyed by the same content digest (the file's SHA-256 as staging recorded it), and writes the
-same cache entry; the step reports the same results, metadata and Data Docs, and the blocking checks
-still stop the run before anything is derived or published. When the worker is not there (a step in
+same cache entry; the step reports the same results, metadata and Data Docs, and a failed blocking
+suite still stops the run before anything is published. The step that takes the results is the
+suites' check step of the second run, after the derived and assessed steps (checks/quality.py): the
+worker has the scoring's time as well to finish. When the worker is not there (a step in
 another process, the multiprocess executor) or fails, the step runs the suite itself, as before.
 
 The worker reads only staged tables (no identity number: personal columns are dropped at staging)

@@ -1,0 +1,71 @@
+"""The staged tables' suites block publishing: what the publish step asks before it writes anything.
+
+The checks fed by the Great Expectations suites (``CheckDef.by_suite``: each staged table's
+``<source>_contract_suite``, and the named expectations inside a suite) are run in the second Dagster
+run of a pipeline run, beside the scoring, by the check step ``staged_contract_suites``
+(checks/quality.py), which Dagster runs after the derived and assessed steps and before publishing.
+A failing blocking suite there does not stop the scoring — its results are only written to the
+warehouse's working layers — but it stops publishing: the publish step calls
+``require_suites_passed`` first, which takes the same results (from the suite worker, else from the
+suites' cache, else by running the suites) and refuses to publish when a blocking one failed, whatever
+the executor and the order it ran the steps in. The previously published version stays live.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from lianjian.contract import SOURCES
+from lianjian.quality.checks import SUITES, CheckOutcome, QualityRun, run_quality
+
+
+def gx_cache_dir(warehouse: Path) -> Path:
+    """Where the suites' results are cached (one entry per staged table's content and suite)."""
+    return Path(warehouse) / "reports" / "gx_cache"
+
+
+def staged_path(warehouse: Path, src: str) -> Path:
+    return Path(warehouse) / "staged" / f"{src}.parquet"
+
+
+def staged_digests(warehouse: Path) -> dict[str, str]:
+    """Each staged table's content key as staging recorded it (the SHA-256 of its file, while the file
+    is the one recorded): an unchanged table is neither read nor hashed again."""
+    from lianjian.ingest.stagecache import StageCache
+
+    records = StageCache(warehouse)
+    return {
+        src: f"staged-file-sha256:{sha}"
+        for src in SOURCES
+        if (sha := records.content_sha256(src, staged_path(warehouse, src))) is not None
+    }
+
+
+class SuitesFailed(Exception):
+    """A blocking suite check failed: nothing is published (exit status 1)."""
+
+
+def failure_message(failed: list[CheckOutcome]) -> str:
+    names = "；".join(f"{o.check.name}（staged/{o.check.table}）{o.unexpected_count} 处不符" for o in failed)
+    return (
+        f"阻断性数据质量检查未通过：{names} — 未发布，上一版发布结果保持不变；请查看数据质量报告改正数据"
+        " (a blocking data-quality check failed: nothing was published)"
+    )
+
+
+def suite_run(warehouse: Path) -> QualityRun:
+    """The checks fed by the suites over the staged tables as the warehouse holds them."""
+    frames = {src: pl.scan_parquet(p) if (p := staged_path(warehouse, src)).is_file() else None for src in SOURCES}
+    return run_quality(
+        frames, None, None, max_rejected_share=1.0, cache_dir=gx_cache_dir(warehouse), digests=staged_digests(warehouse), part=SUITES
+    )
+
+
+def require_suites_passed(warehouse: Path) -> None:
+    """Raise ``SuitesFailed`` when a blocking check fed by a staged table's suite fails: called by the
+    publish step before it writes anything."""
+    failed = suite_run(warehouse).blocking_failures
+    if failed:
+        raise SuitesFailed(failure_message(failed))
