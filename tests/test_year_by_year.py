@@ -89,8 +89,11 @@ def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(de
     written: list[tuple[str, list]] = []  # (file, the years of the frame written)
     write = io_manager.write_parquet_atomic
 
+    writers: set[str] = set()  # the threads that wrote the year files
+
     def spy_write(frame, path):
         written.append((f"{path.parent.name}/{path.name}", frame.get_column("year").unique().sort().to_list()))
+        writers.add(threading.current_thread().name)
         return write(frame, path)
 
     monkeypatch.setattr(SpilledYears, "add", spy_add)
@@ -112,6 +115,7 @@ def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(de
     expected = [(t, y) for pair in STEPS.values() for y in years for t in pair]
     assert sorted(name_year for name_year in ((name, year) for name, year, _ in spilled)) == sorted(expected)
     assert len(threads) == 2 and all(t.startswith("lianjian-year") for t in threads), threads
+    assert len(writers) == 2 and all(t.startswith("lianjian-year") for t in writers), writers  # the IO manager too
     assert all(found in ([year], []) for _, year, found in spilled), spilled
     assert sorted(name for name, _ in written) == sorted(f"{t}/{y}.parquet" for t in outputs for y in years)
     assert all(found in ([int(name[-12:-8])], []) for name, found in written), written
