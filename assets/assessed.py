@@ -14,10 +14,11 @@ Each asset reads exactly the tables its rule reads, so the graph shows what a gr
 - R4: ``accountability_triggers``, from both assessments, the roster, departments and violations.
 
 R2, R3 and R8 are partitioned by year (``pipelines/partitions.py``); R4 reads every year. R2 and R3
-compute their years one at a time and write each year's outputs to the step's private temporary
-folder as soon as they are computed (``_year_by_year``, ``pipelines.io_manager.SpilledYears``): the
-step holds one year, the IO manager writes the year files from the spills (docs/performance.md,
-"One year in memory in R2 and R3"). R2, R3 and R8 keep a year whose inputs are those its files were
+compute each year on its own, two years at a time (``lianjian.threads``), and write each year's
+outputs to the step's private temporary folder as soon as they are computed (``_year_by_year``,
+``pipelines.io_manager.SpilledYears``): the step holds the years being computed, never all of them,
+and the IO manager writes the year files from the spills (docs/performance.md, "One year in memory in
+R2 and R3", "Two years at a time"). R2, R3 and R8 keep a year whose inputs are those its files were
 computed from, without computing it (lianjian/yearkeep.py).
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
@@ -36,6 +37,7 @@ from lianjian.scoring.evidence import assessment_evidence
 from lianjian.scoring.integrity import integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment
 from lianjian.scoring.triggers import accountability_triggers
+from lianjian.threads import each_year
 from pipelines.io_manager import KeptYears, SpilledYears, table_path, table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
@@ -114,12 +116,13 @@ def _year_by_year(
     yearly: dict[str, pl.LazyFrame],
     **others,
 ) -> tuple[SpilledYears, SpilledYears, dict[int, str | None]]:
-    """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years in
-    turn, from that year's rows of the inputs that have a ``year`` column: both rules grade a year
+    """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years on its
+    own (two at a time: ``lianjian.threads.each_year``), from that year's rows of the inputs that have a ``year`` column: both rules grade a year
     from its own rows alone (RULES.md), so one year at a time gives the same rows and reads only the
     years the run computes (Polars cannot push the years down through the window functions of the
     evidence rows). Each year's table (sorted by its key) and evidence (in ``assessment_evidence``'s
-    order) are spilled into ``spill`` as soon as they are computed, so the step holds one year: the
+    order) are spilled into ``spill`` as soon as they are computed, so the step holds the years being
+    computed (two), never all of them: the
     key of both tables begins with the year, so the years one after the other are the rows and the
     order of the whole run's table sorted at once. Returns the two outputs' spills, for the IO
     manager (``pipelines/io_manager.py``, ``SpilledYears``), and the years computed with the digest
@@ -132,13 +135,14 @@ def _year_by_year(
     table_name, evidence_name = tables
     table_years, evidence_years = SpilledYears(spill, table_name), SpilledYears(spill, evidence_name)
     computed, kept = _kept_years(context, warehouse, tables, ins, others["rules"])
-    for year in context_years(context):
-        if year in kept:
-            table_years.keep(year)
-            evidence_years.keep(year)
-            continue
+    for year in kept:
+        table_years.keep(year)
+        evidence_years.keep(year)
+    with_year = {name for name, lf in yearly.items() if "year" in lf.collect_schema()}
+
+    def one_year(year: int) -> None:
         this_year = pl.col("year") == year
-        ins = {name: lf.filter(this_year) if "year" in lf.collect_schema() else lf for name, lf in yearly.items()}
+        ins = {name: lf.filter(this_year) if name in with_year else lf for name, lf in yearly.items()}
         table, facts = score(**ins, **others)
         # collected together so that what both read is computed once
         t, e = pl.collect_all([table.filter(this_year), facts.filter(this_year)])
@@ -146,6 +150,10 @@ def _year_by_year(
         del t
         evidence_years.add(year, assessment_evidence(e.lazy()).collect())
         del e
+
+    # the years are independent: two at a time fill both cores (lianjian/threads.py), each spilled
+    # as soon as it is computed
+    each_year(one_year, [year for year in context_years(context) if year not in kept])
     return table_years, evidence_years, computed
 
 

@@ -22,8 +22,8 @@ grade (``grades/好`` …) — never values of a row.
 
 A step that computes its years one at a time (R2, R3: ``assets/assessed.py``) hands each yearly output
 over as ``SpilledYears``: every year is written to the step's private temporary folder as soon as it is
-computed and dropped from memory, and this IO manager writes the year files from those spills one year
-at a time, so that the step never holds more than one year of its outputs (national: R2's evidence,
+computed and dropped from memory, and this IO manager writes the year files from those spills, two
+years at a time (lianjian/threads.py), so that the step never holds more than the years in hand (national: R2's evidence,
 ≈ 2 M rows a year, held for five years made the run's peak; docs/performance.md). A Polars frame
 cannot serve here: Dagster hands a step's outputs to the IO manager only when the step yields them,
 and a multi-asset step yields its two outputs (a table and its evidence) after computing both.
@@ -41,7 +41,7 @@ from the file kept and ``unchanged`` true, so the UI and the lineage show the ta
 
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,7 @@ import polars as pl
 
 from lianjian.contract import ENUMS
 from lianjian.files import make_private, private_dirs, private_mkdir, remove_stale_siblings
+from lianjian.threads import each_year
 from pipelines.resources import LianjianSettings
 
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, statistics=True, row_group_size=1_000_000)
@@ -241,9 +242,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     @staticmethod
     def _frame_years(
         context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame, kept: frozenset[int] = frozenset()
-    ) -> Iterator[tuple[str, pl.DataFrame | None]]:
-        """The run's years of a frame that holds exactly them (but the ``kept`` years: None for those),
-        one at a time. A lazy frame is computed one year at a time (the largest table, the evidence, is
+    ) -> Callable[[str], pl.DataFrame | None]:
+        """The rows of one of the run's years of a frame that holds exactly them (None for the ``kept``
+        years). A lazy frame is computed one year at a time (the largest table, the evidence, is
         never held whole: national, some 13 M rows)."""
         keys = list(context.asset_partition_keys)
         year = pl.col("year")
@@ -253,39 +254,43 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if outside.height:  # the asset filters its output to the run's years: anything else is a bug
             found = sorted(outside.get_column("year").to_list(), key=lambda y: (y is None, y))
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {found} outside the run's years {keys[0]}–{keys[-1]}")
-        for key in keys:
+
+        def rows_of(key: str) -> pl.DataFrame | None:
             if int(key) in kept:
-                yield key, None
-                continue
+                return None
             part = obj.filter(year == int(key))
-            part = part.collect() if isinstance(part, pl.LazyFrame) else part
-            yield key, part
-            del part  # not held while the next year is computed
+            return part.collect() if isinstance(part, pl.LazyFrame) else part
+
+        return rows_of
 
     @staticmethod
-    def _spilled_years(context: dg.OutputContext, spilled: SpilledYears) -> Iterator[tuple[str, pl.DataFrame]]:
-        """The run's years of a step that spilled them one at a time, read back one at a time: the
+    def _spilled_years(context: dg.OutputContext, spilled: SpilledYears) -> Callable[[str], pl.DataFrame | None]:
+        """The rows of one of the run's years of a step that spilled them one at a time, read back: the
         years spilled must be the run's, and every row of a year's spill of that year."""
         keys = list(context.asset_partition_keys)
         if spilled.years != [int(k) for k in keys]:
             raise ValueError(f"{context.asset_key.to_user_string()}: years {spilled.years} spilled, the run's years are {keys[0]}–{keys[-1]}")
-        for key in keys:
+
+        def rows_of(key: str) -> pl.DataFrame | None:
             part = spilled.read(int(key))
             if part is None:  # kept: the year's file stays as it is
-                yield key, None
-                continue
+                return None
             wrong = part.filter(pl.col("year").is_null() | (pl.col("year") != int(key)))
             if wrong.height:
                 raise ValueError(f"{context.asset_key.to_user_string()}: {wrong.height} rows of year {key} have another year")
-            del wrong
-            yield key, part
-            del part
+            return part
 
-    def _write_years(self, context: dg.OutputContext, years: Iterator[tuple[str, pl.DataFrame | None]]) -> None:
+        return rows_of
+
+    def _write_years(self, context: dg.OutputContext, rows_of: Callable[[str], pl.DataFrame | None]) -> None:
         """One file per partition year of this run, each year's materialization described by its own
-        file; ``years`` hands over one year at a time (None: a year kept as it is, described from its
-        file and marked ``unchanged``)."""
-        for key, part in years:
+        file; ``rows_of(year)`` gives a year's rows (None: a year kept as it is, described from its
+        file and marked ``unchanged``). Two years at a time (lianjian/threads.py: compressing a
+        year's file keeps about one core busy), each year's rows held only while its file is
+        written; the metadata recorded afterwards, in the years' order."""
+
+        def write(key: str) -> dict:
+            part = rows_of(key)
             path = self._path(context.asset_key, key)
             extra = {}
             if part is None:
@@ -299,19 +304,18 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             else:
                 rows = write_parquet_atomic(part, path)
                 schema = part.schema
-            add_partition_metadata(
-                context,
-                key,
-                {
-                    "dagster/row_count": dg.MetadataValue.int(rows),
-                    "dagster/partition_row_count": dg.MetadataValue.int(rows),
-                    "dagster/column_schema": table_schema(schema),
-                    "path": dg.MetadataValue.path(str(path)),
-                    **(grade_metadata(part) if part is not None else {}),
-                    **extra,
-                },
-            )
-            del part
+            return {
+                "dagster/row_count": dg.MetadataValue.int(rows),
+                "dagster/partition_row_count": dg.MetadataValue.int(rows),
+                "dagster/column_schema": table_schema(schema),
+                "path": dg.MetadataValue.path(str(path)),
+                **(grade_metadata(part) if part is not None else {}),
+                **extra,
+            }
+
+        keys = list(context.asset_partition_keys)
+        for key, metadata in zip(keys, each_year(write, keys)):
+            add_partition_metadata(context, key, metadata)
 
     def load_input(self, context: dg.InputContext):
         if context.has_asset_partitions:

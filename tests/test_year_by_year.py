@@ -9,6 +9,7 @@ spills and on the IO manager's writer, then the same rules over every year at on
 
 import hashlib
 import shutil
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -64,6 +65,9 @@ def _all_at_once(wh: Path) -> dict[str, pl.DataFrame]:
 
 def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(demo_run, tmp_path, monkeypatch):
     from assets import assessed
+    from lianjian.threads import WORKERS_ENV
+
+    monkeypatch.setenv(WORKERS_ENV, "2")
     from lianjian.contract import SOURCES
 
     _, demo = demo_run
@@ -74,17 +78,22 @@ def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(de
     assert len(years) >= 3, years
 
     spilled: list[tuple[str, int, list]] = []  # (output, year, the years of the frame spilled)
+    threads: set[str] = set()  # the threads that computed the years
     add = SpilledYears.add
 
     def spy_add(self, year, frame):
         spilled.append((self.folder.name, year, frame.get_column("year").unique().to_list()))
+        threads.add(threading.current_thread().name)
         return add(self, year, frame)
 
     written: list[tuple[str, list]] = []  # (file, the years of the frame written)
     write = io_manager.write_parquet_atomic
 
+    writers: set[str] = set()  # the threads that wrote the year files
+
     def spy_write(frame, path):
         written.append((f"{path.parent.name}/{path.name}", frame.get_column("year").unique().sort().to_list()))
+        writers.add(threading.current_thread().name)
         return write(frame, path)
 
     monkeypatch.setattr(SpilledYears, "add", spy_add)
@@ -100,10 +109,13 @@ def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(de
     )
     assert result.success
 
-    # one year in memory: each year's table and evidence are spilled, one year each, before the
-    # next year is computed; the IO manager writes one year per file; the spills are gone
+    # the years computed two at a time (lianjian/threads.py), each year's table and evidence spilled,
+    # one year each, as soon as the year is computed; the IO manager writes one year per file; the
+    # spills are gone
     expected = [(t, y) for pair in STEPS.values() for y in years for t in pair]
-    assert [(name, year) for name, year, _ in spilled] == expected
+    assert sorted(name_year for name_year in ((name, year) for name, year, _ in spilled)) == sorted(expected)
+    assert len(threads) == 2 and all(t.startswith("lianjian-year") for t in threads), threads
+    assert len(writers) == 2 and all(t.startswith("lianjian-year") for t in writers), writers  # the IO manager too
     assert all(found in ([year], []) for _, year, found in spilled), spilled
     assert sorted(name for name, _ in written) == sorted(f"{t}/{y}.parquet" for t in outputs for y in years)
     assert all(found in ([int(name[-12:-8])], []) for name, found in written), written

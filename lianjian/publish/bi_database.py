@@ -97,11 +97,14 @@ def write_bi_database(warehouse: Path) -> Path:
     try:
         con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
         try:
+            # one transaction: each statement on its own would be committed (and its log written) alone
+            con.execute("BEGIN TRANSACTION")
             for name, t in PUBLISHED.items():
                 con.execute(view_sql(warehouse, name))
                 con.execute(f"COMMENT ON VIEW {_ident(name)} IS {_literal(table_comment(t))}")
                 for c in t.columns:
                     con.execute(f"COMMENT ON COLUMN {_ident(name)}.{_ident(c.name)} IS {_literal(column_comment(c))}")
+            con.execute("COMMIT")
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -69,6 +69,7 @@ from lianjian.publish.dictionary import dictionary_bytes, restricted_dictionary_
 from lianjian.publish.dimensions import codes_table
 from lianjian.publish.layout import LINK, VERSIONS, current_version, publish_lock, recover, versions_dir  # noqa: F401
 from lianjian.rules_config import Rules
+from lianjian.threads import each_year
 
 #: Every table a publish writes: the BI tables and the restricted outputs (one contract each).
 OUTPUTS = {**PUBLISHED, **RESTRICTED}
@@ -177,14 +178,22 @@ def _write(frame: pl.DataFrame, path: Path) -> dict:
     return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
-def file_checks(table: str, path: Path) -> dict:
+def frame_checks(table: str, frame: pl.DataFrame, path: Path) -> dict:
+    """``file_checks`` of the file ``path`` just written from ``frame``, from the frame in memory
+    instead of reading the file back: the file holds exactly the frame's values (Parquet stores them
+    as they are), so the rows, identity-number cells, empty values and grades are the same; the
+    columns and types are read from the file's footer (what a reader sees)."""
+    return file_checks(table, path, frame)
+
+
+def file_checks(table: str, path: Path, frame: pl.DataFrame | None = None) -> dict:
     """What the publish checks find in one file just written (one read of it): its columns and types
     as stored, how many text cells hold an identity number (lianjian.privacy), per column the contract
     declares never empty its null (or empty text) cells, and for a table with grades its rows per
     grade. Kept in the version's ``CHECKS`` record."""
     t = OUTPUTS[table]
     stored = pl.read_parquet_schema(path)
-    lf = pl.scan_parquet(path, hive_partitioning=False)
+    lf = pl.scan_parquet(path, hive_partitioning=False) if frame is None else frame.lazy()
     never_empty = [c for c in t.columns if c.empty is None and c.name in stored]
     empty = [
         (pl.col(c.name).is_null() | (pl.col(c.name) == "") if c.kind in ("str", "enum") else pl.col(c.name).is_null())
@@ -320,6 +329,8 @@ def write_table(
     if OUTPUTS[table].yearly:
         lf = frame.lazy()
         linked: list[int] = []
+        entries: dict[int, dict] = {}
+        fresh: list[tuple[int, Path, str | None]] = []  # the years to prepare and write
         for year in years:
             rel = Path(table, f"year={year}", PART)
             kept = reuse.entry(table, rel, year) if reuse is not None else None
@@ -330,21 +341,32 @@ def write_table(
             if kept is not None:  # the same results as the live version's file: linked, not written
                 (root / rel.parent).mkdir(parents=True, exist_ok=True)
                 os.link(reuse.folder / rel, root / rel)
-                files.append({"path": rel.as_posix(), "rows": kept["rows"], "sha256": kept["sha256"]})
+                entries[year] = {"path": rel.as_posix(), "rows": kept["rows"], "sha256": kept["sha256"]}
                 checks[rel.as_posix()] = _with_source(reuse.checks[rel.as_posix()], source)
                 fsync_dir(root / rel.parent)
                 linked.append(year)
-                continue
+            else:
+                fresh.append((year, rel, source))
+
+        def write_year(job: tuple[int, Path, str | None]) -> tuple[dict, dict]:
+            year, rel, source = job
             part = prepare(table, lf.filter(pl.col(PARTITION) == year))
             # copied row by row into fresh buffers, as partitioning the whole table did: the file's
             # bytes depend on the buffers' layout, not only on the values (the same bytes as before)
             part = part.select(pl.all().gather(pl.int_range(0, part.height))).drop(PARTITION)
-            files.append({"path": rel.as_posix(), **_write(part, root / rel)})
-            checks[rel.as_posix()] = _with_source(file_checks(table, root / rel), source)
+            entry = {"path": rel.as_posix(), **_write(part, root / rel)}
+            found = _with_source(frame_checks(table, part, root / rel), source)
             fsync_dir(root / rel.parent)
-            del part
+            return entry, found
+
+        # each year prepared and written on its own, two at a time (lianjian/threads.py): a year file
+        # is a function of its rows alone
+        for (year, rel, _), (entry, found) in zip(fresh, each_year(write_year, fresh)):
+            entries[year] = entry
+            checks[rel.as_posix()] = found
+        files = [entries[year] for year in years]
         # every row of the frame is in a written year (the linked years' rows are not read)
-        written = sum(f["rows"] for f, y in zip(files, years) if y not in linked)
+        written = sum(entries[y]["rows"] for y in years if y not in linked)
         total = lf.filter(~pl.col(PARTITION).is_in(linked)).select(pl.len()).collect().item()
         if total != written:
             raise FatalError(
@@ -353,8 +375,9 @@ def write_table(
             )
     else:
         rel = Path(table, PART)
-        files.append({"path": rel.as_posix(), **_write(prepare(table, frame), root / rel)})
-        checks[rel.as_posix()] = file_checks(table, root / rel)
+        part = prepare(table, frame)
+        files.append({"path": rel.as_posix(), **_write(part, root / rel)})
+        checks[rel.as_posix()] = frame_checks(table, part, root / rel)
     base.mkdir(parents=True, exist_ok=True)
     fsync_dir(base)
     return files

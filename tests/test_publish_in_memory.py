@@ -1,0 +1,68 @@
+"""Publish writes its year files two at a time and checks each from the frame it wrote, not by reading
+the file back (lianjian/publish/publish.py ``write_table``, ``frame_checks``; docs/performance.md "Two
+years at a time"): the files, their checks (``_checks.json``) and what the checks report are those of
+one year after the other with every file read back."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import polars as pl
+from support_publish import golden_leads, golden_tables, parquet_bytes
+
+import lianjian.publish.publish as P
+from lianjian.contract import RESTRICTED
+from lianjian.publish import layout
+from lianjian.threads import WORKERS_ENV
+
+KW = dict(ingest_report=None, rules_version="x", rules_sha256="c" * 64, code_version_="test")
+
+
+def _publish(warehouse: Path, run_id: str) -> P.PublishResult:
+    return P.publish_tables(warehouse, golden_tables(), run_id=run_id, restricted={"review_leads": golden_leads()}, **KW)
+
+
+def test_year_files_written_two_at_a_time_and_checked_without_reading_them_back(tmp_path, monkeypatch):
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    one = _publish(tmp_path / "one", "one")
+
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    writers: set[str] = set()
+    write = P._write
+
+    def spy_write(frame, path):
+        if "year=" in str(path):
+            writers.add(threading.current_thread().name)
+        return write(frame, path)
+
+    read: list[Path] = []  # files whose rows Polars was asked to read
+    for name in ("scan_parquet", "read_parquet"):
+        real = getattr(pl, name)
+
+        def spy(source, *args, _real=real, **kwargs):
+            read.extend(Path(s) for s in (source if isinstance(source, (list, tuple)) else [source]) if isinstance(s, (str, Path)))
+            return _real(source, *args, **kwargs)
+
+        monkeypatch.setattr(pl, name, spy)
+    monkeypatch.setattr(P, "_write", spy_write)
+    two = _publish(tmp_path / "two", "two")
+
+    assert len(writers) == 2 and all(w.startswith("lianjian-year") for w in writers), writers
+    versions = tmp_path / "two" / layout.VERSIONS
+    assert [p for p in read if versions in p.absolute().parents] == []  # no file of the new version read back
+    # the same bytes, the same checks record and the same findings as one year at a time
+    for part in ("published", "restricted"):
+        assert parquet_bytes(tmp_path / "two", part) == parquet_bytes(tmp_path / "one", part)
+    version_one, version_two = layout.current_version(tmp_path / "one"), layout.current_version(tmp_path / "two")
+    assert (version_two / P.CHECKS).read_bytes() == (version_one / P.CHECKS).read_bytes()
+    assert (two.schema, two.grades, two.identity_cells) == (one.schema, one.grades, one.identity_cells)
+    monkeypatch.undo()
+    # and the checks from memory are what reading each file finds
+    record = P.read_json(version_two / P.CHECKS)
+    for part, folder in ((P.LINK, version_two / P.LINK), (layout.RESTRICTED, version_two / layout.RESTRICTED)):
+        assert record[part]
+        for rel, found in record[part].items():
+            table = rel.split("/", 1)[0]
+            assert table in (RESTRICTED if part == layout.RESTRICTED else P.PUBLISHED)
+            assert P.file_checks(table, folder / rel) == found, rel
