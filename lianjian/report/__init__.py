@@ -43,6 +43,7 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.errors import FatalError, NotFound, ReportsNotWritten
+from lianjian.files import private_mkdir
 from lianjian.processes import end_with_parent
 from lianjian.report.build import Shared, chunk_reports, shared, year_inputs
 from lianjian.report.html import render_index, render_report, table_html
@@ -121,12 +122,12 @@ def _read_digests(folder: Path) -> dict[str, list]:
     return data if isinstance(data, dict) else {}
 
 
-def _intact(entry: object, digest: str, page: Path, book: Path) -> bool:
+def _intact(entry: object, digest: str, page: Path | str, book: Path | str) -> bool:
     """Whether the files of a report are those recorded for ``digest``: both there, at their sizes."""
     if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == digest):
         return False
     try:
-        return page.stat().st_size == entry[1] and book.stat().st_size == entry[2]
+        return os.stat(page).st_size == entry[1] and os.stat(book).st_size == entry[2]
     except OSError:
         return False
 
@@ -206,19 +207,21 @@ class _Writer:
             self.year_inputs = None  # free the previous year before reading the next
             self.year_inputs, self.year = year_inputs(self.inputs, task.year), task.year
         folder = self.inputs.warehouse / "reports" / str(task.year)
+        private_mkdir(folder)  # once: each file below is written into it without checking it again
         done: list[_Done] = []
         for report in chunk_reports(self.common, self.year_inputs, task.year, task.report_keys):
-            page = folder / f"{report.file_stem}.html"
-            book = folder / f"{report.file_stem}.xlsx"
+            page = f"{folder}/{report.file_stem}.html"
+            book = f"{folder}/{report.file_stem}.xlsx"
             links = _links(report, self.rollups)
             digest = report_digest(report, links)
             entry = task.known.get(report.report_key)
             fresh = not _intact(entry, digest, page, book)
             if fresh:  # built; its files written unless they hold these bytes already (a code change)
-                wrote_page = write_if_changed(page, render_report(report, links=links))
-                wrote_book = write_if_changed(book, workbook_bytes(report))
+                html, xlsx = render_report(report, links=links), workbook_bytes(report)
+                wrote_page = write_if_changed(page, html, folder_ready=True)
+                wrote_book = write_if_changed(book, xlsx, folder_ready=True)
                 fresh = wrote_page or wrote_book
-                entry = [digest, page.stat().st_size, book.stat().st_size]
+                entry = [digest, len(html), len(xlsx)]  # the sizes of the files, written or already there
             done.append(_Done(report.report_key, report.unit_code, report.rollup, entry, fresh))
         return done
 
