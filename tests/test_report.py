@@ -385,19 +385,61 @@ def test_report_open_without_a_display_says_so(tmp_path, monkeypatch, capsys):
 
 
 def test_asset_materializes(tmp_path):
-    from assets.reports import PUBLISHED_DEPS, yearly_reports
+    """One step makes both assets of the reports layer: the notices (written while the report
+    workers build the reports) and the yearly reports, whose index links the notices."""
+    from assets.reports import PUBLISHED_DEPS, reports
     from pipelines.resources import LianjianSettings
 
     wh = make_warehouse(tmp_path)
     assert dg.AssetKey(["published", "integrity_assessment"]) in PUBLISHED_DEPS
-    result = dg.materialize([yearly_reports], resources={"lianjian": LianjianSettings(warehouse=str(wh))})
+    result = dg.materialize([reports], resources={"lianjian": LianjianSettings(warehouse=str(wh))})
     assert result.success
-    meta = result.asset_materializations_for_node("reports__yearly_reports")[0].metadata
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("reports")}
+    meta = by_key["reports/yearly_reports"]
     assert meta["reports"].value == 4 * 3 and meta["rollups"].value == 2 * 3  # 4 units, 2 parents, 3 years
     assert meta["written"].value == 18 and meta["unchanged"].value == 0  # a first run writes every report
     assert (wh / "reports" / "index.html").is_file()
-    spec = next(iter(yearly_reports.specs))
+    assert "reports/major_matter_notices" in by_key and "pages" in by_key["reports/major_matter_notices"]
+    specs = {s.key.to_user_string(): s for s in reports.specs}
+    spec = specs["reports/yearly_reports"]
     assert spec.group_name == "reports" and spec.owners == ["team:jijian"] and spec.description.startswith("年度报告")
+    assert dg.AssetKey(["reports", "major_matter_notices"]) in {d.asset_key for d in spec.deps}
+
+
+def test_the_notices_are_written_while_the_workers_build_the_reports(tmp_path, monkeypatch):
+    """``write_reports(alongside=...)`` runs the other work of the step in the calling process after
+    the report tasks are handed to the worker processes (which then build them meanwhile), and
+    before the index, which links what it wrote; the files are those of the two written one after
+    the other."""
+    import lianjian.report as report
+    from lianjian.report.notices import write_notices
+
+    one, both = (make_warehouse(tmp_path / name) for name in ("one", "both"))
+    write_notices(one)
+    write_reports(one, workers=1)
+    monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
+    order: list[str] = []
+    real_pool = report._pool
+
+    class Pool:
+        def __init__(self, *args):
+            self.real = real_pool(*args)
+
+        def map(self, fn, tasks):
+            order.append(f"handed out {len(list(tasks))}")
+            return self.real.map(fn, tasks)
+
+        def shutdown(self, **kw):
+            order.append("shut down")
+            self.real.shutdown(**kw)
+
+    monkeypatch.setattr(report, "_pool", lambda *args: Pool(*args))
+    real_index = report.render_index
+    monkeypatch.setattr(report, "render_index", lambda *a, **kw: order.append("index") or real_index(*a, **kw))
+    write_reports(both, workers=2, alongside=lambda: order.append("notices") or write_notices(both))
+    assert order[0].startswith("handed out") and order[1:] == ["notices", "shut down", "index"]
+    assert tree_bytes(both / "reports") == tree_bytes(one / "reports")
+    assert 'href="notices.html"' in (both / "reports" / "index.html").read_text(encoding="utf-8")
 
 
 # --- at scale: roll-ups bounded, incremental writing, the workbook writer ------------------------

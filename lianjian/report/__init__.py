@@ -35,6 +35,7 @@ import re
 import shutil
 import sys
 import webbrowser
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -255,20 +256,27 @@ def _pool(workers: int, warehouse: Path, common: Shared) -> ProcessPoolExecutor:
     )
 
 
-def _run_tasks(tasks: list[_Task], workers: int, inputs: ReportInputs, given: bool) -> list[list[_Done]]:
+def _run_tasks(
+    tasks: list[_Task], workers: int, inputs: ReportInputs, given: bool, alongside: Callable[[], object] | None = None
+) -> list[list[_Done]]:
     """Every task's result, in task order. With several workers (and inputs read from the warehouse,
     not handed in), the tasks go to that many spawned processes, each reading the warehouse itself
     (but for ``shared``, worked out once here); what a report contains never depends on which
-    process wrote it."""
-    if not tasks:
-        return []
-    common = shared(inputs)
-    if workers <= 1 or len(tasks) <= 1 or given:
-        writer = _writer(inputs, common)
+    process wrote it. ``alongside`` runs in this process once the tasks are handed out (before
+    them when everything stays here)."""
+    if not tasks or workers <= 1 or len(tasks) <= 1 or given:
+        if alongside is not None:
+            alongside()
+        if not tasks:
+            return []
+        writer = _writer(inputs, shared(inputs))
         return [writer.run(task) for task in tasks]
-    pool = _pool(min(workers, len(tasks)), inputs.warehouse, common)
+    pool = _pool(min(workers, len(tasks)), inputs.warehouse, shared(inputs))
     try:
-        return list(pool.map(_worker_run, tasks))
+        results = pool.map(_worker_run, tasks)  # every task handed out now; collected in order below
+        if alongside is not None:
+            alongside()  # this process would only wait for the workers
+        return list(results)
     finally:  # after a failure, drop the tasks not started instead of running them all first
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -298,6 +306,7 @@ def write_reports(
     inputs: ReportInputs | None = None,
     force: bool = False,
     workers: int | None = None,
+    alongside: Callable[[], object] | None = None,
 ) -> list[Written]:
     """Write the HTML page and workbook of every report (or those asked for) and, with ``index``,
     ``reports/index.html``. Returns every report, with ``fresh`` False for one whose content digest
@@ -308,7 +317,12 @@ def write_reports(
     those two.
 
     ``workers``: processes writing the reports (default: ``report_workers``). The output does not
-    depend on it: each report is built from the same rows and written by one process only."""
+    depend on it: each report is built from the same rows and written by one process only.
+
+    ``alongside``: other work of the same step (the reports asset passes the "三个规定" notices,
+    lianjian/report/notices.py), run in this process while the worker processes build the reports
+    — this process would only wait for them — and in any case before the index, which links its
+    output. Its failure stops the run like a report's."""
     given = inputs is not None
     inputs = inputs or load_inputs(Path(warehouse))
     root = inputs.warehouse / "reports"
@@ -331,7 +345,7 @@ def write_reports(
     try:
         for year in build:
             forget(root / str(year))
-        for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given)):
+        for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given, alongside)):
             folder = root / str(task.year)
             for d in done:
                 written.append(
