@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import polars as pl
 
-from lianjian.files import PRIVATE_FILE, private_mkdir
+from lianjian.files import private_mkdir, write_private
 
 from lianjian.report.fmt import display_width, formula_like
 from lianjian.report.model import Block, Rendered, Report
@@ -439,14 +439,7 @@ def write_bytes(path: Path | str, data: bytes, *, folder_ready: bool = False) ->
         private_mkdir(Path(folder or "."))
     tmp = os.path.join(folder, f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), PRIVATE_FILE)
-        try:
-            os.fchmod(fd, PRIVATE_FILE)  # 0600 whatever the umask
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        write_private(tmp, data)
         os.replace(tmp, path)
     except BaseException:
         try:
