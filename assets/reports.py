@@ -1,9 +1,11 @@
 """Assets of the reports layer: the yearly reports people read, and the "三个规定" monthly notices
 and quarterly analyses (R9).
 
-Thin: the work is done by ``lianjian.report.write_reports`` (plain Polars and a small xlsx writer,
-testable without Dagster). The asset runs after publishing and writes under ``<warehouse>/reports/``;
-a report whose content did not change since the last run is not written again.
+Thin: the work is done by ``lianjian.report.write_reports`` and ``lianjian.report.notices.write_notices``
+(plain Polars and a small xlsx writer, testable without Dagster). Both assets are made by one step
+after publishing, under ``<warehouse>/reports/``: the notices are written while the report worker
+processes build the reports. A report whose content did not change since the last run is not
+written again.
 """
 
 import dagster as dg
@@ -18,7 +20,7 @@ from pipelines.resources import LianjianSettings
 PUBLISHED_DEPS: list[dg.AssetKey] = [dg.AssetKey(["published", t]) for t in REPORT_TABLES]
 
 
-@dg.asset(
+NOTICES = dg.AssetSpec(
     key=["reports", "major_matter_notices"],
     group_name="reports",
     deps=[dg.AssetKey(["published", "major_matter_report_monthly"])],
@@ -32,23 +34,11 @@ PUBLISHED_DEPS: list[dg.AssetKey] = [dg.AssetKey(["published", t]) for t in REPO
     code_version="1",
     tags={"layer": "reports", "rule": "R9"},
 )
-def major_matter_notices(context: dg.AssetExecutionContext, lianjian: LianjianSettings) -> dg.MaterializeResult:
-    written = write_notices(lianjian.warehouse_path)
-    pages = sum(len(w.pages) for w in written)
-    context.log.info(f"月通报与季分析 {pages} 份，工作簿 {len(written)} 个 (notices and analyses: {pages}, workbooks: {len(written)})")
-    return dg.MaterializeResult(
-        metadata={
-            "pages": dg.MetadataValue.int(pages),
-            "workbooks": dg.MetadataValue.int(len(written)),
-            "index": dg.MetadataValue.path(str(lianjian.warehouse_path / "reports" / "notices.html")),
-        }
-    )
 
-
-@dg.asset(
+YEARLY = dg.AssetSpec(
     key=["reports", "yearly_reports"],
     group_name="reports",
-    deps=[*PUBLISHED_DEPS, dg.AssetKey(["reports", "major_matter_notices"])],  # its index links the notices
+    deps=[*PUBLISHED_DEPS, NOTICES.key],  # its index links the notices
     description=(
         "年度报告：每个单位每年一份 HTML 报告和 Excel 工作簿（reports/<年度>/<单位编码>.html|.xlsx），"
         "每个上级单位一份汇总报告（<单位编码>.rollup.html），以及索引页 reports/index.html；内容未变的报告不重写。"
@@ -60,24 +50,43 @@ def major_matter_notices(context: dg.AssetExecutionContext, lianjian: LianjianSe
     code_version="2",
     tags={"layer": "reports", "issue": "7"},
 )
-def yearly_reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings) -> dg.MaterializeResult:
-    written = write_reports(lianjian.warehouse_path)
+
+
+@dg.multi_asset(name="reports", specs=[NOTICES, YEARLY])
+def reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings):
+    """Both in one step: the notices are written in this process while the report workers build the
+    yearly reports (``write_reports(alongside=...)``), which on two cores used to wait for them
+    (docs/performance.md, "Cold reports: …"); the index, written last, links the notices."""
+    warehouse = lianjian.warehouse_path
+    notices: list = []
+    written = write_reports(warehouse, alongside=lambda: notices.extend(write_notices(warehouse)))
+    pages = sum(len(w.pages) for w in notices)
+    context.log.info(f"月通报与季分析 {pages} 份，工作簿 {len(notices)} 个 (notices and analyses: {pages}, workbooks: {len(notices)})")
+    yield dg.MaterializeResult(
+        asset_key=NOTICES.key,
+        metadata={
+            "pages": dg.MetadataValue.int(pages),
+            "workbooks": dg.MetadataValue.int(len(notices)),
+            "index": dg.MetadataValue.path(str(warehouse / "reports" / "notices.html")),
+        },
+    )
     _record_finished(context, lianjian)
     years = sorted({w.year for w in written})
     fresh = sum(w.fresh for w in written)
     context.log.info(
         f"报告 {len(written)} 份，重写 {fresh} 份，未变 {len(written) - fresh} 份 "
-        f"(reports: {len(written)}, written: {fresh}, unchanged: {len(written) - fresh}): {lianjian.warehouse_path / 'reports'}"
+        f"(reports: {len(written)}, written: {fresh}, unchanged: {len(written) - fresh}): {warehouse / 'reports'}"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key=YEARLY.key,
         metadata={
             "reports": dg.MetadataValue.int(sum(not w.rollup for w in written)),
             "rollups": dg.MetadataValue.int(sum(w.rollup for w in written)),
             "written": dg.MetadataValue.int(fresh),
             "unchanged": dg.MetadataValue.int(len(written) - fresh),
             "years": dg.MetadataValue.text(", ".join(str(y) for y in years) or "—"),
-            "index": dg.MetadataValue.path(str(lianjian.warehouse_path / "reports" / "index.html")),
-        }
+            "index": dg.MetadataValue.path(str(warehouse / "reports" / "index.html")),
+        },
     )
 
 
@@ -104,4 +113,4 @@ def _record_finished(context: dg.AssetExecutionContext, lianjian: LianjianSettin
     )
 
 
-defs = dg.Definitions(assets=[major_matter_notices, yearly_reports])
+defs = dg.Definitions(assets=[reports])

@@ -35,6 +35,7 @@ import re
 import shutil
 import sys
 import webbrowser
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +44,7 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.errors import FatalError, NotFound, ReportsNotWritten
+from lianjian.files import private_mkdir
 from lianjian.processes import end_with_parent
 from lianjian.report.build import Shared, chunk_reports, shared, year_inputs
 from lianjian.report.html import render_index, render_report, table_html
@@ -121,12 +123,12 @@ def _read_digests(folder: Path) -> dict[str, list]:
     return data if isinstance(data, dict) else {}
 
 
-def _intact(entry: object, digest: str, page: Path, book: Path) -> bool:
+def _intact(entry: object, digest: str, page: Path | str, book: Path | str) -> bool:
     """Whether the files of a report are those recorded for ``digest``: both there, at their sizes."""
     if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == digest):
         return False
     try:
-        return page.stat().st_size == entry[1] and book.stat().st_size == entry[2]
+        return os.stat(page).st_size == entry[1] and os.stat(book).st_size == entry[2]
     except OSError:
         return False
 
@@ -206,19 +208,21 @@ class _Writer:
             self.year_inputs = None  # free the previous year before reading the next
             self.year_inputs, self.year = year_inputs(self.inputs, task.year), task.year
         folder = self.inputs.warehouse / "reports" / str(task.year)
+        private_mkdir(folder)  # once: each file below is written into it without checking it again
         done: list[_Done] = []
         for report in chunk_reports(self.common, self.year_inputs, task.year, task.report_keys):
-            page = folder / f"{report.file_stem}.html"
-            book = folder / f"{report.file_stem}.xlsx"
+            page = f"{folder}/{report.file_stem}.html"
+            book = f"{folder}/{report.file_stem}.xlsx"
             links = _links(report, self.rollups)
             digest = report_digest(report, links)
             entry = task.known.get(report.report_key)
             fresh = not _intact(entry, digest, page, book)
             if fresh:  # built; its files written unless they hold these bytes already (a code change)
-                wrote_page = write_if_changed(page, render_report(report, links=links))
-                wrote_book = write_if_changed(book, workbook_bytes(report))
+                html, xlsx = render_report(report, links=links), workbook_bytes(report)
+                wrote_page = write_if_changed(page, html, folder_ready=True)
+                wrote_book = write_if_changed(book, xlsx, folder_ready=True)
                 fresh = wrote_page or wrote_book
-                entry = [digest, page.stat().st_size, book.stat().st_size]
+                entry = [digest, len(html), len(xlsx)]  # the sizes of the files, written or already there
             done.append(_Done(report.report_key, report.unit_code, report.rollup, entry, fresh))
         return done
 
@@ -252,20 +256,27 @@ def _pool(workers: int, warehouse: Path, common: Shared) -> ProcessPoolExecutor:
     )
 
 
-def _run_tasks(tasks: list[_Task], workers: int, inputs: ReportInputs, given: bool) -> list[list[_Done]]:
+def _run_tasks(
+    tasks: list[_Task], workers: int, inputs: ReportInputs, given: bool, alongside: Callable[[], object] | None = None
+) -> list[list[_Done]]:
     """Every task's result, in task order. With several workers (and inputs read from the warehouse,
     not handed in), the tasks go to that many spawned processes, each reading the warehouse itself
     (but for ``shared``, worked out once here); what a report contains never depends on which
-    process wrote it."""
-    if not tasks:
-        return []
-    common = shared(inputs)
-    if workers <= 1 or len(tasks) <= 1 or given:
-        writer = _writer(inputs, common)
+    process wrote it. ``alongside`` runs in this process once the tasks are handed out (before
+    them when everything stays here)."""
+    if not tasks or workers <= 1 or len(tasks) <= 1 or given:
+        if alongside is not None:
+            alongside()
+        if not tasks:
+            return []
+        writer = _writer(inputs, shared(inputs))
         return [writer.run(task) for task in tasks]
-    pool = _pool(min(workers, len(tasks)), inputs.warehouse, common)
+    pool = _pool(min(workers, len(tasks)), inputs.warehouse, shared(inputs))
     try:
-        return list(pool.map(_worker_run, tasks))
+        results = pool.map(_worker_run, tasks)  # every task handed out now; collected in order below
+        if alongside is not None:
+            alongside()  # this process would only wait for the workers
+        return list(results)
     finally:  # after a failure, drop the tasks not started instead of running them all first
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -295,6 +306,7 @@ def write_reports(
     inputs: ReportInputs | None = None,
     force: bool = False,
     workers: int | None = None,
+    alongside: Callable[[], object] | None = None,
 ) -> list[Written]:
     """Write the HTML page and workbook of every report (or those asked for) and, with ``index``,
     ``reports/index.html``. Returns every report, with ``fresh`` False for one whose content digest
@@ -305,7 +317,12 @@ def write_reports(
     those two.
 
     ``workers``: processes writing the reports (default: ``report_workers``). The output does not
-    depend on it: each report is built from the same rows and written by one process only."""
+    depend on it: each report is built from the same rows and written by one process only.
+
+    ``alongside``: other work of the same step (the reports asset passes the "三个规定" notices,
+    lianjian/report/notices.py), run in this process while the worker processes build the reports
+    — this process would only wait for them — and in any case before the index, which links its
+    output. Its failure stops the run like a report's."""
     given = inputs is not None
     inputs = inputs or load_inputs(Path(warehouse))
     root = inputs.warehouse / "reports"
@@ -328,7 +345,7 @@ def write_reports(
     try:
         for year in build:
             forget(root / str(year))
-        for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given)):
+        for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given, alongside)):
             folder = root / str(task.year)
             for d in done:
                 written.append(

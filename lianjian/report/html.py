@@ -135,11 +135,12 @@ def _bars(chart: Chart) -> str:
     for i, (cat, v) in enumerate(zip(chart.categories, values)):
         y = top + i * row
         w = 0 if not v else max(span * v / vmax, 1)
+        c, n = e(cat), _num(v)  # each shown three times
         parts.append(
-            f'<text x="{left - 8}" y="{y + 19}" text-anchor="end" font-size="14">{e(cat)}</text>'
+            f'<text x="{left - 8}" y="{y + 19}" text-anchor="end" font-size="14">{c}</text>'
             f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 10}" fill="{COLORS[i % len(COLORS)]}"'
-            f' data-category="{e(cat)}" data-value="{_num(v)}"><title>{e(cat)}：{_num(v)}</title></rect>'
-            f'<text x="{left + w + 6:.1f}" y="{y + 19}" font-size="13">{_num(v)}</text>'
+            f' data-category="{c}" data-value="{n}"><title>{c}：{n}</title></rect>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 19}" font-size="13">{n}</text>'
         )
     axis = f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - top}" stroke="#57606a"/>'
     return (
@@ -158,19 +159,23 @@ def _columns(chart: Chart) -> str:
     vmax = max(vals + [0]) or 1
     plot = height - top - bottom
     parts = [f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#57606a"/>']
+    series = [(e(name), chart.series[name], COLORS[k % len(COLORS)]) for k, name in enumerate(names)]
+    width_text = f"{bar - 2:.1f}"
     for j, cat in enumerate(chart.categories):
         x0 = left + j * slot + (slot - bar * len(names)) / 2
-        for k, name in enumerate(names):
-            v = chart.series[name][j]
+        c = e(cat)  # shown in every series' bar and below them
+        for k, (name, values, color) in enumerate(series):
+            v = values[j]
+            n = _num(v)
             h = 0 if not v else max(plot * v / vmax, 1)
             x, y = x0 + k * bar, height - bottom - h
             parts.append(
-                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" fill="{COLORS[k % len(COLORS)]}"'
-                f' data-category="{e(cat)}" data-series="{e(name)}" data-value="{_num(v)}"><title>{e(cat)} {e(name)}：{_num(v)}</title></rect>'
-                f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" text-anchor="middle">{_num(v)}</text>'
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{width_text}" height="{h:.1f}" fill="{color}"'
+                f' data-category="{c}" data-series="{name}" data-value="{n}"><title>{c} {name}：{n}</title></rect>'
+                f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" text-anchor="middle">{n}</text>'
             )
         parts.append(
-            f'<text x="{left + j * slot + slot / 2:.1f}" y="{height - bottom + 16}" font-size="12" text-anchor="middle">{e(cat)}</text>'
+            f'<text x="{left + j * slot + slot / 2:.1f}" y="{height - bottom + 16}" font-size="12" text-anchor="middle">{c}</text>'
         )
     legend = "".join(
         f'<rect x="{left + k * 150}" y="{height - 22}" width="12" height="12" fill="{COLORS[k % len(COLORS)]}"/>'

@@ -28,6 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.contract import ENUMS
+from lianjian.files import private_mkdir
 from lianjian.report.build import _prerender
 from lianjian.report.fmt import yes_no, zh
 from lianjian.report.html import CSS, chart_svg, e, table_html, utf8
@@ -356,8 +357,12 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
         if year not in kept:
             forget(root / str(year) / "notices")
     written: list[Written] = []
+    ready: set[Path] = set()  # folders made private once, not checked again for each file
     for (parent, year), have in sorted(per_parent.items()):
         folder = root / str(year) / "notices"
+        if folder not in ready:
+            private_mkdir(folder)
+            ready.add(folder)
         name = names.get(parent, parent)
         book = f"{parent}.xlsx"
         common = [("报告索引", "../../index.html"), ("通报与分析索引", f"../../{INDEX}"), ("Excel 工作簿", book)]
@@ -373,18 +378,18 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
             if m % 3 == 0 and m // 3 in quarters:
                 links.append((f"第{m // 3}季度分析", f"{parent}.Q{m // 3}.html"))
             page = folder / f"{parent}.{m:02d}.html"
-            write_if_changed(page, notice_page(parent, name, year, m, n_facts[key], n_columns, n_rendered.get(key), links))
+            write_if_changed(page, notice_page(parent, name, year, m, n_facts[key], n_columns, n_rendered.get(key), links), folder_ready=True)
             pages.append(page)
             sheets.append(Sheet(f"{m}月通报", n_parts[key], source_note(TABLE), n_rendered.get(key)))
         for q in quarters:
             key = (f"{parent}.Q{q}", year)
             links = [*common, (f"{3 * q}月通报", f"{parent}.{3 * q:02d}.html")]
             page = folder / f"{parent}.Q{q}.html"
-            write_if_changed(page, analysis_page(parent, name, year, q, a_facts[key], a_columns, a_rendered.get(key), links))
+            write_if_changed(page, analysis_page(parent, name, year, q, a_facts[key], a_columns, a_rendered.get(key), links), folder_ready=True)
             pages.append(page)
             sheets.append(Sheet(f"第{q}季度分析", a_parts[key], source_note(TABLE), a_rendered.get(key)))
         title = f"{name} {year}年“三个规定”月通报与季分析"
-        write_if_changed(folder / book, zip_bytes(workbook_parts(sheets, title=title)))
+        write_if_changed(folder / book, zip_bytes(workbook_parts(sheets, title=title)), folder_ready=True)
         written.append(Written(parent, year, tuple(pages), folder / book))
     for year, digest in digests.items():  # after the year's files: a run cut short leaves no record
         if year not in kept:

@@ -19,6 +19,7 @@ Styles (``xl/styles.xml``, cellXfs): 0 normal, 1 header (bold, grey fill, centre
 from __future__ import annotations
 
 import os
+import re
 import struct
 import sys
 import zlib
@@ -308,25 +309,40 @@ def _package_parts(titles: tuple[str, ...]) -> dict[str, bytes]:
 @lru_cache(maxsize=4096)
 def workbook_xml(titles: tuple[str, ...], filters: tuple[str, ...]) -> bytes:
     """``xl/workbook.xml``: the sheets, and per sheet its print titles (the header row) and the range
-    of its autofilter (``_xlnm._FilterDatabase``, hidden, as Excel writes it)."""
-    names = "".join(
-        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f'{xml_text(_sheet_ref(t))}!{_absolute(ref)}</definedName>'
-        f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{xml_text(_sheet_ref(t))}!$1:$1</definedName>'
-        for i, (t, ref) in enumerate(zip(titles, filters))
-    )
-    return (
+    of its autofilter (``_xlnm._FilterDatabase``, hidden, as Excel writes it). The filter ranges
+    differ from report to report (they hold the row counts), so this is built for almost every
+    workbook: what depends on the titles alone comes from ``_workbook_frame``."""
+    head, names, tail = _workbook_frame(titles)
+    return b"".join([head, *(f"{name}{_absolute(ref)}{after}".encode() for (name, after), ref in zip(names, filters)), tail])
+
+
+@lru_cache(maxsize=64)
+def _workbook_frame(titles: tuple[str, ...]) -> tuple[bytes, tuple[tuple[str, str], ...], bytes]:
+    """``workbook_xml`` of ``titles`` cut around each sheet's filter range: (the part before the
+    defined names, per sheet the text before and after its range, the end)."""
+    head = (
         _DECL
         + f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
         '<bookViews><workbookView activeTab="0"/></bookViews><sheets>'
         + "".join(f'<sheet name="{xml_text(t)}" sheetId="{i}" r:id="rId{i}"/>' for i, t in enumerate(titles, 1))
-        + f"</sheets><definedNames>{names}</definedNames></workbook>"
-    ).encode("utf-8")
+        + "</sheets><definedNames>"
+    )
+    names = tuple(
+        (
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">{xml_text(_sheet_ref(t))}!',
+            f'</definedName><definedName name="_xlnm.Print_Titles" localSheetId="{i}">{xml_text(_sheet_ref(t))}!$1:$1</definedName>',
+        )
+        for i, t in enumerate(titles)
+    )
+    return head.encode("utf-8"), names, b"</definedNames></workbook>"
+
+
+_CELL = re.compile(r"([A-Z]+)([0-9]+)")
 
 
 def _absolute(ref: str) -> str:
     """``A1:D9`` -> ``$A$1:$D$9``."""
-    return ":".join("$" + "".join(ch for ch in cell if ch.isalpha()) + "$" + "".join(ch for ch in cell if ch.isdigit()) for cell in ref.split(":"))
+    return _CELL.sub(r"$\1$\2", ref)
 
 
 def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lianjian") -> dict[str, bytes]:
@@ -349,8 +365,11 @@ def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lian
     return parts
 
 
-#: Deflate level of every part (what zipfile was given as ``compresslevel``; changing it changes every file).
-ZIP_LEVEL = 4
+#: Deflate level of every part (what zipfile was given as ``compresslevel``; changing it changes every
+#: file). 1, zlib's fast deflate: the worksheets are repetitive XML, and level 1 packs them only ≈ 5 %
+#: larger than level 4 in ≈ 20 % less time (docs/performance.md, "Cold reports: …"); the same input
+#: still gives the same bytes.
+ZIP_LEVEL = 1
 
 # The zip records exactly as the standard library's zipfile writes them for a seekable file (local
 # header, data, then the central directory): version 2.0, no flags, deflated, no extra field, the
@@ -407,33 +426,43 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
     return b"".join([*out, directory, end])
 
 
-def write_bytes(path: Path, data: bytes) -> Path:
+def write_bytes(path: Path | str, data: bytes, *, folder_ready: bool = False) -> Path:
     """Write ``data`` to ``path`` via a temporary file beside it and a rename, so a reader never
     sees half a file (no fsync: a crash at worst leaves the previous file or none). A failed write
     (disk full) removes its temporary file; the report's digest notices the file not written. Reports
-    name people: the file is 0600 and its folder 0700 (lianjian.files)."""
-    private_mkdir(path.parent)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}{TMP_INFIX}{os.getpid()}")
+    name people: the file is 0600 and its folder 0700 (lianjian.files). ``folder_ready``: the caller
+    has made the folder private already (once for the thousands of files it writes there), so
+    it is not checked again for each file."""
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    if not folder_ready:
+        private_mkdir(Path(folder or "."))
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}")
     try:
         write_private(tmp, data)
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
         raise
-    return path
+    return Path(path)
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = False) -> bool:
     """``write_bytes`` unless ``path`` already holds exactly ``data`` (same size, then same bytes);
     True when written. A file kept is not created again: on a file system that has to find a fresh
     inode for every file created (and skips those freed in the last minutes), rewriting tens of
     thousands of unchanged pages and workbooks after a code change cost more than building them."""
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
+        if os.stat(path).st_size == len(data):
+            with open(path, "rb") as f:
+                if f.read() == data:
+                    return False
     except OSError:
         pass
-    write_bytes(path, data)
+    write_bytes(path, data, folder_ready=folder_ready)
     return True
 
 
