@@ -16,8 +16,9 @@ The inventory of files (``files``) carries the sha256 of each file's bytes, its 
 mapping of its original headers, which the quarantine uses to show a rejected row as read.
 
 A file is read in one pass (``read_file``): the raw rows, chunk by chunk, are typed and checked on
-their own (``quarantine.check_chunk``) and written as checked parts that keep the cells as read beside
-the typed values (``_in_<column>``); a run keeps them in the warehouse's file cache
+their own (``quarantine.check_chunk``) and written as checked parts that keep, beside the typed values,
+the cells as read that the typed value does not give back (``_in_<column>``; the others are the text
+of their typed value, ``quarantine.rows_as_read``); a run keeps them in the warehouse's file cache
 (``lianjian.ingest.cache``), so an unchanged file is not read again (docs/ingest.md).
 """
 
@@ -41,7 +42,7 @@ from lianjian.files import create_private, make_private, write_private
 from lianjian.ingest import text
 from lianjian.ingest import quarantine
 from lianjian.ingest.cache import FileCache, FileRead
-from lianjian.ingest.quarantine import ORD, SEP, DateBounds, check_chunk
+from lianjian.ingest.quarantine import ORD, RAW, SEP, DateBounds, check_chunk, rows_as_read
 
 EXTENSIONS = (".csv", ".xlsx", ".parquet")
 CHUNK = 1 << 24
@@ -439,37 +440,27 @@ def file_digest(path: Path, rel: str) -> tuple[str, str]:
         raise unreadable(rel, err) from None
 
 
-#: Prefix of the cells as read (masked), kept beside the checked columns of each part: a rejected
-#: row is shown as read (``rejected_records.raw``), whatever rejected it.
-RAW = "_in_"
-
-
 #: checked_schema's answers: (source, dates) -> (the source, its schema). Working it out runs the row
 #: checks on an empty frame (tens of milliseconds): once per source, not once per file.
 _SCHEMAS: dict[tuple[int, DateBounds | None], tuple[Source, pl.Schema]] = {}
 
 
 def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
-    """The columns of a checked part: ``check_chunk``'s (typed values, ``_file``, ``_row``, ``_ord``,
-    ``_own``, ``_unparsed``), then every contract column as read (``_in_<column>``, text), ``_problem``
-    and ``_personal``."""
+    """The columns of a checked part, ``check_chunk``'s: typed values, ``_file``, ``_row``, ``_ord``,
+    ``_own``, ``_unparsed``, then every contract column as read where its typed value does not give
+    it back (``_in_<column>``, text), ``_problem`` and ``_personal``."""
     known = _SCHEMAS.get((id(src), dates))
     if known is not None and known[0] is src:
         return known[1]
     empty = pl.DataFrame(schema=raw_schema(src))
-    schema = _with_raw(src, check_chunk(src, empty, 0, dates), empty).schema
+    schema = check_chunk(src, empty, 0, dates).schema
     _SCHEMAS[(id(src), dates)] = (src, schema)
     return schema
 
 
-def _with_raw(src: Source, checked: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
-    cells = raw.select(*[pl.col(c.name).alias(RAW + c.name) for c in src.columns], "_problem", "_personal")
-    return pl.concat([checked, cells], how="horizontal")
-
-
 def raw_rows(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:
-    """The rows as read (``raw_schema``) of checked parts."""
-    return checked.select(*[pl.col(RAW + c.name).alias(c.name) for c in src.columns], "_file", "_row", "_problem", "_personal")
+    """The rows as read (``raw_schema``) of checked parts (``quarantine.rows_as_read``)."""
+    return rows_as_read(src, checked)
 
 
 def _chunks(frame: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
@@ -497,7 +488,7 @@ def _check_parts(src: Source, rows: pl.LazyFrame, outdir: Path, dates: DateBound
     parts, n = [], 0
     for i, chunk in enumerate(_chunks(rows, quarantine.CHUNK_ROWS)):
         part = outdir / f"part-{i:05d}.parquet"
-        _with_raw(src, check_chunk(src, chunk, n, dates), chunk).cast(schema).write_parquet(part, **PART_OPTIONS)
+        check_chunk(src, chunk, n, dates).cast(schema).write_parquet(part, **PART_OPTIONS)
         make_private(part)
         parts.append(part)
         n += chunk.height
@@ -568,7 +559,7 @@ def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]
         if rows.height:
             part = outdir / "part-00000.parquet"
             mine = checked.slice(start, rows.height).with_columns(pl.col(ORD) - start)
-            _with_raw(src, mine, rows).cast(schema).write_parquet(part, **PART_OPTIONS)
+            mine.cast(schema).write_parquet(part, **PART_OPTIONS)
             make_private(part)
             read.parts = [part]
         read.entry["rows_read"] = rows.height

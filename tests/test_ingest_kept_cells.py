@@ -1,0 +1,86 @@
+"""The checked parts keep a cell as read only where its typed value does not give it back
+(lianjian/ingest/quarantine.py ``as_text``, ``rows_as_read``; docs/performance.md "Reading for less"):
+the rows as read are the same as before, every rejected row — rejected by its own checks, as a
+conflicting duplicate or by a reference — is shown exactly as read, and the parts hold nothing for
+the cells the typed values write back."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support_ingest import BASE, HEADERS, write_landing
+
+from lianjian.contract import SOURCES
+from lianjian.ingest import DateBounds, ingest_landing, iter_landing, quarantine, reader, text
+
+DATES = DateBounds(date(2000, 1, 1), date(2026, 12, 31))
+
+#: talks: T3 as a landing file most often writes it; T4 in other spellings (slashes, 是, padding,
+#: full-width digits) — both accepted; T5 and T6 rejected by a reference (P9 is nobody), the second
+#: with cells the typed values do not write back; T7 rejected by its own checks (a bad date).
+TALKS = BASE["talks"] + [
+    ["T3", "2024-05-06", "family", "", "P3", "", "", "", "true", "false"],
+    [" T4 ", "2024/5/6", "family", "", "P3", "", "", "", "是", "Y"],
+    ["T5", "2024-05-07", "family", "", "P9", "", "", "", "true", ""],
+    ["T6\u3000", "2024/5/8", "family", "", "Ｐ9", "", "", "", "是", "否"],
+    ["T7", "2024-13-01", "family", "", "P3", "", "", "", "yes", ""],
+]
+
+
+def _zone(root: Path) -> Path:
+    return write_landing(root, {"talks": TALKS})
+
+
+def _read_talks(landing: Path, tmp: Path):
+    (tmp / "t").mkdir(exist_ok=True)
+    return {r.name: r for r in iter_landing(landing, tmp / "t", [], DATES)}["talks"]
+
+
+def test_parts_keep_only_the_cells_their_typed_value_does_not_give_back(tmp_path):
+    landing = _zone(tmp_path / "landing")
+    talks = _read_talks(landing, tmp_path)
+    part = pl.read_parquet(talks.files[0].parts)
+    kept = {c: part.get_column(quarantine.RAW + c).to_list() for c in ("talk_id", "talk_date", "interviewee_id", "form_filed", "family_signed")}
+    # rows: T1 T2 T3 T4 T5 T6 T7 (BASE's T1 and T2 write 是 for form_filed)
+    assert kept["talk_id"] == [None, None, None, " T4 ", None, "T6\u3000", None]
+    assert kept["talk_date"] == [None, None, None, "2024/5/6", None, "2024/5/8", "2024-13-01"]
+    assert kept["interviewee_id"] == [None, None, None, None, None, "Ｐ9", None]
+    assert kept["form_filed"] == ["是", "是", None, "是", None, "是", "yes"]
+    assert kept["family_signed"] == ["是", None, None, "Y", None, "否", None]
+
+
+def test_rows_as_read_are_the_cells_as_read(tmp_path):
+    landing = _zone(tmp_path / "landing")
+    talks = _read_talks(landing, tmp_path)
+    frame = talks.frame.collect()
+    assert frame.columns == list(reader.raw_schema(SOURCES["talks"]))
+    as_read = [[v if v != "" else None for v in row] for row in TALKS]
+    got = frame.select(HEADERS["talks"]).rows()
+    assert [list(r) for r in got] == as_read
+    assert frame.get_column("_row").to_list() == list(range(2, 2 + len(TALKS)))
+
+
+def test_every_rejected_row_is_shown_as_read(tmp_path):
+    landing = _zone(tmp_path / "landing")
+    res = ingest_landing(landing, DATES)
+    rejected = {r["row_number"]: r for r in res.rejected.to_dicts() if r["source"] == "talks"}
+    assert sorted(rejected) == [6, 7, 8]  # T5, T6 (references), T7 (its own date)
+    for row in (6, 7, 8):
+        want = {h: v for h, v in zip(HEADERS["talks"], TALKS[row - 2]) if v != ""}
+        assert json.loads(rejected[row]["raw"]) == {h: want.get(h) for h in HEADERS["talks"]}
+    assert any("interviewee_id" in r for r in rejected[7]["reasons"])
+    assert any("talk_date" in r for r in rejected[8]["reasons"])
+    assert res.staged["talks"].get_column("talk_id").to_list() == ["T1", "T2", "T3", "T4"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" \t\u3000\u00a0\ufeffａＡ１！～aZ9-中", max_size=6)), max_size=20))
+def test_clean_series_is_clean(cells):
+    """``text.clean_series`` (no full-width replacement when no cell needs one) gives ``clean``'s values."""
+    s = pl.Series("c", cells, dtype=pl.String)
+    assert text.clean_series(s).to_list() == pl.select(text.clean(pl.lit(s))).to_series().to_list()
