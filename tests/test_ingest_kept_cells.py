@@ -84,3 +84,60 @@ def test_clean_series_is_clean(cells):
     """``text.clean_series`` (no full-width replacement when no cell needs one) gives ``clean``'s values."""
     s = pl.Series("c", cells, dtype=pl.String)
     assert text.clean_series(s).to_list() == pl.select(text.clean(pl.lit(s))).to_series().to_list()
+
+
+def _decodes(monkeypatch) -> list[bytes]:
+    """The chunks the UTF-8 check decodes (``reader._hash_and_encoding``), 4 bytes at a time."""
+    import codecs as real
+
+    seen: list[bytes] = []
+
+    class Spy:
+        @staticmethod
+        def getincrementaldecoder(name):
+            cls = real.getincrementaldecoder(name)
+
+            class Decoder(cls):
+                def decode(self, data, final=False):
+                    seen.append(bytes(data))
+                    return super().decode(data, final)
+
+            return Decoder
+
+    monkeypatch.setattr(reader, "codecs", Spy)
+    monkeypatch.setattr(reader, "CHUNK", 4)
+    return seen
+
+
+def test_utf8_check_skips_ascii_chunks_and_still_finds_every_encoding(tmp_path, monkeypatch):
+    """Chunks of 4 bytes: an ASCII chunk with no character left open before it is not decoded; a
+    character split across chunks, an ASCII chunk after an unfinished character, a file ending in
+    one, and GB18030 bytes are all told right, with the file's sha256."""
+    import hashlib
+
+    seen = _decodes(monkeypatch)
+    cases = {
+        "ascii.csv": (b"abcdefgh,ij\n", "utf-8"),
+        "split.csv": ("ab中文cdef,中\n".encode("utf-8"), "utf-8"),
+        "open_then_ascii.csv": (b"abc\xe4abcdefgh", "gb18030"),
+        "ends_open.csv": (b"abcdefg\xe4", "gb18030"),
+        "gb.csv": ("abcd中文,efgh\n".encode("gb18030"), "gb18030"),
+    }
+    for name, (data, encoding) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        seen.clear()
+        assert reader._hash_and_encoding(path) == (hashlib.sha256(data).hexdigest(), encoding), name
+        if name == "ascii.csv":
+            assert [c for c in seen if c] == []  # nothing decoded but the final check
+        if name == "split.csv":
+            # ab中 | 文 | cdef (ASCII, nothing open: skipped) | ,中 | \n (skipped) | the final check
+            assert seen == [b"ab\xe4\xb8", b"\xad\xe6\x96\x87", b",\xe4\xb8\xad", b""]
+
+
+def test_rows_of_blank_or_space_cells_are_skipped(tmp_path):
+    """A row whose every cell is empty or only spaces (ASCII, full-width, NBSP, BOM) is no record."""
+    talks = BASE["talks"] + [["", " ", "\u3000", "\u00a0", "\ufeff \t", "", "", "", "", ""], ["T3 ", "2024-05-06", "family", "", "P3", "", "", "", "", ""]]
+    landing = write_landing(tmp_path / "landing", {"talks": talks})
+    read = _read_talks(landing, tmp_path)
+    assert read.frame.collect().get_column("_row").to_list() == [2, 3, 5]

@@ -88,14 +88,16 @@ def source_files(landing: Path, source: str) -> list[Path]:
 
 
 def _hash_and_encoding(path: Path) -> tuple[str, str]:
-    """sha256 of the bytes and the encoding: utf-8 if the whole file decodes strictly, else gb18030."""
+    """sha256 of the bytes and the encoding: utf-8 if the whole file decodes strictly, else gb18030.
+    A chunk of ASCII bytes met with no multi-byte character left open before it is valid UTF-8 as
+    it is: it is not decoded (most landing files are ASCII throughout)."""
     h = hashlib.sha256()
     dec = codecs.getincrementaldecoder("utf-8")("strict")
     utf8 = True
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
             h.update(chunk)
-            if utf8:
+            if utf8 and not (chunk.isascii() and not dec.getstate()[0]):
                 try:
                     dec.decode(chunk)
                 except UnicodeDecodeError:
@@ -619,8 +621,8 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
     # A row whose every cell is blank is not a record (spreadsheets leave them at the end): skipped.
     # One with values only under unknown or blank headers is a record the contract cannot read:
     # counted and rejected, as is a line that decodes in neither encoding.
-    def filled(i: int) -> pl.Expr:
-        return (pl.col(f"_c{i}").str.strip_chars(text.SPACES).str.len_bytes() > 0).fill_null(False)
+    def filled(i: int) -> pl.Expr:  # not blank: something left once leading spaces are cut
+        return (pl.col(f"_c{i}").str.strip_chars_start(text.SPACES).str.len_bytes() > 0).fill_null(False)
 
     other = [i for i in range(len(headers)) if i not in hmap]
     blank = ~pl.any_horizontal([filled(i) for i in hmap] or [pl.lit(False)])
