@@ -141,3 +141,46 @@ def test_rows_of_blank_or_space_cells_are_skipped(tmp_path):
     landing = write_landing(tmp_path / "landing", {"talks": talks})
     read = _read_talks(landing, tmp_path)
     assert read.frame.collect().get_column("_row").to_list() == [2, 3, 5]
+
+
+#: A column of each kind, and cells for it: written as a landing file most often writes them, and not.
+COLUMNS = {
+    ("talks", "talk_date"): ["2024-03-05", "2021-12-31", "2000-01-01", "2024/3/5", " 2024-03-05", "2024-02-30", "1999-12-31", "20240305"],
+    ("talks", "form_filed"): ["true", "false", "是", "TRUE", "0", "maybe"],
+    ("talks", "talk_type"): ["family", "department", "nonsense", " family", "Family"],
+    ("talks", "talk_id"): ["T1", "T2", "Ｔ3", " T4", "T\x005"],
+    ("personnel", "year"): ["2024", "2021", "-3", "2024.0", "０2024", "x", "007"],
+    ("reviews", "score"): ["90.5", "88", "100.0", "1e2", "-0.0", "abc", "3.25"],
+    ("democratic_votes", "votes_good"): ["0", "12", "-1", "5.0", "+7"],
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_columns_written_as_is_parse_as_the_general_path_does(data):
+    """A by-value column whose every distinct cell is written as is takes the short path
+    (``from_text``); the values, reasons and kept cells are those of the general path, for every
+    kind, with and without such cells, nulls included."""
+    import pytest
+
+    for (source, name), pool in COLUMNS.items():
+        c = SOURCES[source].column(name)
+        cells = data.draw(st.lists(st.one_of(st.none(), st.sampled_from(pool)), max_size=12), label=name)
+        raw = pl.Series(name, cells, dtype=pl.String)
+        fast = quarantine._parse_column(c, raw, unique=False, dates=DATES)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(quarantine, "_written_as_is", lambda parsed: False)
+            slow = quarantine._parse_column(c, raw, unique=False, dates=DATES)
+        for a, b in zip(fast, slow):
+            assert a.dtype == b.dtype and a.to_list() == b.to_list(), (name, cells)
+
+
+def test_columns_written_as_is_take_the_short_path(monkeypatch):
+    """Cells a landing file writes as the typed values read back are not mapped value by value."""
+    calls = []
+    real = quarantine._written_as_is
+    monkeypatch.setattr(quarantine, "_written_as_is", lambda parsed: calls.append(real(parsed)) or calls[-1])
+    c = SOURCES["talks"].column("talk_date")
+    quarantine._parse_column(c, pl.Series(["2024-03-05", None, "2024-03-06"], dtype=pl.String), unique=False, dates=DATES)
+    quarantine._parse_column(c, pl.Series(["2024-03-05", "2024/3/6"], dtype=pl.String), unique=False, dates=DATES)
+    assert calls == [True, False]

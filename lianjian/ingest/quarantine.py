@@ -171,9 +171,29 @@ def as_text(c: Column, typed: pl.Expr) -> pl.Expr:
     return typed
 
 
+def from_text(c: Column, e: pl.Expr) -> pl.Expr:
+    """The typed value of a text that ``as_text`` wrote (its inverse, cheaper than the parsers):
+    only for cells known to be such text (``_written_as_is``)."""
+    if c.kind == "date":
+        return e.str.to_date("%Y-%m-%d", strict=False)
+    if c.kind == "bool":
+        return e == "true"
+    if c.kind == "int":
+        return e.cast(pl.Int64, strict=False)
+    if c.kind == "dec":
+        return e.cast(pl.Float64, strict=False)
+    return e
+
+
 def _kept(c: Column, raw: pl.Expr, typed: pl.Expr) -> pl.Expr:
     """The cell as read where ``as_text`` of its typed value does not give it back, else null."""
     return pl.when(raw.eq_missing(as_text(c, typed))).then(pl.lit(None, pl.String)).otherwise(raw)
+
+
+def _written_as_is(parsed: pl.DataFrame) -> bool:
+    """Whether every distinct value (``raw``) of a column is its own cleaned text (``v``), gives no
+    reason (``r``) and is the text of its typed value (``k`` null)."""
+    return parsed.select((pl.col("v").eq_missing(pl.col("raw")) & pl.col("r").is_null() & pl.col("k").is_null()).all()).item()
 
 
 def _parse_column(
@@ -194,6 +214,12 @@ def _parse_column(
     )
     if not by_value:
         return parsed["v"], parsed["t"], parsed["r"], parsed["k"]
+    if _written_as_is(parsed):
+        # every distinct value is its own cleaned text and the text of its typed value, with no
+        # reason: the cells are the cleaned column, their typed values read back (``from_text``)
+        typed = pl.select(from_text(c, pl.lit(raw)).cast(dtype)).to_series()
+        none = pl.repeat(None, raw.len(), dtype=pl.String, eager=True)
+        return raw, typed, none, none
     # each row's position in the table of distinct values (null for a null cell), then gather: the
     # codes of the cells cast to an Enum of those values (about half the cost of a replace)
     if parsed.height:
