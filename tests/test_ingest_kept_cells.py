@@ -184,3 +184,28 @@ def test_columns_written_as_is_take_the_short_path(monkeypatch):
     quarantine._parse_column(c, pl.Series(["2024-03-05", None, "2024-03-06"], dtype=pl.String), unique=False, dates=DATES)
     quarantine._parse_column(c, pl.Series(["2024-03-05", "2024/3/6"], dtype=pl.String), unique=False, dates=DATES)
     assert calls == [True, False]
+
+
+def test_only_rows_whose_first_cell_is_blank_are_tested_cell_by_cell(tmp_path):
+    """Reading a file without unknown columns, a row's cells are all tested for blankness only when
+    its first key cell is blank (``_f0``, then ``drop_blank`` batch by batch); a blank key with
+    another cell filled — the personal column included, tested as read since it is masked whole —
+    keeps the row (rejected for its missing key), a row of spaces is no record."""
+    personnel = [
+        ["2024", "P1", "张一", "", "U1", "", "chief", "是", "是", "active", ""],
+        ["", " ", "", "  ", "", "", "", "", "", "", ""],  # row 3: spaces only, the identity number too
+        ["", "", "", "11010519491231002X", "", "", "", "", "", "", ""],  # row 4: only an identity number
+        ["", "", "", "", "", "", "", "", "", "2024-01-01", "\u3000"],  # row 5: a date, no key
+    ]
+    landing = write_landing(tmp_path / "landing", {"personnel": personnel})
+    src = SOURCES["personnel"]
+    (tmp_path / "t").mkdir()
+    opened = reader._open_file(src, landing / "personnel.csv", landing, tmp_path / "t", None)
+    _, rows, _, drop_blank = opened
+    lazy = rows().collect()
+    assert "_f0" in lazy.columns and "_pf_id_number" in lazy.columns
+    assert lazy.get_column("_f0").to_list() == [True, False, False, False]  # the year: personnel's first key
+    kept = drop_blank(lazy)
+    assert kept.columns == list(reader.raw_schema(src))
+    assert kept.get_column("_row").to_list() == [2, 4, 5]
+    assert "11010519491231002X" not in str(kept.rows())

@@ -31,7 +31,7 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import polars as pl
 
@@ -465,11 +465,14 @@ def raw_rows(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:
     return rows_as_read(src, checked)
 
 
-def _chunks(frame: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
-    """The rows of ``frame``, streamed, in chunks of exactly ``size`` rows (the last one shorter)."""
+def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
+    """The rows of ``frame``, streamed, in chunks of exactly ``size`` rows (the last one shorter);
+    ``prepare``: applied to each batch as it comes, before it is cut into chunks."""
     held: list[pl.DataFrame] = []
     have = 0
     for batch in frame.collect_batches(chunk_size=size):
+        if prepare is not None:
+            batch = prepare(batch)
         while batch.height:
             take = min(size - have, batch.height)
             held.append(batch.slice(0, take))
@@ -482,13 +485,13 @@ def _chunks(frame: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
         yield pl.concat(held, rechunk=True)
 
 
-def _check_parts(src: Source, rows: pl.LazyFrame, outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
-    """Row checks of one file's rows, one chunk of ``quarantine.CHUNK_ROWS`` at a time, each chunk
-    written as a part under ``outdir`` (the checked columns and the cells as read). Returns the parts
-    and the number of rows."""
+def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
+    """Row checks of one file's rows as read (``raw_schema``), in chunks of ``quarantine.CHUNK_ROWS``
+    (``_chunks``), each chunk written as a part under ``outdir`` (the checked columns and the cells as
+    read). Returns the parts and the number of rows."""
     schema = checked_schema(src, dates)
     parts, n = [], 0
-    for i, chunk in enumerate(_chunks(rows, quarantine.CHUNK_ROWS)):
+    for i, chunk in enumerate(chunks):
         part = outdir / f"part-{i:05d}.parquet"
         check_chunk(src, chunk, n, dates).cast(schema).write_parquet(part, **PART_OPTIONS)
         make_private(part)
@@ -515,15 +518,15 @@ def read_file(
     opened = _open_file(src, path, landing, tmpdir, digest)
     if isinstance(opened, FileRead):
         return opened
-    read, rows, fallback = opened
+    read, rows, fallback, drop_blank = opened
     try:
-        read.parts, n = _check_parts(src, rows(), outdir, dates)
+        read.parts, n = _check_parts(src, _chunks(rows(), quarantine.CHUNK_ROWS, drop_blank), outdir, dates)
     except pl.exceptions.PolarsError:
         if fallback is None:
             raise
         for part in outdir.glob("part-*.parquet"):
             part.unlink()
-        read.parts, n = _check_parts(src, fallback(), outdir, dates)
+        read.parts, n = _check_parts(src, _chunks(fallback(), quarantine.CHUNK_ROWS, drop_blank), outdir, dates)
     read.entry["rows_read"] = n
     return read
 
@@ -537,13 +540,13 @@ def _read_rows(
     opened = _open_file(src, path, landing, tmpdir, digest)
     if isinstance(opened, FileRead):
         return opened
-    read, rows, fallback = opened
+    read, rows, fallback, drop_blank = opened
     try:
-        return read, rows().collect()
+        return read, drop_blank(rows().collect())
     except pl.exceptions.PolarsError:
         if fallback is None:
             raise
-        return read, fallback().collect()
+        return read, drop_blank(fallback().collect())
 
 
 def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]], dates: DateBounds | None) -> None:
@@ -571,7 +574,9 @@ def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]
 def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tuple[str, str] | None):
     """A landing file opened (``read_file``): a FileRead alone for an empty file, else its FileRead
     (entry and warnings, no parts), a function giving its rows as read (lazy) and, for a CSV, one
-    giving them read line by line (when Polars cannot parse the file)."""
+    giving them read line by line (when Polars cannot parse the file), else None; and the function
+    that drops the blank rows of a batch of those rows (``_chunks``'s ``prepare``): the rows are
+    the rows as read (``raw_schema``) once it has run."""
     rel = path.relative_to(landing).as_posix()
     check_name(rel)
     warnings: list[str] = []
@@ -626,6 +631,12 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
 
     other = [i for i in range(len(headers)) if i not in hmap]
     blank = ~pl.any_horizontal([filled(i) for i in hmap] or [pl.lit(False)])
+    # Without unknown columns, a row is tested cell by cell only when its first cell (a key column's
+    # where the file has one) is blank — few rows: ``drop_blank``, batch by batch. A blank cell reads
+    # blank masked too, but for the personal columns, masked whole: theirs is tested as read.
+    first = next((i for i, n in hmap.items() if n in src.key), next(iter(hmap), None))
+    personal_filled = {f"_pf_{n}": filled(i) for i, n in hmap.items() if src.column(n).personal}
+    screened = not other and first is not None
     problems = [pl.col("_problem")]
     if transcoded is not None and transcoded.bad_rows:
         problems.insert(0, pl.when(pl.col("_row").is_in(transcoded.bad_rows)).then(pl.lit(ENCODING_PROBLEM)))
@@ -636,14 +647,39 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
     )
 
     def rows_of(cells: pl.LazyFrame) -> pl.LazyFrame:
+        if screened:
+            frame = cells.with_columns(problem.alias("_problem")).select(
+                *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"),
+                filled(first).alias("_f0"), *[e.alias(n) for n, e in personal_filled.items()],
+            )
+            return frame.cast(raw_schema(src) | {"_f0": pl.Boolean(), **{n: pl.Boolean() for n in personal_filled}})
         frame = cells.with_columns(problem.alias("_problem"), blank.alias("_blank")).select(
             *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"), pl.col("_blank")
         )
         return frame.filter(~pl.col("_blank") | pl.col("_problem").is_not_null()).drop("_blank").cast(raw_schema(src))
 
+    masked_filled = [
+        (pl.col(n).str.strip_chars_start(text.SPACES).str.len_bytes() > 0).fill_null(False)
+        for n in hmap.values()
+        if not src.column(n).personal
+    ] + [pl.col(n) for n in personal_filled]
+
+    def drop_blank(batch: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``rows_of`` less the blank ones (every cell empty or spaces, no problem)."""
+        if not screened:
+            return batch
+        aux = ["_f0", *personal_filled]
+        maybe = (~batch.get_column("_f0")) & batch.get_column("_problem").is_null()
+        if maybe.any():
+            idx = maybe.arg_true()
+            filled_rows = batch[idx].select(pl.any_horizontal(masked_filled)).to_series()
+            drop = pl.repeat(False, batch.height, dtype=pl.Boolean, eager=True).scatter(idx, ~filled_rows)
+            batch = batch.filter(~drop)
+        return batch.drop(aux)
+
     # Polars cannot parse a CSV whose quote is not closed (it swallows the rest of the file): line by line
     fallback = (lambda: rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy())) if suffix == ".csv" else None
-    return FileRead(entry, warnings, []), (lambda: rows_of(cells.lazy())), fallback
+    return FileRead(entry, warnings, []), (lambda: rows_of(cells.lazy())), fallback, drop_blank
 
 
 @dataclass
@@ -749,7 +785,7 @@ def read_source(
                     small.append((i, read, rows, outdir, key))
                     continue
                 if rows is not None:  # a small file of many short rows: in chunks, as read_file does
-                    read.parts, n = _check_parts(src, rows.lazy(), outdir, dates)
+                    read.parts, n = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates)
                     read.entry["rows_read"] = n
             if key is None:
                 files[i] = read
