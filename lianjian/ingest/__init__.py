@@ -149,7 +149,7 @@ def stage_sources(
             early[t] = check_rows(SOURCES[t], have[t].rows())
             targets[t] = early[t].candidates()
         own = files if files is not None else files_frame(have[name].entries)
-        res = stage_checked(checked, targets, raw_rows(SOURCES[name], checked.rows), own)
+        res = stage_checked(checked, targets, own)
         res.key = key
         accepted[name] = res.staged
         yield name, res

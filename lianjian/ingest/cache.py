@@ -61,8 +61,9 @@ class FileRead:
 CACHE = ".cache"
 FILES = "ingest"
 ENTRY = "entry.json"
-#: Bumped when the layout of an entry changes.
-FORMAT = 1
+#: Bumped when the layout of an entry changes (2: the parts keep only the cells as read that their
+#: typed value does not give back).
+FORMAT = 2
 
 PACKAGE = Path(__file__).resolve().parents[1]
 #: What reading and checking a file depends on, besides its bytes: these files' contents.

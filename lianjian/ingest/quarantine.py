@@ -151,24 +151,82 @@ def _joined(reasons: list[pl.Expr]) -> pl.Expr:
     )
 
 
+#: Prefix of the cells as read (masked) kept beside the checked columns: a rejected row is shown as
+#: read (``rejected_records.raw``), whatever rejected it. Only the cells their typed value does not
+#: write back exactly (``as_text``) are kept; the others are null there and restored (``rows_as_read``).
+RAW = "_in_"
+
+
+def as_text(c: Column, typed: pl.Expr) -> pl.Expr:
+    """A typed value written as text the way a landing file most often holds it: text and codes as
+    they are, numbers as Polars writes them, dates ISO, flags ``true``/``false``; null stays null. A
+    cell as read that equals this text of its typed value is not kept in the checked parts: it is
+    this text again (``kept_cells``, ``rows_as_read``)."""
+    if c.kind == "date":
+        return typed.dt.to_string("%Y-%m-%d")
+    if c.kind == "bool":
+        return pl.when(typed).then(pl.lit("true")).when(typed.not_()).then(pl.lit("false"))
+    if c.kind in ("int", "dec"):
+        return typed.cast(pl.String)
+    return typed
+
+
+def from_text(c: Column, e: pl.Expr) -> pl.Expr:
+    """The typed value of a text that ``as_text`` wrote (its inverse, cheaper than the parsers):
+    only for cells known to be such text (``_written_as_is``)."""
+    if c.kind == "date":
+        return e.str.to_date("%Y-%m-%d", strict=False)
+    if c.kind == "bool":
+        return e == "true"
+    if c.kind == "int":
+        return e.cast(pl.Int64, strict=False)
+    if c.kind == "dec":
+        return e.cast(pl.Float64, strict=False)
+    return e
+
+
+def _kept(c: Column, raw: pl.Expr, typed: pl.Expr) -> pl.Expr:
+    """The cell as read where ``as_text`` of its typed value does not give it back, else null."""
+    return pl.when(raw.eq_missing(as_text(c, typed))).then(pl.lit(None, pl.String)).otherwise(raw)
+
+
+def _written_as_is(parsed: pl.DataFrame) -> bool:
+    """Whether every distinct value (``raw``) of a column is its own cleaned text (``v``), gives no
+    reason (``r``) and is the text of its typed value (``k`` null)."""
+    return parsed.select((pl.col("v").eq_missing(pl.col("raw")) & pl.col("r").is_null() & pl.col("k").is_null()).all()).item()
+
+
 def _parse_column(
     c: Column, raw: pl.Series, unique: bool = True, dates: DateBounds | None = None
-) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """(cleaned text, typed value, value reasons joined) of one column. Codes, dates, flags, numbers —
-    and text that is not mostly unique (``unique`` False: ids of people, units, events) — are parsed
-    once per distinct value and mapped back."""
+) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
+    """(cleaned text, typed value, value reasons joined, the cell as read where its typed value does
+    not give it back — ``_kept``) of one column. Codes, dates, flags, numbers — and text that is not
+    mostly unique (``unique`` False: ids of people, units, events) — are parsed once per distinct
+    value and mapped back."""
     dtype = pl.String() if c.kind == "enum" else c.dtype()
     by_value = c.kind in _BY_VALUE or not unique
     values = pl.DataFrame({"raw": raw.unique().drop_nulls() if by_value else raw})
-    parsed = values.with_columns(text.clean(pl.col("raw")).alias("v"))
+    parsed = values.with_columns(text.clean_series(values.get_column("raw")).alias("v"))
     parsed = parsed.with_columns(_typed(c, pl.col("v")).cast(dtype).alias("t"))
-    parsed = parsed.with_columns(_joined(_value_reasons(c, pl.col("v"), pl.col("t"), pl.col("raw"), dates)).alias("r"))
+    parsed = parsed.with_columns(
+        _joined(_value_reasons(c, pl.col("v"), pl.col("t"), pl.col("raw"), dates)).alias("r"),
+        _kept(c, pl.col("raw"), pl.col("t")).alias("k"),
+    )
     if not by_value:
-        return parsed["v"], parsed["t"], parsed["r"]
-    # each row's position in the table of distinct values (null for a null cell), then gather
-    index = pl.int_range(parsed.height, eager=True, dtype=pl.UInt32)
-    pos = raw.replace_strict(parsed["raw"], index, default=None, return_dtype=pl.UInt32)
-    return parsed["v"].gather(pos), parsed["t"].gather(pos), parsed["r"].gather(pos)
+        return parsed["v"], parsed["t"], parsed["r"], parsed["k"]
+    if _written_as_is(parsed):
+        # every distinct value is its own cleaned text and the text of its typed value, with no
+        # reason: the cells are the cleaned column, their typed values read back (``from_text``)
+        typed = pl.select(from_text(c, pl.lit(raw)).cast(dtype)).to_series()
+        none = pl.repeat(None, raw.len(), dtype=pl.String, eager=True)
+        return raw, typed, none, none
+    # each row's position in the table of distinct values (null for a null cell), then gather: the
+    # codes of the cells cast to an Enum of those values (about half the cost of a replace)
+    if parsed.height:
+        pos = raw.cast(pl.Enum(parsed["raw"])).to_physical()
+    else:
+        pos = pl.repeat(None, raw.len(), dtype=pl.UInt32, eager=True)
+    return parsed["v"].gather(pos), parsed["t"].gather(pos), parsed["r"].gather(pos), parsed["k"].gather(pos)
 
 
 def _conditional_reasons(src: Source) -> list[pl.Expr]:
@@ -198,15 +256,16 @@ def is_bad(frame: pl.DataFrame) -> pl.Expr:
 
 def row_checks(src: Source, raw: pl.DataFrame, dates: DateBounds | None = None) -> pl.DataFrame:
     """The checks of each row on its own (no duplicates, no references, defaults not filled): typed
-    columns, ``_v_*``, ``_file``, ``_row`` and the reason columns ``_why_*`` in check order. ``dates``:
-    the plausible range of dates (None: not checked)."""
+    columns, ``_v_*``, ``_in_*`` (``_kept``), ``_file``, ``_row`` and the reason columns ``_why_*`` in
+    check order. ``dates``: the plausible range of dates (None: not checked)."""
     cols = [c for c in src.columns if not c.personal]
     data: dict[str, pl.Series] = {}
     why: dict[str, pl.Series] = {f"{WHY}000_row": raw.get_column("_problem")}
     for i, c in enumerate(cols, start=1):
-        v, t, r = _parse_column(c, raw.get_column(c.name), unique=tuple(src.key) == (c.name,), dates=dates)
+        v, t, r, k = _parse_column(c, raw.get_column(c.name), unique=tuple(src.key) == (c.name,), dates=dates)
         data[c.name] = t
         data[f"_v_{c.name}"] = v
+        data[RAW + c.name] = k
         why[f"{WHY}{i:03d}_{c.name}"] = r
     frame = pl.DataFrame(data).with_columns(raw.select("_file", "_row"))
     required = {
@@ -272,10 +331,13 @@ def _content_hash(cols: list[Column]) -> pl.Expr:
 
 
 def check_chunk(src: Source, raw: pl.DataFrame, offset: int, dates: DateBounds | None = None) -> pl.DataFrame:
-    """Row checks of one chunk of raw rows: the typed columns (defaults NOT filled), ``_file``,
-    ``_row``, ``_ord`` (position in the source, from ``offset``), ``_own`` (the row's own reasons
-    joined by SEP, null when it has none) and ``_unparsed`` (on rejected rows only: the cleaned text of
-    the cells that did not parse, for telling duplicates apart)."""
+    """Row checks of one chunk of raw rows (``reader.raw_schema``): the typed columns (defaults NOT
+    filled), ``_file``, ``_row``, ``_ord`` (position in the source, from ``offset``), ``_own`` (the
+    row's own reasons joined by SEP, null when it has none) and ``_unparsed`` (on rejected rows only:
+    the cleaned text of the cells that did not parse, for telling duplicates apart); then the cells as
+    read, ``_in_<column>`` for every contract column — null where the typed value gives the cell back
+    (``as_text``; a personal column's masked cell is always kept) — ``_problem`` and ``_personal``.
+    ``rows_as_read`` gives the rows as read back."""
     cols = [c for c in src.columns if not c.personal]
     frame = row_checks(src, raw, dates)
     bad = frame.select(is_bad(frame)).to_series()
@@ -290,12 +352,26 @@ def check_chunk(src: Source, raw: pl.DataFrame, offset: int, dates: DateBounds |
         ]
         if texts:
             unparsed = unparsed.scatter(idx, rows.select(pl.concat_str(texts, separator=SEP)).to_series())
-    return frame.select(
+    checked = frame.select(
         *[c.name for c in cols],
         "_file",
         "_row",
         (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias(ORD),
     ).with_columns(own.alias(OWN), unparsed.alias(UNPARSED))
+    cells = [frame.get_column(RAW + c.name) if not c.personal else raw.get_column(c.name).alias(RAW + c.name) for c in src.columns]
+    return checked.with_columns(*cells, raw.get_column("_problem"), raw.get_column("_personal"))
+
+
+def rows_as_read(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows as read (``reader.raw_schema``: every contract column as text, ``_file``, ``_row``,
+    ``_problem``, ``_personal``) of checked rows (``check_chunk``): each cell the one kept, else the
+    text of its typed value (``as_text``), which is then the cell as read. Filter the rows first: the
+    text is worked out for every row asked for."""
+    def cell(c: Column) -> pl.Expr:
+        kept = pl.col(RAW + c.name)
+        return (kept if c.personal else pl.coalesce(kept, as_text(c, pl.col(c.name)))).alias(c.name)
+
+    return checked.select(*[cell(c) for c in src.columns], "_file", "_row", "_problem", "_personal")
 
 
 def reasons_joined(frame: pl.DataFrame) -> pl.Expr:
@@ -424,9 +500,9 @@ class Staged:
     key: str | None = None  # its stage key (lianjian.ingest.stagecache), when staged with records
 
 
-def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], raw: pl.LazyFrame, files: pl.DataFrame) -> Staged:
+def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.DataFrame) -> Staged:
     """References, then the accepted rows (lazy), the rejected rows with every reason and the raw row
-    as read, and the per-file counts."""
+    as read (``rows_as_read``), and the per-file counts."""
     src = checked.src
     extra = [checked.conflicts.rename({"reason": "_r910"})]
     extra += [p.rename({"reason": f"_r95{i:03d}"}) for i, p in enumerate(reference_problems(checked, targets))]
@@ -451,17 +527,19 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], raw: pl.La
         rows_rejected=is_rejected.sum().cast(pl.Int64),
         rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
     ).collect(engine=STREAMING)
-    return Staged(staged=staged, rejected=_rejected_rows(src, bad, raw, files), report=_report_rows(src, counts, files))
+    return Staged(staged=staged, rejected=_rejected_rows(src, bad, checked.rows, files), report=_report_rows(src, counts, files))
 
 
-def _rejected_rows(src: Source, bad: pl.DataFrame, raw: pl.LazyFrame, files: pl.DataFrame) -> pl.DataFrame:
-    """PUBLISHED["rejected_records"] rows: the row as read as JSON, keys = the file's own headers."""
+def _rejected_rows(src: Source, bad: pl.DataFrame, rows: pl.LazyFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """PUBLISHED["rejected_records"] rows: the row as read (``rows_as_read`` of the checked ``rows``)
+    as JSON, keys = the file's own headers."""
     schema = PUBLISHED["rejected_records"].schema()
     if bad.height == 0:
         return pl.DataFrame(schema=schema)
     headers = dict(files.filter(pl.col("source") == src.name).select("file", "headers").iter_rows())
+    raw = rows_as_read(src, rows.filter(pl.col(ORD).is_in(bad.get_column(ORD).implode())))
     rows = bad.select("_file", "_row", "_reasons").join(
-        raw.join(bad.lazy().select("_file", "_row"), on=["_file", "_row"], how="semi").collect(engine=STREAMING),
+        raw.collect(engine=STREAMING),
         on=["_file", "_row"],
         how="left",
     )

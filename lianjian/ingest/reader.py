@@ -16,8 +16,9 @@ The inventory of files (``files``) carries the sha256 of each file's bytes, its 
 mapping of its original headers, which the quarantine uses to show a rejected row as read.
 
 A file is read in one pass (``read_file``): the raw rows, chunk by chunk, are typed and checked on
-their own (``quarantine.check_chunk``) and written as checked parts that keep the cells as read beside
-the typed values (``_in_<column>``); a run keeps them in the warehouse's file cache
+their own (``quarantine.check_chunk``) and written as checked parts that keep, beside the typed values,
+the cells as read that the typed value does not give back (``_in_<column>``; the others are the text
+of their typed value, ``quarantine.rows_as_read``); a run keeps them in the warehouse's file cache
 (``lianjian.ingest.cache``), so an unchanged file is not read again (docs/ingest.md).
 """
 
@@ -30,7 +31,7 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import polars as pl
 
@@ -41,7 +42,7 @@ from lianjian.files import create_private, make_private, write_private
 from lianjian.ingest import text
 from lianjian.ingest import quarantine
 from lianjian.ingest.cache import FileCache, FileRead
-from lianjian.ingest.quarantine import ORD, SEP, DateBounds, check_chunk
+from lianjian.ingest.quarantine import ORD, RAW, SEP, DateBounds, check_chunk, rows_as_read
 
 EXTENSIONS = (".csv", ".xlsx", ".parquet")
 CHUNK = 1 << 24
@@ -87,14 +88,16 @@ def source_files(landing: Path, source: str) -> list[Path]:
 
 
 def _hash_and_encoding(path: Path) -> tuple[str, str]:
-    """sha256 of the bytes and the encoding: utf-8 if the whole file decodes strictly, else gb18030."""
+    """sha256 of the bytes and the encoding: utf-8 if the whole file decodes strictly, else gb18030.
+    A chunk of ASCII bytes met with no multi-byte character left open before it is valid UTF-8 as
+    it is: it is not decoded (most landing files are ASCII throughout)."""
     h = hashlib.sha256()
     dec = codecs.getincrementaldecoder("utf-8")("strict")
     utf8 = True
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
             h.update(chunk)
-            if utf8:
+            if utf8 and not (chunk.isascii() and not dec.getstate()[0]):
                 try:
                     dec.decode(chunk)
                 except UnicodeDecodeError:
@@ -439,44 +442,37 @@ def file_digest(path: Path, rel: str) -> tuple[str, str]:
         raise unreadable(rel, err) from None
 
 
-#: Prefix of the cells as read (masked), kept beside the checked columns of each part: a rejected
-#: row is shown as read (``rejected_records.raw``), whatever rejected it.
-RAW = "_in_"
-
-
 #: checked_schema's answers: (source, dates) -> (the source, its schema). Working it out runs the row
 #: checks on an empty frame (tens of milliseconds): once per source, not once per file.
 _SCHEMAS: dict[tuple[int, DateBounds | None], tuple[Source, pl.Schema]] = {}
 
 
 def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
-    """The columns of a checked part: ``check_chunk``'s (typed values, ``_file``, ``_row``, ``_ord``,
-    ``_own``, ``_unparsed``), then every contract column as read (``_in_<column>``, text), ``_problem``
-    and ``_personal``."""
+    """The columns of a checked part, ``check_chunk``'s: typed values, ``_file``, ``_row``, ``_ord``,
+    ``_own``, ``_unparsed``, then every contract column as read where its typed value does not give
+    it back (``_in_<column>``, text), ``_problem`` and ``_personal``."""
     known = _SCHEMAS.get((id(src), dates))
     if known is not None and known[0] is src:
         return known[1]
     empty = pl.DataFrame(schema=raw_schema(src))
-    schema = _with_raw(src, check_chunk(src, empty, 0, dates), empty).schema
+    schema = check_chunk(src, empty, 0, dates).schema
     _SCHEMAS[(id(src), dates)] = (src, schema)
     return schema
 
 
-def _with_raw(src: Source, checked: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
-    cells = raw.select(*[pl.col(c.name).alias(RAW + c.name) for c in src.columns], "_problem", "_personal")
-    return pl.concat([checked, cells], how="horizontal")
-
-
 def raw_rows(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:
-    """The rows as read (``raw_schema``) of checked parts."""
-    return checked.select(*[pl.col(RAW + c.name).alias(c.name) for c in src.columns], "_file", "_row", "_problem", "_personal")
+    """The rows as read (``raw_schema``) of checked parts (``quarantine.rows_as_read``)."""
+    return rows_as_read(src, checked)
 
 
-def _chunks(frame: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
-    """The rows of ``frame``, streamed, in chunks of exactly ``size`` rows (the last one shorter)."""
+def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
+    """The rows of ``frame``, streamed, in chunks of exactly ``size`` rows (the last one shorter);
+    ``prepare``: applied to each batch as it comes, before it is cut into chunks."""
     held: list[pl.DataFrame] = []
     have = 0
     for batch in frame.collect_batches(chunk_size=size):
+        if prepare is not None:
+            batch = prepare(batch)
         while batch.height:
             take = min(size - have, batch.height)
             held.append(batch.slice(0, take))
@@ -489,15 +485,15 @@ def _chunks(frame: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
         yield pl.concat(held, rechunk=True)
 
 
-def _check_parts(src: Source, rows: pl.LazyFrame, outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
-    """Row checks of one file's rows, one chunk of ``quarantine.CHUNK_ROWS`` at a time, each chunk
-    written as a part under ``outdir`` (the checked columns and the cells as read). Returns the parts
-    and the number of rows."""
+def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
+    """Row checks of one file's rows as read (``raw_schema``), in chunks of ``quarantine.CHUNK_ROWS``
+    (``_chunks``), each chunk written as a part under ``outdir`` (the checked columns and the cells as
+    read). Returns the parts and the number of rows."""
     schema = checked_schema(src, dates)
     parts, n = [], 0
-    for i, chunk in enumerate(_chunks(rows, quarantine.CHUNK_ROWS)):
+    for i, chunk in enumerate(chunks):
         part = outdir / f"part-{i:05d}.parquet"
-        _with_raw(src, check_chunk(src, chunk, n, dates), chunk).cast(schema).write_parquet(part, **PART_OPTIONS)
+        check_chunk(src, chunk, n, dates).cast(schema).write_parquet(part, **PART_OPTIONS)
         make_private(part)
         parts.append(part)
         n += chunk.height
@@ -522,15 +518,15 @@ def read_file(
     opened = _open_file(src, path, landing, tmpdir, digest)
     if isinstance(opened, FileRead):
         return opened
-    read, rows, fallback = opened
+    read, rows, fallback, drop_blank = opened
     try:
-        read.parts, n = _check_parts(src, rows(), outdir, dates)
+        read.parts, n = _check_parts(src, _chunks(rows(), quarantine.CHUNK_ROWS, drop_blank), outdir, dates)
     except pl.exceptions.PolarsError:
         if fallback is None:
             raise
         for part in outdir.glob("part-*.parquet"):
             part.unlink()
-        read.parts, n = _check_parts(src, fallback(), outdir, dates)
+        read.parts, n = _check_parts(src, _chunks(fallback(), quarantine.CHUNK_ROWS, drop_blank), outdir, dates)
     read.entry["rows_read"] = n
     return read
 
@@ -544,13 +540,13 @@ def _read_rows(
     opened = _open_file(src, path, landing, tmpdir, digest)
     if isinstance(opened, FileRead):
         return opened
-    read, rows, fallback = opened
+    read, rows, fallback, drop_blank = opened
     try:
-        return read, rows().collect()
+        return read, drop_blank(rows().collect())
     except pl.exceptions.PolarsError:
         if fallback is None:
             raise
-        return read, fallback().collect()
+        return read, drop_blank(fallback().collect())
 
 
 def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]], dates: DateBounds | None) -> None:
@@ -568,7 +564,7 @@ def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]
         if rows.height:
             part = outdir / "part-00000.parquet"
             mine = checked.slice(start, rows.height).with_columns(pl.col(ORD) - start)
-            _with_raw(src, mine, rows).cast(schema).write_parquet(part, **PART_OPTIONS)
+            mine.cast(schema).write_parquet(part, **PART_OPTIONS)
             make_private(part)
             read.parts = [part]
         read.entry["rows_read"] = rows.height
@@ -578,7 +574,9 @@ def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]
 def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tuple[str, str] | None):
     """A landing file opened (``read_file``): a FileRead alone for an empty file, else its FileRead
     (entry and warnings, no parts), a function giving its rows as read (lazy) and, for a CSV, one
-    giving them read line by line (when Polars cannot parse the file)."""
+    giving them read line by line (when Polars cannot parse the file), else None; and the function
+    that drops the blank rows of a batch of those rows (``_chunks``'s ``prepare``): the rows are
+    the rows as read (``raw_schema``) once it has run."""
     rel = path.relative_to(landing).as_posix()
     check_name(rel)
     warnings: list[str] = []
@@ -628,11 +626,17 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
     # A row whose every cell is blank is not a record (spreadsheets leave them at the end): skipped.
     # One with values only under unknown or blank headers is a record the contract cannot read:
     # counted and rejected, as is a line that decodes in neither encoding.
-    def filled(i: int) -> pl.Expr:
-        return (pl.col(f"_c{i}").str.strip_chars(text.SPACES).str.len_bytes() > 0).fill_null(False)
+    def filled(i: int) -> pl.Expr:  # not blank: something left once leading spaces are cut
+        return (pl.col(f"_c{i}").str.strip_chars_start(text.SPACES).str.len_bytes() > 0).fill_null(False)
 
     other = [i for i in range(len(headers)) if i not in hmap]
     blank = ~pl.any_horizontal([filled(i) for i in hmap] or [pl.lit(False)])
+    # Without unknown columns, a row is tested cell by cell only when its first cell (a key column's
+    # where the file has one) is blank — few rows: ``drop_blank``, batch by batch. A blank cell reads
+    # blank masked too, but for the personal columns, masked whole: theirs is tested as read.
+    first = next((i for i, n in hmap.items() if n in src.key), next(iter(hmap), None))
+    personal_filled = {f"_pf_{n}": filled(i) for i, n in hmap.items() if src.column(n).personal}
+    screened = not other and first is not None
     problems = [pl.col("_problem")]
     if transcoded is not None and transcoded.bad_rows:
         problems.insert(0, pl.when(pl.col("_row").is_in(transcoded.bad_rows)).then(pl.lit(ENCODING_PROBLEM)))
@@ -643,14 +647,39 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
     )
 
     def rows_of(cells: pl.LazyFrame) -> pl.LazyFrame:
+        if screened:
+            frame = cells.with_columns(problem.alias("_problem")).select(
+                *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"),
+                filled(first).alias("_f0"), *[e.alias(n) for n, e in personal_filled.items()],
+            )
+            return frame.cast(raw_schema(src) | {"_f0": pl.Boolean(), **{n: pl.Boolean() for n in personal_filled}})
         frame = cells.with_columns(problem.alias("_problem"), blank.alias("_blank")).select(
             *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"), pl.col("_blank")
         )
         return frame.filter(~pl.col("_blank") | pl.col("_problem").is_not_null()).drop("_blank").cast(raw_schema(src))
 
+    masked_filled = [
+        (pl.col(n).str.strip_chars_start(text.SPACES).str.len_bytes() > 0).fill_null(False)
+        for n in hmap.values()
+        if not src.column(n).personal
+    ] + [pl.col(n) for n in personal_filled]
+
+    def drop_blank(batch: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``rows_of`` less the blank ones (every cell empty or spaces, no problem)."""
+        if not screened:
+            return batch
+        aux = ["_f0", *personal_filled]
+        maybe = (~batch.get_column("_f0")) & batch.get_column("_problem").is_null()
+        if maybe.any():
+            idx = maybe.arg_true()
+            filled_rows = batch[idx].select(pl.any_horizontal(masked_filled)).to_series()
+            drop = pl.repeat(False, batch.height, dtype=pl.Boolean, eager=True).scatter(idx, ~filled_rows)
+            batch = batch.filter(~drop)
+        return batch.drop(aux)
+
     # Polars cannot parse a CSV whose quote is not closed (it swallows the rest of the file): line by line
     fallback = (lambda: rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy())) if suffix == ".csv" else None
-    return FileRead(entry, warnings, []), (lambda: rows_of(cells.lazy())), fallback
+    return FileRead(entry, warnings, []), (lambda: rows_of(cells.lazy())), fallback, drop_blank
 
 
 @dataclass
@@ -756,7 +785,7 @@ def read_source(
                     small.append((i, read, rows, outdir, key))
                     continue
                 if rows is not None:  # a small file of many short rows: in chunks, as read_file does
-                    read.parts, n = _check_parts(src, rows.lazy(), outdir, dates)
+                    read.parts, n = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates)
                     read.entry["rows_read"] = n
             if key is None:
                 files[i] = read

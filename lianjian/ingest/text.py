@@ -44,11 +44,26 @@ _DEC = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 TO_SIMPLIFIED: tuple[tuple[str, ...], ...] = (("t2s",), ("tw2s",), ("hk2s",), ("tw2sp", "hk2s"))
 
 
+#: A cell holding a full-width ASCII form (what ``clean`` reads as half width).
+_FULL_WIDTH_RE = r"[\x{FF01}-\x{FF5E}]"
+
+
 def clean(e: pl.Expr) -> pl.Expr:
     """Trim ASCII and full-width spaces, read full-width digits/letters as half width; blank -> null."""
-    half = pl.when(e.str.contains(r"[\x{FF01}-\x{FF5E}]")).then(e.str.replace_many(FULL_WIDTH, HALF_WIDTH)).otherwise(e)
+    half = pl.when(e.str.contains(_FULL_WIDTH_RE)).then(e.str.replace_many(FULL_WIDTH, HALF_WIDTH)).otherwise(e)
     out = half.str.strip_chars(SPACES)
     return pl.when(out.str.len_bytes() > 0).then(out)
+
+
+def clean_series(s: pl.Series) -> pl.Series:
+    """``clean`` of a column of cells, without the full-width replacement when no cell holds a
+    full-width form (the usual case): the same values at about half the cost, since an expression
+    evaluates its replacement over every cell whether a cell needs it or not."""
+    frame = s.to_frame("v")
+    if frame.select(pl.col("v").str.contains(_FULL_WIDTH_RE).any()).item():
+        return frame.select(clean(pl.col("v"))).to_series().alias(s.name)
+    out = pl.col("v").str.strip_chars(SPACES)
+    return frame.select(pl.when(out.str.len_bytes() > 0).then(out)).to_series().alias(s.name)
 
 
 def clean_header(e: pl.Expr) -> pl.Expr:
