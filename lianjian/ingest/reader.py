@@ -42,7 +42,7 @@ from lianjian.files import create_private, make_private, write_private
 from lianjian.ingest import text
 from lianjian.ingest import quarantine
 from lianjian.ingest.cache import FileCache, FileRead
-from lianjian.ingest.quarantine import ORD, RAW, SEP, DateBounds, check_chunk, rows_as_read
+from lianjian.ingest.quarantine import ORD, SEP, DateBounds, check_chunk, rows_as_read
 
 EXTENSIONS = (".csv", ".xlsx", ".parquet")
 CHUNK = 1 << 24
