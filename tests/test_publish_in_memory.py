@@ -1,5 +1,5 @@
 """Publish writes its year files two at a time and checks each from the frame it wrote, not by reading
-the file back (lianjian/publish/publish.py ``write_table``, ``frame_checks``; docs/performance.md "Two
+the file back (lianjian/publish/publish.py ``write_table``, ``file_checks`` from the frame written; docs/performance.md "Two
 years at a time"): the files, their checks (``_checks.json``) and what the checks report are those of
 one year after the other with every file read back."""
 

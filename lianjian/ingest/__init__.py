@@ -40,7 +40,6 @@ from lianjian.ingest.reader import (
     SourceRead,
     files_frame,
     iter_landing,
-    raw_rows,
     raw_schema,
     read_landing,
 )
@@ -208,7 +207,6 @@ __all__ = [
     "files_frame",
     "ingest_landing",
     "iter_landing",
-    "raw_rows",
     "raw_schema",
     "read_ahead",
     "read_landing",

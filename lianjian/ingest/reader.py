@@ -460,11 +460,6 @@ def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
     return schema
 
 
-def raw_rows(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:
-    """The rows as read (``raw_schema``) of checked parts (``quarantine.rows_as_read``)."""
-    return rows_as_read(src, checked)
-
-
 def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
     """The rows of ``frame``, streamed, in chunks of exactly ``size`` rows (the last one shorter);
     ``prepare``: applied to each batch as it comes, before it is cut into chunks."""
@@ -710,7 +705,7 @@ class SourceRead:
     @property
     def frame(self) -> pl.LazyFrame:
         """The rows as read (``raw_schema``): every cell as text, identity numbers masked."""
-        return raw_rows(SOURCES[self.name], self.rows())
+        return rows_as_read(SOURCES[self.name], self.rows())
 
 
 def read_source(

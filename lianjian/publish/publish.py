@@ -178,19 +178,13 @@ def _write(frame: pl.DataFrame, path: Path) -> dict:
     return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
-def frame_checks(table: str, frame: pl.DataFrame, path: Path) -> dict:
-    """``file_checks`` of the file ``path`` just written from ``frame``, from the frame in memory
-    instead of reading the file back: the file holds exactly the frame's values (Parquet stores them
-    as they are), so the rows, identity-number cells, empty values and grades are the same; the
-    columns and types are read from the file's footer (what a reader sees)."""
-    return file_checks(table, path, frame)
-
-
 def file_checks(table: str, path: Path, frame: pl.DataFrame | None = None) -> dict:
     """What the publish checks find in one file just written (one read of it): its columns and types
     as stored, how many text cells hold an identity number (lianjian.privacy), per column the contract
     declares never empty its null (or empty text) cells, and for a table with grades its rows per
-    grade. Kept in the version's ``CHECKS`` record."""
+    grade. Kept in the version's ``CHECKS`` record. With ``frame``, the frame the file was written
+    from: it holds exactly the file's values (Parquet stores them as they are), so only the footer is
+    read, for the columns and types as stored."""
     t = OUTPUTS[table]
     stored = pl.read_parquet_schema(path)
     lf = pl.scan_parquet(path, hive_partitioning=False) if frame is None else frame.lazy()
@@ -355,7 +349,7 @@ def write_table(
             # bytes depend on the buffers' layout, not only on the values (the same bytes as before)
             part = part.select(pl.all().gather(pl.int_range(0, part.height))).drop(PARTITION)
             entry = {"path": rel.as_posix(), **_write(part, root / rel)}
-            found = _with_source(frame_checks(table, part, root / rel), source)
+            found = _with_source(file_checks(table, root / rel, part), source)
             fsync_dir(root / rel.parent)
             return entry, found
 
@@ -377,7 +371,7 @@ def write_table(
         rel = Path(table, PART)
         part = prepare(table, frame)
         files.append({"path": rel.as_posix(), **_write(part, root / rel)})
-        checks[rel.as_posix()] = frame_checks(table, part, root / rel)
+        checks[rel.as_posix()] = file_checks(table, root / rel, part)
     base.mkdir(parents=True, exist_ok=True)
     fsync_dir(base)
     return files
