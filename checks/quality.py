@@ -30,7 +30,7 @@ import polars as pl
 from lianjian.contract import SOURCES
 from lianjian.quality.checks import ALL, ERROR, RULES, CheckOutcome, catalogue, run_quality
 from lianjian.quality.docs import data_docs_dir, write_data_docs
-from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_path
+from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_frames
 from pipelines.resources import LianjianSettings
 
 CODE_VERSION = "quality-1"
@@ -138,10 +138,7 @@ def staged_contract_suites(context: dg.AssetCheckExecutionContext, lianjian: Lia
     # check: the first run's too, computed again over the quarantine and the ingest report as staging
     # left them (the rules take milliseconds)
     warehouse = lianjian.warehouse_path
-    tables = {
-        name: pl.scan_parquet(p) if (p := staged_path(warehouse, name)).is_file() else None
-        for name in (*SOURCES, "rejected_records", "ingest_report")
-    }
+    tables = staged_frames(warehouse, (*SOURCES, "rejected_records", "ingest_report"))
     run, index = _quality(lianjian, tables, ALL)
     context.log.info(f"数据质量报告 data docs: {index}")
     for o in run.outcomes:

@@ -30,6 +30,11 @@ def staged_path(warehouse: Path, src: str) -> Path:
     return Path(warehouse) / "staged" / f"{src}.parquet"
 
 
+def staged_frames(warehouse: Path, names=SOURCES) -> dict[str, pl.LazyFrame | None]:
+    """The staged tables ``names`` as the warehouse holds them, scanned lazily (None: no such file)."""
+    return {name: pl.scan_parquet(p) if (p := staged_path(warehouse, name)).is_file() else None for name in names}
+
+
 def staged_digests(warehouse: Path) -> dict[str, str]:
     """Each staged table's content key as staging recorded it (the SHA-256 of its file, while the file
     is the one recorded): an unchanged table is neither read nor hashed again."""
@@ -57,9 +62,8 @@ def failure_message(failed: list[CheckOutcome]) -> str:
 
 def suite_run(warehouse: Path) -> QualityRun:
     """The checks fed by the suites over the staged tables as the warehouse holds them."""
-    frames = {src: pl.scan_parquet(p) if (p := staged_path(warehouse, src)).is_file() else None for src in SOURCES}
     return run_quality(
-        frames, None, None, max_rejected_share=1.0, cache_dir=gx_cache_dir(warehouse), digests=staged_digests(warehouse), part=SUITES
+        staged_frames(warehouse), None, None, max_rejected_share=1.0, cache_dir=gx_cache_dir(warehouse), digests=staged_digests(warehouse), part=SUITES
     )
 
 
