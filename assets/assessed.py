@@ -33,9 +33,9 @@ import polars as pl
 from lianjian.contract import INTERNAL, PUBLISHED
 from lianjian.files import read_json, run_tmpdir
 from lianjian.publish.lineage import dagster_column_lineage
-from lianjian.scoring.evidence import assessment_evidence
-from lianjian.scoring.integrity import integrity_assessment
-from lianjian.scoring.responsibility import responsibility_assessment
+from lianjian.scoring.evidence import assessment_evidence, merged_evidence
+from lianjian.scoring.integrity import deducting_cases, integrity_assessment
+from lianjian.scoring.responsibility import responsibility_assessment, special_case_candidates
 from lianjian.scoring.triggers import accountability_triggers
 from lianjian.threads import each_year
 from pipelines.io_manager import KeptYears, SpilledYears, table_path, table_schema
@@ -114,6 +114,7 @@ def _year_by_year(
     tables: tuple[str, str],
     ins: dict[str, dg.AssetIn],
     yearly: dict[str, pl.LazyFrame],
+    read_once=None,
     **others,
 ) -> tuple[SpilledYears, SpilledYears, dict[int, str | None]]:
     """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years on its
@@ -128,6 +129,11 @@ def _year_by_year(
     manager (``pipelines/io_manager.py``, ``SpilledYears``), and the years computed with the digest
     of what each was computed from (for ``_record_years``).
 
+    ``read_once(years, **others)``: the inputs without a ``year`` column that every year reads a part
+    of (the cases, some 20 M rows at national), reduced to the rows and columns the rule reads for
+    all the years computed and held in memory, so that the table is read once for the step, not
+    once a year (docs/performance.md, "Scoring for less").
+
     A year whose inputs (``ins``: the staged tables, the year's file of each year-partitioned input),
     rules file and code are those its output files were computed from is kept, not computed
     (lianjian/yearkeep.py): a changed year of talks recomputes the year before, whose talk
@@ -139,6 +145,9 @@ def _year_by_year(
         table_years.keep(year)
         evidence_years.keep(year)
     with_year = {name for name, lf in yearly.items() if "year" in lf.collect_schema()}
+    years = [year for year in context_years(context) if year not in kept]
+    if read_once is not None and years:
+        others = {**others, **{name: lf.collect().lazy() for name, lf in read_once(years, **others).items()}}
 
     def one_year(year: int) -> None:
         this_year = pl.col("year") == year
@@ -153,7 +162,7 @@ def _year_by_year(
 
     # the years are independent: two at a time fill both cores (lianjian/threads.py), each spilled
     # as soon as it is computed
-    each_year(one_year, [year for year in context_years(context) if year not in kept])
+    each_year(one_year, years)
     return table_years, evidence_years, computed
 
 
@@ -250,6 +259,7 @@ def integrity_assessment_asset(
         table, evidence, computed = _year_by_year(
             context, warehouse, spill, integrity_assessment, tables, R2_INS,
             dict(roster=roster, reviews=reviews, talk_obligations=talk_obligations),
+            read_once=lambda years, cases, **_: {"cases": deducting_cases(cases, years)},
             cases=cases, violations=violations, rules=lianjian.load_rules(),
         )
         # the IO manager writes each output before the step resumes: the spills are read before they go
@@ -323,6 +333,7 @@ def responsibility_assessment_asset(
             R3_INS,
             dict(roster=roster, departments=departments, duty_activities=duty_activities, democratic_votes=democratic_votes,
                  talk_obligations=talk_obligations),
+            read_once=lambda years, cases, rules, **_: {"cases": special_case_candidates(cases, rules, years)},
             units=units, cases=cases, violations=violations, rules=lianjian.load_rules(),
         )
         yield dg.Output(table, output_name="responsibility_assessment")
@@ -351,16 +362,14 @@ R8_INS = {"integrity": _assessed("integrity_evidence"), "responsibility": _asses
     tags={"rule": "R8"},
 )
 def assessment_evidence_asset(context: dg.AssetExecutionContext, lianjian: LianjianSettings, integrity: pl.LazyFrame, responsibility: pl.LazyFrame):
-    # assessment_evidence() returns the table-key order (ties by unit_code): not sorted twice; lazy,
-    # so that the IO manager computes and writes it one year at a time. A year whose two evidence
-    # files are those it was computed from is kept (lianjian/yearkeep.py): R2 and R3 keep theirs.
+    # R2 and R3 write each year's evidence in the table-key order (``_year_by_year``): each year is
+    # the two parts one after the other (merged_evidence), not sorted again; lazy, so that the IO
+    # manager computes and writes it one year at a time. A year whose two evidence files are those it
+    # was computed from is kept (lianjian/yearkeep.py): R2 and R3 keep theirs.
     warehouse, table = lianjian.warehouse_path, ("assessment_evidence",)
     computed, kept = _kept_years(context, warehouse, table, R8_INS, lianjian.load_rules())
-    if not kept:
-        yield dg.Output(assessment_evidence(integrity, responsibility))
-    else:
-        fresh = ~pl.col("year").is_in(sorted(kept))
-        yield dg.Output(KeptYears(assessment_evidence(integrity.filter(fresh), responsibility.filter(fresh)), frozenset(kept)))
+    merged = merged_evidence([y for y in context_years(context) if y not in kept], integrity=integrity, responsibility=responsibility)
+    yield dg.Output(KeptYears(merged, frozenset(kept)) if kept else merged)
     _record_years(warehouse, table, computed)
 
 

@@ -163,7 +163,9 @@ def special_expr(rules: Rules, years: list[int], year_col: str = "year") -> pl.E
         c = rules.settings(y).cases
         pairs = tuple(sorted((cat, tuple(sorted(outs))) for cat, outs in c.special_outcomes.items() if outs))
         groups.setdefault((pairs, bool(c.public_complaint_is_special)), []).append(y)
-    category, outcome = pl.col("category").cast(pl.String), pl.col("outcome").cast(pl.String)
+    # compared as they are (an enumeration or text): the rules file's codes are the enumerations'
+    # own (rules_config), and casting millions of cases to text first cost more than the test
+    category, outcome = pl.col("category"), pl.col("outcome")
     terms = []
     for (pairs, complaint), ys in groups.items():
         cond = [(category == cat) & outcome.is_in(list(outs)) for cat, outs in pairs]

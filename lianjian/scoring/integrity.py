@@ -30,8 +30,8 @@ KEY = ["year", "person_id"]
 REVIEW_KINDS = ("self", "peer", "department")
 #: The case facts of R2 step 2 that deduct points, each with its condition on a closed case.
 CASE_KINDS = {
-    "flawed": pl.col("quality_rating").cast(pl.String) == "flawed",
-    "unqualified": pl.col("quality_rating").cast(pl.String) == "unqualified",
+    "flawed": pl.col("quality_rating") == "flawed",
+    "unqualified": pl.col("quality_rating") == "unqualified",
     "error": pl.col("error_type").is_not_null(),
 }
 
@@ -92,15 +92,26 @@ def review_rows(reviews: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
     the lowest and the one left out as the highest when there are ``peer_trim_from`` or more (of tied
     scores, the smallest reviewer_id as the lowest, the largest as the highest)."""
     kind = pl.col("reviewer_kind").cast(pl.String)
-    order = pl.int_range(pl.len()).over([*KEY, "kind"], order_by=["score", "reviewer_id"])
-    peer = pl.col("kind") == "peer"
-    n_peers = pl.len().over([*KEY, "kind"])
+    # each person's lowest and highest peer review by one group-by of the peer rows, joined back:
+    # a window ordered by (score, reviewer_id) over every review cost 1.2× as much (national,
+    # 2.0 M reviews a year: 2.05 -> 1.73 CPU-s; docs/performance.md, "Scoring for less")
+    score, reviewer = pl.col("score"), pl.col("reviewer_id")
+    peers = (
+        reviews.filter(kind == "peer")
+        .group_by(KEY)
+        .agg(
+            pl.len().alias("_peers"),
+            reviewer.filter(score == score.min()).min().alias("_lowest"),
+            reviewer.filter(score == score.max()).max().alias("_highest"),
+        )
+        .with_columns(pl.lit("peer").alias("kind"))
+    )
+    trimmed = (pl.col("_peers") >= pl.col("peer_trim_from")) & ((reviewer == pl.col("_lowest")) | (reviewer == pl.col("_highest")))
     return (
         reviews.with_columns(kind.alias("kind"))
-        .join(settings.select("year", "peer_trim_from"), on="year", how="left", validate="m:1")
-        .with_columns(
-            (peer & (n_peers >= pl.col("peer_trim_from")) & ((order == 0) | (order == n_peers - 1))).alias("trimmed")
-        )
+        .join(peers, on=[*KEY, "kind"], how="left", validate="m:1", maintain_order="left")
+        .join(settings.select("year", "peer_trim_from"), on="year", how="left", validate="m:1", maintain_order="left")
+        .with_columns(trimmed.fill_null(False).alias("trimmed"))
         .select(
             *KEY,
             "kind",
@@ -138,14 +149,25 @@ def family_talk_deduction(talk_obligations: pl.LazyFrame, settings: pl.LazyFrame
     )
 
 
+def deducting_cases(cases: pl.LazyFrame, years: list[int]) -> pl.LazyFrame:
+    """The cases R2 step 2 reads: closed in one of ``years`` and of a kind that deducts points
+    (``CASE_KINDS``), with the columns it reads. Reading it again with fewer years gives those years'
+    cases: the R2 step reads the cases table once for all the years it computes, not once a year
+    (national: some 20 M cases, 0.9 CPU-s a year; docs/performance.md, "Scoring for less")."""
+    return cases.filter(year_of(pl.col("closed_date")).is_in(years) & pl.any_horizontal(list(CASE_KINDS.values())).fill_null(False)).select(
+        "closed_date", "handler_id", "case_id", "quality_rating", "error_type"
+    )
+
+
 def case_deductions(cases: pl.LazyFrame, settings: pl.LazyFrame, years: list[int]) -> pl.LazyFrame:
     """R2 step 2, cases: over the cases P handled that closed in Y, points per flawed, unqualified and
     erroneous case (``deductions.cases``). One row per (year, person_id, kind) with ``points`` (the
     count times the points of the kind) and the ``case_ids``, before the cap; only ``years`` (the
     years assessed: the cases table holds every year, and grouping the cases of the other years cost
     R2 most of its case time when it assesses one year at a time; the condition on the closing date
-    reaches the scan, which then reads the other columns of those years' cases only)."""
-    closed = cases.filter(year_of(pl.col("closed_date")).is_in(years)).with_columns(
+    reaches the scan, which then reads the other columns of those years' cases only). ``cases``: the
+    cases table, or ``deducting_cases`` of it for these years or more."""
+    closed = deducting_cases(cases, years).with_columns(
         year_of(pl.col("closed_date")).alias("year"), pl.col("handler_id").alias("person_id")
     )
     return pl.concat(

@@ -378,30 +378,36 @@ def obligation_items(items: pl.LazyFrame, talk_obligations: pl.LazyFrame) -> pl.
     )
 
 
+def special_case_candidates(cases: pl.LazyFrame, rules: Rules, years: list[int]) -> pl.LazyFrame:
+    """The cases that may be special (R6) in one of ``years``: closed in it, with an outcome of the
+    rules file's pairs or a public complaint, and the columns ``department_special_cases`` reads.
+    Reading it again with fewer years gives those years' candidates: the R3 step reads the cases
+    table once for all the years it computes, not once a year (national: some 20 M cases, 0.8 CPU-s
+    a year; docs/performance.md, "Scoring for less")."""
+    # a cheap filter before the flag; the closing year is tested on the scan's own column and the
+    # outcome as the enumeration it is (not cast to text): national, 20 M cases, 1.9 -> 0.6 CPU-s
+    outcome = cases.collect_schema()["outcome"]
+    wanted = {o for y in years for os in rules.settings(y).cases.special_outcomes.values() for o in os}
+    outcomes = pl.Series([o for o in outcome.categories if o in wanted], dtype=outcome)
+    return cases.filter(
+        year_of(pl.col("closed_date")).is_in(years)
+        & (pl.col("public_complaint").fill_null(False) | pl.col("outcome").is_in(outcomes.implode()))
+    ).select("case_id", "category", "outcome", "public_complaint", "closed_date", "handler_id", "dept_verified")
+
+
 def department_special_cases(
     cases: pl.LazyFrame, roster: pl.LazyFrame, departments: pl.LazyFrame, rules: Rules, years: list[int]
 ) -> pl.LazyFrame:
     """The special cases (R6) closed in Y of each department head's department — the cases whose
     handler is in that department in Y's roster: (year, unit_code, subject_id = the head, case_id,
-    dept_verified)."""
-    # only cases that can be special in a subject year go through the flag (a cheap filter first: a
-    # special case has an outcome of the rules file's pairs or a public complaint). The closing year
-    # is tested on the scan's own column and the outcome as the enumeration it is (not cast to text):
-    # national, 20 M cases for each year assessed, 1.9 -> 0.6 CPU-s
-    outcome = cases.collect_schema()["outcome"]
-    wanted = {o for y in years for os in rules.settings(y).cases.special_outcomes.values() for o in os}
-    outcomes = pl.Series([o for o in outcome.categories if o in wanted], dtype=outcome)
-    closed = (
-        cases.filter(year_of(pl.col("closed_date")).is_in(years))
-        .with_columns(year_of(pl.col("closed_date")).alias("year"))
-        .filter(pl.col("public_complaint").fill_null(False) | pl.col("outcome").is_in(outcomes.implode()))
-    )
+    dept_verified). ``cases``: the cases table, or ``special_case_candidates`` of it for these years
+    or more."""
+    closed = special_case_candidates(cases, rules, years).with_columns(year_of(pl.col("closed_date")).alias("year"))
     handlers = roster.select("year", pl.col("person_id").alias("handler_id"), "unit_code", "dept_code")
     heads = dept_heads(departments).rename({"head_id": "subject_id"})
     return (
         with_special_flag(closed, rules)
         .filter(pl.col("special"))
-        .drop("unit_code")
         .join(handlers, on=["year", "handler_id"], how="inner", validate="m:1")
         .join(heads, on=["year", "unit_code", "dept_code"], how="inner")
         .select("year", "unit_code", "subject_id", "case_id", pl.col("dept_verified").fill_null(False))
