@@ -207,3 +207,20 @@ def test_case_quality_compares_the_enumerations_without_casting_every_case():
     assert set(ENUMS["quality_rating"].codes) >= {"flawed", "unqualified"}
     flag = str(special_expr(rules, [2023, 2024]))
     assert "outcome" in flag and "strict_cast" not in flag
+
+
+def test_talk_obligations_join_the_talk_type_as_staged(demo_run):
+    """R1 matches obligations and talks on the talks' own talk_type enumeration (the obligations'
+    codes are among its codes), not on every talk's type cast to text; the obligations and the talks
+    that fulfil them are those of the demo run."""
+    from lianjian.scoring.talks import talk_obligations
+
+    _, wh = demo_run
+    staged = {t: _staged(wh, t) for t in ("personnel", "departments", "personnel_events", "talks")}
+    assert isinstance(staged["talks"].collect_schema()["talk_type"], pl.Enum)
+    plan = talk_obligations(*staged.values(), load_rules(RULES))
+    assert 'col("talk_type").strict_cast(String)' not in plan.explain()
+    got = plan.collect()
+    written = pl.read_parquet(sorted((wh / "derived" / "talk_obligations").glob("*.parquet")))
+    assert got.height > 100 and got.get_column("fulfilled").any()
+    assert got.filter(pl.col("year").is_in(written.get_column("year").unique().implode())).equals(written)
