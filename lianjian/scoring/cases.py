@@ -127,7 +127,7 @@ def case_quality(cases: pl.LazyFrame, roster: pl.LazyFrame, rules: Rules) -> pl.
     )
     # the enumerations compared and grouped as they are, not cast to text for every case: the codes
     # are the enumeration's own, and the output casts category to its published type (1/6 of
-    # national: 1.96 -> 1.2 CPU-s, docs/performance.md "Scoring for less")
+    # national: 1.96 -> 1.3 CPU-s, docs/performance.md "Scoring for less")
     rating = pl.col("quality_rating")
     special = pl.col("special")
     verified = pl.col("dept_verified").fill_null(False) & pl.col("supervisor_verified").fill_null(False)
