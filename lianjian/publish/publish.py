@@ -341,15 +341,18 @@ def write_table(
     if OUTPUTS[table].yearly:
         lf = frame.lazy()
         linked: list[int] = []
+        copied: list[int] = []
         entries: dict[int, dict] = {}
         fresh: list[tuple[int, Path, str | None]] = []  # the years to prepare and write
         for year in years:
             rel = Path(table, f"year={year}", PART)
             kept = reuse.entry(table, rel, year) if reuse is not None else None
             # the live version's record of the source stands for a year not computed again
-            source = reuse.built_from(rel) if kept is not None else _source_sha256(built_from, year)
+            path = built_from(year) if built_from is not None and kept is None else None
+            source = reuse.built_from(rel) if kept is not None else _source_sha256(path)
             if kept is None and reuse is not None and source is not None:
                 kept = reuse.entry(table, rel, year, source)
+            formed = _formed(table, path, source) if kept is None else None
             if kept is not None:  # the same results as the live version's file: linked, not written
                 (root / rel.parent).mkdir(parents=True, exist_ok=True)
                 os.link(reuse.folder / rel, root / rel)
@@ -357,6 +360,14 @@ def write_table(
                 checks[rel.as_posix()] = _with_source(reuse.checks[rel.as_posix()], source)
                 fsync_dir(root / rel.parent)
                 linked.append(year)
+            elif formed is not None:  # written in the published form by the IO manager: copied, not prepared
+                (root / rel.parent).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, root / rel)  # a copy: the warehouse's file stays 0600 whatever this one becomes
+                fsync_file(root / rel)
+                fsync_dir(root / rel.parent)
+                entries[year] = {"path": rel.as_posix(), "rows": int(formed["rows"]), "sha256": source}
+                checks[rel.as_posix()] = _with_source(formed["checks"], source)
+                copied.append(year)
             else:
                 fresh.append((year, rel, source))
 
@@ -395,10 +406,9 @@ def write_table(
     return files
 
 
-def _source_sha256(built_from: Callable[[int], Path | None] | None, year: int) -> str | None:
-    """The SHA-256 of the internal file ``year``'s rows are prepared from; None when not named or
+def _source_sha256(path: Path | None) -> str | None:
+    """The SHA-256 of the internal file a year's rows are prepared from; None when not named or
     missing (a year never computed: its file is written, empty)."""
-    path = built_from(year) if built_from is not None else None
     return sha256_file(path) if path is not None and path.is_file() else None
 
 
@@ -406,6 +416,78 @@ def _with_source(found: dict, source: str | None) -> dict:
     """A file's checks with the digest of its source (``BUILT_FROM``), or without one when unknown."""
     out = {k: v for k, v in found.items() if k != BUILT_FROM}
     return out if source is None else {**out, BUILT_FROM: source}
+
+
+# --------------------------------------------------------------------------------------------------
+# Year files written in the published form by the IO manager, copied by publish
+
+#: Published tables whose upstream asset only publishing reads (R8's evidence table: the largest,
+#: national ≈ 13 M rows): the IO manager writes that asset's year files in the published form —
+#: exactly the file publish would write for the year (``write_published_form``) — so that publish
+#: copies them instead of reading, sorting and writing them again. The other upstream assets keep
+#: their ``year`` column inside: the scoring steps read them (tests/test_published_form.py checks
+#: that nothing but publishing reads these).
+PUBLISHED_FORM = frozenset({"assessment_evidence"})
+#: Beside such an asset's folder of year files (``<layer>/_published_form_<name>.json``, private): per
+#: year file, what publishing it needs — its SHA-256 and rows, what the checks found in it
+#: (``file_checks``) and the code that wrote it. A file whose digest or code differs from its entry
+#: is prepared by publish as before.
+FORM_RECORD = "_published_form_{name}.json"
+FORM_VERSION = 1
+
+
+def write_published_form(table: str, frame: pl.DataFrame, path: Path, write: Callable[[pl.DataFrame, Path], object]) -> dict:
+    """Write ``frame``, the rows of one year of ``table``'s upstream asset, to ``path`` as the file
+    publish would write for that year (``prepare``: contract columns and types, empty values spelled
+    one way, identity numbers masked, total order; no ``year`` column: the hive convention; the
+    writer settings ``WRITER``), through ``write(prepared, path)`` (the IO manager's private atomic
+    writer). Returns its ``FORM_RECORD`` entry: the checks are taken from the frame written, as
+    publish takes them (``file_checks``)."""
+    part, identity = _prepared(table, frame)
+    part = part.drop(PARTITION)
+    write(part, path)
+    return {
+        "rows": part.height,
+        "sha256": sha256_file(path),
+        "checks": file_checks(table, path, part, identity),
+        "code_version": code_version(),
+    }
+
+
+def form_record_path(folder: Path) -> Path:
+    """The ``FORM_RECORD`` of the asset whose year files are in ``folder``."""
+    return Path(folder).parent / FORM_RECORD.format(name=Path(folder).name)
+
+
+def read_form_record(folder: Path) -> dict[str, dict]:
+    """The ``FORM_RECORD`` entries of an asset's year folder (year -> entry); empty when absent."""
+    data = read_json(form_record_path(folder)) or {}
+    years = data.get("years") if data.get("version") == FORM_VERSION else None
+    return years if isinstance(years, dict) else {}
+
+
+def write_form_record(folder: Path, entries: Mapping[str, dict | None]) -> None:
+    """Update ``FORM_RECORD`` with ``entries`` (year -> entry; None: the year's file is no longer in the
+    published form), keeping the other years'."""
+    record = dict(read_form_record(folder))
+    for year, entry in entries.items():
+        if entry is None:
+            record.pop(str(year), None)
+        else:
+            record[str(year)] = entry
+    write_json_private(form_record_path(folder), {"version": FORM_VERSION, "years": dict(sorted(record.items()))}, sort_keys=True)
+
+
+def _formed(table: str, source: Path | None, sha256: str | None) -> dict | None:
+    """The ``FORM_RECORD`` entry of ``source`` (a year file of ``table``'s upstream asset) when it is
+    the file publish would write: written in the published form by this code, and still of the
+    recorded digest (``sha256``, already computed for ``Reuse``). None otherwise."""
+    if table not in PUBLISHED_FORM or source is None or sha256 is None:
+        return None
+    entry = read_form_record(source.parent).get(source.stem)
+    if not isinstance(entry, dict) or entry.get("sha256") != sha256 or entry.get("code_version") != code_version():
+        return None
+    return entry
 
 
 # --------------------------------------------------------------------------------------------------
