@@ -56,18 +56,20 @@ from pipelines.resources import LianjianSettings
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, statistics=True, row_group_size=1_000_000)
 
 
-def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> int:
+def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path, options: dict | None = None) -> int:
     """Write ``frame`` to ``path`` via a temporary file and an atomic rename; returns the row count.
-    The file is 0600; a missing folder is made 0700 (the IO manager makes the layer folders first)."""
+    The file is 0600; a missing folder is made 0700 (the IO manager makes the layer folders first).
+    ``options``: the Parquet writer settings (``PARQUET_OPTIONS`` unless given)."""
+    options = PARQUET_OPTIONS if options is None else options
     if not path.parent.is_dir():
         private_mkdir(path.parent)
     remove_stale_siblings(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if isinstance(frame, pl.LazyFrame):
-        frame.sink_parquet(tmp, **PARQUET_OPTIONS)
+        frame.sink_parquet(tmp, **options)
         rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
     else:
-        frame.write_parquet(tmp, **PARQUET_OPTIONS)
+        frame.write_parquet(tmp, **options)
         rows = frame.height
     make_private(tmp)
     os.replace(tmp, path)
@@ -289,11 +291,20 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         year's file keeps about one core busy), each year's rows held only while its file is
         written; the metadata recorded afterwards, in the years' order."""
 
+        table = published_form(context.asset_key)
+        formed: dict[str, dict] = {}
+
         def write(key: str) -> dict:
             part = rows_of(key)
             path = self._path(context.asset_key, key)
             extra = {}
-            if part is None:
+            if part is not None and table is not None:
+                # the file publish would write for the year, which it then copies (lianjian.publish.publish.PUBLISHED_FORM)
+                from lianjian.publish.publish import WRITER, write_published_form
+
+                formed[key] = write_published_form(table, part, path, lambda frame, to: write_parquet_atomic(frame, to, WRITER))
+                rows, schema = part.height, part.schema
+            elif part is None:
                 if not path.is_file():
                     raise FileNotFoundError(f"{context.asset_key.to_user_string()}: {path} is missing, it cannot be kept unchanged")
                 scan = pl.scan_parquet(path)
@@ -316,17 +327,46 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         keys = list(context.asset_partition_keys)
         for key, metadata in zip(keys, each_year(write, keys)):
             add_partition_metadata(context, key, metadata)
+        if table is not None:
+            from lianjian.publish.publish import write_form_record
+
+            write_form_record(self._path(context.asset_key, keys[0]).parent, formed)
 
     def load_input(self, context: dg.InputContext):
         if context.has_asset_partitions:
-            files = [p for k in context.asset_partition_keys if (p := self._path(context.asset_key, k)).exists()]
-            if not files:
+            years = [(k, p) for k in context.asset_partition_keys if (p := self._path(context.asset_key, k)).exists()]
+            if not years:
                 raise FileNotFoundError(
                     f"{context.asset_key.to_user_string()}: 所需年度尚未计算（no year of it has been computed yet）— 请先运行全部年度"
                 )
-            lazy = pl.scan_parquet(files)
+            table = published_form(context.asset_key)
+            lazy = pl.scan_parquet([p for _, p in years]) if table is None else _scan_published_form(table, years)
         else:
             lazy = pl.scan_parquet(self._path(context.asset_key))
         if context.dagster_type.typing_type is pl.DataFrame:
             return lazy.collect()
         return lazy
+
+
+def published_form(key: dg.AssetKey) -> str | None:
+    """The published table whose year files this asset's are, written in the published form (no
+    ``year`` column inside: lianjian.publish.publish.PUBLISHED_FORM), or None."""
+    from lianjian.publish.layers import upstream_key
+    from lianjian.publish.publish import PUBLISHED_FORM
+
+    return next((t for t in PUBLISHED_FORM if upstream_key(t) == tuple(key.path)), None)
+
+
+def _scan_published_form(table: str, years: list[tuple[str, Path]]) -> pl.LazyFrame:
+    """The year files of an asset written in the published form, as one frame with the ``year`` column
+    (from each file's year, where the file has none inside) and the contract's columns in order."""
+    from lianjian.contract import PUBLISHED, RESTRICTED
+
+    names = {**PUBLISHED, **RESTRICTED}[table].column_names
+    frames = []
+    for key, path in years:
+        lf = pl.scan_parquet(path)
+        if "year" not in lf.collect_schema():
+            lf = lf.with_columns(pl.lit(int(key), pl.Int64).alias("year"))
+        frames.append(lf.select(names))
+    return pl.concat(frames, how="vertical")

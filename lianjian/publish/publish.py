@@ -140,14 +140,30 @@ def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """Exactly the contract columns of ``table``, in declared order and type, empty values spelled one
     way (null text, never ``""``; empty list, never a null list), identity-card-shaped text masked,
     rows in a total, stable order (key columns, then every other column, nulls last)."""
+    return _prepared(table, frame)[0]
+
+
+def _prepared(table: str, frame: pl.LazyFrame | pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """``prepare``, and how many text cells of the prepared rows hold an identity number (what
+    ``file_checks`` counts: 0 unless the mask missed one). The cells are searched before masking and
+    the mask runs only when one is found: masking a frame without any rebuilds every text column
+    (and every list of record ids) to the same values — at national about a third of preparing the
+    evidence. The rows come out as one chunk (a sort of one collected frame), whose Parquet bytes are
+    those of the rows copied into fresh buffers."""
     t = OUTPUTS[table]
     schema = t.schema()
     lf = frame.lazy()
     check_columns(table, lf)
     lf = lf.select([pl.col(name).cast(dtype) for name, dtype in schema.items()]).with_columns(_one_empty(schema))
     order = list(t.key) + [c for c in schema if c not in t.key]
+    ids = id_cell_exprs(schema)
     try:
-        return mask_frame(lf).sort(order, nulls_last=True).collect()
+        rows = lf.collect()
+        found = sum(int(n or 0) for n in rows.select(ids).row(0)) if ids else 0
+        if found:
+            rows = mask_frame(rows.lazy()).collect()
+            found = sum(int(n or 0) for n in rows.select(ids).row(0))
+        return rows.sort(order, nulls_last=True).rechunk(), found
     except pl.exceptions.PolarsError as err:
         # Never echo the values: only the table and the kind of problem.
         raise FatalError(
@@ -178,13 +194,14 @@ def _write(frame: pl.DataFrame, path: Path) -> dict:
     return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
-def file_checks(table: str, path: Path, frame: pl.DataFrame | None = None) -> dict:
+def file_checks(table: str, path: Path, frame: pl.DataFrame | None = None, identity: int | None = None) -> dict:
     """What the publish checks find in one file just written (one read of it): its columns and types
     as stored, how many text cells hold an identity number (lianjian.privacy), per column the contract
     declares never empty its null (or empty text) cells, and for a table with grades its rows per
     grade. Kept in the version's ``CHECKS`` record. With ``frame``, the frame the file was written
     from: it holds exactly the file's values (Parquet stores them as they are), so only the footer is
-    read, for the columns and types as stored."""
+    read, for the columns and types as stored. With ``identity`` too, the identity-number cells of that
+    frame as ``prepare`` counted them (``_prepared``): they are not searched again."""
     t = OUTPUTS[table]
     stored = pl.read_parquet_schema(path)
     lf = pl.scan_parquet(path, hive_partitioning=False) if frame is None else frame.lazy()
@@ -195,12 +212,13 @@ def file_checks(table: str, path: Path, frame: pl.DataFrame | None = None) -> di
         .alias(f"empty:{c.name}")
         for c in never_empty
     ]
-    ids = [e.alias(f"id:{e.meta.output_name()}") for e in id_cell_exprs(stored)]
+    searched = identity is None or frame is None
+    ids = [e.alias(f"id:{e.meta.output_name()}") for e in id_cell_exprs(stored)] if searched else []
     row = lf.select(pl.len().alias("rows"), *empty, *ids).collect().row(0, named=True)
     out = {
         "schema": [[name, str(dtype)] for name, dtype in stored.items()],
         "rows": int(row["rows"]),
-        "identity": sum(int(v or 0) for k, v in row.items() if k.startswith("id:")),
+        "identity": sum(int(v or 0) for k, v in row.items() if k.startswith("id:")) if searched else int(identity),
         "empty": {k[6:]: int(v) for k, v in row.items() if k.startswith("empty:") and v},
     }
     if "grade" in stored:
@@ -323,15 +341,18 @@ def write_table(
     if OUTPUTS[table].yearly:
         lf = frame.lazy()
         linked: list[int] = []
+        copied: list[int] = []
         entries: dict[int, dict] = {}
         fresh: list[tuple[int, Path, str | None]] = []  # the years to prepare and write
         for year in years:
             rel = Path(table, f"year={year}", PART)
             kept = reuse.entry(table, rel, year) if reuse is not None else None
             # the live version's record of the source stands for a year not computed again
-            source = reuse.built_from(rel) if kept is not None else _source_sha256(built_from, year)
+            path = built_from(year) if built_from is not None and kept is None else None
+            source = reuse.built_from(rel) if kept is not None else _source_sha256(path)
             if kept is None and reuse is not None and source is not None:
                 kept = reuse.entry(table, rel, year, source)
+            formed = _formed(table, path, source) if kept is None else None
             if kept is not None:  # the same results as the live version's file: linked, not written
                 (root / rel.parent).mkdir(parents=True, exist_ok=True)
                 os.link(reuse.folder / rel, root / rel)
@@ -339,17 +360,25 @@ def write_table(
                 checks[rel.as_posix()] = _with_source(reuse.checks[rel.as_posix()], source)
                 fsync_dir(root / rel.parent)
                 linked.append(year)
+            elif formed is not None:  # written in the published form by the IO manager: copied, not prepared
+                (root / rel.parent).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, root / rel)  # a copy: the warehouse's file stays 0600 whatever this one becomes
+                fsync_file(root / rel)
+                fsync_dir(root / rel.parent)
+                entries[year] = {"path": rel.as_posix(), "rows": int(formed["rows"]), "sha256": source}
+                checks[rel.as_posix()] = _with_source(formed["checks"], source)
+                copied.append(year)
             else:
                 fresh.append((year, rel, source))
 
         def write_year(job: tuple[int, Path, str | None]) -> tuple[dict, dict]:
             year, rel, source = job
-            part = prepare(table, lf.filter(pl.col(PARTITION) == year))
-            # copied row by row into fresh buffers, as partitioning the whole table did: the file's
-            # bytes depend on the buffers' layout, not only on the values (the same bytes as before)
-            part = part.select(pl.all().gather(pl.int_range(0, part.height))).drop(PARTITION)
+            # one contiguous chunk (``_prepared``): the file's bytes depend on the buffers' layout, not
+            # only on the values — those of the rows copied into fresh buffers, as before
+            part, identity = _prepared(table, lf.filter(pl.col(PARTITION) == year))
+            part = part.drop(PARTITION)
             entry = {"path": rel.as_posix(), **_write(part, root / rel)}
-            found = _with_source(file_checks(table, root / rel, part), source)
+            found = _with_source(file_checks(table, root / rel, part, identity), source)
             fsync_dir(root / rel.parent)
             return entry, found
 
@@ -369,18 +398,17 @@ def write_table(
             )
     else:
         rel = Path(table, PART)
-        part = prepare(table, frame)
+        part, identity = _prepared(table, frame)
         files.append({"path": rel.as_posix(), **_write(part, root / rel)})
-        checks[rel.as_posix()] = file_checks(table, root / rel, part)
+        checks[rel.as_posix()] = file_checks(table, root / rel, part, identity)
     base.mkdir(parents=True, exist_ok=True)
     fsync_dir(base)
     return files
 
 
-def _source_sha256(built_from: Callable[[int], Path | None] | None, year: int) -> str | None:
-    """The SHA-256 of the internal file ``year``'s rows are prepared from; None when not named or
+def _source_sha256(path: Path | None) -> str | None:
+    """The SHA-256 of the internal file a year's rows are prepared from; None when not named or
     missing (a year never computed: its file is written, empty)."""
-    path = built_from(year) if built_from is not None else None
     return sha256_file(path) if path is not None and path.is_file() else None
 
 
@@ -388,6 +416,78 @@ def _with_source(found: dict, source: str | None) -> dict:
     """A file's checks with the digest of its source (``BUILT_FROM``), or without one when unknown."""
     out = {k: v for k, v in found.items() if k != BUILT_FROM}
     return out if source is None else {**out, BUILT_FROM: source}
+
+
+# --------------------------------------------------------------------------------------------------
+# Year files written in the published form by the IO manager, copied by publish
+
+#: Published tables whose upstream asset only publishing reads (R8's evidence table: the largest,
+#: national ≈ 13 M rows): the IO manager writes that asset's year files in the published form —
+#: exactly the file publish would write for the year (``write_published_form``) — so that publish
+#: copies them instead of reading, sorting and writing them again. The other upstream assets keep
+#: their ``year`` column inside: the scoring steps read them (tests/test_published_form.py checks
+#: that nothing but publishing reads these).
+PUBLISHED_FORM = frozenset({"assessment_evidence"})
+#: Beside such an asset's folder of year files (``<layer>/_published_form_<name>.json``, private): per
+#: year file, what publishing it needs — its SHA-256 and rows, what the checks found in it
+#: (``file_checks``) and the code that wrote it. A file whose digest or code differs from its entry
+#: is prepared by publish as before.
+FORM_RECORD = "_published_form_{name}.json"
+FORM_VERSION = 1
+
+
+def write_published_form(table: str, frame: pl.DataFrame, path: Path, write: Callable[[pl.DataFrame, Path], object]) -> dict:
+    """Write ``frame``, the rows of one year of ``table``'s upstream asset, to ``path`` as the file
+    publish would write for that year (``prepare``: contract columns and types, empty values spelled
+    one way, identity numbers masked, total order; no ``year`` column: the hive convention; the
+    writer settings ``WRITER``), through ``write(prepared, path)`` (the IO manager's private atomic
+    writer). Returns its ``FORM_RECORD`` entry: the checks are taken from the frame written, as
+    publish takes them (``file_checks``)."""
+    part, identity = _prepared(table, frame)
+    part = part.drop(PARTITION)
+    write(part, path)
+    return {
+        "rows": part.height,
+        "sha256": sha256_file(path),
+        "checks": file_checks(table, path, part, identity),
+        "code_version": code_version(),
+    }
+
+
+def form_record_path(folder: Path) -> Path:
+    """The ``FORM_RECORD`` of the asset whose year files are in ``folder``."""
+    return Path(folder).parent / FORM_RECORD.format(name=Path(folder).name)
+
+
+def read_form_record(folder: Path) -> dict[str, dict]:
+    """The ``FORM_RECORD`` entries of an asset's year folder (year -> entry); empty when absent."""
+    data = read_json(form_record_path(folder)) or {}
+    years = data.get("years") if data.get("version") == FORM_VERSION else None
+    return years if isinstance(years, dict) else {}
+
+
+def write_form_record(folder: Path, entries: Mapping[str, dict | None]) -> None:
+    """Update ``FORM_RECORD`` with ``entries`` (year -> entry; None: the year's file is no longer in the
+    published form), keeping the other years'."""
+    record = dict(read_form_record(folder))
+    for year, entry in entries.items():
+        if entry is None:
+            record.pop(str(year), None)
+        else:
+            record[str(year)] = entry
+    write_json_private(form_record_path(folder), {"version": FORM_VERSION, "years": dict(sorted(record.items()))}, sort_keys=True)
+
+
+def _formed(table: str, source: Path | None, sha256: str | None) -> dict | None:
+    """The ``FORM_RECORD`` entry of ``source`` (a year file of ``table``'s upstream asset) when it is
+    the file publish would write: written in the published form by this code, and still of the
+    recorded digest (``sha256``, already computed for ``Reuse``). None otherwise."""
+    if table not in PUBLISHED_FORM or source is None or sha256 is None:
+        return None
+    entry = read_form_record(source.parent).get(source.stem)
+    if not isinstance(entry, dict) or entry.get("sha256") != sha256 or entry.get("code_version") != code_version():
+        return None
+    return entry
 
 
 # --------------------------------------------------------------------------------------------------
