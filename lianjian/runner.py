@@ -122,9 +122,10 @@ def _first_error_line(error) -> str:
 def instance_for_run() -> dg.DagsterInstance:
     """``DAGSTER_HOME``'s instance when set (with lianjian's instance settings written there if it has
     none), else ``./.dagster_home`` when `lianjian ui` made it (so the UI shows these runs), else a
-    throw-away instance."""
+    throw-away instance in memory that stores events over one held connection
+    (pipelines/instance.py)."""
     from lianjian.ui import PROJECT_DAGSTER_HOME
-    from pipelines.instance import ensure_instance
+    from pipelines.instance import ensure_instance, light_ephemeral_instance
 
     if os.environ.get("DAGSTER_HOME"):
         ensure_instance(Path(os.environ["DAGSTER_HOME"]).expanduser())
@@ -132,7 +133,7 @@ def instance_for_run() -> dg.DagsterInstance:
     home = Path(PROJECT_DAGSTER_HOME).absolute()
     if (home / "dagster.yaml").is_file():
         return dg.DagsterInstance.from_config(str(home))
-    return dg.DagsterInstance.ephemeral()
+    return light_ephemeral_instance()
 
 
 def _execute(job: dg.JobDefinition, request: dg.RunRequest, instance, config: dict):

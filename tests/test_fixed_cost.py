@@ -236,3 +236,56 @@ def test_the_suite_fingerprint_follows_the_contract_declaration(monkeypatch):
     monkeypatch.setitem(SOURCES, "cases", dataclasses.replace(cases, columns=columns))
     assert suite_fingerprint("cases") != before["cases"]
     assert suite_fingerprint("talks") == before["talks"]
+
+
+@pytest.fixture
+def connections():
+    """Counts the SQLite connections SQLAlchemy opens (Dagster's storages open theirs through it)."""
+    opened = []
+
+    def count(dbapi_connection, _record):
+        opened.append(1)
+
+    sa.event.listen(sa.engine.Engine, "connect", count)
+    yield opened
+    sa.event.remove(sa.engine.Engine, "connect", count)
+
+
+def test_the_throw_away_instance_stores_a_run_over_its_held_connections(tmp_path, monkeypatch, connections):
+    """`lianjian run` without DAGSTER_HOME: the in-memory instance stores both runs' events (several
+    hundred) without opening a connection per event — Dagster's own in-memory storages open one for
+    each — and holds the same history (run status, steps, checks) as Dagster's ephemeral instance."""
+    import threading
+
+    from lianjian.runner import instance_for_run, run_pipeline
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.dagster_home here
+    landing = write_landing(tmp_path / "landing")
+    instance = instance_for_run()
+    assert instance.is_ephemeral
+    before = len(connections)
+    outcome = run_pipeline(landing, tmp_path / "wh", RULES, instance=instance, progress=False, reports=False)
+    assert outcome.success, outcome.failure
+    assert len(connections) - before <= 5  # the light instance: none per event
+    logs = [e for run_id in outcome.run_ids for e in instance.all_logs(run_id)]
+    assert len(logs) > 200
+    assert [instance.get_run_by_id(r).status for r in outcome.run_ids] == [dg.DagsterRunStatus.SUCCESS] * 2
+    assert {"staged_tables", "staged_data_quality", "publish"} <= set(outcome.step_seconds)
+
+    seen = []  # another thread (the steps' threads log too) uses the same storage
+    thread = threading.Thread(target=lambda: seen.append(len(instance.all_logs(outcome.run_ids[0]))))
+    thread.start()
+    thread.join()
+    assert seen == [len(instance.all_logs(outcome.run_ids[0]))]
+
+    with dg.DagsterInstance.ephemeral() as plain:  # what it replaces: a connection for every event
+        first = len(connections)
+        again = run_pipeline(landing, tmp_path / "wh2", RULES, instance=plain, progress=False, reports=False, force=True)
+        assert again.success
+        kinds = lambda inst, o: sorted(  # noqa: E731
+            e.dagster_event.event_type_value for r in o.run_ids for e in inst.all_logs(r) if e.dagster_event
+        )
+        assert kinds(plain, again) == kinds(instance, outcome)
+        assert len(connections) - first > 200
+    instance.dispose()
