@@ -260,11 +260,16 @@ def _pipeline(
     from pipelines.instance import light_sqlite_commits
 
     with light_sqlite_commits():  # the run history in SQLite: commits that do not wait for the disk
-        return _runs(settings, first, job, instance, config, started)
+        return _runs(settings, first, job, instance, config, started, suites_beside=in_process(run_config))
 
 
-def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.DagsterInstance, config: dict, started: float) -> RunOutcome:
-    """The first Dagster run of a pipeline run, then the second when the first succeeded."""
+def _runs(
+    settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.DagsterInstance, config: dict, started: float,
+    *, suites_beside: bool = False,
+) -> RunOutcome:
+    """The first Dagster run of a pipeline run, then the second when the first succeeded.
+    ``suites_beside``: the second run's steps run in this process, so a suite worker started before it
+    can import Great Expectations beside the scoring (lianjian/quality/worker.py)."""
     from pipelines.runs import ASSESS_JOB, INGEST_JOB, KEPT_TAG, assess_request
 
     result = _execute(job(INGEST_JOB), first, instance, config)
@@ -286,6 +291,10 @@ def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.Da
             if LOGGER_NAME in config.get("loggers", {}) and second.tags.get(KEPT_TAG):  # progress shown
                 stamp = time.strftime("%H:%M:%S")
                 print(f"[{stamp}]   · 输入未变，沿用上次的结果（不重算）：{second.tags[KEPT_TAG]} (inputs unchanged: kept)", file=sys.stderr, flush=True)
+            if suites_beside:
+                from lianjian.quality.worker import suite_worker
+
+                suite_worker().warm_beside_scoring(settings.warehouse_path)
             result = _execute(job(ASSESS_JOB), second, instance, config)
             outcome.success, outcome.run_id, outcome.result = result.success, result.run_id, result
             outcome.run_ids.append(result.run_id)
