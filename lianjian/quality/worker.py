@@ -42,8 +42,10 @@ from lianjian.processes import end_with_parent
 ENV = "LIANJIAN_SUITE_WORKER"
 #: The worker runs beside staging for landing zones up to this size (the demo: 1.3 MB, a province:
 #: 140 MB), where a run's fixed cost is what counts. Above it (1/6 national: 660 MB, national: 4 GB)
-#: the suites are a small part of the run, and a second process holding a staged table while staging
-#: holds its chunks would raise the run's peak memory (docs/performance.md): the step validates them.
+#: a second process holding a staged table while staging holds its chunks, or while the scoring holds
+#: its frames, would raise the run's peak memory (docs/performance.md): the worker starts before the
+#: scoring only to import Great Expectations, and validates the tables when the suites' step asks
+#: (``warm_beside_scoring``).
 MAX_LANDING_BYTES = 512 << 20
 
 
