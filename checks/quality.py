@@ -31,6 +31,7 @@ from lianjian.contract import SOURCES
 from lianjian.quality.checks import ALL, ERROR, RULES, CheckOutcome, catalogue, run_quality
 from lianjian.quality.docs import data_docs_dir, write_data_docs
 from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_frames
+from lianjian.quality.worker import suite_worker
 from pipelines.resources import LianjianSettings
 
 CODE_VERSION = "quality-1"
@@ -139,7 +140,14 @@ def staged_contract_suites(context: dg.AssetCheckExecutionContext, lianjian: Lia
     # left them (the rules take milliseconds)
     warehouse = lianjian.warehouse_path
     tables = staged_frames(warehouse, (*SOURCES, "rejected_records", "ingest_report"))
-    run, index = _quality(lianjian, tables, ALL)
+    # a suite worker started beside the scoring (a large zone, lianjian/quality/worker.py) validates
+    # the tables whose results are neither cached nor computed beside staging, then ends
+    worker = suite_worker()
+    worker.hand_over(warehouse)
+    try:
+        run, index = _quality(lianjian, tables, ALL)
+    finally:
+        worker.release()
     context.log.info(f"数据质量报告 data docs: {index}")
     for o in run.outcomes:
         if o.check.by_suite:

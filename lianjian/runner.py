@@ -122,9 +122,10 @@ def _first_error_line(error) -> str:
 def instance_for_run() -> dg.DagsterInstance:
     """``DAGSTER_HOME``'s instance when set (with lianjian's instance settings written there if it has
     none), else ``./.dagster_home`` when `lianjian ui` made it (so the UI shows these runs), else a
-    throw-away instance."""
+    throw-away instance in memory that stores events over one held connection
+    (pipelines/instance.py)."""
     from lianjian.ui import PROJECT_DAGSTER_HOME
-    from pipelines.instance import ensure_instance
+    from pipelines.instance import ensure_instance, light_ephemeral_instance
 
     if os.environ.get("DAGSTER_HOME"):
         ensure_instance(Path(os.environ["DAGSTER_HOME"]).expanduser())
@@ -132,7 +133,7 @@ def instance_for_run() -> dg.DagsterInstance:
     home = Path(PROJECT_DAGSTER_HOME).absolute()
     if (home / "dagster.yaml").is_file():
         return dg.DagsterInstance.from_config(str(home))
-    return dg.DagsterInstance.ephemeral()
+    return light_ephemeral_instance()
 
 
 def _execute(job: dg.JobDefinition, request: dg.RunRequest, instance, config: dict):
@@ -259,11 +260,16 @@ def _pipeline(
     from pipelines.instance import light_sqlite_commits
 
     with light_sqlite_commits():  # the run history in SQLite: commits that do not wait for the disk
-        return _runs(settings, first, job, instance, config, started)
+        return _runs(settings, first, job, instance, config, started, suites_beside=in_process(run_config))
 
 
-def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.DagsterInstance, config: dict, started: float) -> RunOutcome:
-    """The first Dagster run of a pipeline run, then the second when the first succeeded."""
+def _runs(
+    settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.DagsterInstance, config: dict, started: float,
+    *, suites_beside: bool = False,
+) -> RunOutcome:
+    """The first Dagster run of a pipeline run, then the second when the first succeeded.
+    ``suites_beside``: the second run's steps run in this process, so a suite worker started before it
+    can import Great Expectations beside the scoring (lianjian/quality/worker.py)."""
     from pipelines.runs import ASSESS_JOB, INGEST_JOB, KEPT_TAG, assess_request
 
     result = _execute(job(INGEST_JOB), first, instance, config)
@@ -285,6 +291,10 @@ def _runs(settings: LianjianSettings, first: dg.RunRequest, job, instance: dg.Da
             if LOGGER_NAME in config.get("loggers", {}) and second.tags.get(KEPT_TAG):  # progress shown
                 stamp = time.strftime("%H:%M:%S")
                 print(f"[{stamp}]   · 输入未变，沿用上次的结果（不重算）：{second.tags[KEPT_TAG]} (inputs unchanged: kept)", file=sys.stderr, flush=True)
+            if suites_beside:
+                from lianjian.quality.worker import suite_worker
+
+                suite_worker().warm_beside_scoring(settings.warehouse_path)
             result = _execute(job(ASSESS_JOB), second, instance, config)
             outcome.success, outcome.run_id, outcome.result = result.success, result.run_id, result
             outcome.run_ids.append(result.run_id)

@@ -138,3 +138,105 @@ def light_sqlite_commits() -> Iterator[None]:
                 _keepers.clear()
         for keeper in keepers:
             keeper.close()
+
+
+# --- The throw-away instance of `lianjian run` ------------------------------------------------------
+#
+# Without DAGSTER_HOME (and without the project instance of `lianjian ui`) a run's history lives in an
+# in-memory SQLite database that ends with the process. Dagster's in-memory storages open a new
+# connection to that database for every call — every stored event (a demo run stores ≈ 660) — and
+# set two PRAGMAs on it; the storages below keep the one connection they already hold for the whole
+# process instead. Same tables, same rows, same transactions; only the connecting is gone
+# (docs/performance.md, "One connection for the throw-away instance").
+
+
+class _HeldConnection:
+    """The connection a storage holds for its life, handed out one caller at a time: each call gets
+    its own transaction, committed when the call ends and rolled back when it fails; a call made
+    while the same thread is inside one (Dagster does not nest them today) joins that transaction."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()
+
+    @contextmanager
+    def __call__(self):
+        with self.lock:
+            if self.conn.in_transaction():
+                yield self.conn
+                return
+            with self.conn.begin():
+                yield self.conn
+
+
+def _shared_connection(engine):
+    """One more connection to an in-memory storage's database (``engine``'s shared-cache URL), usable
+    from any thread (the steps' threads log events too; calls are serialised by ``_HeldConnection``),
+    with the settings Dagster gives each of its connections."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    conn = sa.create_engine(engine.url, poolclass=NullPool, connect_args={"check_same_thread": False}).connect()
+    conn.execute(sa.text("PRAGMA foreign_keys=ON;")).close()
+    conn.commit()
+    return conn
+
+
+def light_ephemeral_instance():
+    """An ephemeral Dagster instance (``DagsterInstance.ephemeral()``: in-memory run and event storage,
+    a temporary artifact folder, no compute logs, runs launched in process) whose storages reuse
+    their held connection instead of connecting for each event."""
+    from dagster._core.instance import DagsterInstance
+    from dagster._core.instance.types import InstanceType
+    from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
+    from dagster._core.run_coordinator import DefaultRunCoordinator
+    from dagster._core.storage.event_log import InMemoryEventLogStorage
+    from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+    from dagster._core.storage.root import TemporaryLocalArtifactStorage
+    from dagster._core.storage.runs import InMemoryRunStorage
+
+    class HeldRunStorage(InMemoryRunStorage):
+        def __init__(self) -> None:
+            super().__init__()
+            self._held = _HeldConnection(_shared_connection(self._engine))
+
+        def connect(self):
+            return self._held()
+
+        def dispose(self) -> None:
+            self._held.conn.close()
+            super().dispose()
+
+    class HeldEventLogStorage(InMemoryEventLogStorage):
+        def __init__(self) -> None:
+            super().__init__()
+            self._held = _HeldConnection(_shared_connection(self._engine))
+
+        def _connect(self):
+            return self._held()
+
+        @property
+        def supports_partition_subset_in_asset_materialization_planned_events(self) -> bool:
+            # one "planned" event per asset for the run's years instead of one per asset and year
+            # (Dagster's option for single-run backfills); what Dagster gives up with it — marking
+            # each planned year failed in the asset's history when the run fails — is nothing to a
+            # history that ends with the process
+            return True
+
+        def has_table(self, table_name: str) -> bool:
+            with self._held() as conn:
+                return bool(self._engine.dialect.has_table(conn, table_name))
+
+        def dispose(self) -> None:
+            self._held.conn.close()
+            super().dispose()
+
+    return DagsterInstance(
+        instance_type=InstanceType.EPHEMERAL,
+        local_artifact_storage=TemporaryLocalArtifactStorage(),
+        run_storage=HeldRunStorage(),
+        event_storage=HeldEventLogStorage(),
+        compute_log_manager=NoOpComputeLogManager(),
+        run_coordinator=DefaultRunCoordinator(),
+        run_launcher=SyncInMemoryRunLauncher(),
+    )

@@ -236,3 +236,94 @@ def test_the_suite_fingerprint_follows_the_contract_declaration(monkeypatch):
     monkeypatch.setitem(SOURCES, "cases", dataclasses.replace(cases, columns=columns))
     assert suite_fingerprint("cases") != before["cases"]
     assert suite_fingerprint("talks") == before["talks"]
+
+
+@pytest.fixture
+def connections():
+    """Counts the SQLite connections SQLAlchemy opens (Dagster's storages open theirs through it)."""
+    opened = []
+
+    def count(dbapi_connection, _record):
+        opened.append(1)
+
+    sa.event.listen(sa.engine.Engine, "connect", count)
+    yield opened
+    sa.event.remove(sa.engine.Engine, "connect", count)
+
+
+def test_the_throw_away_instance_stores_a_run_over_its_held_connections(tmp_path, monkeypatch, connections):
+    """`lianjian run` without DAGSTER_HOME: the in-memory instance stores both runs' events (several
+    hundred) without opening a connection per event — Dagster's own in-memory storages open one for
+    each — and holds the same history (run status, steps, checks) as Dagster's ephemeral instance,
+    but one "planned" event per year-partitioned asset instead of one per asset and year."""
+    import threading
+
+    from lianjian.runner import instance_for_run, run_pipeline
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.dagster_home here
+    landing = write_landing(tmp_path / "landing")
+    instance = instance_for_run()
+    assert instance.is_ephemeral
+    before = len(connections)
+    outcome = run_pipeline(landing, tmp_path / "wh", RULES, instance=instance, progress=False, reports=False)
+    assert outcome.success, outcome.failure
+    assert len(connections) - before <= 5  # the light instance: none per event
+    logs = [e for run_id in outcome.run_ids for e in instance.all_logs(run_id)]
+    assert len(logs) > 200
+    assert [instance.get_run_by_id(r).status for r in outcome.run_ids] == [dg.DagsterRunStatus.SUCCESS] * 2
+    assert {"staged_tables", "staged_data_quality", "publish"} <= set(outcome.step_seconds)
+
+    seen = []  # another thread (the steps' threads log too) uses the same storage
+    thread = threading.Thread(target=lambda: seen.append(len(instance.all_logs(outcome.run_ids[0]))))
+    thread.start()
+    thread.join()
+    assert seen == [len(instance.all_logs(outcome.run_ids[0]))]
+
+    with dg.DagsterInstance.ephemeral() as plain:  # what it replaces: a connection for every event
+        first = len(connections)
+        again = run_pipeline(landing, tmp_path / "wh2", RULES, instance=plain, progress=False, reports=False, force=True)
+        assert again.success
+        assert len(connections) - first > 200
+
+        def events(inst, o, planned: bool):
+            return [
+                e.dagster_event
+                for r in o.run_ids
+                for e in inst.all_logs(r)
+                if e.dagster_event and (e.dagster_event.event_type_value == "ASSET_MATERIALIZATION_PLANNED") == planned
+            ]
+
+        kinds = lambda inst, o: sorted(e.event_type_value for e in events(inst, o, False))  # noqa: E731
+        assert kinds(plain, again) == kinds(instance, outcome)
+        # the "planned" events: one per asset for the run's years, not one per asset and year
+        per_year = [(e.asset_key, e.event_specific_data.partition) for e in events(plain, again, True)]
+        per_asset = [(e.asset_key, e.event_specific_data.partitions_subset) for e in events(instance, outcome, True)]
+        assert len(per_asset) == len({k for k, _ in per_year}) <= len(per_year)
+        years = {p for _, p in per_year if p}
+        assert {frozenset(s.get_partition_keys()) for _, s in per_asset if s is not None} == {frozenset(years)}
+    instance.dispose()
+
+
+GX_IMPORT = """
+import sys
+from lianjian.quality.validate import gx_context, run_suite
+sys.path.insert(0, "tests")
+from support_quality import staged
+gx_context()
+result = run_suite("cases", staged()["cases"])
+loaded = sorted(m for m in ("scipy.stats._stats_py", "scipy.spatial", "scipy.linalg") if m in sys.modules)
+from scipy import stats  # what GX's KS-test and KL-divergence expectations do when they run
+print(loaded, len(result.expectations) > 0, round(float(stats.entropy([0.5, 0.5])), 6), "scipy.stats._stats_py" in sys.modules)
+"""
+
+
+def test_great_expectations_is_imported_without_scipy_stats_until_it_is_used():
+    """A suite worker imports GX (≈ 3 CPU-s) and validates a staged table without executing
+    ``scipy.stats`` (≈ 1 CPU-s of that import, for expectations lianjian never uses); the module is
+    still whole the moment something uses it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", GX_IMPORT], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[] True 0.693147 True"

@@ -117,6 +117,9 @@ import dagster as dg
 from lianjian.runner import run_pipeline
 import lianjian.quality.worker as worker
 worker.MAX_LANDING_BYTES = int(sys.argv[4])
+beside_scoring = []
+_warm_beside_scoring = worker.SuiteWorker.warm_beside_scoring
+worker.SuiteWorker.warm_beside_scoring = lambda self, wh: beside_scoring.append(_warm_beside_scoring(self, wh)) or beside_scoring[-1]
 instance = dg.DagsterInstance.ephemeral()
 outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
 checks = {}
@@ -125,7 +128,10 @@ for run in instance.get_runs():
         ev = rec.dagster_event.event_specific_data
         meta = {k: v.value for k, v in ev.metadata.items() if k not in ("seconds", "data_docs")}
         checks[ev.check_name] = [ev.passed, str(ev.severity), json.dumps(meta, sort_keys=True, default=str)]
-print(json.dumps({"success": outcome.success, "gx_in_run_process": "great_expectations" in sys.modules, "checks": checks}))
+print(json.dumps({
+    "success": outcome.success, "gx_in_run_process": "great_expectations" in sys.modules, "checks": checks,
+    "started_beside_scoring": beside_scoring, "worker_running_after": worker.suite_worker().started,
+}))
 """
 
 
@@ -155,17 +161,31 @@ def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_p
     assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
 
 
-def test_a_large_landing_zone_is_validated_in_the_step(tmp_path):
+def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scoring(tmp_path):
     """Above ``MAX_LANDING_BYTES`` of landing files (1/6 national, national) no worker runs beside
-    staging, whose memory it would add to: the step validates the tables itself, with the same
-    results."""
+    staging, whose memory it would add to: the worker starts before the scoring (importing Great
+    Expectations on the second core), is given the tables by the suites' step and ends after it. The
+    run's process never imports GX; the results are the same as validated beside staging. Without
+    the worker at all, the step validates in the run's process."""
     from support_ingest import write_landing
 
     size = sum(p.stat().st_size for p in write_landing(tmp_path / "probe").rglob("*") if p.is_file())
     small = _run(tmp_path, "wh_small", worker=True, max_landing_bytes=size)
     large = _run(tmp_path, "wh_large", worker=True, max_landing_bytes=size - 1)
-    assert small["gx_in_run_process"] is False and large["gx_in_run_process"] is True
-    assert small["checks"] == large["checks"]
+    alone = _run(tmp_path, "wh_alone", worker=False, max_landing_bytes=size - 1)
+    assert small["success"] and large["success"] and alone["success"]
+    assert small["started_beside_scoring"] == [False] and small["worker_running_after"] is True
+    assert large["started_beside_scoring"] == [True] and large["worker_running_after"] is False
+    assert small["gx_in_run_process"] is False and large["gx_in_run_process"] is False
+    assert alone["started_beside_scoring"] == [False] and alone["gx_in_run_process"] is True
+    assert small["checks"] == large["checks"] == alone["checks"]
+    suites = {k: v for k, v in large["checks"].items() if k.endswith("_contract_suite")}
+    assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
+    # every suite's result is now cached for these staged tables: no worker, no Great Expectations
+    from lianjian.quality.worker import SuiteWorker
+
+    again = SuiteWorker()
+    assert again.warm_beside_scoring(tmp_path / "wh_large") is False and not again.started
 
 
 def _with_warm_worker(tmp_path: Path, body: str, *, timeout: int, check: bool = True) -> subprocess.CompletedProcess:

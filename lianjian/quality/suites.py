@@ -42,6 +42,41 @@ if TYPE_CHECKING:
     import great_expectations.expectations as gxe
     import pandas as pd
 
+#: Modules Great Expectations imports for expectations lianjian never uses: ``scipy.stats`` (for its
+#: KS-test and KL-divergence expectations; it brings scipy's linear algebra, spatial, special-function
+#: and optimisation packages with it): about 1 CPU-s of GX's 3 s of import. ``import_gx`` has them
+#: loaded at their first use instead.
+DEFERRED_MODULES = ("scipy.stats",)
+
+
+def import_gx():
+    """``great_expectations``, imported with ``DEFERRED_MODULES`` left to load when first used: each is
+    registered (in ``sys.modules`` and on its parent package, where GX's ``from scipy import stats``
+    finds it) as a module whose code runs at the first attribute looked up on it
+    (``importlib.util.LazyLoader``), so an expectation that needs it still gets it whole. Every import
+    of GX in lianjian goes through here."""
+    import sys
+
+    if "great_expectations" not in sys.modules:
+        import importlib.util
+
+        for name in DEFERRED_MODULES:
+            if name in sys.modules:
+                continue
+            spec = importlib.util.find_spec(name)  # imports the parent package (scipy's is small)
+            if spec is None or spec.loader is None:
+                continue
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            parent, _, child = name.rpartition(".")
+            setattr(sys.modules[parent], child, module)
+    import great_expectations
+
+    return great_expectations
+
+
 #: GX (pandas) type names accepted for each contract kind, as ``to_gx_pandas`` produces them.
 TYPE_LISTS: dict[str, list[str]] = {
     "str": ["str"],  # object column of Python str: GX checks each value
@@ -86,6 +121,7 @@ def _meta(family: str, zh: str, column: str | None = None, check: str | None = N
 
 def _condition(spec: dict[str, list[str]], negate: bool):
     """A GX row condition from a contract required_if / required_unless mapping."""
+    import_gx()
     from great_expectations.expectations.row_conditions import Column as GxColumn
 
     (other, codes), *rest = spec.items()
@@ -101,6 +137,7 @@ NAMED_CONDITIONAL = {("talks", "reason"): "must_talk_has_reason"}
 
 def expectations_for(src: str) -> list[gxe.Expectation]:
     """Every expectation of one staged source, derived from its contract declaration."""
+    import_gx()
     import great_expectations.expectations as gxe
 
     s = SOURCES[src]
@@ -198,7 +235,7 @@ def expectations_for(src: str) -> list[gxe.Expectation]:
 
 def build_suite(src: str) -> gx.ExpectationSuite:
     """The GX suite of one staged source (not registered with any context)."""
-    import great_expectations as gx
+    gx = import_gx()
 
     return gx.ExpectationSuite(
         name=suite_name(src),

@@ -22,7 +22,7 @@ import polars as pl
 
 from lianjian.files import private_mkdir, write_private
 from lianjian.privacy import mask_str, mask_strs
-from lianjian.quality.suites import build_suite, suite_fingerprint, suite_name, to_gx_pandas
+from lianjian.quality.suites import build_suite, import_gx, suite_fingerprint, suite_name, to_gx_pandas
 from lianjian.quality.worker import suite_worker
 
 MAX_SAMPLES = 5
@@ -97,7 +97,7 @@ def content_hash(frame: pl.DataFrame) -> str:
 @cache
 def gx_context():
     """An ephemeral GX context: nothing written by GX itself, no analytics, no progress bars."""
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -113,6 +113,7 @@ def gx_context():
 
 
 def _batch_definition(src: str):
+    import_gx()
     from great_expectations.exceptions import DataContextError
 
     ctx = gx_context()
@@ -491,7 +492,7 @@ def _config_key(cfg) -> str:
 
 
 def _validate(src: str, batch: _Batch, expectations: list, name: str):
-    import great_expectations as gx
+    gx = import_gx()
 
     suite = gx.ExpectationSuite(name=name, expectations=expectations, meta={"source": src})
     suite = gx_context().suites.add_or_update(suite)

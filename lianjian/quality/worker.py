@@ -42,8 +42,10 @@ from lianjian.processes import end_with_parent
 ENV = "LIANJIAN_SUITE_WORKER"
 #: The worker runs beside staging for landing zones up to this size (the demo: 1.3 MB, a province:
 #: 140 MB), where a run's fixed cost is what counts. Above it (1/6 national: 660 MB, national: 4 GB)
-#: the suites are a small part of the run, and a second process holding a staged table while staging
-#: holds its chunks would raise the run's peak memory (docs/performance.md): the step validates them.
+#: a second process holding a staged table while staging holds its chunks, or while the scoring holds
+#: its frames, would raise the run's peak memory (docs/performance.md): the worker starts before the
+#: scoring only to import Great Expectations, and validates the tables when the suites' step asks
+#: (``warm_beside_scoring``).
 MAX_LANDING_BYTES = 512 << 20
 
 
@@ -106,6 +108,7 @@ class SuiteWorker:
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[Path, Future] = {}
         self._lock = threading.Lock()
+        self._release_after_suites = False
 
     @property
     def started(self) -> bool:
@@ -157,6 +160,43 @@ class SuiteWorker:
         result.cached = False
         result.seconds = seconds
         return result
+
+    def warm_beside_scoring(self, warehouse: Path) -> bool:
+        """Above ``MAX_LANDING_BYTES`` (no worker beside staging): when a staged table's suite must run
+        in this run (its result is not cached), start the worker now, before the scoring, so that it
+        imports Great Expectations (≈ 2 CPU-s) on the second core while the main process scores. It
+        is given the tables only when the suites' step asks for them (``hand_over``), one at a time,
+        so no staged table is held beside the scoring's frames (the run's peak memory stays what it
+        was), and it ends when the step is done (``release``). True when it was started."""
+        from lianjian.quality.gate import gx_cache_dir, staged_digests
+        from lianjian.quality.validate import cache_key
+
+        if self.started or os.environ.get(ENV, "1") == "0":
+            return False
+        cache = gx_cache_dir(warehouse)
+        if all((cache / f"{cache_key(src, None, digest)}.json").exists() for src, digest in staged_digests(warehouse).items()):
+            return False  # every suite's result is cached: no Great Expectations at all
+        self.warm()
+        self._release_after_suites = self.started
+        return self.started
+
+    def hand_over(self, warehouse: Path) -> None:
+        """When the worker runs: give it every staged table whose suite result is neither cached nor
+        owed already (the suites' step, before it takes the results in turn)."""
+        from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_path
+
+        if not self.started:
+            return
+        for src, digest in staged_digests(warehouse).items():
+            self.submit(src, staged_path(warehouse, src), digest, gx_cache_dir(warehouse))
+
+    def release(self) -> None:
+        """After the suites' step: stop a worker started beside the scoring (``warm_beside_scoring``), so
+        that it holds no memory while publish and the reports run; one started beside staging stays
+        (the next run in this process finds Great Expectations imported)."""
+        if self._release_after_suites:
+            self._release_after_suites = False
+            self.close()
 
     def close(self, *, kill: bool = False) -> None:
         """Stop the worker: what it was given and nobody took is dropped. ``kill``: at the process's
