@@ -8,6 +8,7 @@ import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import openpyxl
@@ -425,9 +426,9 @@ def test_the_notices_are_written_while_the_workers_build_the_reports(tmp_path, m
         def __init__(self, *args):
             self.real = real_pool(*args)
 
-        def map(self, fn, tasks):
+        def map(self, fn, tasks, commons):
             order.append(f"handed out {len(list(tasks))}")
-            return self.real.map(fn, tasks)
+            return self.real.map(fn, tasks, commons)
 
         def shutdown(self, **kw):
             order.append("shut down")
@@ -661,7 +662,7 @@ def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
     pools: list[int] = []
     real_pool = report._pool
-    monkeypatch.setattr(report, "_pool", lambda n, warehouse, common: pools.append(n) or real_pool(n, warehouse, common))
+    monkeypatch.setattr(report, "_pool", lambda n, warehouse: pools.append(n) or real_pool(n, warehouse))
     listed = [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in first]
     assert [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in write_reports(chunked, workers=1)] == listed
     assert pools == []  # one worker: no process started
@@ -681,19 +682,30 @@ def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
 def test_the_shared_frames_are_worked_out_once_and_handed_to_the_workers(tmp_path, monkeypatch):
     """What every report needs (the report scopes, the subtrees, the data-quality counts that read
     every staged table, the 连续两年较差 streaks) is worked out once in the process that starts the
-    workers and handed to each of them, not read again by every worker: this process computes it
-    exactly once, the pool is given that very object, and the files are those of one process."""
+    workers and handed to each of them with its tasks, not read again by every worker: this process
+    computes it exactly once, every task is given that very object, and the files are those of one
+    process. The workers are started first, so that they import Polars and open the warehouse while
+    this process works the frames out."""
     import lianjian.report as report
 
     one, parallel = (make_warehouse(tmp_path / name) for name in ("one", "parallel"))
     write_reports(one, workers=1)
     monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
-    made, given = [], []
+    order, made, given = [], [], []
     real_shared, real_pool = report.shared, report._pool
-    monkeypatch.setattr(report, "shared", lambda inputs: made.append(real_shared(inputs)) or made[-1])
-    monkeypatch.setattr(report, "_pool", lambda n, warehouse, common: given.append(common) or real_pool(n, warehouse, common))
+
+    def pool(n, warehouse):
+        started = real_pool(n, warehouse)
+        order.append(("pool", len(started._processes)))  # the processes exist before any task
+        real_map = started.map
+        started.map = lambda fn, tasks, commons: given.extend(commons) or real_map(fn, tasks, commons)
+        return started
+
+    monkeypatch.setattr(report, "shared", lambda inputs: order.append("shared") or made.append(real_shared(inputs)) or made[-1])
+    monkeypatch.setattr(report, "_pool", pool)
     write_reports(parallel, workers=2)
-    assert len(made) == 1 and len(given) == 1 and given[0] is made[0]
+    assert order == [("pool", 2), "shared"]  # the workers start before the shared frames are worked out
+    assert len(made) == 1 and len(given) == 18 and all(c is made[0] for c in given)  # one task per report and year (9 × 2)
     assert made[0].quality.height > 0  # the counts the 数据质量 sections show
     assert tree_bytes(parallel / "reports") == tree_bytes(one / "reports")
 
@@ -799,19 +811,26 @@ def test_a_year_whose_inputs_did_not_change_is_not_built(tmp_path, monkeypatch):
 
 def test_a_report_worker_ends_with_the_process_that_started_it(monkeypatch):
     """A run killed while its reports are written (its exit hooks never run) must not leave the
-    writers waiting idle for tasks: each worker watches the process that started the pool."""
+    writers waiting idle for tasks: each worker watches the process that started the pool. A worker
+    opens the warehouse when it starts and makes its writer from the shared frames handed with its
+    first task."""
     import lianjian.report as report
 
     watched = []
     monkeypatch.setattr(report, "_WORKER", None)
+    monkeypatch.setattr(report, "_INPUTS", None)
     monkeypatch.setattr(report, "end_with_parent", watched.append)
     monkeypatch.setattr(report, "load_inputs", lambda warehouse: ("inputs", warehouse))
-    monkeypatch.setattr(report, "_writer", lambda inputs, common: ("writer", inputs, common))
-    pool = report._pool(1, Path("/nowhere"), "common")
+    monkeypatch.setattr(report, "_writer", lambda inputs, common: SimpleNamespace(made=(inputs, common), run=lambda task: [task]))
+    pool = report._pool(1, Path("/nowhere"))
     try:
         # the worker's start, as the pool will run it in the spawned process
         report._start_worker(*pool._initargs)
     finally:
         pool.shutdown()
     assert watched == [os.getpid()]
-    assert report._WORKER == ("writer", ("inputs", Path("/nowhere")), "common")
+    assert report._INPUTS == ("inputs", Path("/nowhere")) and report._WORKER is None
+    assert report._worker_run("task", "common") == ["task"] and report._worker_run("next", "other") == ["next"]
+    assert report._WORKER.made == (("inputs", Path("/nowhere")), "common")  # made once, at the first task
+
+
