@@ -451,11 +451,16 @@ def write_bytes(path: Path | str, data: bytes, *, folder_ready: bool = False) ->
     name people: the file is 0600 and its folder 0700 (lianjian.files). ``folder_ready``: the caller
     has made the folder private already (once for the thousands of files it writes there), so
     it is not checked again for each file."""
-    path = os.fspath(path)
+    _write(os.fspath(path), data, folder_ready)
+    return Path(path)
+
+
+def _write(path: str, data: bytes, folder_ready: bool) -> None:
+    """``write_bytes`` on a path as text (no ``Path`` objects made for each of tens of thousands of files)."""
     folder, name = os.path.split(path)
     if not folder_ready:
         private_mkdir(Path(folder or "."))
-    tmp = os.path.join(folder, f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}")
+    tmp = f"{folder}/{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}" if folder else f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}"
     try:
         write_private(tmp, data)
         os.replace(tmp, path)
@@ -465,7 +470,6 @@ def write_bytes(path: Path | str, data: bytes, *, folder_ready: bool = False) ->
         except OSError:
             pass
         raise
-    return Path(path)
 
 
 def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = False) -> bool:
@@ -473,6 +477,7 @@ def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = Fals
     True when written. A file kept is not created again: on a file system that has to find a fresh
     inode for every file created (and skips those freed in the last minutes), rewriting tens of
     thousands of unchanged pages and workbooks after a code change cost more than building them."""
+    path = os.fspath(path)
     try:
         if os.stat(path).st_size == len(data):
             with open(path, "rb") as f:
@@ -480,7 +485,7 @@ def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = Fals
                     return False
     except OSError:
         pass
-    write_bytes(path, data, folder_ready=folder_ready)
+    _write(path, data, folder_ready)
     return True
 
 
