@@ -622,6 +622,54 @@ def test_workbook_parts_are_deflated_at_the_fast_level():
     assert zlib.decompress(stored, -15) == sheet
 
 
+def test_what_every_workbook_of_a_kind_shares_is_made_once_per_process(monkeypatch):
+    """A small part the same in every workbook (content types, styles, an empty table's sheet) is
+    deflated and its zip records made once per process, and a worksheet's parts around its rows
+    (header, column widths, filter, page set-up) once per header, row count and widths: a second
+    workbook with the same small parts deflates only what differs, and comes out as zipfile would
+    write it (``test_zip_writer_is_zipfile_byte_for_byte``)."""
+    import io
+    import zipfile
+
+    import lianjian.report.xlsx as xlsx
+
+    deflated: list[bytes] = []
+    real = xlsx._deflate
+    monkeypatch.setattr(xlsx, "_deflate", lambda data: deflated.append(data) or real(data))
+    xlsx._entry_shared.cache_clear()
+    styles, empty = xlsx.STYLES.encode(), xlsx.sheet_part(("单位", "人数"), 0, "数据来源：测试", b"", (0, 0))
+    first = xlsx.zip_bytes({"xl/styles.xml": styles, "xl/worksheets/sheet1.xml": empty, "xl/worksheets/sheet2.xml": b"<a/>" * 5000})
+    second = xlsx.zip_bytes({"xl/styles.xml": styles, "xl/worksheets/sheet1.xml": empty, "xl/worksheets/sheet2.xml": b"<b/>" * 5000})
+    assert deflated == [styles, empty, b"<a/>" * 5000, b"<b/>" * 5000]  # the shared parts once, not twice
+    for archive, last in ((first, b"<a/>"), (second, b"<b/>")):
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            assert [zf.read(n) for n in zf.namelist()] == [styles, empty, last * 5000]
+    xlsx._sheet_frame.cache_clear()
+    rows = '<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">甲</t></is></c></row>'.encode()
+    one = xlsx.sheet_part(("单位", "人数"), 1, None, rows, (2, 0))
+    two = xlsx.sheet_part(("单位", "人数"), 1, None, rows.replace("甲".encode(), "乙".encode()), (2, 0))
+    info = xlsx._sheet_frame.cache_info()
+    assert (info.misses, info.hits) == (1, 1)  # made for the first, taken for the second
+    assert one.replace("甲".encode(), "乙".encode()) == two and rows in one and one.endswith(b"</worksheet>")
+
+
+def test_a_report_reads_its_units_names_without_a_frame_row_per_report(warehouse, reports, monkeypatch):
+    """Each unit's name, level and parent are taken once per year as Python values, not by a
+    DataFrame ``row`` lookup per report (two per report: the unit and its parent), which cost more
+    than building the report's frames at national scale; the reports still name the unit, its level
+    and its parent."""
+    import lianjian.report.build as build
+
+    inputs = load_inputs(warehouse)
+    monkeypatch.setattr(pl.DataFrame, "row", lambda *a, **kw: pytest.fail("a frame row read per report"))
+    built = {(r.report_key, r.year): r for r in build.build_reports(inputs)}
+    assert built.keys() == reports.keys() and any(r.parent_name for r in built.values())
+    for key, report in built.items():
+        assert (report.unit_name, report.level, report.parent_code, report.parent_name) == (
+            reports[key].unit_name, reports[key].level, reports[key].parent_code, reports[key].parent_name
+        )
+
+
 def test_each_year_folder_is_made_private_once_not_per_file(tmp_path, monkeypatch):
     """A report writer makes its year's folder private once per run of reports, then writes every
     page and workbook into it without checking the folder again (two system calls per file less);
