@@ -8,6 +8,7 @@ import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import openpyxl
@@ -425,9 +426,9 @@ def test_the_notices_are_written_while_the_workers_build_the_reports(tmp_path, m
         def __init__(self, *args):
             self.real = real_pool(*args)
 
-        def map(self, fn, tasks):
+        def map(self, fn, tasks, commons):
             order.append(f"handed out {len(list(tasks))}")
-            return self.real.map(fn, tasks)
+            return self.real.map(fn, tasks, commons)
 
         def shutdown(self, **kw):
             order.append("shut down")
@@ -621,6 +622,54 @@ def test_workbook_parts_are_deflated_at_the_fast_level():
     assert zlib.decompress(stored, -15) == sheet
 
 
+def test_what_every_workbook_of_a_kind_shares_is_made_once_per_process(monkeypatch):
+    """A small part the same in every workbook (content types, styles, an empty table's sheet) is
+    deflated and its zip records made once per process, and a worksheet's parts around its rows
+    (header, column widths, filter, page set-up) once per header, row count and widths: a second
+    workbook with the same small parts deflates only what differs, and comes out as zipfile would
+    write it (``test_zip_writer_is_zipfile_byte_for_byte``)."""
+    import io
+    import zipfile
+
+    import lianjian.report.xlsx as xlsx
+
+    deflated: list[bytes] = []
+    real = xlsx._deflate
+    monkeypatch.setattr(xlsx, "_deflate", lambda data: deflated.append(data) or real(data))
+    xlsx._entry_shared.cache_clear()
+    styles, empty = xlsx.STYLES.encode(), xlsx.sheet_part(("单位", "人数"), 0, "数据来源：测试", b"", (0, 0))
+    first = xlsx.zip_bytes({"xl/styles.xml": styles, "xl/worksheets/sheet1.xml": empty, "xl/worksheets/sheet2.xml": b"<a/>" * 5000})
+    second = xlsx.zip_bytes({"xl/styles.xml": styles, "xl/worksheets/sheet1.xml": empty, "xl/worksheets/sheet2.xml": b"<b/>" * 5000})
+    assert deflated == [styles, empty, b"<a/>" * 5000, b"<b/>" * 5000]  # the shared parts once, not twice
+    for archive, last in ((first, b"<a/>"), (second, b"<b/>")):
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            assert [zf.read(n) for n in zf.namelist()] == [styles, empty, last * 5000]
+    xlsx._sheet_frame.cache_clear()
+    rows = '<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">甲</t></is></c></row>'.encode()
+    one = xlsx.sheet_part(("单位", "人数"), 1, None, rows, (2, 0))
+    two = xlsx.sheet_part(("单位", "人数"), 1, None, rows.replace("甲".encode(), "乙".encode()), (2, 0))
+    info = xlsx._sheet_frame.cache_info()
+    assert (info.misses, info.hits) == (1, 1)  # made for the first, taken for the second
+    assert one.replace("甲".encode(), "乙".encode()) == two and rows in one and one.endswith(b"</worksheet>")
+
+
+def test_a_report_reads_its_units_names_without_a_frame_row_per_report(warehouse, reports, monkeypatch):
+    """Each unit's name, level and parent are taken once per year as Python values, not by a
+    DataFrame ``row`` lookup per report (two per report: the unit and its parent), which cost more
+    than building the report's frames at national scale; the reports still name the unit, its level
+    and its parent."""
+    import lianjian.report.build as build
+
+    inputs = load_inputs(warehouse)
+    monkeypatch.setattr(pl.DataFrame, "row", lambda *a, **kw: pytest.fail("a frame row read per report"))
+    built = {(r.report_key, r.year): r for r in build.build_reports(inputs)}
+    assert built.keys() == reports.keys() and any(r.parent_name for r in built.values())
+    for key, report in built.items():
+        assert (report.unit_name, report.level, report.parent_code, report.parent_name) == (
+            reports[key].unit_name, reports[key].level, reports[key].parent_code, reports[key].parent_name
+        )
+
+
 def test_each_year_folder_is_made_private_once_not_per_file(tmp_path, monkeypatch):
     """A report writer makes its year's folder private once per run of reports, then writes every
     page and workbook into it without checking the folder again (two system calls per file less);
@@ -661,7 +710,7 @@ def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
     pools: list[int] = []
     real_pool = report._pool
-    monkeypatch.setattr(report, "_pool", lambda n, warehouse, common: pools.append(n) or real_pool(n, warehouse, common))
+    monkeypatch.setattr(report, "_pool", lambda n, warehouse: pools.append(n) or real_pool(n, warehouse))
     listed = [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in first]
     assert [(w.report_key, w.unit_code, w.year, w.rollup, w.fresh) for w in write_reports(chunked, workers=1)] == listed
     assert pools == []  # one worker: no process started
@@ -681,19 +730,30 @@ def test_worker_processes_write_the_same_bytes(tmp_path, monkeypatch):
 def test_the_shared_frames_are_worked_out_once_and_handed_to_the_workers(tmp_path, monkeypatch):
     """What every report needs (the report scopes, the subtrees, the data-quality counts that read
     every staged table, the 连续两年较差 streaks) is worked out once in the process that starts the
-    workers and handed to each of them, not read again by every worker: this process computes it
-    exactly once, the pool is given that very object, and the files are those of one process."""
+    workers and handed to each of them with its tasks, not read again by every worker: this process
+    computes it exactly once, every task is given that very object, and the files are those of one
+    process. The workers are started first, so that they import Polars and open the warehouse while
+    this process works the frames out."""
     import lianjian.report as report
 
     one, parallel = (make_warehouse(tmp_path / name) for name in ("one", "parallel"))
     write_reports(one, workers=1)
     monkeypatch.setattr(report, "CHUNK_REPORTS", 1)
-    made, given = [], []
+    order, made, given = [], [], []
     real_shared, real_pool = report.shared, report._pool
-    monkeypatch.setattr(report, "shared", lambda inputs: made.append(real_shared(inputs)) or made[-1])
-    monkeypatch.setattr(report, "_pool", lambda n, warehouse, common: given.append(common) or real_pool(n, warehouse, common))
+
+    def pool(n, warehouse):
+        started = real_pool(n, warehouse)
+        order.append(("pool", len(started._processes)))  # the processes exist before any task
+        real_map = started.map
+        started.map = lambda fn, tasks, commons: given.extend(commons) or real_map(fn, tasks, commons)
+        return started
+
+    monkeypatch.setattr(report, "shared", lambda inputs: order.append("shared") or made.append(real_shared(inputs)) or made[-1])
+    monkeypatch.setattr(report, "_pool", pool)
     write_reports(parallel, workers=2)
-    assert len(made) == 1 and len(given) == 1 and given[0] is made[0]
+    assert order == [("pool", 2), "shared"]  # the workers start before the shared frames are worked out
+    assert len(made) == 1 and len(given) == 18 and all(c is made[0] for c in given)  # one task per report and year (9 × 2)
     assert made[0].quality.height > 0  # the counts the 数据质量 sections show
     assert tree_bytes(parallel / "reports") == tree_bytes(one / "reports")
 
@@ -799,19 +859,26 @@ def test_a_year_whose_inputs_did_not_change_is_not_built(tmp_path, monkeypatch):
 
 def test_a_report_worker_ends_with_the_process_that_started_it(monkeypatch):
     """A run killed while its reports are written (its exit hooks never run) must not leave the
-    writers waiting idle for tasks: each worker watches the process that started the pool."""
+    writers waiting idle for tasks: each worker watches the process that started the pool. A worker
+    opens the warehouse when it starts and makes its writer from the shared frames handed with its
+    first task."""
     import lianjian.report as report
 
     watched = []
     monkeypatch.setattr(report, "_WORKER", None)
+    monkeypatch.setattr(report, "_INPUTS", None)
     monkeypatch.setattr(report, "end_with_parent", watched.append)
     monkeypatch.setattr(report, "load_inputs", lambda warehouse: ("inputs", warehouse))
-    monkeypatch.setattr(report, "_writer", lambda inputs, common: ("writer", inputs, common))
-    pool = report._pool(1, Path("/nowhere"), "common")
+    monkeypatch.setattr(report, "_writer", lambda inputs, common: SimpleNamespace(made=(inputs, common), run=lambda task: [task]))
+    pool = report._pool(1, Path("/nowhere"))
     try:
         # the worker's start, as the pool will run it in the spawned process
         report._start_worker(*pool._initargs)
     finally:
         pool.shutdown()
     assert watched == [os.getpid()]
-    assert report._WORKER == ("writer", ("inputs", Path("/nowhere")), "common")
+    assert report._INPUTS == ("inputs", Path("/nowhere")) and report._WORKER is None
+    assert report._worker_run("task", "common") == ["task"] and report._worker_run("next", "other") == ["next"]
+    assert report._WORKER.made == (("inputs", Path("/nowhere")), "common")  # made once, at the first task
+
+

@@ -232,28 +232,41 @@ def _writer(inputs: ReportInputs, common: Shared) -> _Writer:
     return _Writer(inputs, common, rollups)
 
 
-_WORKER: _Writer | None = None  # in a worker process: its writer, made once by _start_worker
+_INPUTS: ReportInputs | None = None  # in a worker process: the warehouse as read by _start_worker
+_WORKER: _Writer | None = None  # in a worker process: its writer, made at its first task
 
 
-def _start_worker(warehouse: Path, common: Shared, parent: int) -> None:
-    global _WORKER
+def _start_worker(warehouse: Path, parent: int) -> None:
+    """A worker's start: Polars and this package imported (by unpickling this function), the
+    warehouse opened. It needs nothing from the calling process, which meanwhile works out the
+    shared frames (``_run_tasks``)."""
+    global _INPUTS, _WORKER
     end_with_parent(parent)  # a run killed while reports are written leaves no worker behind
-    _WORKER = _writer(load_inputs(warehouse), common)
+    _INPUTS, _WORKER = load_inputs(warehouse), None
 
 
-def _worker_run(task: _Task) -> list[_Done]:
-    assert _WORKER is not None, "worker not started"
+def _worker_run(task: _Task, common: Shared) -> list[_Done]:
+    """One task in a worker; ``common`` (handed with every task, a few small frames) makes the
+    worker's writer at its first task."""
+    global _WORKER
+    assert _INPUTS is not None, "worker not started"
+    if _WORKER is None:
+        _WORKER = _writer(_INPUTS, common)
     return _WORKER.run(task)
 
 
-def _pool(workers: int, warehouse: Path, common: Shared) -> ProcessPoolExecutor:
-    """Worker processes started with "spawn", not "fork": Polars' thread pool does not survive a fork
-    (the Polars user guide, "Multiprocessing"), and neither would Dagster's threads. Each is handed
-    ``common`` (small frames), worked out once in this process: the data-quality counts read every
-    staged table (≈ 4 CPU-s at national scale), which each worker used to read again."""
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(warehouse, common, os.getpid())
+def _pool(workers: int, warehouse: Path) -> ProcessPoolExecutor:
+    """``workers`` worker processes, started now (a pool with "spawn" starts a process only when a
+    task is submitted: one empty task each makes them start while this process works out the shared
+    frames, ≈ 0.5 CPU-s each of a new Python importing Polars; docs/performance.md, "Reports: the
+    workers start first"). "spawn", not "fork": Polars' thread pool does not survive a fork (the
+    Polars user guide, "Multiprocessing"), and neither would Dagster's threads."""
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_start_worker, initargs=(warehouse, os.getpid())
     )
+    for _ in range(workers):
+        pool.submit(int)  # no idle worker yet: each submit starts one
+    return pool
 
 
 def _run_tasks(
@@ -261,9 +274,11 @@ def _run_tasks(
 ) -> list[list[_Done]]:
     """Every task's result, in task order. With several workers (and inputs read from the warehouse,
     not handed in), the tasks go to that many spawned processes, each reading the warehouse itself
-    (but for ``shared``, worked out once here); what a report contains never depends on which
-    process wrote it. ``alongside`` runs in this process once the tasks are handed out (before
-    them when everything stays here)."""
+    but for ``shared`` — worked out once here while the workers start (the data-quality counts read
+    every staged table, ≈ 4 CPU-s at national scale, which each worker used to read again) and
+    handed to them with the tasks; what a report contains never depends on which process wrote it.
+    ``alongside`` runs in this process once the tasks are handed out (before them when everything
+    stays here)."""
     if not tasks or workers <= 1 or len(tasks) <= 1 or given:
         if alongside is not None:
             alongside()
@@ -271,9 +286,10 @@ def _run_tasks(
             return []
         writer = _writer(inputs, shared(inputs))
         return [writer.run(task) for task in tasks]
-    pool = _pool(min(workers, len(tasks)), inputs.warehouse, shared(inputs))
+    pool = _pool(min(workers, len(tasks)), inputs.warehouse)
     try:
-        results = pool.map(_worker_run, tasks)  # every task handed out now; collected in order below
+        common = shared(inputs)  # while the workers start
+        results = pool.map(_worker_run, tasks, [common] * len(tasks))  # every task handed out now; collected in order below
         if alongside is not None:
             alongside()  # this process would only wait for the workers
         return list(results)

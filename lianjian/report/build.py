@@ -196,13 +196,12 @@ def _year_reports(
     empties = {n: frames[n].drop(KEYS).clear() for n in shown}
     rendered = {n: _prerender(frames[n], s.KEEP_TOGETHER.get(n, ())) for n in shown}
     del frames
-    units = inputs.units
-    unit_row = {u: i for i, u in enumerate(units["unit_code"].to_list())}
+    units = inputs.units  # each unit's name, level and parent as Python values once (not a frame row per report)
+    unit_of = {r[0]: r for r in units.select("unit_code", "unit_name", "level", "parent_code").iter_rows()}
     covered = scopes_df.group_by("report_key").agg(n=pl.len(), report_unit=pl.first("report_unit"), rollup=pl.first("rollup"))
     for report_key, n_units, report_unit, rollup in covered.sort("report_key").iter_rows():  # one per report
-        unit = units.row(unit_row[report_unit], named=True)
-        parent = unit["parent_code"]
-        parent_name = units.row(unit_row[parent], named=True)["unit_name"] if parent in unit_row else None
+        _, unit_name, level, parent = unit_of[report_unit]
+        parent_name = unit_of[parent][1] if parent in unit_of else None
         key = (report_key, year)
 
         def part(name: str) -> pl.DataFrame:
@@ -219,8 +218,8 @@ def _year_reports(
         yield Report(
             report_key=report_key,
             unit_code=report_unit,
-            unit_name=unit["unit_name"],
-            level=LEVELS.get(unit["level"], unit["level"] or ""),
+            unit_name=unit_name,
+            level=LEVELS.get(level, level or ""),
             parent_code=parent,
             parent_name=parent_name,
             rollup=bool(rollup),

@@ -219,13 +219,22 @@ def sheet_xml(frame: pl.DataFrame, note: str | None = None, rendered: Rendered |
 
 def sheet_part(columns: tuple[str, ...], n_rows: int, note: str | None, body: bytes, values: tuple[int, ...]) -> bytes:
     """The worksheet XML from its header, its row count, its data rows' XML and the widest value
-    of each column (``sheet_xml`` without a frame)."""
+    of each column (``sheet_xml`` without a frame). Everything but the rows is cut from the
+    header, the row count and the widths (``_sheet_frame``, cached: most combinations repeat from
+    report to report, and an empty table's sheet is the same in every report)."""
+    start, end = _sheet_frame(columns, n_rows, note, values)
+    return b"".join([start, body, end]) if body else start + end
+
+
+@lru_cache(maxsize=8192)
+def _sheet_frame(columns: tuple[str, ...], n_rows: int, note: str | None, values: tuple[int, ...]) -> tuple[bytes, bytes]:
+    """A worksheet part without its data rows: (what comes before them, what comes after)."""
     head, last_col, head_widths = _sheet_head(columns, note)
     # column widths: the widest of the header and the values, + 2, clamped to 6–60
     widths = tuple(min(max(max(v or 0, h) + 2, MIN_WIDTH), MAX_WIDTH) for v, h in zip(values, head_widths))
     start = f'{_SHEET_START}<dimension ref="A1:{last_col}{n_rows + 1}"/>{_SHEET_VIEW}{_cols_xml(widths)}'
     autofilter = f'</sheetData><autoFilter ref="{filter_ref(len(columns), n_rows)}"/>'.encode()
-    return b"".join([start.encode(), head, body, autofilter, _SHEET_END["landscape" if len(columns) > 7 else "portrait"]])
+    return start.encode() + head, autofilter + _SHEET_END["landscape" if len(columns) > 7 else "portrait"]
 
 
 STYLES = (
@@ -340,8 +349,9 @@ def _workbook_frame(titles: tuple[str, ...]) -> tuple[bytes, tuple[tuple[str, st
 _CELL = re.compile(r"([A-Z]+)([0-9]+)")
 
 
+@lru_cache(maxsize=4096)
 def _absolute(ref: str) -> str:
-    """``A1:D9`` -> ``$A$1:$D$9``."""
+    """``A1:D9`` -> ``$A$1:$D$9`` (cached: a workbook's filter ranges repeat from report to report)."""
     return _CELL.sub(r"$\1$\2", ref)
 
 
@@ -390,14 +400,10 @@ _SHARED_PART = 16 * 1024  # parts up to this size are looked up in the cache of 
 
 
 def _deflate(data: bytes) -> tuple[int, bytes]:
-    """(CRC-32, raw deflate stream) of one part, compressed as zipfile does (one compress + flush)."""
-    packer = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-    return zlib.crc32(data), packer.compress(data) + packer.flush()
-
-
-# Most small parts are the same in every workbook of a kind (content types, styles, the 说明 sheet,
-# the 数据质量 sheet, an empty table's sheet): compress each once per process.
-_deflate_shared = lru_cache(maxsize=256)(_deflate)
+    """(CRC-32, raw deflate stream) of one part: the stream zipfile makes (a compressor at
+    ``ZIP_LEVEL``, raw deflate, default memory level, given the whole part then flushed), made by
+    one ``zlib.compress`` call instead of a compressor object and two calls."""
+    return zlib.crc32(data), zlib.compress(data, ZIP_LEVEL, -15)
 
 
 def zip_bytes(parts: dict[str, bytes]) -> bytes:
@@ -406,24 +412,36 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
     central: list[bytes] = []
     offset = 0
     for name, data in parts.items():
-        crc, packed = _deflate_shared(data) if len(data) <= _SHARED_PART else _deflate(data)
-        fname = name.encode("ascii")
         if len(data) * 1.05 > _ZIP32_LIMIT or offset > _ZIP32_LIMIT:
             raise ValueError(f"工作簿部件 {name}: 超过 2 GiB，无法写入 — the workbook is too large for a zip without ZIP64")
-        out.append(_LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE, crc, len(packed), len(data), len(fname), 0))
-        out.append(fname)
-        out.append(packed)
-        central.append(
-            _CENTRAL.pack(
-                b"PK\x01\x02", _VERSION, _CREATE_SYSTEM, _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE,
-                crc, len(packed), len(data), len(fname), 0, 0, 0, 0, _ATTR, offset,
-            )
-            + fname
-        )
-        offset += _LOCAL.size + len(fname) + len(packed)
+        local, record = _entry_shared(name, data) if len(data) <= _SHARED_PART else _entry(name, data)
+        out.append(local)
+        central.append(record[0] + _OFFSET.pack(offset) + record[1])
+        offset += len(local)
     directory = b"".join(central)
     end = _END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
     return b"".join([*out, directory, end])
+
+
+_OFFSET = struct.Struct("<L")
+
+
+def _entry(name: str, data: bytes) -> tuple[bytes, tuple[bytes, bytes]]:
+    """One part's local record (header, name, deflated data) and its central record cut around the
+    local record's offset (the only field that depends on where the part lies in the archive)."""
+    crc, packed = _deflate(data)
+    fname = name.encode("ascii")
+    local = _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE, crc, len(packed), len(data), len(fname), 0)
+    record = _CENTRAL.pack(
+        b"PK\x01\x02", _VERSION, _CREATE_SYSTEM, _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE,
+        crc, len(packed), len(data), len(fname), 0, 0, 0, 0, _ATTR, 0,
+    )
+    return b"".join([local, fname, packed]), (record[: -_OFFSET.size], fname)
+
+
+# Most small parts are the same in every workbook of a kind (content types, styles, the 说明 sheet,
+# the 数据质量 sheet, an empty table's sheet): their records are made once per process.
+_entry_shared = lru_cache(maxsize=512)(_entry)
 
 
 def write_bytes(path: Path | str, data: bytes, *, folder_ready: bool = False) -> Path:
@@ -433,11 +451,16 @@ def write_bytes(path: Path | str, data: bytes, *, folder_ready: bool = False) ->
     name people: the file is 0600 and its folder 0700 (lianjian.files). ``folder_ready``: the caller
     has made the folder private already (once for the thousands of files it writes there), so
     it is not checked again for each file."""
-    path = os.fspath(path)
+    _write(os.fspath(path), data, folder_ready)
+    return Path(path)
+
+
+def _write(path: str, data: bytes, folder_ready: bool) -> None:
+    """``write_bytes`` on a path as text (no ``Path`` objects made for each of tens of thousands of files)."""
     folder, name = os.path.split(path)
     if not folder_ready:
         private_mkdir(Path(folder or "."))
-    tmp = os.path.join(folder, f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}")
+    tmp = f"{folder}/{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}" if folder else f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}"
     try:
         write_private(tmp, data)
         os.replace(tmp, path)
@@ -447,7 +470,6 @@ def write_bytes(path: Path | str, data: bytes, *, folder_ready: bool = False) ->
         except OSError:
             pass
         raise
-    return Path(path)
 
 
 def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = False) -> bool:
@@ -455,6 +477,7 @@ def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = Fals
     True when written. A file kept is not created again: on a file system that has to find a fresh
     inode for every file created (and skips those freed in the last minutes), rewriting tens of
     thousands of unchanged pages and workbooks after a code change cost more than building them."""
+    path = os.fspath(path)
     try:
         if os.stat(path).st_size == len(data):
             with open(path, "rb") as f:
@@ -462,7 +485,7 @@ def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = Fals
                     return False
     except OSError:
         pass
-    write_bytes(path, data, folder_ready=folder_ready)
+    _write(path, data, folder_ready)
     return True
 
 
