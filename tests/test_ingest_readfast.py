@@ -88,8 +88,10 @@ def _parts_digest(read) -> list[tuple[dict, list[str], list[str]]]:
     ]
 
 
-def test_large_files_of_a_source_are_read_two_at_a_time_and_give_what_one_at_a_time_gives(tmp_path, monkeypatch):
-    """Every file counted as large (``SMALL_FILE_BYTES`` 0): the four talks files are read by
+@pytest.mark.parametrize("large", [True, False], ids=["large files, streamed", "small files, read whole"])
+def test_the_files_of_a_source_are_read_two_at_a_time_and_give_what_one_at_a_time_gives(tmp_path, monkeypatch, large):
+    """The four talks files, counted as large (``SMALL_FILE_BYTES`` 0: each streamed in chunks,
+    ``read_file``) or small (read whole, ``_read_rows``, then checked together), are read by
     ``READERS`` (2) threads at once — each read waits at a barrier for another to be under way, which
     reading one file after the other never reaches (the barrier would time out) — and the entries,
     warnings (one per file with an unknown column, in the files' order) and checked parts are those
@@ -101,7 +103,8 @@ def test_large_files_of_a_source_are_read_two_at_a_time_and_give_what_one_at_a_t
         header = HEADERS["talks"] + [f"备注{year}"]
         body = [talk(tid=f"T{year}-{i}", date=f"{year}-05-0{i}") + [f"x{i}"] for i in range(1, 4)]
         write_csv(landing / "talks" / f"{year}.csv", header, body)
-    monkeypatch.setattr(reader, "SMALL_FILE_BYTES", 0)
+    if large:
+        monkeypatch.setattr(reader, "SMALL_FILE_BYTES", 0)
     src = SOURCES["talks"]
 
     def read_all(tmp: Path, warnings: list[str]):
@@ -114,7 +117,8 @@ def test_large_files_of_a_source_are_read_two_at_a_time_and_give_what_one_at_a_t
 
     monkeypatch.setattr(reader, "READERS", 2)
     barrier = threading.Barrier(2, timeout=20)
-    real = reader.read_file
+    name = "read_file" if large else "_read_rows"
+    real = getattr(reader, name)
     threads: set[str] = set()
 
     def meeting(*args, **kwargs):
@@ -122,12 +126,13 @@ def test_large_files_of_a_source_are_read_two_at_a_time_and_give_what_one_at_a_t
         barrier.wait()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(reader, "read_file", meeting)
+    monkeypatch.setattr(reader, name, meeting)
     two_warnings: list[str] = []
     two = read_all(tmp_path / "two", two_warnings)
     assert len(threads) == 2 and all(t.startswith("lianjian-read-file") for t in threads)
     assert [f.entry["file"] for f in two.files] == [f"talks/{y}.csv" for y in range(2021, 2025)]
     assert _parts_digest(two) == _parts_digest(one)
+    assert len(two.files[0].parts) == 1
     assert two_warnings == one_warnings and [w for w in two_warnings if "备注2021" in w]
 
 

@@ -25,6 +25,7 @@ of their typed value, ``quarantine.rows_as_read``); a run keeps them in the ware
 from __future__ import annotations
 
 import codecs
+from collections import deque
 import hashlib
 import json
 import tempfile
@@ -754,9 +755,10 @@ def read_source(
     cache: FileCache | None = None,
 ) -> SourceRead:
     """Every file of one source, read and row-checked (``read_file``; the small files of a source are
-    checked together, ``_check_together``). The large files are read ``READERS`` at a time, each on
-    its own thread, while the next ones are hashed and looked up: reading one file keeps about one
-    core busy, and the machine has more (docs/performance.md, "Reading and staging for less CPU").
+    checked together, ``_check_together``). The files are read ``READERS`` at a time, each on its own
+    thread, while the next ones are hashed and looked up and the small files already read are
+    checked: reading one file keeps about one core busy, and the machine has more (docs/performance.md,
+    "Reading and staging for less CPU").
     What a file's reading gives depends on that file alone, so the parts, the entries and the
     warnings (in the files' order) are those of reading them one after the other. With a ``cache`` (a run: the
     warehouse's private cache), a file whose bytes, path and reading settings are those of a cached
@@ -773,20 +775,40 @@ def read_source(
     files: list[FileRead | None] = []
     small: list[tuple[int, FileRead, pl.DataFrame, Path, str | None]] = []  # read whole, to be checked together
     built: dict[int, str] = {}  # files read into a new cache entry: their keys
-    reading: dict[int, tuple[Future, str | None, Path]] = {}  # large files being read: (read, key, folder)
+    reading: deque[tuple[int, bool, Future, str | None, Path]] = deque()  # (index, large, read, key, folder)
+
+    def done(i: int, read: FileRead, key: str | None, outdir: Path) -> None:
+        if key is None:
+            files[i] = read
+        else:
+            cache.put(key, read, outdir)
+
+    def check_small() -> None:
+        if small:
+            _check_together(src, [(read, rows, outdir) for _, read, rows, outdir, _ in small], dates)
+            for i, read, _, outdir, key in small:
+                done(i, read, key, outdir)
+            small.clear()
+
+    def take(i: int, large: bool, future: Future, key: str | None, outdir: Path) -> None:
+        """A file's read, in the files' order: a large file's is done; a small file's rows join the
+        next check of small files together (or, many short rows, are checked in chunks)."""
+        if large:
+            return done(i, future.result(), key, outdir)
+        opened = future.result()
+        read, rows = opened if isinstance(opened, tuple) else (opened, None)
+        if rows is not None and rows.height <= quarantine.CHUNK_ROWS:
+            if sum(r.height for _, _, r, _, _ in small) + rows.height > quarantine.CHUNK_ROWS:
+                check_small()
+            small.append((i, read, rows, outdir, key))
+            return
+        if rows is not None:  # a small file of many short rows: in chunks, as read_file does
+            read.parts, n = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates)
+            read.entry["rows_read"] = n
+        done(i, read, key, outdir)
+
     # the pool is left (its reads ended) before the cache's building folders are
     with ExitStack() as building, ThreadPoolExecutor(READERS, thread_name_prefix="lianjian-read-file") as pool:
-
-        def check_small() -> None:
-            if small:
-                _check_together(src, [(read, rows, outdir) for _, read, rows, outdir, _ in small], dates)
-                for i, read, _, outdir, key in small:
-                    if key is None:
-                        files[i] = read
-                    else:
-                        cache.put(key, read, outdir)
-                small.clear()
-
         try:
             for i, p in enumerate(paths):
                 rel = p.relative_to(landing).as_posix()
@@ -813,32 +835,19 @@ def read_source(
                 else:
                     outdir = building.enter_context(cache.building(key))
                     built[i] = key
-                if _size(p) > SMALL_FILE_BYTES:
-                    reading[i] = (pool.submit(read_file, src, p, landing, tmpdir, outdir, dates, digest), key, outdir)
-                    continue
-                opened = _read_rows(src, p, landing, tmpdir, digest)
-                read, rows = opened if isinstance(opened, tuple) else (opened, None)
-                if rows is not None and rows.height <= quarantine.CHUNK_ROWS:
-                    if sum(r.height for _, _, r, _, _ in small) + rows.height > quarantine.CHUNK_ROWS:
-                        check_small()
-                    small.append((i, read, rows, outdir, key))
-                    continue
-                if rows is not None:  # a small file of many short rows: in chunks, as read_file does
-                    read.parts, n = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates)
-                    read.entry["rows_read"] = n
-                if key is None:
-                    files[i] = read
-                else:
-                    cache.put(key, read, outdir)
+                large = _size(p) > SMALL_FILE_BYTES
+                if large:  # streamed in chunks, each checked and written as a part
+                    future = pool.submit(read_file, src, p, landing, tmpdir, outdir, dates, digest)
+                else:  # read whole, checked with the other small files
+                    future = pool.submit(_read_rows, src, p, landing, tmpdir, digest)
+                reading.append((i, large, future, key, outdir))
+                while len(reading) > READERS:  # at most one file read ahead of the readers
+                    take(*reading.popleft())
+            while reading:
+                take(*reading.popleft())
             check_small()
-            for i, (future, key, outdir) in reading.items():
-                read = future.result()
-                if key is None:
-                    files[i] = read
-                else:
-                    cache.put(key, read, outdir)
         finally:
-            for future, _, _ in reading.values():
+            for _, _, future, _, _ in reading:
                 future.cancel()  # after an error: the reads not started yet are not started
     for i, key in built.items():  # the cache entries written above, now in place
         if files[i] is None:
