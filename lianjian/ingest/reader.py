@@ -384,7 +384,7 @@ def identifying_columns(src: Source) -> set[str]:
 PART_OPTIONS = dict(compression="lz4", statistics=False, row_group_size=1_000_000)
 
 
-#: How many large landing files of a source are read at once (``read_source``), each on its own thread.
+#: How many landing files of a source are read at once (``read_source``), each on its own thread.
 READERS = 2
 
 #: A landing file up to this size is read whole and row-checked together with the other small files
