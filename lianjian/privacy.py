@@ -35,6 +35,9 @@ import polars as pl
 ID_RUN = r"\d{15,}[XxＸｘ]?"
 #: The same test, as cheap as it gets: a text holds an identity number iff it holds 15 digits in a row.
 _HAS_ID = r"\d{15}"
+#: The fewest bytes of a text that holds an identity number: 15 digits, each at least one byte in
+#: UTF-8. A column none of whose cells is that long holds none, and need not be searched.
+ID_MIN_BYTES = 15
 #: The same, with the 4 characters that stay visible captured.
 _ID_RUN_HEAD = r"(\d{4})\d{11,}[XxＸｘ]?"
 #: What replaces everything after the first 4 characters of a match.

@@ -5,6 +5,7 @@ file once"."""
 from __future__ import annotations
 
 import hashlib
+import struct
 import json
 import re
 import shutil
@@ -21,7 +22,7 @@ from lianjian.ingest import DateBounds, combine_rejected, combine_report, files_
 from lianjian.ingest import reader
 from lianjian.ingest.cache import FileCache
 from lianjian.digests import read_year_digests
-from lianjian.ingest.digests import FILE, table_digests, write_year_digests
+from lianjian.ingest.digests import BATCH_ROWS, FILE, SEEDS, frame_digest, table_digests, write_year_digests
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules" / "default.yaml"
@@ -124,8 +125,8 @@ def test_year_digests_change_with_that_years_rows_only(tmp_path):
     """``staged/_year_digests.json``: version 1, every source, a key per assessment year (talks by the
     year of talk_date), ``none`` for a source without a year column (units); the same digests in another
     process; a talk added in 2023 changes talks' 2023 digest and nothing else. A year's digest is the
-    SHA-256 of its rows as one uncompressed Parquet file, recomputed here from the rows read another
-    way (the whole table, then filtered)."""
+    SHA-256 of a header (Polars version, columns and types) and each row's two 64-bit row hashes,
+    recomputed here by hand from the rows read another way (the whole table, then filtered)."""
     talks = rows("talks", talk("T7", "2023-05-01"))
     landing = write_landing(tmp_path / "landing", {"talks": talks})
     wh = tmp_path / "wh"
@@ -142,11 +143,9 @@ def test_year_digests_change_with_that_years_rows_only(tmp_path):
     staged = pl.read_parquet(wh / "staged" / "talks.parquet")
     rows_2023 = staged.filter(pl.col("talk_date").dt.year() == 2023)
     assert rows_2023["talk_id"].to_list() == ["T7"]
-    import io
-
-    buf = io.BytesIO()
-    rows_2023.write_parquet(buf, compression="uncompressed", statistics=False)
-    assert data["sources"]["talks"]["2023"] == hashlib.sha256(buf.getvalue()).hexdigest()
+    header = json.dumps([pl.__version__, [[n, str(t)] for n, t in staged.schema.items()]]).encode("utf-8")
+    row = struct.pack("<QQ", *(rows_2023.hash_rows(seed)[0] for seed in SEEDS))
+    assert data["sources"]["talks"]["2023"] == hashlib.sha256(header + row).hexdigest()
 
     other = subprocess.run([sys.executable, "-c", DIGESTS, str(wh)], capture_output=True, text=True, cwd=ROOT, check=True)
     assert json.loads(other.stdout) == data
@@ -156,6 +155,43 @@ def test_year_digests_change_with_that_years_rows_only(tmp_path):
     after = json.loads(write_year_digests(wh).read_text(encoding="utf-8"))
     changed = {(s, y) for s in data["sources"] for y in set(data["sources"][s]) | set(after["sources"][s]) if data["sources"][s].get(y) != after["sources"][s].get(y)}
     assert changed == {("talks", "2023")}
+
+
+def test_a_year_digest_is_that_years_rows_in_order_whatever_the_batches(tmp_path, monkeypatch):
+    """``table_digests`` streams the staged file in batches and feeds each row to its year's digest:
+    it gives each year the ``frame_digest`` of that year's rows, whether the years come in one batch,
+    interleaved within batches, or spread over many (batches of 2 rows here). And the digest tells
+    apart what the staged file tells apart: 0.0 from -0.0, "" from null, two cells swapped between
+    columns, two rows swapped."""
+    frame = pl.DataFrame(
+        {
+            "talk_date": [date(2024, 1, 2), date(2023, 5, 1), None, date(2024, 3, 4), date(2023, 6, 1), date(2024, 7, 1), date(2024, 8, 1)],
+            "x": [1.5, 0.0, 2.0, -0.0, None, 3.0, 4.0],
+            "y": ["a", "", None, "b", "c", "d", "e"],
+        }
+    )
+    frame.write_parquet(tmp_path / "t.parquet")
+    by_year = {
+        "2023": frame.filter(pl.col("talk_date").dt.year() == 2023),
+        "2024": frame.filter(pl.col("talk_date").dt.year() == 2024),
+        "none": frame.filter(pl.col("talk_date").is_null()),
+    }
+    expected = {k: frame_digest(v) for k, v in by_year.items()}
+    assert table_digests(SOURCES["talks"], tmp_path / "t.parquet") == expected
+    assert BATCH_ROWS >= 1_000
+    monkeypatch.setattr("lianjian.ingest.digests.BATCH_ROWS", 2)
+    assert table_digests(SOURCES["talks"], tmp_path / "t.parquet") == expected
+    variants = [
+        frame.with_columns(x=pl.when(pl.col("x") == 0).then(pl.lit(-0.0)).otherwise("x")),  # 0.0 <-> -0.0 in 2023
+        frame.with_columns(y=pl.when(pl.col("y") == "").then(pl.lit(None, pl.String)).otherwise("y")),  # "" -> null
+        frame.with_columns(x=pl.col("x").cast(pl.String), y=pl.col("x").cast(pl.String)).with_columns(x=pl.col("y"), y=pl.col("x")),
+        pl.concat([frame.slice(1, 1), frame.slice(0, 1), frame.slice(2)]),  # 2024's and 2023's first rows swapped: years' order kept
+    ]
+    for variant in variants:
+        assert frame_digest(variant) != frame_digest(frame)
+    assert frame_digest(variants[0].filter(pl.col("talk_date").dt.year() == 2023)) != expected["2023"]
+    assert frame_digest(variants[1].filter(pl.col("talk_date").dt.year() == 2023)) != expected["2023"]
+    assert frame_digest(by_year["2024"].reverse()) != expected["2024"]
 
 
 def test_year_digests_put_rows_without_a_year_under_none(tmp_path):

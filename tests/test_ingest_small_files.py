@@ -64,7 +64,8 @@ def test_small_files_of_a_source_are_checked_in_one_call_and_read_as_if_alone(tm
     calls.clear()
     monkeypatch.setattr(reader, "SMALL_FILE_BYTES", -1)  # every file streamed and checked on its own
     alone = ingest_landing(landing, DATES)
-    assert [f for s, f in calls if s == "talks"] == [[t] for t in talks]
+    # streamed files are read on two reader threads (reader.READERS): their checks come in either order
+    assert sorted(f for s, f in calls if s == "talks") == [[t] for t in talks]
     _same(together, alone)
 
     # what the zone says, so that "the same" is not "the same nothing"

@@ -25,9 +25,11 @@ of their typed value, ``quarantine.rows_as_read``); a run keeps them in the ware
 from __future__ import annotations
 
 import codecs
+from collections import deque
 import hashlib
 import json
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,6 +384,9 @@ def identifying_columns(src: Source) -> set[str]:
 PART_OPTIONS = dict(compression="lz4", statistics=False, row_group_size=1_000_000)
 
 
+#: How many landing files of a source are read at once (``read_source``), each on its own thread.
+READERS = 2
+
 #: A landing file up to this size is read whole and row-checked together with the other small files
 #: of its source, up to ``quarantine.CHUNK_ROWS`` rows per check (``_check_together``); a larger one
 #: is streamed in chunks (``read_file``).
@@ -513,15 +518,15 @@ def read_file(
     opened = _open_file(src, path, landing, tmpdir, digest)
     if isinstance(opened, FileRead):
         return opened
-    read, rows, fallback, drop_blank = opened
+    read, rows, fallback, finish = opened
     try:
-        read.parts, n = _check_parts(src, _chunks(rows(), quarantine.CHUNK_ROWS, drop_blank), outdir, dates)
+        read.parts, n = _check_parts(src, _chunks(rows(), quarantine.CHUNK_ROWS, finish), outdir, dates)
     except pl.exceptions.PolarsError:
         if fallback is None:
             raise
         for part in outdir.glob("part-*.parquet"):
             part.unlink()
-        read.parts, n = _check_parts(src, _chunks(fallback(), quarantine.CHUNK_ROWS, drop_blank), outdir, dates)
+        read.parts, n = _check_parts(src, _chunks(fallback(), quarantine.CHUNK_ROWS, finish), outdir, dates)
     read.entry["rows_read"] = n
     return read
 
@@ -535,13 +540,13 @@ def _read_rows(
     opened = _open_file(src, path, landing, tmpdir, digest)
     if isinstance(opened, FileRead):
         return opened
-    read, rows, fallback, drop_blank = opened
+    read, rows, fallback, finish = opened
     try:
-        return read, drop_blank(rows().collect())
+        return read, finish(rows().collect())
     except pl.exceptions.PolarsError:
         if fallback is None:
             raise
-        return read, drop_blank(fallback().collect())
+        return read, finish(fallback().collect())
 
 
 def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]], dates: DateBounds | None) -> None:
@@ -594,7 +599,11 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
         cells = pl.concat([cells, numeric.rename({c: f"{c}_numeric" for c in numeric.columns})], how="horizontal")
     numeric_cols = set(numeric.columns) if numeric is not None else set()
     cols = []
-    personal_reasons = []
+    # Reasons about identity numbers (``_personal``), by contract column: those worked out in the scan
+    # here (the personal column's validation; a key or reference column of dates in a workbook), and
+    # the columns whose identity numbers are searched batch by batch (``finish``).
+    scanned_reasons: dict[str, pl.Expr] = {}
+    searched: list[str] = []
     identifying = identifying_columns(src)
     for c in src.columns:
         pos = [i for i, n in hmap.items() if n == c.name]
@@ -604,19 +613,22 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
             problem = privacy.id_number_problem(v)
             if pos and f"_c{pos[0]}" in numeric_cols:
                 problem = pl.when(pl.col(f"_c{pos[0]}_numeric")).then(pl.lit("stored as a number, digits lost")).otherwise(problem)
-            personal_reasons.append(pl.when(v.is_not_null() & problem.is_not_null()).then(pl.format(f"{c.name}: {{}}", problem)))
+            scanned_reasons[c.name] = pl.when(v.is_not_null() & problem.is_not_null()).then(pl.format(f"{c.name}: {{}}", problem))
             expr = privacy.mask_whole(expr)
-        elif pos:
-            # Every other cell: an identity number inside it is masked here, before anything is
-            # written. In a key or reference column the mask could make two values equal: the row
-            # is rejected instead of merged (docs/ingest.md, "Identity numbers").
+        elif pos and suffix == ".xlsx" and c.kind == "date":
+            # a workbook's date cell: masked before a serial day number is read as a date
             if c.name in identifying:
-                personal_reasons.append(pl.when(privacy.contains_id(expr)).then(pl.lit(f"{c.name}: {ID_IN_KEY}")))
-            expr = privacy.mask_ids(expr)
-            if suffix == ".xlsx" and c.kind == "date":
-                expr = text.excel_serial_to_iso(expr)
+                scanned_reasons[c.name] = pl.when(privacy.contains_id(expr)).then(pl.lit(f"{c.name}: {ID_IN_KEY}"))
+            expr = text.excel_serial_to_iso(privacy.mask_ids(expr))
+        elif pos:
+            # Every other cell: an identity number inside it is masked batch by batch as the rows are
+            # read, before anything is written (``finish``). In a key or reference column the mask
+            # could make two values equal: the row is rejected instead of merged (docs/ingest.md,
+            # "Identity numbers").
+            searched.append(c.name)
         cols.append(expr.alias(c.name))
-    personal = pl.concat_list(personal_reasons).list.drop_nulls() if personal_reasons else pl.lit([], pl.List(pl.String))
+    reason_cols = {n: f"_pr_{n}" for n in scanned_reasons}
+    scan_schema = pl.Schema({n: t for n, t in raw_schema(src).items() if n != "_personal"} | {r: pl.String() for r in reason_cols.values()})
 
     # A row whose every cell is blank is not a record (spreadsheets leave them at the end): skipped.
     # One with values only under unknown or blank headers is a record the contract cannot read:
@@ -627,8 +639,8 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
     other = [i for i in range(len(headers)) if i not in hmap]
     blank = ~pl.any_horizontal([filled(i) for i in hmap] or [pl.lit(False)])
     # Without unknown columns, a row is tested cell by cell only when its first cell (a key column's
-    # where the file has one) is blank — few rows: ``drop_blank``, batch by batch. A blank cell reads
-    # blank masked too, but for the personal columns, masked whole: theirs is tested as read.
+    # where the file has one) is blank — few rows: ``drop_blank``, batch by batch, on the cells as read
+    # (masking never makes a cell blank); the personal columns' in the scan, before they are masked whole.
     first = next((i for i, n in hmap.items() if n in src.key), next(iter(hmap), None))
     personal_filled = {f"_pf_{n}": filled(i) for i, n in hmap.items() if src.column(n).personal}
     screened = not other and first is not None
@@ -642,16 +654,19 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
     )
 
     def rows_of(cells: pl.LazyFrame) -> pl.LazyFrame:
+        """The rows as read, before ``finish``: every cell but the searched columns' masked, the
+        reasons worked out in the scan as columns (``_pr_<column>``), no ``_personal`` yet."""
+        reasons = [e.alias(reason_cols[n]) for n, e in scanned_reasons.items()]
         if screened:
             frame = cells.with_columns(problem.alias("_problem")).select(
-                *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"),
+                *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), *reasons,
                 filled(first).alias("_f0"), *[e.alias(n) for n, e in personal_filled.items()],
             )
-            return frame.cast(raw_schema(src) | {"_f0": pl.Boolean(), **{n: pl.Boolean() for n in personal_filled}})
+            return frame.cast(scan_schema | {"_f0": pl.Boolean(), **{n: pl.Boolean() for n in personal_filled}})
         frame = cells.with_columns(problem.alias("_problem"), blank.alias("_blank")).select(
-            *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), personal.alias("_personal"), pl.col("_blank")
+            *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), *reasons, pl.col("_blank")
         )
-        return frame.filter(~pl.col("_blank") | pl.col("_problem").is_not_null()).drop("_blank").cast(raw_schema(src))
+        return frame.filter(~pl.col("_blank") | pl.col("_problem").is_not_null()).drop("_blank").cast(scan_schema)
 
     masked_filled = [
         (pl.col(n).str.strip_chars_start(text.SPACES).str.len_bytes() > 0).fill_null(False)
@@ -672,9 +687,32 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
             batch = batch.filter(~drop)
         return batch.drop(aux)
 
+    def finish(batch: pl.DataFrame) -> pl.DataFrame:
+        """A batch of ``rows_of`` as read (``raw_schema``): blank rows dropped, every identity number
+        of the searched columns masked, ``_personal`` built. A column is searched only when one of
+        its cells is long enough to hold an identity number (``privacy.ID_MIN_BYTES``: most columns
+        of codes, dates and flags have none), and masked only where one is found; the reasons are
+        put in a list only when a row has one (docs/performance.md, "Reading and staging for less
+        CPU")."""
+        batch = drop_blank(batch)
+        long = [n for n in searched if (batch.get_column(n).str.len_bytes().max() or 0) >= privacy.ID_MIN_BYTES]
+        found = batch.select(privacy.contains_id(pl.col(n)).any().alias(n) for n in long).row(0, named=True) if long else {}
+        holding = [n for n in long if found[n]]
+        reasons = []
+        for c in src.columns:
+            if c.name in reason_cols:
+                reasons.append(pl.col(reason_cols[c.name]))
+            elif c.name in holding and c.name in identifying:
+                reasons.append(pl.when(privacy.contains_id(pl.col(c.name))).then(pl.lit(f"{c.name}: {ID_IN_KEY}")))
+        given = batch.select(r.is_not_null().any().alias(f"_{i}") for i, r in enumerate(reasons)).row(0) if reasons else ()
+        reasons = [r for r, g in zip(reasons, given) if g]
+        personal = pl.concat_list(reasons).list.drop_nulls() if reasons else pl.lit([], pl.List(pl.String))
+        batch = batch.with_columns(*[privacy.mask_ids(pl.col(n)) for n in holding], personal.alias("_personal"))
+        return batch.select(list(raw_schema(src))).cast(raw_schema(src))
+
     # Polars cannot parse a CSV whose quote is not closed (it swallows the rest of the file): line by line
     fallback = (lambda: rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy())) if suffix == ".csv" else None
-    return FileRead(entry, warnings, []), (lambda: rows_of(cells.lazy())), fallback, drop_blank
+    return FileRead(entry, warnings, []), (lambda: rows_of(cells.lazy())), fallback, finish
 
 
 @dataclass
@@ -717,7 +755,12 @@ def read_source(
     cache: FileCache | None = None,
 ) -> SourceRead:
     """Every file of one source, read and row-checked (``read_file``; the small files of a source are
-    checked together, ``_check_together``). With a ``cache`` (a run: the
+    checked together, ``_check_together``). The files are read ``READERS`` at a time, each on its own
+    thread, while the next ones are hashed and looked up and the small files already read are
+    checked: reading one file keeps about one core busy, and the machine has more (docs/performance.md,
+    "Reading and staging for less CPU").
+    What a file's reading gives depends on that file alone, so the parts, the entries and the
+    warnings (in the files' order) are those of reading them one after the other. With a ``cache`` (a run: the
     warehouse's private cache), a file whose bytes, path and reading settings are those of a cached
     read is not read again; without one, the parts are written under ``tmpdir`` (they must outlive
     the result)."""
@@ -732,61 +775,80 @@ def read_source(
     files: list[FileRead | None] = []
     small: list[tuple[int, FileRead, pl.DataFrame, Path, str | None]] = []  # read whole, to be checked together
     built: dict[int, str] = {}  # files read into a new cache entry: their keys
-    with ExitStack() as building:
+    reading: deque[tuple[int, bool, Future, str | None, Path]] = deque()  # (index, large, read, key, folder)
 
-        def check_small() -> None:
-            if small:
-                _check_together(src, [(read, rows, outdir) for _, read, rows, outdir, _ in small], dates)
-                for i, read, _, outdir, key in small:
-                    if key is None:
-                        files[i] = read
-                    else:
-                        cache.put(key, read, outdir)
-                small.clear()
+    def done(i: int, read: FileRead, key: str | None, outdir: Path) -> None:
+        if key is None:
+            files[i] = read
+        else:
+            cache.put(key, read, outdir)
 
-        for i, p in enumerate(paths):
-            rel = p.relative_to(landing).as_posix()
-            check_name(rel)
-            read, key = None, None
-            if cache is not None:
-                # a file whose SHA-256 is known from its stat (the landing stat cache) and whose entry is
-                # cached is not even hashed; otherwise it is hashed, then looked up
-                sha = cache.known_sha256(rel, p)
-                read = cache.get(cache.key(src, rel, sha, dates)) if sha is not None else None
-                if read is None:
+    def check_small() -> None:
+        if small:
+            _check_together(src, [(read, rows, outdir) for _, read, rows, outdir, _ in small], dates)
+            for i, read, _, outdir, key in small:
+                done(i, read, key, outdir)
+            small.clear()
+
+    def take(i: int, large: bool, future: Future, key: str | None, outdir: Path) -> None:
+        """A file's read, in the files' order: a large file's is done; a small file's rows join the
+        next check of small files together (or, many short rows, are checked in chunks)."""
+        if large:
+            return done(i, future.result(), key, outdir)
+        opened = future.result()
+        read, rows = opened if isinstance(opened, tuple) else (opened, None)
+        if rows is not None and rows.height <= quarantine.CHUNK_ROWS:
+            if sum(r.height for _, _, r, _, _ in small) + rows.height > quarantine.CHUNK_ROWS:
+                check_small()
+            small.append((i, read, rows, outdir, key))
+            return
+        if rows is not None:  # a small file of many short rows: in chunks, as read_file does
+            read.parts, n = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates)
+            read.entry["rows_read"] = n
+        done(i, read, key, outdir)
+
+    # the pool is left (its reads ended) before the cache's building folders are
+    with ExitStack() as building, ThreadPoolExecutor(READERS, thread_name_prefix="lianjian-read-file") as pool:
+        try:
+            for i, p in enumerate(paths):
+                rel = p.relative_to(landing).as_posix()
+                check_name(rel)
+                read, key = None, None
+                if cache is not None:
+                    # a file whose SHA-256 is known from its stat (the landing stat cache) and whose entry is
+                    # cached is not even hashed; otherwise it is hashed, then looked up
+                    sha = cache.known_sha256(rel, p)
+                    read = cache.get(cache.key(src, rel, sha, dates)) if sha is not None else None
+                    if read is None:
+                        digest = file_digest(p, rel)
+                        key = cache.key(src, rel, digest[0], dates)
+                        read = cache.get(key)
+                else:
                     digest = file_digest(p, rel)
-                    key = cache.key(src, rel, digest[0], dates)
-                    read = cache.get(key)
-            else:
-                digest = file_digest(p, rel)
-            if read is not None:
-                files.append(read)
-                continue
-            files.append(None)
-            if cache is None:
-                outdir = tmpdir / f"{src.name}-{i:05d}"
-                outdir.mkdir(mode=0o700)
-            else:
-                outdir = building.enter_context(cache.building(key))
-                built[i] = key
-            if _size(p) > SMALL_FILE_BYTES:
-                read = read_file(src, p, landing, tmpdir, outdir, dates, digest)
-            else:
-                opened = _read_rows(src, p, landing, tmpdir, digest)
-                read, rows = opened if isinstance(opened, tuple) else (opened, None)
-                if rows is not None and rows.height <= quarantine.CHUNK_ROWS:
-                    if sum(r.height for _, _, r, _, _ in small) + rows.height > quarantine.CHUNK_ROWS:
-                        check_small()
-                    small.append((i, read, rows, outdir, key))
+                if read is not None:
+                    files.append(read)
                     continue
-                if rows is not None:  # a small file of many short rows: in chunks, as read_file does
-                    read.parts, n = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates)
-                    read.entry["rows_read"] = n
-            if key is None:
-                files[i] = read
-            else:
-                cache.put(key, read, outdir)
-        check_small()
+                files.append(None)
+                if cache is None:
+                    outdir = tmpdir / f"{src.name}-{i:05d}"
+                    outdir.mkdir(mode=0o700)
+                else:
+                    outdir = building.enter_context(cache.building(key))
+                    built[i] = key
+                large = _size(p) > SMALL_FILE_BYTES
+                if large:  # streamed in chunks, each checked and written as a part
+                    future = pool.submit(read_file, src, p, landing, tmpdir, outdir, dates, digest)
+                else:  # read whole, checked with the other small files
+                    future = pool.submit(_read_rows, src, p, landing, tmpdir, digest)
+                reading.append((i, large, future, key, outdir))
+                while len(reading) > READERS:  # at most one file read ahead of the readers
+                    take(*reading.popleft())
+            while reading:
+                take(*reading.popleft())
+            check_small()
+        finally:
+            for _, _, future, _, _ in reading:
+                future.cancel()  # after an error: the reads not started yet are not started
     for i, key in built.items():  # the cache entries written above, now in place
         if files[i] is None:
             read = cache.get(key)
