@@ -268,6 +268,18 @@ def fmt_rate(rows: int, seconds: float | None) -> str:
     return f"{rows / seconds:,.0f}" if seconds else "-"
 
 
+PATHS = ("cli", "daemon")
+
+
+def path_list(text: str) -> list[str]:
+    """``--paths``: ``both``, or a comma-separated list of ``PATHS``, in the order given."""
+    paths = list(PATHS) if text.strip() == "both" else [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown or not paths:
+        raise argparse.ArgumentTypeError(f"--paths: 应为 cli、daemon 或 both（expected cli, daemon or both），得到 {text!r}")
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", default="demo", choices=["demo", "county", "city", "province", "national"])
@@ -279,7 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=2, help="pipeline runs on the same warehouse: 1 cold, then warm (nightly, nothing new: with the"
         " reports, the published version is current and no Dagster run starts; --skip-reports runs recompute)")
     ap.add_argument("--skip-reports", action="store_true", help="without the yearly reports (tag lianjian/reports=skip)")
-    ap.add_argument("--paths", default="cli,daemon", help="cli (lianjian run), daemon (the nightly schedule's path), or both")
+    ap.add_argument(
+        "--paths",
+        default="cli,daemon",
+        type=path_list,
+        help="cli (lianjian run), daemon (the nightly schedule's path), or both (cli,daemon; the default)",
+    )
     ap.add_argument("--reports", default="yes", choices=["yes", "no"], help=argparse.SUPPRESS)
     ap.add_argument("--path", default="cli", choices=["cli", "daemon"], help=argparse.SUPPRESS)
     ap.add_argument("--phase", choices=["limit", "pipeline"], help=argparse.SUPPRESS)
@@ -318,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'stage':<12}{'seconds':>10}{'rows/s':>14}{'peak RSS MB':>14}")
     print(f"{'limit':<12}{limit['seconds']:>10.2f}{fmt_rate(rows, limit['seconds']):>14}{limit['rss_mb']['self']:>14.0f}")
     if not a.limit_only:
-        paths = [p.strip() for p in a.paths.split(",") if p.strip()]
+        paths = a.paths
         for path in paths:
             for d in (f"warehouse_{path}", f"dagster_home_{path}"):
                 shutil.rmtree(work / d, ignore_errors=True)
