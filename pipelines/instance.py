@@ -147,7 +147,7 @@ def light_sqlite_commits() -> Iterator[None]:
 # connection to that database for every call — every stored event (a demo run stores ≈ 660) — and
 # set two PRAGMAs on it; the storages below keep the one connection they already hold for the whole
 # process instead. Same tables, same rows, same transactions; only the connecting is gone
-# (docs/performance.md, "One connection for the throw-away instance").
+# (docs/performance.md, "The fixed cost again").
 
 
 class _HeldConnection:
@@ -182,6 +182,19 @@ def _shared_connection(engine):
     return conn
 
 
+class _HoldsConnection:
+    """Mixed into an in-memory storage (before it): one more connection to its database, made when
+    the storage is and closed when it is disposed, handed out by ``_HeldConnection``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held = _HeldConnection(_shared_connection(self._engine))
+
+    def dispose(self) -> None:
+        self._held.conn.close()
+        super().dispose()
+
+
 def light_ephemeral_instance():
     """An ephemeral Dagster instance (``DagsterInstance.ephemeral()``: in-memory run and event storage,
     a temporary artifact folder, no compute logs, runs launched in process) whose storages reuse
@@ -195,23 +208,11 @@ def light_ephemeral_instance():
     from dagster._core.storage.root import TemporaryLocalArtifactStorage
     from dagster._core.storage.runs import InMemoryRunStorage
 
-    class HeldRunStorage(InMemoryRunStorage):
-        def __init__(self) -> None:
-            super().__init__()
-            self._held = _HeldConnection(_shared_connection(self._engine))
-
+    class HeldRunStorage(_HoldsConnection, InMemoryRunStorage):
         def connect(self):
             return self._held()
 
-        def dispose(self) -> None:
-            self._held.conn.close()
-            super().dispose()
-
-    class HeldEventLogStorage(InMemoryEventLogStorage):
-        def __init__(self) -> None:
-            super().__init__()
-            self._held = _HeldConnection(_shared_connection(self._engine))
-
+    class HeldEventLogStorage(_HoldsConnection, InMemoryEventLogStorage):
         def _connect(self):
             return self._held()
 
@@ -226,10 +227,6 @@ def light_ephemeral_instance():
         def has_table(self, table_name: str) -> bool:
             with self._held() as conn:
                 return bool(self._engine.dialect.has_table(conn, table_name))
-
-        def dispose(self) -> None:
-            self._held.conn.close()
-            super().dispose()
 
     return DagsterInstance(
         instance_type=InstanceType.EPHEMERAL,

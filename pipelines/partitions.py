@@ -6,7 +6,7 @@ from the staged table, not from an earlier partition — so the derived and asse
 partitioned by year and a year can be computed alone: in its own run, on its own worker of the
 multiprocess executor or in its own pod on a cluster. R4 (consecutive 较差, a serious violation in two
 consecutive years) needs the assessed rows of every earlier year, and publishing swaps all tables at
-once: both stay unpartitioned and read every year's partition (docs/performance.md, "Partitions").
+once: both stay unpartitioned and read every year's partition (docs/performance.md, "Beyond one machine").
 
 The partitions are the calendar years from the contract's first valid year (2000, the lower bound of
 every ``year`` column in ``lianjian/contract/sources.yaml``) to the current year in Asia/Shanghai
