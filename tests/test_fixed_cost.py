@@ -327,3 +327,26 @@ def test_great_expectations_is_imported_without_scipy_stats_until_it_is_used():
 
     out = subprocess.run([sys.executable, "-c", GX_IMPORT], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[] True 0.693147 True"
+
+
+def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):
+    """Dagster's in-memory storages stamp the newest Alembic revision into their fresh tables, which
+    loads every migration script Dagster ships (≈ 0.25 CPU-s for the two storages); the throw-away
+    instance of `lianjian run` skips it — its database is never migrated — and leaves Dagster's own
+    storages stamping as before."""
+    from dagster._core.storage import sql
+    from dagster._core.storage.event_log import in_memory as events_module
+    from dagster._core.storage.runs import in_memory as runs_module
+
+    stamped = []
+    monkeypatch.setattr(sql, "stamp", lambda *args, **kwargs: stamped.append(args))
+    own = (events_module.stamp_alembic_rev, runs_module.stamp_alembic_rev)
+    light = instance_mod.light_ephemeral_instance()
+    try:
+        assert stamped == []
+        assert light.get_runs() == []  # its tables are there
+    finally:
+        light.dispose()
+    assert (events_module.stamp_alembic_rev, runs_module.stamp_alembic_rev) == own
+    with dg.DagsterInstance.ephemeral():
+        assert len(stamped) == 2  # what it skips: one stamp per storage
