@@ -246,6 +246,9 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lianjian.processes import fewer_collections
+
+    fewer_collections()
     try:
         args = parser().parse_args(argv)
     except SystemExit as done:  # --help (0) or a usage error (2, already printed in Chinese)

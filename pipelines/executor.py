@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from lianjian.lock import warehouse_lock
+from lianjian.processes import fewer_collections
 from pipelines.instance import light_sqlite_commits
 from pipelines.resources import RUN_ID_TAG, LianjianSettings
 
@@ -59,6 +60,7 @@ class WarehouseLockedExecutor(dg.Executor):
         return self._inner.step_dependency_config
 
     def execute(self, plan_context, execution_plan) -> Iterator:
+        fewer_collections()  # the run worker's process: what `lianjian run` sets (lianjian/processes.py)
         warehouse, landing, run_id = run_settings(plan_context.run_config, plan_context.dagster_run.tags)
 
         def waiting(message: str) -> None:
