@@ -60,8 +60,8 @@ class WarehouseLockedExecutor(dg.Executor):
         return self._inner.step_dependency_config
 
     def execute(self, plan_context, execution_plan) -> Iterator:
-        fewer_collections()  # the run worker's process: what `lianjian run` sets (lianjian/processes.py)
         warehouse, landing, run_id = run_settings(plan_context.run_config, plan_context.dagster_run.tags)
+        fewer_collections(landing)  # the run worker's process: what `lianjian run` sets (lianjian/processes.py)
 
         def waiting(message: str) -> None:
             plan_context.log.warning(message)
