@@ -353,11 +353,18 @@ def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):
 
 
 GC_AFTER_MAIN = """
-import gc, sys
+import gc, sys, types
+import lianjian.processes as processes
+seen = []
+setting = processes.fewer_collections
+processes.fewer_collections = lambda landing: seen.append("dagster" in sys.modules) or setting(landing)
+runner = types.ModuleType("lianjian.runner")  # what `lianjian run` finds when it starts the run
+runner.run = lambda *args, **kwargs: seen.append(gc.get_threshold()[0]) or 0
+sys.modules["lianjian.runner"] = runner
 from lianjian.cli import main
 before = gc.get_threshold()[0]
-main(["run", "--landing", sys.argv[1], "--warehouse", sys.argv[2]])
-print(before, gc.get_threshold()[0], "dagster" in sys.modules)
+main(["run", "--force", "--landing", sys.argv[1], "--warehouse", sys.argv[2]])
+print(before, *seen)
 """
 
 
@@ -376,7 +383,7 @@ def test_the_command_line_collects_cycles_less_often_on_a_small_landing_zone(tmp
     out = subprocess.run(
         [sys.executable, "-c", GC_AFTER_MAIN, str(landing), str(tmp_path / "wh")], capture_output=True, text=True, cwd=ROOT, check=True
     )
-    assert out.stdout.split()[-3:] == ["700", str(YOUNG_OBJECTS), "True"]
+    assert out.stdout.split()[-3:] == ["700", "False", str(YOUNG_OBJECTS)]  # set before Dagster's import
 
     saved = gc.get_threshold()
     gc.set_threshold(700, *saved[1:])
