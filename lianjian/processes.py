@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import threading
 import time
+from pathlib import Path
 
 
 def end_with_parent(parent: int) -> None:
@@ -35,3 +36,46 @@ def end_with_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="lianjian-worker-parent", daemon=True).start()
+
+
+#: Python collects reference cycles after every 700 new container objects by default. A run makes
+#: millions of short-lived ones (Dagster's events, records and serialised snapshots) and few cycles:
+#: the demo's main process collected ≈ 670 times, 0.3–0.4 CPU-s, most of it walking the long-lived
+#: objects of the imports again (docs/performance.md, "The fixed cost, step by step"). After 50,000
+#: the collector runs ≈ 10 times a run, and a full collection (every 100 of them) not at all.
+YOUNG_OBJECTS = 50_000
+
+#: Only for landing zones up to this size (demo, city, province), where the collector's time is a
+#: visible part of a run. A larger run gains nothing worth having from it, and there a cycle holding
+#: a large frame would wait for a full collection that no longer comes: the national run's peak memory
+#: is kept as it is.
+FEWER_COLLECTIONS_UP_TO = 512 << 20
+
+
+def _at_most(landing: Path, limit: int) -> bool:
+    """Whether the files under ``landing`` (missing: none) take at most ``limit`` bytes in all."""
+    total = 0
+    for root, _dirs, files in os.walk(landing):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            if total > limit:
+                return False
+    return True
+
+
+def fewer_collections(landing: Path) -> bool:
+    """In a process that runs a pipeline over ``landing`` (`lianjian run` and `lianjian demo` before
+    they import Dagster, a run worker's executor): Python's cycle collector every ``YOUNG_OBJECTS``
+    new objects instead of every 700, when the landing zone is at most ``FEWER_COLLECTIONS_UP_TO``.
+    Objects are still freed as soon as nothing refers to them; only cycles wait longer. Returns
+    whether it was set."""
+    import gc
+
+    young, middle, old = gc.get_threshold()
+    if not 0 < young < YOUNG_OBJECTS or not _at_most(Path(landing), FEWER_COLLECTIONS_UP_TO):
+        return False
+    gc.set_threshold(YOUNG_OBJECTS, middle, old)
+    return True

@@ -182,7 +182,10 @@ def run_pipeline(
     ``outcome.current`` says so) unless ``force``."""
     settings = LianjianSettings.resolve(landing, warehouse, rules)
     preflight(settings)
+    from lianjian.processes import fewer_collections
     from pipelines.runs import new_run_id
+
+    fewer_collections(settings.landing_path)  # what the command line set before importing Dagster
 
     run_id = new_run_id()
     with hold_warehouse(settings, run_id=run_id, wait=wait):

@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from lianjian.lock import warehouse_lock
+from lianjian.processes import fewer_collections
 from pipelines.instance import light_sqlite_commits
 from pipelines.resources import RUN_ID_TAG, LianjianSettings
 
@@ -60,6 +61,7 @@ class WarehouseLockedExecutor(dg.Executor):
 
     def execute(self, plan_context, execution_plan) -> Iterator:
         warehouse, landing, run_id = run_settings(plan_context.run_config, plan_context.dagster_run.tags)
+        fewer_collections(landing)  # the run worker's process: what `lianjian run` sets (lianjian/processes.py)
 
         def waiting(message: str) -> None:
             plan_context.log.warning(message)

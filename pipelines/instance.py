@@ -182,12 +182,34 @@ def _shared_connection(engine):
     return conn
 
 
+@contextmanager
+def _no_migration_stamp() -> Iterator[None]:
+    """While Dagster's in-memory storages make their tables: no Alembic revision stamped into them.
+    Stamping loads every migration script Dagster ships (≈ 180 modules, ≈ 0.1 CPU-s per storage) to
+    find the newest revision, which only an instance that is migrated later needs; an in-memory
+    database ends with its process and is never migrated, and nothing else reads the stamp."""
+    from dagster._core.storage.event_log import in_memory as events_module
+    from dagster._core.storage.runs import in_memory as runs_module
+
+    modules = (events_module, runs_module)
+    saved = [m.stamp_alembic_rev for m in modules]
+    for m in modules:
+        m.stamp_alembic_rev = lambda *_args, **_kwargs: None
+    try:
+        yield
+    finally:
+        for m, stamp in zip(modules, saved, strict=True):
+            m.stamp_alembic_rev = stamp
+
+
 class _HoldsConnection:
     """Mixed into an in-memory storage (before it): one more connection to its database, made when
-    the storage is and closed when it is disposed, handed out by ``_HeldConnection``."""
+    the storage is and closed when it is disposed, handed out by ``_HeldConnection``; its tables made
+    without a migration stamp (``_no_migration_stamp``)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        with _no_migration_stamp():
+            super().__init__()
         self._held = _HeldConnection(_shared_connection(self._engine))
 
     def dispose(self) -> None:
