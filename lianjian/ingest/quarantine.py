@@ -362,6 +362,16 @@ def check_chunk(src: Source, raw: pl.DataFrame, offset: int, dates: DateBounds |
     return checked.with_columns(*cells, raw.get_column("_problem"), raw.get_column("_personal"))
 
 
+def checked_schema(src: Source) -> pl.Schema:
+    """The schema of ``check_chunk``'s frame, from the contract alone: each non-personal column typed
+    (a code as text: the Enum is cast when staged), ``_file``, ``_row``, ``_ord``, ``_own``,
+    ``_unparsed``, every column as read (``_in_<column>``), ``_problem``, ``_personal``."""
+    typed = {c.name: (pl.String() if c.kind == "enum" else c.dtype()) for c in src.columns if not c.personal}
+    book = {"_file": pl.String(), "_row": pl.Int64(), ORD: pl.Int64(), OWN: pl.String(), UNPARSED: pl.String()}
+    cells = {RAW + c.name: pl.String() for c in src.columns}
+    return pl.Schema(typed | book | cells | {"_problem": pl.String(), "_personal": pl.List(pl.String())})
+
+
 def rows_as_read(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:
     """The rows as read (``reader.raw_schema``: every contract column as text, ``_file``, ``_row``,
     ``_problem``, ``_personal``) of checked rows (``check_chunk``): each cell the one kept, else the
