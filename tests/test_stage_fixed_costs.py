@@ -1,0 +1,62 @@
+"""Staging's fixed costs (docs/performance.md, "Staging's fixed costs"): what a source or a file pays
+whatever its rows, cut without changing what is read, staged or published."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from lianjian.contract import SOURCES
+from lianjian.ingest import DateBounds, quarantine, reader
+
+
+@pytest.mark.parametrize("dates", [None, DateBounds(date(1990, 1, 1), date(2030, 12, 31))])
+def test_the_checked_schema_is_written_out_from_the_contract_and_is_check_chunks(monkeypatch, dates):
+    """The schema of every source's checked parts is ``check_chunk``'s (the frame the checks give for
+    no rows), without running the checks: ``check_chunk`` is not called to work it out."""
+    expected = {
+        name: quarantine.check_chunk(src, pl.DataFrame(schema=reader.raw_schema(src)), 0, dates).schema
+        for name, src in SOURCES.items()
+    }
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the checks ran to find a schema")
+
+    monkeypatch.setattr(quarantine, "check_chunk", refuse)
+    monkeypatch.setattr(reader, "check_chunk", refuse)
+    for name, src in SOURCES.items():
+        assert reader.checked_schema(src, dates) == expected[name], name
+        assert list(reader.checked_schema(src, dates)) == list(expected[name]), name
+
+
+def test_a_small_source_is_staged_from_its_rows_read_once_and_gives_what_its_parts_give(tmp_path, monkeypatch):
+    """A source of at most ``IN_MEMORY_ROWS`` rows is staged from its checked rows read once into
+    memory: once taken, they no longer need its part files (gone here, staging still works); a larger
+    one is staged over its parts. Both give the same staged rows, rejected rows and counts, on a zone
+    with a rejected row, a conflicting key and an exact duplicate across files."""
+    from test_ingest_small_files import DATES, _same, _zone
+
+    import lianjian.ingest as ingest
+
+    landing = _zone(tmp_path / "landing")
+    reads = {r.name: r for r in ingest.iter_landing(landing, tmp_path, [], DATES)}
+    talks = reads["talks"]
+    assert sum(f.rows for f in talks.files) <= ingest.IN_MEMORY_ROWS
+    held = ingest._source_rows(talks)
+    monkeypatch.setattr(ingest, "IN_MEMORY_ROWS", -1)
+    over_parts = ingest._source_rows(talks)
+    expected = held.collect()
+    assert over_parts.collect().equals(expected)
+    for f in talks.files:
+        for part in f.parts:
+            part.unlink()
+    assert held.collect().equals(expected)  # read once: the parts are no longer needed
+
+    in_parts = ingest.ingest_landing(landing, DATES)
+    monkeypatch.setattr(ingest, "IN_MEMORY_ROWS", 10**9)
+    in_memory = ingest.ingest_landing(landing, DATES)
+    _same(in_memory, in_parts)
+    assert in_memory.rejected.filter(pl.col("source") == "talks").height == 2
+    assert in_memory.staged["talks"].get_column("talk_id").to_list() == ["T1", "T2", "T8"]
