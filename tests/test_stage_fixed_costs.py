@@ -60,3 +60,24 @@ def test_a_small_source_is_staged_from_its_rows_read_once_and_gives_what_its_par
     _same(in_memory, in_parts)
     assert in_memory.rejected.filter(pl.col("source") == "talks").height == 2
     assert in_memory.staged["talks"].get_column("talk_id").to_list() == ["T1", "T2", "T8"]
+
+
+def test_a_header_shared_by_many_files_is_cleaned_once_and_read_the_same(monkeypatch):
+    """``clean_headers`` cleans each distinct header once (the files of a source mostly share one):
+    the second file's header is not given to Polars again, and reads exactly as the first; another
+    header (full-width letters, spaces, a missing cell) is cleaned as ``clean_header`` says."""
+    from lianjian.ingest import text
+
+    text._clean_headers.cache_clear()
+    calls = []
+    real = text.clean_header
+    monkeypatch.setattr(text, "clean_header", lambda e: calls.append(1) or real(e))
+    header = ["talk_id", " ｔａｌｋ_date　", None]
+    first = text.clean_headers(header)
+    assert first == ["talk_id", "talk_date", ""]
+    assert text.clean_headers(list(header)) == first
+    assert len(calls) == 1
+    first.append("changed")  # the answer is the caller's own list: the cache is not changed through it
+    assert text.clean_headers(header) == ["talk_id", "talk_date", ""]
+    assert text.clean_headers(["案件编号 "]) == ["案件编号"]
+    assert len(calls) == 2
