@@ -7,6 +7,8 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lianjian.contract import SOURCES
 from lianjian.ingest import DateBounds, quarantine, reader
@@ -81,3 +83,37 @@ def test_a_header_shared_by_many_files_is_cleaned_once_and_read_the_same(monkeyp
     assert text.clean_headers(header) == ["talk_id", "talk_date", ""]
     assert text.clean_headers(["案件编号 "]) == ["案件编号"]
     assert len(calls) == 2
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.text(alphabet=st.sampled_from(list("AZaz09-_ 中\t\u3000\u00a0\ufeff\x00\r\nＡ１～")), max_size=6),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(_CELLS, min_size=1, max_size=12), patterned=st.booleans())
+def test_a_unique_id_column_screened_as_plain_parses_as_when_cleaned(cells, patterned):
+    """A unique key column of text whose cells cleaning would not change is taken as it is (one
+    regular expression screens it): the cleaned text, typed value, reasons and kept cells are those
+    the full cleaning gives, whatever the cells (surrounding spaces of every kind, full-width forms,
+    NUL bytes, empty cells, nulls), with and without a pattern."""
+    import dataclasses
+
+    col = SOURCES["cases"].column("case_id")
+    if patterned:
+        col = dataclasses.replace(col, pattern=r"^[A-Za-z0-9_-]{1,4}$")
+    raw = pl.Series("case_id", cells, dtype=pl.String)
+    screened = quarantine._parse_column(col, raw, unique=True)
+    real = quarantine._plain
+    try:
+        quarantine._plain = lambda _raw: False
+        cleaned = quarantine._parse_column(col, raw, unique=True)
+    finally:
+        quarantine._plain = real
+    for a, b in zip(screened, cleaned):
+        assert a.to_list() == b.to_list()
+        assert a.dtype == b.dtype
+    plain = all(c is not None and c != "" and c == c.strip(" \t\r\n\u3000\u00a0\ufeff") and "\x00" not in c
+                and not any("\uff01" <= ch <= "\uff5e" for ch in c) for c in cells if c is not None)
+    assert quarantine._plain(raw) == plain
