@@ -117,3 +117,33 @@ def test_a_unique_id_column_screened_as_plain_parses_as_when_cleaned(cells, patt
     plain = all(c is not None and c != "" and c == c.strip(" \t\r\n\u3000\u00a0\ufeff") and "\x00" not in c
                 and not any("\uff01" <= ch <= "\uff5e" for ch in c) for c in cells if c is not None)
     assert quarantine._plain(raw) == plain
+
+
+def test_a_part_leaves_out_its_empty_columns_and_is_read_back_whole(tmp_path):
+    """A checked part is written without the columns null in every one of its rows (cells as read
+    that their typed value gives back, no reason, no problem) and read back (``scan_parts``) with
+    every column of the checked schema, in its order and types, the left-out ones null: the rows
+    are those written. Parts of one file that leave out different columns read back as one."""
+    from support_ingest import HEADERS, talk, write_csv
+
+    src = SOURCES["talks"]
+    landing = tmp_path / "landing"
+    write_csv(landing / "talks.csv", HEADERS["talks"], [talk("T1", "2024-05-01"), talk(" T2 ", "2024/5/2", kind="nonsense")])
+    opened = reader._open_file(src, landing / "talks.csv", landing, tmp_path, None)
+    _read, rows, _fallback, finish = opened
+    raw = finish(rows().collect())
+    schema = reader.checked_schema(src)
+    clean = quarantine.check_chunk(src, raw.head(1), 0).cast(schema)
+    messy = quarantine.check_chunk(src, raw.tail(1), 1).cast(schema)
+    reader.write_part(clean, tmp_path / "a.parquet")
+    reader.write_part(messy, tmp_path / "b.parquet")
+
+    left_out = set(schema) - set(pl.read_parquet_schema(tmp_path / "a.parquet"))
+    assert {"_own", "_unparsed", "_problem", quarantine.RAW + "talk_id", quarantine.RAW + "talk_date"} <= left_out
+    assert quarantine.ORD not in left_out and "talk_id" not in left_out
+    assert {quarantine.RAW + "talk_id", quarantine.RAW + "talk_date", "_own"} <= set(pl.read_parquet_schema(tmp_path / "b.parquet"))
+
+    back = reader.scan_parts(src, [tmp_path / "a.parquet", tmp_path / "b.parquet"]).collect()
+    assert back.schema == schema
+    assert back.equals(pl.concat([clean, messy]))
+    assert back.get_column(quarantine.RAW + "talk_id").to_list() == [None, " T2 "]

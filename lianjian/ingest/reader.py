@@ -457,6 +457,23 @@ def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
     return quarantine.checked_schema(src)
 
 
+def write_part(checked: pl.DataFrame, part: Path) -> None:
+    """Write checked rows (``checked_schema``) as a part (0600), without the columns none of whose
+    rows has a value: most of the cells as read (``_in_<column>``), ``_own``, ``_unparsed`` and
+    ``_problem`` are null in every row of most parts, and writing 16 empty columns cost a quarter of
+    a part's write (docs/performance.md, "Staging's fixed costs"). ``scan_parts`` puts them back."""
+    if checked.height:
+        checked = checked.drop([n for n in checked.columns if n != ORD and checked.get_column(n).null_count() == checked.height])
+    checked.write_parquet(part, **PART_OPTIONS)
+    make_private(part)
+
+
+def scan_parts(src: Source, parts: list[Path], dates: DateBounds | None = None) -> pl.LazyFrame:
+    """The checked rows of ``parts`` (``write_part``), every column of ``checked_schema`` in its
+    order: a column a part left out (null in each of its rows) is null there."""
+    return pl.scan_parquet(parts, schema=checked_schema(src, dates), missing_columns="insert")
+
+
 def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
     """The rows of ``frame``, streamed, in chunks of exactly ``size`` rows (the last one shorter);
     ``prepare``: applied to each batch as it comes, before it is cut into chunks."""
@@ -485,8 +502,7 @@ def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, date
     parts, n = [], 0
     for i, chunk in enumerate(chunks):
         part = outdir / f"part-{i:05d}.parquet"
-        check_chunk(src, chunk, n, dates).cast(schema).write_parquet(part, **PART_OPTIONS)
-        make_private(part)
+        write_part(check_chunk(src, chunk, n, dates).cast(schema), part)
         parts.append(part)
         n += chunk.height
     return parts, n
@@ -555,9 +571,7 @@ def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]
         read.parts = []
         if rows.height:
             part = outdir / "part-00000.parquet"
-            mine = checked.slice(start, rows.height).with_columns(pl.col(ORD) - start)
-            mine.cast(schema).write_parquet(part, **PART_OPTIONS)
-            make_private(part)
+            write_part(checked.slice(start, rows.height).with_columns(pl.col(ORD) - start).cast(schema), part)
             read.parts = [part]
         read.entry["rows_read"] = rows.height
         start += rows.height
@@ -726,7 +740,7 @@ class SourceRead:
         frames, base = [], 0
         for f in self.files:
             if f.parts:
-                frames.append(pl.scan_parquet(f.parts).with_columns(pl.col(ORD) + base))
+                frames.append(scan_parts(SOURCES[self.name], f.parts, self.dates).with_columns(pl.col(ORD) + base))
             base += f.rows
         if not frames:
             return pl.LazyFrame(schema=checked_schema(SOURCES[self.name], self.dates))
