@@ -147,3 +147,86 @@ def test_a_part_leaves_out_its_empty_columns_and_is_read_back_whole(tmp_path):
     assert back.schema == schema
     assert back.equals(pl.concat([clean, messy]))
     assert back.get_column(quarantine.RAW + "talk_id").to_list() == [None, " T2 "]
+
+
+def test_a_small_source_of_several_files_with_broken_references_is_staged_from_memory(tmp_path):
+    """The rows of a small source read into memory from several parts are one chunk per column
+    (rechunked): a frame whose columns are cut into chunks at different places (a column left out of
+    a part and put back null is one chunk, the others one per part) made Polars' streaming engine
+    panic in the references' reasons. Here: talks in three files, a reference to an unknown person in
+    two of them, an exact duplicate across files."""
+    from support_ingest import HEADERS, rows, talk, write_csv, write_landing
+
+    import lianjian.ingest as ingest
+
+    landing = write_landing(tmp_path / "landing")
+    (landing / "talks.csv").unlink()
+    write_csv(landing / "talks" / "a.csv", HEADERS["talks"], rows("talks"))
+    write_csv(landing / "talks" / "b.csv", HEADERS["talks"], [talk("T8", interviewee="P9"), talk("T7")])
+    write_csv(landing / "talks" / "c.csv", HEADERS["talks"], [talk("T6", interviewee="P9", witness="P2"), talk("T7")])
+    reads = {r.name: r for r in ingest.iter_landing(landing, tmp_path, [])}
+    held = ingest._source_rows(reads["talks"]).collect()
+    assert len(set(held.n_chunks("all"))) == 1
+    result = ingest.ingest_landing(landing)
+    rejected = {(r["file"], r["row_number"]): r["reasons"] for r in result.rejected.to_dicts() if r["source"] == "talks"}
+    assert set(rejected) == {("talks/b.csv", 2), ("talks/c.csv", 2)}
+    assert all(any('no such person "P9"' in x for x in reasons) for reasons in rejected.values())
+    counts = {r["file"]: (r["rows_read"], r["rows_accepted"], r["rows_rejected"], r["rows_duplicate"]) for r in result.report.to_dicts()}
+    assert counts["talks/b.csv"] == (2, 1, 1, 0) and counts["talks/c.csv"] == (2, 0, 1, 1)
+
+
+#: A zone on which staging talks from memory made Polars panic before its rows were rechunked
+#: (found by tests/test_ingest_property.py): two files of ragged, bad and duplicated rows and an empty one.
+PANIC_TALKS = {
+    '00.csv': [
+        ['T3', '2024-03-05', 'xx', 'P3', 'P3', '', '', '', '否', 'Y'],
+        ['T2', '', 'family', 'P2', 'P2', '', '', '', 'maybe', 'Y', 'surplus'],
+        ['T5', '２０２４年３月５日', 'department', 'P9', 'P3', '', '', '', 'maybe', '否'],
+        ['T1', '2024/3/5', 'family', 'P2', 'P2', '', '', '', 'maybe', '是', 'surplus'],
+        ['T5', '20240305', '家人廉政谈话', 'P2', 'P2', '', '', '', '是', 'maybe', 'surplus'],
+        ['T2', '', 'department', '', 'P9', '', '', '', 'maybe', '否', 'surplus'],
+        ['T2', '2024-03-05', 'xx', '', 'P9', '', '', '', '', '是', 'surplus'],
+        ['T7', '２０２４年３月５日', 'xx', 'P3', 'P3', '', '', '', '是', '是', 'surplus'],
+        ['T5', '', 'department', 'P9', 'P9', '', '', '', '是', 'maybe'],
+    ],
+    '01.csv': [
+    ],
+    '02.csv': [
+        ['T6', '', '', 'P3', 'P3', '', '', '', '否', '是'],
+        ['T5', '20240305', '家人廉政谈话', 'P9', '', '', '', '', 'maybe', '否', 'surplus'],
+        ['T2', 'bad', 'department', '', '', '', '', '', '', ''],
+        ['T2', '20240305', '', 'P9', 'P3', '', '', '', 'Y', '否', 'surplus'],
+        ['T8', '20240305', 'family', '', 'P2', '', '', '', 'maybe', ''],
+        ['T4', '2024/3/5', '', '', '', '', '', '', '是', 'maybe'],
+        ['T3', '', '家人廉政谈话', '', 'P2', '', '', '', '', '', 'surplus'],
+        ['T8', '2024-02-30', '', '', 'P3', '', '', '', 'Y', 'Y', 'surplus'],
+        ['T4', '2024-02-30', 'xx', 'P3', 'P2', '', '', '', '', '', 'surplus'],
+        ['T7', '2024-02-30', 'family', 'P2', 'P2', '', '', '', 'Y', '是', 'surplus'],
+        ['T7', '２０２４年３月５日', 'family', 'P9', '', '', '', '', 'Y', ''],
+        ['T3', '2024/3/5', 'xx', 'P2', 'P9', '', '', '', '否', '是', 'surplus'],
+    ],
+}
+
+
+def test_staging_a_small_source_from_memory_gives_what_its_parts_give_on_the_zone_that_made_polars_panic(tmp_path, monkeypatch):
+    """On ``PANIC_TALKS`` the staging of talks from memory ended in a Polars panic in the streaming
+    engine (the references' reasons over columns cut into chunks at different places); rechunked,
+    it gives what the staging over the parts gives, and conserves every row."""
+    from support_ingest import HEADERS, write_csv, write_landing
+
+    import lianjian.ingest as ingest
+
+    landing = write_landing(tmp_path / "landing", skip=("talks",))
+    for name, rows in PANIC_TALKS.items():
+        write_csv(landing / "talks" / name, HEADERS["talks"], rows)
+    in_memory = ingest.ingest_landing(landing)
+    monkeypatch.setattr(ingest, "IN_MEMORY_ROWS", -1)
+    in_parts = ingest.ingest_landing(landing)
+    for name in SOURCES:
+        assert in_memory.staged[name].equals(in_parts.staged[name]), name
+    assert in_memory.rejected.equals(in_parts.rejected)
+    assert in_memory.report.equals(in_parts.report)
+    report = in_memory.report.filter(pl.col("source") == "talks")
+    assert report.get_column("rows_read").to_list() == [9, 0, 12]
+    for r in report.iter_rows(named=True):
+        assert r["rows_read"] == r["rows_accepted"] + r["rows_rejected"] + r["rows_duplicate"]

@@ -105,10 +105,13 @@ def _source_rows(read: SourceRead) -> pl.LazyFrame:
     staged table each scan them once. A small source's parts are read once into memory and those
     scans run over it: a scan of the parts costs a fixed amount per part file, which a zone of many
     small files (the demo's 61 talks files) paid for every scan (docs/performance.md, "Staging's
-    fixed costs"). A large one's stay lazy over its parts: memory is bounded by the chunk."""
+    fixed costs"). A large one's stay lazy over its parts: memory is bounded by the chunk. The rows
+    are rechunked (one chunk per column): read from several parts, a column left out of a part is
+    one chunk and the others one per part, and Polars' streaming engine panicked over columns cut
+    at different places (tests/test_stage_fixed_costs.py)."""
     rows = read.rows()
     if sum(f.rows for f in read.files) <= IN_MEMORY_ROWS:
-        return rows.collect().lazy()
+        return rows.collect().rechunk().lazy()
     return rows
 
 
