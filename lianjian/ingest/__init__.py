@@ -95,6 +95,26 @@ def read_ahead(reads: Iterable[SourceRead]) -> Iterator[SourceRead]:
         thread.join()
 
 
+#: A source of at most this many rows is staged from its checked rows held in memory, read from its
+#: parts once (``_source_rows``); a larger one is staged over its parts, in bounded memory.
+IN_MEMORY_ROWS = 200_000
+
+
+def _source_rows(read: SourceRead) -> pl.LazyFrame:
+    """A source's checked rows for staging: its duplicates, references, rejected rows, counts and
+    staged table each scan them once. A small source's parts are read once into memory and those
+    scans run over it: a scan of the parts costs a fixed amount per part file, which a zone of many
+    small files (the demo's 61 talks files) paid for every scan (docs/performance.md, "Staging's
+    fixed costs"). A large one's stay lazy over its parts: memory is bounded by the chunk. The rows
+    are rechunked (one chunk per column): read from several parts, a column left out of a part is
+    one chunk and the others one per part, and Polars' streaming engine panicked over columns cut
+    at different places (tests/test_stage_fixed_costs.py)."""
+    rows = read.rows()
+    if sum(f.rows for f in read.files) <= IN_MEMORY_ROWS:
+        return rows.collect().rechunk().lazy()
+    return rows
+
+
 def stage_sources(
     reads: dict[str, SourceRead] | Iterable[SourceRead],
     files: pl.DataFrame | None = None,
@@ -142,10 +162,10 @@ def stage_sources(
             accepted[name] = kept.accepted
             yield name, kept
             continue
-        checked = early.pop(name, None) or check_rows(SOURCES[name], have[name].rows())
+        checked = early.pop(name, None) or check_rows(SOURCES[name], _source_rows(have[name]))
         targets = {t: accepted[t] for t in before}
         for t in after:
-            early[t] = check_rows(SOURCES[t], have[t].rows())
+            early[t] = check_rows(SOURCES[t], _source_rows(have[t]))
             targets[t] = early[t].candidates()
         own = files if files is not None else files_frame(have[name].entries)
         res = stage_checked(checked, targets, own)

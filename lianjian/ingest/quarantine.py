@@ -196,6 +196,26 @@ def _written_as_is(parsed: pl.DataFrame) -> bool:
     return parsed.select((pl.col("v").eq_missing(pl.col("raw")) & pl.col("r").is_null() & pl.col("k").is_null()).all()).item()
 
 
+#: A cell that cleaning (``text.clean``) or the value checks would read otherwise than as it is: a
+#: surrounding space, a full-width form, a NUL byte.
+_NOT_PLAIN = "|".join(
+    (
+        "^[" + "".join(f"\\x{{{ord(ch):X}}}" for ch in text.SPACES) + "]",
+        "[" + "".join(f"\\x{{{ord(ch):X}}}" for ch in text.SPACES) + "]$",
+        text._FULL_WIDTH_RE,
+        "\\x00",
+    )
+)
+
+
+def _plain(raw: pl.Series) -> bool:
+    """Whether every cell of ``raw`` is its own cleaned text and holds no NUL byte: no cell empty,
+    none with a surrounding space, a full-width form or a NUL (one pass of one regular expression,
+    about half the cost of cleaning the column: docs/performance.md, "Staging's fixed costs")."""
+    frame = raw.to_frame("v")
+    return not frame.select((pl.col("v").str.len_bytes() == 0).any() | pl.col("v").str.contains(_NOT_PLAIN).any()).item()
+
+
 def _parse_column(
     c: Column, raw: pl.Series, unique: bool = True, dates: DateBounds | None = None
 ) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
@@ -205,6 +225,15 @@ def _parse_column(
     value and mapped back."""
     dtype = pl.String() if c.kind == "enum" else c.dtype()
     by_value = c.kind in _BY_VALUE or not unique
+    if not by_value and c.kind == "str" and _plain(raw):
+        # a column of unique ids none of whose cells cleaning would change: each cell is its own
+        # cleaned text and typed value, kept nowhere; only the pattern can give a reason
+        none = pl.repeat(None, raw.len(), dtype=pl.String, eager=True)
+        if c.pattern is None:
+            return raw, raw, none, none
+        bad = raw.is_not_null() & ~raw.str.contains(c.pattern)
+        why = pl.select(pl.when(pl.lit(bad)).then(pl.lit(f"{c.name}: does not match {c.pattern}"))).to_series()
+        return raw, raw, why, none
     values = pl.DataFrame({"raw": raw.unique().drop_nulls() if by_value else raw})
     parsed = values.with_columns(text.clean_series(values.get_column("raw")).alias("v"))
     parsed = parsed.with_columns(_typed(c, pl.col("v")).cast(dtype).alias("t"))
@@ -360,6 +389,16 @@ def check_chunk(src: Source, raw: pl.DataFrame, offset: int, dates: DateBounds |
     ).with_columns(own.alias(OWN), unparsed.alias(UNPARSED))
     cells = [frame.get_column(RAW + c.name) if not c.personal else raw.get_column(c.name).alias(RAW + c.name) for c in src.columns]
     return checked.with_columns(*cells, raw.get_column("_problem"), raw.get_column("_personal"))
+
+
+def checked_schema(src: Source) -> pl.Schema:
+    """The schema of ``check_chunk``'s frame, from the contract alone: each non-personal column typed
+    (a code as text: the Enum is cast when staged), ``_file``, ``_row``, ``_ord``, ``_own``,
+    ``_unparsed``, every column as read (``_in_<column>``), ``_problem``, ``_personal``."""
+    typed = {c.name: (pl.String() if c.kind == "enum" else c.dtype()) for c in src.columns if not c.personal}
+    book = {"_file": pl.String(), "_row": pl.Int64(), ORD: pl.Int64(), OWN: pl.String(), UNPARSED: pl.String()}
+    cells = {RAW + c.name: pl.String() for c in src.columns}
+    return pl.Schema(typed | book | cells | {"_problem": pl.String(), "_personal": pl.List(pl.String())})
 
 
 def rows_as_read(src: Source, checked: pl.LazyFrame) -> pl.LazyFrame:

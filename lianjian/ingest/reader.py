@@ -447,22 +447,31 @@ def file_digest(path: Path, rel: str) -> tuple[str, str]:
         raise unreadable(rel, err) from None
 
 
-#: checked_schema's answers: (source, dates) -> (the source, its schema). Working it out runs the row
-#: checks on an empty frame (tens of milliseconds): once per source, not once per file.
-_SCHEMAS: dict[tuple[int, DateBounds | None], tuple[Source, pl.Schema]] = {}
-
-
 def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
     """The columns of a checked part, ``check_chunk``'s: typed values, ``_file``, ``_row``, ``_ord``,
     ``_own``, ``_unparsed``, then every contract column as read where its typed value does not give
-    it back (``_in_<column>``, text), ``_problem`` and ``_personal``."""
-    known = _SCHEMAS.get((id(src), dates))
-    if known is not None and known[0] is src:
-        return known[1]
-    empty = pl.DataFrame(schema=raw_schema(src))
-    schema = check_chunk(src, empty, 0, dates).schema
-    _SCHEMAS[(id(src), dates)] = (src, schema)
-    return schema
+    it back (``_in_<column>``, text), ``_problem`` and ``_personal``. Written out from the contract
+    (``quarantine.checked_schema``), not found by running the checks on an empty frame: that took
+    ≈ 10 ms a source, a tenth of the demo's staging (docs/performance.md, "Staging's fixed costs");
+    ``dates`` changes no column."""
+    return quarantine.checked_schema(src)
+
+
+def write_part(checked: pl.DataFrame, part: Path) -> None:
+    """Write checked rows (``checked_schema``) as a part (0600), without the columns none of whose
+    rows has a value: most of the cells as read (``_in_<column>``), ``_own``, ``_unparsed`` and
+    ``_problem`` are null in every row of most parts, and writing 16 empty columns cost a quarter of
+    a part's write (docs/performance.md, "Staging's fixed costs"). ``scan_parts`` puts them back."""
+    if checked.height:
+        checked = checked.drop([n for n in checked.columns if n != ORD and checked.get_column(n).null_count() == checked.height])
+    checked.write_parquet(part, **PART_OPTIONS)
+    make_private(part)
+
+
+def scan_parts(src: Source, parts: list[Path], dates: DateBounds | None = None) -> pl.LazyFrame:
+    """The checked rows of ``parts`` (``write_part``), every column of ``checked_schema`` in its
+    order: a column a part left out (null in each of its rows) is null there."""
+    return pl.scan_parquet(parts, schema=checked_schema(src, dates), missing_columns="insert")
 
 
 def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
@@ -493,8 +502,7 @@ def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, date
     parts, n = [], 0
     for i, chunk in enumerate(chunks):
         part = outdir / f"part-{i:05d}.parquet"
-        check_chunk(src, chunk, n, dates).cast(schema).write_parquet(part, **PART_OPTIONS)
-        make_private(part)
+        write_part(check_chunk(src, chunk, n, dates).cast(schema), part)
         parts.append(part)
         n += chunk.height
     return parts, n
@@ -563,9 +571,7 @@ def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]
         read.parts = []
         if rows.height:
             part = outdir / "part-00000.parquet"
-            mine = checked.slice(start, rows.height).with_columns(pl.col(ORD) - start)
-            mine.cast(schema).write_parquet(part, **PART_OPTIONS)
-            make_private(part)
+            write_part(checked.slice(start, rows.height).with_columns(pl.col(ORD) - start).cast(schema), part)
             read.parts = [part]
         read.entry["rows_read"] = rows.height
         start += rows.height
@@ -734,7 +740,7 @@ class SourceRead:
         frames, base = [], 0
         for f in self.files:
             if f.parts:
-                frames.append(pl.scan_parquet(f.parts).with_columns(pl.col(ORD) + base))
+                frames.append(scan_parts(SOURCES[self.name], f.parts, self.dates).with_columns(pl.col(ORD) + base))
             base += f.rows
         if not frames:
             return pl.LazyFrame(schema=checked_schema(SOURCES[self.name], self.dates))

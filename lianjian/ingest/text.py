@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 
 import opencc
 import polars as pl
@@ -71,9 +71,16 @@ def clean_header(e: pl.Expr) -> pl.Expr:
 
 
 def clean_headers(headers: list[str | None]) -> list[str]:
-    """A file's header cells as ``clean_header`` reads them (a missing cell is "")."""
-    cells = pl.Series(headers, dtype=pl.String).fill_null("")
-    return pl.select(clean_header(pl.lit(cells))).to_series().to_list()
+    """A file's header cells as ``clean_header`` reads them (a missing cell is ""). The files of a
+    source mostly share one header (the demo's 61 talks files): each distinct header is cleaned once
+    per process (``_clean_headers``), not once per file."""
+    return list(_clean_headers(tuple(headers)))
+
+
+@lru_cache(maxsize=64)
+def _clean_headers(headers: tuple[str | None, ...]) -> tuple[str, ...]:
+    cells = pl.Series(list(headers), dtype=pl.String).fill_null("")
+    return tuple(pl.select(clean_header(pl.lit(cells))).to_series().to_list())
 
 
 @cache
