@@ -33,13 +33,18 @@ ROW = st.fixed_dictionaries(
         "value": st.sampled_from([None, 0.0, 1.5, -2.0]),
         "record_ids": st.sampled_from([None, [], ["a"], ["a", "b"], ["b"], [""]]),
         "rule": st.sampled_from(["R2.veto", "R2.review.peer", ""]),
-        "basis": TEXT,
     }
 )
+BASES = (None, "", "第四条", "二（四）")
 
 
 def _frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=SCHEMA)
+    """The rows, each with its basis as ``finish_evidence`` gives it: a function of (year, assessment,
+    subject_kind, rule) — so the sort may leave the basis out."""
+    def basis(r: dict) -> str | None:
+        return r.get("basis", BASES[sum(map(ord, f"{r['year']}{r['assessment']}{r['subject_kind']}{r['rule']}")) % len(BASES)])
+
+    return pl.DataFrame([{**r, "basis": basis(r)} for r in rows], schema=SCHEMA)
 
 
 @settings(max_examples=150, deadline=None)
@@ -57,6 +62,19 @@ def test_the_evidence_order_is_publishs_total_order(rows):
     years = sorted(set(frame["year"]))
     merged = merged_evidence(years, integrity=parts[0].pipe(assessment_evidence), responsibility=parts[1].pipe(assessment_evidence))
     assert P._prepared(TABLE, merged.collect(), ordered=True)[0].equals(published)
+
+
+def test_the_basis_is_a_function_of_what_comes_before_it_in_the_order(demo_run):
+    """Why the sort may leave the basis out: in the demo's evidence every (year, assessment,
+    subject_kind, rule) has one basis (``finish_evidence``), so two rows tied on the other columns
+    are tied on it too."""
+    from pipelines.io_manager import _scan_published_form
+
+    _, wh = demo_run
+    files = sorted((wh / "assessed" / TABLE).glob("*.parquet"))
+    rows = _scan_published_form(TABLE, [(f.stem, f) for f in files]).collect()
+    per = rows.group_by("year", "assessment", "subject_kind", "rule").agg(pl.col("basis").n_unique().alias("n"))
+    assert per.height > 20 and per["n"].max() == 1
 
 
 def test_the_former_order_was_not_publishs():
@@ -126,3 +144,23 @@ def test_an_identity_number_is_masked_and_the_rows_sorted_again(demo_run, tmp_pa
 @pytest.mark.parametrize("table", sorted(P.IN_ORDER))
 def test_only_published_form_tables_skip_the_sort(table):
     assert table in P.PUBLISHED_FORM
+
+
+def test_a_derived_step_does_not_sort_its_rows_again(monkeypatch):
+    """The scoring functions give their rows in the table-key order (tests/test_scoring_outputs.py::
+    test_rows_come_in_the_key_order): the derived step keeps the run's years in that order, without
+    a second sort (R1: 5.4 M rows at national)."""
+    from types import SimpleNamespace
+
+    from assets.derived import _done
+
+    calls = []
+    real_sort = pl.DataFrame.sort
+    monkeypatch.setattr(pl.DataFrame, "sort", lambda self, *a, **k: calls.append(a) or real_sort(self, *a, **k))
+    metadata = []
+    context = SimpleNamespace(partition_keys=["2024", "2025"], add_asset_metadata=lambda m, partition_key: metadata.append((partition_key, m)))
+    rows = pl.LazyFrame({"year": [2023, 2024, 2024, 2025], "person_id": ["P9", "P2", "P1", "P3"]})
+    out = _done(context, rows, people=pl.len())
+    assert calls == []
+    assert out.rows() == [(2024, "P2"), (2024, "P1"), (2025, "P3")]  # as given, the other years left out
+    assert [(k, m["people"].value) for k, m in metadata] == [("2024", 2), ("2025", 1)]
