@@ -49,8 +49,11 @@ def _done(context: AssetExecutionContext, frame: pl.LazyFrame, **counts: pl.Expr
     a few counts (never a person) on each year's materialization — that year's counts, not the
     whole run's. Not sorted here: each scoring function gives its rows sorted by the table key
     already (tests/test_scoring_outputs.py), and a second sort cost R1 about a tenth of its CPU
-    (5.4 M rows at national; docs/performance.md, "Evidence in publish's order")."""
-    out = frame.filter(pl.col("year").is_in(context_years(context))).collect()
+    (5.4 M rows at national; docs/performance.md, "Evidence in publish's order"). Made one chunk, as
+    the sort made it: the bytes of a Parquet file follow the chunks of the frame written, and a
+    year file's digest decides whether the steps after it compute that year again
+    (lianjian/yearkeep.py)."""
+    out = frame.filter(pl.col("year").is_in(context_years(context))).collect().rechunk()
     if counts:
         per_year = out.group_by("year").agg(**{k: e.cast(pl.Int64) for k, e in counts.items()})
         by_year = {row.pop("year"): row for row in per_year.iter_rows(named=True)}

@@ -159,8 +159,11 @@ def test_a_derived_step_does_not_sort_its_rows_again(monkeypatch):
     monkeypatch.setattr(pl.DataFrame, "sort", lambda self, *a, **k: calls.append(a) or real_sort(self, *a, **k))
     metadata = []
     context = SimpleNamespace(partition_keys=["2024", "2025"], add_asset_metadata=lambda m, partition_key: metadata.append((partition_key, m)))
-    rows = pl.LazyFrame({"year": [2023, 2024, 2024, 2025], "person_id": ["P9", "P2", "P1", "P3"]})
+    rows = pl.concat(
+        [pl.LazyFrame({"year": [2023, 2024], "person_id": ["P9", "P2"]}), pl.LazyFrame({"year": [2024, 2025], "person_id": ["P1", "P3"]})]
+    )
     out = _done(context, rows, people=pl.len())
     assert calls == []
+    assert out.n_chunks() == 1  # as a sort gave it: the year files' bytes follow the chunks
     assert out.rows() == [(2024, "P2"), (2024, "P1"), (2025, "P3")]  # as given, the other years left out
     assert [(k, m["people"].value) for k, m in metadata] == [("2024", 2), ("2025", 1)]
