@@ -75,6 +75,11 @@ def test_the_basis_is_a_function_of_what_comes_before_it_in_the_order(demo_run):
     rows = _scan_published_form(TABLE, [(f.stem, f) for f in files]).collect()
     per = rows.group_by("year", "assessment", "subject_kind", "rule").agg(pl.col("basis").n_unique().alias("n"))
     assert per.height > 20 and per["n"].max() == 1
+    # and the sort does leave it out (sorting on the long text cost a third more)
+    from lianjian.scoring.evidence import _SORTED_BY, PUBLISHED_ORDER
+
+    names = [e.meta.output_name() for e in PUBLISHED_ORDER]
+    assert names[-1] == "basis" and [e.meta.output_name() for e in _SORTED_BY] == names[:-1]
 
 
 def test_the_former_order_was_not_publishs():
