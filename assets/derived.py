@@ -44,12 +44,16 @@ def _metadata(table: str) -> dict:
     }
 
 
-def _done(context: AssetExecutionContext, frame: pl.LazyFrame, table: str, **counts: pl.Expr) -> pl.DataFrame:
-    """Keep the run's years (the filter is pushed down into the plan by Polars), collect, sort by the
-    table key, and record a few counts (never a person) on each year's materialization — that
-    year's counts, not the whole run's."""
-    out = frame.filter(pl.col("year").is_in(context_years(context))).collect()
-    out = out.sort(list({**PUBLISHED, **RESTRICTED}[table].key), nulls_last=False)
+def _done(context: AssetExecutionContext, frame: pl.LazyFrame, **counts: pl.Expr) -> pl.DataFrame:
+    """Keep the run's years (the filter is pushed down into the plan by Polars), collect, and record
+    a few counts (never a person) on each year's materialization — that year's counts, not the
+    whole run's. Not sorted here: each scoring function gives its rows sorted by the table key
+    already (tests/test_scoring_outputs.py), and a second sort cost R1 about a tenth of its CPU
+    (5.4 M rows at national; docs/performance.md, "Evidence in publish's order"). Made one chunk, as
+    the sort made it: the bytes of a Parquet file follow the chunks of the frame written, and a
+    year file's digest decides whether the steps after it compute that year again
+    (lianjian/yearkeep.py)."""
+    out = frame.filter(pl.col("year").is_in(context_years(context))).collect().rechunk()
     if counts:
         per_year = out.group_by("year").agg(**{k: e.cast(pl.Int64) for k, e in counts.items()})
         by_year = {row.pop("year"): row for row in per_year.iter_rows(named=True)}
@@ -92,7 +96,6 @@ def talk_obligations_asset(
     return _done(
         context,
         talk_obligations(roster, departments, events, talks, lianjian.load_rules()),
-        "talk_obligations",
         obligations=pl.len(),
         fulfilled=pl.col("fulfilled").sum(),
     )
@@ -121,7 +124,6 @@ def case_quality_asset(
     return _done(
         context,
         case_quality(cases, roster, lianjian.load_rules()),
-        "case_quality",
         cases_closed=pl.col("cases_closed").sum(),
         special_cases=pl.col("special_cases").sum(),
         special_unverified=pl.col("special_unverified").sum(),
@@ -152,7 +154,6 @@ def leader_case_handling_asset(
     return _done(
         context,
         leader_case_handling(roster, departments, cases, lianjian.load_rules()),
-        "leader_case_handling",
         unit_years=pl.len(),
         implemented=pl.col("implemented").sum(),
     )
@@ -186,7 +187,6 @@ def major_matter_report_stats_asset(
     return _done(
         context,
         major_matter_report_stats(roster, departments, reports, lianjian.load_rules()),
-        "major_matter_report_stats",
         reports=pl.col("reports").sum(),
         zero_report_unit_years=pl.col("zero_report").sum(),
     )
@@ -229,7 +229,6 @@ def major_matter_report_monthly_asset(
     return _done(
         context,
         major_matter_report_monthly(units, roster, departments, reports, lianjian.load_rules(), today),
-        "major_matter_report_monthly",
         unit_months=pl.len(),
         zero_report_unit_months=(pl.col("reports") == 0).sum(),
         low_report_unit_months=pl.col("low_report").sum(),
@@ -270,7 +269,6 @@ def review_leads_asset(
     return _done(
         context,
         review_leads(roster, reports, cases, violations, lianjian.load_rules()),
-        "review_leads",
         leads=pl.len(),
     )
 

@@ -102,8 +102,10 @@ def outputs() -> dict[str, pl.DataFrame]:
 def test_rows_come_in_the_key_order(outputs, table):
     out = outputs[table]
     key = list({**PUBLISHED, **RESTRICTED}[table].key)
-    if table == "assessment_evidence":  # ties broken by unit_code, empty last (docs/contract.md)
-        expected = out.sort([*key, "unit_code"], nulls_last=[False] * len(key) + [True], maintain_order=True)
+    if table == "assessment_evidence":  # publish's total order: the key, then every other column, empty last
+        from lianjian.scoring.evidence import PUBLISHED_ORDER
+
+        expected = out.sort(PUBLISHED_ORDER, nulls_last=True, maintain_order=True)
     else:
         expected = out.sort(key, nulls_last=False, maintain_order=True)
     assert out.height >= 6 and out.select(key[:2]).n_unique() >= 2, table

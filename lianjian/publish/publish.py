@@ -143,13 +143,16 @@ def prepare(table: str, frame: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     return _prepared(table, frame)[0]
 
 
-def _prepared(table: str, frame: pl.LazyFrame | pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def _prepared(table: str, frame: pl.LazyFrame | pl.DataFrame, *, ordered: bool = False) -> tuple[pl.DataFrame, int]:
     """``prepare``, and how many text cells of the prepared rows hold an identity number (what
     ``file_checks`` counts: 0 unless the mask missed one). The cells are searched before masking and
     the mask runs only when one is found: masking a frame without any rebuilds every text column
     (and every list of record ids) to the same values — at national about a third of preparing the
     evidence. The rows come out as one chunk (a sort of one collected frame), whose Parquet bytes are
-    those of the rows copied into fresh buffers."""
+    those of the rows copied into fresh buffers.
+
+    ``ordered``: the rows already come in the total order (``IN_ORDER``); they are then not sorted
+    again — made one chunk, the same bytes — unless an identity number had to be masked."""
     t = OUTPUTS[table]
     schema = t.schema()
     lf = frame.lazy()
@@ -163,6 +166,8 @@ def _prepared(table: str, frame: pl.LazyFrame | pl.DataFrame) -> tuple[pl.DataFr
         if found:
             rows = mask_frame(rows.lazy()).collect()
             found = sum(int(n or 0) for n in rows.select(ids).row(0))
+        elif ordered:
+            return rows.rechunk(), found
         return rows.sort(order, nulls_last=True).rechunk(), found
     except pl.exceptions.PolarsError as err:
         # Never echo the values: only the table and the kind of problem.
@@ -428,6 +433,11 @@ def _with_source(found: dict, source: str | None) -> dict:
 #: their ``year`` column inside: the scoring steps read them (tests/test_published_form.py checks
 #: that nothing but publishing reads these).
 PUBLISHED_FORM = frozenset({"assessment_evidence"})
+#: Published-form tables whose upstream rows already come in ``prepare``'s total order, so that
+#: ``write_published_form`` does not sort them again: R2 and R3 sort each year's evidence so
+#: (``lianjian.scoring.evidence.PUBLISHED_ORDER``) and R8 puts the two one after the other
+#: (docs/performance.md, "Evidence in publish's order").
+IN_ORDER = frozenset({"assessment_evidence"})
 #: Beside such an asset's folder of year files (``<layer>/_published_form_<name>.json``, private): per
 #: year file, what publishing it needs — its SHA-256 and rows, what the checks found in it
 #: (``file_checks``) and the code that wrote it. A file whose digest or code differs from its entry
@@ -443,7 +453,7 @@ def write_published_form(table: str, frame: pl.DataFrame, path: Path, write: Cal
     writer settings ``WRITER``), through ``write(prepared, path)`` (the IO manager's private atomic
     writer). Returns its ``FORM_RECORD`` entry: the checks are taken from the frame written, as
     publish takes them (``file_checks``)."""
-    part, identity = _prepared(table, frame)
+    part, identity = _prepared(table, frame, ordered=table in IN_ORDER)
     part = part.drop(PARTITION)
     write(part, path)
     return {
