@@ -119,7 +119,12 @@ import lianjian.quality.worker as worker
 worker.MAX_LANDING_BYTES = int(sys.argv[4])
 beside_scoring = []
 _warm_beside_scoring = worker.SuiteWorker.warm_beside_scoring
-worker.SuiteWorker.warm_beside_scoring = lambda self, wh: beside_scoring.append(_warm_beside_scoring(self, wh)) or beside_scoring[-1]
+handed = []
+def _spy(self, wh):
+    beside_scoring.append(_warm_beside_scoring(self, wh))
+    handed.append(len(self._pending))  # tables given to the worker as the scoring begins
+    return beside_scoring[-1]
+worker.SuiteWorker.warm_beside_scoring = _spy
 instance = dg.DagsterInstance.ephemeral()
 outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
 checks = {}
@@ -131,6 +136,7 @@ for run in instance.get_runs():
 print(json.dumps({
     "success": outcome.success, "gx_in_run_process": "great_expectations" in sys.modules, "checks": checks,
     "started_beside_scoring": beside_scoring, "worker_running_after": worker.suite_worker().started,
+    "handed_beside_scoring": handed,
 }))
 """
 
@@ -163,8 +169,9 @@ def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_p
 
 def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scoring(tmp_path):
     """Above ``MAX_LANDING_BYTES`` of landing files (1/6 national, national) no worker runs beside
-    staging, whose memory it would add to: the worker starts before the scoring (importing Great
-    Expectations on the second core), is given the tables by the suites' step and ends after it. The
+    staging, whose memory it would add to: the worker starts as the scoring begins and is given all
+    11 staged tables then (it imports Great Expectations and validates them on the second core,
+    beside the scoring, not after it); the suites' step takes the results and the worker ends. The
     run's process never imports GX; the results are the same as validated beside staging. Without
     the worker at all, the step validates in the run's process."""
     from support_ingest import write_landing
@@ -176,6 +183,7 @@ def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scorin
     assert small["success"] and large["success"] and alone["success"]
     assert small["started_beside_scoring"] == [False] and small["worker_running_after"] is True
     assert large["started_beside_scoring"] == [True] and large["worker_running_after"] is False
+    assert large["handed_beside_scoring"] == [11]
     assert small["gx_in_run_process"] is False and large["gx_in_run_process"] is False
     assert alone["started_beside_scoring"] == [False] and alone["gx_in_run_process"] is True
     assert small["checks"] == large["checks"] == alone["checks"]
@@ -299,3 +307,25 @@ def test_lianjian_run_starts_the_worker_before_importing_dagster(tmp_path):
 
     assert run() == "[False]"
     assert run("--force") == "[]"
+
+
+def test_beside_the_scoring_the_largest_staged_files_go_first(tmp_path, monkeypatch):
+    """Handed over as the scoring begins, the tables go to the worker largest file first (the
+    heaviest suites while the first scoring steps hold the least); the suites' step hands over in
+    the contract's order."""
+    import lianjian.quality.gate as gate
+
+    sizes = {"units": 10, "cases": 300, "talks": 200}
+    (tmp_path / "staged").mkdir()
+    for src, n in sizes.items():
+        (tmp_path / "staged" / f"{src}.parquet").write_bytes(b"x" * n)
+    monkeypatch.setattr(gate, "staged_digests", lambda wh: {src: f"d-{src}" for src in sizes})
+    worker = SuiteWorker()
+    given: list[str] = []
+    monkeypatch.setattr(worker, "submit", lambda src, *a: given.append(src) or True)
+    monkeypatch.setattr(SuiteWorker, "started", property(lambda self: True))
+    worker.hand_over(tmp_path, largest_first=True)
+    assert given == ["cases", "talks", "units"]
+    given.clear()
+    worker.hand_over(tmp_path)
+    assert given == list(sizes)  # as staged_digests lists them
