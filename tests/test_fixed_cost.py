@@ -327,3 +327,24 @@ def test_great_expectations_is_imported_without_scipy_stats_until_it_is_used():
 
     out = subprocess.run([sys.executable, "-c", GX_IMPORT], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[] True 0.693147 True"
+
+
+def test_the_suite_fingerprint_looks_up_the_gx_version_once(monkeypatch):
+    """Each suite's cache key names Great Expectations' installed version, looked up in the packages'
+    metadata once per process, not for every staged table in each of the two steps that ask; a
+    different version still gives different keys."""
+    import importlib.metadata
+
+    from lianjian.quality import suites
+
+    looked: list[str] = []
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: looked.append(name) or "1.0.test")
+    suites._gx_version.cache_clear()
+    try:
+        keys = [suites.suite_fingerprint(src) for src in ("cases", "talks", "cases", "units")]
+        assert looked == ["great_expectations"] and keys[0] == keys[2] != keys[1]
+        monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.0.test")
+        suites._gx_version.cache_clear()
+        assert suites.suite_fingerprint("cases") != keys[0]
+    finally:
+        suites._gx_version.cache_clear()
