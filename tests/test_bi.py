@@ -192,6 +192,15 @@ def test_database_follows_each_publish_and_is_written_only_when_its_views_change
     publish_golden(wh, run_id="three")
     assert (wh / DATABASE).stat().st_ino != inode and len(connects) == 1  # no record: written again
     assert ((wh / bi_database.RECORD).stat().st_mode & 0o777) == 0o600
+    # something a SQL tool created in it is gone at the next run, as documented (docs/bi.md)
+    tool = real_connect(str(wh / DATABASE))
+    tool.execute("CREATE TABLE scratch AS SELECT 1 AS x")
+    tool.close()
+    publish_golden(wh, run_id="four")
+    assert len(connects) == 2
+    again = real_connect(str(wh / DATABASE), read_only=True)
+    assert again.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'scratch'").fetchall() == [(0,)]
+    again.close()
 
 
 def test_database_of_a_table_without_files_is_an_empty_typed_view(tmp_path):
