@@ -8,8 +8,9 @@ steps, both attached to the staged tables:
   a failure ends that run, so nothing is derived, assessed or published.
 - ``staged_contract_suites``, in the second run, after the derived and assessed steps and before
   publishing: the Great Expectations suite of each staged table (generated from the contract,
-  validated once per content hash; when staging ran in this process, validated beside it by the suite
-  worker, lianjian/quality/worker.py, whose results the step takes) and the named expectations inside
+  validated once per content hash; when the run's steps share one process, validated by the suite
+  worker, lianjian/quality/worker.py, beside staging — or beside the scoring above 512 MiB of landing
+  files — whose results the step takes) and the named expectations inside
   a suite. The suites block publishing, not the scoring: a failing ERROR suite lets the scoring finish
   (its results stay in the warehouse's working layers) and the publish step refuses to publish
   (lianjian/quality/gate.py), so the previous version stays live. Dagster's own ``blocking`` flag
