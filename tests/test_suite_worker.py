@@ -329,3 +329,36 @@ def test_beside_the_scoring_the_largest_staged_files_go_first(tmp_path, monkeypa
     given.clear()
     worker.hand_over(tmp_path)
     assert given == list(sizes)  # as staged_digests lists them
+
+
+def test_a_worker_started_beside_the_scoring_ends_once_its_tables_are_validated(tmp_path, monkeypatch):
+    """Given every table as the scoring begins, the worker stops as soon as the last one is validated
+    (not at the suites' step: its memory is not held through the rest of the scoring); the results
+    wait in the parent and are those of validating here — a duplicated case key fails the cases suite
+    for its 2 rows."""
+    import lianjian.quality.gate as gate
+
+    tables = _bad_tables()
+    (tmp_path / "staged").mkdir()
+    for src in ("units", "cases"):
+        tables[src].write_parquet(tmp_path / "staged" / f"{src}.parquet")
+    monkeypatch.setattr(gate, "staged_digests", lambda wh: {src: f"staged-file-sha256:{src}" for src in ("units", "cases")})
+    worker = SuiteWorker()
+    try:
+        assert worker.warm_beside_scoring(tmp_path)
+        deadline = time.monotonic() + 90
+        while worker.started and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not worker.started  # ended by itself, before anyone asked for a result
+        cache = gate.gx_cache_dir(tmp_path)
+        for src in ("units", "cases"):
+            digest = f"staged-file-sha256:{src}"
+            got = worker.take(cache / f"{validate.cache_key(src, None, digest)}.json")
+            assert got is not None and got.cached is False
+            here = validate.run_suite(src, tables[src], digest=digest)
+            assert [dataclasses.asdict(e) for e in got.expectations] == [dataclasses.asdict(e) for e in here.expectations]
+        assert not here.success and [e.unexpected_count for e in here.expectations if not e.success] == [2]  # cases
+        worker.release()
+        assert not worker.started
+    finally:
+        worker.close()
