@@ -125,6 +125,10 @@ def _spy(self, wh):
     handed.append(len(self._pending))  # tables given to the worker as the scoring begins
     return beside_scoring[-1]
 worker.SuiteWorker.warm_beside_scoring = _spy
+import lianjian.quality.cross as cross
+roster_rule = []
+_reviewed = cross.reviewed_in_roster
+cross.reviewed_in_roster = lambda *a: roster_rule.append(1) or _reviewed(*a)
 instance = dg.DagsterInstance.ephemeral()
 outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
 checks = {}
@@ -136,7 +140,7 @@ for run in instance.get_runs():
 print(json.dumps({
     "success": outcome.success, "gx_in_run_process": "great_expectations" in sys.modules, "checks": checks,
     "started_beside_scoring": beside_scoring, "worker_running_after": worker.suite_worker().started,
-    "handed_beside_scoring": handed,
+    "handed_beside_scoring": handed, "roster_rule_evaluations": len(roster_rule),
 }))
 """
 
@@ -184,6 +188,9 @@ def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scorin
     assert small["started_beside_scoring"] == [False] and small["worker_running_after"] is True
     assert large["started_beside_scoring"] == [True] and large["worker_running_after"] is False
     assert large["handed_beside_scoring"] == [11]
+    # the rules are evaluated once, in the first run's step; the suites' step (whose Data Docs list
+    # every check) takes their outcomes from it, in this process
+    assert small["roster_rule_evaluations"] == large["roster_rule_evaluations"] == alone["roster_rule_evaluations"] == 1
     assert small["gx_in_run_process"] is False and large["gx_in_run_process"] is False
     assert alone["started_beside_scoring"] == [False] and alone["gx_in_run_process"] is True
     assert small["checks"] == large["checks"] == alone["checks"]
