@@ -8,8 +8,9 @@ steps, both attached to the staged tables:
   a failure ends that run, so nothing is derived, assessed or published.
 - ``staged_contract_suites``, in the second run, after the derived and assessed steps and before
   publishing: the Great Expectations suite of each staged table (generated from the contract,
-  validated once per content hash; when staging ran in this process, validated beside it by the suite
-  worker, lianjian/quality/worker.py, whose results the step takes) and the named expectations inside
+  validated once per content hash; when the run's steps share one process, validated by the suite
+  worker, lianjian/quality/worker.py, beside staging — or beside the scoring above 512 MiB of landing
+  files — whose results the step takes) and the named expectations inside
   a suite. The suites block publishing, not the scoring: a failing ERROR suite lets the scoring finish
   (its results stay in the warehouse's working layers) and the publish step refuses to publish
   (lianjian/quality/gate.py), so the previous version stays live. Dagster's own ``blocking`` flag
@@ -28,9 +29,9 @@ import dagster as dg
 import polars as pl
 
 from lianjian.contract import SOURCES
-from lianjian.quality.checks import ALL, ERROR, RULES, CheckOutcome, catalogue, run_quality
+from lianjian.quality.checks import ALL, ERROR, RULES, SUITES, CheckOutcome, QualityRun, catalogue, current_year, run_quality
 from lianjian.quality.docs import data_docs_dir, write_data_docs
-from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_frames
+from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_frames, staged_path
 from lianjian.quality.worker import suite_worker
 from pipelines.resources import LianjianSettings
 
@@ -91,17 +92,51 @@ def check_result(o: CheckOutcome, docs: str) -> dg.AssetCheckResult:
     )
 
 
+#: The rules' outcomes of the first step (``staged_data_quality``), kept in this process for the suites'
+#: step of the same pipeline run, whose Data Docs list every check: when what the rules read is what
+#: they read then (``_rules_key``), they are not evaluated again (national: ≈ 1.7 CPU-s, the
+#: roster joins). Steps in separate processes evaluate them again, as before.
+_RULES_SEEN: dict[tuple, list[CheckOutcome]] = {}
+
+
+def _file_stamp(path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _rules_key(warehouse, digests: dict[str, str], max_rejected_share: float) -> tuple:
+    """What the rules' outcomes depend on: the staged tables (their recorded digests, and the files of
+    the tables they read, as they are on disk), the rejected-share limit and the year (a roster year
+    after the current one is a finding)."""
+    files = tuple((name, _file_stamp(staged_path(warehouse, name))) for name in (*RULE_TABLES, *SOURCES))
+    return str(warehouse), tuple(sorted(digests.items())), files, max_rejected_share, current_year()
+
+
 def _quality(lianjian: LianjianSettings, tables: dict, part: str):
     warehouse = lianjian.warehouse_path
+    digests = staged_digests(warehouse)
+    share = lianjian.load_rules().settings().quality.max_rejected_share
+    key = _rules_key(warehouse, digests, share)
+    kept = _RULES_SEEN.get(key) if part == ALL else None
     run = run_quality(
         {src: tables.get(src) for src in SOURCES},
         tables["rejected_records"],
         tables["ingest_report"],
-        max_rejected_share=lianjian.load_rules().settings().quality.max_rejected_share,
+        max_rejected_share=share,
         cache_dir=gx_cache_dir(warehouse),
-        digests=staged_digests(warehouse),
-        part=part,
+        digests=digests,
+        part=SUITES if kept is not None else part,
     )
+    if part == RULES:
+        _RULES_SEEN.clear()
+        _RULES_SEEN[key] = list(run.outcomes)
+    if kept is not None:  # every check, in the catalogue's order, as part=ALL lists them
+        order = {c.name: i for i, c in enumerate(catalogue())}
+        outcomes = sorted([*kept, *run.outcomes], key=lambda o: order[o.check.name])
+        run = QualityRun(outcomes=outcomes, suites=run.suites, seconds=run.seconds)
     return run, write_data_docs(run, data_docs_dir(warehouse))
 
 
@@ -136,8 +171,8 @@ SUITES_PRIORITY = -1
 def staged_contract_suites(context: dg.AssetCheckExecutionContext, lianjian: LianjianSettings):
     # the tables as the warehouse holds them, read (lazily) here rather than loaded as inputs, exactly
     # as the publish step's gate reads them (lianjian/quality/gate.py); the Data Docs list every
-    # check: the first run's too, computed again over the quarantine and the ingest report as staging
-    # left them (the rules take milliseconds)
+    # check: the first run's too, kept from its step when it ran in this process over the same
+    # staged files (``_RULES_SEEN``), else computed again over them
     warehouse = lianjian.warehouse_path
     tables = staged_frames(warehouse, (*SOURCES, "rejected_records", "ingest_report"))
     # a suite worker started beside the scoring (a large zone, lianjian/quality/worker.py) validates

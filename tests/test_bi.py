@@ -161,21 +161,46 @@ def test_database_read_by_another_process(golden):
     assert got["units"][-1] == ["U01", "某省人民检察院 / 某市人民检察院 / 甲县人民检察院"]
 
 
-def test_database_is_replaced_whole_and_follows_each_publish(tmp_path):
+def test_database_follows_each_publish_and_is_written_only_when_its_views_change(tmp_path, monkeypatch):
+    """The views read the ``published`` link, so a second version of the same tables keeps the file
+    (the same inode; DuckDB not even connected to) and its views show the new version; when a view
+    changes (a table that had no file gets one) or the record of what the file was written from is
+    gone, a new file is written and renamed over the old one."""
+    from lianjian.publish import bi_database
+
     wh = tmp_path / "wh"
-    publish_golden(wh, run_id="one")
-    old = duckdb.connect(str(wh / DATABASE), read_only=True)
+    P.publish_tables(wh, {}, ingest_report=None, run_id="empty", rules_version="x", rules_sha256="0" * 64, code_version_="t")
+    empty_inode = (wh / DATABASE).stat().st_ino
+    publish_golden(wh, run_id="one")  # the tables now have files: other views
     inode = (wh / DATABASE).stat().st_ino
+    assert inode != empty_inode
+    old = duckdb.connect(str(wh / DATABASE), read_only=True)
+    connects = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: connects.append(a) or real_connect(*a, **k))
     publish_golden(wh, run_id="two", variant=1)  # P001's 2024 self score 90 -> 91
-    assert (wh / DATABASE).stat().st_ino != inode  # a new file renamed over the old one
+    assert (wh / DATABASE).stat().st_ino == inode and connects == []  # kept: the same views
     assert [p.name for p in wh.iterdir() if p.name.startswith(f".{DATABASE}")] == []
-    new = duckdb.connect(str(wh / DATABASE), read_only=True)
+    new = real_connect(str(wh / DATABASE), read_only=True)
     query = "SELECT self_score FROM integrity_assessment WHERE person_id = 'P001' AND year = 2024"
     assert new.execute(query).fetchall() == [(91.0,)]
     # a connection opened before still works: its views read the published link, now the new version
     assert old.execute(query).fetchall() == [(91.0,)]
     old.close()
     new.close()
+    (wh / bi_database.RECORD).unlink()
+    publish_golden(wh, run_id="three")
+    assert (wh / DATABASE).stat().st_ino != inode and len(connects) == 1  # no record: written again
+    assert ((wh / bi_database.RECORD).stat().st_mode & 0o777) == 0o600
+    # something a SQL tool created in it is gone at the next run, as documented (docs/bi.md)
+    tool = real_connect(str(wh / DATABASE))
+    tool.execute("CREATE TABLE scratch AS SELECT 1 AS x")
+    tool.close()
+    publish_golden(wh, run_id="four")
+    assert len(connects) == 2
+    again = real_connect(str(wh / DATABASE), read_only=True)
+    assert again.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'scratch'").fetchall() == [(0,)]
+    again.close()
 
 
 def test_database_of_a_table_without_files_is_an_empty_typed_view(tmp_path):

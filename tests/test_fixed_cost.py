@@ -420,3 +420,24 @@ def test_a_run_launched_by_the_daemon_collects_cycles_less_often(tmp_path):
         assert gc.get_threshold()[0] == YOUNG_OBJECTS
     finally:
         gc.set_threshold(*saved)
+
+
+def test_the_suite_fingerprint_looks_up_the_gx_version_once(monkeypatch):
+    """Each suite's cache key names Great Expectations' installed version, looked up in the packages'
+    metadata once per process, not for every staged table in each of the two steps that ask; a
+    different version still gives different keys."""
+    import importlib.metadata
+
+    from lianjian.quality import suites
+
+    looked: list[str] = []
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: looked.append(name) or "1.0.test")
+    suites._gx_version.cache_clear()
+    try:
+        keys = [suites.suite_fingerprint(src) for src in ("cases", "talks", "cases", "units")]
+        assert looked == ["great_expectations"] and keys[0] == keys[2] != keys[1]
+        monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.0.test")
+        suites._gx_version.cache_clear()
+        assert suites.suite_fingerprint("cases") != keys[0]
+    finally:
+        suites._gx_version.cache_clear()

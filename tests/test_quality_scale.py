@@ -160,3 +160,37 @@ def test_many_distinct_unexpected_values_are_all_counted():
     assert (score.unexpected_count, score.element_count, score.share) == (600, 1000, 0.6)
     assert score.samples[0] == "150.0"  # the most frequent unexpected value first
     assert [e.family for e in r.expectations if not e.success] == ["range"]
+
+
+def _outcomes(result) -> list[dict]:
+    return [{k: v for k, v in vars(e).items()} for e in result.expectations]
+
+
+def test_a_staged_file_is_validated_without_holding_the_table(tmp_path, monkeypatch):
+    """A staged table validated from a lazy scan of its file, its content key known (what the suite
+    worker and the suites' step do), gives the outcomes of the same table validated in memory —
+    every family of big_talks' failures: 250 must_talk rows without a reason, 100 'tea_chat' types,
+    50 department rows without an interviewer, 30 without an interviewee, three rows of T5 — while
+    no query brings back the table: no collected frame has more than one column of 3,000 rows (the
+    key check sorts one column of hashes; before, the whole table was collected first)."""
+    frame = big_talks()
+    path = tmp_path / "talks.parquet"
+    frame.write_parquet(path)
+    eager = run_suite("talks", frame, digest="d")
+
+    seen: list[tuple[int, int]] = []
+    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
+
+    def spy(df):
+        if isinstance(df, pl.DataFrame):
+            seen.append(df.shape)
+        return df
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", lambda self, *a, **k: spy(collect(self, *a, **k)))
+    monkeypatch.setattr(pl, "collect_all", lambda qs, *a, **k: [spy(df) for df in collect_all(qs, *a, **k)])
+    lazy = run_suite("talks", pl.scan_parquet(path), digest="d")
+    assert seen and not [s for s in seen if s[0] == 3000 and s[1] > 1], seen
+    assert _outcomes(lazy) == _outcomes(eager)
+    assert (lazy.rows, lazy.success, lazy.content_hash) == (3000, False, "d")
+    unique = [e for e in lazy.expectations if e.family == "unique_key"]
+    assert [(e.unexpected_count, e.element_count) for e in unique] == [(3, 3000)]

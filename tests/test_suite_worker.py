@@ -119,7 +119,16 @@ import lianjian.quality.worker as worker
 worker.MAX_LANDING_BYTES = int(sys.argv[4])
 beside_scoring = []
 _warm_beside_scoring = worker.SuiteWorker.warm_beside_scoring
-worker.SuiteWorker.warm_beside_scoring = lambda self, wh: beside_scoring.append(_warm_beside_scoring(self, wh)) or beside_scoring[-1]
+handed = []
+def _spy(self, wh):
+    beside_scoring.append(_warm_beside_scoring(self, wh))
+    handed.append(len(self._pending))  # tables given to the worker as the scoring begins
+    return beside_scoring[-1]
+worker.SuiteWorker.warm_beside_scoring = _spy
+import lianjian.quality.cross as cross
+roster_rule = []
+_reviewed = cross.reviewed_in_roster
+cross.reviewed_in_roster = lambda *a: roster_rule.append(1) or _reviewed(*a)
 instance = dg.DagsterInstance.ephemeral()
 outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
 checks = {}
@@ -131,6 +140,7 @@ for run in instance.get_runs():
 print(json.dumps({
     "success": outcome.success, "gx_in_run_process": "great_expectations" in sys.modules, "checks": checks,
     "started_beside_scoring": beside_scoring, "worker_running_after": worker.suite_worker().started,
+    "handed_beside_scoring": handed, "roster_rule_evaluations": len(roster_rule),
 }))
 """
 
@@ -163,8 +173,9 @@ def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_p
 
 def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scoring(tmp_path):
     """Above ``MAX_LANDING_BYTES`` of landing files (1/6 national, national) no worker runs beside
-    staging, whose memory it would add to: the worker starts before the scoring (importing Great
-    Expectations on the second core), is given the tables by the suites' step and ends after it. The
+    staging, whose memory it would add to: the worker starts as the scoring begins and is given all
+    11 staged tables then (it imports Great Expectations and validates them on the second core,
+    beside the scoring, not after it); the suites' step takes the results and the worker ends. The
     run's process never imports GX; the results are the same as validated beside staging. Without
     the worker at all, the step validates in the run's process."""
     from support_ingest import write_landing
@@ -176,6 +187,10 @@ def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scorin
     assert small["success"] and large["success"] and alone["success"]
     assert small["started_beside_scoring"] == [False] and small["worker_running_after"] is True
     assert large["started_beside_scoring"] == [True] and large["worker_running_after"] is False
+    assert large["handed_beside_scoring"] == [11]
+    # the rules are evaluated once, in the first run's step; the suites' step (whose Data Docs list
+    # every check) takes their outcomes from it, in this process
+    assert small["roster_rule_evaluations"] == large["roster_rule_evaluations"] == alone["roster_rule_evaluations"] == 1
     assert small["gx_in_run_process"] is False and large["gx_in_run_process"] is False
     assert alone["started_beside_scoring"] == [False] and alone["gx_in_run_process"] is True
     assert small["checks"] == large["checks"] == alone["checks"]
@@ -299,3 +314,58 @@ def test_lianjian_run_starts_the_worker_before_importing_dagster(tmp_path):
 
     assert run() == "[False]"
     assert run("--force") == "[]"
+
+
+def test_beside_the_scoring_the_largest_staged_files_go_first(tmp_path, monkeypatch):
+    """Handed over as the scoring begins, the tables go to the worker largest file first (the
+    heaviest suites while the first scoring steps hold the least); the suites' step hands over in
+    the contract's order."""
+    import lianjian.quality.gate as gate
+
+    sizes = {"units": 10, "cases": 300, "talks": 200}
+    (tmp_path / "staged").mkdir()
+    for src, n in sizes.items():
+        (tmp_path / "staged" / f"{src}.parquet").write_bytes(b"x" * n)
+    monkeypatch.setattr(gate, "staged_digests", lambda wh: {src: f"d-{src}" for src in sizes})
+    worker = SuiteWorker()
+    given: list[str] = []
+    monkeypatch.setattr(worker, "submit", lambda src, *a: given.append(src) or True)
+    monkeypatch.setattr(SuiteWorker, "started", property(lambda self: True))
+    worker.hand_over(tmp_path, largest_first=True)
+    assert given == ["cases", "talks", "units"]
+    given.clear()
+    worker.hand_over(tmp_path)
+    assert given == list(sizes)  # as staged_digests lists them
+
+
+def test_a_worker_started_beside_the_scoring_ends_once_its_tables_are_validated(tmp_path, monkeypatch):
+    """Given every table as the scoring begins, the worker stops as soon as the last one is validated
+    (not at the suites' step: its memory is not held through the rest of the scoring); the results
+    wait in the parent and are those of validating here — a duplicated case key fails the cases suite
+    for its 2 rows."""
+    import lianjian.quality.gate as gate
+
+    tables = _bad_tables()
+    (tmp_path / "staged").mkdir()
+    for src in ("units", "cases"):
+        tables[src].write_parquet(tmp_path / "staged" / f"{src}.parquet")
+    monkeypatch.setattr(gate, "staged_digests", lambda wh: {src: f"staged-file-sha256:{src}" for src in ("units", "cases")})
+    worker = SuiteWorker()
+    try:
+        assert worker.warm_beside_scoring(tmp_path)
+        deadline = time.monotonic() + 90
+        while worker.started and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not worker.started  # ended by itself, before anyone asked for a result
+        cache = gate.gx_cache_dir(tmp_path)
+        for src in ("units", "cases"):
+            digest = f"staged-file-sha256:{src}"
+            got = worker.take(cache / f"{validate.cache_key(src, None, digest)}.json")
+            assert got is not None and got.cached is False
+            here = validate.run_suite(src, tables[src], digest=digest)
+            assert [dataclasses.asdict(e) for e in got.expectations] == [dataclasses.asdict(e) for e in here.expectations]
+        assert not here.success and [e.unexpected_count for e in here.expectations if not e.success] == [2]  # cases
+        worker.release()
+        assert not worker.started
+    finally:
+        worker.close()

@@ -18,12 +18,13 @@ with BI tools open it from DuckDB 1.0 on, not only the version that wrote it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 from lianjian.contract import PUBLISHED, Column, PublishedTable
 from lianjian.errors import FatalError
-from lianjian.files import fsync_dir, fsync_file, make_public
+from lianjian.files import fsync_dir, fsync_file, make_public, private_mkdir, write_private
 from lianjian.publish.dictionary import TYPES
 
 DATABASE = "lianjian.duckdb"
@@ -33,6 +34,10 @@ STORAGE_COMPATIBILITY = "v1.0.0"
 
 #: The folder the views read, relative to the warehouse (the switched link of lianjian.publish.publish).
 PUBLISHED_FOLDER = "published"
+
+#: In the warehouse's private cache folder: the digest of what the database was written from
+#: (``write_bi_database``).
+RECORD = Path(".cache", "bi_database.sha256")
 
 #: Prefix of the file being written (removed by ``remove_stale``).
 TMP_PREFIX = f".{DATABASE}.tmp-"
@@ -85,13 +90,54 @@ def remove_stale(warehouse: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def statements(warehouse: Path) -> list[str]:
+    """Every statement the database is made of: per published table its view and comments."""
+    out = []
+    for name, t in PUBLISHED.items():
+        out.append(view_sql(warehouse, name))
+        out.append(f"COMMENT ON VIEW {_ident(name)} IS {_literal(table_comment(t))}")
+        out += [f"COMMENT ON COLUMN {_ident(name)}.{_ident(c.name)} IS {_literal(column_comment(c))}" for c in t.columns]
+    return out
+
+
+def _digest(sql: list[str]) -> str:
+    """What the file written from ``sql`` depends on: the statements, the storage format, DuckDB's
+    version."""
+    from importlib.metadata import version
+
+    text = "\n".join([f"duckdb {version('duckdb')}", STORAGE_COMPATIBILITY, *sql])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _stamp(digest: str, target: Path) -> str:
+    """The record of the database file ``target`` written from statements of digest ``digest``: the
+    digest and the file's inode, size and modification time, so a file changed since (a SQL tool that
+    opened it for writing and created something in it) is written again, as after every publish."""
+    st = target.stat()
+    return f"{digest} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+
+
 def write_bi_database(warehouse: Path) -> Path:
     """(Re)write ``<warehouse>/lianjian.duckdb``: one commented view per published table. Call after
-    the ``published`` link points at the new version (DuckDB checks a view's files when creating it)."""
-    import duckdb
+    the ``published`` link points at the new version (DuckDB checks a view's files when creating it).
 
+    The views read through the ``published`` link, so a new version of the same tables needs no new
+    file: when the file there is the one written from the same statements by the same DuckDB and not
+    changed since (``RECORD``, written after the file and removed before it is replaced), it is kept,
+    and DuckDB is not even imported (national: ≈ 0.7 s of each publish)."""
     warehouse = Path(warehouse).absolute()
     target = warehouse / DATABASE
+    record = warehouse / RECORD
+    sql = statements(warehouse)
+    digest = _digest(sql)
+    try:
+        if record.read_text(encoding="ascii").strip() == _stamp(digest, target):
+            return target
+    except (OSError, UnicodeDecodeError):
+        pass  # no database, no record, or an unreadable one: written again
+
+    import duckdb
+
     tmp = warehouse / f"{TMP_PREFIX}{os.getpid()}"
     remove_stale(warehouse)
     try:
@@ -99,19 +145,21 @@ def write_bi_database(warehouse: Path) -> Path:
         try:
             # one transaction: each statement on its own would be committed (and its log written) alone
             con.execute("BEGIN TRANSACTION")
-            for name, t in PUBLISHED.items():
-                con.execute(view_sql(warehouse, name))
-                con.execute(f"COMMENT ON VIEW {_ident(name)} IS {_literal(table_comment(t))}")
-                for c in t.columns:
-                    con.execute(f"COMMENT ON COLUMN {_ident(name)}.{_ident(c.name)} IS {_literal(column_comment(c))}")
+            for statement in sql:
+                con.execute(statement)
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
         finally:
             con.close()
         make_public(tmp)  # SQL tools open it from other accounts
         fsync_file(tmp)
+        record.unlink(missing_ok=True)  # no record names a file being replaced
         os.replace(tmp, target)
         fsync_dir(warehouse)
+        private_mkdir(record.parent)
+        record_tmp = record.with_name(f".{record.name}.tmp-{os.getpid()}")
+        write_private(record_tmp, f"{_stamp(digest, target)}\n".encode("ascii"))
+        os.replace(record_tmp, record)
     except (OSError, duckdb.Error) as err:
         remove_stale(warehouse)
         raise FatalError(

@@ -237,6 +237,13 @@ VALUE_LEVEL = {
     "expect_column_values_to_match_regex",
 }
 WEIGHT = "__lianjian_rows__"
+NULLS = "__lianjian_nulls__:"
+#: The Polars engine of every query over a staged table here. A staged table whose content key is
+#: known (its file's SHA-256 as staging recorded it) is validated from a lazy scan of its file, never
+#: collected whole: each query reads only the columns it needs and the streaming engine keeps only
+#: the distinct values and key hashes, not the table (national cases, 19.6 M rows: 2.9 GB peak
+#: collected whole; docs/performance.md, "The suites beside the scoring, from the staged files").
+ENGINE = "streaming"
 
 
 def _op(condition) -> str:
@@ -287,17 +294,31 @@ class _Batch:
 
 def _reduce(lf: pl.LazyFrame, columns: list[str], groups: list[list[str]], by_value: set[str]) -> _Batch:
     """Distinct rows of each group with their weights; a column not looked at by value is grouped by
-    null / not null and then shown with a representative value (its first non-null one)."""
+    null / not null and then shown with a representative value (its first non-null one). A group of
+    one such column alone is counted, not grouped: its null and non-null rows (``null_count``) come
+    from the same pass over the table as the representatives — the same two rows a group-by would
+    give, without a group-by per column (national cases: one pass instead of a dozen)."""
     shown = [c for c in columns if c not in by_value]
-    queries = [lf.select([pl.col(c).drop_nulls().first() for c in shown])] if shown else []
+    counted = {g[0] for g in groups if len(g) == 1 and g[0] not in by_value}
+    grouped = [g for g in groups if not (len(g) == 1 and g[0] in counted)]
+    head = [pl.col(c).drop_nulls().first() for c in shown]
+    head += [pl.col(c).null_count().alias(f"{NULLS}{c}") for c in columns if c in counted] + [pl.len().alias(WEIGHT)]
+    queries = [lf.select(head)]
     queries += [
         lf.group_by([pl.col(c) if c in by_value else pl.col(c).is_null().alias(c) for c in g]).agg(
             pl.len().alias(WEIGHT)
         )
-        for g in groups
+        for g in grouped
     ]
-    collected = pl.collect_all(queries) if queries else []
-    reps, parts = (collected[0], collected[1:]) if shown else (None, collected)
+    reps, *found = pl.collect_all(queries, engine=ENGINE)
+    total, weight = int(reps[WEIGHT][0]), reps.schema[WEIGHT]
+    by_group = dict(zip(map(tuple, grouped), found))
+    for c in counted:
+        nulls = int(reps[f"{NULLS}{c}"][0])
+        by_group[(c,)] = pl.DataFrame(
+            {c: [False, True], WEIGHT: [total - nulls, nulls]}, schema={c: pl.Boolean, WEIGHT: weight}
+        ).filter(pl.col(WEIGHT) > 0)
+    parts = [by_group[tuple(g)] for g in groups]
     parts = [
         part.with_columns(
             [
@@ -381,6 +402,16 @@ def _map_outcome(r, e, batch: _Batch, rows: int) -> ExpectationOutcome:
     return out
 
 
+def _hash_repeats(hashes: pl.Series) -> bool:
+    """Whether a value occurs twice among ``hashes`` (64-bit key hashes, no null): sorted in place, then
+    each compared with its neighbour. A hash set of them (``n_unique``) takes several times their 8
+    bytes a row (national cases, 19.6 M keys: ≈ 0.9 GB against ≈ 0.2 GB here)."""
+    if hashes.len() < 2:
+        return False
+    hashes.sort(in_place=True)
+    return bool((hashes.slice(1) == hashes.slice(0, hashes.len() - 1)).any())
+
+
 def _table_outcome(e, lf: pl.LazyFrame, rows: int) -> tuple[ExpectationOutcome, dict]:
     """Key uniqueness over the whole table in Polars: every row of a key seen twice or more."""
     cfg = e.configuration
@@ -393,15 +424,15 @@ def _table_outcome(e, lf: pl.LazyFrame, rows: int) -> tuple[ExpectationOutcome, 
     else:  # GX default ignore_row_if="all_values_are_missing"
         keyed = keyed.filter(~pl.all_horizontal(pl.col(c).is_null() for c in cols))
     key = pl.col(cols[0]) if len(cols) == 1 else pl.struct(cols)
-    # Fast exact path: as many distinct key hashes as keyed rows means no key repeats. Otherwise
-    # (a repeat, or a hash collision) the keys themselves are grouped.
-    element, probe = pl.collect_all(
-        [scoped.select(pl.len().alias("n")), keyed.select(pl.len().alias("n"), key.hash(20240101).n_unique().alias("u"))]
+    # Fast exact path: no two keyed rows with the same key hash means no key repeats. Otherwise (a
+    # repeat, or a hash collision) the keys themselves are grouped.
+    element, hashes = pl.collect_all(
+        [scoped.select(pl.len().alias("n")), keyed.select(key.hash(20240101).alias("h"))], engine=ENGINE
     )
-    if probe["n"][0] == probe["u"][0]:
+    if not _hash_repeats(hashes.get_column("h")):
         dup = keyed.select(cols).clear().with_columns(pl.lit(0, pl.UInt32).alias(WEIGHT)).collect()
     else:
-        dup = keyed.group_by(cols).agg(pl.len().alias(WEIGHT)).filter(pl.col(WEIGHT) > 1).collect()
+        dup = keyed.group_by(cols).agg(pl.len().alias(WEIGHT)).filter(pl.col(WEIGHT) > 1).collect(engine=ENGINE)
     counts = dup.select(pl.col(WEIGHT).sum().alias("n"), pl.len().alias("keys"), pl.col(WEIGHT).max().alias("most"))
     first = dup.sort(cols, nulls_last=True).head(MAX_SAMPLES).drop(WEIGHT)
     element_count = int(element["n"][0]) if rc is not None else rows
@@ -449,7 +480,7 @@ def _pair_outcome(src: str, e, lf: pl.LazyFrame, rows: int) -> tuple[Expectation
         r = _validate(src, batch, [e], name).results[0]
         return _map_outcome(r, e, batch, rows), r.to_json_dict()
     both = lf.filter(pl.col(a).is_not_null() & pl.col(b).is_not_null())
-    worst = both.group_by(b).agg(pl.col(a).min()).sort(b).collect()
+    worst = both.group_by(b).agg(pl.col(a).min()).sort(b).collect(engine=ENGINE)
     batch = _Batch(frame=worst, group_of={a: 0, b: 0}, groups=[worst])
     r = _validate(src, batch, [e], name).results[0]
     out = _summarize(r, rows)
@@ -460,7 +491,7 @@ def _pair_outcome(src: str, e, lf: pl.LazyFrame, rows: int) -> tuple[Expectation
     flagged = worst[b].gather(idx) if idx else worst[b].clear()
     breaks = pl.col(a) < pl.col(b) if kw.get("or_equal") else pl.col(a) <= pl.col(b)
     bad = both.filter(pl.col(b).is_in(flagged.implode()) & breaks)
-    count, first = pl.collect_all([bad.select(pl.len()), bad.sort(b, a).head(MAX_SAMPLES).select(b, a)])
+    count, first = pl.collect_all([bad.select(pl.len()), bad.sort(b, a).head(MAX_SAMPLES).select(b, a)], engine=ENGINE)
     out.unexpected_count = int(count.item())
     out.element_count = rows
     out.share = out.unexpected_count / rows if rows else 0.0
@@ -503,8 +534,14 @@ def _validate(src: str, batch: _Batch, expectations: list, name: str):
 def run_suite(src: str, frame: pl.DataFrame | pl.LazyFrame, *, digest: str | None = None) -> SuiteResult:
     """Validate one staged table with its suite (no cache), GX over bounded distinct-value inputs."""
     t0 = time.perf_counter()
-    eager = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-    lf, rows, columns = eager.lazy(), eager.height, eager.columns
+    if isinstance(frame, pl.LazyFrame) and digest is not None:
+        # a staged file scanned lazily, its content key known: never held whole (see ``ENGINE``)
+        eager, lf = None, frame
+        columns = lf.collect_schema().names()
+        rows = int(lf.select(pl.len()).collect().item())
+    else:
+        eager = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+        lf, rows, columns = eager.lazy(), eager.height, eager.columns
     expectations = build_suite(src).expectations
     kind = [e.configuration.type for e in expectations]
     main_at = [i for i, k in enumerate(kind) if k not in TABLE_LEVEL | PAIR_LEVEL]

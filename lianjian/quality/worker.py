@@ -42,10 +42,9 @@ from lianjian.processes import end_with_parent
 ENV = "LIANJIAN_SUITE_WORKER"
 #: The worker runs beside staging for landing zones up to this size (the demo: 1.3 MB, a province:
 #: 140 MB), where a run's fixed cost is what counts. Above it (1/6 national: 660 MB, national: 4 GB)
-#: a second process holding a staged table while staging holds its chunks, or while the scoring holds
-#: its frames, would raise the run's peak memory (docs/performance.md): the worker starts before the
-#: scoring only to import Great Expectations, and validates the tables when the suites' step asks
-#: (``warm_beside_scoring``).
+#: a second process holding a staged table while staging holds its chunks would raise the run's peak
+#: memory (docs/performance.md): the worker starts as the scoring begins and validates the tables
+#: beside it, reading each staged file lazily (``warm_beside_scoring``).
 MAX_LANDING_BYTES = 512 << 20
 
 
@@ -163,11 +162,16 @@ class SuiteWorker:
 
     def warm_beside_scoring(self, warehouse: Path) -> bool:
         """Above ``MAX_LANDING_BYTES`` (no worker beside staging): when a staged table's suite must run
-        in this run (its result is not cached), start the worker now, before the scoring, so that it
-        imports Great Expectations (≈ 2 CPU-s) on the second core while the main process scores. It
-        is given the tables only when the suites' step asks for them (``hand_over``), one at a time,
-        so no staged table is held beside the scoring's frames (the run's peak memory stays what it
-        was), and it ends when the step is done (``release``). True when it was started."""
+        in this run (its result is not cached), start the worker now, as the scoring begins, and hand
+        it every such table at once, the largest file first: it imports Great Expectations and
+        validates the tables one at a time on the second core while the main process scores. A suite
+        reads its staged file lazily and keeps only distinct values and key hashes
+        (lianjian/quality/validate.py, ``ENGINE``: national cases, the largest, ≈ 0.7 GB for the
+        whole worker, where a table collected whole took ≈ 2.9 GB), so the worker beside the scoring's
+        frames stays within the run's memory limit; the largest tables go first, while the first
+        scoring steps (case quality) hold the least. The suites' step then only takes the results
+        (``hand_over`` finds them owed), and the worker ends when the step is done (``release``).
+        True when it was started."""
         from lianjian.quality.gate import gx_cache_dir, staged_digests
         from lianjian.quality.validate import cache_key
 
@@ -178,16 +182,45 @@ class SuiteWorker:
             return False  # every suite's result is cached: no Great Expectations at all
         self.warm()
         self._release_after_suites = self.started
-        return self.started
+        self.hand_over(warehouse, largest_first=True)
+        started = self.started
+        self._end_when_done()
+        return started
 
-    def hand_over(self, warehouse: Path) -> None:
+    def _end_when_done(self) -> None:
+        """Stop the worker as soon as every table it was given is validated: the results wait in the
+        parent (``take``), and the worker's ≈ 0.3 GB (Great Expectations, pandas) is not held through
+        the rest of the scoring (national: R2, the run's largest step)."""
+        with self._lock:
+            pool, futures = self._pool, list(self._pending.values())
+        if pool is None or not futures:
+            return
+        left = [len(futures)]
+
+        def one_done(_future: Future) -> None:
+            with self._lock:
+                left[0] -= 1
+                last = left[0] == 0 and self._pool is pool
+                if last:
+                    self._pool = None  # the results stay in ``_pending`` for ``take``
+            if last:  # not from this callback's thread (the pool's own): from a thread of its own
+                threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+        for future in futures:
+            future.add_done_callback(one_done)
+
+    def hand_over(self, warehouse: Path, *, largest_first: bool = False) -> None:
         """When the worker runs: give it every staged table whose suite result is neither cached nor
-        owed already (the suites' step, before it takes the results in turn)."""
+        owed already (the suites' step, before it takes the results in turn). ``largest_first``: in
+        decreasing size of the staged files (else in the contract's order)."""
         from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_path
 
         if not self.started:
             return
-        for src, digest in staged_digests(warehouse).items():
+        tables = list(staged_digests(warehouse).items())
+        if largest_first:
+            tables.sort(key=lambda item: -staged_path(warehouse, item[0]).stat().st_size)
+        for src, digest in tables:
             self.submit(src, staged_path(warehouse, src), digest, gx_cache_dir(warehouse))
 
     def release(self) -> None:
