@@ -59,18 +59,28 @@ class Sheet:
     xml: bytes | None = None  # the whole worksheet part (UTF-8), when already rendered
 
 
+def clean_columns(schema: pl.Schema | dict) -> tuple[list[pl.Expr], dict[str, pl.DataType]]:
+    """``clean`` as one expression per column (each keeps its name), and the schema they give: lists
+    joined to text, other types a worksheet cannot hold as they are cast to text, characters XML
+    cannot hold removed and line ends as LF (XML reads CR as LF)."""
+    exprs: list[pl.Expr] = []
+    out: dict[str, pl.DataType] = {}
+    for name, dtype in schema.items():
+        expr = pl.col(name)
+        if isinstance(dtype, pl.List):
+            expr, dtype = expr.cast(pl.List(pl.String)).list.join(", "), pl.String()
+        elif not (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Date)):
+            expr, dtype = expr.cast(pl.String), pl.String()
+        if dtype == pl.String:
+            expr = expr.str.replace_all(ILLEGAL_XML, "").str.replace_all("\r\n?", "\n")
+        exprs.append(expr.alias(name))
+        out[name] = dtype
+    return exprs, out
+
+
 def clean(frame: pl.DataFrame) -> pl.DataFrame:
     """Lists joined to text, characters XML cannot hold removed and line ends as LF."""
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.List(pl.String)).list.join(", ") for c, t in frame.schema.items() if isinstance(t, pl.List)
-    )
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.String)
-        for c, t in frame.schema.items()
-        if not (t.is_numeric() or t in (pl.String, pl.Boolean, pl.Date))
-    )
-    text = pl.col(pl.String).str.replace_all(ILLEGAL_XML, "").str.replace_all("\r\n?", "\n")  # XML reads CR as LF
-    return frame.with_columns(text)
+    return frame.with_columns(clean_columns(frame.schema)[0])
 
 
 def column_letter(j: int) -> str:
@@ -197,6 +207,8 @@ def sheet_xml(frame: pl.DataFrame, note: str | None = None, rendered: Rendered |
     """One worksheet part (UTF-8): header row 1 (bold, frozen), data from row 2, the note right of
     the header, column widths fitted, A4 page set-up fitting the width, the header row repeated on
     print. ``rendered``: the data rows and value widths already computed (``build._prerender``)."""
+    if rendered is not None and rendered.sheet is not None:
+        return rendered.sheet
     n_rows, columns = frame.height, tuple(frame.columns)
     if rendered is not None or n_rows == 0:
         has_rows = rendered is not None and n_rows > 0
@@ -215,6 +227,33 @@ def sheet_xml(frame: pl.DataFrame, note: str | None = None, rendered: Rendered |
             )
         values = tuple(value_widths(frame))
     return sheet_part(columns, n_rows, note, body, values)
+
+
+def sheet_expr(columns: tuple[str, ...], note: str | None, n_rows: pl.Expr, rows: pl.Expr, values: list[pl.Expr]) -> pl.Expr:
+    """``sheet_part`` as one Polars expression, for every report at once (``build._prerender``):
+    the worksheet around ``rows`` (its ``<row>`` XML), from the row count and each column's widest
+    value (aggregations of a group_by over the reports). The same text as ``sheet_part``."""
+    assert columns, "a worksheet of a table has columns"
+    head, last_col, head_widths = _sheet_head(columns, note)
+    end_row = (n_rows + 1).cast(pl.String)
+    cols: list[pl.Expr] = []
+    for j, (value, header) in enumerate(zip(values, head_widths), 1):
+        width = (pl.max_horizontal(value.fill_null(0), pl.lit(header)) + 2).clip(MIN_WIDTH, MAX_WIDTH)
+        cols += [pl.lit(f'<col min="{j}" max="{j}" width="'), width.cast(pl.String), pl.lit('" customWidth="1"/>')]
+    end = _SHEET_END["landscape" if len(columns) > 7 else "portrait"].decode()
+    return pl.concat_str(
+        [
+            pl.lit(f'{_SHEET_START}<dimension ref="A1:{last_col}'),
+            end_row,
+            pl.lit(f'"/>{_SHEET_VIEW}<cols>'),
+            *cols,
+            pl.lit("</cols>" + head.decode("utf-8")),
+            rows,
+            pl.lit(f'</sheetData><autoFilter ref="A1:{column_letter(max(len(columns), 1))}'),
+            end_row,
+            pl.lit('"/>' + end),
+        ]
+    )
 
 
 def sheet_part(columns: tuple[str, ...], n_rows: int, note: str | None, body: bytes, values: tuple[int, ...]) -> bytes:
@@ -355,6 +394,13 @@ def _absolute(ref: str) -> str:
     return _CELL.sub(r"$\1$\2", ref)
 
 
+def _filter_of(sheet: Sheet) -> str:
+    r = sheet.rendered
+    if r is not None and r.sheet is not None:  # the rows were rendered for every report at once: no frame asked
+        return filter_ref(len(r.value_widths), r.n_rows)
+    return filter_ref(sheet.frame.width, sheet.frame.height)
+
+
 def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lianjian") -> dict[str, bytes]:
     """Every part of the workbook, name -> XML (UTF-8), in the order they are written."""
     package = _package_parts(tuple(s.title[:31] for s in sheets))
@@ -368,7 +414,7 @@ def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lian
     parts = {"[Content_Types].xml": package["[Content_Types].xml"], "_rels/.rels": package["_rels/.rels"], "docProps/core.xml": core}
     parts.update((k, v) for k, v in package.items() if k not in parts)
     parts["xl/workbook.xml"] = workbook_xml(
-        tuple(s.title[:31] for s in sheets), tuple(filter_ref(s.frame.width, s.frame.height) for s in sheets)
+        tuple(s.title[:31] for s in sheets), tuple(_filter_of(s) for s in sheets)
     )
     for i, sheet in enumerate(sheets, 1):
         parts[f"xl/worksheets/sheet{i}.xml"] = sheet.xml or sheet_xml(sheet.frame, sheet.note, sheet.rendered)
