@@ -942,3 +942,20 @@ def test_the_row_expressions_of_a_kind_of_block_are_made_once_per_process():
     info = build._render_exprs.cache_info()
     assert (info.misses, info.hits) == (1, 1)
     assert first[("A", 2024)].sheet == second[("A", 2025)].sheet
+
+
+def test_the_summary_sheet_is_cut_from_a_frame_cached_per_widths_not_per_report(reports):
+    """The 概要 sheet's note is the report's title, different in every report: its worksheet is a
+    frame cached per column widths with the note put in, byte for byte what ``sheet_xml`` writes
+    for the same rows and note (escaped), and a report with the same widths as another reuses it."""
+    from lianjian.report import xlsx
+
+    xlsx._summary_frame_around_note.cache_clear()
+    made = [xlsx.report_sheets(r)[0] for r in reports.values()]
+    for sheet in made:
+        assert sheet.xml == xlsx.sheet_xml(sheet.frame, sheet.note, sheet.rendered)
+    info = xlsx._summary_frame_around_note.cache_info()
+    assert info.hits > 0 and info.misses < len(made)
+    report, note = next(iter(reports.values())), 'a<b>&"c" 标题'
+    odd = xlsx._summary_sheet(report, note)
+    assert odd.xml == xlsx.sheet_xml(odd.frame, note, odd.rendered) and "a&lt;b&gt;&amp;&quot;c&quot; 标题".encode() in odd.xml

@@ -198,6 +198,7 @@ _SHEET_END = {
 }
 
 
+@lru_cache(maxsize=4096)
 def filter_ref(n_columns: int, n_rows: int) -> str:
     """The autofilter's range: the header row and every data row of the table's columns (not the note)."""
     return f"A1:{column_letter(max(n_columns, 1))}{n_rows + 1}"
@@ -581,6 +582,28 @@ def _summary_rendered(report: Report) -> Rendered:
     return Rendered(b"", xml.encode("utf-8"), (w_title, max(len(v) for v in values), w_table, w_rule))
 
 
+#: Stands for the summary sheet's note (the report's title) in its cached frame.
+_NOTE_MARK = "\x00note\x00"
+
+
+@lru_cache(maxsize=64)
+def _summary_frame_around_note(values: tuple[int, ...]) -> tuple[bytes, bytes, bytes]:
+    """The 概要 sheet without its rows and note: (before the note, between the note and the rows,
+    after the rows). Its widths take few values, while the note (the report's title) differs for
+    every report, so the frame is cached with a mark where the note goes."""
+    start, end = _sheet_frame(tuple(_summary_frame().columns), len(METRICS), _NOTE_MARK, values)
+    before, after = start.split(_NOTE_MARK.encode(), 1)
+    return before, after, end
+
+
+def _summary_sheet(report: Report, note: str) -> Sheet:
+    """The 概要 sheet: what ``sheet_xml`` gives for its rows and ``note``, from a frame cached per widths."""
+    rendered = _summary_rendered(report)
+    before, after, end = _summary_frame_around_note(rendered.value_widths)
+    xml = b"".join([before, xml_text(note).encode("utf-8"), after, rendered.xml, end])
+    return Sheet("概要", _summary_frame(), note, rendered, xml=xml)
+
+
 @lru_cache(maxsize=64)
 def _index_sheet(key: tuple[tuple[str, str, str], ...]) -> Sheet:
     """The 说明 sheet (sheet, content, source of each table sheet): the same for every report of a
@@ -601,7 +624,7 @@ def report_sheets(report: Report) -> list[Sheet]:
     blocks = _blocks(report)
     note = f"{report.title}；规则版本 {'、'.join(report.rules_versions) or '—'}"
     return [
-        Sheet("概要", _summary_frame(), note, _summary_rendered(report)),
+        _summary_sheet(report, note),
         *[Sheet(b.sheet, b.frame, b.source, b.rendered) for b in blocks],
         _index_sheet(tuple((b.sheet[:31], b.title, b.source) for b in blocks)),
     ]
