@@ -959,3 +959,22 @@ def test_the_summary_sheet_is_cut_from_a_frame_cached_per_widths_not_per_report(
     report, note = next(iter(reports.values())), 'a<b>&"c" 标题'
     odd = xlsx._summary_sheet(report, note)
     assert odd.xml == xlsx.sheet_xml(odd.frame, note, odd.rendered) and "a&lt;b&gt;&amp;&quot;c&quot; 标题".encode() in odd.xml
+
+
+def test_a_report_file_is_written_private_without_a_path_object_per_file(tmp_path, monkeypatch):
+    """Reports and notices write tens of thousands of files: each is created 0600 under a temporary
+    name and renamed, from its path as text — ``lianjian.files.write_private`` (which returns a
+    ``Path`` for every file) is not called."""
+    import lianjian.files
+    from lianjian.report import xlsx
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("write_private called")
+
+    monkeypatch.setattr(lianjian.files, "write_private", refuse)
+    monkeypatch.setattr(xlsx, "write_private", refuse, raising=False)
+    target = tmp_path / "r.html"
+    assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is True
+    assert target.read_bytes() == b"abc" and (target.stat().st_mode & 0o777) == 0o600
+    assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is False
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left

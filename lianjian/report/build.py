@@ -71,7 +71,7 @@ def _prerender(
     )
     out: dict[tuple[str, int], Rendered] = {}
     for report_key, year, table, sheet, n, *widths in grouped.iter_rows():  # one per report and year, not per data row
-        out[(str(report_key), int(year))] = Rendered(b"", b"", tuple(int(w) for w in widths), table, sheet, int(n))
+        out[(str(report_key), int(year))] = Rendered(b"", b"", tuple(widths), table, sheet, n)
     return out
 
 

@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import polars as pl
 
-from lianjian.files import private_mkdir, write_private
+from lianjian.files import create_private, private_mkdir
 
 from lianjian.report.fmt import display_width, formula_like
 from lianjian.report.model import Block, Rendered, Report
@@ -509,7 +509,8 @@ def _write(path: str, data: bytes, folder_ready: bool) -> None:
         private_mkdir(Path(folder or "."))
     tmp = f"{folder}/{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}" if folder else f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}"
     try:
-        write_private(tmp, data)
+        with create_private(tmp) as f:  # 0600 from its first byte; no Path made for each of tens of thousands of files
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         try:
