@@ -930,9 +930,8 @@ def _table_with_keep(part: pl.DataFrame, keep: tuple[str, ...], key: str, tables
 
 
 def test_the_row_expressions_of_a_kind_of_block_are_made_once_per_process():
-    """Building a block's row expressions (a few hundred ``pl.lit``) cost as much as running them
-    on a province's year: they are made once per kind of block (columns, types, table), and the
-    next year's or task's frame of that kind reuses them."""
+    """A block's row expressions (a few hundred ``pl.lit``) are made once per kind of block
+    (columns, types, table), and the next year's or task's frame of that kind reuses them."""
     from lianjian.report import build
 
     frame = pl.DataFrame({"report_key": ["A", "B"], "year": [2024, 2024], "单位": ["甲", "乙"], "人数": [1, 2]})

@@ -80,8 +80,8 @@ def _render_exprs(
     display: tuple[tuple[str, pl.DataType], ...], keep: tuple[str, ...], key: str, tables: tuple[str, ...]
 ) -> tuple[pl.Expr, list[pl.Expr], pl.Expr, list[pl.Expr], list[pl.Expr]]:
     """``_prerender``'s expressions for one kind of block (its columns, their types, its table),
-    made once per process: building them (a few hundred ``pl.lit``) cost as much as running them on
-    a province's year."""
+    made once per process instead of for every year and task (a few hundred ``pl.lit``, ≈ 3 ms a
+    kind)."""
     schema = dict(display)
     columns = tuple(schema)
     cleaned, cleaned_schema = clean_columns(schema)
