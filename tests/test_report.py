@@ -962,18 +962,17 @@ def test_the_summary_sheet_is_cut_from_a_frame_cached_per_widths_not_per_report(
 
 def test_a_report_file_is_written_private_without_a_path_object_per_file(tmp_path, monkeypatch):
     """Reports and notices write tens of thousands of files: each is created 0600 under a temporary
-    name and renamed, from its path as text — ``lianjian.files.write_private`` (which returns a
-    ``Path`` for every file) is not called."""
-    import lianjian.files
+    name and renamed, from its path as text — the report writer's own ``write_private`` returns no
+    ``Path`` (``lianjian.files.write_private`` makes one for every file) and is what every file goes
+    through (tests/test_run_outcome.py fills the disk there)."""
     from lianjian.report import xlsx
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("write_private called")
-
-    monkeypatch.setattr(lianjian.files, "write_private", refuse)
-    monkeypatch.setattr(xlsx, "write_private", refuse, raising=False)
+    seen: list[str] = []
+    real = xlsx.write_private
+    monkeypatch.setattr(xlsx, "write_private", lambda path, data: seen.append(path) or real(path, data))
     target = tmp_path / "r.html"
     assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is True
     assert target.read_bytes() == b"abc" and (target.stat().st_mode & 0o777) == 0o600
-    assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is False
-    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left
+    assert len(seen) == 1 and isinstance(seen[0], str) and real(str(tmp_path / "x"), b"") is None
+    assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is False and len(seen) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "x"]  # no temporary file left

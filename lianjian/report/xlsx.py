@@ -509,8 +509,7 @@ def _write(path: str, data: bytes, folder_ready: bool) -> None:
         private_mkdir(Path(folder or "."))
     tmp = f"{folder}/{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}" if folder else f"{TMP_PREFIX}{name}{TMP_INFIX}{os.getpid()}"
     try:
-        with create_private(tmp) as f:  # 0600 from its first byte; no Path made for each of tens of thousands of files
-            f.write(data)
+        write_private(tmp, data)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -518,6 +517,13 @@ def _write(path: str, data: bytes, folder_ready: bool) -> None:
         except OSError:
             pass
         raise
+
+
+def write_private(path: str, data: bytes) -> None:
+    """``data`` in a new 0600 file at ``path`` (0600 from its first byte): ``lianjian.files.write_private``
+    without the ``Path`` it returns, made for each of tens of thousands of files."""
+    with create_private(path) as f:
+        f.write(data)
 
 
 def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = False) -> bool:
