@@ -882,3 +882,97 @@ def test_a_report_worker_ends_with_the_process_that_started_it(monkeypatch):
     assert report._WORKER.made == (("inputs", Path("/nowhere")), "common")  # made once, at the first task
 
 
+
+
+def test_every_reports_table_and_worksheet_are_made_by_polars_as_the_per_report_writers_make_them():
+    """``build._prerender`` makes, for every report at once, each block's whole ``<table>`` and whole
+    worksheet part (header, widths fitted and clamped to 6–60, rows, filter, page set-up) with
+    Polars string expressions, so a report only joins ready bytes. Each must be exactly what the
+    per-report writers (``table_html``, ``xlsx.sheet_xml``) give for that report's rows: escaped
+    text, formula-like text with the quote prefix, decimals, dates, lists, nulls, a CJK value wider
+    than the widest column allowed, and more than seven columns (landscape)."""
+    from datetime import date
+
+    from lianjian.report import build, xlsx
+    from lianjian.report.model import source_note
+
+    frame = pl.DataFrame(
+        {
+            "report_key": ["A", "B", "A", "A.rollup"],
+            "year": [2024, 2024, 2024, 2024],
+            "单位": ["<甲&乙>", "=SUM(A1)", None, "廉" * 40],
+            "人数": [3, None, 12345678, 0],
+            "得分": [77.94117647058823, 90.0, None, float("nan")],
+            "日期": [date(2024, 1, 2), None, date(2023, 12, 31), date(2020, 2, 29)],
+            "编号": [["R1", "R2"], [], None, ["X"]],
+            "是否": [True, False, None, True],
+            "说明": ["a\r\nb", "\x07控制", "-1", "@x"],
+            "备注": ["", "x", "y", "z"],
+        }
+    )
+    tables = ("integrity_assessment",)
+    rendered = build._prerender(frame, ("编号",), key="integrity_poor", tables=tables)
+    assert set(rendered) == {("A", 2024), ("B", 2024), ("A.rollup", 2024)}
+    for (key, year), r in rendered.items():
+        part = frame.filter(pl.col("report_key") == key).drop("report_key", "year")
+        assert r.n_rows == part.height
+        assert r.table == _table_with_keep(part, ("编号",), "integrity_poor", tables)
+        assert r.sheet == xlsx.sheet_xml(part, source_note(*tables))
+    wide = rendered[("A.rollup", 2024)].sheet.decode()
+    assert '<col min="1" max="1" width="60" customWidth="1"/>' in wide and 'orientation="landscape"' in wide
+
+
+def _table_with_keep(part: pl.DataFrame, keep: tuple[str, ...], key: str, tables: tuple[str, ...]) -> bytes:
+    from lianjian.report.html import row_html_expr, table_head
+
+    body = part.select(row_html_expr(part.schema, keep).alias("r"))["r"].str.join("\n").item()
+    return f"{table_head(tuple(part.columns), key, tables)}{body}\n</tbody></table>".encode()
+
+
+def test_the_row_expressions_of_a_kind_of_block_are_made_once_per_process():
+    """A block's row expressions (a few hundred ``pl.lit``) are made once per kind of block
+    (columns, types, table), and the next year's or task's frame of that kind reuses them."""
+    from lianjian.report import build
+
+    frame = pl.DataFrame({"report_key": ["A", "B"], "year": [2024, 2024], "单位": ["甲", "乙"], "人数": [1, 2]})
+    build._render_exprs.cache_clear()
+    first = build._prerender(frame, key="quality", tables=("rejected_records",))
+    second = build._prerender(frame.with_columns(year=pl.lit(2025)), key="quality", tables=("rejected_records",))
+    info = build._render_exprs.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    assert first[("A", 2024)].sheet == second[("A", 2025)].sheet
+
+
+def test_the_summary_sheet_is_cut_from_a_frame_cached_per_widths_not_per_report(reports):
+    """The 概要 sheet's note is the report's title, different in every report: its worksheet is a
+    frame cached per column widths with the note put in, byte for byte what ``sheet_xml`` writes
+    for the same rows and note (escaped), and a report with the same widths as another reuses it."""
+    from lianjian.report import xlsx
+
+    xlsx._summary_frame_around_note.cache_clear()
+    made = [xlsx.report_sheets(r)[0] for r in reports.values()]
+    for sheet in made:
+        assert sheet.xml == xlsx.sheet_xml(sheet.frame, sheet.note, sheet.rendered)
+    info = xlsx._summary_frame_around_note.cache_info()
+    assert info.hits > 0 and info.misses < len(made)
+    report, note = next(iter(reports.values())), 'a<b>&"c" 标题'
+    odd = xlsx._summary_sheet(report, note)
+    assert odd.xml == xlsx.sheet_xml(odd.frame, note, odd.rendered) and "a&lt;b&gt;&amp;&quot;c&quot; 标题".encode() in odd.xml
+
+
+def test_a_report_file_is_written_private_without_a_path_object_per_file(tmp_path, monkeypatch):
+    """Reports and notices write tens of thousands of files: each is created 0600 under a temporary
+    name and renamed, from its path as text — the report writer's own ``write_private`` returns no
+    ``Path`` (``lianjian.files.write_private`` makes one for every file) and is what every file goes
+    through (tests/test_run_outcome.py fills the disk there)."""
+    from lianjian.report import xlsx
+
+    seen: list[str] = []
+    real = xlsx.write_private
+    monkeypatch.setattr(xlsx, "write_private", lambda path, data: seen.append(path) or real(path, data))
+    target = tmp_path / "r.html"
+    assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is True
+    assert target.read_bytes() == b"abc" and (target.stat().st_mode & 0o777) == 0o600
+    assert len(seen) == 1 and isinstance(seen[0], str) and real(str(tmp_path / "x"), b"") is None
+    assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is False and len(seen) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "x"]  # no temporary file left

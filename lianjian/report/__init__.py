@@ -104,6 +104,11 @@ def report_digest(report: Report, links: list[tuple[str, str]]) -> str:
             meta.append((chart.key, chart.title, chart.kind, chart.categories, sorted(chart.series.items())))
         for b in sec.blocks:
             # a block's columns and their types are fixed by the code and the contract (code_version)
+            if b.rendered is not None and b.rendered.table is not None:  # the whole table and sheet carry every value
+                meta.append((b.key, b.title, b.sheet, b.tables, b.empty_text, b.rendered.n_rows, b.rendered.value_widths))
+                h.update(b.rendered.table)
+                h.update(b.rendered.sheet or b"")
+                continue
             meta.append((b.key, b.title, b.sheet, b.tables, b.empty_text, b.frame.height))
             if b.rendered is not None:
                 h.update(b.rendered.html)

@@ -99,7 +99,7 @@ def row_html_expr(schema: pl.Schema | dict, keep: tuple[str, ...] = ()) -> pl.Ex
 
 
 @lru_cache(maxsize=1024)
-def _table_head(columns: tuple[str, ...], key: str, tables: tuple[str, ...]) -> str:
+def table_head(columns: tuple[str, ...], key: str, tables: tuple[str, ...]) -> str:
     heads = "".join(f"<th>{e(c)}</th>" for c in columns)
     return f'<table data-table="{e(key)}" data-source="{e(",".join(tables))}"><thead><tr>{heads}</tr></thead><tbody>\n'
 
@@ -111,7 +111,7 @@ def table_html(frame: pl.DataFrame, key: str, tables: tuple[str, ...], body: str
             body = ""
         else:
             body = frame.select(row_html_expr(frame.schema).alias("r"))["r"].str.join("\n").item()
-    return f"{_table_head(tuple(frame.columns), key, tables)}{body}\n</tbody></table>"
+    return f"{table_head(tuple(frame.columns), key, tables)}{body}\n</tbody></table>"
 
 
 def chart_svg(chart: Chart) -> str:
@@ -195,10 +195,12 @@ def _block_head(key: str, title: str, source: str) -> str:
 
 def _block(block: Block, out: list[str | bytes]) -> None:
     out.append(_block_head(block.key, block.title, block.source))
-    if not block.frame.height:
+    if block.rendered is not None and block.rendered.table is not None:  # made for every report at once
+        out.append(block.rendered.table)
+    elif not block.frame.height:
         out.append(f'<p class="empty" data-table="{e(block.key)}">{e(block.empty_text)}</p>')
     elif block.rendered is not None:
-        out += [_table_head(tuple(block.frame.columns), block.key, block.tables), block.rendered.html, "\n</tbody></table>"]
+        out += [table_head(tuple(block.frame.columns), block.key, block.tables), block.rendered.html, "\n</tbody></table>"]
     else:
         out.append(table_html(block.frame, block.key, block.tables))
 

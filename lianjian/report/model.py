@@ -37,6 +37,11 @@ class Rendered:
     html: bytes
     xml: bytes
     value_widths: tuple[int, ...]
+    #: The whole ``<table>`` (head, rows, end) and the whole worksheet part, when the builder made
+    #: them for every report at once (``build._prerender``); ``html`` and ``xml`` are then empty.
+    table: bytes | None = None
+    sheet: bytes | None = None
+    n_rows: int = 0
 
 
 @dataclass(frozen=True)

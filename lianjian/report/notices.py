@@ -31,7 +31,7 @@ from lianjian.contract import ENUMS
 from lianjian.files import private_mkdir
 from lianjian.report.build import _prerender
 from lianjian.report.fmt import yes_no, zh
-from lianjian.report.html import CSS, chart_svg, e, table_html, utf8
+from lianjian.report.html import CSS, chart_svg, e, utf8
 from lianjian.report.inputs import forget, remember
 from lianjian.report.load import published_table
 from lianjian.report.model import Chart, Rendered, source_note
@@ -179,7 +179,8 @@ def _table(key: str, columns: pl.DataFrame, rendered: Rendered | None, empty: st
     """The page's table: its header from ``columns`` (no rows needed), its rows pre-rendered."""
     if rendered is None:
         return f'<p class="empty" data-table="{e(key)}">{e(empty)}</p>'
-    return table_html(columns, key, (TABLE,), body=rendered.html.decode("utf-8"))
+    assert rendered.table is not None, "rendered by _prerender with this key and table"
+    return rendered.table.decode("utf-8")
 
 
 def _facts(frame: pl.DataFrame, **aggs: pl.Expr) -> dict[tuple[str, int], dict]:
@@ -342,7 +343,7 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
     rows = monthly_rows(monthly, units)
     notices, analyses = notice_frame(rows), analysis_frame(rows)
     n_parts, a_parts = _split(notices), _split(analyses)
-    n_rendered, a_rendered = _prerender(notices), _prerender(analyses)
+    n_rendered, a_rendered = _prerender(notices, key="notice", tables=(TABLE,)), _prerender(analyses, key="analysis", tables=(TABLE,))
     n_facts, a_facts = notice_facts(notices), analysis_facts(analyses)
     n_columns, a_columns = notices.drop(KEYS).clear(), analyses.drop(KEYS).clear()
     names = dict(zip(units["unit_code"].to_list(), units["unit_name"].to_list()))

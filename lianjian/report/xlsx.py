@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import polars as pl
 
-from lianjian.files import private_mkdir, write_private
+from lianjian.files import create_private, private_mkdir
 
 from lianjian.report.fmt import display_width, formula_like
 from lianjian.report.model import Block, Rendered, Report
@@ -59,18 +59,28 @@ class Sheet:
     xml: bytes | None = None  # the whole worksheet part (UTF-8), when already rendered
 
 
+def clean_columns(schema: pl.Schema | dict) -> tuple[list[pl.Expr], dict[str, pl.DataType]]:
+    """``clean`` as one expression per column (each keeps its name), and the schema they give: lists
+    joined to text, other types a worksheet cannot hold as they are cast to text, characters XML
+    cannot hold removed and line ends as LF (XML reads CR as LF)."""
+    exprs: list[pl.Expr] = []
+    out: dict[str, pl.DataType] = {}
+    for name, dtype in schema.items():
+        expr = pl.col(name)
+        if isinstance(dtype, pl.List):
+            expr, dtype = expr.cast(pl.List(pl.String)).list.join(", "), pl.String()
+        elif not (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Date)):
+            expr, dtype = expr.cast(pl.String), pl.String()
+        if dtype == pl.String:
+            expr = expr.str.replace_all(ILLEGAL_XML, "").str.replace_all("\r\n?", "\n")
+        exprs.append(expr.alias(name))
+        out[name] = dtype
+    return exprs, out
+
+
 def clean(frame: pl.DataFrame) -> pl.DataFrame:
     """Lists joined to text, characters XML cannot hold removed and line ends as LF."""
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.List(pl.String)).list.join(", ") for c, t in frame.schema.items() if isinstance(t, pl.List)
-    )
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.String)
-        for c, t in frame.schema.items()
-        if not (t.is_numeric() or t in (pl.String, pl.Boolean, pl.Date))
-    )
-    text = pl.col(pl.String).str.replace_all(ILLEGAL_XML, "").str.replace_all("\r\n?", "\n")  # XML reads CR as LF
-    return frame.with_columns(text)
+    return frame.with_columns(clean_columns(frame.schema)[0])
 
 
 def column_letter(j: int) -> str:
@@ -188,6 +198,7 @@ _SHEET_END = {
 }
 
 
+@lru_cache(maxsize=4096)
 def filter_ref(n_columns: int, n_rows: int) -> str:
     """The autofilter's range: the header row and every data row of the table's columns (not the note)."""
     return f"A1:{column_letter(max(n_columns, 1))}{n_rows + 1}"
@@ -197,6 +208,8 @@ def sheet_xml(frame: pl.DataFrame, note: str | None = None, rendered: Rendered |
     """One worksheet part (UTF-8): header row 1 (bold, frozen), data from row 2, the note right of
     the header, column widths fitted, A4 page set-up fitting the width, the header row repeated on
     print. ``rendered``: the data rows and value widths already computed (``build._prerender``)."""
+    if rendered is not None and rendered.sheet is not None:
+        return rendered.sheet
     n_rows, columns = frame.height, tuple(frame.columns)
     if rendered is not None or n_rows == 0:
         has_rows = rendered is not None and n_rows > 0
@@ -215,6 +228,33 @@ def sheet_xml(frame: pl.DataFrame, note: str | None = None, rendered: Rendered |
             )
         values = tuple(value_widths(frame))
     return sheet_part(columns, n_rows, note, body, values)
+
+
+def sheet_expr(columns: tuple[str, ...], note: str | None, n_rows: pl.Expr, rows: pl.Expr, values: list[pl.Expr]) -> pl.Expr:
+    """``sheet_part`` as one Polars expression, for every report at once (``build._prerender``):
+    the worksheet around ``rows`` (its ``<row>`` XML), from the row count and each column's widest
+    value (aggregations of a group_by over the reports). The same text as ``sheet_part``."""
+    assert columns, "a worksheet of a table has columns"
+    head, last_col, head_widths = _sheet_head(columns, note)
+    end_row = (n_rows + 1).cast(pl.String)
+    cols: list[pl.Expr] = []
+    for j, (value, header) in enumerate(zip(values, head_widths), 1):
+        width = (pl.max_horizontal(value.fill_null(0), pl.lit(header)) + 2).clip(MIN_WIDTH, MAX_WIDTH)
+        cols += [pl.lit(f'<col min="{j}" max="{j}" width="'), width.cast(pl.String), pl.lit('" customWidth="1"/>')]
+    end = _SHEET_END["landscape" if len(columns) > 7 else "portrait"].decode()
+    return pl.concat_str(
+        [
+            pl.lit(f'{_SHEET_START}<dimension ref="A1:{last_col}'),
+            end_row,
+            pl.lit(f'"/>{_SHEET_VIEW}<cols>'),
+            *cols,
+            pl.lit("</cols>" + head.decode("utf-8")),
+            rows,
+            pl.lit(f'</sheetData><autoFilter ref="A1:{column_letter(max(len(columns), 1))}'),
+            end_row,
+            pl.lit('"/>' + end),
+        ]
+    )
 
 
 def sheet_part(columns: tuple[str, ...], n_rows: int, note: str | None, body: bytes, values: tuple[int, ...]) -> bytes:
@@ -355,6 +395,13 @@ def _absolute(ref: str) -> str:
     return _CELL.sub(r"$\1$\2", ref)
 
 
+def _filter_of(sheet: Sheet) -> str:
+    r = sheet.rendered
+    if r is not None and r.sheet is not None:  # the rows were rendered for every report at once: no frame asked
+        return filter_ref(len(r.value_widths), r.n_rows)
+    return filter_ref(sheet.frame.width, sheet.frame.height)
+
+
 def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lianjian") -> dict[str, bytes]:
     """Every part of the workbook, name -> XML (UTF-8), in the order they are written."""
     package = _package_parts(tuple(s.title[:31] for s in sheets))
@@ -368,7 +415,7 @@ def workbook_parts(sheets: list[Sheet], *, title: str = "", creator: str = "lian
     parts = {"[Content_Types].xml": package["[Content_Types].xml"], "_rels/.rels": package["_rels/.rels"], "docProps/core.xml": core}
     parts.update((k, v) for k, v in package.items() if k not in parts)
     parts["xl/workbook.xml"] = workbook_xml(
-        tuple(s.title[:31] for s in sheets), tuple(filter_ref(s.frame.width, s.frame.height) for s in sheets)
+        tuple(s.title[:31] for s in sheets), tuple(_filter_of(s) for s in sheets)
     )
     for i, sheet in enumerate(sheets, 1):
         parts[f"xl/worksheets/sheet{i}.xml"] = sheet.xml or sheet_xml(sheet.frame, sheet.note, sheet.rendered)
@@ -472,6 +519,13 @@ def _write(path: str, data: bytes, folder_ready: bool) -> None:
         raise
 
 
+def write_private(path: str, data: bytes) -> None:
+    """``data`` in a new 0600 file at ``path`` (0600 from its first byte): ``lianjian.files.write_private``
+    without the ``Path`` it returns, made for each of tens of thousands of files."""
+    with create_private(path) as f:
+        f.write(data)
+
+
 def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = False) -> bool:
     """``write_bytes`` unless ``path`` already holds exactly ``data`` (same size, then same bytes);
     True when written. A file kept is not created again: on a file system that has to find a fresh
@@ -535,6 +589,28 @@ def _summary_rendered(report: Report) -> Rendered:
     return Rendered(b"", xml.encode("utf-8"), (w_title, max(len(v) for v in values), w_table, w_rule))
 
 
+#: Stands for the summary sheet's note (the report's title) in its cached frame.
+_NOTE_MARK = "\x00note\x00"
+
+
+@lru_cache(maxsize=64)
+def _summary_frame_around_note(values: tuple[int, ...]) -> tuple[bytes, bytes, bytes]:
+    """The 概要 sheet without its rows and note: (before the note, between the note and the rows,
+    after the rows). Its widths take few values, while the note (the report's title) differs for
+    every report, so the frame is cached with a mark where the note goes."""
+    start, end = _sheet_frame(tuple(_summary_frame().columns), len(METRICS), _NOTE_MARK, values)
+    before, after = start.split(_NOTE_MARK.encode(), 1)
+    return before, after, end
+
+
+def _summary_sheet(report: Report, note: str) -> Sheet:
+    """The 概要 sheet: what ``sheet_xml`` gives for its rows and ``note``, from a frame cached per widths."""
+    rendered = _summary_rendered(report)
+    before, after, end = _summary_frame_around_note(rendered.value_widths)
+    xml = b"".join([before, xml_text(note).encode("utf-8"), after, rendered.xml, end])
+    return Sheet("概要", _summary_frame(), note, rendered, xml=xml)
+
+
 @lru_cache(maxsize=64)
 def _index_sheet(key: tuple[tuple[str, str, str], ...]) -> Sheet:
     """The 说明 sheet (sheet, content, source of each table sheet): the same for every report of a
@@ -555,7 +631,7 @@ def report_sheets(report: Report) -> list[Sheet]:
     blocks = _blocks(report)
     note = f"{report.title}；规则版本 {'、'.join(report.rules_versions) or '—'}"
     return [
-        Sheet("概要", _summary_frame(), note, _summary_rendered(report)),
+        _summary_sheet(report, note),
         *[Sheet(b.sheet, b.frame, b.source, b.rendered) for b in blocks],
         _index_sheet(tuple((b.sheet[:31], b.title, b.source) for b in blocks)),
     ]
