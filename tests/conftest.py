@@ -15,8 +15,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 _ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests judge what a function returns, not how fast: on two shared cores an example can take
+# longer than Hypothesis' default 200 ms deadline and fail a correct test, so no test has a deadline.
+settings.register_profile("lianjian", deadline=None)
+settings.load_profile("lianjian")
 
 _KEYS = ("LIANJIAN_LANDING", "LIANJIAN_WAREHOUSE", "LIANJIAN_RULES")
 
