@@ -52,7 +52,7 @@ YOUNG_OBJECTS = 50_000
 FEWER_COLLECTIONS_UP_TO = 512 << 20
 
 
-def _at_most(landing: Path, limit: int) -> bool:
+def landing_at_most(landing: Path, limit: int) -> bool:
     """Whether the files under ``landing`` (missing: none) take at most ``limit`` bytes in all."""
     total = 0
     for root, _dirs, files in os.walk(landing):
@@ -75,7 +75,7 @@ def fewer_collections(landing: Path) -> bool:
     import gc
 
     young, middle, old = gc.get_threshold()
-    if not 0 < young < YOUNG_OBJECTS or not _at_most(Path(landing), FEWER_COLLECTIONS_UP_TO):
+    if not 0 < young < YOUNG_OBJECTS or not landing_at_most(Path(landing), FEWER_COLLECTIONS_UP_TO):
         return False
     gc.set_threshold(YOUNG_OBJECTS, middle, old)
     return True

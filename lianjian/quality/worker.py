@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from lianjian.processes import end_with_parent
+from lianjian.processes import end_with_parent, landing_at_most
 
 #: Turn the worker off (``0``): every suite runs in the data-quality step, as without it.
 ENV = "LIANJIAN_SUITE_WORKER"
@@ -51,18 +51,7 @@ MAX_LANDING_BYTES = 512 << 20
 def beside_staging(landing: Path) -> bool:
     """Whether the suites of a run over the landing zone ``landing`` run in the worker: it is not
     turned off, and the zone's files are at most ``MAX_LANDING_BYTES`` in all."""
-    if os.environ.get(ENV, "1") == "0":
-        return False
-    total = 0
-    for root, _dirs, files in os.walk(landing):
-        for name in files:
-            try:
-                total += os.stat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-            if total > MAX_LANDING_BYTES:
-                return False
-    return True
+    return os.environ.get(ENV, "1") != "0" and landing_at_most(landing, MAX_LANDING_BYTES)
 
 
 def _warm() -> int:
