@@ -497,29 +497,14 @@ def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl
 def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
     """Row checks of one file's rows as read (``raw_schema``), in chunks of ``quarantine.CHUNK_ROWS``
     (``_chunks``), each chunk written as a part under ``outdir`` (the checked columns and the cells as
-    read). Returns the parts and the number of rows.
-
-    Each part is written on a writer thread while the next chunk is read and checked (at most one
-    write under way, so at most one checked chunk more in memory): one file's read, checks and writes
-    one after the other kept about one core busy, and a large file read alone left the other core
-    idle (docs/performance.md, "A part written while the next chunk is checked"). The rows are
-    checked, identity numbers already masked, before their part is handed to the writer; the parts
-    and their bytes are those of writing them in line. Every write has ended when this returns or
-    raises (a caller may then delete the parts)."""
+    read). Returns the parts and the number of rows."""
     schema = checked_schema(src, dates)
     parts, n = [], 0
-    with ThreadPoolExecutor(1, thread_name_prefix="lianjian-write-part") as writer:
-        writing: Future | None = None
-        for i, chunk in enumerate(chunks):
-            part = outdir / f"part-{i:05d}.parquet"
-            checked = check_chunk(src, chunk, n, dates).cast(schema)
-            if writing is not None:
-                writing.result()  # the previous part is written (or its error raised) first
-            writing = writer.submit(write_part, checked, part)
-            parts.append(part)
-            n += chunk.height
-        if writing is not None:
-            writing.result()
+    for i, chunk in enumerate(chunks):
+        part = outdir / f"part-{i:05d}.parquet"
+        write_part(check_chunk(src, chunk, n, dates).cast(schema), part)
+        parts.append(part)
+        n += chunk.height
     return parts, n
 
 
