@@ -71,11 +71,13 @@ def _file_sha(landing: Path) -> set[str]:
 
 def _version(warehouse: Path) -> dict[str, bytes]:
     """Every file of the published version, the manifest without what names the run (its Dagster and
-    pipeline run ids) and its time."""
+    pipeline run ids), its time and the checkout's git commit (a commit made while the tests run — a
+    developer's, not the code's: ``code_version`` is still compared — would otherwise make two runs of
+    the same code differ)."""
     root = (warehouse / "published").resolve()
     out = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != "_manifest.json"}
     manifest = json.loads((root / "_manifest.json").read_text(encoding="utf-8"))
-    for key in ("run_id", "pipeline_run_id", "dagster_run_ids", "time", "version"):
+    for key in ("run_id", "pipeline_run_id", "dagster_run_ids", "time", "version", "git_commit"):
         manifest.pop(key)
     out["_manifest.json"] = json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return out
