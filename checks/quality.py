@@ -29,6 +29,7 @@ import dagster as dg
 import polars as pl
 
 from lianjian.contract import SOURCES
+from lianjian.ingest.stagecache import file_stamp
 from lianjian.quality.checks import ALL, ERROR, RULES, SUITES, CheckOutcome, QualityRun, catalogue, current_year, run_quality
 from lianjian.quality.docs import data_docs_dir, write_data_docs
 from lianjian.quality.gate import gx_cache_dir, staged_digests, staged_frames, staged_path
@@ -99,19 +100,11 @@ def check_result(o: CheckOutcome, docs: str) -> dg.AssetCheckResult:
 _RULES_SEEN: dict[tuple, list[CheckOutcome]] = {}
 
 
-def _file_stamp(path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
 def _rules_key(warehouse, digests: dict[str, str], max_rejected_share: float) -> tuple:
     """What the rules' outcomes depend on: the staged tables (their recorded digests, and the files of
     the tables they read, as they are on disk), the rejected-share limit and the year (a roster year
     after the current one is a finding)."""
-    files = tuple((name, _file_stamp(staged_path(warehouse, name))) for name in (*RULE_TABLES, *SOURCES))
+    files = tuple((name, tuple(file_stamp(staged_path(warehouse, name)) or ())) for name in (*RULE_TABLES, *SOURCES))
     return str(warehouse), tuple(sorted(digests.items())), files, max_rejected_share, current_year()
 
 

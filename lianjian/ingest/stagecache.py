@@ -76,7 +76,7 @@ def stage_key(
     return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def _stamp(path: Path) -> list[int] | None:
+def file_stamp(path: Path) -> list[int] | None:
     """(size, mtime_ns, inode) of a staged file: every write of the IO manager renames a new file into
     place, so a rewrite changes at least the inode."""
     try:
@@ -116,7 +116,7 @@ class StageCache:
         data = read_json(self.root / name / RECORD)
         if data is None or data.get("format") != FORMAT or data.get("source") != name:
             return None
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         return data if stamp is not None and data.get("stamp") == stamp else None
 
     def get(self, name: str, key: str, path: Path) -> Kept | None:
@@ -146,12 +146,12 @@ class StageCache:
     ) -> Kept:
         """Record the staging of ``name`` just written to ``path`` (call after the staged file is
         written). Returns the record as ``get`` would."""
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         if stamp is None:
             raise FileNotFoundError(path)
         sha = sha256_file(path)
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-        if _stamp(path) != stamp:  # rewritten while hashed: record nothing, stage it next time
+        if file_stamp(path) != stamp:  # rewritten while hashed: record nothing, stage it next time
             self.forget(name)
             return Kept(key, Path(path), sha, rows, dict(digests), rejected, report)
         tmp = self.root / f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
