@@ -271,6 +271,17 @@ INTERNAL: dict[str, PublishedTable] = _tables(_PUB["internal"], PUBLISHED)
 
 REQUIRED_SOURCES: tuple[str, ...] = tuple(n for n, s in SOURCES.items() if s.required)
 
+
+def one_empty(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A published column with its empty values spelled one way: an empty text as null, a null list as
+    the empty list; any other column as it is. Publishing writes every table so, and R8's evidence is
+    sorted by these spellings (lianjian/scoring/evidence.py ``PUBLISHED_ORDER``)."""
+    if dtype == pl.String:
+        return pl.when(pl.col(name) != "").then(pl.col(name)).alias(name)
+    if isinstance(dtype, pl.List):
+        return pl.col(name).fill_null(pl.lit([], dtype=dtype)).alias(name)
+    return pl.col(name)
+
 __all__ = [
     "Column",
     "EnumDef",
@@ -283,4 +294,5 @@ __all__ = [
     "RESTRICTED",
     "SOURCES",
     "Source",
+    "one_empty",
 ]

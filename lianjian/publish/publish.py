@@ -47,7 +47,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED
+from lianjian.contract import ENUMS, INTERNAL, PUBLISHED, RESTRICTED, one_empty
 from lianjian.errors import FatalError
 from lianjian.fingerprint import code_version, git_commit
 from lianjian.files import (
@@ -115,14 +115,8 @@ class PublishResult:
 
 
 def _one_empty(schema: pl.Schema) -> list[pl.Expr]:
-    """Empty values spelled one way: an empty text becomes null, a null list the empty list."""
-    out = []
-    for name, dtype in schema.items():
-        if dtype == pl.String:
-            out.append(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name))
-        elif isinstance(dtype, pl.List):
-            out.append(pl.col(name).fill_null(pl.lit([], dtype=dtype)))
-    return out
+    """Empty values spelled one way (``lianjian.contract.one_empty``) in every text and list column."""
+    return [one_empty(name, dtype) for name, dtype in schema.items() if dtype == pl.String or isinstance(dtype, pl.List)]
 
 
 def check_columns(table: str, frame: pl.LazyFrame | pl.DataFrame) -> None:

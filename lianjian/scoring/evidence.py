@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from lianjian.contract import ENUMS, PUBLISHED
+from lianjian.contract import ENUMS, PUBLISHED, one_empty
 from lianjian.rules_config import Rules
 from lianjian.scoring.common import years_of
 
@@ -162,22 +162,12 @@ def assessment_evidence(*parts: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat(frames, how="vertical").sort(_SORTED_BY, nulls_last=True, maintain_order=True)
 
 
-def _as_published(name: str, dtype: pl.DataType) -> pl.Expr:
-    """The column as publishing spells its empty values before sorting (lianjian/publish/publish.py
-    ``_one_empty``): an empty text is null, a null list the empty list."""
-    if dtype == pl.String:
-        return pl.when(pl.col(name) != "").then(pl.col(name)).alias(name)
-    if isinstance(dtype, pl.List):
-        return pl.col(name).fill_null(pl.lit([], dtype=dtype)).alias(name)
-    return pl.col(name)
-
-
 #: The order publishing writes ``assessment_evidence`` in (``prepare``: the key, then every other
 #: column, empty values spelled one way and last), as sort expressions over the evidence rows: the
 #: values themselves are left as they are. Sorted so, a year's rows need no sort when they are
 #: written in the published form (at national ≈ 2.5 M rows a year, a list column in the key).
 PUBLISHED_ORDER = [
-    _as_published(c, EVIDENCE.schema()[c]) for c in (*EVIDENCE.key, *(c for c in EVIDENCE.schema() if c not in EVIDENCE.key))
+    one_empty(c, EVIDENCE.schema()[c]) for c in (*EVIDENCE.key, *(c for c in EVIDENCE.schema() if c not in EVIDENCE.key))
 ]
 #: What ``assessment_evidence`` sorts by: ``PUBLISHED_ORDER`` but its last column, ``basis``. The
 #: basis is a function of (year, assessment, subject_kind, rule) — ``finish_evidence`` looks it up
