@@ -231,7 +231,26 @@ def _header_map(src: Source, headers: list[str], rel: str, warnings: list[str]) 
     return out
 
 
+#: How many bytes of a CSV are read to find its header (``_csv_fields``): any real header fits.
+HEADER_BYTES = 1 << 16
+
+
 def _csv_fields(path: Path) -> list[str] | None:
+    """The cells of a CSV's first record (its header), or None when it has none. Parsed from the
+    file's first ``HEADER_BYTES``, cut after their last line end, when they hold the start of a second
+    record — the first one then ended in them: about 0.5 ms instead of 15–30 ms for Polars to open
+    the whole file for one row (docs/performance.md, "Reading and staging for less, again");
+    otherwise (a smaller file, a header longer than that, a quote left open) from the whole file."""
+    with path.open("rb") as f:
+        block = f.read(HEADER_BYTES)
+    end = block.rfind(b"\n")
+    if len(block) == HEADER_BYTES and end > 0:
+        try:
+            head = pl.read_csv(block[: end + 1], has_header=False, n_rows=2, infer_schema=False, truncate_ragged_lines=True)
+        except pl.exceptions.PolarsError:
+            head = None
+        if head is not None and head.height == 2:
+            return [v if v is not None else "" for v in head.row(0)]
     head = pl.read_csv(path, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True)
     if head.width == 0 or head.height == 0:
         return None
@@ -488,10 +507,10 @@ def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl
             have += take
             batch = batch.slice(take)
             if have == size:
-                yield pl.concat(held, rechunk=True)
+                yield pl.concat(held).rechunk()
                 held, have = [], 0
     if have:
-        yield pl.concat(held, rechunk=True)
+        yield pl.concat(held).rechunk()
 
 
 def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
