@@ -140,10 +140,10 @@ def test_a_part_leaves_out_its_empty_columns_and_is_read_back_whole(tmp_path):
 
     left_out = set(schema) - set(pl.read_parquet_schema(tmp_path / "a.parquet"))
     assert {"_own", "_unparsed", "_problem", quarantine.RAW + "talk_id", quarantine.RAW + "talk_date"} <= left_out
-    assert quarantine.ORD not in left_out and "talk_id" not in left_out
+    assert {quarantine.ORD, "_file"} <= left_out and "talk_id" not in left_out  # given by the part's place
     assert {quarantine.RAW + "talk_id", quarantine.RAW + "talk_date", "_own"} <= set(pl.read_parquet_schema(tmp_path / "b.parquet"))
 
-    back = reader.scan_parts(src, [tmp_path / "a.parquet", tmp_path / "b.parquet"]).collect()
+    back = reader.scan_parts(src, [tmp_path / "a.parquet", tmp_path / "b.parquet"], "talks.csv").collect()
     assert back.schema == schema
     assert back.equals(pl.concat([clean, messy]))
     assert back.get_column(quarantine.RAW + "talk_id").to_list() == [None, " T2 "]

@@ -26,6 +26,7 @@ from lianjian.ingest.quarantine import (
     REPORT_SCHEMA,
     Checked,
     DateBounds,
+    KnownKeys,
     Staged,
     check_rows,
     reference_order,
@@ -152,6 +153,7 @@ def stage_sources(
 
     accepted: dict[str, pl.LazyFrame] = {}
     early: dict[str, Checked] = {}
+    known: KnownKeys = {}  # the referenced keys read so far, for the sources referencing them again
     for name in reference_order():
         before, after = upstream(name)
         need(name, *after)
@@ -168,7 +170,7 @@ def stage_sources(
             early[t] = check_rows(SOURCES[t], _source_rows(have[t]))
             targets[t] = early[t].candidates()
         own = files if files is not None else files_frame(have[name].entries)
-        res = stage_checked(checked, targets, own)
+        res = stage_checked(checked, targets, own, known)
         res.key = key
         accepted[name] = res.staged
         yield name, res

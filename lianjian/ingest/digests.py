@@ -68,8 +68,15 @@ def _row_hashes(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _update(h, hashes: pl.DataFrame) -> None:
-    """Feed each row's two hashes, row after row, little endian, into ``h``."""
-    h.update(hashes.to_numpy().astype("<u8", copy=False).tobytes(order="C"))
+    """Feed each row's two hashes, row after row, little endian, into ``h``: the two columns are
+    interleaved into one array that is hashed in place (not converted to a matrix, then copied again
+    into bytes)."""
+    import numpy as np  # imported with Polars' ``to_numpy`` anyway; not at import time
+
+    rows = np.empty((hashes.height, 2), dtype="<u8")
+    for i, column in enumerate(hashes.get_columns()):
+        rows[:, i] = column.to_numpy()
+    h.update(rows)
 
 
 def frame_digest(frame: pl.DataFrame) -> str:

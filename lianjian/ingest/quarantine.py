@@ -297,10 +297,13 @@ def row_checks(src: Source, raw: pl.DataFrame, dates: DateBounds | None = None) 
         data[RAW + c.name] = k
         why[f"{WHY}{i:03d}_{c.name}"] = r
     frame = pl.DataFrame(data).with_columns(raw.select("_file", "_row"))
+    # a required column's reason only where one of its cells is blank: a column with none gives no
+    # reason, and building an all-null reason over every row cost ≈ 15 ms per column and million rows
+    # (docs/performance.md, "Reading and staging for less, again")
     required = {
         f"{WHY}{i:03d}_{c.name}_required": pl.when(pl.col(f"_v_{c.name}").is_null()).then(pl.lit(f"{c.name}: required value missing"))
         for i, c in enumerate(cols, start=1)
-        if c.required
+        if c.required and data[f"_v_{c.name}"].null_count()
     }
     frame = frame.with_columns(**required).with_columns([s.alias(n) for n, s in why.items()])
     # every reason column in check order: row problem, each column (value, then blank), then the rest
@@ -451,12 +454,12 @@ def _key_hash_duplicates(rows: pl.LazyFrame, key: list[str]) -> pl.Series:
     exactly. Only (hash, ``_ord``) of each row is held, and the shared hashes are found by sorting the
     hashes (cheaper than grouping millions of text keys)."""
     h = (pl.struct(key) if len(key) > 1 else pl.col(key[0])).hash(KEY_SEED).alias(HASH)
-    hashes = rows.select(h, ORD).collect(engine=STREAMING)
-    ordered = hashes.get_column(HASH).sort()
+    # the hashes alone first: most sources share none, and then no row's ``_ord`` is read at all
+    ordered = rows.select(h).collect(engine=STREAMING).get_column(HASH).sort()
     shared = ordered.filter((ordered == ordered.shift(1)).fill_null(False)).unique()
     if shared.len() == 0:
         return pl.Series(ORD, [], pl.Int64)
-    return hashes.filter(pl.col(HASH).is_in(shared.implode())).get_column(ORD)
+    return rows.filter(h.is_in(shared.implode())).select(ORD).collect(engine=STREAMING).get_column(ORD)
 
 
 def _duplicate_rows(src: Source, rows: pl.LazyFrame) -> tuple[pl.Series, pl.DataFrame]:
@@ -487,29 +490,41 @@ def _duplicate_rows(src: Source, rows: pl.LazyFrame) -> tuple[pl.Series, pl.Data
     return copies, conflicts
 
 
-def _ref_keys(c: Column, target: pl.LazyFrame) -> tuple[pl.DataFrame, list[str], list[str]]:
-    """The referenced keys (distinct) and the (left, right) join columns."""
-    tsrc, tcol = c.ref.split(".")
+def _ref_columns(c: Column) -> tuple[list[str], list[str]]:
+    """The (left, right) columns of a reference: the referencing row's and the referenced row's."""
+    tcol = c.ref.split(".")[1]
+    if c.ref_scope == "same_year":
+        return ["year", c.name], ["year", tcol]
+    if c.ref_scope == "same_year_unit":
+        return ["year", "unit_code", c.name], ["year", "unit_code", tcol]
+    if c.ref_scope == "unit":
+        return [REF_YEAR, "unit_code", c.name], ["year", "unit_code", tcol]
+    return [c.name], [tcol]
+
+
+def _ref_keys(c: Column, target: pl.LazyFrame) -> pl.DataFrame:
+    """The referenced keys (distinct), as columns ``_k0``, ``_k1``, … (``_ref_columns``' right side)."""
     frame = target
     if c.ref_filter == "leadership":
         frame = frame.filter(pl.col("position").cast(pl.String).is_in(LEADERSHIP_POSITIONS))
-    if c.ref_scope == "same_year":
-        right, left = ["year", tcol], ["year", c.name]
-    elif c.ref_scope == "same_year_unit":
-        right, left = ["year", "unit_code", tcol], ["year", "unit_code", c.name]
-    elif c.ref_scope == "unit":
-        right, left = ["year", "unit_code", tcol], [REF_YEAR, "unit_code", c.name]
-    else:
-        right, left = [tcol], [c.name]
+    right = _ref_columns(c)[1]
     keys = frame.select([pl.col(r).cast(pl.String) if r != "year" else pl.col(r) for r in right]).unique()
-    keys = keys.rename({r: f"_k{i}" for i, r in enumerate(right)}).collect(engine=STREAMING)
-    return keys, left, [f"_k{i}" for i in range(len(right))]
+    return keys.rename({r: f"_k{i}" for i, r in enumerate(right)}).collect(engine=STREAMING)
 
 
-def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame]) -> list[pl.DataFrame]:
+#: The referenced keys already worked out in one staging (``reference_problems``' ``known``): by the
+#: target frame's identity (the frame is kept in the value, so the identity is not reused) and the
+#: reference's column, scope and filter.
+KnownKeys = dict[tuple, tuple[pl.LazyFrame, pl.DataFrame]]
+
+
+def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known: KnownKeys | None = None) -> list[pl.DataFrame]:
     """For each reference column (contract order): ``_ord``, reason of every row whose target does not
     exist among ``targets`` (accepted rows of the referenced sources, or their candidates where noted;
-    a source's own candidates for a reference to itself). Null values are not references."""
+    a source's own candidates for a reference to itself). Null values are not references. ``known``:
+    the referenced keys of the same target frames already read (``stage_sources`` keeps them for a
+    whole staging: personnel's ids are referenced by a dozen columns of eight sources, and were read
+    and made distinct for each)."""
     src = checked.src
     rows = checked.rows.with_columns(_record_year(src).alias(REF_YEAR))
     out = []
@@ -518,7 +533,15 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame]) -> li
             continue
         tsrc = c.ref.split(".")[0]
         target = checked.candidates() if tsrc == src.name else targets[tsrc]
-        keys, left, right = _ref_keys(c, target)
+        slot = (id(target), c.ref, c.ref_scope, c.ref_filter)
+        if known is not None and slot in known and known[slot][0] is target:
+            keys = known[slot][1]
+        else:
+            keys = _ref_keys(c, target)
+            if known is not None and tsrc != src.name:
+                known[slot] = (target, keys)
+        left = _ref_columns(c)[0]
+        right = [f"_k{i}" for i in range(len(left))]
         if len(left) == 1:  # a plain membership test is cheaper than a join
             missing = rows.filter(pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(keys.get_column(right[0]).implode()))
         else:
@@ -539,33 +562,44 @@ class Staged:
     key: str | None = None  # its stage key (lianjian.ingest.stagecache), when staged with records
 
 
-def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.DataFrame) -> Staged:
+def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.DataFrame, known: KnownKeys | None = None) -> Staged:
     """References, then the accepted rows (lazy), the rejected rows with every reason and the raw row
-    as read (``rows_as_read``), and the per-file counts."""
+    as read (``rows_as_read``), and the per-file counts. ``known``: see ``reference_problems``."""
     src = checked.src
     extra = [checked.conflicts.rename({"reason": "_r910"})]
-    extra += [p.rename({"reason": f"_r95{i:03d}"}) for i, p in enumerate(reference_problems(checked, targets))]
+    extra += [p.rename({"reason": f"_r95{i:03d}"}) for i, p in enumerate(reference_problems(checked, targets, known))]
     extra = [e for e in extra if e.height]
     extra_bad = pl.concat([e.get_column(ORD) for e in extra]).unique() if extra else pl.Series(ORD, [], pl.Int64)
     is_rejected = pl.col(OWN).is_not_null() | pl.col(ORD).is_in(extra_bad.implode())
     is_copy = pl.col(ORD).is_in(checked.dup_copies.implode())
     schema = src.staged_schema()
     defaults = {c.name: c.default for c in src.columns if c.kind == "bool" and c.default is not None}
-    staged = checked.rows.filter(~is_rejected & ~is_copy).select(
+    bad = checked.rows.filter(is_rejected).select("_file", "_row", ORD, OWN).collect(engine=STREAMING)
+    # every row accepted (the usual case): no row to leave out of the staged table, nor to count by
+    # its fate — the counts are each file's rows (docs/performance.md, "Reading and staging for less,
+    # again")
+    clean = bad.height == 0 and checked.dup_copies.len() == 0
+    accepted = checked.rows if clean else checked.rows.filter(~is_rejected & ~is_copy)
+    staged = accepted.select(
         [(pl.col(n).fill_null(defaults[n]) if n in defaults else pl.col(n)).cast(dt) for n, dt in schema.items()]
     )
-    bad = checked.rows.filter(is_rejected).select("_file", "_row", ORD, OWN).collect(engine=STREAMING)
     for e in extra:  # one row per _ord in each: conflicts, then each reference in contract order
         bad = bad.join(e, on=ORD, how="left")
     reason_cols = [OWN] + [c for e in extra for c in e.columns if c != ORD]
     bad = bad.with_columns(
         pl.concat_str([pl.col(c) for c in reason_cols], separator=SEP, ignore_nulls=True).str.split(SEP).alias("_reasons")
     )
-    counts = checked.rows.group_by("_file").agg(
-        rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
-        rows_rejected=is_rejected.sum().cast(pl.Int64),
-        rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
-    ).collect(engine=STREAMING)
+    if clean:
+        counts = checked.rows.group_by("_file").agg(
+            rows_accepted=pl.len().cast(pl.Int64), rows_rejected=pl.lit(0, pl.Int64), rows_duplicate=pl.lit(0, pl.Int64)
+        )
+    else:
+        counts = checked.rows.group_by("_file").agg(
+            rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
+            rows_rejected=is_rejected.sum().cast(pl.Int64),
+            rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
+        )
+    counts = counts.collect(engine=STREAMING)
     return Staged(staged=staged, rejected=_rejected_rows(src, bad, checked.rows, files), report=_report_rows(src, counts, files))
 
 

@@ -231,7 +231,26 @@ def _header_map(src: Source, headers: list[str], rel: str, warnings: list[str]) 
     return out
 
 
+#: How many bytes of a CSV are read to find its header (``_csv_fields``): any real header fits.
+HEADER_BYTES = 1 << 16
+
+
 def _csv_fields(path: Path) -> list[str] | None:
+    """The cells of a CSV's first record (its header), or None when it has none. Parsed from the
+    file's first ``HEADER_BYTES``, cut after their last line end, when they hold the start of a second
+    record — the first one then ended in them: about 0.5 ms instead of 15–30 ms for Polars to open
+    the whole file for one row (docs/performance.md, "Reading and staging for less, again");
+    otherwise (a smaller file, a header longer than that, a quote left open) from the whole file."""
+    with path.open("rb") as f:
+        block = f.read(HEADER_BYTES)
+    end = block.rfind(b"\n")
+    if len(block) == HEADER_BYTES and end > 0:
+        try:
+            head = pl.read_csv(block[: end + 1], has_header=False, n_rows=2, infer_schema=False, truncate_ragged_lines=True)
+        except pl.exceptions.PolarsError:
+            head = None
+        if head is not None and head.height == 2:
+            return [v if v is not None else "" for v in head.row(0)]
     head = pl.read_csv(path, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True)
     if head.width == 0 or head.height == 0:
         return None
@@ -457,21 +476,35 @@ def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
     return quarantine.checked_schema(src)
 
 
+#: The columns of checked rows a part does not store: every row of a part has its file's ``_file``,
+#: and ``_ord`` counts the file's rows from 0 across its parts in order — ``scan_parts`` puts both
+#: back (writing them was a fifth of a part's write: docs/performance.md, "Reading and staging for
+#: less, again").
+GIVEN_BY_PLACE = ("_file", ORD)
+
+
 def write_part(checked: pl.DataFrame, part: Path) -> None:
     """Write checked rows (``checked_schema``) as a part (0600), without the columns none of whose
     rows has a value: most of the cells as read (``_in_<column>``), ``_own``, ``_unparsed`` and
     ``_problem`` are null in every row of most parts, and writing 16 empty columns cost a quarter of
-    a part's write (docs/performance.md, "Staging's fixed costs"). ``scan_parts`` puts them back."""
+    a part's write (docs/performance.md, "Staging's fixed costs"); nor ``GIVEN_BY_PLACE``, the file
+    and the position of each row. ``scan_parts`` puts them back."""
+    checked = checked.drop(GIVEN_BY_PLACE)
     if checked.height:
-        checked = checked.drop([n for n in checked.columns if n != ORD and checked.get_column(n).null_count() == checked.height])
+        checked = checked.drop([n for n in checked.columns if checked.get_column(n).null_count() == checked.height])
     checked.write_parquet(part, **PART_OPTIONS)
     make_private(part)
 
 
-def scan_parts(src: Source, parts: list[Path], dates: DateBounds | None = None) -> pl.LazyFrame:
-    """The checked rows of ``parts`` (``write_part``), every column of ``checked_schema`` in its
-    order: a column a part left out (null in each of its rows) is null there."""
-    return pl.scan_parquet(parts, schema=checked_schema(src, dates), missing_columns="insert")
+def scan_parts(src: Source, parts: list[Path], file: str, dates: DateBounds | None = None) -> pl.LazyFrame:
+    """The checked rows of ``parts`` (``write_part``), the parts of ONE landing file (``file``, its
+    path in the landing zone) in their order, every column of ``checked_schema`` in its order: a
+    column a part left out (null in each of its rows) is null there; ``_file`` is ``file`` and
+    ``_ord`` each row's position among the parts' rows."""
+    schema = checked_schema(src, dates)
+    stored = pl.Schema({n: t for n, t in schema.items() if n not in GIVEN_BY_PLACE})
+    scan = pl.scan_parquet(parts, schema=stored, missing_columns="insert", row_index_name=ORD)
+    return scan.with_columns(pl.lit(file, pl.String).alias("_file"), pl.col(ORD).cast(pl.Int64)).select(list(schema))
 
 
 def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> Iterator[pl.DataFrame]:
@@ -488,10 +521,10 @@ def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl
             have += take
             batch = batch.slice(take)
             if have == size:
-                yield pl.concat(held, rechunk=True)
+                yield pl.concat(held).rechunk()
                 held, have = [], 0
     if have:
-        yield pl.concat(held, rechunk=True)
+        yield pl.concat(held).rechunk()
 
 
 def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
@@ -740,7 +773,7 @@ class SourceRead:
         frames, base = [], 0
         for f in self.files:
             if f.parts:
-                frames.append(scan_parts(SOURCES[self.name], f.parts, self.dates).with_columns(pl.col(ORD) + base))
+                frames.append(scan_parts(SOURCES[self.name], f.parts, f.entry["file"], self.dates).with_columns(pl.col(ORD) + base))
             base += f.rows
         if not frames:
             return pl.LazyFrame(schema=checked_schema(SOURCES[self.name], self.dates))
