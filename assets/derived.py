@@ -151,8 +151,8 @@ def _computed(context: AssetExecutionContext, lianjian: LianjianSettings, name: 
     years = context_years(context)
     if enabled(context.run.run_config):
         ahead = work_ahead()
-        ahead.start(context.run_id, _others_ahead(context, lianjian, name, years), own=name)
-        future = ahead.take(context.run_id, name, _ahead_key(lianjian, name, years, today))
+        ahead.start(context.run.run_id, _others_ahead(context, lianjian, name, years), own=name)
+        future = ahead.take(context.run.run_id, name, _ahead_key(lianjian, name, years, today))
         if future is not None:
             return future.result()
     return _collect(plan(lianjian.load_rules(), today, **frames), years)
