@@ -2,7 +2,9 @@
 "三个规定" report statistics, R9 the monthly "三个规定" notice, R10 the review leads (a restricted
 output). Thin wrappers: the logic is in ``lianjian.scoring.{talks,cases,reports,monthly,leads}``;
 each asset reads staged tables, loads the rules file from the ``lianjian`` resource, and returns the
-table sorted by its key.
+table sorted by its key. The steps do not depend on each other: in a run whose steps share one
+process, the first of them starts the others' computations on a worker thread and each later step
+takes its table from there (``PLANS``, pipelines/ahead.py), so two of them run at a time.
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.
