@@ -168,10 +168,14 @@ def _done(
     today: dt.date | None = None,
     **counts: pl.Expr,
 ) -> pl.DataFrame:
-    """The table ``name`` for the run's years (``_computed``, from the step's loaded ``frames``), and a
-    few counts (never a person) recorded on each year's materialization — that year's counts, not
-    the whole run's."""
-    out = _computed(context, lianjian, name, frames, today)
+    """The table ``name`` for the run's years (``_computed``, from the step's loaded ``frames``), with
+    a few counts recorded (``_record``)."""
+    return _record(context, _computed(context, lianjian, name, frames, today), **counts)
+
+
+def _record(context: AssetExecutionContext, out: pl.DataFrame, **counts: pl.Expr) -> pl.DataFrame:
+    """Record a few counts of ``out`` (never a person) on each year's materialization — that year's
+    counts, not the whole run's — and return it."""
     if counts:
         per_year = out.group_by("year").agg(**{k: e.cast(pl.Int64) for k, e in counts.items()})
         by_year = {row.pop("year"): row for row in per_year.iter_rows(named=True)}
