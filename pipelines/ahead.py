@@ -20,11 +20,13 @@ is unchanged; the worker only computes a frame.
 
 The worker runs only when the run's steps share one process (the default executor; a multiprocess
 run's steps each have their own) and two things may run at a time (``$LIANJIAN_PARALLEL_YEARS``,
-lianjian/threads.py: ``1`` runs everything one after the other, as before).
+lianjian/threads.py: ``1`` runs everything one after the other, as before); ``$LIANJIAN_WORK_AHEAD=0``
+turns it off alone.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,12 +39,19 @@ from lianjian.threads import year_workers
 LANES = 1
 
 
+#: Turn the worker off (``0``): every derived step computes its own table, one after the other, the
+#: rest of the run unchanged (to compare a run with and without it; ``$LIANJIAN_PARALLEL_YEARS=1``
+#: turns it off too, with the years).
+ENV = "LIANJIAN_WORK_AHEAD"
+
+
 def enabled(run_config: dict | None) -> bool:
-    """Whether a run of this configuration computes ahead: its steps share one process and two
-    things may run at a time (``$LIANJIAN_PARALLEL_YEARS`` is not ``1``)."""
+    """Whether a run of this configuration computes ahead: its steps share one process, two things
+    may run at a time (``$LIANJIAN_PARALLEL_YEARS`` is not ``1``) and ``$LIANJIAN_WORK_AHEAD`` is not
+    ``0``."""
     from pipelines.executor import in_process
 
-    return in_process(run_config) and year_workers() > 1
+    return os.environ.get(ENV, "1") != "0" and in_process(run_config) and year_workers() > 1
 
 
 class WorkAhead:

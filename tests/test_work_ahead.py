@@ -17,6 +17,7 @@ import dagster as dg
 from assets import derived
 from lianjian.contract import SOURCES
 from lianjian.threads import WORKERS_ENV
+from pipelines.ahead import ENV as AHEAD_ENV
 from pipelines.ahead import WorkAhead, enabled, work_ahead
 from pipelines.partitions import range_tags
 from pipelines.resources import local_resources
@@ -150,6 +151,9 @@ def test_a_multiprocess_run_does_not_compute_ahead(monkeypatch):
     assert enabled(None) and enabled({"execution": {"config": {"in_process": {}}}})
     assert not enabled({"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}})
     monkeypatch.setenv(WORKERS_ENV, "1")
+    assert not enabled(None)
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    monkeypatch.setenv(AHEAD_ENV, "0")
     assert not enabled(None)
 
 
