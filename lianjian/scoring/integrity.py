@@ -21,7 +21,7 @@ import polars as pl
 
 from lianjian.contract import PUBLISHED
 from lianjian.rules_config import Rules
-from lianjian.scoring.common import active, materialize, rounded, total_and_grade, year_of, years_of
+from lianjian.scoring.common import IN_MEMORY, active, materialize, rounded, total_and_grade, year_of, years_of
 from lianjian.scoring.evidence import IntegrityFacts, integrity_evidence, record_id
 
 TABLE = PUBLISHED["integrity_assessment"]
@@ -267,7 +267,8 @@ def integrity_assessment(
     """R2 廉洁从检评估 (连云港意见 二（四）、三（四）): one row per person active in Y, and the
     evidence rows (R8) behind it. Returns (integrity_assessment, evidence), both lazy, sorted by key."""
     (people,) = materialize(
-        active(roster).select("year", "unit_code", "dept_code", "person_id", "name", pl.col("position").cast(pl.String))
+        active(roster).select("year", "unit_code", "dept_code", "person_id", "name", pl.col("position").cast(pl.String)),
+        engine=IN_MEMORY,
     )
     years = years_of(people)
     settings = integrity_settings(rules, years)
@@ -279,6 +280,7 @@ def integrity_assessment(
         case_deductions(cases, settings, years),
         violation_deductions(violations, rules, years),
         veto(violations, rules),
+        engine=IN_MEMORY,
     )
     cases_capped = case_deduction(case_facts, settings)
     violation_points = violation_facts.group_by(KEY).agg(pl.col("points").sum().alias("violation_points"))
