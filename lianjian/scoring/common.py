@@ -192,13 +192,15 @@ def years_of(frame: pl.LazyFrame, col: str = "year") -> list[int]:
 
 
 #: The Polars engine R2 and R3 compute a year with (``materialize``'s ``engine``; the collects of a
-#: year in assets/assessed.py). Polars 2 runs a query on its streaming engine unless told otherwise;
-#: a year of R2 or R3 is many joins, group-bys and a sort over frames mostly held in memory already
-#: (``materialize``), where the streaming engine's pipelines cost more CPU and memory than they
-#: save: 1/6 of national, five years one at a time, R2 6.5 → 5.2 CPU-s and 1.13 → 0.79 GB, R3
-#: 4.4 → 3.8 CPU-s and 0.65 → 0.49 GB, the same rows (docs/performance.md, "The rules' computations
-#: for less CPU"). The scans of the large staged tables that a step reads once (the cases) keep the
-#: default: they cost the same either way.
+#: year in assets/assessed.py), and R1 its obligations before matching them to the talks. Polars 2
+#: runs a query on its streaming engine unless told otherwise; a year of R2 or R3 is many joins,
+#: group-bys and a sort over frames mostly held in memory already (``materialize``), where the
+#: streaming engine's pipelines cost more CPU and memory than they save: 1/6 of national, five
+#: years one at a time, R2 7.1 → 5.6–6.1 CPU-s and 1.13 → 0.78 GB, R3 4.4 → 3.6–3.8 CPU-s and
+#: 0.65 → 0.47 GB; R1 2.4 → 2.25 CPU-s, the same memory; the same rows (docs/performance.md, "The
+#: rules' computations for less CPU"). Left with the default: the scans of the large staged tables
+#: a step reads once (the cases: the same cost either way), R1's matching (more memory in-memory)
+#: and case quality (R6: more CPU in-memory, 1.3 → 1.9 CPU-s at 1/6 of national).
 IN_MEMORY = "in-memory"
 
 
