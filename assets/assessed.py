@@ -33,6 +33,7 @@ import polars as pl
 from lianjian.contract import INTERNAL, PUBLISHED
 from lianjian.files import read_json, run_tmpdir
 from lianjian.publish.lineage import dagster_column_lineage
+from lianjian.scoring.common import IN_MEMORY
 from lianjian.scoring.evidence import assessment_evidence, merged_evidence
 from lianjian.scoring.integrity import deducting_cases, integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment, special_case_candidates
@@ -149,21 +150,32 @@ def _year_by_year(
     if read_once is not None and years:
         others = {**others, **{name: lf.collect().lazy() for name, lf in read_once(years, **others).items()}}
 
+    per_year = {name: lf for name, lf in yearly.items() if name in with_year}
+    fixed = {**others, **{name: lf for name, lf in yearly.items() if name not in with_year}}
+
     def one_year(year: int) -> None:
-        this_year = pl.col("year") == year
-        ins = {name: lf.filter(this_year) if name in with_year else lf for name, lf in yearly.items()}
-        table, facts = score(**ins, **others)
-        # collected together so that what both read is computed once
-        t, e = pl.collect_all([table.filter(this_year), facts.filter(this_year)])
-        table_years.add(year, _sorted(t, table_name))
+        t, e = score_year(score, table_name, year, per_year, fixed)
+        table_years.add(year, t)
         del t
-        evidence_years.add(year, assessment_evidence(e.lazy()).collect())
+        evidence_years.add(year, e)
         del e
 
     # the years are independent: two at a time fill both cores (lianjian/threads.py), each spilled
     # as soon as it is computed
     each_year(one_year, years)
     return table_years, evidence_years, computed
+
+
+def score_year(score, table_name: str, year: int, yearly: dict[str, pl.LazyFrame], others: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One year of R2 or R3 (``score``: ``integrity_assessment`` or ``responsibility_assessment``):
+    its table sorted by its key and its evidence rows in ``assessment_evidence``'s order, from that
+    year's rows of the ``yearly`` inputs (those with a ``year`` column) and the ``others`` as they
+    are. Computed with the in-memory engine (``lianjian.scoring.common.IN_MEMORY``)."""
+    this_year = pl.col("year") == year
+    table, facts = score(**{name: lf.filter(this_year) for name, lf in yearly.items()}, **others)
+    # collected together so that what both read is computed once
+    t, e = pl.collect_all([table.filter(this_year), facts.filter(this_year)], engine=IN_MEMORY)
+    return _sorted(t, table_name), assessment_evidence(e.lazy()).collect(engine=IN_MEMORY)
 
 
 def _kept_years(

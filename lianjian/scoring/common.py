@@ -191,10 +191,24 @@ def years_of(frame: pl.LazyFrame, col: str = "year") -> list[int]:
     return frame.select(pl.col(col).unique()).collect().get_column(col).drop_nulls().cast(pl.Int64).to_list()
 
 
-def materialize(*frames: pl.LazyFrame) -> list[pl.LazyFrame]:
+#: The Polars engine R2 and R3 compute a year with (``materialize``'s ``engine``; the collects of a
+#: year in assets/assessed.py), and R1 its obligations before matching them to the talks. Polars 2
+#: runs a query on its streaming engine unless told otherwise; a year of R2 or R3 is many joins,
+#: group-bys and a sort over frames mostly held in memory already (``materialize``), where the
+#: streaming engine's pipelines cost more CPU and memory than they save: 1/6 of national, five
+#: years one at a time, R2 7.1 → 5.6–6.1 CPU-s and 1.13 → 0.78 GB, R3 4.4 → 3.6–3.8 CPU-s and
+#: 0.65 → 0.47 GB; R1 2.4 → 2.25 CPU-s, the same memory; the same rows (docs/performance.md, "The
+#: rules' computations for less CPU"). Left with the default: the scans of the large staged tables
+#: a step reads once (the cases: the same cost either way), R1's matching (more memory in-memory)
+#: and case quality (R6: more CPU in-memory, 1.3 → 1.9 CPU-s at 1/6 of national).
+IN_MEMORY = "in-memory"
+
+
+def materialize(*frames: pl.LazyFrame, engine: str = "auto") -> list[pl.LazyFrame]:
     """Collect intermediate frames that several outputs share, once, and hand them back as lazy frames
     over memory. A plan that reuses a frame many times (a table and the evidence rows behind it) is
     otherwise recomputed, or cached poorly, at each use. One after the other, not with
     ``pl.collect_all``: at province scale collecting R3's four shared frames together took 2.9 s
-    against 0.55 s one by one (Polars 2.1; docs/performance.md)."""
-    return [f.collect().lazy() for f in frames]
+    against 0.55 s one by one (Polars 2.1; docs/performance.md). ``engine``: Polars' (``IN_MEMORY``
+    for R2 and R3)."""
+    return [f.collect(engine=engine).lazy() for f in frames]

@@ -50,7 +50,7 @@ import polars as pl
 
 from lianjian.contract import ENUMS, PUBLISHED, one_empty
 from lianjian.rules_config import Rules
-from lianjian.scoring.common import years_of
+from lianjian.scoring.common import IN_MEMORY, materialize, years_of
 
 EVIDENCE = PUBLISHED["assessment_evidence"]
 
@@ -124,7 +124,10 @@ def finish_evidence(
     followed by a dot), in the published schema.
     ``years``: every year the parts may hold (a superset is fine); when omitted they are read off the
     parts, which computes them once more."""
-    ev = pl.concat([p.select(PART_COLUMNS) for p in parts] or [empty_part()], how="vertical")
+    # computed once: the distinct triples below and the rows joined to their basis both read it, and
+    # as one plan Polars computed the parts twice (1/6 of national, a year of R2's evidence: 0.31 ->
+    # 0.21 CPU-s; docs/performance.md, "The rules' computations for less CPU")
+    (ev,) = materialize(pl.concat([p.select(PART_COLUMNS) for p in parts] or [empty_part()], how="vertical"), engine=IN_MEMORY)
     years = years_of(ev) if years is None else years
     basis = _basis_table(rules, years)
     # the basis depends on (year, subject_kind, rule) alone: match the few distinct triples, then

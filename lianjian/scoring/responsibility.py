@@ -23,6 +23,7 @@ import polars as pl
 from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.rules_config import Rules
 from lianjian.scoring.common import (
+    IN_MEMORY,
     active,
     dept_heads,
     is_leadership,
@@ -111,7 +112,8 @@ def scope_violations(
             year_of(pl.col("decided_date")).alias("year"), pl.col("severity").cast(pl.String).alias("severity")
         )
         .join(roster.select("year", "person_id", "unit_code", "dept_code"), on=["year", "person_id"], how="inner")
-        .select("year", "violation_id", "person_id", "unit_code", "dept_code", "severity")
+        .select("year", "violation_id", "person_id", "unit_code", "dept_code", "severity"),
+        engine=IN_MEMORY,
     )
     s = subjects.select(SUBJECT)
     unit_wide = s.filter(pl.col("subject_kind").is_in(["party_group", "secretary", "discipline_group"])).join(
@@ -566,7 +568,7 @@ def responsibility_assessment(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """R3 党风廉政考核 (庆城办法 第四条至第十三条；连云港意见 五): one row per subject and year, and the
     evidence rows (R8). Returns (responsibility_assessment, evidence), both lazy, sorted by key."""
-    (subjects,) = materialize(responsibility_subjects(units, roster, departments))
+    (subjects,) = materialize(responsibility_subjects(units, roster, departments), engine=IN_MEMORY)
     years = years_of(subjects)
     settings = responsibility_settings(rules, years)
     scope = scope_violations(subjects, roster, departments, violations)
@@ -576,6 +578,7 @@ def responsibility_assessment(
         vote_scores(democratic_votes, settings),
         scope_deductions(scope, rules, years),
         responsibility_veto(subjects, scope, violations, rules, years),
+        engine=IN_MEMORY,
     )
     scope_capped = scope_deduction(scope_facts, settings)
 
