@@ -190,7 +190,9 @@ def _year_reports(
 ) -> Iterator[Report]:
     years = [year]
     scopes = scopes_df.lazy()
-    own = scopes.filter(pl.col("depth") == 0)  # lists of people: the report's unit itself
+    # lists of people: the report's unit itself. A roll-up lists those of its own unit, as the unit's
+    # own report does, so they are computed once per unit, keyed by the unit's own report (OWN_BLOCKS)
+    own = scopes.filter(pl.col("depth") == 0).select(report_key="unit_code", unit_code="unit_code").unique()
     near = scopes.filter(pl.col("depth") <= 1)  # "三个规定": the unit and its direct children
     metrics = s.unit_metrics(inputs, years)
     report_keys = scopes_df["report_key"].unique().implode()  # a filter keeps the rows' order, a semi join need not
@@ -239,16 +241,18 @@ def _year_reports(
     units = inputs.units  # each unit's name, level and parent as Python values once (not a frame row per report)
     unit_of = {r[0]: r for r in units.select("unit_code", "unit_name", "level", "parent_code").iter_rows()}
     covered = scopes_df.group_by("report_key").agg(n=pl.len(), report_unit=pl.first("report_unit"), rollup=pl.first("rollup"))
-    for report_key, n_units, report_unit, rollup in covered.sort("report_key").iter_rows():  # one per report
+    # a unit's own report, then its roll-up (which shows the same lists of its own unit: their
+    # worksheet parts are deflated once, xlsx.zip_bytes)
+    for report_key, n_units, report_unit, rollup in covered.sort("report_unit", "rollup").iter_rows():  # one per report
         _, unit_name, level, parent = unit_of[report_unit]
         parent_name = unit_of[parent][1] if parent in unit_of else None
-        key = (report_key, year)
+        key, own_key = (report_key, year), (report_unit, year)
 
         def part(name: str) -> pl.DataFrame:
-            return split[name].get(key, empties[name])
+            return split[name].get(own_key if name in OWN_BLOCKS else key, empties[name])
 
         def rend(name: str) -> Rendered | None:
-            return rendered[name].get(key)
+            return rendered[name].get(own_key if name in OWN_BLOCKS else key)
 
         def chart(name: str) -> tuple:
             return charts[name].get(key, NO_CHART_DATA[name])
@@ -269,6 +273,14 @@ def _year_reports(
             metrics=metric_values,
             sections=_sections(part, rend, chart, inputs, bool(rollup), year, metric_values),
         )
+
+
+#: The blocks that list the people (or rows) of the report's own unit only — in a roll-up too
+#: ("（仅本单位）"): their frames are computed once per unit, under the unit's own report key, and a
+#: roll-up shows its unit's.
+OWN_BLOCKS = frozenset(
+    {"integrity_poor", "responsibility_subjects", "talks_by_department", "talks_todo", "special_pending", "leader_cases"}
+)
 
 
 def _lists(frame: pl.DataFrame, *columns: str | pl.Expr) -> Iterator[tuple[tuple[str, int], tuple]]:

@@ -23,6 +23,7 @@ import re
 import struct
 import sys
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -461,7 +462,7 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
     for name, data in parts.items():
         if len(data) * 1.05 > _ZIP32_LIMIT or offset > _ZIP32_LIMIT:
             raise ValueError(f"工作簿部件 {name}: 超过 2 GiB，无法写入 — the workbook is too large for a zip without ZIP64")
-        local, record = _entry_shared(name, data) if len(data) <= _SHARED_PART else _entry(name, data)
+        local, record = _entry_shared(name, data) if len(data) <= _SHARED_PART else _entry(name, data, _deflate_recent(data))
         out.append(local)
         central.append(record[0] + _OFFSET.pack(offset) + record[1])
         offset += len(local)
@@ -473,10 +474,11 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
 _OFFSET = struct.Struct("<L")
 
 
-def _entry(name: str, data: bytes) -> tuple[bytes, tuple[bytes, bytes]]:
+def _entry(name: str, data: bytes, deflated: tuple[int, bytes] | None = None) -> tuple[bytes, tuple[bytes, bytes]]:
     """One part's local record (header, name, deflated data) and its central record cut around the
-    local record's offset (the only field that depends on where the part lies in the archive)."""
-    crc, packed = _deflate(data)
+    local record's offset (the only field that depends on where the part lies in the archive).
+    ``deflated``: ``_deflate(data)`` when already made."""
+    crc, packed = deflated or _deflate(data)
     fname = name.encode("ascii")
     local = _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE, crc, len(packed), len(data), len(fname), 0)
     record = _CENTRAL.pack(
@@ -484,6 +486,27 @@ def _entry(name: str, data: bytes) -> tuple[bytes, tuple[bytes, bytes]]:
         crc, len(packed), len(data), len(fname), 0, 0, 0, 0, _ATTR, 0,
     )
     return b"".join([local, fname, packed]), (record[: -_OFFSET.size], fname)
+
+
+#: How many large parts ``_deflate_recent`` keeps deflated: a roll-up's workbook follows its unit's
+#: own one, a dozen parts each, so a few dozen suffice; each holds its part and its deflated copy.
+_RECENT_PARTS = 32
+_recent: OrderedDict[int, tuple[bytes, tuple[int, bytes]]] = OrderedDict()
+
+
+def _deflate_recent(data: bytes) -> tuple[int, bytes]:
+    """``_deflate(data)``, made once for the very same bytes object in the last ``_RECENT_PARTS``
+    large parts: a roll-up's sheets of its own unit's lists are the objects its unit's own
+    workbook held (build.OWN_BLOCKS), under another sheet number — looked up by identity, not by
+    content, so a part is never hashed or compared."""
+    hit = _recent.get(id(data))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    deflated = _deflate(data)
+    _recent[id(data)] = (data, deflated)  # the part held, so its id is not reused while it is here
+    if len(_recent) > _RECENT_PARTS:
+        _recent.popitem(last=False)
+    return deflated
 
 
 # Most small parts are the same in every workbook of a kind (content types, styles, the 说明 sheet,
