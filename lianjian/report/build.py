@@ -13,7 +13,7 @@ from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.report import sections as s
 from lianjian.report.fmt import UNGRADED, zh
 from lianjian.report.load import ReportInputs, materialized
-from lianjian.report.html import row_html_expr, table_head
+from lianjian.report.html import plain_columns, row_html_expr, table_head
 from lianjian.report.model import Block, Chart, Rendered, Report, Section, source_note
 from lianjian.report.quality import unit_year_counts
 from lianjian.report.scope import report_scopes, subtree_pairs
@@ -60,7 +60,8 @@ def _prerender(
     if frame.height == 0:
         return {}
     display = tuple((c, t) for c, t in frame.schema.items() if c not in KEYS)
-    row_html, cleaned, row_xml, aggs, parts = _render_exprs(display, keep, key, tables)
+    plain = plain_columns(frame.select(c for c, _ in display))
+    row_html, cleaned, row_xml, aggs, parts = _render_exprs(display, keep, key, tables, plain)
     grouped = (
         frame.select(*KEYS, row_html, *cleaned)
         .with_columns(_row=(pl.int_range(pl.len()).over(KEYS) + 2).cast(pl.String))
@@ -77,21 +78,25 @@ def _prerender(
 
 @lru_cache(maxsize=256)
 def _render_exprs(
-    display: tuple[tuple[str, pl.DataType], ...], keep: tuple[str, ...], key: str, tables: tuple[str, ...]
+    display: tuple[tuple[str, pl.DataType], ...],
+    keep: tuple[str, ...],
+    key: str,
+    tables: tuple[str, ...],
+    plain: frozenset[str] = frozenset(),
 ) -> tuple[pl.Expr, list[pl.Expr], pl.Expr, list[pl.Expr], list[pl.Expr]]:
-    """``_prerender``'s expressions for one kind of block (its columns, their types, its table),
-    made once per process instead of for every year and task (a few hundred ``pl.lit``, ≈ 3 ms a
-    kind)."""
+    """``_prerender``'s expressions for one kind of block (its columns, their types, its table,
+    which of its text columns need no escape: html.plain_columns), made once per process instead
+    of for every year and task (a few hundred ``pl.lit``, ≈ 3 ms a kind)."""
     schema = dict(display)
     columns = tuple(schema)
-    cleaned, cleaned_schema = clean_columns(schema)
+    cleaned, cleaned_schema = clean_columns(schema, plain)
     aggs = [pl.col("_html").str.join("\n"), pl.col("_xml").str.join(""), *width_exprs(list(columns)), pl.len().alias("_n")]
     table = pl.concat_str([pl.lit(table_head(columns, key, tables)), pl.col("_html"), pl.lit("\n</tbody></table>")])
     sheet = sheet_expr(columns, source_note(*tables), pl.col("_n"), pl.col("_xml"), [pl.col(f"_w{j}") for j in range(len(columns))])
     return (
-        row_html_expr(schema, keep).alias("_html"),
+        row_html_expr(schema, keep, plain).alias("_html"),
         cleaned,
-        row_xml_expr(cleaned_schema).alias("_xml"),
+        row_xml_expr(cleaned_schema, plain).alias("_xml"),
         aggs,
         [table.cast(pl.Binary).alias("_table"), sheet.cast(pl.Binary).alias("_sheet")],  # handed over as UTF-8 bytes
     )

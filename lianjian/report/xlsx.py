@@ -60,10 +60,11 @@ class Sheet:
     xml: bytes | None = None  # the whole worksheet part (UTF-8), when already rendered
 
 
-def clean_columns(schema: pl.Schema | dict) -> tuple[list[pl.Expr], dict[str, pl.DataType]]:
+def clean_columns(schema: pl.Schema | dict, plain: frozenset[str] = frozenset()) -> tuple[list[pl.Expr], dict[str, pl.DataType]]:
     """``clean`` as one expression per column (each keeps its name), and the schema they give: lists
     joined to text, other types a worksheet cannot hold as they are cast to text, characters XML
-    cannot hold removed and line ends as LF (XML reads CR as LF)."""
+    cannot hold removed and line ends as LF (XML reads CR as LF). ``plain``: text columns known to
+    hold no control character (html.plain_columns), kept as they are."""
     exprs: list[pl.Expr] = []
     out: dict[str, pl.DataType] = {}
     for name, dtype in schema.items():
@@ -72,7 +73,7 @@ def clean_columns(schema: pl.Schema | dict) -> tuple[list[pl.Expr], dict[str, pl
             expr, dtype = expr.cast(pl.List(pl.String)).list.join(", "), pl.String()
         elif not (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Date)):
             expr, dtype = expr.cast(pl.String), pl.String()
-        if dtype == pl.String:
+        if dtype == pl.String and name not in plain:
             expr = expr.str.replace_all(ILLEGAL_XML, "").str.replace_all("\r\n?", "\n")
         exprs.append(expr.alias(name))
         out[name] = dtype
@@ -106,10 +107,13 @@ def _inline(text: str, style: int = 0) -> str:
     return f'<c t="inlineStr"{s}><is><t xml:space="preserve">{xml_text(text)}</t></is></c>'
 
 
-def _cell_expr(name: str, dtype: pl.DataType, ref: str) -> pl.Expr:
-    """The XML of one column's cells ('' for a null): refs are '<letter><row>'."""
+def _cell_expr(name: str, dtype: pl.DataType, ref: str, plain: bool = False) -> pl.Expr:
+    """The XML of one column's cells ('' for a null): refs are '<letter><row>'. ``plain``: a text
+    column none of whose values needs an escape or starts like a formula (html.plain_columns)."""
     col = pl.col(name)
     head = [pl.lit(f'<c r="{ref}'), pl.col("_row")]
+    if dtype == pl.String and plain:
+        return pl.concat_str([*head, pl.lit('" t="inlineStr"><is><t xml:space="preserve">'), col, pl.lit("</t></is></c>")]).fill_null("")
     if dtype == pl.String:
         style = pl.when(formula_like(col)).then(pl.lit(f'" s="{QUOTE_STYLE}')).otherwise(pl.lit(""))
         xml = pl.concat_str(
@@ -149,11 +153,12 @@ def text_width(text: str) -> int:
     return len(text) + (len(text.encode("utf-8")) - len(text)) // 2
 
 
-def row_xml_expr(schema: pl.Schema | dict) -> pl.Expr:
+def row_xml_expr(schema: pl.Schema | dict, plain: frozenset[str] = frozenset()) -> pl.Expr:
     """One ``<row>`` per row of a frame already passed through ``clean``; needs a String column
-    ``_row`` with the sheet row number (2 for the first data row)."""
+    ``_row`` with the sheet row number (2 for the first data row). ``plain``: text columns known
+    to need no escape (html.plain_columns)."""
     letters = [column_letter(j) for j in range(1, len(schema) + 1)]
-    cells = [_cell_expr(c, t, letters[j]) for j, (c, t) in enumerate(schema.items())]
+    cells = [_cell_expr(c, t, letters[j], c in plain) for j, (c, t) in enumerate(schema.items())]
     return pl.concat_str([pl.lit('<row r="'), pl.col("_row"), pl.lit('">'), *cells, pl.lit("</row>")])
 
 
