@@ -435,10 +435,12 @@ def test_the_notices_are_written_while_the_workers_build_the_reports(tmp_path, m
             self.real.shutdown(**kw)
 
     monkeypatch.setattr(report, "_pool", lambda *args: Pool(*args))
-    real_index = report.render_index
+    real_index, real_quality = report.render_index, report._index_quality
     monkeypatch.setattr(report, "render_index", lambda *a, **kw: order.append("index") or real_index(*a, **kw))
+    monkeypatch.setattr(report, "_index_quality", lambda *a: order.append("index quality") or real_quality(*a))
     write_reports(both, workers=2, alongside=lambda: order.append("notices") or write_notices(both))
-    assert order[0].startswith("handed out") and order[1:] == ["notices", "shut down", "index"]
+    # the index page's whole-run data quality too is worked out while the workers build the reports
+    assert order[0].startswith("handed out") and order[1:] == ["notices", "index quality", "shut down", "index"]
     assert tree_bytes(both / "reports") == tree_bytes(one / "reports")
     assert 'href="notices.html"' in (both / "reports" / "index.html").read_text(encoding="utf-8")
 
@@ -1090,3 +1092,23 @@ def test_the_roster_is_made_one_row_per_person_and_year_once_for_every_source(mo
     counts = quality.unit_year_counts(warehouse, rejected)
     assert len(made) == 1
     assert counts.height > 0 and set(counts["source"]) >= {"talks", "personnel"}
+
+
+def test_with_several_workers_the_years_are_cut_into_enough_tasks_for_each_worker():
+    """The last task runs alone once the other worker has nothing left: with several workers, each
+    year's reports are cut into enough runs for ``TASKS_PER_WORKER`` tasks per worker (five years of
+    667 reports on two workers: ten tasks of 333–334, not five of 667, three for one worker and two
+    for the other), and into runs of at most ``CHUNK_REPORTS`` at any size; one process keeps a
+    year whole. Every report of every year is in exactly one task."""
+    from lianjian.report import CHUNK_REPORTS, TASKS_PER_WORKER, _tasks
+
+    keys = [f"U{i:04d}" for i in range(667)]
+    years = [2021, 2022, 2023, 2024, 2025]
+    known = {y: {} for y in years}
+    two = _tasks(keys, years, known, True, workers=2)
+    assert len(two) == 10 >= TASKS_PER_WORKER * 2 and {len(t.report_keys) for t in two} == {333, 334}
+    assert sorted(k for t in two if t.year == 2023 for k in t.report_keys) == keys
+    assert [(t.year, t.report_keys) for t in _tasks(keys, years, known, True)] == [(y, None) for y in years]
+    national = _tasks([f"U{i:04d}" for i in range(4002)], years, known, True, workers=2)
+    assert len(national) == 25 and max(len(t.report_keys) for t in national) <= CHUNK_REPORTS
+    assert len(_tasks(["A", "B"], [2024], {2024: {}}, True, workers=2)) == 2  # never a run without a report

@@ -109,8 +109,8 @@ def plain_columns(frame: pl.DataFrame) -> frozenset[str]:
     texts = [c for c, t in frame.schema.items() if t == pl.String]
     if not texts or frame.height == 0:
         return frozenset(texts)
-    found = frame.select(pl.col(c).str.contains(SPECIAL_TEXT).any() for c in texts).row(0)
-    return frozenset(c for c, special in zip(texts, found) if not special)
+    found = frame.select(pl.col(c).str.contains(SPECIAL_TEXT).any() for c in texts)
+    return frozenset(c for c, special in zip(texts, found.get_columns()) if not special.item())
 
 
 def row_html_expr(schema: pl.Schema | dict, keep: tuple[str, ...] = (), plain: frozenset[str] = frozenset()) -> pl.Expr:
