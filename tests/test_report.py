@@ -1098,9 +1098,10 @@ def test_with_several_workers_the_years_are_cut_into_enough_tasks_for_each_worke
     """The last task runs alone once the other worker has nothing left: with several workers, each
     year's reports are cut into enough runs for ``TASKS_PER_WORKER`` tasks per worker (five years of
     667 reports on two workers: ten tasks of 333–334, not five of 667, three for one worker and two
-    for the other), and into runs of at most ``CHUNK_REPORTS`` at any size; one process keeps a
-    year whole. Every report of every year is in exactly one task."""
-    from lianjian.report import CHUNK_REPORTS, TASKS_PER_WORKER, _tasks
+    for the other), but not into runs of fewer than ``MIN_TASK_REPORTS`` (a province's 133 a year
+    stay whole), and into runs of at most ``CHUNK_REPORTS`` at any size; one process keeps a year
+    whole. Every report of every year is in exactly one task."""
+    from lianjian.report import CHUNK_REPORTS, MIN_TASK_REPORTS, TASKS_PER_WORKER, _tasks
 
     keys = [f"U{i:04d}" for i in range(667)]
     years = [2021, 2022, 2023, 2024, 2025]
@@ -1111,4 +1112,5 @@ def test_with_several_workers_the_years_are_cut_into_enough_tasks_for_each_worke
     assert [(t.year, t.report_keys) for t in _tasks(keys, years, known, True)] == [(y, None) for y in years]
     national = _tasks([f"U{i:04d}" for i in range(4002)], years, known, True, workers=2)
     assert len(national) == 25 and max(len(t.report_keys) for t in national) <= CHUNK_REPORTS
-    assert len(_tasks(["A", "B"], [2024], {2024: {}}, True, workers=2)) == 2  # never a run without a report
+    province = _tasks(keys[:133], years, known, True, workers=2)
+    assert 133 < MIN_TASK_REPORTS * 2 and [(t.year, t.report_keys) for t in province] == [(y, None) for y in years]
