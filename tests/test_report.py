@@ -435,10 +435,12 @@ def test_the_notices_are_written_while_the_workers_build_the_reports(tmp_path, m
             self.real.shutdown(**kw)
 
     monkeypatch.setattr(report, "_pool", lambda *args: Pool(*args))
-    real_index = report.render_index
+    real_index, real_quality = report.render_index, report._index_quality
     monkeypatch.setattr(report, "render_index", lambda *a, **kw: order.append("index") or real_index(*a, **kw))
+    monkeypatch.setattr(report, "_index_quality", lambda *a: order.append("index quality") or real_quality(*a))
     write_reports(both, workers=2, alongside=lambda: order.append("notices") or write_notices(both))
-    assert order[0].startswith("handed out") and order[1:] == ["notices", "shut down", "index"]
+    # the index page's whole-run data quality too is worked out while the workers build the reports
+    assert order[0].startswith("handed out") and order[1:] == ["notices", "index quality", "shut down", "index"]
     assert tree_bytes(both / "reports") == tree_bytes(one / "reports")
     assert 'href="notices.html"' in (both / "reports" / "index.html").read_text(encoding="utf-8")
 
@@ -976,3 +978,139 @@ def test_a_report_file_is_written_private_without_a_path_object_per_file(tmp_pat
     assert len(seen) == 1 and isinstance(seen[0], str) and real(str(tmp_path / "x"), b"") is None
     assert xlsx.write_if_changed(str(target), b"abc", folder_ready=True) is False and len(seen) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "x"]  # no temporary file left
+
+
+def test_a_rollup_shows_its_own_units_lists_as_the_units_own_report_does(tmp_path):
+    """The blocks that list the rows of the report's own unit only (people graded 较差, subjects, talks,
+    cases awaiting 核定, leaders) are computed and rendered once per unit: a roll-up shows the very
+    rows of its unit's own report — the same frame, the same rendered table and worksheet object,
+    so its workbook deflates them once (``test_a_large_part_is_deflated_once_for_the_same_bytes_object``)
+    — under its own titles ("（仅本单位）"). The fixture's tree with CTY2 put under CTY1, whose own
+    lists have rows; and the same reports when a task holds the roll-up without the unit's own report."""
+    from lianjian.contract import SOURCES
+    from lianjian.report.build import OWN_BLOCKS
+
+    wh = make_warehouse(tmp_path)
+    units = [dict(u, parent_code="CTY1") if u["unit_code"] == "CTY2" else u for u in UNITS]
+    SOURCES["units"].staged_frame(units).write_parquet(wh / "staged" / "units.parquet")
+    reports = {(r.report_key, r.year): r for r in build_reports(load_inputs(wh))}
+    alone = {(r.report_key, r.year): r for r in build_reports(load_inputs(wh), report_keys=["CTY1.rollup"], years=[2024])}
+    for unit in ("CTY1", "CITY", "PRV"):
+        own, roll = reports[(unit, 2024)], reports[(unit + ".rollup", 2024)]
+        own_blocks = {b.key: b for s in own.sections for b in s.blocks}
+        roll_blocks = {b.key: b for s in roll.sections for b in s.blocks}
+        assert OWN_BLOCKS <= set(own_blocks) and OWN_BLOCKS <= set(roll_blocks)
+        for key in OWN_BLOCKS:
+            a, b = own_blocks[key], roll_blocks[key]
+            assert a.frame.equals(b.frame)
+            assert a.rendered is b.rendered or (a.rendered is None and b.rendered is None)
+            assert b.title == a.title + "（仅本单位）"
+    cty1, cty1_roll = reports[("CTY1", 2024)], reports[("CTY1.rollup", 2024)]
+    assert block(cty1, "integrity_poor").height == 1 and block(cty1, "talks_todo").height > 0
+    assert block(cty1_roll, "talks_todo").equals(block(cty1, "talks_todo"))
+    by_itself = alone[("CTY1.rollup", 2024)]
+    for key in OWN_BLOCKS:
+        assert block(by_itself, key).equals(block(cty1, key))
+
+
+def test_a_large_part_is_deflated_once_for_the_same_bytes_object(monkeypatch):
+    """A worksheet part too large for the cache of small parts is deflated once when the same bytes
+    object comes again, under another sheet number (a roll-up's lists of its own unit, just after
+    its unit's own workbook): looked up by identity, so equal bytes of another object are deflated
+    again and nothing large is hashed. The archives are those zipfile writes."""
+    import io
+    import zipfile
+
+    import lianjian.report.xlsx as xlsx
+
+    deflated: list[int] = []
+    real = xlsx._deflate
+    monkeypatch.setattr(xlsx, "_deflate", lambda data: deflated.append(id(data)) or real(data))
+    big = ("".join(f'<row r="{i}"><c r="A{i}"><v>{i}</v></c></row>' for i in range(2000))).encode()
+    assert len(big) > xlsx._SHARED_PART
+    first = xlsx.zip_bytes({"xl/worksheets/sheet2.xml": big})
+    second = xlsx.zip_bytes({"xl/worksheets/sheet1.xml": b"<a/>", "xl/worksheets/sheet3.xml": big})
+    assert deflated.count(id(big)) == 1
+    copy = bytes(bytearray(big))  # equal content, another object
+    xlsx.zip_bytes({"xl/worksheets/sheet3.xml": copy})
+    assert deflated.count(id(copy)) == 1
+    with zipfile.ZipFile(io.BytesIO(second)) as zf:
+        assert zf.namelist() == ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml"] and zf.read("xl/worksheets/sheet3.xml") == big
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        assert zf.read("xl/worksheets/sheet2.xml") == big
+
+
+def test_a_text_column_needing_no_escape_goes_into_the_cells_as_it_is():
+    """A text column none of whose values holds a character HTML or XML escapes, a control character
+    or a formula's first character (``html.plain_columns``: one scan) is copied into the page's
+    cells and the worksheet without the escapes and the XML cleaning (which would give the same
+    text); the other text columns still go through them. The table and the sheet are those of the
+    per-report writers either way."""
+    from lianjian.report import build, xlsx
+    from lianjian.report.html import plain_columns, row_html_expr
+    from lianjian.report.model import source_note
+
+    frame = pl.DataFrame(
+        {
+            "report_key": ["A", "A", "B"],
+            "year": [2024, 2024, 2024],
+            "单位": ["甲院", "乙院", None],
+            "说明": ["a&b", "x", "y"],
+            "公式": ["1", "-2", "3"],
+            "控制": ["ok", "a\r\nb", "c"],
+            "人数": [1, 2, 3],
+        }
+    )
+    assert plain_columns(frame) == {"report_key", "单位"}
+    schema = frame.drop("report_key", "year").schema
+    plain = plain_columns(frame.drop("report_key", "year"))
+    assert plain == {"单位"}
+    assert "replace_many" not in str(row_html_expr({"单位": pl.String}, plain=plain))
+    assert "replace_many" in str(row_html_expr({"说明": pl.String}, plain=plain))
+    cleaned, _ = xlsx.clean_columns(schema, plain)
+    assert str(cleaned[0]) == str(pl.col("单位").alias("单位")) and "replace" in str(cleaned[3])
+    xml = str(xlsx.row_xml_expr({"单位": pl.String}, plain))
+    assert "replace_many" not in xml and "starts_with" not in xml
+    tables = ("integrity_assessment",)
+    rendered = build._prerender(frame, key="integrity_poor", tables=tables)
+    for (key, _), r in rendered.items():
+        part = frame.filter(pl.col("report_key") == key).drop("report_key", "year")
+        assert r.table == _table_with_keep(part, (), "integrity_poor", tables)
+        assert r.sheet == xlsx.sheet_xml(part, source_note(*tables))
+
+
+def test_the_roster_is_made_one_row_per_person_and_year_once_for_every_source(monkeypatch, warehouse):
+    """The data-quality counts reach the unit of a talk, a review, an event or a violation through
+    the person's unit that year: the roster is read and made one row per person and year once for
+    all of those sources, not once per source (≈ a quarter of the counts' time at national scale)."""
+    from lianjian.report import quality
+
+    rejected = load_inputs(warehouse).table("rejected_records")
+    made: list[object] = []
+    real = pl.LazyFrame.unique
+    monkeypatch.setattr(pl.LazyFrame, "unique", lambda self, *a, **kw: made.append(a) or real(self, *a, **kw))
+    counts = quality.unit_year_counts(warehouse, rejected)
+    assert len(made) == 1
+    assert counts.height > 0 and set(counts["source"]) >= {"talks", "personnel"}
+
+
+def test_with_several_workers_the_years_are_cut_into_enough_tasks_for_each_worker():
+    """The last task runs alone once the other worker has nothing left: with several workers, each
+    year's reports are cut into enough runs for ``TASKS_PER_WORKER`` tasks per worker (five years of
+    667 reports on two workers: ten tasks of 333–334, not five of 667, three for one worker and two
+    for the other), but not into runs of fewer than ``MIN_TASK_REPORTS`` (a province's 133 a year
+    stay whole), and into runs of at most ``CHUNK_REPORTS`` at any size; one process keeps a year
+    whole. Every report of every year is in exactly one task."""
+    from lianjian.report import CHUNK_REPORTS, MIN_TASK_REPORTS, TASKS_PER_WORKER, _tasks
+
+    keys = [f"U{i:04d}" for i in range(667)]
+    years = [2021, 2022, 2023, 2024, 2025]
+    known = {y: {} for y in years}
+    two = _tasks(keys, years, known, True, workers=2)
+    assert len(two) == 10 >= TASKS_PER_WORKER * 2 and {len(t.report_keys) for t in two} == {333, 334}
+    assert sorted(k for t in two if t.year == 2023 for k in t.report_keys) == keys
+    assert [(t.year, t.report_keys) for t in _tasks(keys, years, known, True)] == [(y, None) for y in years]
+    national = _tasks([f"U{i:04d}" for i in range(4002)], years, known, True, workers=2)
+    assert len(national) == 25 and max(len(t.report_keys) for t in national) <= CHUNK_REPORTS
+    province = _tasks(keys[:133], years, known, True, workers=2)
+    assert 133 < MIN_TASK_REPORTS * 2 and [(t.year, t.report_keys) for t in province] == [(y, None) for y in years]

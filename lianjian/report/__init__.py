@@ -152,9 +152,22 @@ def _links(report: Report, rollups: set[str]) -> list[tuple[str, str]]:
 
 #: Reports per task: each year's reports are cut, in report_key order, into runs of at most this
 #: many, each built (reading only the rows of the units it covers) and written on its own. Bounds
-#: memory (national, 4,002 reports a year: two runs, about 1 GiB per worker) and spreads the work
-#: over the worker processes; smaller runs repeat more per-run work (docs/report.md, Performance).
-CHUNK_REPORTS = 2500
+#: memory (national, 4,002 reports a year: five runs, well under 1 GiB per worker) and spreads the
+#: work over the worker processes: the last task runs alone while the other worker has nothing left,
+#: so smaller tasks leave less of a core idle at the end. Smaller runs repeat a little per-run work
+#: (restricting the year's rows, a dozen small queries: within the noise at 1/6 national with runs
+#: of 334 instead of 667; docs/report.md, Performance).
+CHUNK_REPORTS = 1000
+
+#: With several workers, at least this many tasks per worker (a year cut into more runs when there
+#: are few years): five years of 667 reports on two workers were five tasks, three for one worker
+#: and two for the other, which then waited for the whole of the last one.
+TASKS_PER_WORKER = 4
+
+#: ... but no run of fewer reports than this: a task's fixed work (reading the year, restricting its
+#: rows, a dozen small queries) is then no longer small beside its reports — a province's 133
+#: reports a year cut in two cost ≈ 15 % more CPU for a tail of a fraction of a second.
+MIN_TASK_REPORTS = 300
 
 #: Below this many reports in a run, everything stays in this process: starting a worker (a new
 #: Python importing Polars, about 0.4 s, then reading each year again) costs more than it saves.
@@ -302,10 +315,14 @@ def _run_tasks(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _tasks(keys: list[str], years: list[int], known: dict[int, dict[str, str]], whole: bool) -> list[_Task]:
+def _tasks(keys: list[str], years: list[int], known: dict[int, dict[str, str]], whole: bool, workers: int = 1) -> list[_Task]:
     """Per year, the report keys (sorted) cut into the fewest runs of at most ``CHUNK_REPORTS``,
-    of even size; a single run of every report, reading every row, when ``whole`` and they fit."""
+    of even size — with several ``workers``, into enough runs for ``TASKS_PER_WORKER`` tasks each,
+    none of fewer than ``MIN_TASK_REPORTS`` — and a single run of every report, reading every row,
+    when ``whole`` and they fit."""
     runs = max(1, -(-len(keys) // CHUNK_REPORTS))
+    if workers > 1 and years:
+        runs = max(runs, min(-(-TASKS_PER_WORKER * workers // len(years)), len(keys) // MIN_TASK_REPORTS))
     size = -(-len(keys) // runs)
     tasks = []
     for year in years:
@@ -360,13 +377,20 @@ def write_reports(
     sources = input_digests(inputs, years) if full and not force else {}
     kept = [y for y in years if _unchanged(root / str(y), sources.get(y), keys_list, recorded[y])]
     build = [y for y in years if y not in kept]
-    tasks = _tasks(keys_list, build, known, report_keys is None)
     n_workers = report_workers(len(keys_list) * len(build), workers)
+    tasks = _tasks(keys_list, build, known, report_keys is None, n_workers if not given else 1)
+    quality: list[pl.DataFrame] = []  # the index page's whole-run data quality, worked out beside the workers
+
+    def beside() -> None:
+        if alongside is not None:
+            alongside()
+        if index:
+            quality.append(_index_quality(inputs))
     written: list[Written] = []
     try:
         for year in build:
             forget(root / str(year))
-        for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given, alongside)):
+        for task, done in zip(tasks, _run_tasks(tasks, n_workers, inputs, given, beside)):
             folder = root / str(task.year)
             for d in done:
                 written.append(
@@ -387,15 +411,23 @@ def write_reports(
         for year in build:  # after the year's files and digests: a run cut short leaves no record
             remember(root / str(year), sources.get(year))
         if index:
-            quality = index_quality(inputs, unattributed(inputs.table("rejected_records"), inputs.warehouse, inputs.units))
             has_notices = (root / "notices.html").exists()  # written by lianjian.report.notices (R9)
             page = render_index(
-                index_entries(written, inputs), has_data_docs=inputs.data_docs is not None, quality=quality, has_notices=has_notices
+                index_entries(written, inputs),
+                has_data_docs=inputs.data_docs is not None,
+                quality=quality[0] if quality else _index_quality(inputs),
+                has_notices=has_notices,
             )
             _write_text(root / "index.html", page)
     except OSError as err:
         raise ReportsNotWritten(_not_written(root, err)) from None
     return written
+
+
+def _index_quality(inputs: ReportInputs) -> pl.DataFrame:
+    """The whole run's data quality for the index page (it reads the rejected rows and the roster:
+    ≈ 1 CPU-s at national scale, worked out while the workers build the reports)."""
+    return index_quality(inputs, unattributed(inputs.table("rejected_records"), inputs.warehouse, inputs.units))
 
 
 #: The published tables a year's reports read, and which of their years: "year" that year's file;

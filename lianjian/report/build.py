@@ -13,7 +13,7 @@ from lianjian.contract import ENUMS, PUBLISHED
 from lianjian.report import sections as s
 from lianjian.report.fmt import UNGRADED, zh
 from lianjian.report.load import ReportInputs, materialized
-from lianjian.report.html import row_html_expr, table_head
+from lianjian.report.html import plain_columns, row_html_expr, table_head
 from lianjian.report.model import Block, Chart, Rendered, Report, Section, source_note
 from lianjian.report.quality import unit_year_counts
 from lianjian.report.scope import report_scopes, subtree_pairs
@@ -60,7 +60,8 @@ def _prerender(
     if frame.height == 0:
         return {}
     display = tuple((c, t) for c, t in frame.schema.items() if c not in KEYS)
-    row_html, cleaned, row_xml, aggs, parts = _render_exprs(display, keep, key, tables)
+    plain = plain_columns(frame.select(c for c, _ in display))
+    row_html, cleaned, row_xml, aggs, parts = _render_exprs(display, keep, key, tables, plain)
     grouped = (
         frame.select(*KEYS, row_html, *cleaned)
         .with_columns(_row=(pl.int_range(pl.len()).over(KEYS) + 2).cast(pl.String))
@@ -77,21 +78,25 @@ def _prerender(
 
 @lru_cache(maxsize=256)
 def _render_exprs(
-    display: tuple[tuple[str, pl.DataType], ...], keep: tuple[str, ...], key: str, tables: tuple[str, ...]
+    display: tuple[tuple[str, pl.DataType], ...],
+    keep: tuple[str, ...],
+    key: str,
+    tables: tuple[str, ...],
+    plain: frozenset[str] = frozenset(),
 ) -> tuple[pl.Expr, list[pl.Expr], pl.Expr, list[pl.Expr], list[pl.Expr]]:
-    """``_prerender``'s expressions for one kind of block (its columns, their types, its table),
-    made once per process instead of for every year and task (a few hundred ``pl.lit``, ≈ 3 ms a
-    kind)."""
+    """``_prerender``'s expressions for one kind of block (its columns, their types, its table,
+    which of its text columns need no escape: html.plain_columns), made once per process instead
+    of for every year and task (a few hundred ``pl.lit``, ≈ 3 ms a kind)."""
     schema = dict(display)
     columns = tuple(schema)
-    cleaned, cleaned_schema = clean_columns(schema)
+    cleaned, cleaned_schema = clean_columns(schema, plain)
     aggs = [pl.col("_html").str.join("\n"), pl.col("_xml").str.join(""), *width_exprs(list(columns)), pl.len().alias("_n")]
     table = pl.concat_str([pl.lit(table_head(columns, key, tables)), pl.col("_html"), pl.lit("\n</tbody></table>")])
     sheet = sheet_expr(columns, source_note(*tables), pl.col("_n"), pl.col("_xml"), [pl.col(f"_w{j}") for j in range(len(columns))])
     return (
-        row_html_expr(schema, keep).alias("_html"),
+        row_html_expr(schema, keep, plain).alias("_html"),
         cleaned,
-        row_xml_expr(cleaned_schema).alias("_xml"),
+        row_xml_expr(cleaned_schema, plain).alias("_xml"),
         aggs,
         [table.cast(pl.Binary).alias("_table"), sheet.cast(pl.Binary).alias("_sheet")],  # handed over as UTF-8 bytes
     )
@@ -190,7 +195,9 @@ def _year_reports(
 ) -> Iterator[Report]:
     years = [year]
     scopes = scopes_df.lazy()
-    own = scopes.filter(pl.col("depth") == 0)  # lists of people: the report's unit itself
+    # lists of people: the report's unit itself. A roll-up lists those of its own unit, as the unit's
+    # own report does, so they are computed once per unit, keyed by the unit's own report (OWN_BLOCKS)
+    own = scopes.filter(pl.col("depth") == 0).select(report_key="unit_code", unit_code="unit_code").unique()
     near = scopes.filter(pl.col("depth") <= 1)  # "三个规定": the unit and its direct children
     metrics = s.unit_metrics(inputs, years)
     report_keys = scopes_df["report_key"].unique().implode()  # a filter keeps the rows' order, a semi join need not
@@ -239,16 +246,18 @@ def _year_reports(
     units = inputs.units  # each unit's name, level and parent as Python values once (not a frame row per report)
     unit_of = {r[0]: r for r in units.select("unit_code", "unit_name", "level", "parent_code").iter_rows()}
     covered = scopes_df.group_by("report_key").agg(n=pl.len(), report_unit=pl.first("report_unit"), rollup=pl.first("rollup"))
-    for report_key, n_units, report_unit, rollup in covered.sort("report_key").iter_rows():  # one per report
+    # a unit's own report, then its roll-up (which shows the same lists of its own unit: their
+    # worksheet parts are deflated once, xlsx.zip_bytes)
+    for report_key, n_units, report_unit, rollup in covered.sort("report_unit", "rollup").iter_rows():  # one per report
         _, unit_name, level, parent = unit_of[report_unit]
         parent_name = unit_of[parent][1] if parent in unit_of else None
-        key = (report_key, year)
+        key, own_key = (report_key, year), (report_unit, year)
 
         def part(name: str) -> pl.DataFrame:
-            return split[name].get(key, empties[name])
+            return split[name].get(own_key if name in OWN_BLOCKS else key, empties[name])
 
         def rend(name: str) -> Rendered | None:
-            return rendered[name].get(key)
+            return rendered[name].get(own_key if name in OWN_BLOCKS else key)
 
         def chart(name: str) -> tuple:
             return charts[name].get(key, NO_CHART_DATA[name])
@@ -269,6 +278,14 @@ def _year_reports(
             metrics=metric_values,
             sections=_sections(part, rend, chart, inputs, bool(rollup), year, metric_values),
         )
+
+
+#: The blocks that list the people (or rows) of the report's own unit only — in a roll-up too
+#: ("（仅本单位）"): their frames are computed once per unit, under the unit's own report key, and a
+#: roll-up shows its unit's.
+OWN_BLOCKS = frozenset(
+    {"integrity_poor", "responsibility_subjects", "talks_by_department", "talks_todo", "special_pending", "leader_cases"}
+)
 
 
 def _lists(frame: pl.DataFrame, *columns: str | pl.Expr) -> Iterator[tuple[tuple[str, int], tuple]]:

@@ -27,19 +27,21 @@ COUNTS = {"unit_code": pl.String, "year": pl.Int64, "source": pl.String, "accept
 
 
 def _roster(warehouse: Path) -> pl.LazyFrame:
-    """year, person_id, unit_code of the staged roster (empty without it)."""
+    """year, person_id, unit_code of the staged roster, one row per person and year (the first),
+    read once: every source counted through its people joins it (empty without it)."""
     path = warehouse / "staged" / "personnel.parquet"
     if not path.exists():
         return pl.LazyFrame(schema={"year": pl.Int64, "person_id": pl.String, "unit_code": pl.String})
-    return pl.scan_parquet(path).select(pl.col("year").cast(pl.Int64), pl.col("person_id").cast(pl.String), pl.col("unit_code").cast(pl.String))
+    roster = pl.scan_parquet(path).select(pl.col("year").cast(pl.Int64), pl.col("person_id").cast(pl.String), pl.col("unit_code").cast(pl.String))
+    return roster.unique(["year", "person_id"], keep="first").collect().lazy()
 
 
 def _with_unit(frame: pl.LazyFrame, src: Source, roster: pl.LazyFrame) -> pl.LazyFrame:
-    """``frame`` (year and the source's unit or person column, as text) with ``unit_code``."""
+    """``frame`` (year and the source's unit or person column, as text) with ``unit_code``
+    (``roster``: ``_roster``, one row per person and year)."""
     if src.unit_via is None:
         return frame
-    people = roster.rename({"person_id": src.unit_via}).unique(["year", src.unit_via], keep="first")
-    return frame.join(people, on=["year", src.unit_via], how="left")
+    return frame.join(roster.rename({"person_id": src.unit_via}), on=["year", src.unit_via], how="left")
 
 
 def accepted_rows(warehouse: Path, roster: pl.LazyFrame) -> list[pl.LazyFrame]:

@@ -23,6 +23,7 @@ import re
 import struct
 import sys
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,10 +60,11 @@ class Sheet:
     xml: bytes | None = None  # the whole worksheet part (UTF-8), when already rendered
 
 
-def clean_columns(schema: pl.Schema | dict) -> tuple[list[pl.Expr], dict[str, pl.DataType]]:
+def clean_columns(schema: pl.Schema | dict, plain: frozenset[str] = frozenset()) -> tuple[list[pl.Expr], dict[str, pl.DataType]]:
     """``clean`` as one expression per column (each keeps its name), and the schema they give: lists
     joined to text, other types a worksheet cannot hold as they are cast to text, characters XML
-    cannot hold removed and line ends as LF (XML reads CR as LF)."""
+    cannot hold removed and line ends as LF (XML reads CR as LF). ``plain``: text columns known to
+    hold no control character (html.plain_columns), kept as they are."""
     exprs: list[pl.Expr] = []
     out: dict[str, pl.DataType] = {}
     for name, dtype in schema.items():
@@ -71,7 +73,7 @@ def clean_columns(schema: pl.Schema | dict) -> tuple[list[pl.Expr], dict[str, pl
             expr, dtype = expr.cast(pl.List(pl.String)).list.join(", "), pl.String()
         elif not (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Date)):
             expr, dtype = expr.cast(pl.String), pl.String()
-        if dtype == pl.String:
+        if dtype == pl.String and name not in plain:
             expr = expr.str.replace_all(ILLEGAL_XML, "").str.replace_all("\r\n?", "\n")
         exprs.append(expr.alias(name))
         out[name] = dtype
@@ -105,10 +107,13 @@ def _inline(text: str, style: int = 0) -> str:
     return f'<c t="inlineStr"{s}><is><t xml:space="preserve">{xml_text(text)}</t></is></c>'
 
 
-def _cell_expr(name: str, dtype: pl.DataType, ref: str) -> pl.Expr:
-    """The XML of one column's cells ('' for a null): refs are '<letter><row>'."""
+def _cell_expr(name: str, dtype: pl.DataType, ref: str, plain: bool = False) -> pl.Expr:
+    """The XML of one column's cells ('' for a null): refs are '<letter><row>'. ``plain``: a text
+    column none of whose values needs an escape or starts like a formula (html.plain_columns)."""
     col = pl.col(name)
     head = [pl.lit(f'<c r="{ref}'), pl.col("_row")]
+    if dtype == pl.String and plain:
+        return pl.concat_str([*head, pl.lit('" t="inlineStr"><is><t xml:space="preserve">'), col, pl.lit("</t></is></c>")]).fill_null("")
     if dtype == pl.String:
         style = pl.when(formula_like(col)).then(pl.lit(f'" s="{QUOTE_STYLE}')).otherwise(pl.lit(""))
         xml = pl.concat_str(
@@ -148,11 +153,12 @@ def text_width(text: str) -> int:
     return len(text) + (len(text.encode("utf-8")) - len(text)) // 2
 
 
-def row_xml_expr(schema: pl.Schema | dict) -> pl.Expr:
+def row_xml_expr(schema: pl.Schema | dict, plain: frozenset[str] = frozenset()) -> pl.Expr:
     """One ``<row>`` per row of a frame already passed through ``clean``; needs a String column
-    ``_row`` with the sheet row number (2 for the first data row)."""
+    ``_row`` with the sheet row number (2 for the first data row). ``plain``: text columns known
+    to need no escape (html.plain_columns)."""
     letters = [column_letter(j) for j in range(1, len(schema) + 1)]
-    cells = [_cell_expr(c, t, letters[j]) for j, (c, t) in enumerate(schema.items())]
+    cells = [_cell_expr(c, t, letters[j], c in plain) for j, (c, t) in enumerate(schema.items())]
     return pl.concat_str([pl.lit('<row r="'), pl.col("_row"), pl.lit('">'), *cells, pl.lit("</row>")])
 
 
@@ -461,7 +467,7 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
     for name, data in parts.items():
         if len(data) * 1.05 > _ZIP32_LIMIT or offset > _ZIP32_LIMIT:
             raise ValueError(f"工作簿部件 {name}: 超过 2 GiB，无法写入 — the workbook is too large for a zip without ZIP64")
-        local, record = _entry_shared(name, data) if len(data) <= _SHARED_PART else _entry(name, data)
+        local, record = _entry_shared(name, data) if len(data) <= _SHARED_PART else _entry(name, data, _deflate_recent(data))
         out.append(local)
         central.append(record[0] + _OFFSET.pack(offset) + record[1])
         offset += len(local)
@@ -473,10 +479,11 @@ def zip_bytes(parts: dict[str, bytes]) -> bytes:
 _OFFSET = struct.Struct("<L")
 
 
-def _entry(name: str, data: bytes) -> tuple[bytes, tuple[bytes, bytes]]:
+def _entry(name: str, data: bytes, deflated: tuple[int, bytes] | None = None) -> tuple[bytes, tuple[bytes, bytes]]:
     """One part's local record (header, name, deflated data) and its central record cut around the
-    local record's offset (the only field that depends on where the part lies in the archive)."""
-    crc, packed = _deflate(data)
+    local record's offset (the only field that depends on where the part lies in the archive).
+    ``deflated``: ``_deflate(data)`` when already made."""
+    crc, packed = deflated or _deflate(data)
     fname = name.encode("ascii")
     local = _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, _DEFLATED, _DOS_TIME, _DOS_DATE, crc, len(packed), len(data), len(fname), 0)
     record = _CENTRAL.pack(
@@ -484,6 +491,27 @@ def _entry(name: str, data: bytes) -> tuple[bytes, tuple[bytes, bytes]]:
         crc, len(packed), len(data), len(fname), 0, 0, 0, 0, _ATTR, 0,
     )
     return b"".join([local, fname, packed]), (record[: -_OFFSET.size], fname)
+
+
+#: How many large parts ``_deflate_recent`` keeps deflated: a roll-up's workbook follows its unit's
+#: own one, a dozen parts each, so a few dozen suffice; each holds its part and its deflated copy.
+_RECENT_PARTS = 32
+_recent: OrderedDict[int, tuple[bytes, tuple[int, bytes]]] = OrderedDict()
+
+
+def _deflate_recent(data: bytes) -> tuple[int, bytes]:
+    """``_deflate(data)``, made once for the very same bytes object in the last ``_RECENT_PARTS``
+    large parts: a roll-up's sheets of its own unit's lists are the objects its unit's own
+    workbook held (build.OWN_BLOCKS), under another sheet number — looked up by identity, not by
+    content, so a part is never hashed or compared."""
+    hit = _recent.get(id(data))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    deflated = _deflate(data)
+    _recent[id(data)] = (data, deflated)  # the part held, so its id is not reused while it is here
+    if len(_recent) > _RECENT_PARTS:
+        _recent.popitem(last=False)
+    return deflated
 
 
 # Most small parts are the same in every workbook of a kind (content types, styles, the 说明 sheet,
