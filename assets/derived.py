@@ -2,17 +2,12 @@
 "三个规定" report statistics, R9 the monthly "三个规定" notice, R10 the review leads (a restricted
 output). Thin wrappers: the logic is in ``lianjian.scoring.{talks,cases,reports,monthly,leads}``;
 each asset reads staged tables, loads the rules file from the ``lianjian`` resource, and returns the
-table sorted by its key. The steps do not depend on each other: in a run whose steps share one
-process, the first of them starts the others' computations on a worker thread and each later step
-takes its table from there (``PLANS``, pipelines/ahead.py), so two of them run at a time.
+table sorted by its key.
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.
 """
 
-
-import datetime as dt
-from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
@@ -20,15 +15,13 @@ from dagster import AssetExecutionContext
 
 from lianjian.clock import RUN_DATE_ENV, run_date  # noqa: F401 - RUN_DATE_ENV: where the run date comes from
 from lianjian.contract import PUBLISHED, RESTRICTED, SOURCES
-from lianjian.ingest.stagecache import file_stamp
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.cases import case_quality, leader_case_handling
 from lianjian.scoring.leads import review_leads
 from lianjian.scoring.monthly import major_matter_report_monthly
 from lianjian.scoring.reports import major_matter_report_stats
 from lianjian.scoring.talks import talk_obligations
-from pipelines.ahead import enabled, work_ahead
-from pipelines.io_manager import table_path, table_schema
+from pipelines.io_manager import table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
@@ -51,131 +44,16 @@ def _metadata(table: str) -> dict:
     }
 
 
-#: Each derived table's inputs: the step's parameter → the staged source it loads.
-TALK_INS = {"roster": "personnel", "departments": "departments", "events": "personnel_events", "talks": "talks"}
-CASE_QUALITY_INS = {"cases": "cases", "roster": "personnel"}
-LEADER_INS = {"roster": "personnel", "departments": "departments", "cases": "cases"}
-STATS_INS = {"roster": "personnel", "departments": "departments", "reports": "major_matter_reports"}
-MONTHLY_INS = {"units": "units", "roster": "personnel", "departments": "departments", "reports": "major_matter_reports"}
-LEADS_INS = {"roster": "personnel", "reports": "major_matter_reports", "cases": "cases", "violations": "violations"}
-
-
-def _ins(inputs: dict[str, str]) -> dict[str, dg.AssetIn]:
-    return {param: _staged(source) for param, source in inputs.items()}
-
-
-#: How each derived table is computed: its inputs, and its plan from the rules, the run date (R9
-#: alone reads it: ``dated``) and those inputs as lazy frames. The same for the step computing it
-#: and for a computation started ahead of the step (pipelines/ahead.py).
-PLANS: dict[str, tuple[dict[str, str], bool, Callable[..., pl.LazyFrame]]] = {
-    "talk_obligations": (
-        TALK_INS, False, lambda rules, today, roster, departments, events, talks: talk_obligations(roster, departments, events, talks, rules)
-    ),
-    "case_quality": (CASE_QUALITY_INS, False, lambda rules, today, cases, roster: case_quality(cases, roster, rules)),
-    "leader_case_handling": (
-        LEADER_INS, False, lambda rules, today, roster, departments, cases: leader_case_handling(roster, departments, cases, rules)
-    ),
-    "major_matter_report_stats": (
-        STATS_INS, False, lambda rules, today, roster, departments, reports: major_matter_report_stats(roster, departments, reports, rules)
-    ),
-    "major_matter_report_monthly": (
-        MONTHLY_INS,
-        True,
-        lambda rules, today, units, roster, departments, reports: major_matter_report_monthly(units, roster, departments, reports, rules, today),
-    ),
-    "review_leads": (
-        LEADS_INS, False, lambda rules, today, roster, reports, cases, violations: review_leads(roster, reports, cases, violations, rules)
-    ),
-}
-
-
-def _collect(frame: pl.LazyFrame, years: list[int]) -> pl.DataFrame:
-    """The run's years of a table (the filter is pushed down into the plan by Polars), in one chunk.
-    Not sorted here: each scoring function gives its rows sorted by the table key already
-    (tests/test_scoring_outputs.py), and a second sort cost R1 about a tenth of its CPU (5.4 M rows
-    at national; docs/performance.md, "Evidence in publish's order"). Made one chunk, as the sort
-    made it: the bytes of a Parquet file follow the chunks of the frame written, and a year file's
-    digest decides whether the steps after it compute that year again (lianjian/yearkeep.py)."""
-    return frame.filter(pl.col("year").is_in(years)).collect().rechunk()
-
-
-def _ahead_key(lianjian: LianjianSettings, name: str, years: list[int], today: dt.date | None) -> tuple:
-    """What a derived table computed for the run depends on besides the code: the warehouse, the run's
-    years, the stamps of the staged files it reads and of the rules file, and the run date (R9)."""
-    inputs, _, _ = PLANS[name]
-    warehouse = lianjian.warehouse_path
-    stamps = tuple(tuple(file_stamp(table_path(warehouse, dg.AssetKey(["staged", s]))) or ()) for s in inputs.values())
-    rules = lianjian.rules_path
-    return name, str(warehouse), tuple(years), stamps, str(rules), tuple(file_stamp(rules) or ()), today
-
-
-def _ahead_work(lianjian: LianjianSettings, name: str, years: list[int]) -> tuple[str, tuple, Callable[[], pl.DataFrame]]:
-    """``(name, key, compute)``: the table computed on the worker thread from the staged files, as its
-    step would compute it from the same files loaded by the IO manager."""
-    inputs, dated, plan = PLANS[name]
-    today = run_date() if dated else None
-    key = _ahead_key(lianjian, name, years, today)
-    warehouse = lianjian.warehouse_path
-    paths = {param: table_path(warehouse, dg.AssetKey(["staged", s])) for param, s in inputs.items()}
-
-    def compute() -> pl.DataFrame:
-        frames = {param: pl.scan_parquet(path) for param, path in paths.items()}
-        return _collect(plan(lianjian.load_rules(), today, **frames), years)
-
-    return name, key, compute
-
-
-def _others_ahead(context: AssetExecutionContext, lianjian: LianjianSettings, own: str, years: list[int]) -> list:
-    """The work of the run's other derived steps, the one Dagster runs last first (it runs steps of
-    the same priority in the order of their keys): the worker and the steps meet in the middle. A
-    table whose key cannot be made (a run date that is not a date) is left to its own step, which
-    says why."""
-    names = sorted(
-        (k.path[-1] for k in context.job_def.asset_layer.selected_asset_keys if k.path[0] == GROUP and k.path[-1] in PLANS),
-        reverse=True,
-    )
-    work = []
-    for name in names:
-        if name == own:
-            continue
-        try:
-            work.append(_ahead_work(lianjian, name, years))
-        except Exception:  # noqa: BLE001 - its own step computes it and reports the error
-            continue
-    return work
-
-
-def _computed(context: AssetExecutionContext, lianjian: LianjianSettings, name: str, frames: dict, today: dt.date | None) -> pl.DataFrame:
-    """The table of the run's years: taken from the worker when the run computes ahead and the worker
-    has begun it with the same key (a failure there is raised here), else computed now. The first
-    derived step of a run starts the others' computations on the worker (pipelines/ahead.py)."""
-    inputs, _, plan = PLANS[name]
-    years = context_years(context)
-    if enabled(context.run.run_config):
-        ahead = work_ahead()
-        ahead.start(context.run.run_id, _others_ahead(context, lianjian, name, years), own=name)
-        future = ahead.take(context.run.run_id, name, _ahead_key(lianjian, name, years, today))
-        if future is not None:
-            return future.result()
-    return _collect(plan(lianjian.load_rules(), today, **frames), years)
-
-
-def _done(
-    context: AssetExecutionContext,
-    lianjian: LianjianSettings,
-    name: str,
-    frames: dict[str, pl.LazyFrame],
-    today: dt.date | None = None,
-    **counts: pl.Expr,
-) -> pl.DataFrame:
-    """The table ``name`` for the run's years (``_computed``, from the step's loaded ``frames``), with
-    a few counts recorded (``_record``)."""
-    return _record(context, _computed(context, lianjian, name, frames, today), **counts)
-
-
-def _record(context: AssetExecutionContext, out: pl.DataFrame, **counts: pl.Expr) -> pl.DataFrame:
-    """Record a few counts of ``out`` (never a person) on each year's materialization — that year's
-    counts, not the whole run's — and return it."""
+def _done(context: AssetExecutionContext, frame: pl.LazyFrame, **counts: pl.Expr) -> pl.DataFrame:
+    """Keep the run's years (the filter is pushed down into the plan by Polars), collect, and record
+    a few counts (never a person) on each year's materialization — that year's counts, not the
+    whole run's. Not sorted here: each scoring function gives its rows sorted by the table key
+    already (tests/test_scoring_outputs.py), and a second sort cost R1 about a tenth of its CPU
+    (5.4 M rows at national; docs/performance.md, "Evidence in publish's order"). Made one chunk, as
+    the sort made it: the bytes of a Parquet file follow the chunks of the frame written, and a
+    year file's digest decides whether the steps after it compute that year again
+    (lianjian/yearkeep.py)."""
+    out = frame.filter(pl.col("year").is_in(context_years(context))).collect().rechunk()
     if counts:
         per_year = out.group_by("year").agg(**{k: e.cast(pl.Int64) for k, e in counts.items()})
         by_year = {row.pop("year"): row for row in per_year.iter_rows(named=True)}
@@ -196,7 +74,12 @@ def _record(context: AssetExecutionContext, out: pl.DataFrame, **counts: pl.Expr
         " Talk obligations (R1): family, department-leader (per half), supervising-leader and must-talk "
         "obligations, who is responsible, when due, and the earliest talk that fulfils each."
     ),
-    ins=_ins(TALK_INS),
+    ins={
+        "roster": _staged("personnel"),
+        "departments": _staged("departments"),
+        "events": _staged("personnel_events"),
+        "talks": _staged("talks"),
+    },
     owners=["team:jijian"],
     kinds=KINDS,
     code_version=CODE_VERSION,
@@ -212,9 +95,7 @@ def talk_obligations_asset(
 ) -> pl.DataFrame:
     return _done(
         context,
-        lianjian,
-        "talk_obligations",
-        dict(roster=roster, departments=departments, events=events, talks=talks),
+        talk_obligations(roster, departments, events, talks, lianjian.load_rules()),
         obligations=pl.len(),
         fulfilled=pl.col("fulfilled").sum(),
     )
@@ -231,7 +112,7 @@ def talk_obligations_asset(
         " Case quality (R6): per handler, year closed and category — ratings, errors, special cases "
         "and those not verified by both the department leader and the supervisor."
     ),
-    ins=_ins(CASE_QUALITY_INS),
+    ins={"cases": _staged("cases"), "roster": _staged("personnel")},
     owners=["team:jijian"],
     kinds=KINDS,
     code_version=CODE_VERSION,
@@ -242,9 +123,7 @@ def case_quality_asset(
 ) -> pl.DataFrame:
     return _done(
         context,
-        lianjian,
-        "case_quality",
-        dict(cases=cases, roster=roster),
+        case_quality(cases, roster, lianjian.load_rules()),
         cases_closed=pl.col("cases_closed").sum(),
         special_cases=pl.col("special_cases").sum(),
         special_unverified=pl.col("special_unverified").sum(),
@@ -262,7 +141,7 @@ def case_quality_asset(
         " Leaders handling cases (R5): per unit and year, quota leaders, those who handled a case, "
         "chiefs/deputies on major cases, cases handled, and whether it was implemented."
     ),
-    ins=_ins(LEADER_INS),
+    ins={"roster": _staged("personnel"), "departments": _staged("departments"), "cases": _staged("cases")},
     owners=["team:zhenggong"],
     kinds=KINDS,
     code_version=CODE_VERSION,
@@ -274,9 +153,7 @@ def leader_case_handling_asset(
 ) -> pl.DataFrame:
     return _done(
         context,
-        lianjian,
-        "leader_case_handling",
-        dict(roster=roster, departments=departments, cases=cases),
+        leader_case_handling(roster, departments, cases, lianjian.load_rules()),
         unit_years=pl.len(),
         implemented=pl.col("implemented").sum(),
     )
@@ -293,7 +170,11 @@ def leader_case_handling_asset(
         ' "Three rules" major-matter report statistics (R7): per unit and year, staff, reports, '
         "leader reports, reports per hundred staff, zero-report units and the two previous years' counts."
     ),
-    ins=_ins(STATS_INS),
+    ins={
+        "roster": _staged("personnel"),
+        "departments": _staged("departments"),
+        "reports": _staged("major_matter_reports"),
+    },
     owners=["team:jijian"],
     kinds=KINDS,
     code_version=CODE_VERSION,
@@ -305,9 +186,7 @@ def major_matter_report_stats_asset(
 ) -> pl.DataFrame:
     return _done(
         context,
-        lianjian,
-        "major_matter_report_stats",
-        dict(roster=roster, departments=departments, reports=reports),
+        major_matter_report_stats(roster, departments, reports, lianjian.load_rules()),
         reports=pl.col("reports").sum(),
         zero_report_unit_years=pl.col("zero_report").sum(),
     )
@@ -326,7 +205,12 @@ def major_matter_report_stats_asset(
         "reports, reports to date per hundred staff, rank among the units of the same parent and level, "
         "months without a report, and 少报告 below a share of the peers' median."
     ),
-    ins=_ins(MONTHLY_INS),
+    ins={
+        "units": _staged("units"),
+        "roster": _staged("personnel"),
+        "departments": _staged("departments"),
+        "reports": _staged("major_matter_reports"),
+    },
     owners=["team:jijian"],
     kinds=KINDS,
     code_version=CODE_VERSION,
@@ -344,10 +228,7 @@ def major_matter_report_monthly_asset(
     context.add_output_metadata({"run_date": today.isoformat()})
     return _done(
         context,
-        lianjian,
-        "major_matter_report_monthly",
-        dict(units=units, roster=roster, departments=departments, reports=reports),
-        today,
+        major_matter_report_monthly(units, roster, departments, reports, lianjian.load_rules(), today),
         unit_months=pl.len(),
         zero_report_unit_months=(pl.col("reports") == 0).sum(),
         low_report_unit_months=pl.col("low_report").sum(),
@@ -366,7 +247,12 @@ def major_matter_report_monthly_asset(
         " Review leads (R10, restricted): people who reported no major matter in a year with a violation, "
         "an unqualified or flawed case, a case error or a public complaint; published only under restricted/."
     ),
-    ins=_ins(LEADS_INS),
+    ins={
+        "roster": _staged("personnel"),
+        "reports": _staged("major_matter_reports"),
+        "cases": _staged("cases"),
+        "violations": _staged("violations"),
+    },
     owners=["team:jijian"],
     kinds=KINDS,
     code_version=CODE_VERSION,
@@ -382,9 +268,7 @@ def review_leads_asset(
 ) -> pl.DataFrame:
     return _done(
         context,
-        lianjian,
-        "review_leads",
-        dict(roster=roster, reports=reports, cases=cases, violations=violations),
+        review_leads(roster, reports, cases, violations, lianjian.load_rules()),
         leads=pl.len(),
     )
 

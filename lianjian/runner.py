@@ -144,18 +144,13 @@ def _execute(job: dg.JobDefinition, request: dg.RunRequest, instance, config: di
     if request.asset_check_keys is not None:  # the checks too (the suites' are not on selected assets)
         job = job.get_subset(asset_selection=set(selection or ()), asset_check_selection=set(request.asset_check_keys))
         selection = None
-    from pipelines.ahead import work_ahead
-
-    try:
-        return job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config=run_config,
-            tags=request.tags,
-            asset_selection=selection,
-        )
-    finally:  # what was computed ahead for a step that did not run is not kept (pipelines/ahead.py)
-        work_ahead().discard()
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config=run_config,
+        tags=request.tags,
+        asset_selection=selection,
+    )
 
 
 def run_pipeline(

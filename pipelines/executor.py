@@ -23,7 +23,6 @@ import dagster as dg
 
 from lianjian.lock import warehouse_lock
 from lianjian.processes import fewer_collections
-from pipelines.ahead import work_ahead
 from pipelines.instance import light_sqlite_commits
 from pipelines.resources import RUN_ID_TAG, LianjianSettings
 
@@ -74,10 +73,7 @@ class WarehouseLockedExecutor(dg.Executor):
             warehouse_lock(warehouse, landing=landing, run_id=run_id or plan_context.run_id, on_wait=waiting, on_stale=stale),
             light_sqlite_commits(),  # the run history in SQLite: commits that do not wait for the disk
         ):
-            try:
-                yield from self._inner.execute(plan_context, execution_plan)
-            finally:  # what was computed ahead for a step that did not run is not kept (pipelines/ahead.py)
-                work_ahead().discard(plan_context.run_id)
+            yield from self._inner.execute(plan_context, execution_plan)
 
 
 def warehouse_locked(inner: dg.ExecutorDefinition) -> dg.ExecutorDefinition:

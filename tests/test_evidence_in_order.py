@@ -157,7 +157,7 @@ def test_a_derived_step_does_not_sort_its_rows_again(monkeypatch):
     a second sort (R1: 5.4 M rows at national)."""
     from types import SimpleNamespace
 
-    from assets.derived import _collect, _record
+    from assets.derived import _done
 
     calls = []
     real_sort = pl.DataFrame.sort
@@ -167,7 +167,7 @@ def test_a_derived_step_does_not_sort_its_rows_again(monkeypatch):
     rows = pl.concat(
         [pl.LazyFrame({"year": [2023, 2024], "person_id": ["P9", "P2"]}), pl.LazyFrame({"year": [2024, 2025], "person_id": ["P1", "P3"]})]
     )
-    out = _record(context, _collect(rows, [2024, 2025]), people=pl.len())
+    out = _done(context, rows, people=pl.len())
     assert calls == []
     assert out.n_chunks() == 1  # as a sort gave it: the year files' bytes follow the chunks
     assert out.rows() == [(2024, "P2"), (2024, "P1"), (2025, "P3")]  # as given, the other years left out
