@@ -16,6 +16,7 @@ derived files are byte-identical; here each change is pinned down where it is ma
 from pathlib import Path
 
 import polars as pl
+import support_scoring as s
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -180,17 +181,9 @@ def test_review_scores_from_one_group_by_are_those_of_a_group_by_per_kind(rows, 
     reviews are grouped once."""
     from lianjian.scoring.integrity import KEY, review_scores
 
-    kinds = pl.Enum(["self", "peer", "department"])
-    reviews = pl.LazyFrame(
-        {
-            "year": [2024] * len(rows),
-            "person_id": [r[0] for r in rows],
-            "reviewer_kind": pl.Series([r[1] for r in rows], dtype=kinds),
-            "reviewer_id": [f"R{r[2]}" for r in rows],
-            "score": [r[3] for r in rows],
-            "dept_head_signed": pl.Series([r[4] for r in rows], dtype=pl.Boolean),
-            "supervisor_signed": pl.Series([r[5] for r in rows], dtype=pl.Boolean),
-        }
+    reviews = s.reviews(
+        [{"person_id": p, "reviewer_kind": kind, "reviewer_id": f"R{r}", "score": score,
+          "dept_head_signed": head, "supervisor_signed": sup} for p, kind, r, score, head, sup in rows]
     )
     settings_ = pl.LazyFrame({"year": [2024], "peer_trim_from": [trim_from]})
     got = review_scores(reviews, settings_)

@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+import support_scoring as s
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,17 +167,9 @@ def test_trimmed_peers_by_group_by_are_those_of_the_ordered_window(rows, trim_fr
     the flags of the window ordered by (score, reviewer_id), row for row."""
     from lianjian.scoring.integrity import review_rows
 
-    kinds = pl.Enum(["self", "peer", "department"])
-    reviews = pl.LazyFrame(
-        {
-            "year": [2024] * len(rows),
-            "person_id": [r[0] for r in rows],
-            "reviewer_kind": pl.Series([r[1] for r in rows], dtype=kinds),
-            "reviewer_id": [f"R{r[2]}" for r in rows],
-            "score": [r[3] for r in rows],
-            "dept_head_signed": [True] * len(rows),
-            "supervisor_signed": [True] * len(rows),
-        }
+    reviews = s.reviews(
+        [{"person_id": p, "reviewer_kind": kind, "reviewer_id": f"R{r}", "score": score,
+          "dept_head_signed": True, "supervisor_signed": True} for p, kind, r, score in rows]
     )
     settings_ = pl.LazyFrame({"year": [2024], "peer_trim_from": [trim_from]})
     got = review_rows(reviews, settings_).collect()
