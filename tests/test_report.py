@@ -1079,6 +1079,20 @@ def test_a_text_column_needing_no_escape_goes_into_the_cells_as_it_is():
         assert r.sheet == xlsx.sheet_xml(part, source_note(*tables))
 
 
+def test_a_column_starting_like_a_formula_is_never_plain_whatever_the_prefixes(monkeypatch):
+    """The worksheets' formula guard (``fmt.formula_like`` over ``fmt.FORMULA_PREFIXES``) decides
+    which columns ``plain_columns`` may copy unguarded: every prefix keeps its column out, and a
+    prefix added to the list does too — there is no second list of prefixes to forget."""
+    from lianjian.report import fmt
+    from lianjian.report.html import plain_columns
+
+    for prefix in fmt.FORMULA_PREFIXES:
+        assert plain_columns(pl.DataFrame({"a": ["ok", f"{prefix}1"]})) == frozenset(), prefix
+    assert plain_columns(pl.DataFrame({"a": ["ok", "%1"]})) == {"a"}
+    monkeypatch.setattr(fmt, "FORMULA_PREFIXES", (*fmt.FORMULA_PREFIXES, "%"))
+    assert plain_columns(pl.DataFrame({"a": ["ok", "%1"]})) == frozenset()
+
+
 def test_the_roster_is_made_one_row_per_person_and_year_once_for_every_source(monkeypatch, warehouse):
     """The data-quality counts reach the unit of a talk, a review, an event or a violation through
     the person's unit that year: the roster is read and made one row per person and year once for

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import polars as pl
 
-from lianjian.report.fmt import dec_text, escape
+from lianjian.report.fmt import dec_text, escape, formula_like
 from lianjian.report.model import Block, Chart, Report, Section
 from lianjian.report.sections import METRICS
 
@@ -97,19 +97,20 @@ def _cell_text(name: str, dtype: pl.DataType, plain: bool = False) -> pl.Expr:
 
 
 #: A text that needs more than copying into a page's cell or a worksheet's: a character HTML or
-#: XML escapes, a control character (XML cannot hold most; CR becomes LF), U+FFFE/U+FFFF, or a first
-#: character a spreadsheet reads as a formula (fmt.FORMULA_PREFIXES; tab and CR are controls).
-SPECIAL_TEXT = r"""[\x00-\x1f\x{FFFE}\x{FFFF}&<>"']|^[=+\-@]"""
+#: XML escapes, a control character (XML cannot hold most; CR becomes LF) or U+FFFE/U+FFFF — and,
+#: checked by ``fmt.formula_like`` itself, a start a spreadsheet reads as a formula.
+SPECIAL_TEXT = r"""[\x00-\x1f\x{FFFE}\x{FFFF}&<>"']"""
 
 
 def plain_columns(frame: pl.DataFrame) -> frozenset[str]:
-    """The text columns of ``frame`` none of whose values holds ``SPECIAL_TEXT``: their cells go into
+    """The text columns of ``frame`` none of whose values holds ``SPECIAL_TEXT`` or starts like a
+    formula (``fmt.formula_like``, the worksheets' own guard): their cells go into
     the page and the worksheet as they are, without the escapes and the cleaning that would give
     the same text (one scan of each text column instead of four rewrites)."""
     texts = [c for c, t in frame.schema.items() if t == pl.String]
     if not texts or frame.height == 0:
         return frozenset(texts)
-    found = frame.select(pl.col(c).str.contains(SPECIAL_TEXT).any() for c in texts)
+    found = frame.select((pl.col(c).str.contains(SPECIAL_TEXT) | formula_like(pl.col(c))).any() for c in texts)
     return frozenset(c for c, special in zip(texts, found.get_columns()) if not special.item())
 
 
