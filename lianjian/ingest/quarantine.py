@@ -589,17 +589,12 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.
     bad = bad.with_columns(
         pl.concat_str([pl.col(c) for c in reason_cols], separator=SEP, ignore_nulls=True).str.split(SEP).alias("_reasons")
     )
-    if clean:
-        counts = checked.rows.group_by("_file").agg(
-            rows_accepted=pl.len().cast(pl.Int64), rows_rejected=pl.lit(0, pl.Int64), rows_duplicate=pl.lit(0, pl.Int64)
-        )
-    else:
-        counts = checked.rows.group_by("_file").agg(
-            rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
-            rows_rejected=is_rejected.sum().cast(pl.Int64),
-            rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
-        )
-    counts = counts.collect(engine=STREAMING)
+    none = pl.lit(0, pl.Int64)
+    counts = checked.rows.group_by("_file").agg(
+        rows_accepted=(pl.len() if clean else (~is_rejected & ~is_copy).sum()).cast(pl.Int64),
+        rows_rejected=none if clean else is_rejected.sum().cast(pl.Int64),
+        rows_duplicate=none if clean else (~is_rejected & is_copy).sum().cast(pl.Int64),
+    ).collect(engine=STREAMING)
     return Staged(staged=staged, rejected=_rejected_rows(src, bad, checked.rows, files), report=_report_rows(src, counts, files))
 
 
