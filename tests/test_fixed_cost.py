@@ -499,3 +499,49 @@ def test_only_the_program_ends_its_process_after_a_pipeline_command(monkeypatch)
     assert cli.main(["run", "--landing", "x"]) == 4 and ended == [4, 4]
     monkeypatch.setattr(sys, "argv", ["lianjian", "lineage", "published"])
     assert cli.main() == 4 and ended == [4, 4]
+
+
+WORKER_END = r"""
+import atexit, multiprocessing as mp, os, sys
+from concurrent.futures import ProcessPoolExecutor
+from lianjian.processes import end_with_parent
+
+out = sys.argv[1]
+
+
+class Teardown:
+    def __del__(self, _open=open, _path=os.path.join(out, "teardown")):  # runs only at the teardown of
+        _open(_path, "w").close()  # the worker's modules (the names it uses are its own by then)
+
+
+def task():
+    global kept
+    kept = Teardown()
+    atexit.register(lambda: open(os.path.join(out, "atexit"), "w").close())
+    return os.getpid()
+
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=end_with_parent, initargs=(os.getpid(),))
+    worker = pool.submit(task).result(timeout=120)
+    process = next(iter(pool._processes.values()))
+    pool.shutdown(wait=True)
+    print(worker, process.exitcode, sorted(os.listdir(out)))
+"""
+
+
+def test_a_worker_ends_without_the_interpreters_teardown(tmp_path):
+    """A worker started with ``end_with_parent`` (the suite worker, the report writers) runs the exit
+    hooks its tasks registered when its pool is shut down, and ends with status 0, but without
+    Python's teardown of its modules and heap, which the pool's shutdown — the reports step — waited
+    for (docs/performance.md, "The end of a run")."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker_end.py"
+    script.write_text(WORKER_END)
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, cwd=ROOT, timeout=180, check=True)
+    _pid, status, files = done.stdout.split(" ", 2)
+    assert status == "0" and files.strip() == "['atexit']", done.stdout + done.stderr
