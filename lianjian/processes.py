@@ -17,6 +17,7 @@ worker starts no processes of its own, so nothing else changes.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import os
 import threading
@@ -26,9 +27,11 @@ from pathlib import Path
 
 def end_with_parent(parent: int) -> None:
     """In a worker, from its start: end it when the process ``parent`` that started it is gone,
-    instead of waiting idle forever for tasks (checked once a second); and have the locks it makes
-    leave nothing behind when it ends abruptly (see the module's docstring)."""
+    instead of waiting idle forever for tasks (checked once a second); have the locks it makes
+    leave nothing behind when it ends abruptly (see the module's docstring); and end it, when its pool
+    is shut down, without the interpreter's teardown (``_without_teardown``)."""
     mp.set_start_method("fork", force=True)  # only what SemLock asks of it: unlink the name at once
+    atexit.register(_without_teardown)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -36,6 +39,18 @@ def end_with_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="lianjian-worker-parent", daemon=True).start()
+
+
+def _without_teardown() -> None:
+    """A worker's last exit hook: registered when the worker starts, it runs after every hook its
+    tasks registered (the last registered runs first), once multiprocessing has flushed the streams
+    and run its own exit function. Python's teardown would then clear every module and collect the
+    worker's heap (a report writer's frames and pages: ≈ 0.3 s of a province run's reports step, which
+    waits for its workers to end; docs/performance.md, "The end of a run"); the process ends here
+    instead. The hooks registered before the worker started are its imports' (logging's flush,
+    multiprocessing's exit function, run already, PyArrow's S3 finalizer): none has anything to do in
+    a worker. A worker ends with status 0 this way; a pool reads no status of a worker it shut down."""
+    os._exit(0)
 
 
 #: Python collects reference cycles after every 700 new container objects by default. A run makes

@@ -312,21 +312,24 @@ sys.path.insert(0, "tests")
 from support_quality import staged
 gx_context()
 result = run_suite("cases", staged()["cases"])
-loaded = sorted(m for m in ("scipy.stats._stats_py", "scipy.spatial", "scipy.linalg") if m in sys.modules)
+loaded = sorted(m for m in ("scipy.stats._stats_py", "scipy.spatial", "scipy.linalg", "altair.vegalite") if m in sys.modules)
 from scipy import stats  # what GX's KS-test and KL-divergence expectations do when they run
-print(loaded, len(result.expectations) > 0, round(float(stats.entropy([0.5, 0.5])), 6), "scipy.stats._stats_py" in sys.modules)
+import great_expectations.expectations.core.expect_column_kl_divergence_to_be_less_than as kl
+chart = kl.alt.Chart  # what its Data Docs renderers draw with
+print(loaded, len(result.expectations) > 0, round(float(stats.entropy([0.5, 0.5])), 6), "scipy.stats._stats_py" in sys.modules,
+      chart.__module__, "altair.vegalite" in sys.modules)
 """
 
 
-def test_great_expectations_is_imported_without_scipy_stats_until_it_is_used():
+def test_great_expectations_is_imported_without_scipy_stats_or_altair_until_they_are_used():
     """A suite worker imports GX (≈ 3 CPU-s) and validates a staged table without executing
-    ``scipy.stats`` (≈ 1 CPU-s of that import, for expectations lianjian never uses); the module is
-    still whole the moment something uses it."""
+    ``scipy.stats`` (≈ 1 CPU-s of that import) or ``altair`` (≈ 0.2–0.4), for expectations lianjian
+    never uses; each module is whole the moment something uses it."""
     import subprocess
     import sys
 
     out = subprocess.run([sys.executable, "-c", GX_IMPORT], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "[] True 0.693147 True"
+    assert out.stdout.strip() == "[] True 0.693147 True altair.vegalite.v6.api True"
 
 
 def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):
@@ -441,3 +444,104 @@ def test_the_suite_fingerprint_looks_up_the_gx_version_once(monkeypatch):
         assert suites.suite_fingerprint("cases") != keys[0]
     finally:
         suites._gx_version.cache_clear()
+
+
+END_PROCESS = r"""
+import atexit, sys, threading
+from lianjian.cli import end_process
+
+
+class Teardown:
+    def __del__(self):  # runs only when the interpreter clears this module at its teardown
+        sys.__stdout__.write("teardown\n")
+        sys.__stdout__.flush()
+
+
+kept = Teardown()
+atexit.register(lambda: print("atexit"))
+threading._register_atexit(lambda: print("threads"))
+waited = threading.Thread(target=lambda: (threading.Event().wait(0.3), print("thread done")))
+waited.start()
+sys.stdout.write("buffered, not flushed")
+end_process(3)
+"""
+
+
+def test_a_pipeline_command_ends_its_process_without_the_interpreters_teardown():
+    """`lianjian run` ends with ``end_process``: what an ordinary exit runs (running threads waited
+    for, the threads' exit hooks — the suite worker's end —, the atexit hooks, the streams flushed)
+    and the exit status, but not the interpreter's teardown, which after a run walked the whole heap
+    again for 0.5–2 CPU-s (docs/performance.md, "The end of a run")."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", END_PROCESS], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 3
+    assert out.stdout.splitlines() == ["buffered, not flushedthreads", "thread done", "atexit"], out.stdout
+    assert out.stderr == ""
+
+
+def test_only_the_program_ends_its_process_after_a_pipeline_command(monkeypatch):
+    """Called as the program (no arguments given: the ``lianjian`` script), `run` and `demo` end the
+    process through ``end_process`` with their exit status; called with arguments (tests, scripts)
+    and for the other commands, ``main`` returns it."""
+    import sys
+
+    from lianjian import cli
+
+    ended: list[int] = []
+    monkeypatch.setattr(cli, "dispatch", lambda args: 4)
+    monkeypatch.setattr(cli, "end_process", ended.append)
+    monkeypatch.setattr(sys, "argv", ["lianjian", "run", "--landing", "x"])
+    assert cli.main() == 4 and ended == [4]
+    monkeypatch.setattr(sys, "argv", ["lianjian", "demo"])
+    assert cli.main() == 4 and ended == [4, 4]
+    assert cli.main(["run", "--landing", "x"]) == 4 and ended == [4, 4]
+    monkeypatch.setattr(sys, "argv", ["lianjian", "lineage", "published"])
+    assert cli.main() == 4 and ended == [4, 4]
+
+
+WORKER_END = r"""
+import atexit, multiprocessing as mp, os, sys
+from concurrent.futures import ProcessPoolExecutor
+from lianjian.processes import end_with_parent
+
+out = sys.argv[1]
+
+
+class Teardown:
+    def __del__(self, _open=open, _path=os.path.join(out, "teardown")):  # runs only at the teardown of
+        _open(_path, "w").close()  # the worker's modules (the names it uses are its own by then)
+
+
+def task():
+    global kept
+    kept = Teardown()
+    atexit.register(lambda: open(os.path.join(out, "atexit"), "w").close())
+    return os.getpid()
+
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=end_with_parent, initargs=(os.getpid(),))
+    worker = pool.submit(task).result(timeout=120)
+    process = next(iter(pool._processes.values()))
+    pool.shutdown(wait=True)
+    print(worker, process.exitcode, sorted(os.listdir(out)))
+"""
+
+
+def test_a_worker_ends_without_the_interpreters_teardown(tmp_path):
+    """A worker started with ``end_with_parent`` (the suite worker, the report writers) runs the exit
+    hooks its tasks registered when its pool is shut down, and ends with status 0, but without
+    Python's teardown of its modules and heap, which the pool's shutdown — the reports step — waited
+    for (docs/performance.md, "The end of a run")."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker_end.py"
+    script.write_text(WORKER_END)
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, cwd=ROOT, timeout=180, check=True)
+    _pid, status, files = done.stdout.split(" ", 2)
+    assert status == "0" and files.strip() == "['atexit']", done.stdout + done.stderr

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import os
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,34 +45,54 @@ if TYPE_CHECKING:
 
 #: Modules Great Expectations imports for expectations lianjian never uses: ``scipy.stats`` (for its
 #: KS-test and KL-divergence expectations; it brings scipy's linear algebra, spatial, special-function
-#: and optimisation packages with it): about 1 CPU-s of GX's 3 s of import. ``import_gx`` has them
-#: loaded at their first use instead.
-DEFERRED_MODULES = ("scipy.stats",)
+#: and optimisation packages with it): about 1 CPU-s of GX's 3 s of import; ``altair`` (the charts of
+#: the KL-divergence expectation's Data Docs, drawn only inside its renderers; it brings Vega-Lite's
+#: schema classes, jsonschema and narwhals): ≈ 0.2–0.4 CPU-s more. ``import_gx`` has them loaded at
+#: their first use instead.
+DEFERRED_MODULES = ("scipy.stats", "altair")
+
+
+class _Deferred(types.ModuleType):
+    """A stand-in registered under a module's name until something looks up one of its attributes:
+    then the module is imported for real (in ``sys.modules`` from then on) and the attribute taken from
+    it. ``import altair as alt`` and ``from scipy import stats`` get the stand-in without executing
+    anything (the import system only reads its ``__spec__``, None here); ``alt.Chart`` or
+    ``stats.entropy`` imports the module whole."""
+
+    def __getattr__(self, attr: str):  # called only for what the stand-in does not have itself
+        if attr.startswith("__"):  # the import system's and tools' probes: not a use of the module
+            raise AttributeError(attr)
+        return getattr(_import_deferred(self.__name__), attr)
+
+
+def _import_deferred(name: str):
+    import importlib
+    import sys
+
+    if isinstance(sys.modules.get(name), _Deferred):
+        del sys.modules[name]
+    module = importlib.import_module(name)  # sets it on its parent package too
+    return module
 
 
 def import_gx():
     """``great_expectations``, imported with ``DEFERRED_MODULES`` left to load when first used: each is
     registered (in ``sys.modules`` and on its parent package, where GX's ``from scipy import stats``
-    finds it) as a module whose code runs at the first attribute looked up on it
-    (``importlib.util.LazyLoader``), so an expectation that needs it still gets it whole. Every import
-    of GX in lianjian goes through here."""
+    finds it) as a stand-in (``_Deferred``) that imports the module at the first attribute looked up
+    on it, so an expectation that needs it still gets it whole. Every import of GX in lianjian goes
+    through here."""
+    import importlib
+    import importlib.util
     import sys
 
     if "great_expectations" not in sys.modules:
-        import importlib.util
-
         for name in DEFERRED_MODULES:
-            if name in sys.modules:
+            if name in sys.modules or importlib.util.find_spec(name) is None:  # imports the parent package (scipy's is small)
                 continue
-            spec = importlib.util.find_spec(name)  # imports the parent package (scipy's is small)
-            if spec is None or spec.loader is None:
-                continue
-            spec.loader = importlib.util.LazyLoader(spec.loader)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
+            sys.modules[name] = stand_in = _Deferred(name)
             parent, _, child = name.rpartition(".")
-            setattr(sys.modules[parent], child, module)
+            if parent:
+                setattr(importlib.import_module(parent), child, stand_in)
     import great_expectations
 
     return great_expectations
