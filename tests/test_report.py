@@ -980,6 +980,40 @@ def test_a_report_file_is_written_private_without_a_path_object_per_file(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "x"]  # no temporary file left
 
 
+def test_a_report_file_is_written_through_its_descriptor_without_a_file_object(tmp_path, monkeypatch):
+    """A report file is written to its file descriptor directly: no buffered file object is made
+    around it (making one asks the kernel for the file's block size and whether it is a terminal,
+    twice more for each of tens of thousands of files). The file is still 0600, a short write goes on
+    from where it stopped, and a file left under the same name takes the new bytes and mode."""
+    import io
+
+    from lianjian.report import xlsx
+
+    def no_file_object(*args, **kwargs):
+        raise AssertionError("a buffered file object was made for a report file")
+
+    target = tmp_path / "r.xlsx"
+    with monkeypatch.context() as m:
+        m.setattr(os, "fdopen", no_file_object)
+        m.setattr(io, "open", no_file_object)
+        assert xlsx.write_if_changed(str(target), b"PK" * 1000, folder_ready=True) is True
+    assert target.read_bytes() == b"PK" * 1000 and (target.stat().st_mode & 0o777) == 0o600
+
+    left = tmp_path / "left"
+    left.write_bytes(b"older and longer")
+    left.chmod(0o644)
+    real_write, calls = os.write, []
+
+    def short_write(fd, data):  # the kernel may take part of the bytes: the rest follows
+        calls.append(len(data))
+        return real_write(fd, bytes(data[:3]))
+
+    monkeypatch.setattr(os, "write", short_write)
+    xlsx.write_private(str(left), b"new bytes")
+    assert left.read_bytes() == b"new bytes" and (left.stat().st_mode & 0o777) == 0o600
+    assert calls == [9, 6, 3]
+
+
 def test_a_rollup_shows_its_own_units_lists_as_the_units_own_report_does(tmp_path):
     """The blocks that list the rows of the report's own unit only (people graded 较差, subjects, talks,
     cases awaiting 核定, leaders) are computed and rendered once per unit: a roll-up shows the very
