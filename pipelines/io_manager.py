@@ -133,11 +133,6 @@ class SpilledYears:
     def years(self) -> list[int]:
         return sorted(self._years)
 
-    def read(self, year: int) -> pl.DataFrame | None:
-        """The year's rows; None for a year kept as it is (``keep``)."""
-        path = self._years[year]
-        return None if path is None else pl.read_parquet(path)
-
     def path(self, year: int) -> Path | None:
         """The year's spill, written as its year file (``add``); None for a year kept as it is."""
         return self._years[year]
