@@ -22,8 +22,8 @@ grade (``grades/好`` …) — never values of a row.
 
 A step that computes its years one at a time (R2, R3: ``assets/assessed.py``) hands each yearly output
 over as ``SpilledYears``: every year is written to the step's private temporary folder as soon as it is
-computed and dropped from memory, and this IO manager writes the year files from those spills, two
-years at a time (lianjian/threads.py), so that the step never holds more than the years in hand (national: R2's evidence,
+computed and dropped from memory, written as the year's file would be, and this IO manager moves those
+spills into place as the year files, so that the step never holds more than the years in hand (national: R2's evidence,
 ≈ 2 M rows a year, held for five years made the run's peak; docs/performance.md). A Polars frame
 cannot serve here: Dagster hands a step's outputs to the IO manager only when the step yields them,
 and a multi-asset step yields its two outputs (a table and its evidence) after computing both.
@@ -40,7 +40,9 @@ from the file kept and ``unchanged`` true, so the UI and the lineage show the ta
 """
 
 
+import errno
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,10 +101,12 @@ class SpilledYears:
     into ``folder`` (the step's private temporary folder, ``lianjian.files.run_tmpdir``, which must
     outlive the step's ``yield`` of it: Dagster calls the IO manager before the step resumes).
 
-    Each year is one Parquet file of one row group (lz4: 1/6 of national, 0.14 s to write a year's
-    356 k evidence rows, 0.05 s to read them back), so that it reads back as one chunk: the year file
-    the IO manager writes from it has the bytes of the same rows written from one contiguous frame
-    (Parquet page boundaries follow the chunks of the frame written, not only its values)."""
+    Each year is spilled as its year file: the rows as one chunk, written with the year files' writer
+    settings (``PARQUET_OPTIONS``; Parquet page boundaries follow the chunks of the frame written, not
+    only its values), so that the IO manager moves the spill into place (``path``) instead of reading
+    it back and compressing the same rows again — the bytes the year's rows written from one
+    contiguous frame have (1/6 of national, a year of R2's 356 k evidence rows: a read back and a
+    second zstd write, ≈ 0.17 CPU-s, no longer done; docs/performance.md)."""
 
     def __init__(self, folder: Path, name: str):
         self.folder = private_mkdir(Path(folder) / name)
@@ -114,7 +118,7 @@ class SpilledYears:
         if year in self._years:
             raise ValueError(f"year {year} spilled twice")
         path = self.folder / f"{year}.parquet"
-        frame.write_parquet(path, compression="lz4", statistics=True, row_group_size=max(frame.height, 1))
+        frame.rechunk().write_parquet(path, **PARQUET_OPTIONS)
         make_private(path)
         self._years[year] = path
 
@@ -129,10 +133,9 @@ class SpilledYears:
     def years(self) -> list[int]:
         return sorted(self._years)
 
-    def read(self, year: int) -> pl.DataFrame | None:
-        """The year's rows; None for a year kept as it is (``keep``)."""
-        path = self._years[year]
-        return None if path is None else pl.read_parquet(path)
+    def path(self, year: int) -> Path | None:
+        """The year's spill, written as its year file (``add``); None for a year kept as it is."""
+        return self._years[year]
 
 
 def table_path(warehouse: Path, key: dg.AssetKey, partition: str | None = None) -> Path:
@@ -266,30 +269,33 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         return rows_of
 
     @staticmethod
-    def _spilled_years(context: dg.OutputContext, spilled: SpilledYears) -> Callable[[str], pl.DataFrame | None]:
-        """The rows of one of the run's years of a step that spilled them one at a time, read back: the
-        years spilled must be the run's, and every row of a year's spill of that year."""
+    def _spilled_years(context: dg.OutputContext, spilled: SpilledYears) -> Callable[[str], Path | None]:
+        """The spill of one of the run's years of a step that spilled them one at a time (a file written
+        as the year's file: ``SpilledYears.add``): the years spilled must be the run's, and every row
+        of a year's spill of that year (its ``year`` column alone is read)."""
         keys = list(context.asset_partition_keys)
         if spilled.years != [int(k) for k in keys]:
             raise ValueError(f"{context.asset_key.to_user_string()}: years {spilled.years} spilled, the run's years are {keys[0]}–{keys[-1]}")
 
-        def rows_of(key: str) -> pl.DataFrame | None:
-            part = spilled.read(int(key))
-            if part is None:  # kept: the year's file stays as it is
+        def rows_of(key: str) -> Path | None:
+            path = spilled.path(int(key))
+            if path is None:  # kept: the year's file stays as it is
                 return None
-            wrong = part.filter(pl.col("year").is_null() | (pl.col("year") != int(key)))
-            if wrong.height:
-                raise ValueError(f"{context.asset_key.to_user_string()}: {wrong.height} rows of year {key} have another year")
-            return part
+            year = pl.col("year")
+            wrong = pl.scan_parquet(path).filter(year.is_null() | (year != int(key))).select(pl.len()).collect().item()
+            if wrong:
+                raise ValueError(f"{context.asset_key.to_user_string()}: {wrong} rows of year {key} have another year")
+            return path
 
         return rows_of
 
-    def _write_years(self, context: dg.OutputContext, rows_of: Callable[[str], pl.DataFrame | None]) -> None:
+    def _write_years(self, context: dg.OutputContext, rows_of: Callable[[str], pl.DataFrame | Path | None]) -> None:
         """One file per partition year of this run, each year's materialization described by its own
         file; ``rows_of(year)`` gives a year's rows (None: a year kept as it is, described from its
-        file and marked ``unchanged``). Two years at a time (lianjian/threads.py: compressing a
-        year's file keeps about one core busy), each year's rows held only while its file is
-        written; the metadata recorded afterwards, in the years' order."""
+        file and marked ``unchanged``; a path: a file already written as the year's file, moved into
+        place). Two years at a time (lianjian/threads.py: compressing a year's file keeps about one
+        core busy), each year's rows held only while its file is written; the metadata recorded
+        afterwards, in the years' order."""
 
         table = published_form(context.asset_key)
         formed: dict[str, dict] = {}
@@ -298,6 +304,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             part = rows_of(key)
             path = self._path(context.asset_key, key)
             extra = {}
+            if isinstance(part, Path):
+                if table is None:
+                    return _moved_into_place(part, path)
+                part = pl.read_parquet(part)
             if part is not None and table is not None:
                 # the file publish would write for the year, which it then copies (lianjian.publish.publish.PUBLISHED_FORM)
                 from lianjian.publish.publish import WRITER, write_published_form
@@ -346,6 +356,33 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if context.dagster_type.typing_type is pl.DataFrame:
             return lazy.collect()
         return lazy
+
+
+def _moved_into_place(spill: Path, path: Path) -> dict:
+    """Move ``spill``, a file written as the year file ``path`` (``SpilledYears.add``), into place —
+    an atomic rename, or a copy renamed into place when the two are on different file systems — and
+    describe it as ``_write_years`` describes a year's file (its rows, schema and grades read from
+    the file: its footer, and the ``grade`` column if it has one)."""
+    remove_stale_siblings(path)
+    try:
+        os.replace(spill, path)
+    except OSError as err:
+        if err.errno != errno.EXDEV:
+            raise
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        shutil.copyfile(spill, tmp)
+        make_private(tmp)
+        os.replace(tmp, path)
+    scan = pl.scan_parquet(path)
+    schema = scan.collect_schema()
+    rows = scan.select(pl.len()).collect().item()
+    return {
+        "dagster/row_count": dg.MetadataValue.int(rows),
+        "dagster/partition_row_count": dg.MetadataValue.int(rows),
+        "dagster/column_schema": table_schema(schema),
+        "path": dg.MetadataValue.path(str(path)),
+        **(grade_metadata(scan.select("grade").collect()) if "grade" in schema else {}),
+    }
 
 
 def published_form(key: dg.AssetKey) -> str | None:

@@ -87,18 +87,22 @@ def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(de
         threads.add(threading.current_thread().name)
         return add(self, year, frame)
 
-    written: list[tuple[str, list]] = []  # (file, the years of the frame written)
-    write = io_manager.write_parquet_atomic
+    written: list[tuple[str, list]] = []  # (file, the years of the spill moved into place as it)
+    move = io_manager._moved_into_place
 
-    writers: set[str] = set()  # the threads that wrote the year files
+    writers: set[str] = set()  # the threads that moved the spills into place as the year files
 
-    def spy_write(frame, path):
-        written.append((f"{path.parent.name}/{path.name}", frame.get_column("year").unique().sort().to_list()))
+    def spy_move(spill, path):
+        written.append((f"{path.parent.name}/{path.name}", pl.read_parquet(spill).get_column("year").unique().sort().to_list()))
         writers.add(threading.current_thread().name)
-        return write(frame, path)
+        return move(spill, path)
+
+    def no_write(frame, path, options=None):
+        raise AssertionError(f"{path}: a spilled year is moved into place, not written again")
 
     monkeypatch.setattr(SpilledYears, "add", spy_add)
-    monkeypatch.setattr(io_manager, "write_parquet_atomic", spy_write)
+    monkeypatch.setattr(io_manager, "_moved_into_place", spy_move)
+    monkeypatch.setattr(io_manager, "write_parquet_atomic", no_write)
 
     upstream = [dg.AssetSpec(["staged", s]) for s in SOURCES] + [dg.AssetSpec(["derived", "talk_obligations"], partitions_def=YEARS)]
     outputs = [t for pair in STEPS.values() for t in pair]
@@ -111,8 +115,8 @@ def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(de
     assert result.success
 
     # the years computed two at a time (lianjian/threads.py), each year's table and evidence spilled,
-    # one year each, as soon as the year is computed; the IO manager writes one year per file; the
-    # spills are gone
+    # one year each, as soon as the year is computed, as the year's file; the IO manager moves each
+    # spill into place as one year's file, without writing it again; the spills are gone
     expected = [(t, y) for pair in STEPS.values() for y in years for t in pair]
     assert sorted(name_year for name_year in ((name, year) for name, year, _ in spilled)) == sorted(expected)
     assert len(threads) == 2 and all(t.startswith("lianjian-year") for t in threads), threads
@@ -161,6 +165,35 @@ def test_spilled_years_are_written_one_file_each(tmp_path):
     assert result.success
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2023.parquet").height == 2
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet").height == 0
+
+
+def test_a_spill_on_another_file_system_is_copied_into_place(tmp_path, monkeypatch):
+    """The spill is renamed into place; where the rename cannot cross file systems (EXDEV) it is copied
+    beside the year file and renamed: the same bytes, 0600, and the year's metadata from the file."""
+    import errno
+    import os
+    import stat
+
+    spill = tmp_path / "spill.parquet"
+    frame = pl.DataFrame({"year": [2024, 2024], "grade": ["好", None]})
+    frame.write_parquet(spill, **PARQUET_OPTIONS)
+    expected = _sha(spill)
+    target = tmp_path / "assessed" / "toy" / "2024.parquet"
+    target.parent.mkdir(parents=True)
+    replace, crossed = os.replace, []
+
+    def across(src, dst):
+        if Path(src) == spill:
+            crossed.append(src)
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return replace(src, dst)
+
+    monkeypatch.setattr(io_manager.os, "replace", across)
+    metadata = io_manager._moved_into_place(spill, target)
+    assert crossed and _sha(target) == expected
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert not list(target.parent.glob(".*tmp-*"))
+    assert metadata["dagster/row_count"].value == 2 and metadata["grades/好"].value == 1
 
 
 @pytest.mark.parametrize(
