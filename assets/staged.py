@@ -38,12 +38,12 @@ from lianjian.files import run_tmpdir
 from lianjian.fingerprint import StatCache
 from lianjian.ingest import DateBounds, combine_rejected, combine_report, iter_landing, read_ahead, stage_sources, upstream
 from lianjian.ingest.cache import FileCache
-from lianjian.ingest.digests import table_digests, write_year_digests
+from lianjian.ingest.digests import YearDigests, write_year_digests
 from lianjian.ingest.stagecache import Kept, Reuse, StageCache
 from lianjian.quality.checks import current_year
 from lianjian.quality.worker import SuiteWorker, beside_staging, suite_worker
 from pipelines.executor import in_process
-from pipelines.io_manager import PARQUET_OPTIONS, Unchanged, table_schema
+from pipelines.io_manager import PARQUET_OPTIONS, Streamed, Unchanged, table_schema
 from pipelines.resources import LianjianSettings
 
 CODE_VERSION = "ingest-1"
@@ -52,11 +52,12 @@ TAGS = {"layer": "staged"}
 #: How the IO manager writes a staged table: part of every stage key (the file's bytes depend on it).
 STAGED_WRITER = json.dumps(PARQUET_OPTIONS, sort_keys=True)
 
-#: A staged table's output: the accepted rows (lazy, streamed to Parquet by the IO manager), or
-#: ``Unchanged`` when the table in the warehouse is already what staging would write.
+#: A staged table's output: the accepted rows (lazy, streamed to Parquet by the IO manager, each
+#: batch of them hashed for the year digests as it is written: ``Streamed``), or ``Unchanged`` when
+#: the table in the warehouse is already what staging would write.
 STAGED_TABLE = dg.DagsterType(
     name="StagedTable",
-    type_check_fn=lambda _context, value: isinstance(value, (pl.LazyFrame, Unchanged)),
+    type_check_fn=lambda _context, value: isinstance(value, (pl.LazyFrame, Streamed, Unchanged)),
     typing_type=pl.LazyFrame,
     description="暂存表：通过校验的行（LazyFrame），或“未变”（沿用数据仓库中已有的表）。"
     " Accepted rows as a LazyFrame, or Unchanged: the table in the warehouse is kept.",
@@ -215,9 +216,11 @@ def staged_assets(context, lianjian: LianjianSettings):
             context.log.info(
                 f"暂存 {name}：读取 {counts[0]:,} 行，接收 {counts[1]:,}，拒收 {counts[2]:,}，重复 {counts[3]:,}"
             )
-            yield dg.Output(res.staged, output_name=name, metadata=metadata)
+            # the year digests are of the rows as the IO manager writes them, in the same pass
+            year_digests = YearDigests(SOURCES[name], res.staged.collect_schema())
+            yield dg.Output(Streamed(res.staged, year_digests.add), output_name=name, metadata=metadata)
             # the IO manager has written the table: its year digests, and the record of this staging
-            digests[name] = table_digests(SOURCES[name], reuse.staged_path(name))
+            digests[name] = year_digests.result()
             reuse.record(name, res.key, res.rejected, res.report, digests[name])
             _validate_beside(worker, name, reuse, gx_cache)
         cache.keep_only(cache.used)  # every source read: the entries of files no longer there go

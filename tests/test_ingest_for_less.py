@@ -5,6 +5,7 @@ is what it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import polars as pl
 import pytest
@@ -169,3 +170,61 @@ def test_the_year_digest_feeds_each_rows_two_hashes_as_before():
     empty = hashlib.sha256()
     digests._update(empty, hashes.head(0))
     assert empty.hexdigest() == hashlib.sha256().hexdigest()
+
+
+def _two_files_of_talks(tmp_path, first, second):
+    """Two talks files read as one source (``SourceRead`` of both, parts under ``tmp_path``), checked
+    and staged against a roster of P3 and an event E1: (the source as read, its ``Staged``)."""
+    from support_ingest import HEADERS, write_csv
+
+    src = SOURCES["talks"]
+    landing = tmp_path / "landing"
+    reads = []
+    for i, rows in enumerate((first, second)):
+        write_csv(landing / "talks" / f"{2023 + i}.csv", HEADERS["talks"], rows)
+        out = tmp_path / f"parts-{i}"
+        out.mkdir()
+        reads.append(reader.read_file(src, landing / "talks" / f"{2023 + i}.csv", landing, tmp_path, out))
+    source = reader.SourceRead("talks", reads, True)
+    checked = quarantine.check_rows(src, source.rows())
+    personnel = pl.LazyFrame({"person_id": ["P3"], "year": [2024]})
+    events = pl.LazyFrame({"event_id": ["E1"]}, schema={"event_id": pl.String})
+    return source, quarantine.stage_checked(checked, {"personnel": personnel, "personnel_events": events}, reader.files_frame(source.entries))
+
+
+def test_the_rejected_rows_are_picked_by_file_and_row_number_among_files_sharing_row_numbers(tmp_path):
+    """The rejected rows are read back by their row number and their position: of two files whose
+    rows have the same row numbers, only the rejected rows are shown — each as read, with its own
+    file, row number and reasons — and no row of the other file that shares a rejected row's number."""
+    from support_ingest import talk
+
+    _, staged = _two_files_of_talks(
+        tmp_path,
+        [talk("T1"), talk("T2", date="nonsense"), talk("T3")],
+        [talk("T4"), talk("T5"), talk("T6", date="2024-13-01")],
+    )
+    rejected = staged.rejected.select("file", "row_number", "reasons", "raw")
+    assert rejected.select("file", "row_number").rows() == [("talks/2023.csv", 3), ("talks/2024.csv", 4)]
+    assert [r[0] for r in rejected.get_column("reasons").to_list()] == [
+        'talk_date: cannot parse "nonsense" as a date',
+        'talk_date: cannot parse "2024-13-01" as a date',
+    ]
+    raws = [json.loads(r) for r in rejected.get_column("raw")]
+    assert [r["talk_id"] for r in raws] == ["T2", "T6"]
+    assert [r["talk_date"] for r in raws] == ["nonsense", "2024-13-01"]
+    assert staged.staged.collect().get_column("talk_id").to_list() == ["T1", "T3", "T4", "T5"]
+
+
+def test_the_rejected_rows_scan_of_the_parts_filters_on_the_stored_row_number(tmp_path, monkeypatch):
+    """The parts are scanned for the rejected rows with a filter on ``_row``, a column the parts
+    store, beside ``_ord`` (a row index): the Parquet reader then decodes every other column only
+    for the rows that pass, not for every row of every part."""
+    from support_ingest import talk
+
+    seen = []
+    original = quarantine.rows_as_read
+    monkeypatch.setattr(quarantine, "rows_as_read", lambda src, rows: seen.append(rows) or original(src, rows))
+    _two_files_of_talks(tmp_path, [talk("T1"), talk("T2", date="nonsense")], [talk("T3")])
+    (rows,) = seen
+    scans = [line for line in rows.explain().splitlines() if "SELECTION" in line]
+    assert scans and all('col("_row")' in line and '"_ord"' in line for line in scans)

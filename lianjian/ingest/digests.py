@@ -87,21 +87,23 @@ def frame_digest(frame: pl.DataFrame) -> str:
     return h.hexdigest()
 
 
-def table_digests(src: Source, path: Path) -> dict[str, str]:
-    """{year or "none": digest} of one staged table file (no key for a table without rows), each
-    year's the ``frame_digest`` of its rows: the file is streamed once, ``BATCH_ROWS`` rows at a
-    time, each row's hashes fed to its year's SHA-256 in the stored order (a batch of one year —
-    the usual case, a landing file being a year's — is not split)."""
-    scan = pl.scan_parquet(path)
-    schema = scan.collect_schema()
-    header = _header(schema)
-    year = year_expr(src, schema).alias(YEAR)
-    found: dict[int | None, object] = {}
-    for batch in scan.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True):
+class YearDigests:
+    """The year digests of a table's rows, fed batch after batch in their stored order (``add``): the
+    staged table's rows as the IO manager writes them (pipelines/io_manager.py ``Streamed``), so the
+    file is not read back to hash them; ``result`` is then what ``table_digests`` gives of the file."""
+
+    def __init__(self, src: Source, schema: pl.Schema):
+        self._header = _header(schema)
+        self._year = year_expr(src, schema).alias(YEAR)
+        self._found: dict[int | None, object] = {}
+
+    def add(self, batch: pl.DataFrame) -> None:
+        """Feed the next rows (a batch of one year — the usual case, a landing file being a year's — is
+        not split)."""
         if not batch.height:
-            continue
+            return
         hashes = _row_hashes(batch)
-        years = batch.select(year).to_series()
+        years = batch.select(self._year).to_series()
         distinct = years.unique(maintain_order=True)
         if distinct.len() == 1:
             parts = {distinct[0]: hashes}
@@ -109,10 +111,25 @@ def table_digests(src: Source, path: Path) -> dict[str, str]:
             keyed = hashes.with_columns(years)
             parts = {y: rows.drop(YEAR) for (y,), rows in keyed.partition_by(YEAR, maintain_order=True, as_dict=True).items()}
         for y, rows in parts.items():
-            if y not in found:
-                found[y] = hashlib.sha256(header)
-            _update(found[y], rows)
-    return {NONE if y is None else str(y): found[y].hexdigest() for y in sorted(found, key=lambda v: (v is None, v))}
+            if y not in self._found:
+                self._found[y] = hashlib.sha256(self._header)
+            _update(self._found[y], rows)
+
+    def result(self) -> dict[str, str]:
+        """{year or "none": digest} of the rows fed (no key when none was)."""
+        found = self._found
+        return {NONE if y is None else str(y): found[y].hexdigest() for y in sorted(found, key=lambda v: (v is None, v))}
+
+
+def table_digests(src: Source, path: Path) -> dict[str, str]:
+    """{year or "none": digest} of one staged table file (no key for a table without rows), each
+    year's the ``frame_digest`` of its rows: the file is streamed once, ``BATCH_ROWS`` rows at a
+    time, each row's hashes fed to its year's SHA-256 in the stored order (``YearDigests``)."""
+    scan = pl.scan_parquet(path)
+    digests = YearDigests(src, scan.collect_schema())
+    for batch in scan.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True):
+        digests.add(batch)
+    return digests.result()
 
 
 def year_digests(warehouse: Path, known: dict[str, dict[str, str]] | None = None) -> dict:

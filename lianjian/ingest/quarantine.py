@@ -605,7 +605,12 @@ def _rejected_rows(src: Source, bad: pl.DataFrame, rows: pl.LazyFrame, files: pl
     if bad.height == 0:
         return pl.DataFrame(schema=schema)
     headers = dict(files.filter(pl.col("source") == src.name).select("file", "headers").iter_rows())
-    raw = rows_as_read(src, rows.filter(pl.col(ORD).is_in(bad.get_column(ORD).implode())))
+    # the rows are picked by ``_row`` too, a column the parts store: the Parquet reader then decodes
+    # the other columns only for the rows that pass (``_ord`` alone, a row index, made it decode every
+    # column of every row: a third of this step's CPU, docs/performance.md, "The staging step's phases,
+    # and the rejected rows picked by their row number"); ``_ord`` then keeps exactly the rejected ones
+    picked = pl.col("_row").is_in(bad.get_column("_row").unique().implode()) & pl.col(ORD).is_in(bad.get_column(ORD).implode())
+    raw = rows_as_read(src, rows.filter(picked))
     rows = bad.select("_file", "_row", "_reasons").join(
         raw.collect(engine=STREAMING),
         on=["_file", "_row"],
