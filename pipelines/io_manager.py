@@ -333,11 +333,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             part = rows_of(key)
             path = self._path(context.asset_key, key)
             extra = {}
-            if isinstance(part, Path):
-                if table is None:
-                    return _moved_into_place(part, path)
+            if isinstance(part, Path) and table is not None:
                 part = pl.read_parquet(part)
-            if part is not None and table is not None:
+            if isinstance(part, Path):  # a spill written as the year's file: moved into place, described from it
+                _moved_into_place(part, path)
+                rows, schema, part = _described(path)
+            elif part is not None and table is not None:
                 # the file publish would write for the year, which it then copies (lianjian.publish.publish.PUBLISHED_FORM)
                 from lianjian.publish.publish import WRITER, write_published_form
 
@@ -346,10 +347,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             elif part is None:
                 if not path.is_file():
                     raise FileNotFoundError(f"{context.asset_key.to_user_string()}: {path} is missing, it cannot be kept unchanged")
-                scan = pl.scan_parquet(path)
-                schema = scan.collect_schema()
-                part = scan.select("grade").collect() if "grade" in schema else None
-                rows = scan.select(pl.len()).collect().item()
+                rows, schema, part = _described(path)
                 extra = {"unchanged": dg.MetadataValue.bool(True)}
             else:
                 rows = write_parquet_atomic(part, path)
@@ -387,11 +385,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         return lazy
 
 
-def _moved_into_place(spill: Path, path: Path) -> dict:
-    """Move ``spill``, a file written as the year file ``path`` (``SpilledYears.add``), into place —
-    an atomic rename, or a copy renamed into place when the two are on different file systems — and
-    describe it as ``_write_years`` describes a year's file (its rows, schema and grades read from
-    the file: its footer, and the ``grade`` column if it has one)."""
+def _moved_into_place(spill: Path, path: Path) -> None:
+    """Move ``spill``, a file written as the year file ``path`` (``SpilledYears.add``), into place: an
+    atomic rename, or a copy renamed into place when the two are on different file systems."""
     remove_stale_siblings(path)
     try:
         os.replace(spill, path)
@@ -402,16 +398,16 @@ def _moved_into_place(spill: Path, path: Path) -> dict:
         shutil.copyfile(spill, tmp)
         make_private(tmp)
         os.replace(tmp, path)
+
+
+def _described(path: Path) -> tuple[int, pl.Schema, pl.DataFrame | None]:
+    """What a year's materialization records of a year file not written from rows in hand (kept as it
+    is, or a spill moved into place): its row count and schema (the file's footer) and its ``grade``
+    column, if it has one."""
     scan = pl.scan_parquet(path)
     schema = scan.collect_schema()
-    rows = scan.select(pl.len()).collect().item()
-    return {
-        "dagster/row_count": dg.MetadataValue.int(rows),
-        "dagster/partition_row_count": dg.MetadataValue.int(rows),
-        "dagster/column_schema": table_schema(schema),
-        "path": dg.MetadataValue.path(str(path)),
-        **(grade_metadata(scan.select("grade").collect()) if "grade" in schema else {}),
-    }
+    grades = scan.select("grade").collect() if "grade" in schema else None
+    return scan.select(pl.len()).collect().item(), schema, grades
 
 
 def published_form(key: dg.AssetKey) -> str | None:

@@ -165,11 +165,20 @@ def test_spilled_years_are_written_one_file_each(tmp_path):
     assert result.success
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2023.parquet").height == 2
     assert pl.read_parquet(tmp_path / "derived" / "toy" / "2024.parquet").height == 0
+    # each year's materialization is described from the spill moved into place as its file
+    recorded = {
+        m.partition: (m.metadata["dagster/row_count"].value, m.metadata["path"].value, "unchanged" in m.metadata)
+        for m in result.asset_materializations_for_node("derived__toy")
+    }
+    assert recorded == {
+        "2023": (2, str(tmp_path / "derived" / "toy" / "2023.parquet"), False),
+        "2024": (0, str(tmp_path / "derived" / "toy" / "2024.parquet"), False),
+    }
 
 
 def test_a_spill_on_another_file_system_is_copied_into_place(tmp_path, monkeypatch):
     """The spill is renamed into place; where the rename cannot cross file systems (EXDEV) it is copied
-    beside the year file and renamed: the same bytes, 0600, and the year's metadata from the file."""
+    beside the year file and renamed: the same bytes, 0600; the year is then described from the file."""
     import errno
     import os
     import stat
@@ -189,11 +198,12 @@ def test_a_spill_on_another_file_system_is_copied_into_place(tmp_path, monkeypat
         return replace(src, dst)
 
     monkeypatch.setattr(io_manager.os, "replace", across)
-    metadata = io_manager._moved_into_place(spill, target)
+    io_manager._moved_into_place(spill, target)
     assert crossed and _sha(target) == expected
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert not list(target.parent.glob(".*tmp-*"))
-    assert metadata["dagster/row_count"].value == 2 and metadata["grades/好"].value == 1
+    rows, schema, grades = io_manager._described(target)
+    assert rows == 2 and list(schema) == ["year", "grade"] and grades.get_column("grade").to_list() == ["好", None]
 
 
 @pytest.mark.parametrize(
