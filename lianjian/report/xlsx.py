@@ -31,7 +31,8 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import polars as pl
 
-from lianjian.files import PRIVATE_FILE, private_mkdir
+from lianjian.files import private_mkdir
+from lianjian.files import put_private as write_private  # every report file goes through it: no ``Path`` made per file
 
 from lianjian.report.fmt import display_width, formula_like
 from lianjian.report.model import Block, Rendered, Report
@@ -545,29 +546,6 @@ def _write(path: str, data: bytes, folder_ready: bool) -> None:
         except OSError:
             pass
         raise
-
-
-#: How a report file is opened: write only, created (0600, ``PRIVATE_FILE``) or truncated, not
-#: inherited by a process started meanwhile.
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-
-
-def write_private(path: str, data: bytes) -> None:
-    """``data`` in a new 0600 file at ``path`` (0600 from its first byte, as
-    ``lianjian.files.create_private`` makes it): the file descriptor written directly, without the
-    buffered file object around it — whose making asks the kernel about the file twice more (its
-    block size, whether it is a terminal) for each of tens of thousands of files — and without the
-    ``Path`` ``lianjian.files.write_private`` returns. A short write goes on from where it stopped;
-    a failed one (disk full) raises ``OSError``."""
-    fd = os.open(path, _OPEN_FLAGS, PRIVATE_FILE)
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, PRIVATE_FILE)  # a file left there by a dead writer of the same pid keeps its mode otherwise
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
 
 
 def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = False) -> bool:
