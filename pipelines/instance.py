@@ -109,11 +109,107 @@ def _sqlite_connected(dbapi_connection, _connection_record) -> None:
             _keepers[path] = keeper
 
 
+# Dagster's SQLite event storage (``SqliteEventLogStorage``: one file per run and an index file, in
+# ``$DAGSTER_HOME/history/runs``) also makes a new SQLAlchemy engine and connection for every call —
+# for every event, twice for an asset event (the run's file and the index) — and a third engine for
+# each ``has_table`` question: ≈ 1,600 engines and 240 questions in a demo run, ≈ 1 CPU-s of the
+# run's process more than the throw-away instance. Inside a session the storage keeps one connection
+# per file for the session instead (``_held_shard_connection``): each call is still its own
+# transaction under the storage's own lock, committed when the call ends; between calls the
+# connection holds no transaction and no snapshot, so the webserver, the daemon and other run
+# workers read and write the same files as before (WAL).
+
+_held_shards: dict[tuple[int, str], tuple[object, object, object]] = {}
+_table_answers: dict[tuple[int, str], bool] = {}
+
+
+def _sqlite_event_storage():
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    return SqliteEventLogStorage
+
+
+@contextmanager
+def _held_shard_connection(storage, shard: str) -> Iterator[object]:
+    """``SqliteEventLogStorage._connect`` inside a session: the shard's file created and stamped the
+    first time as Dagster does it (``_initdb``), then one connection per (storage, shard) kept until
+    the session ends, each call in its own transaction. Outside a session Dagster's own method."""
+    if not _sessions:
+        with _DAGSTER_CONNECT[0](storage, shard) as conn:
+            yield conn
+        return
+    from dagster._core.storage.sql import create_engine
+    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+    from sqlalchemy.pool import NullPool
+
+    with storage._db_lock:  # Dagster's lock: one call at a time per storage, as before
+        key = (id(storage), shard)
+        held = _held_shards.get(key)
+        if held is None:
+            engine = create_engine(
+                storage.conn_string_for_shard(shard),
+                poolclass=NullPool,
+                # the steps' threads store events too; calls are serialised by the lock above
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            )
+            if shard not in storage._initialized_dbs:
+                storage._initdb(engine)
+                storage._initialized_dbs.add(shard)
+            held = (storage, engine, engine.connect())  # the storage kept alive: its id stays its own
+            _held_shards[key] = held
+        conn = held[2]
+        with conn.begin():
+            yield conn
+
+
+def _answered_has_table(storage, table_name: str) -> bool:
+    """``SqliteEventLogStorage.has_table`` inside a session: asked of the file once per session (a
+    table is not made or dropped while a run writes; ``dagster instance migrate`` does not run then)."""
+    if not _sessions:
+        return _DAGSTER_HAS_TABLE[0](storage, table_name)
+    key = (id(storage), table_name)
+    with _session_lock:
+        known = _table_answers.get(key)
+    if known is None:
+        known = _DAGSTER_HAS_TABLE[0](storage, table_name)
+        with _session_lock:
+            _table_answers[key] = known
+    return known
+
+
+_DAGSTER_CONNECT: list = []
+_DAGSTER_HAS_TABLE: list = []
+
+
+def _hold_sqlite_event_connections() -> None:
+    """Puts ``_held_shard_connection`` and ``_answered_has_table`` in place of Dagster's methods (once
+    per process; both behave as Dagster's outside a session)."""
+    storage_class = _sqlite_event_storage()
+    if not _DAGSTER_CONNECT:
+        _DAGSTER_CONNECT.append(storage_class._connect)
+        _DAGSTER_HAS_TABLE.append(storage_class.has_table)
+        storage_class._connect = _held_shard_connection
+        storage_class.has_table = _answered_has_table
+
+
+def _release_held_connections() -> None:
+    """Closes the connections held for the session (before the keepers, whose close checkpoints)."""
+    held = list(_held_shards.values())
+    _held_shards.clear()
+    _table_answers.clear()
+    for storage, engine, conn in held:
+        with storage._db_lock:
+            conn.close()
+        engine.dispose()
+
+
 @contextmanager
 def light_sqlite_commits() -> Iterator[None]:
     """While a run stores its events: SQLite commits that do not wait for the disk, and no checkpoint
     of the write-ahead log at each connection's close (``_sqlite_connected``); the log is
-    checkpointed once per database when the session ends.
+    checkpointed once per database when the session ends. Dagster's SQLite event storage keeps one
+    connection per file for the session instead of connecting for every event
+    (``_held_shard_connection``).
 
     What it costs: in WAL mode with ``synchronous=NORMAL`` SQLite keeps the database whole, but the
     last commits before a power cut or a crash of the operating system (not of this process) may be
@@ -127,15 +223,19 @@ def light_sqlite_commits() -> Iterator[None]:
     with _session_lock:
         if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_connected):
             sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_connected)
+        _hold_sqlite_event_connections()
         _sessions += 1
     try:
         yield
     finally:
         with _session_lock:
             _sessions -= 1
-            keepers = list(_keepers.values()) if not _sessions else []
-            if not _sessions:
+            last = not _sessions
+            keepers = list(_keepers.values()) if last else []
+            if last:
                 _keepers.clear()
+        if last:
+            _release_held_connections()
         for keeper in keepers:
             keeper.close()
 

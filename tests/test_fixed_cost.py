@@ -305,6 +305,60 @@ def test_the_throw_away_instance_stores_a_run_over_its_held_connections(tmp_path
     instance.dispose()
 
 
+
+def test_a_sqlite_instance_stores_a_run_over_one_connection_per_file(tmp_path, connections, monkeypatch):
+    """`lianjian run` with DAGSTER_HOME (and the daemon's run worker, whose executor opens the same
+    session): Dagster's SQLite event storage connects once per file for the session instead of once
+    per event and per ``has_table`` question, and stores the same history as outside a session."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from lianjian.runner import run_pipeline
+
+    landing = write_landing(tmp_path / "landing")
+    home = tmp_path / "home"
+    ensure_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.event_log_storage, SqliteEventLogStorage)
+        before = len(connections)
+        outcome = run_pipeline(landing, tmp_path / "wh", RULES, instance=instance, progress=False, reports=False)
+        assert outcome.success, outcome.failure
+        held = len(connections) - before
+        assert not instance_mod._held_shards  # released with the session
+        logs = [e for run_id in outcome.run_ids for e in instance.all_logs(run_id)]
+        assert len(logs) > 200
+
+        # what it replaces: Dagster's own methods, a connection for every event — the same events stored
+        monkeypatch.setattr(SqliteEventLogStorage, "_connect", instance_mod._DAGSTER_CONNECT[0])
+        monkeypatch.setattr(SqliteEventLogStorage, "has_table", instance_mod._DAGSTER_HAS_TABLE[0])
+        first = len(connections)
+        again = run_pipeline(landing, tmp_path / "wh2", RULES, instance=instance, progress=False, reports=False, force=True)
+        assert again.success, again.failure
+        kinds = lambda o: sorted(  # noqa: E731
+            e.dagster_event.event_type_value for r in o.run_ids for e in instance.all_logs(r) if e.dagster_event
+        )
+        assert kinds(again) == kinds(outcome)
+    assert len(connections) - first > 10 * held  # the runs' and schedules' storages connect as before
+
+
+def test_a_held_event_connection_leaves_the_files_to_other_processes(tmp_path):
+    """Between two stored events the held connection holds no lock and no snapshot: another process
+    (the webserver, the daemon, another run worker) writes the same index file at once, and the
+    held connection's next call sees what it wrote."""
+    home = tmp_path / "home"
+    ensure_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance, light_sqlite_commits():
+        instance.report_runless_asset_event(dg.AssetMaterialization("first"))
+        assert instance_mod._held_shards
+        index = home / "history" / "runs" / "index.db"
+        with contextlib.closing(sqlite3.connect(index, timeout=0)) as other:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
+            other.execute("INSERT INTO asset_keys (asset_key) VALUES ('[\"other\"]')")
+            other.commit()
+        instance.report_runless_asset_event(dg.AssetMaterialization("second"))
+        keys = {k.to_user_string() for k in instance.all_asset_keys()}
+        assert {"first", "second", "other"} <= keys
+    assert not instance_mod._held_shards
+
 GX_IMPORT = """
 import sys
 from lianjian.quality.validate import gx_context, run_suite
