@@ -174,6 +174,12 @@ def stage_sources(
         res.key = key
         accepted[name] = res.staged
         yield name, res
+        if reuse is not None:
+            # the table is written: the sources after it read its accepted rows from the file, and
+            # the rows kept in memory since reading are given back
+            accepted[name] = pl.scan_parquet(reuse.staged_path(name))
+            del checked, res
+            have[name].release()
     for read in coming:  # every source is staged above: nothing is left, but reading has ended
         take(read)
 
