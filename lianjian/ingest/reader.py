@@ -504,9 +504,9 @@ def write_part(checked: pl.DataFrame, part: Path) -> pl.DataFrame:
 #: (``Budget``): staging then reads them instead of decoding the parts again — its checks across
 #: files and its staged write (a sixth of the national zone, everything kept: ≈ 0.9 of ≈ 5 CPU-s of
 #: staging; docs/performance.md, "Staging from the rows kept since reading"). A national cases source
-#: (≈ 1.9 GB as held) does not fit and is staged from its parts; the smaller sources fit, one or two at
-#: a time, ≈ 1 GB at most beside a staging step of ≈ 3 GB in a run whose peak (≈ 4.8 GB, later
-#: steps) stays where it was.
+#: (≈ 1.9 GB as held) does not fit whole and is staged partly from its parts; the smaller sources fit,
+#: one or two at a time. Measured there: the staging step's RSS ≈ 4.6 GB instead of ≈ 3.1 (the freed
+#: chunks the allocator keeps count too), under the run's peak (≈ 4.7 GB, set by the scoring steps).
 HELD_BYTES = 1 << 30
 
 
