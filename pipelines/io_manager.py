@@ -90,16 +90,22 @@ def write_parquet_atomic(
 STREAMED_BATCH_ROWS = 1_000_000
 
 
-@dataclass(frozen=True)
+@dataclass
 class Streamed:
     """An unpartitioned output written from ``frame`` whose rows are also handed to ``each``, batch
     after batch in the order they are stored, while the file is written — what a step would otherwise
     read the file back for (the staged tables' year digests: lianjian/ingest/digests.py
     ``YearDigests``; a sixth of the national zone, 0.3–0.5 CPU-s of the staging step's ≈ 18). The file
-    is the bytes ``frame`` alone would give. ``each`` has seen every row once the IO manager returns."""
+    is the bytes ``frame`` alone would give. ``each`` has seen every row once the IO manager returns.
 
-    frame: pl.LazyFrame
-    each: Callable[[pl.DataFrame], None]
+    Once the file is written the IO manager lets go of ``frame`` and ``each`` (both None): Dagster's
+    ``execute_in_process`` keeps every output value of a run until the run ends, and a staged table's
+    frame may be over rows held in memory (lianjian/ingest/reader.py ``Budget``) — kept, they made
+    the national run's peak 1.2 GB higher (docs/performance.md, "Staging from the rows kept since
+    reading")."""
+
+    frame: pl.LazyFrame | None
+    each: Callable[[pl.DataFrame], None] | None
 
 
 @dataclass(frozen=True)
@@ -225,9 +231,13 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return
         each = None
         if isinstance(obj, Streamed):
-            obj, each = obj.frame, obj.each
             if context.has_asset_partitions:
                 raise TypeError(f"{context.asset_key.to_user_string()}: a year-partitioned output cannot be streamed")
+            if obj.frame is None:
+                raise ValueError(f"{context.asset_key.to_user_string()}: a streamed output is written once")
+            streamed = obj
+            obj, each = obj.frame, obj.each
+            streamed.frame = streamed.each = None  # the run keeps the output value: not its rows
         if not isinstance(obj, (pl.DataFrame, pl.LazyFrame, SpilledYears, KeptYears)):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a Polars frame, got {type(obj).__name__}")
         *layers, name = context.asset_key.path

@@ -67,9 +67,12 @@ def test_the_io_manager_writes_a_streamed_table_and_hands_its_rows_over(tmp_path
     frame = _talks(10)
     seen: list[pl.DataFrame] = []
     context = dg.build_output_context(asset_key=dg.AssetKey(["staged", "talks"]))
-    manager.handle_output(context, Streamed(frame.lazy(), seen.append))
+    streamed = Streamed(frame.lazy(), seen.append)
+    manager.handle_output(context, streamed)
     assert pl.read_parquet(tmp_path / "wh" / "staged" / "talks.parquet").equals(frame)
     assert pl.concat(seen).equals(frame)
+    # written: the value a run keeps until it ends (execute_in_process) no longer holds the rows
+    assert streamed.frame is None and streamed.each is None
     partitioned = dg.build_output_context(asset_key=dg.AssetKey(["derived", "x"]), partition_key="2024")
     with pytest.raises(TypeError, match="streamed"):
         manager.handle_output(partitioned, Streamed(frame.lazy(), seen.append))

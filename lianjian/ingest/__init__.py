@@ -135,7 +135,9 @@ def stage_sources(
     a source whose stage key is the one recorded for its staged table in the warehouse is yielded as
     ``Kept`` instead: not checked, its table not to be written again. The caller records each
     ``Staged`` source once its table is written (``Reuse.record``), before asking for the next one:
-    the sources referencing it are keyed by the content of that table."""
+    the sources referencing it are keyed by the content of that table, and read its accepted rows
+    from it — its rows kept in memory since reading (``SourceRead.release``) are then given back,
+    and its ``Staged.staged`` becomes a scan of that file."""
     have: dict[str, SourceRead] = {}
     coming = iter(reads.values() if isinstance(reads, dict) else reads)
 
@@ -174,6 +176,12 @@ def stage_sources(
         res.key = key
         accepted[name] = res.staged
         yield name, res
+        if reuse is not None:
+            # the table is written: the sources after it read its accepted rows from the file, and
+            # the rows kept in memory since reading are given back (nothing here refers to them now)
+            accepted[name] = res.staged = pl.scan_parquet(reuse.staged_path(name))
+            del checked, res
+            have[name].release()
     for read in coming:  # every source is staged above: nothing is left, but reading has ended
         take(read)
 

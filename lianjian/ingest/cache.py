@@ -51,6 +51,10 @@ class FileRead:
     parts: list[Path]
     cached: bool = False  # taken from the warehouse's file cache, not read again
     key: str | None = None  # its file cache key (None: read without a cache)
+    #: its parts' rows as written, kept in memory since they were read (``reader.Budget``), so that
+    #: staging does not decode the parts again; None when not kept (never recorded in the cache)
+    held: list | None = None
+    held_bytes: int = 0
 
     @property
     def rows(self) -> int:

@@ -29,6 +29,7 @@ from collections import deque
 import hashlib
 import json
 import tempfile
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -483,17 +484,83 @@ def checked_schema(src: Source, dates: DateBounds | None = None) -> pl.Schema:
 GIVEN_BY_PLACE = ("_file", ORD)
 
 
-def write_part(checked: pl.DataFrame, part: Path) -> None:
+def write_part(checked: pl.DataFrame, part: Path) -> pl.DataFrame:
     """Write checked rows (``checked_schema``) as a part (0600), without the columns none of whose
     rows has a value: most of the cells as read (``_in_<column>``), ``_own``, ``_unparsed`` and
     ``_problem`` are null in every row of most parts, and writing 16 empty columns cost a quarter of
     a part's write (docs/performance.md, "Staging's fixed costs"); nor ``GIVEN_BY_PLACE``, the file
-    and the position of each row. ``scan_parts`` puts them back."""
+    and the position of each row. ``scan_parts`` puts them back. Returns the rows as written (what
+    ``held_rows`` takes instead of the part)."""
     checked = checked.drop(GIVEN_BY_PLACE)
     if checked.height:
         checked = checked.drop([n for n in checked.columns if checked.get_column(n).null_count() == checked.height])
     checked.write_parquet(part, **PART_OPTIONS)
     make_private(part)
+    return checked
+
+
+#: How many bytes of checked rows (as the parts hold them, ``DataFrame.estimated_size``) a reading of
+#: the landing zone keeps in memory at most, beside their parts, until their source is staged
+#: (``Budget``): staging then reads them instead of decoding the parts again — its checks across
+#: files and its staged write (a sixth of the national zone, everything kept: ≈ 0.9 of ≈ 5 CPU-s of
+#: staging; docs/performance.md, "Staging from the rows kept since reading"). A national cases source
+#: (≈ 1.9 GB as held) does not fit whole and is staged partly from its parts; the smaller sources fit,
+#: one or two at a time. Measured there: the staging step's RSS ≈ 4.6 GB instead of ≈ 3.1 (the freed
+#: chunks the allocator keeps count too), under the run's peak (≈ 4.7 GB, set by the scoring steps).
+HELD_BYTES = 1 << 30
+
+
+class Budget:
+    """The bytes of checked rows kept in memory (``HELD_BYTES`` at most), shared by the threads that
+    read a landing zone: a file's rows are kept only while every chunk of it fits (``_check_parts``),
+    and given back when its source is staged (``SourceRead.release``)."""
+
+    def __init__(self, limit: int = HELD_BYTES):
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
+
+
+def _keep(budget: Budget | None, frames: list[pl.DataFrame] | None, frame: pl.DataFrame) -> list[pl.DataFrame] | None:
+    """``frames`` (a file's rows kept so far, None when not kept) with ``frame`` added if the budget
+    allows; else None, the file's kept rows given back (its parts are read instead)."""
+    if budget is None or frames is None:
+        return None
+    frame = frame.rechunk()  # one chunk a column: the streaming engine scans it as it scans a part
+    if budget.take(frame.estimated_size()):
+        frames.append(frame)
+        return frames
+    budget.give(sum(f.estimated_size() for f in frames))
+    return None
+
+
+def _held(read: FileRead, frames: list[pl.DataFrame] | None) -> None:
+    read.held = frames
+    read.held_bytes = sum(f.estimated_size() for f in frames) if frames is not None else 0
+
+
+def held_rows(src: Source, frames: list[pl.DataFrame], file: str, dates: DateBounds | None = None) -> pl.LazyFrame:
+    """The checked rows of a file's parts from the rows as written (``write_part``'s result, kept in
+    memory since reading): the rows ``scan_parts`` gives of the parts, without decoding them."""
+    schema = checked_schema(src, dates)
+    stored = pl.Schema({n: t for n, t in schema.items() if n not in GIVEN_BY_PLACE})
+    frames = [
+        f.lazy().select([pl.col(n) if n in f.columns else pl.lit(None, t).alias(n) for n, t in stored.items()]) for f in frames
+    ]
+    rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+    rows = rows.with_row_index(ORD)
+    return rows.with_columns(pl.lit(file, pl.String).alias("_file"), pl.col(ORD).cast(pl.Int64)).select(list(schema))
 
 
 def scan_parts(src: Source, parts: list[Path], file: str, dates: DateBounds | None = None) -> pl.LazyFrame:
@@ -527,18 +594,27 @@ def _chunks(frame: pl.LazyFrame, size: int, prepare: Callable[[pl.DataFrame], pl
         yield pl.concat(held).rechunk()
 
 
-def _check_parts(src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, dates: DateBounds | None) -> tuple[list[Path], int]:
+def _check_parts(
+    src: Source, chunks: Iterator[pl.DataFrame], outdir: Path, dates: DateBounds | None, budget: Budget | None = None
+) -> tuple[list[Path], int, list[pl.DataFrame] | None]:
     """Row checks of one file's rows as read (``raw_schema``), in chunks of ``quarantine.CHUNK_ROWS``
     (``_chunks``), each chunk written as a part under ``outdir`` (the checked columns and the cells as
-    read). Returns the parts and the number of rows."""
+    read). Returns the parts, the number of rows and, when the ``budget`` allowed every chunk, the
+    rows as written (``held_rows``), else None."""
     schema = checked_schema(src, dates)
     parts, n = [], 0
-    for i, chunk in enumerate(chunks):
-        part = outdir / f"part-{i:05d}.parquet"
-        write_part(check_chunk(src, chunk, n, dates).cast(schema), part)
-        parts.append(part)
-        n += chunk.height
-    return parts, n
+    kept: list[pl.DataFrame] | None = [] if budget is not None else None
+    try:
+        for i, chunk in enumerate(chunks):
+            part = outdir / f"part-{i:05d}.parquet"
+            kept = _keep(budget, kept, write_part(check_chunk(src, chunk, n, dates).cast(schema), part))
+            parts.append(part)
+            n += chunk.height
+    except BaseException:
+        if kept:
+            budget.give(sum(f.estimated_size() for f in kept))
+        raise
+    return parts, n, kept
 
 
 def read_file(
@@ -549,26 +625,29 @@ def read_file(
     outdir: Path,
     dates: DateBounds | None = None,
     digest: tuple[str, str] | None = None,
+    budget: Budget | None = None,
 ) -> FileRead:
     """One landing file, in one pass: decoded, headers resolved, every cell cleaned and every identity
     number masked, blank rows dropped, then each chunk of rows typed and checked on its own
     (``check_chunk``) and written to a part under ``outdir`` together with its cells as read. A CSV is
     read in a stream, so memory grows with the chunk, not with the file. Identity numbers are masked
     before any row is written anywhere; a file that cannot be read ends the run with one line naming
-    it. ``digest``: its (sha256, encoding) when already known; ``tmpdir``: decoded copies."""
+    it. ``digest``: its (sha256, encoding) when already known; ``tmpdir``: decoded copies; ``budget``:
+    the rows are kept in memory as well when it allows (``FileRead.held``)."""
     opened = _open_file(src, path, landing, tmpdir, digest)
     if isinstance(opened, FileRead):
         return opened
     read, rows, fallback, finish = opened
     try:
-        read.parts, n = _check_parts(src, _chunks(rows(), quarantine.CHUNK_ROWS, finish), outdir, dates)
+        read.parts, n, kept = _check_parts(src, _chunks(rows(), quarantine.CHUNK_ROWS, finish), outdir, dates, budget)
     except pl.exceptions.PolarsError:
         if fallback is None:
             raise
         for part in outdir.glob("part-*.parquet"):
             part.unlink()
-        read.parts, n = _check_parts(src, _chunks(fallback(), quarantine.CHUNK_ROWS, finish), outdir, dates)
+        read.parts, n, kept = _check_parts(src, _chunks(fallback(), quarantine.CHUNK_ROWS, finish), outdir, dates, budget)
     read.entry["rows_read"] = n
+    _held(read, kept)
     return read
 
 
@@ -590,7 +669,9 @@ def _read_rows(
         return read, finish(fallback().collect())
 
 
-def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]], dates: DateBounds | None) -> None:
+def _check_together(
+    src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]], dates: DateBounds | None, budget: Budget | None = None
+) -> None:
     """Row checks of several small files of one source (``_read_rows``, at most ``CHUNK_ROWS`` rows in
     all) in one call of ``check_chunk``, each file's rows then written to a part under its own folder
     exactly as ``read_file`` writes them: the checks of a row depend on that row alone, and ``_ord``
@@ -604,8 +685,9 @@ def _check_together(src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]
         read.parts = []
         if rows.height:
             part = outdir / "part-00000.parquet"
-            write_part(checked.slice(start, rows.height).with_columns(pl.col(ORD) - start).cast(schema), part)
+            written = write_part(checked.slice(start, rows.height).with_columns(pl.col(ORD) - start).cast(schema), part)
             read.parts = [part]
+            _held(read, _keep(budget, [] if budget is not None else None, written))
         read.entry["rows_read"] = rows.height
         start += rows.height
 
@@ -763,17 +845,26 @@ class SourceRead:
     files: list[FileRead]
     present: bool
     dates: DateBounds | None = None
+    budget: Budget | None = None  # what the rows kept in memory since reading count against
 
     @property
     def entries(self) -> list[dict]:
         return [f.entry for f in self.files]
 
+    @property
+    def held(self) -> bool:
+        """Whether every file's rows are in memory since reading (``FileRead.held``): no part is read."""
+        return all(f.held is not None for f in self.files if f.parts)
+
     def rows(self) -> pl.LazyFrame:
-        """The checked rows of every file in order, ``_ord`` counting over the whole source."""
+        """The checked rows of every file in order, ``_ord`` counting over the whole source: a file's
+        rows kept in memory since reading (``held_rows``), else its parts (``scan_parts``)."""
         frames, base = [], 0
+        src = SOURCES[self.name]
         for f in self.files:
             if f.parts:
-                frames.append(scan_parts(SOURCES[self.name], f.parts, f.entry["file"], self.dates).with_columns(pl.col(ORD) + base))
+                rows = held_rows(src, f.held, f.entry["file"], self.dates) if f.held is not None else scan_parts(src, f.parts, f.entry["file"], self.dates)
+                frames.append(rows.with_columns(pl.col(ORD) + base))
             base += f.rows
         if not frames:
             return pl.LazyFrame(schema=checked_schema(SOURCES[self.name], self.dates))
@@ -784,6 +875,15 @@ class SourceRead:
         """The rows as read (``raw_schema``): every cell as text, identity numbers masked."""
         return rows_as_read(SOURCES[self.name], self.rows())
 
+    def release(self) -> None:
+        """Forget the rows kept in memory since reading (its source is staged) and give their bytes
+        back to the budget: ``rows()`` reads the parts from now on."""
+        for f in self.files:
+            if f.held is not None:
+                if self.budget is not None:
+                    self.budget.give(f.held_bytes)
+                f.held, f.held_bytes = None, 0
+
 
 def read_source(
     src: Source,
@@ -792,6 +892,7 @@ def read_source(
     warnings: list[str],
     dates: DateBounds | None = None,
     cache: FileCache | None = None,
+    budget: Budget | None = None,
 ) -> SourceRead:
     """Every file of one source, read and row-checked (``read_file``; the small files of a source are
     checked together, ``_check_together``). The files are read ``READERS`` at a time, each on its own
@@ -802,7 +903,8 @@ def read_source(
     warnings (in the files' order) are those of reading them one after the other. With a ``cache`` (a run: the
     warehouse's private cache), a file whose bytes, path and reading settings are those of a cached
     read is not read again; without one, the parts are written under ``tmpdir`` (they must outlive
-    the result)."""
+    the result). With a ``budget``, the rows of the files read are kept in memory as well while it
+    allows (``FileRead.held``; not those of a file taken from the cache)."""
     paths = source_files(landing, src.name)
     if not paths:
         if src.required:
@@ -810,21 +912,24 @@ def read_source(
                 f"{src.name}.csv: 缺少必需的数据源 {src.name}（{src.zh}）— 请把 {src.name}.csv、.xlsx 或 .parquet"
                 f"（或文件夹 {src.name}/）放入落地区 {landing}"
             )
-        return SourceRead(src.name, [], False, dates)
+        return SourceRead(src.name, [], False, dates, budget)
     files: list[FileRead | None] = []
     small: list[tuple[int, FileRead, pl.DataFrame, Path, str | None]] = []  # read whole, to be checked together
     built: dict[int, str] = {}  # files read into a new cache entry: their keys
     reading: deque[tuple[int, bool, Future, str | None, Path]] = deque()  # (index, large, read, key, folder)
+
+    held: dict[int, tuple[list[pl.DataFrame] | None, int]] = {}  # files put in the cache: their rows kept
 
     def done(i: int, read: FileRead, key: str | None, outdir: Path) -> None:
         if key is None:
             files[i] = read
         else:
             cache.put(key, read, outdir)
+            held[i] = (read.held, read.held_bytes)
 
     def check_small() -> None:
         if small:
-            _check_together(src, [(read, rows, outdir) for _, read, rows, outdir, _ in small], dates)
+            _check_together(src, [(read, rows, outdir) for _, read, rows, outdir, _ in small], dates, budget)
             for i, read, _, outdir, key in small:
                 done(i, read, key, outdir)
             small.clear()
@@ -842,8 +947,9 @@ def read_source(
             small.append((i, read, rows, outdir, key))
             return
         if rows is not None:  # a small file of many short rows: in chunks, as read_file does
-            read.parts, n = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates)
+            read.parts, n, kept = _check_parts(src, _chunks(rows.lazy(), quarantine.CHUNK_ROWS), outdir, dates, budget)
             read.entry["rows_read"] = n
+            _held(read, kept)
         done(i, read, key, outdir)
 
     # the pool is left (its reads ended) before the cache's building folders are
@@ -876,7 +982,7 @@ def read_source(
                     built[i] = key
                 large = _size(p) > SMALL_FILE_BYTES
                 if large:  # streamed in chunks, each checked and written as a part
-                    future = pool.submit(read_file, src, p, landing, tmpdir, outdir, dates, digest)
+                    future = pool.submit(read_file, src, p, landing, tmpdir, outdir, dates, digest, budget)
                 else:  # read whole, checked with the other small files
                     future = pool.submit(_read_rows, src, p, landing, tmpdir, digest)
                 reading.append((i, large, future, key, outdir))
@@ -894,6 +1000,7 @@ def read_source(
             if read is None:
                 raise FatalError(f"{cache.root / key}: 无法写入数据仓库的缓存 — 请检查磁盘空间与权限 (file cache not written)")
             read.cached = False
+            read.held, read.held_bytes = held.get(i, (None, 0))
             files[i] = read
     for read in files:
         warnings.extend(read.warnings)
@@ -901,7 +1008,7 @@ def read_source(
         raise FatalError(
             f"{files[0].entry['file']}: 文件为空，必需的数据源 {src.name}（{src.zh}）没有表头 — 请重新导出该文件 (empty file)"
         )
-    return SourceRead(src.name, files, True, dates)
+    return SourceRead(src.name, files, True, dates, budget)
 
 
 def landing_folder(landing: Path) -> Path:
@@ -917,13 +1024,17 @@ def iter_landing(
     warnings: list[str],
     dates: DateBounds | None = None,
     cache: FileCache | None = None,
+    budget: Budget | None = None,
 ) -> Iterator[SourceRead]:
     """Read the landing zone one source at a time, in declaration order (raises FatalError when a
     required source or column is missing). Each source's rows are lazy over its checked parts (under
-    ``tmpdir``, or in the ``cache``). Warnings are appended."""
+    ``tmpdir``, or in the ``cache``), or over the rows kept in memory since reading while the
+    ``budget`` (by default ``HELD_BYTES`` for this reading) allows: ``SourceRead.release`` gives
+    them back once the source is staged. Warnings are appended."""
     landing = landing_folder(landing)
+    budget = Budget() if budget is None else budget
     for src in SOURCES.values():
-        yield read_source(src, landing, tmpdir, warnings, dates, cache)
+        yield read_source(src, landing, tmpdir, warnings, dates, cache, budget)
 
 
 def files_frame(entries: list[dict]) -> pl.DataFrame:
