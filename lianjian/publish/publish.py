@@ -457,12 +457,15 @@ def _with_source(found: dict, source: str | None) -> dict:
 # Year files written in the published form by the IO manager, copied by publish
 
 #: Published tables whose upstream asset only publishing reads (R8's evidence table: the largest,
-#: national ≈ 13 M rows): the IO manager writes that asset's year files in the published form —
-#: exactly the file publish would write for the year (``write_published_form``) — so that publish
-#: copies them instead of reading, sorting and writing them again. The other upstream assets keep
-#: their ``year`` column inside: the scoring steps read them (tests/test_published_form.py checks
-#: that nothing but publishing reads these).
-PUBLISHED_FORM = frozenset({"assessment_evidence"})
+#: national ≈ 13 M rows; R6's case quality, ≈ 3.3 M): the IO manager writes that asset's year files
+#: in the published form — exactly the file publish would write for the year
+#: (``write_published_form``) — so that publish copies them instead of reading and writing them
+#: again. The other upstream assets keep their ``year`` column inside: the scoring steps read them
+#: (tests/test_published_form.py checks that nothing but publishing reads these). The talk
+#: obligations are not among them: R2 and R3 read them a year at a time, and a filter on a year
+#: added to a file's rows as a constant does not reach the file's scan — each year would read every
+#: year's file (docs/performance.md, "Publish without sorting again").
+PUBLISHED_FORM = frozenset({"assessment_evidence", "case_quality"})
 #: Published-form tables whose upstream rows already come in ``prepare``'s total order, so that
 #: ``write_published_form`` does not sort them again: R2 and R3 sort each year's evidence so
 #: (``lianjian.scoring.evidence.PUBLISHED_ORDER``) and R8 puts the two one after the other
