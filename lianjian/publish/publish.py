@@ -41,7 +41,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,7 +146,9 @@ def _prepared(table: str, frame: pl.LazyFrame | pl.DataFrame, *, ordered: bool =
     those of the rows copied into fresh buffers.
 
     ``ordered``: the rows already come in the total order (``IN_ORDER``); they are then not sorted
-    again — made one chunk, the same bytes — unless an identity number had to be masked."""
+    again — made one chunk, the same bytes — unless an identity number had to be masked. Rows that
+    come in the order of their key, no two with the same key (``in_key_order``: every upstream step
+    sorts its rows by the table's key), are not sorted either: the sort would leave them as they are."""
     t = OUTPUTS[table]
     schema = t.schema()
     lf = frame.lazy()
@@ -160,7 +162,7 @@ def _prepared(table: str, frame: pl.LazyFrame | pl.DataFrame, *, ordered: bool =
         if found:
             rows = mask_frame(rows.lazy()).collect()
             found = sum(int(n or 0) for n in rows.select(ids).row(0))
-        elif ordered:
+        elif ordered or in_key_order(rows, t.key):
             return rows.rechunk(), found
         return rows.sort(order, nulls_last=True).rechunk(), found
     except pl.exceptions.PolarsError as err:
@@ -168,6 +170,40 @@ def _prepared(table: str, frame: pl.LazyFrame | pl.DataFrame, *, ordered: bool =
         raise FatalError(
             f"发布表 {table}: 列类型与数据契约不符（{type(err).__name__}）— 请检查上游资产输出的类型"
         ) from None
+
+
+#: Key column types whose comparison (``<``, ``==``) orders values as ``DataFrame.sort`` does:
+#: integers, text (by its bytes), dates and times, yes/no. Others are sorted as before: lists and
+#: categories, and floats (the sort orders -0.0 before 0.0, which ``==`` takes as equal).
+_COMPARABLE = (pl.String, pl.Boolean, pl.Date, pl.Datetime, pl.Time, pl.Duration)
+
+
+def _comparable(dtype: pl.DataType) -> bool:
+    return dtype.is_integer() or any(dtype == t or isinstance(dtype, t) for t in _COMPARABLE)
+
+
+def in_key_order(rows: pl.DataFrame, key: Sequence[str]) -> bool:
+    """Whether ``rows`` already come in ``prepare``'s total order (the key, then every other column,
+    nulls last), found without sorting: each row's key strictly greater than the row's before (nulls
+    last), in one pass over the key columns. Then no two rows share a key and the other columns never
+    decide, so the sort would give these very rows. False when a key column is of a type whose
+    comparison is not the sort's order (``_COMPARABLE``), or when two neighbours are not strictly
+    ordered (equal keys too): the caller then sorts. The upstream steps sort their rows by the key
+    (tests/test_scoring_outputs.py), so the check (a few comparisons a row) takes the place of a
+    sort of every published year file by all its columns (docs/performance.md, "Publish without
+    sorting again")."""
+    if rows.height < 2:
+        return True
+    if not key or any(c not in rows.schema or not _comparable(rows.schema[c]) for c in key):
+        return False
+    before, same = pl.lit(False), pl.lit(True)
+    for c in key:
+        prev, cur = pl.col(c).shift(1), pl.col(c)
+        # nulls last: a value comes before a null, two nulls are equal
+        less = (prev < cur).fill_null(False) | (prev.is_not_null() & cur.is_null())
+        before = before | (same & less)
+        same = same & prev.eq_missing(cur)
+    return bool(rows.select(before.slice(1).all()).item())
 
 
 def run_years(tables: Mapping[str, pl.LazyFrame | pl.DataFrame]) -> list[int]:
@@ -421,12 +457,15 @@ def _with_source(found: dict, source: str | None) -> dict:
 # Year files written in the published form by the IO manager, copied by publish
 
 #: Published tables whose upstream asset only publishing reads (R8's evidence table: the largest,
-#: national ≈ 13 M rows): the IO manager writes that asset's year files in the published form —
-#: exactly the file publish would write for the year (``write_published_form``) — so that publish
-#: copies them instead of reading, sorting and writing them again. The other upstream assets keep
-#: their ``year`` column inside: the scoring steps read them (tests/test_published_form.py checks
-#: that nothing but publishing reads these).
-PUBLISHED_FORM = frozenset({"assessment_evidence"})
+#: national ≈ 13 M rows; R6's case quality, ≈ 3.3 M): the IO manager writes that asset's year files
+#: in the published form — exactly the file publish would write for the year
+#: (``write_published_form``) — so that publish copies them instead of reading and writing them
+#: again. The other upstream assets keep their ``year`` column inside: the scoring steps read them
+#: (tests/test_published_form.py checks that nothing but publishing reads these). The talk
+#: obligations are not among them: R2 and R3 read them a year at a time, and a filter on a year
+#: added to a file's rows as a constant does not reach the file's scan — each year would read every
+#: year's file (docs/performance.md, "Publish without sorting again").
+PUBLISHED_FORM = frozenset({"assessment_evidence", "case_quality"})
 #: Published-form tables whose upstream rows already come in ``prepare``'s total order, so that
 #: ``write_published_form`` does not sort them again: R2 and R3 sort each year's evidence so
 #: (``lianjian.scoring.evidence.PUBLISHED_ORDER``) and R8 puts the two one after the other
