@@ -1,4 +1,4 @@
-"""R8's evidence year files are written in the published form and copied by publish
+"""R8's evidence, R6's case quality and R1's talk obligations: year files written in the published form and copied by publish
 (lianjian/publish/publish.py ``PUBLISHED_FORM``, ``write_published_form``; pipelines/io_manager.py;
 docs/performance.md "Publish for less"): the IO manager writes each year's file as publish would
 write it — the contract's columns without ``year``, empty values spelled one way, identity numbers
@@ -34,30 +34,49 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def _folder(wh: Path) -> Path:
-    return wh.joinpath(*upstream_key(TABLE))
+def _folder(wh: Path, table: str = TABLE) -> Path:
+    return wh.joinpath(*upstream_key(table))
 
 
-def test_only_publishing_reads_the_assets_written_in_the_published_form():
-    """Their files have no ``year`` column inside: a scoring step reading them would need it."""
+#: Who reads each asset written in the published form, besides publishing: R8's evidence and R6's
+#: case quality nobody; R1's talk obligations R2 and R3, each year from its own file
+#: (assets/assessed.py ``_year_rows``).
+READERS = {
+    "assessment_evidence": set(),
+    "case_quality": set(),
+    "talk_obligations": {
+        ("assessed", "integrity_assessment"),
+        ("assessed", "integrity_evidence"),
+        ("assessed", "responsibility_assessment"),
+        ("assessed", "responsibility_evidence"),
+    },
+}
+
+
+def test_who_reads_the_assets_written_in_the_published_form():
+    """Their files have no ``year`` column inside: a scoring step reading them has it back from the
+    file's year (the IO manager's ``_scan_published_form``); only the steps named here do."""
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    assert P.PUBLISHED_FORM == {TABLE, "case_quality"}
+    assert P.PUBLISHED_FORM == set(READERS)
     for table in P.PUBLISHED_FORM:
         key = dg.AssetKey(list(upstream_key(table)))
         assert published_form(key) == table
         children = graph.get(key).child_keys
-        assert children and all(k.path[0] in ("published", "restricted") for k in children), children
+        assert children and any(k.path[0] in ("published", "restricted") for k in children), children
+        others = {tuple(k.path) for k in children if k.path[0] not in ("published", "restricted")}
+        assert others == READERS[table], (table, others)
     assert published_form(dg.AssetKey(["assessed", "integrity_assessment"])) is None
 
 
-def test_the_run_writes_the_evidence_in_the_published_form_and_publish_copies_it(demo_run):
+@pytest.mark.parametrize("table", sorted(READERS))
+def test_the_run_writes_the_table_in_the_published_form_and_publish_copies_it(demo_run, table):
     _, wh = demo_run
-    files = sorted(_folder(wh).glob("*.parquet"))
-    record = P.read_form_record(_folder(wh))
+    files = sorted(_folder(wh, table).glob("*.parquet"))
+    record = P.read_form_record(_folder(wh, table))
     assert files and set(record) == {f.stem for f in files}
-    live = layout.current_version(wh) / P.LINK / TABLE
+    live = layout.current_version(wh) / P.LINK / table
     assert any(record[f.stem]["rows"] for f in files)
     for f in files:
         assert "year" not in pl.read_parquet_schema(f)
@@ -70,9 +89,13 @@ def test_the_run_writes_the_evidence_in_the_published_form_and_publish_copies_it
         # a copy, not a link: the warehouse's file stays private, the published one readable
         assert published.stat().st_ino != f.stat().st_ino
         assert (_mode(f), _mode(published)) == (0o600, 0o644)
-    # what the IO manager hands to publish: the year back from the file's year, the contract's columns
-    lf = _scan_published_form(TABLE, [(f.stem, f) for f in files])
-    assert lf.collect_schema() == P.OUTPUTS[TABLE].schema()
+        # in the order publish's own sort gives, though the file was written without one (IN_ORDER)
+        rows = pl.read_parquet(f).with_columns(pl.lit(int(f.stem), pl.Int64).alias("year"))
+        assert P.prepare(table, rows).drop("year").equals(pl.read_parquet(f))
+    # what the IO manager hands to the steps that read it: the year back from the file's year, the
+    # contract's columns
+    lf = _scan_published_form(table, [(f.stem, f) for f in files])
+    assert lf.collect_schema() == P.OUTPUTS[table].schema()
 
 
 @pytest.fixture()
@@ -141,3 +164,23 @@ def test_a_file_unlike_its_record_is_prepared(evidence, tmp_path, monkeypatch, s
     publish(tmp_path / "wh", built_from=True)
     assert [t for t in seen if t == TABLE] == [TABLE]  # that year alone
     assert (tmp_path / "wh" / P.LINK / TABLE / f"year={year}" / P.PART).read_bytes() == (folder / f"{year}.parquet").read_bytes()
+
+
+def test_a_year_of_r2_and_r3_reads_the_talk_obligations_of_that_year_alone(demo_run):
+    """R2 and R3 take a year's talk obligations from that year's file (``_year_rows``): a filter on
+    the year of the published-form scan would read every year's file, the year being a literal of
+    each file. The rows are those of the filter; a year without a file gives none."""
+    from assets.assessed import R2_INS, _year_rows
+
+    _, wh = demo_run
+    files = sorted(_folder(wh, "talk_obligations").glob("*.parquet"))
+    everything = _scan_published_form("talk_obligations", [(f.stem, f) for f in files])
+    rows = _year_rows(wh, R2_INS, {"talk_obligations": everything, "roster": pl.LazyFrame({"year": [2024]})})
+    assert not callable(rows["roster"])  # an input with its year inside: filtered as before
+    year_rows = rows["talk_obligations"]
+    for f in files:
+        year = int(f.stem)
+        plan = year_rows(year).explain()
+        assert f.name in plan and not any(o.name in plan for o in files if o != f), plan
+        assert year_rows(year).collect().equals(everything.filter(pl.col("year") == year).collect())
+    assert year_rows(1999).collect().height == 0

@@ -456,21 +456,21 @@ def _with_source(found: dict, source: str | None) -> dict:
 # --------------------------------------------------------------------------------------------------
 # Year files written in the published form by the IO manager, copied by publish
 
-#: Published tables whose upstream asset only publishing reads (R8's evidence table: the largest,
-#: national ≈ 13 M rows; R6's case quality, ≈ 3.3 M): the IO manager writes that asset's year files
-#: in the published form — exactly the file publish would write for the year
-#: (``write_published_form``) — so that publish copies them instead of reading and writing them
-#: again. The other upstream assets keep their ``year`` column inside: the scoring steps read them
-#: (tests/test_published_form.py checks that nothing but publishing reads these). The talk
-#: obligations are not among them: R2 and R3 read them a year at a time, and a filter on a year
-#: added to a file's rows as a constant does not reach the file's scan — each year would read every
-#: year's file (docs/performance.md, "Publish without sorting again").
-PUBLISHED_FORM = frozenset({"assessment_evidence", "case_quality"})
+#: Published tables whose upstream asset's year files the IO manager writes in the published form —
+#: exactly the file publish would write for the year (``write_published_form``) — so that publish
+#: copies them instead of reading, sorting and writing them again: R8's evidence (the largest table,
+#: national ≈ 13 M rows) and R6's case quality (≈ 3.3 M), which only publishing reads, and R1's talk
+#: obligations (≈ 5.4 M rows), which R2 and R3 read too — a year at a time, each from its own year
+#: file, the year given back from the file's year (assets/assessed.py ``_year_rows``;
+#: pipelines/io_manager.py ``_scan_published_form``). The other upstream assets keep their ``year``
+#: column inside (tests/test_published_form.py checks who reads these).
+PUBLISHED_FORM = frozenset({"assessment_evidence", "case_quality", "talk_obligations"})
 #: Published-form tables whose upstream rows already come in ``prepare``'s total order, so that
 #: ``write_published_form`` does not sort them again: R2 and R3 sort each year's evidence so
 #: (``lianjian.scoring.evidence.PUBLISHED_ORDER``) and R8 puts the two one after the other
-#: (docs/performance.md, "Evidence in publish's order").
-IN_ORDER = frozenset({"assessment_evidence"})
+#: (docs/performance.md, "Evidence in publish's order"); R1 sorts its obligations by their key, nulls
+#: last, and the key is unique (``lianjian.scoring.talks.talk_obligations``).
+IN_ORDER = frozenset({"assessment_evidence", "talk_obligations"})
 #: Beside such an asset's folder of year files (``<layer>/_published_form_<name>.json``, private): per
 #: year file, what publishing it needs — its SHA-256 and rows, what the checks found in it
 #: (``file_checks``) and the code that wrote it. A file whose digest or code differs from its entry

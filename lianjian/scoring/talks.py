@@ -290,7 +290,16 @@ def talk_obligations(
 
     family / department_h1 / department_h2 / supervisor for people active in Y; must_talk for every
     event whose person is in the roster of the event's year, whatever the status. An obligation whose
-    due period ends before P's hire_date is not owed. Sorted by the table key."""
+    due period ends before P's hire_date is not owed.
+
+    Sorted by the table key, an empty event_id last: the order publishing writes the table in
+    (``lianjian.publish.publish.prepare``: the key, then the other columns, empty values last), so
+    that a year's rows are written in the published form without a second sort
+    (``lianjian.publish.publish.IN_ORDER``). The key alone decides: it is unique — one family,
+    department-half and supervisor obligation per person and year (the roster's key is (year,
+    person_id), a unit has one party secretary and a department one head and supervisor), one
+    must-talk per event (the events' key) — and its text is never empty (person_id and event_id are
+    required in their sources)."""
     people = _with_department(roster, departments).join(
         party_secretaries(roster), on=["year", "unit_code"], how="left"
     )
@@ -307,7 +316,7 @@ def talk_obligations(
         _fulfil(owed, talks)
         .select(TABLE.column_names)
         .cast(dict(TABLE.schema()))
-        .sort("year", "person_id", "obligation", "event_id", nulls_last=False)
+        .sort(list(TABLE.key), nulls_last=True)
     )
 
 
