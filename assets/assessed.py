@@ -40,7 +40,7 @@ from lianjian.scoring.integrity import deducting_cases, integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment, special_case_candidates
 from lianjian.scoring.triggers import accountability_triggers
 from lianjian.threads import each_year
-from pipelines.io_manager import KeptYears, SpilledYears, _scan_published_form, published_form, table_path, table_schema
+from pipelines.io_manager import KeptYears, SpilledYears, published_form, scan_published_form, table_path, table_schema
 from pipelines.partitions import YEARS, context_years
 from pipelines.resources import LianjianSettings
 
@@ -184,7 +184,7 @@ def _year_rows(warehouse: Path, ins: dict[str, dg.AssetIn], yearly: dict[str, pl
 
         def rows(year: int, key=key, table=table, lf=lf) -> pl.LazyFrame:
             path = table_path(warehouse, key, str(year))
-            return _scan_published_form(table, [(str(year), path)]) if path.is_file() else lf.filter(pl.col("year") == year)
+            return scan_published_form(table, [(str(year), path)]) if path.is_file() else lf.filter(pl.col("year") == year)
 
         out[name] = rows
     return out

@@ -387,7 +387,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
                     f"{context.asset_key.to_user_string()}: 所需年度尚未计算（no year of it has been computed yet）— 请先运行全部年度"
                 )
             table = published_form(context.asset_key)
-            lazy = pl.scan_parquet([p for _, p in years]) if table is None else _scan_published_form(table, years)
+            lazy = pl.scan_parquet([p for _, p in years]) if table is None else scan_published_form(table, years)
         else:
             lazy = pl.scan_parquet(self._path(context.asset_key))
         if context.dagster_type.typing_type is pl.DataFrame:
@@ -429,7 +429,7 @@ def published_form(key: dg.AssetKey) -> str | None:
     return next((t for t in PUBLISHED_FORM if upstream_key(t) == tuple(key.path)), None)
 
 
-def _scan_published_form(table: str, years: list[tuple[str, Path]]) -> pl.LazyFrame:
+def scan_published_form(table: str, years: list[tuple[str, Path]]) -> pl.LazyFrame:
     """The year files of an asset written in the published form, as one frame with the ``year`` column
     (from each file's year, where the file has none inside) and the contract's columns in order."""
     from lianjian.contract import PUBLISHED, RESTRICTED

@@ -68,11 +68,11 @@ def test_the_basis_is_a_function_of_what_comes_before_it_in_the_order(demo_run):
     """Why the sort may leave the basis out: in the demo's evidence every (year, assessment,
     subject_kind, rule) has one basis (``finish_evidence``), so two rows tied on the other columns
     are tied on it too."""
-    from pipelines.io_manager import _scan_published_form
+    from pipelines.io_manager import scan_published_form
 
     _, wh = demo_run
     files = sorted((wh / "assessed" / TABLE).glob("*.parquet"))
-    rows = _scan_published_form(TABLE, [(f.stem, f) for f in files]).collect()
+    rows = scan_published_form(TABLE, [(f.stem, f) for f in files]).collect()
     per = rows.group_by("year", "assessment", "subject_kind", "rule").agg(pl.col("basis").n_unique().alias("n"))
     assert per.height > 20 and per["n"].max() == 1
     # and the sort does leave it out (sorting on the long text cost a third more)
@@ -101,11 +101,11 @@ def _sha(path: Path) -> str:
 
 def _evidence_year(demo_run) -> pl.DataFrame:
     """The demo's evidence of its largest year, as R8 hands it to the IO manager (with ``year``)."""
-    from pipelines.io_manager import _scan_published_form
+    from pipelines.io_manager import scan_published_form
 
     _, wh = demo_run
     files = sorted((wh / "assessed" / TABLE).glob("*.parquet"), key=lambda f: f.stat().st_size)
-    return _scan_published_form(TABLE, [(files[-1].stem, files[-1])]).collect()
+    return scan_published_form(TABLE, [(files[-1].stem, files[-1])]).collect()
 
 
 def test_the_published_form_is_written_without_a_sort_and_with_the_same_bytes(demo_run, tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ import pytest
 import lianjian.publish.publish as P
 from lianjian.publish import layout
 from lianjian.publish.layers import upstream_key
-from pipelines.io_manager import _scan_published_form, published_form
+from pipelines.io_manager import published_form, scan_published_form
 
 KW = dict(ingest_report=None, rules_version="x", rules_sha256="c" * 64, code_version_="test")
 TABLE = "assessment_evidence"
@@ -55,7 +55,7 @@ READERS = {
 
 def test_who_reads_the_assets_written_in_the_published_form():
     """Their files have no ``year`` column inside: a scoring step reading them has it back from the
-    file's year (the IO manager's ``_scan_published_form``); only the steps named here do."""
+    file's year (the IO manager's ``scan_published_form``); only the steps named here do."""
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -94,7 +94,7 @@ def test_the_run_writes_the_table_in_the_published_form_and_publish_copies_it(de
         assert P.prepare(table, rows).drop("year").equals(pl.read_parquet(f))
     # what the IO manager hands to the steps that read it: the year back from the file's year, the
     # contract's columns
-    lf = _scan_published_form(table, [(f.stem, f) for f in files])
+    lf = scan_published_form(table, [(f.stem, f) for f in files])
     assert lf.collect_schema() == P.OUTPUTS[table].schema()
 
 
@@ -111,7 +111,7 @@ def evidence(demo_run, tmp_path):
     files = sorted(folder.glob("*.parquet"))
 
     def publish(warehouse: Path, *, built_from: bool):
-        frame = _scan_published_form(TABLE, [(f.stem, f) for f in files])
+        frame = scan_published_form(TABLE, [(f.stem, f) for f in files])
         return P.publish_tables(
             warehouse,
             {TABLE: frame},
@@ -174,7 +174,7 @@ def test_a_year_of_r2_and_r3_reads_the_talk_obligations_of_that_year_alone(demo_
 
     _, wh = demo_run
     files = sorted(_folder(wh, "talk_obligations").glob("*.parquet"))
-    everything = _scan_published_form("talk_obligations", [(f.stem, f) for f in files])
+    everything = scan_published_form("talk_obligations", [(f.stem, f) for f in files])
     rows = _year_rows(wh, R2_INS, {"talk_obligations": everything, "roster": pl.LazyFrame({"year": [2024]})})
     assert not callable(rows["roster"])  # an input with its year inside: filtered as before
     year_rows = rows["talk_obligations"]

@@ -204,14 +204,14 @@ def _assessed(warehouse, table: str):
     in the published form, ``year`` from each file's name: read as the IO manager reads it)."""
     import polars as pl
 
-    from pipelines.io_manager import _scan_published_form
+    from pipelines.io_manager import scan_published_form
 
     path = warehouse / "assessed" / f"{table}.parquet"
     if path.exists():
         return pl.read_parquet(path)
     files = sorted((warehouse / "assessed" / table).glob("*.parquet"))
     if table == "assessment_evidence":
-        return _scan_published_form(table, [(f.stem, f) for f in files]).collect()
+        return scan_published_form(table, [(f.stem, f) for f in files]).collect()
     return pl.read_parquet(files)
 
 

@@ -59,10 +59,10 @@ def test_a_year_of_r2_and_r3_is_collected_with_the_in_memory_engine(demo_run, mo
 
     _, wh = demo_run
     rules = load_rules(RULES)
-    from pipelines.io_manager import _scan_published_form
+    from pipelines.io_manager import scan_published_form
 
     files = sorted((wh / "derived" / "talk_obligations").glob("*.parquet"))
-    obligations = _scan_published_form("talk_obligations", [(p.stem, p) for p in files])
+    obligations = scan_published_form("talk_obligations", [(p.stem, p) for p in files])
     year = max(int(p.stem) for p in (wh / "assessed" / "integrity_assessment").glob("*.parquet") if p.stat().st_size > 2000)
     runs = {
         "integrity_assessment": (

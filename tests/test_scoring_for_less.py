@@ -215,9 +215,9 @@ def test_talk_obligations_join_the_talk_type_as_staged(demo_run):
     assert 'col("talk_type").strict_cast(String)' not in plan.explain()
     got = plan.collect()
     # the year files are in the published form: the year comes from the file's name
-    from pipelines.io_manager import _scan_published_form
+    from pipelines.io_manager import scan_published_form
 
     files = sorted((wh / "derived" / "talk_obligations").glob("*.parquet"))
-    written = _scan_published_form("talk_obligations", [(p.stem, p) for p in files]).collect()
+    written = scan_published_form("talk_obligations", [(p.stem, p) for p in files]).collect()
     assert got.height > 100 and got.get_column("fulfilled").any()
     assert got.filter(pl.col("year").is_in(written.get_column("year").unique().implode())).equals(written)

@@ -26,7 +26,7 @@ from support_scoring import ROOT, cases, default_rules, departments, reports, ro
 from lianjian.contract import PUBLISHED, SOURCES
 from lianjian.scoring.cases import leader_case_handling
 from lianjian.scoring.reports import major_matter_report_stats
-from pipelines.io_manager import _scan_published_form
+from pipelines.io_manager import scan_published_form
 
 RULES = default_rules()
 
@@ -289,7 +289,7 @@ def test_derived_parquet_has_the_published_schemas(warehouse):
         files = sorted((warehouse / "derived" / name).glob("*.parquet"))  # one file per year
         if name in PUBLISHED_FORM:  # the published year file: ``year`` is in the file's name only
             assert all("year" not in pl.read_parquet_schema(f) for f in files), name
-        table = _scan_published_form(name, [(p.stem, p) for p in files]).collect()
+        table = scan_published_form(name, [(p.stem, p) for p in files]).collect()
         assert table.schema == PUBLISHED[name].schema(), name
         assert table.equals(table.sort(list(PUBLISHED[name].key), nulls_last=False)), name
         assert table.height > 0 and not table.select(PUBLISHED[name].key).is_duplicated().any(), name

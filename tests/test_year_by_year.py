@@ -47,11 +47,11 @@ def _all_at_once(wh: Path) -> dict[str, pl.DataFrame]:
     def staged(name: str) -> pl.LazyFrame:
         return pl.scan_parquet(wh / "staged" / f"{name}.parquet")
 
-    from pipelines.io_manager import _scan_published_form
+    from pipelines.io_manager import scan_published_form
 
     # written in the published form: the year from each file's name
     files = sorted((wh / "derived" / "talk_obligations").glob("*.parquet"))
-    obligations = _scan_published_form("talk_obligations", [(p.stem, p) for p in files])
+    obligations = scan_published_form("talk_obligations", [(p.stem, p) for p in files])
     rules = load_rules(RULES)
     r2, r2_evidence = integrity_assessment(
         staged("personnel"), staged("reviews"), obligations, staged("cases"), staged("violations"), rules

@@ -462,7 +462,7 @@ def _with_source(found: dict, source: str | None) -> dict:
 #: national ≈ 13 M rows) and R6's case quality (≈ 3.3 M), which only publishing reads, and R1's talk
 #: obligations (≈ 5.4 M rows), which R2 and R3 read too — a year at a time, each from its own year
 #: file, the year given back from the file's year (assets/assessed.py ``_year_rows``;
-#: pipelines/io_manager.py ``_scan_published_form``). The other upstream assets keep their ``year``
+#: pipelines/io_manager.py ``scan_published_form``). The other upstream assets keep their ``year``
 #: column inside (tests/test_published_form.py checks who reads these).
 PUBLISHED_FORM = frozenset({"assessment_evidence", "case_quality", "talk_obligations"})
 #: Published-form tables whose upstream rows already come in ``prepare``'s total order, so that
