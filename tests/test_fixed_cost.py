@@ -305,7 +305,6 @@ def test_the_throw_away_instance_stores_a_run_over_its_held_connections(tmp_path
     instance.dispose()
 
 
-
 def test_a_sqlite_instance_stores_a_run_over_one_connection_per_file(tmp_path, connections, monkeypatch):
     """`lianjian run` with DAGSTER_HOME (and the daemon's run worker, whose executor opens the same
     session): Dagster's SQLite event storage connects once per file for the session instead of once
@@ -358,6 +357,7 @@ def test_a_held_event_connection_leaves_the_files_to_other_processes(tmp_path):
         keys = {k.to_user_string() for k in instance.all_asset_keys()}
         assert {"first", "second", "other"} <= keys
     assert not instance_mod._held_shards
+
 
 GX_IMPORT = """
 import sys

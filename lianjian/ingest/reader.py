@@ -532,6 +532,11 @@ class Budget:
             self.used -= n
 
 
+def _held_size(frames: list[pl.DataFrame]) -> int:
+    """The bytes ``frames`` count against the ``Budget`` (what ``_keep`` took for them)."""
+    return sum(f.estimated_size() for f in frames)
+
+
 def _keep(budget: Budget | None, frames: list[pl.DataFrame] | None, frame: pl.DataFrame) -> list[pl.DataFrame] | None:
     """``frames`` (a file's rows kept so far, None when not kept) with ``frame`` added if the budget
     allows; else None, the file's kept rows given back (its parts are read instead)."""
@@ -541,13 +546,13 @@ def _keep(budget: Budget | None, frames: list[pl.DataFrame] | None, frame: pl.Da
     if budget.take(frame.estimated_size()):
         frames.append(frame)
         return frames
-    budget.give(sum(f.estimated_size() for f in frames))
+    budget.give(_held_size(frames))
     return None
 
 
 def _held(read: FileRead, frames: list[pl.DataFrame] | None) -> None:
     read.held = frames
-    read.held_bytes = sum(f.estimated_size() for f in frames) if frames is not None else 0
+    read.held_bytes = _held_size(frames) if frames is not None else 0
 
 
 def held_rows(src: Source, frames: list[pl.DataFrame], file: str, dates: DateBounds | None = None) -> pl.LazyFrame:
@@ -612,7 +617,7 @@ def _check_parts(
             n += chunk.height
     except BaseException:
         if kept:
-            budget.give(sum(f.estimated_size() for f in kept))
+            budget.give(_held_size(kept))
         raise
     return parts, n, kept
 
