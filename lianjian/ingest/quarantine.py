@@ -598,11 +598,17 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.
         pl.concat_str([pl.col(c) for c in reason_cols], separator=SEP, ignore_nulls=True).str.split(SEP).alias("_reasons")
     )
     none = pl.lit(0, pl.Int64)
-    counts = checked.rows.group_by("_file").agg(
-        rows_accepted=(pl.len() if clean else (~is_rejected & ~is_copy).sum()).cast(pl.Int64),
-        rows_rejected=none if clean else is_rejected.sum().cast(pl.Int64),
-        rows_duplicate=none if clean else (~is_rejected & is_copy).sum().cast(pl.Int64),
-    ).collect(engine=STREAMING)
+    if clean:  # every row read is accepted: each file's count is its rows read, no row is scanned
+        counts = files.filter(pl.col("source") == src.name).select(
+            pl.col("file").alias("_file"), pl.col("rows_read").cast(pl.Int64).alias("rows_accepted"),
+            none.alias("rows_rejected"), none.alias("rows_duplicate"),
+        )
+    else:
+        counts = checked.rows.group_by("_file").agg(
+            rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
+            rows_rejected=is_rejected.sum().cast(pl.Int64),
+            rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
+        ).collect(engine=STREAMING)
     return Staged(staged=staged, rejected=_rejected_rows(src, bad, checked.rows, files), report=_report_rows(src, counts, files))
 
 
