@@ -103,3 +103,22 @@ def test_a_clean_sources_counts_are_its_files_rows_read_without_a_scan(tmp_path,
     assert report([talk("T1"), talk("T2"), talk("T3")]) == ((3, 3, 0, 0), [])
     counts, scans = report([talk("T1"), talk("T2", date="nonsense")])
     assert counts == (2, 1, 1, 0) and scans == [("_file",)]
+
+
+def test_a_column_of_flags_written_true_or_false_is_typed_without_its_distinct_values(monkeypatch):
+    """Every cell true, false or blank: the flags are the cells compared with ``true``, no table of
+    distinct values is made; a cell written 是 sends the column the long way, with the same flags for
+    the others and the cell as read kept."""
+    src = SOURCES["talks"]
+    tables = []
+    original = quarantine._written_as_is
+    monkeypatch.setattr(quarantine, "_written_as_is", lambda parsed: tables.append(set(parsed.get_column("raw").to_list())) or original(parsed))
+
+    def flags(cells):
+        frame = quarantine.row_checks(src, _raw(src, [_talk(i, "family") | {"form_filed": f} for i, f in enumerate(cells)]))
+        return frame.get_column("form_filed").to_list(), frame.get_column(quarantine.RAW + "form_filed").to_list()
+
+    assert flags(["true", "false", None, "true"]) == ([True, False, None, True], [None, None, None, None])
+    assert not [t for t in tables if t & {"true", "false"}]
+    assert flags(["true", "是", None, "false"]) == ([True, True, None, False], [None, "是", None, None])
+    assert [t for t in tables if "是" in t]

@@ -234,11 +234,17 @@ def _parse_column(
         bad = raw.is_not_null() & ~raw.str.contains(c.pattern)
         why = pl.select(pl.when(pl.lit(bad)).then(pl.lit(f"{c.name}: does not match {c.pattern}"))).to_series()
         return raw, raw, why, none
-    if c.kind == "enum" and c.pattern is None and c.min is None and c.max is None:
-        # a column of codes each written as its code (the usual case): one cast, no table of distinct
-        # values; a cell that is no code as it stands (a label, a space, another case) is read below
-        typed = raw.cast(dtype, strict=False)
-        if typed.null_count() == raw.null_count():
+    if c.kind in ("enum", "bool") and c.pattern is None and c.min is None and c.max is None:
+        # a column of codes each written as its code, or of flags each written true or false (the
+        # usual case): typed by one cast or comparison, without a table of distinct values; a cell
+        # written otherwise (a label, 是, a space, another case) sends the column the long way below
+        if c.kind == "enum":
+            typed = raw.cast(dtype, strict=False)
+            as_is = typed.null_count() == raw.null_count()
+        else:
+            typed = raw == "true"
+            as_is = typed.sum() + (raw == "false").sum() == raw.len() - raw.null_count()
+        if as_is:
             none = pl.repeat(None, raw.len(), dtype=pl.String, eager=True)
             return raw, typed, none, none
     values = pl.DataFrame({"raw": raw.unique().drop_nulls() if by_value else raw})
