@@ -67,8 +67,9 @@ FILES = "ingest"
 ENTRY = "entry.json"
 #: Bumped when the layout of an entry changes (2: the parts keep only the cells as read that their
 #: typed value does not give back; 3: a part leaves out the columns null in all its rows,
-#: ``reader.write_part``; 4: nor ``_file`` and ``_ord``, given by the part's place).
-FORMAT = 4
+#: ``reader.write_part``; 4: nor ``_file`` and ``_ord``, given by the part's place; 5: a code typed
+#: as the contract's Enum, not as text).
+FORMAT = 5
 
 PACKAGE = Path(__file__).resolve().parents[1]
 #: What reading and checking a file depends on, besides its bytes: these files' contents.

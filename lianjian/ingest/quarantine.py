@@ -166,7 +166,7 @@ def as_text(c: Column, typed: pl.Expr) -> pl.Expr:
         return typed.dt.to_string("%Y-%m-%d")
     if c.kind == "bool":
         return pl.when(typed).then(pl.lit("true")).when(typed.not_()).then(pl.lit("false"))
-    if c.kind in ("int", "dec"):
+    if c.kind in ("int", "dec", "enum"):
         return typed.cast(pl.String)
     return typed
 
@@ -223,7 +223,7 @@ def _parse_column(
     not give it back — ``_kept``) of one column. Codes, dates, flags, numbers — and text that is not
     mostly unique (``unique`` False: ids of people, units, events) — are parsed once per distinct
     value and mapped back."""
-    dtype = pl.String() if c.kind == "enum" else c.dtype()
+    dtype = c.dtype()
     by_value = c.kind in _BY_VALUE or not unique
     if not by_value and c.kind == "str" and _plain(raw):
         # a column of unique ids none of whose cells cleaning would change: each cell is its own
@@ -234,6 +234,19 @@ def _parse_column(
         bad = raw.is_not_null() & ~raw.str.contains(c.pattern)
         why = pl.select(pl.when(pl.lit(bad)).then(pl.lit(f"{c.name}: does not match {c.pattern}"))).to_series()
         return raw, raw, why, none
+    if c.kind in ("enum", "bool") and c.pattern is None and c.min is None and c.max is None:
+        # a column of codes each written as its code, or of flags each written true or false (the
+        # usual case): typed by one cast or comparison, without a table of distinct values; a cell
+        # written otherwise (a label, 是, a space, another case) sends the column the long way below
+        if c.kind == "enum":
+            typed = raw.cast(dtype, strict=False)
+            as_is = typed.null_count() == raw.null_count()
+        else:
+            typed = raw == "true"
+            as_is = typed.sum() + (raw == "false").sum() == raw.len() - raw.null_count()
+        if as_is:
+            none = pl.repeat(None, raw.len(), dtype=pl.String, eager=True)
+            return raw, typed, none, none
     values = pl.DataFrame({"raw": raw.unique().drop_nulls() if by_value else raw})
     parsed = values.with_columns(text.clean_series(values.get_column("raw")).alias("v"))
     parsed = parsed.with_columns(_typed(c, pl.col("v")).cast(dtype).alias("t"))
@@ -396,9 +409,10 @@ def check_chunk(src: Source, raw: pl.DataFrame, offset: int, dates: DateBounds |
 
 def checked_schema(src: Source) -> pl.Schema:
     """The schema of ``check_chunk``'s frame, from the contract alone: each non-personal column typed
-    (a code as text: the Enum is cast when staged), ``_file``, ``_row``, ``_ord``, ``_own``,
+    (a code as the contract's Enum, as staged: the staged table casts nothing, and a part stores a
+    code in a byte), ``_file``, ``_row``, ``_ord``, ``_own``,
     ``_unparsed``, every column as read (``_in_<column>``), ``_problem``, ``_personal``."""
-    typed = {c.name: (pl.String() if c.kind == "enum" else c.dtype()) for c in src.columns if not c.personal}
+    typed = {c.name: c.dtype() for c in src.columns if not c.personal}
     book = {"_file": pl.String(), "_row": pl.Int64(), ORD: pl.Int64(), OWN: pl.String(), UNPARSED: pl.String()}
     cells = {RAW + c.name: pl.String() for c in src.columns}
     return pl.Schema(typed | book | cells | {"_problem": pl.String(), "_personal": pl.List(pl.String())})
@@ -590,11 +604,17 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.
         pl.concat_str([pl.col(c) for c in reason_cols], separator=SEP, ignore_nulls=True).str.split(SEP).alias("_reasons")
     )
     none = pl.lit(0, pl.Int64)
-    counts = checked.rows.group_by("_file").agg(
-        rows_accepted=(pl.len() if clean else (~is_rejected & ~is_copy).sum()).cast(pl.Int64),
-        rows_rejected=none if clean else is_rejected.sum().cast(pl.Int64),
-        rows_duplicate=none if clean else (~is_rejected & is_copy).sum().cast(pl.Int64),
-    ).collect(engine=STREAMING)
+    if clean:  # every row read is accepted: each file's count is its rows read, no row is scanned
+        counts = files.filter(pl.col("source") == src.name).select(
+            pl.col("file").alias("_file"), pl.col("rows_read").cast(pl.Int64).alias("rows_accepted"),
+            none.alias("rows_rejected"), none.alias("rows_duplicate"),
+        )
+    else:
+        counts = checked.rows.group_by("_file").agg(
+            rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
+            rows_rejected=is_rejected.sum().cast(pl.Int64),
+            rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
+        ).collect(engine=STREAMING)
     return Staged(staged=staged, rejected=_rejected_rows(src, bad, checked.rows, files), report=_report_rows(src, counts, files))
 
 
