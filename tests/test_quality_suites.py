@@ -143,3 +143,33 @@ def test_cache_reuses_a_result_for_the_same_content_only(tmp_path):
     changed = validate_cached("cases", frame.with_columns(pl.lit("C9").alias("case_id")), tmp_path)
     assert changed.cached is False and not changed.success  # new content: validated again (C9 twice)
     assert len(list(tmp_path.glob("*.json"))) == 2
+
+
+def test_a_validation_builds_each_expectations_configuration_once_with_the_same_results(monkeypatch):
+    """GX rebuilds an expectation's configuration at every read; inside a validation it is built once
+    per expectation (lianjian/quality/validate.py ``_configurations_kept``) and the results, failures
+    and their counts included, are those of GX's own property."""
+    import contextlib
+
+    import lianjian.quality.validate as validate
+
+    frame = staged()["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).otherwise(None).alias("interviewer_id"))
+    validate._configuration_once_per_validation()
+    gx_own = validate._gx_configuration
+    builds = [0]
+
+    def counted(expectation):
+        builds[0] += 1
+        return gx_own(expectation)
+
+    monkeypatch.setattr(validate, "_gx_configuration", counted)
+    kept = run_suite("talks", frame)
+    kept_builds, builds[0] = builds[0], 0
+    monkeypatch.setattr(validate, "_configurations_kept", contextlib.nullcontext)
+    each_read = run_suite("talks", frame)
+
+    def outcome(result):
+        return result.success, result.expectations, [r.get("result") for r in result.gx_result["results"]]
+
+    assert not kept.success and outcome(kept) == outcome(each_read)
+    assert kept_builds * 3 < builds[0]
