@@ -1162,3 +1162,50 @@ def test_with_several_workers_the_years_are_cut_into_enough_tasks_for_each_worke
     assert len(national) == 25 and max(len(t.report_keys) for t in national) <= CHUNK_REPORTS
     province = _tasks(keys[:133], years, known, True, workers=2)
     assert 133 < MIN_TASK_REPORTS * 2 and [(t.year, t.report_keys) for t in province] == [(y, None) for y in years]
+
+
+def test_a_run_makes_the_data_quality_roster_once(tmp_path, monkeypatch):
+    """The reports' data-quality counts (``shared``), the digest of a year's rejected rows and the
+    index page's rows that belong to no unit all join the staged roster: a run makes it once
+    (``quality.roster_of``), not once for each (≈ 0.5 CPU-s each at national scale)."""
+    from lianjian.report import quality
+
+    wh = make_warehouse(tmp_path)
+    assert load_inputs(wh).table("rejected_records").select(pl.len()).collect().item() > 0  # every use asks for it
+    made: list[Path] = []
+    real = quality._roster
+    monkeypatch.setattr(quality, "_roster", lambda warehouse: made.append(warehouse) or real(warehouse))
+    written = write_reports(wh, workers=1)
+    assert written and made == [wh]
+    assert (wh / "reports" / "index.html").exists()
+
+
+def test_stale_reports_are_found_by_name_without_asking_about_every_file(tmp_path, monkeypatch):
+    """After a full run, a report no longer written (a unit gone) and a temporary file of a writer no
+    longer running are removed; the ≈ 8,000 files a year kept at national scale are told apart by
+    their names alone, not by a question to the file system each (``Path.is_file``), and a ``Written``
+    makes its paths only when asked."""
+    import lianjian.report as report
+    from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX
+
+    root = tmp_path / "reports"
+    folder = root / "2024"
+    folder.mkdir(parents=True)
+    kept = [report.Written(f"U{i}", f"U{i}", 2024, False, folder) for i in range(50)]
+    for w in kept:
+        w.html.write_text("page")
+        w.xlsx.write_bytes(b"book")
+    (folder / "GONE.html").write_text("old")
+    (folder / "GONE.rollup.xlsx").write_bytes(b"old")
+    dead = folder / f"{TMP_PREFIX}U1.html{TMP_INFIX}999999999"  # no such process
+    dead.write_text("cut short")
+    (folder / "_digests.json").write_text("{}")
+    asked: list[Path] = []
+    real = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda self: asked.append(self) or real(self))
+    known = {2024: {"U1": ["d", 4, 4], "GONE": ["d", 3, 3]}}
+    report._remove_stale(root, kept, [2024], known)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*(f"U{i}.html" for i in range(50)), *(f"U{i}.xlsx" for i in range(50)), "_digests.json"])
+    assert known == {2024: {"U1": ["d", 4, 4]}}
+    assert not [p for p in asked if p.parent == folder]
+    assert kept[3].html == folder / "U3.html" and kept[3].xlsx == folder / "U3.xlsx"

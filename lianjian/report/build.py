@@ -15,7 +15,7 @@ from lianjian.report.fmt import UNGRADED, zh
 from lianjian.report.load import ReportInputs, materialized
 from lianjian.report.html import plain_columns, row_html_expr, table_head
 from lianjian.report.model import Block, Chart, Rendered, Report, Section, source_note
-from lianjian.report.quality import unit_year_counts
+from lianjian.report.quality import roster_of, unit_year_counts
 from lianjian.report.scope import report_scopes, subtree_pairs
 from lianjian.report.xlsx import clean_columns, row_xml_expr, sheet_expr, width_exprs
 
@@ -157,7 +157,7 @@ class Shared:
 
 
 def shared(inputs: ReportInputs) -> Shared:
-    quality = unit_year_counts(inputs.warehouse, inputs.table("rejected_records"))
+    quality = unit_year_counts(inputs.warehouse, inputs.table("rejected_records"), roster_of(inputs))
     return Shared(report_scopes(inputs.units), subtree_pairs(inputs.units), quality, s.streak_years(inputs))
 
 

@@ -8,7 +8,7 @@ an absent table is an empty frame of that schema), so the section functions neve
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -41,6 +41,7 @@ class ReportInputs:
     departments: pl.LazyFrame  # year, unit_code, dept_code, dept_name (empty when not staged)
     ingest: pl.DataFrame  # source, rows_read, rows_accepted, rows_rejected, rows_duplicate per source
     data_docs: Path | None  # the validation report (reports/data_docs/index.html), if written
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # frames made once (quality.roster_of)
 
     def table(self, name: str) -> pl.LazyFrame:
         return self.tables[name]
