@@ -299,7 +299,10 @@ def talk_obligations(
     department-half and supervisor obligation per person and year (the roster's key is (year,
     person_id), a unit has one party secretary and a department one head and supervisor), one
     must-talk per event (the events' key) — and its text is never empty (person_id and event_id are
-    required in their sources)."""
+    required in their sources).
+
+    Computed when called (every year of the inputs: the obligations are numbered and collected before
+    the matching already): the frame returned is the rows held in memory, sorted there."""
     people = _with_department(roster, departments).join(
         party_secretaries(roster), on=["year", "unit_code"], how="left"
     )
@@ -312,12 +315,12 @@ def talk_obligations(
             must_talk_obligations(people, events, rules),
         ]
     ).filter(pl.col("hire_date").is_null() | (pl.col("due_to") >= pl.col("hire_date")))
-    return (
-        _fulfil(owed, talks)
-        .select(TABLE.column_names)
-        .cast(dict(TABLE.schema()))
-        .sort(list(TABLE.key), nulls_last=True)
-    )
+    matched = _fulfil(owed, talks).select(TABLE.column_names).cast(dict(TABLE.schema()))
+    # collected, then sorted as a frame in memory: the streaming engine's sort of the whole table cost
+    # more CPU than the in-memory sort of the same rows, and holding them takes no more memory (1/6 of
+    # national, 896 k obligations: R1 1.93 -> 1.82 CPU-s; docs/performance.md, "The talk obligations
+    # sorted in memory")
+    return matched.collect().sort(list(TABLE.key), nulls_last=True).lazy()
 
 
 def obligations_towards_others(obligations: pl.LazyFrame) -> pl.LazyFrame:
