@@ -150,6 +150,8 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
 
     def release_connections(self) -> None:
         """Closes the connections this storage holds (each is opened again when next needed)."""
+        if self._base_dir is None:  # never registered with an instance: nothing opened
+            return
         with self._db_lock:
             for shard in list(self._held):
                 self._close(shard)
@@ -164,6 +166,8 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
         super().upgrade()
 
     def dispose(self) -> None:
+        if self._base_dir is None:
+            return
         self.release_connections()
         super().dispose()
 

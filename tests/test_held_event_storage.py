@@ -182,6 +182,7 @@ def test_a_home_keeps_its_own_files_when_moved_and_older_homes_are_read_the_same
 def test_every_held_storage_is_released_by_the_session(tmp_path):
     """``release_held_connections`` reaches every such storage in the process (the daemon's and the
     run's instances alike), and a storage with an explicit ``base_dir`` behaves as Dagster's does."""
+    HeldSqliteEventLogStorage().dispose()  # made from a settings file, never registered: nothing to close
     storage = HeldSqliteEventLogStorage(base_dir=str(tmp_path / "runs"))
     try:
         with storage.index_connection() as conn:
