@@ -101,7 +101,7 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
         if shard not in self._initialized_dbs:
-            self._initdb(engine, for_index_shard=shard == INDEX_SHARD_NAME)
+            self._initdb(engine)  # as Dagster's own _connect makes a new file
             self._initialized_dbs.add(shard)
         conn = engine.connect()
         raw = conn.connection.dbapi_connection
