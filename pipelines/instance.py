@@ -12,6 +12,10 @@ settings below its storage section.
   firing together queue one behind the other instead of writing one warehouse at once, while two
   warehouses may run side by side.
 
+- ``event_log_storage``: the run history's events in Dagster's SQLite files over one connection per
+  file in every process (``pipelines/event_log.py``); a home made by older code keeps Dagster's own
+  storage (its file is never overwritten).
+
 It also holds how a run stores its events when the instance keeps them in SQLite files (the default
 for one desk): ``light_sqlite_commits``.
 """
@@ -19,6 +23,7 @@ for one desk): ``light_sqlite_commits``.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +55,12 @@ run_coordinator:
         value:
           applyLimitPerUniqueValue: true
         limit: 1
+
+# The run history's events: SQLite files in history/runs, as Dagster's default storage keeps them, over
+# one connection per file in every process (daemon, webserver, runs) instead of one per event.
+event_log_storage:
+  module: pipelines.event_log
+  class: HeldSqliteEventLogStorage
 """
 
 
@@ -117,7 +128,9 @@ def _sqlite_connected(dbapi_connection, _connection_record) -> None:
 # per file for the session instead (``_held_shard_connection``): each call is still its own
 # transaction under the storage's own lock, committed when the call ends; between calls the
 # connection holds no transaction and no snapshot, so the webserver, the daemon and other run
-# workers read and write the same files as before (WAL).
+# workers read and write the same files as before (WAL). This is for a home whose dagster.yaml names
+# Dagster's storage (made by older code); the project's own keeps its connections in every process
+# (``pipelines/event_log.py``), and its methods are its own.
 
 _held_shards: dict[tuple[int, str], tuple[object, object, object]] = {}
 _table_answers: dict[tuple[int, str], bool] = {}
@@ -215,8 +228,10 @@ def light_sqlite_commits() -> Iterator[None]:
     last commits before a power cut or a crash of the operating system (not of this process) may be
     lost from the run history — the published files, their manifest and the nightly run's record
     (lianjian/fingerprint.py) do not live there. Only processes that execute runs open a session
-    (``lianjian run``, the executor of a run started by the daemon or the UI); the webserver and the
-    daemon keep SQLite's defaults. No effect on PostgreSQL or an in-memory instance."""
+    (``lianjian run``, the executor of a run started by the daemon or the UI). The event storage of
+    the project's instance (``pipelines/event_log.py``) keeps its connections in every process; the
+    session's end closes them too, so the logs are checkpointed there as before. No effect on
+    PostgreSQL or an in-memory instance."""
     global _sessions
     import sqlalchemy
 
@@ -236,6 +251,9 @@ def light_sqlite_commits() -> Iterator[None]:
                 _keepers.clear()
         if last:
             _release_held_connections()
+            held_storage = sys.modules.get("pipelines.event_log")  # the instance's storage, if it has it
+            if held_storage is not None:
+                held_storage.release_held_connections()
         for keeper in keepers:
             keeper.close()
 

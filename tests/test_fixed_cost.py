@@ -238,6 +238,16 @@ def test_the_suite_fingerprint_follows_the_contract_declaration(monkeypatch):
     assert suite_fingerprint("talks") == before["talks"]
 
 
+def older_home(home: Path) -> Path:
+    """A DAGSTER_HOME as older code made it: lianjian's settings without its event storage, so the
+    instance keeps Dagster's ``SqliteEventLogStorage``."""
+    ensure_instance(home)
+    path = home / "dagster.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("\n# The run history's events")] + "\n", encoding="utf-8")
+    return home
+
+
 @pytest.fixture
 def connections():
     """Counts the SQLite connections SQLAlchemy opens (Dagster's storages open theirs through it)."""
@@ -306,18 +316,18 @@ def test_the_throw_away_instance_stores_a_run_over_its_held_connections(tmp_path
 
 
 def test_a_sqlite_instance_stores_a_run_over_one_connection_per_file(tmp_path, connections, monkeypatch):
-    """`lianjian run` with DAGSTER_HOME (and the daemon's run worker, whose executor opens the same
-    session): Dagster's SQLite event storage connects once per file for the session instead of once
-    per event and per ``has_table`` question, and stores the same history as outside a session."""
+    """`lianjian run` with a DAGSTER_HOME made by older code, whose dagster.yaml names Dagster's own
+    SQLite event storage (and the daemon's run worker, whose executor opens the same session): that
+    storage connects once per file for the session instead of once per event and per ``has_table``
+    question, and stores the same history as outside a session."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
     from lianjian.runner import run_pipeline
 
     landing = write_landing(tmp_path / "landing")
-    home = tmp_path / "home"
-    ensure_instance(home)
+    home = older_home(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert isinstance(instance.event_log_storage, SqliteEventLogStorage)
+        assert type(instance.event_log_storage) is SqliteEventLogStorage
         before = len(connections)
         outcome = run_pipeline(landing, tmp_path / "wh", RULES, instance=instance, progress=False, reports=False)
         assert outcome.success, outcome.failure
@@ -342,9 +352,8 @@ def test_a_sqlite_instance_stores_a_run_over_one_connection_per_file(tmp_path, c
 def test_a_held_event_connection_leaves_the_files_to_other_processes(tmp_path):
     """Between two stored events the held connection holds no lock and no snapshot: another process
     (the webserver, the daemon, another run worker) writes the same index file at once, and the
-    held connection's next call sees what it wrote."""
-    home = tmp_path / "home"
-    ensure_instance(home)
+    held connection's next call sees what it wrote (a home made by older code: Dagster's storage)."""
+    home = older_home(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance, light_sqlite_commits():
         instance.report_runless_asset_event(dg.AssetMaterialization("first"))
         assert instance_mod._held_shards

@@ -1,0 +1,182 @@
+"""The run history's event storage for an instance that keeps it in SQLite files (the project's
+``dagster.yaml``, ``pipelines/instance.py``): Dagster's ``SqliteEventLogStorage`` — one file per run
+and an index file under ``<DAGSTER_HOME>/history/runs``, the same files, tables and rows — with one
+connection kept per file in every process that uses it (the daemon, the webserver, a run's worker,
+`lianjian run`) instead of a new SQLAlchemy engine and connection for every call.
+
+Why: Dagster's class connects, sets its PRAGMAs and disposes of an engine for every stored event
+(twice for an asset event: the run's file and the index) and for every ``has_table`` question; the
+last connection's close then checkpoints the write-ahead log into the database and syncs it. The
+daemon stores a run's ≈ 160 "planned" events this way when the schedule or a sensor creates the run,
+before any of lianjian's code runs (docs/performance.md, "The daemon's path: ..."). What stays as
+Dagster has it:
+
+- each call is its own transaction under the storage's own lock (``_db_lock``, one call at a time per
+  storage, as in Dagster's method), committed when the call ends and rolled back when it fails;
+- between two calls a connection holds no transaction, no lock and no snapshot (WAL): the webserver,
+  the daemon and other run workers read and write the same files meanwhile, as before;
+- a run's file is made and stamped by Dagster's ``_initdb`` the first time; ``wipe``, ``upgrade`` and
+  ``dispose`` close the connections first.
+
+The commits of these connections do not wait for the disk (``synchronous=NORMAL`` in WAL mode, what
+runs already did inside ``light_sqlite_commits``): SQLite keeps each file whole, but a power cut may
+lose the last events of the history — never a published file, its manifest or the record of the
+nightly run (lianjian/fingerprint.py), which do not live there.
+
+A process keeps at most ``HELD_RUN_FILES`` runs' files open besides the index (the least recently used
+closed first), so a daemon or a webserver that runs for months holds a handful of files, not one per run.
+
+Dagster's private names used here (re-check them on a Dagster upgrade; docs/operations.md):
+``SqliteEventLogStorage._connect``, ``_initdb``, ``_initialized_dbs``, ``_db_lock``, ``_base_dir`` and
+``dagster._core.storage.sqlite.SQLITE_BUSY_TIMEOUT_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dagster import Field, StringSource
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy.pool import NullPool
+
+#: Runs' files a process keeps a connection to besides the index. A run's events go to its own file,
+#: written by one run worker (and, when the run is created, by the daemon); the UI reads a few runs at
+#: a time. Four covers a pipeline run's two runs and the UI's pages without holding a file per run.
+HELD_RUN_FILES = 4
+
+#: The folder of the event files inside the instance folder: where Dagster's default storage keeps them.
+HISTORY_SUBDIR = os.path.join("history", "runs")
+
+_live: weakref.WeakSet = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+class HeldSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` over one connection per file (see the module's docstring).
+
+    Configured in ``dagster.yaml`` (``event_log_storage``, ``module: pipelines.event_log``). Without a
+    ``base_dir`` the files are in the instance folder's ``history/runs`` — where Dagster's default
+    SQLite storage keeps them — so a moved or copied instance folder uses its own files."""
+
+    def __init__(self, base_dir: str | None = None, inst_data=None):
+        self._held: OrderedDict[str, tuple[object, object]] = OrderedDict()
+        self._tables: set[str] = set()
+        self._inst_data = inst_data
+        if base_dir is not None:
+            super().__init__(base_dir, inst_data=inst_data)
+            self._registered()
+        else:  # the instance folder is known once the instance registers (``register_instance``)
+            self._base_dir = None
+
+    def _registered(self) -> None:
+        with _live_lock:
+            _live.add(self)
+
+    def register_instance(self, instance) -> None:
+        if self._base_dir is None:
+            super().__init__(os.path.join(instance.root_directory, HISTORY_SUBDIR), inst_data=self._inst_data)
+            self._registered()
+        super().register_instance(instance)
+
+    @classmethod
+    def config_type(cls):
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls(inst_data=inst_data, **config_value)
+
+    def _open(self, shard: str):
+        engine = create_engine(
+            self.conn_string_for_shard(shard),
+            poolclass=NullPool,
+            # threads of one process share it; calls are serialised by ``_db_lock``
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)  # as Dagster's own _connect makes a new file
+            self._initialized_dbs.add(shard)
+        conn = engine.connect()
+        raw = conn.connection.dbapi_connection
+        if str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            raw.execute("PRAGMA synchronous=NORMAL")
+        return engine, conn
+
+    def _close(self, shard: str) -> None:
+        engine, conn = self._held.pop(shard)
+        try:
+            conn.close()
+        finally:
+            engine.dispose()
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[object]:
+        with self._db_lock:  # Dagster's lock: one call at a time per storage, as in its own method
+            held = self._held.get(shard)
+            if held is None:
+                held = self._held[shard] = self._open(shard)
+                runs = [s for s in self._held if s != INDEX_SHARD_NAME]
+                for old in runs[: max(0, len(runs) - HELD_RUN_FILES)]:
+                    self._close(old)
+            else:
+                self._held.move_to_end(shard)
+            conn = held[1]
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                # the transaction is rolled back; a connection that failed is not kept
+                self._close(shard)
+                raise
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index has the table, asked of the file once per process once it has it (a table
+        is made by ``dagster instance migrate``, never dropped while the instance is in use)."""
+        if table_name in self._tables:
+            return True
+        # Dagster's own question, on a connection of its own: it is asked inside other calls, which
+        # hold the storage's lock
+        present = super().has_table(table_name)
+        if present:
+            self._tables.add(table_name)
+        return present
+
+    def release_connections(self) -> None:
+        """Closes the connections this storage holds (each is opened again when next needed)."""
+        if self._base_dir is None:  # never registered with an instance: nothing opened
+            return
+        with self._db_lock:
+            for shard in list(self._held):
+                self._close(shard)
+
+    def wipe(self) -> None:
+        self.release_connections()
+        super().wipe()
+
+    def upgrade(self) -> None:
+        self.release_connections()
+        self._tables.clear()
+        super().upgrade()
+
+    def dispose(self) -> None:
+        if self._base_dir is None:
+            return
+        self.release_connections()
+        super().dispose()
+
+
+def release_held_connections() -> None:
+    """Closes every ``HeldSqliteEventLogStorage``'s connections in this process: at the end of a run's
+    session (``pipelines/instance.py``, ``light_sqlite_commits``), so that the write-ahead logs are
+    checkpointed there, once, as before."""
+    with _live_lock:
+        storages = list(_live)
+    for storage in storages:
+        storage.release_connections()
