@@ -122,3 +122,28 @@ def talk(tid="T9", date="2024-05-01", kind="family", interviewer="", interviewee
 def person(pid="P9", year="2024", name="新人", idn="", unit="U1", dept="D1", pos="prosecutor", sec="", quota="是", status="active", hire=""):
     """One personnel row in HEADERS["personnel"] order."""
     return [year, pid, name, idn, unit, dept, pos, sec, quota, status, hire]
+
+
+def stage_talk_rows(tmp_path: Path, rows: list[list[str]], before_staging=lambda: None):
+    """Reads ``rows`` as one talks file (a new parts folder each call), checks them and stages them
+    against one person (P3, 2024) and one event (E1); ``before_staging`` runs just before staging."""
+    import polars as pl
+
+    from lianjian.contract import SOURCES
+    from lianjian.ingest import quarantine, reader
+
+    src = SOURCES["talks"]
+    landing = tmp_path / "landing"
+    parts = tmp_path / "parts"
+    parts.mkdir(exist_ok=True)
+    write_csv(landing / "talks.csv", HEADERS["talks"], rows)
+    out = parts / f"{len(list(parts.iterdir()))}"
+    out.mkdir()
+    read = reader.read_file(src, landing / "talks.csv", landing, tmp_path, out)
+    source = reader.SourceRead("talks", [read], True)
+    checked = quarantine.check_rows(src, source.rows())
+    personnel = pl.LazyFrame({"person_id": ["P3"], "year": [2024]})
+    events = pl.LazyFrame({"event_id": ["E1"]}, schema={"event_id": pl.String})
+    files = reader.files_frame(source.entries)
+    before_staging()
+    return quarantine.stage_checked(checked, {"personnel": personnel, "personnel_events": events}, files)

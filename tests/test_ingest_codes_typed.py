@@ -76,28 +76,14 @@ def test_a_clean_sources_counts_are_its_files_rows_read_without_a_scan(tmp_path,
     """A source none of whose rows is rejected or a duplicate copy is counted from its files' rows
     read (the inventory), without grouping its rows by file; one with a rejected row is counted by
     its rows' fates. Both give the counts they gave."""
-    from support_ingest import HEADERS, talk, write_csv
+    from support_ingest import stage_talk_rows, talk
 
-    src = SOURCES["talks"]
-    landing = tmp_path / "landing"
-    parts = tmp_path / "parts"
-    parts.mkdir()
     grouped = []
     original = pl.LazyFrame.group_by
     monkeypatch.setattr(pl.LazyFrame, "group_by", lambda self, *a, **kw: grouped.append(a) or original(self, *a, **kw))
 
     def report(rows):
-        write_csv(landing / "talks.csv", HEADERS["talks"], rows)
-        out = parts / f"{len(list(parts.iterdir()))}"
-        out.mkdir()
-        read = reader.read_file(src, landing / "talks.csv", landing, tmp_path, out)
-        source = reader.SourceRead("talks", [read], True)
-        checked = quarantine.check_rows(src, source.rows())
-        personnel = pl.LazyFrame({"person_id": ["P3"], "year": [2024]})
-        events = pl.LazyFrame({"event_id": ["E1"]}, schema={"event_id": pl.String})
-        files = reader.files_frame(source.entries)
-        grouped.clear()
-        staged = quarantine.stage_checked(checked, {"personnel": personnel, "personnel_events": events}, files)
+        staged = stage_talk_rows(tmp_path, rows, before_staging=grouped.clear)
         return staged.report.select("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate").row(0), list(grouped)
 
     assert report([talk("T1"), talk("T2"), talk("T3")]) == ((3, 3, 0, 0), [])

@@ -94,24 +94,10 @@ def test_a_required_columns_reason_column_exists_only_where_a_cell_is_blank():
 def test_a_source_every_row_of_which_is_accepted_is_staged_without_a_filter(tmp_path):
     """Staging a source with no rejected row and no duplicate copy does not filter its rows (nor count
     them by their fate); one with a rejected row does. Both give the rows and counts they gave."""
-    from support_ingest import HEADERS, talk, write_csv
-
-    src = SOURCES["talks"]
-    landing = tmp_path / "landing"
-    parts = tmp_path / "parts"
-    parts.mkdir()
+    from support_ingest import stage_talk_rows, talk
 
     def staged(rows):
-        write_csv(landing / "talks.csv", HEADERS["talks"], rows)
-        out = parts / f"{len(list(parts.iterdir()))}"
-        out.mkdir()
-        read = reader.read_file(src, landing / "talks.csv", landing, tmp_path, out)
-        source = reader.SourceRead("talks", [read], True)
-        checked = quarantine.check_rows(src, source.rows())
-        personnel = pl.LazyFrame({"person_id": ["P3"], "year": [2024]})
-        events = pl.LazyFrame({"event_id": ["E1"]}, schema={"event_id": pl.String})
-        files = reader.files_frame(source.entries)
-        return quarantine.stage_checked(checked, {"personnel": personnel, "personnel_events": events}, files)
+        return stage_talk_rows(tmp_path, rows)
 
     clean = staged([talk("T1"), talk("T2")])
     assert "FILTER" not in clean.staged.explain(optimized=False)
