@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
+from support_instance import older_home
 
 from pipelines import instance as instance_mod
 from pipelines.instance import ensure_instance, light_sqlite_commits
@@ -236,16 +237,6 @@ def test_the_suite_fingerprint_follows_the_contract_declaration(monkeypatch):
     monkeypatch.setitem(SOURCES, "cases", dataclasses.replace(cases, columns=columns))
     assert suite_fingerprint("cases") != before["cases"]
     assert suite_fingerprint("talks") == before["talks"]
-
-
-def older_home(home: Path) -> Path:
-    """A DAGSTER_HOME as older code made it: lianjian's settings without its event storage, so the
-    instance keeps Dagster's ``SqliteEventLogStorage``."""
-    ensure_instance(home)
-    path = home / "dagster.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text[: text.index("\n# The run history's events")] + "\n", encoding="utf-8")
-    return home
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from support_instance import older_home
 
 from pipelines import event_log
 from pipelines.event_log import HELD_RUN_FILES, HeldSqliteEventLogStorage
 from pipelines.instance import ensure_instance, light_sqlite_commits
-from tests.test_fixed_cost import older_home
 
 ROOT = Path(__file__).resolve().parents[1]
 
