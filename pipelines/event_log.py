@@ -94,20 +94,7 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def _open(self, shard: str):
-        engine = create_engine(
-            self.conn_string_for_shard(shard),
-            poolclass=NullPool,
-            # threads of one process share it; calls are serialised by ``_db_lock``
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-        )
-        if shard not in self._initialized_dbs:
-            self._initdb(engine)  # as Dagster's own _connect makes a new file
-            self._initialized_dbs.add(shard)
-        conn = engine.connect()
-        raw = conn.connection.dbapi_connection
-        if str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
-            raw.execute("PRAGMA synchronous=NORMAL")
-        return engine, conn
+        return open_shard(self, shard)
 
     def _close(self, shard: str) -> None:
         engine, conn = self._held.pop(shard)
@@ -170,6 +157,27 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
             return
         self.release_connections()
         super().dispose()
+
+
+def open_shard(storage: SqliteEventLogStorage, shard: str) -> tuple[object, object]:
+    """An engine and one connection to ``storage``'s file for ``shard``, to be kept: the file made and
+    stamped the first time as Dagster's own ``_connect`` makes it (``_initdb``), commits that do not
+    wait for the disk in WAL mode. Used by the held storage above and, inside a run's session, for a
+    home whose ``dagster.yaml`` names Dagster's storage (``pipelines/instance.py``)."""
+    engine = create_engine(
+        storage.conn_string_for_shard(shard),
+        poolclass=NullPool,
+        # threads of one process share it; calls are serialised by the storage's ``_db_lock``
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+    if shard not in storage._initialized_dbs:
+        storage._initdb(engine)
+        storage._initialized_dbs.add(shard)
+    conn = engine.connect()
+    raw = conn.connection.dbapi_connection
+    if str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        raw.execute("PRAGMA synchronous=NORMAL")
+    return engine, conn
 
 
 def release_held_connections() -> None:

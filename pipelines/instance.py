@@ -144,31 +144,20 @@ def _sqlite_event_storage():
 
 @contextmanager
 def _held_shard_connection(storage, shard: str) -> Iterator[object]:
-    """``SqliteEventLogStorage._connect`` inside a session: the shard's file created and stamped the
-    first time as Dagster does it (``_initdb``), then one connection per (storage, shard) kept until
+    """``SqliteEventLogStorage._connect`` inside a session: one connection per (storage, shard), opened
+    as the project's held storage opens its own (``pipelines.event_log.open_shard``) and kept until
     the session ends, each call in its own transaction. Outside a session Dagster's own method."""
     if not _sessions:
         with _DAGSTER_CONNECT[0](storage, shard) as conn:
             yield conn
         return
-    from dagster._core.storage.sql import create_engine
-    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-    from sqlalchemy.pool import NullPool
+    from pipelines.event_log import open_shard
 
     with storage._db_lock:  # Dagster's lock: one call at a time per storage, as before
         key = (id(storage), shard)
         held = _held_shards.get(key)
         if held is None:
-            engine = create_engine(
-                storage.conn_string_for_shard(shard),
-                poolclass=NullPool,
-                # the steps' threads store events too; calls are serialised by the lock above
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-            )
-            if shard not in storage._initialized_dbs:
-                storage._initdb(engine)
-                storage._initialized_dbs.add(shard)
-            held = (storage, engine, engine.connect())  # the storage kept alive: its id stays its own
+            held = (storage, *open_shard(storage, shard))  # the storage kept alive: its id stays its own
             _held_shards[key] = held
         conn = held[2]
         with conn.begin():
