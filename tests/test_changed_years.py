@@ -273,7 +273,7 @@ def test_one_changed_month_of_talks_recomputes_its_years_only_and_publishes_the_
     monkeypatch.setenv(report.WORKERS_ENV, "1")  # reports built in this process, where the spies are
     built: list[tuple[str, int]] = []
     real_chunk, real_rows = report.chunk_reports, notices.monthly_rows
-    monkeypatch.setattr(report, "chunk_reports", lambda common, inputs, year, keys=None: built.append(("report", year)) or real_chunk(common, inputs, year, keys))
+    monkeypatch.setattr(report, "chunk_reports", lambda common, inputs, years, keys=None: built.extend(("report", y) for y in years) or real_chunk(common, inputs, years, keys))
     monkeypatch.setattr(
         notices, "monthly_rows", lambda monthly, units: built.extend(("notice", y) for y in monthly["year"].unique().sort()) or real_rows(monthly, units)
     )

@@ -102,27 +102,32 @@ def _render_exprs(
     )
 
 
-def year_view(inputs: ReportInputs, year: int) -> ReportInputs:
-    """The inputs one year's reports need: the yearly tables, names and departments of that year
-    only, and the "三个规定" statistics of that year and the years before it (the trend and its
-    medians). Lazy: filters on the scans, so reading it reads only that year's partitions."""
+def year_view(inputs: ReportInputs, year: int | Sequence[int]) -> ReportInputs:
+    """The inputs the reports of one year (or of a few years: a sequence) need: the yearly tables,
+    names and departments of those years only, and the "三个规定" statistics of those years and the
+    years before them (the trend and its medians). Lazy: filters on the scans, so reading it reads
+    only those years' partitions."""
+    if isinstance(year, int):
+        last, of_years = year, pl.col("year") == year
+    else:
+        last, of_years = max(year), pl.col("year").is_in(sorted(year))
     tables = {}
     for name, frame in inputs.tables.items():
         if name == "major_matter_report_stats":
-            tables[name] = frame.filter(pl.col("year") <= year)
+            tables[name] = frame.filter(pl.col("year") <= last)
         elif PUBLISHED[name].yearly:
-            tables[name] = frame.filter(pl.col("year") == year)
+            tables[name] = frame.filter(of_years)
         else:
             tables[name] = frame
     return replace(
         inputs,
         tables=tables,
-        people=inputs.people.filter(pl.col("year") == year),
-        departments=inputs.departments.filter(pl.col("year") == year),
+        people=inputs.people.filter(of_years),
+        departments=inputs.departments.filter(of_years),
     )
 
 
-def year_inputs(inputs: ReportInputs, year: int) -> ReportInputs:
+def year_inputs(inputs: ReportInputs, year: int | Sequence[int]) -> ReportInputs:
     """``year_view`` read into memory once (one ``collect_all``)."""
     return materialized(year_view(inputs, year))
 
@@ -161,15 +166,19 @@ def shared(inputs: ReportInputs) -> Shared:
     return Shared(report_scopes(inputs.units), subtree_pairs(inputs.units), quality, s.streak_years(inputs))
 
 
-def chunk_reports(common: Shared, inputs: ReportInputs, year: int, report_keys: Sequence[str] | None = None) -> Iterator[Report]:
-    """The reports of one year (``inputs``: that year's ``year_inputs``), or only those of
-    ``report_keys``: every section frame computed once for all of them, then split by report.
-    A chunk of reports reads only the rows of the units it covers (``restricted``)."""
+def chunk_reports(
+    common: Shared, inputs: ReportInputs, years: Sequence[int], report_keys: Sequence[str] | None = None
+) -> Iterator[Report]:
+    """The reports of ``years`` (``inputs``: those years' ``year_inputs``), year by year, or only
+    those of ``report_keys``: every section frame computed once for all of them, then split by
+    report and year. A chunk of reports reads only the rows of the units it covers (``restricted``).
+    Several years in one chunk make one plan of each section for all of them instead of one a year:
+    a small warehouse's reports are mostly that fixed work (``write_reports``' ``ONE_TASK_REPORTS``)."""
     scopes = common.scopes
     if report_keys is not None:
         scopes = scopes.filter(pl.col("report_key").is_in(list(report_keys)))
         inputs = restricted(inputs, scopes["unit_code"].unique())
-    yield from _year_reports(inputs, scopes, common.pairs, year, common.quality, common.streaks)
+    yield from _year_reports(inputs, scopes, common.pairs, list(years), common.quality, common.streaks)
 
 
 def build_reports(
@@ -182,18 +191,17 @@ def build_reports(
     years = sorted(set(all_years) if years is None else set(years))
     common = shared(inputs)
     for year in years:
-        yield from chunk_reports(common, year_inputs(inputs, year), year, report_keys)
+        yield from chunk_reports(common, year_inputs(inputs, year), [year], report_keys)
 
 
 def _year_reports(
     inputs: ReportInputs,
     scopes_df: pl.DataFrame,
     pairs: pl.DataFrame,
-    year: int,
+    years: list[int],
     quality: pl.DataFrame,
     streaks: pl.DataFrame | None = None,
 ) -> Iterator[Report]:
-    years = [year]
     scopes = scopes_df.lazy()
     # lists of people: the report's unit itself. A roll-up lists those of its own unit, as the unit's
     # own report does, so they are computed once per unit, keyed by the unit's own report (OWN_BLOCKS)
@@ -212,7 +220,7 @@ def _year_reports(
         "talks_by_department": s.talks_by_department(inputs, own),
         "talks_todo": s.talks_todo(inputs, own),
         "case_quality": s.case_quality_by_category(inputs, scopes),
-        "quality": s.data_quality(quality.lazy().filter(pl.col("year") == year), scopes, years),
+        "quality": s.data_quality(quality.lazy().filter(pl.col("year").is_in(years)), scopes, years),
         "special_pending": s.special_pending(inputs, own),
         "leader_cases": s.leader_cases(inputs, own),
         "major_matters": s.major_matter_trend(inputs, near, years),
@@ -234,7 +242,7 @@ def _year_reports(
     frames = dict(zip(names, pl.collect_all([plan[n] for n in names])))
     frames["integrity_grades"] = frames["integrity_grades"].rename({"占比": "占比（%）"})
     frames["responsibility_grades"] = frames["responsibility_grades"].rename({"人数": "对象数", "占比": "占比（%）"})
-    charts = _chart_data(frames, year)
+    charts = _chart_data(frames)
     metric_keys = [m.key for m in s.METRICS]
     headlines = {(str(r[0]), int(r[1])): r[2:] for r in frames["headline"].select(*KEYS, *metric_keys).iter_rows()}
     versions = dict(_lists(frames["rules_versions"], "rules_version"))
@@ -246,9 +254,10 @@ def _year_reports(
     units = inputs.units  # each unit's name, level and parent as Python values once (not a frame row per report)
     unit_of = {r[0]: r for r in units.select("unit_code", "unit_name", "level", "parent_code").iter_rows()}
     covered = scopes_df.group_by("report_key").agg(n=pl.len(), report_unit=pl.first("report_unit"), rollup=pl.first("rollup"))
-    # a unit's own report, then its roll-up (which shows the same lists of its own unit: their
-    # worksheet parts are deflated once, xlsx.zip_bytes)
-    for report_key, n_units, report_unit, rollup in covered.sort("report_unit", "rollup").iter_rows():  # one per report
+    # year by year, a unit's own report, then its roll-up (which shows the same lists of its own
+    # unit: their worksheet parts are deflated once, xlsx.zip_bytes)
+    order = covered.sort("report_unit", "rollup").rows()  # one per report
+    for year, (report_key, n_units, report_unit, rollup) in ((y, r) for y in years for r in order):
         _, unit_name, level, parent = unit_of[report_unit]
         parent_name = unit_of[parent][1] if parent in unit_of else None
         key, own_key = (report_key, year), (report_unit, year)
@@ -303,12 +312,12 @@ NO_CHART_DATA: dict[str, tuple] = {
 }
 
 
-def _chart_data(frames: dict[str, pl.DataFrame], year: int) -> dict[str, dict[tuple[str, int], tuple]]:
+def _chart_data(frames: dict[str, pl.DataFrame]) -> dict[str, dict[tuple[str, int], tuple]]:
     """What the charts and the "三个规定" intro show, taken from the section frames for every report
-    of the year at once: per (report_key, year), the lists each one needs."""
+    and year at once: per (report_key, year), the lists each one needs."""
     t = "major_matter_report_stats"
     rate, year_col, code = zh(t, "per_hundred_staff"), zh(t, "year"), zh(t, "unit_code")
-    this_year = pl.col(year_col) == year
+    this_year = pl.col("_this_year")  # a row of the report's own year (the trend shows the years before it too)
     name = pl.col("单位").fill_null(pl.col(code))
     zero = this_year & (pl.col(zh(t, "zero_report")) == "是")
     return {
@@ -316,7 +325,7 @@ def _chart_data(frames: dict[str, pl.DataFrame], year: int) -> dict[str, dict[tu
         "responsibility_grades": dict(_lists(frames["responsibility_grades"], pl.col("等次"), pl.col("对象数").cast(pl.Float64))),
         "major_matters": dict(
             _lists(
-                frames["major_matters"],
+                frames["major_matters"].with_columns(_this_year=pl.col(year_col) == pl.col("year")),
                 name.filter(this_year).alias("units_this_year"),
                 pl.col(rate).filter(this_year).alias("rates_this_year"),
                 pl.col(year_col).cast(pl.String).alias("years"),
