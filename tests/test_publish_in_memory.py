@@ -111,3 +111,26 @@ def test_only_a_small_landing_zone_publishes_tables_side_by_side(tmp_path, monke
     monkeypatch.setenv(WORKERS_ENV, "1")
     monkeypatch.setattr(P, "SIDE_BY_SIDE_UP_TO", 1 << 30)
     assert P.tables_at_once(small) == 1
+
+
+def test_a_run_over_the_demo_zone_publishes_its_tables_side_by_side(demo_run, demo_landing, tmp_path, monkeypatch):
+    """The publish step of a run over a small landing zone (the demo's) prepares its tables two at a
+    time (``tables_at_once``), and publishes the files of the session's demo run."""
+    from lianjian.runner import run_pipeline
+
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    threads: dict[str, str] = {}
+    write_table = P.write_table
+
+    def spy(table, *args, **kwargs):
+        threads[table] = threading.current_thread().name
+        return write_table(table, *args, **kwargs)
+
+    monkeypatch.setattr(P, "write_table", spy)
+    rules = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
+    outcome = run_pipeline(demo_landing, tmp_path / "wh", rules, progress=False, reports=False)
+    assert outcome.success, outcome.failure
+    assert set(threads) == set(P.OUTPUTS) and all(name.startswith("lianjian-year") for name in threads.values()), threads
+    _, demo_warehouse = demo_run
+    for part in ("published", "restricted"):
+        assert parquet_bytes(tmp_path / "wh", part) == parquet_bytes(demo_warehouse, part)
