@@ -22,7 +22,7 @@ from lianjian.publish.dimensions import departments_table, units_table
 from lianjian.publish.layers import CONTRACT_LAYER, INGEST_REPORT_KEY, LAYER, RESTRICTED_LAYER, restricted_key, upstream_key
 from lianjian.publish.layout import RESTRICTED as RESTRICTED_DIR
 from lianjian.publish.lineage import dagster_column_lineage
-from lianjian.publish.publish import LINK, OUTPUTS, publish_tables
+from lianjian.publish.publish import LINK, OUTPUTS, publish_tables, tables_at_once
 from pipelines.audit import pipeline_runs, published_metadata
 from pipelines.io_manager import table_schema
 from pipelines.resources import LianjianSettings
@@ -212,6 +212,7 @@ def publish(
         recomputed=recomputed,
         unchanged_tables=YEAR_PARTITIONED,
         built_from=lambda table, year: built_from(warehouse, table, year),
+        tables_at_once=tables_at_once(lianjian.landing_path),
     )
     context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
     _record_computed(context, warehouse, rules.sha256, result.manifest["code_version"], result.version)

@@ -599,3 +599,57 @@ def test_a_worker_ends_without_the_interpreters_teardown(tmp_path):
     done = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, cwd=ROOT, timeout=180, check=True)
     _pid, status, files = done.stdout.split(" ", 2)
     assert status == "0" and files.strip() == "['atexit']", done.stdout + done.stderr
+
+
+def test_the_year_partitions_answer_their_keys_from_what_they_answered_before(monkeypatch):
+    """Dagster asks the yearly partitions for their keys at every partitioned step, output, input and
+    per-year metadata entry; ``pipelines.partitions.YEARS`` iterates the yearly schedule once per
+    calendar year (keys) and per range (a range's keys), with the answers and the definition (equality,
+    serialisation) of a fresh one, at any time and around the new year in its time zone."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from dagster._core.definitions.partitions.definition.time_window import TimeWindowPartitionsDefinition
+    from dagster_shared.serdes import serialize_value
+
+    from pipelines import partitions
+
+    fresh = dg.TimeWindowPartitionsDefinition(
+        cron_schedule="0 0 1 1 *", start=str(partitions.FIRST_YEAR), fmt="%Y", timezone=partitions.TIMEZONE, end_offset=1
+    )
+    zone = ZoneInfo(partitions.TIMEZONE)
+    times = [
+        None,
+        dt.datetime(2025, 12, 31, 23, 59, tzinfo=zone),
+        dt.datetime(2026, 1, 1, 0, 0, tzinfo=zone),
+        dt.datetime(2025, 12, 31, 16, 30, tzinfo=dt.timezone.utc),  # 2026 in Shanghai
+        dt.datetime(2025, 12, 31, 15, 59, tzinfo=dt.timezone.utc),  # still 2025 there
+        dt.datetime(2024, 6, 1),  # naive: the partitions' time zone
+    ]
+    ranges = [dg.PartitionKeyRange("2021", "2025"), dg.PartitionKeyRange("2000", "2000"), dg.PartitionKeyRange("2024", "2026")]
+    for _ in range(2):
+        for when in times:
+            assert partitions.YEARS.get_partition_keys(when) == fresh.get_partition_keys(when), when
+            with dg.partition_loading_context(when):
+                assert partitions.YEARS.get_partition_keys() == fresh.get_partition_keys()
+        for keys in ranges:
+            assert partitions.YEARS.get_partition_keys_in_range(keys) == fresh.get_partition_keys_in_range(keys)
+    assert partitions.YEARS == fresh and serialize_value(partitions.YEARS) == serialize_value(fresh)
+
+    iterated = []
+    iterate = TimeWindowPartitionsDefinition._iterate_time_windows
+
+    def spy(self, *args, **kwargs):
+        iterated.append(args)
+        return iterate(self, *args, **kwargs)
+
+    monkeypatch.setattr(TimeWindowPartitionsDefinition, "_iterate_time_windows", spy)
+    for _ in range(20):
+        for when in times:
+            partitions.YEARS.get_partition_keys(when)
+        for keys in ranges:
+            partitions.YEARS.get_partition_keys_in_range(keys)
+    assert iterated == []  # every answer given before
+    keys = partitions.YEARS.get_partition_keys(dt.datetime(2031, 3, 1, tzinfo=zone))  # a year not asked about yet
+    assert keys[-1] == "2031" and len(iterated) >= 1
+    assert fresh.get_partition_keys_in_range(dg.PartitionKeyRange("2001", "2003")) == ["2001", "2002", "2003"]

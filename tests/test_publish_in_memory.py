@@ -66,3 +66,71 @@ def test_year_files_written_two_at_a_time_and_checked_without_reading_them_back(
             table = rel.split("/", 1)[0]
             assert table in (RESTRICTED if part == layout.RESTRICTED else P.PUBLISHED)
             assert P.file_checks(table, folder / rel) == found, rel
+
+
+def test_small_tables_published_side_by_side_give_the_same_version(tmp_path, monkeypatch):
+    """``tables_at_once=2`` (a small landing zone: ``tables_at_once``) prepares two tables at the same
+    time on the year threads; the files, the manifest's outputs, the checks record and the findings are
+    those of one table after the other."""
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    one = P.publish_tables(tmp_path / "one", golden_tables(), run_id="one", restricted={"review_leads": golden_leads()}, **KW)
+
+    tables: dict[str, str] = {}  # table -> the thread that wrote it
+    write_table = P.write_table
+
+    def spy(table, *args, **kwargs):
+        tables[table] = threading.current_thread().name
+        return write_table(table, *args, **kwargs)
+
+    monkeypatch.setattr(P, "write_table", spy)
+    two = P.publish_tables(
+        tmp_path / "two", golden_tables(), run_id="one", restricted={"review_leads": golden_leads()}, tables_at_once=2, **KW
+    )
+    assert set(tables) == set(P.OUTPUTS) and all(name.startswith("lianjian-year") for name in tables.values())
+    assert len(set(tables.values())) == 2
+    for part in ("published", "restricted"):
+        assert parquet_bytes(tmp_path / "two", part) == parquet_bytes(tmp_path / "one", part)
+    version_one, version_two = layout.current_version(tmp_path / "one"), layout.current_version(tmp_path / "two")
+    assert (version_two / P.CHECKS).read_bytes() == (version_one / P.CHECKS).read_bytes()
+    for part in (P.LINK, layout.RESTRICTED):
+        manifests = [P.read_json(v / part / P.MANIFEST) for v in (version_one, version_two)]
+        assert [m["outputs"] for m in manifests[1:]] == [manifests[0]["outputs"]]
+    assert (two.rows, two.restricted_rows, two.schema, two.grades, two.identity_cells) == (
+        one.rows, one.restricted_rows, one.schema, one.grades, one.identity_cells,
+    )
+
+
+def test_only_a_small_landing_zone_publishes_tables_side_by_side(tmp_path, monkeypatch):
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "a.csv").write_bytes(b"x" * 1000)
+    assert P.tables_at_once(small) == 2
+    monkeypatch.setattr(P, "SIDE_BY_SIDE_UP_TO", 999)
+    assert P.tables_at_once(small) == 1
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    monkeypatch.setattr(P, "SIDE_BY_SIDE_UP_TO", 1 << 30)
+    assert P.tables_at_once(small) == 1
+
+
+def test_a_run_over_the_demo_zone_publishes_its_tables_side_by_side(demo_run, demo_landing, tmp_path, monkeypatch):
+    """The publish step of a run over a small landing zone (the demo's) prepares its tables two at a
+    time (``tables_at_once``), and publishes the files of the session's demo run."""
+    from lianjian.runner import run_pipeline
+
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    threads: dict[str, str] = {}
+    write_table = P.write_table
+
+    def spy(table, *args, **kwargs):
+        threads[table] = threading.current_thread().name
+        return write_table(table, *args, **kwargs)
+
+    monkeypatch.setattr(P, "write_table", spy)
+    rules = Path(__file__).resolve().parents[1] / "rules" / "default.yaml"
+    outcome = run_pipeline(demo_landing, tmp_path / "wh", rules, progress=False, reports=False)
+    assert outcome.success, outcome.failure
+    assert set(threads) == set(P.OUTPUTS) and all(name.startswith("lianjian-year") for name in threads.values()), threads
+    _, demo_warehouse = demo_run
+    for part in ("published", "restricted"):
+        assert parquet_bytes(tmp_path / "wh", part) == parquet_bytes(demo_warehouse, part)

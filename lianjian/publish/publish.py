@@ -69,7 +69,7 @@ from lianjian.publish.dictionary import dictionary_bytes, restricted_dictionary_
 from lianjian.publish.dimensions import codes_table
 from lianjian.publish.layout import LINK, VERSIONS, current_version, publish_lock, recover, versions_dir  # noqa: F401
 from lianjian.rules_config import Rules
-from lianjian.threads import each_year
+from lianjian.threads import each_year, year_workers
 
 #: Every table a publish writes: the BI tables and the restricted outputs (one contract each).
 OUTPUTS = {**PUBLISHED, **RESTRICTED}
@@ -89,8 +89,24 @@ WRITER = dict(compression="zstd", compression_level=3, statistics=True, row_grou
 #: Ingest report columns (one row per landing file) copied into the manifest's ``inputs``.
 INGEST_COLUMNS: dict[str, pl.DataType] = dict(INTERNAL["ingest_report"].schema())
 
+#: Landing zones up to this size (the demo: 1.3 MB, a province: 140 MB) publish their tables side by
+#: side (``tables_at_once``): there each table's year files are small, so preparing one is mostly
+#: Python and Polars' start of each query on one core, and the second core is free once the suites
+#: are done. Above it (1/6 national: 660 MB, national: 4 GB) the tables are written one at a time,
+#: each holding its two years in memory, never two tables' (the evidence: ≈ 13 M rows at national).
+SIDE_BY_SIDE_UP_TO = 512 << 20
+
 #: Called with the name of each publishing step (tests use it to kill the process there).
 CHECKPOINT_HOOK: Callable[[str], None] | None = None
+
+
+def tables_at_once(landing: Path) -> int:
+    """How many tables a run over the landing zone ``landing`` publishes at the same time: as many
+    as years are written at a time (``lianjian.threads.year_workers``) when the zone's files take at
+    most ``SIDE_BY_SIDE_UP_TO``, else one."""
+    from lianjian.processes import landing_at_most
+
+    return year_workers() if landing_at_most(Path(landing), SIDE_BY_SIDE_UP_TO) else 1
 
 
 def _checkpoint(step: str) -> None:
@@ -687,6 +703,7 @@ def publish_tables(
     recomputed: tuple[int, int] | None = None,
     unchanged_tables: Collection[str] = (),
     built_from: Callable[[str, int], Path | None] | None = None,
+    tables_at_once: int = 1,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
     contract unless given), with the manifest and dictionary, and the restricted outputs
@@ -700,7 +717,9 @@ def publish_tables(
     prepared from (None: not known); a year file whose source has the same SHA-256 as the live
     version's was prepared from is linked too (the live version of the same rules file and code), so
     that a result kept by the run, or computed again to the same rows, is not sorted and written
-    again."""
+    again. ``tables_at_once``: how many tables are prepared and written at the same time (each still
+    two years at a time); more than one only where every table is small (``SIDE_BY_SIDE_UP_TO``):
+    the files, the manifest and the checks do not depend on it."""
     restricted = dict(restricted or {})
     unknown_restricted = set(restricted) - set(RESTRICTED)
     if unknown_restricted:
@@ -715,8 +734,8 @@ def publish_tables(
         raise FatalError(f"数据仓库 {warehouse}: 无法创建（{err.strerror}）— 请用 --warehouse 指定可写的目录") from None
     now = now or dt.datetime.now(dt.timezone.utc).astimezone()
     tables = {"codes": codes_table(), **tables}
-    # Prepared and written one table at a time, so that the publish step holds one table in memory,
-    # never all of them (national: the evidence table alone has some 13 million rows)
+    # Prepared and written one table at a time (``tables_at_once``), so that the publish step holds one
+    # table in memory, never all of them (national: the evidence table alone has some 13 million rows)
     sources = {name: tables.get(name, PUBLISHED[name].empty()) for name in PUBLISHED}
     private_sources = {name: restricted.get(name, RESTRICTED[name].empty()) for name in RESTRICTED}
     for name, frame in {**sources, **private_sources}.items():
@@ -738,17 +757,33 @@ def publish_tables(
         _checkpoint("started")
         outputs: dict[str, list[dict]] = {}
         checks: dict[str, dict[str, dict]] = {LINK: {}, layout.RESTRICTED: {}}
+        # (table, its part's folder, what it may link, its part) in the manifest's order
+        jobs = [(name, root, reuse, LINK) for name in sources] + [(name, closed, reuse_closed, layout.RESTRICTED) for name in private_sources]
+        frames = {**sources, **private_sources}
+
+        def write_one(job: tuple[str, Path, Reuse | None, str]) -> tuple[list[dict], dict[str, dict]]:
+            name, folder, linkable, _ = job
+            found: dict[str, dict] = {}
+            return write_table(name, frames[name], folder, years, linkable, found, _sources_of(built_from, name)), found
+
         try:
-            for name, frame in sources.items():
-                outputs[name] = write_table(name, frame, root, years, reuse, checks[LINK], _sources_of(built_from, name))
-                _checkpoint(f"table:{name}")
-            private_outputs = {
-                name: write_table(name, frame, closed, years, reuse_closed, checks[layout.RESTRICTED], _sources_of(built_from, name))
-                for name, frame in private_sources.items()
-            }
+            if tables_at_once <= 1:  # one table at a time: the checkpoint after each
+                written = []
+                for job in jobs:
+                    written.append(write_one(job))
+                    if job[3] == LINK:
+                        _checkpoint(f"table:{job[0]}")
+            else:  # side by side (lianjian/threads.py); each table's files and checks are its own
+                written = each_year(write_one, jobs, workers=tables_at_once)
+                for name in sources:
+                    _checkpoint(f"table:{name}")
         except FatalError:
             shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind a message
             raise
+        private_outputs: dict[str, list[dict]] = {}
+        for (name, _, _, part), (files, found) in zip(jobs, written):
+            (outputs if part == LINK else private_outputs)[name] = files
+            checks[part].update(found)
         (closed / DICTIONARY).write_bytes(restricted_dictionary_bytes())
         (closed / MANIFEST).write_text(
             json.dumps(
