@@ -53,6 +53,41 @@ def test_a_large_csvs_header_is_read_from_its_first_block_as_the_whole_file_give
     assert [isinstance(c, bytes) for c in calls] == ([True] if from_block else [False])
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "talk_id,talk_date,talk_type\n" + _body(3),
+        '"talk\nid",talk_date,"talk_type, ""quoted"""\n' + _body(3),
+        "\ufefftalk_id,talk_date,talk_type\r\n" + _body(2).replace("\n", "\r\n"),
+        "talk_id,talk_date,talk_type",  # a header alone, no line end
+        "\n",
+        "",  # empty
+        " ,talk_date,\n" + _body(1),  # blank header cells
+        '"talk_id,talk_date,talk_type\n' + _body(2),  # a quote left open
+    ],
+)
+def test_a_small_csvs_header_is_read_from_its_bytes_as_the_whole_file_gives_it(tmp_path, content, monkeypatch):
+    """A CSV shorter than ``HEADER_BYTES`` has its header parsed from the bytes already read, the whole
+    file, not by Polars opening the file: the same header (or the same error) as the whole file
+    read for one row gives."""
+    path = tmp_path / "talks.csv"
+    path.write_text(content, encoding="utf-8")
+    assert path.stat().st_size < reader.HEADER_BYTES
+    try:
+        whole = _whole_file_fields(path)
+    except pl.exceptions.PolarsError as err:
+        whole = type(err)
+    calls = []
+    original = pl.read_csv
+    monkeypatch.setattr(pl, "read_csv", lambda source, **kw: calls.append(source) or original(source, **kw))
+    try:
+        got = reader._csv_fields(path)
+    except pl.exceptions.PolarsError as err:
+        got = type(err)
+    assert got == whole
+    assert calls and all(isinstance(c, bytes) for c in calls)
+
+
 def test_a_header_with_an_unclosed_quote_still_ends_the_run(tmp_path):
     """An unclosed quote in a large file's header: the block gives no second record, the whole file is
     read as before, and the run ends naming the file."""
