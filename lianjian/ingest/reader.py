@@ -829,8 +829,9 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
         put in a list only when a row has one (docs/performance.md, "Reading and staging for less
         CPU")."""
         batch = drop_blank(batch)
-        # the longest cell of every searched column, in one query (one per column cost a file of the
-        # demo's talks about 1 ms: docs/performance.md, "Staging for less: …")
+        # the longest cell of every searched column, in one query (two per column cost ≈ 0.15 ms a file
+        # of the demo's talks: docs/performance.md, "Staging for less: one row hash a year digest, the
+        # small files' fixed costs")
         longest = batch.select(pl.col(n).str.len_bytes().max() for n in searched).row(0) if searched else ()
         long = [n for n, most in zip(searched, longest) if (most or 0) >= privacy.ID_MIN_BYTES]
         found = batch.select(privacy.contains_id(pl.col(n)).any().alias(n) for n in long).row(0, named=True) if long else {}
@@ -890,8 +891,9 @@ class SourceRead:
         """The rows ``rows()`` gives, built at once from the rows kept in memory since reading (one
         chunk a column), or None when a file's rows are not kept. ``rows()`` is a plan over every
         file (a select of every column, a row index, the file's path), which a source of many small
-        files paid per file when it was collected: the demo's 61 talks files ≈ 25 ms of CPU for
-        2,100 rows, ≈ 2 ms this way (docs/performance.md, "Staging for less: …")."""
+        files paid per file when it was collected: the demo's 61 talks files ≈ 27 ms of CPU for
+        2,100 rows, ≈ 1.3 ms this way (docs/performance.md, "Staging for less: one row hash a year
+        digest, the small files' fixed costs")."""
         files = [f for f in self.files if f.parts]
         if not files or any(f.held is None for f in files):
             return None
