@@ -5,7 +5,10 @@ Staging writes ``<warehouse>/staged/_year_digests.json`` (lianjian/ingest/digest
 and assessment year (the contract's ``year_from`` column of the source; rows without a year under
 ``"none"``), a digest of that year's staged rows in their stored order::
 
-    {"version": 1, "sources": {"talks": {"2024": "<sha256 hex>", ...}, ...}}
+    {"version": 2, "sources": {"talks": {"2024": "<sha256 hex>", ...}, ...}}
+
+A digests file of another version (version 1, written by older code: two row hashes a row) is not
+read: the run then computes every year, once.
 
 When the second run has published, it records what its results were computed from in
 ``<warehouse>/derived/_computed_from.json`` (private): those digests, the rules file's SHA-256, the
@@ -42,6 +45,10 @@ from pathlib import Path
 DIGESTS_FILE = "_year_digests.json"
 COMPUTED_FILE = "_computed_from.json"
 VERSION = 1
+#: The version of ``staged/_year_digests.json`` (lianjian/ingest/digests.py writes it): 2 since a
+#: year's digest hashes one 64-bit row hash a row (1: two). A file of any other version is not read,
+#: so every year counts as changed (its digests are not comparable with those recorded).
+DIGESTS_VERSION = 2
 NO_YEAR = "none"
 #: Sources whose rows count in years before their digest year (R5: accepted … closed).
 SPANS_EARLIER_YEARS = ("cases",)
@@ -82,8 +89,10 @@ def _write(path: Path, data: dict) -> None:
 def read_year_digests(warehouse: Path) -> dict | None:
     """The staged tables' digests (written by staging: lianjian/ingest/digests.py), None when there are
     none (every year is then recomputed)."""
-    data = _read(Path(warehouse) / "staged" / DIGESTS_FILE)
-    return data if data is not None and data.get("version") == VERSION and isinstance(data.get("sources"), dict) else None
+    from lianjian.files import read_json
+
+    data = read_json(Path(warehouse) / "staged" / DIGESTS_FILE)
+    return data if data is not None and data.get("version") == DIGESTS_VERSION and isinstance(data.get("sources"), dict) else None
 
 
 def computed_path(warehouse: Path) -> Path:

@@ -29,7 +29,7 @@ KW = dict(rules_sha256="r" * 64, code_version="1.0+gabc", run_month="2026-12")
 
 
 def _digests(**sources: dict[str, str]) -> dict:
-    return {"version": 1, "sources": sources}
+    return {"version": D.DIGESTS_VERSION, "sources": sources}
 
 
 def _write_digests(wh: Path, digests: dict) -> None:
@@ -41,7 +41,19 @@ def _write_digests(wh: Path, digests: dict) -> None:
 def test_the_file_read_is_the_file_staging_writes():
     from lianjian.ingest import digests as staging
 
-    assert D.DIGESTS_FILE == staging.FILE and D.VERSION == staging.VERSION
+    assert D.DIGESTS_FILE == staging.FILE and D.DIGESTS_VERSION == staging.VERSION == 2
+
+
+def test_a_digests_file_of_an_older_version_makes_every_year_count_as_changed(tmp_path):
+    """A warehouse whose staged/_year_digests.json older code wrote (version 1: two row hashes a row)
+    is not compared with the record: every year counts as changed, even where its digests equal the
+    record's; the same map as version 2 changes nothing."""
+    wh = _setup(tmp_path, _digests(**BASE), _digests(**BASE))
+    assert _dirty(wh) is None and D.changed_sources(wh, **KW) == set()
+    _write_digests(wh, {"version": 1, "sources": BASE})
+    assert D.read_year_digests(wh) is None
+    assert _dirty(wh) == (2020, 2025)
+    assert D.changed_sources(wh, **KW) is None
 
 
 def _setup(tmp_path: Path, before: dict, now: dict, **record) -> Path:

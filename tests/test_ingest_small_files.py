@@ -114,3 +114,25 @@ def test_files_checked_together_are_cached_one_entry_each(tmp_path, monkeypatch)
     second = {r.name: r for r in iter_landing(landing, tmp_path / "t", [], DATES, FileCache(wh))}
     assert calls == [] and all(f.cached for f in second["talks"].files)
     assert second["talks"].rows().collect().equals(first["talks"].rows().collect())
+
+
+def test_each_file_checked_together_counts_its_own_rows_past_a_file_without_rows(tmp_path, monkeypatch):
+    """The rows of small files checked together are cut back into each file's part with ``_ord``
+    counting from 0 within the file, in one query for all of them — also after a file with a header
+    and no rows: every file's part and kept rows are those of the file read alone."""
+    from lianjian.ingest import iter_landing
+
+    landing = _zone(tmp_path / "landing")
+    write_csv(landing / "talks" / "2024a0.csv", HEADERS["talks"], [])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    together = {r.name: r for r in iter_landing(landing, tmp_path / "a", [], DATES)}["talks"]
+    monkeypatch.setattr(reader, "SMALL_FILE_BYTES", -1)
+    alone = {r.name: r for r in iter_landing(landing, tmp_path / "b", [], DATES)}["talks"]
+    assert [f.entry["file"] for f in together.files][2] == "talks/2024a0.csv" and together.files[2].rows == 0
+    for a, b in zip(together.files, alone.files):
+        assert a.rows == b.rows and len(a.parts) == len(b.parts)
+        for pa, pb in zip(a.parts, b.parts):
+            assert pl.read_parquet(pa).equals(pl.read_parquet(pb)), a.entry["file"]
+        if a.parts:
+            assert a.held[0].equals(b.held[0])

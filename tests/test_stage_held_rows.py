@@ -130,3 +130,31 @@ def test_files_read_into_the_cache_keep_their_rows_and_cached_files_do_not(tmp_p
     assert all(f.held is None and f.cached for r in second.values() for f in r.files if f.parts)
     for name in SOURCES:
         assert_frame_equal(first[name].rows().collect(), second[name].rows().collect())
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_small_sources_kept_rows_are_put_together_without_a_plan_per_file(tmp_path, monkeypatch, streamed):
+    """A source of at most ``IN_MEMORY_ROWS`` rows all kept since reading is staged from its kept
+    rows put together at once (``SourceRead.held_frame``: the frame ``rows()`` collects, column for
+    column, ``_ord`` and ``_file`` included — also past an empty file and across chunks), not from
+    a plan over every file; a source a file of which is not kept is collected from ``rows()`` as before."""
+    from lianjian.ingest import _source_rows
+
+    if streamed:
+        monkeypatch.setattr(reader, "SMALL_FILE_BYTES", -1)
+        monkeypatch.setattr(quarantine, "CHUNK_ROWS", 2)
+    landing = _zone(tmp_path / "landing")
+    (landing / "talks" / "2024-empty.csv").write_bytes(b"")
+    reads = {r.name: r for r in iter_landing(landing, tmp_path, [], DATES)}
+    talks = reads["talks"]
+    assert len(talks.files) == 3 and [bool(f.parts) for f in talks.files] == [True, False, True]
+    for read in reads.values():
+        if read.held and any(f.parts for f in read.files):
+            expected = read.rows().collect().rechunk()
+            assert_frame_equal(read.held_frame(), expected)
+            with monkeypatch.context() as m:
+                m.setattr(reader.SourceRead, "rows", lambda self: pytest.fail("a plan over every file"))
+                assert_frame_equal(_source_rows(read).collect(), expected)
+    talks.files[0].held = None  # one file not kept: its parts are read
+    assert talks.held_frame() is None
+    assert_frame_equal(_source_rows(talks).collect(), talks.rows().collect())

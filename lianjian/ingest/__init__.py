@@ -110,10 +110,10 @@ def _source_rows(read: SourceRead) -> pl.LazyFrame:
     are rechunked (one chunk per column): read from several parts, a column left out of a part is
     one chunk and the others one per part, and Polars' streaming engine panicked over columns cut
     at different places (tests/test_stage_fixed_costs.py)."""
-    rows = read.rows()
     if sum(f.rows for f in read.files) <= IN_MEMORY_ROWS:
-        return rows.collect().rechunk().lazy()
-    return rows
+        held = read.held_frame()  # kept in memory since reading: put together without a plan per file
+        return (held if held is not None else read.rows().collect().rechunk()).lazy()
+    return read.rows()
 
 
 def stage_sources(

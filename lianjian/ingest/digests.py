@@ -2,13 +2,13 @@
 
 ``<warehouse>/staged/_year_digests.json``, written by the staging step with the staged tables::
 
-    {"version": 1, "sources": {"talks": {"2024": "<sha256 hex>", ...}, ...}}
+    {"version": 2, "sources": {"talks": {"2024": "<sha256 hex>", ...}, ...}}
 
 For every source, one digest per assessment year of its rows — the year of the contract's
 ``year_from`` column (a year, or the year of a date); rows without one (a source without a
 ``year_from`` column, or an empty cell) under ``"none"``. A year's digest is the SHA-256 of a header
 (the Polars version, the columns' names and types) followed, for each of that year's rows in their
-stored order, by two 64-bit hashes of the whole row (Polars' row hash under two fixed seeds, little
+stored order, by one 64-bit hash of the whole row (Polars' row hash under a fixed seed, little
 endian: ``frame_digest``). The row hash is of the values only (a null is a null, whatever bytes lie
 under it; ``""`` and null differ, and so do ``0.0`` and ``-0.0``, which the row hash alone reads
 alike), so the same rows give the same digest in any process on this machine, however they were
@@ -16,9 +16,17 @@ read, and a change in any other year's rows leaves it alone. So a later step can
 comparing digests. A digest that differs without a change (another Polars version, another
 processor's hash) only makes those years be computed again.
 
+Why one 64-bit hash a row: a changed row goes unnoticed only if its new hash equals its old one —
+for a random collision ≈ 2^-64 per changed row. A second hash under another seed (version 1: 128
+bits a row) guarded only against that, not against the row hash's structural collisions (rows the
+hash function maps alike under any seed), and cost as much CPU again (≈ 0.9 CPU-s at a sixth of the
+national zone, ≈ 5 at national). Version 1's digests differ from version 2's for the same rows, and a
+version 1 file is not read (lianjian/digests.py ``read_year_digests``): the first run on a warehouse
+written by older code computes every year once.
+
 Why row hashes and not the bytes of the rows as a file: encoding every year's rows as Parquet to hash
 them cost ≈ 0.55 µs of CPU a staged row (≈ 23 CPU-s of the national staging step); hashing the rows
-as they are streamed from the staged file costs about a fifth of that (docs/performance.md, "Reading
+as they are streamed from the staged file costs a small part of that (docs/performance.md, "Reading
 and staging for less CPU").
 """
 
@@ -31,12 +39,13 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.contract import SOURCES, Source
+from lianjian.digests import DIGESTS_VERSION as VERSION
 from lianjian.files import write_json_private
 
 FILE = "_year_digests.json"
-VERSION = 1
 NONE = "none"
 YEAR = "_year"
+HASH = "_hash"
 
 
 def year_expr(src: Source, schema: pl.Schema) -> pl.Expr:
@@ -47,9 +56,9 @@ def year_expr(src: Source, schema: pl.Schema) -> pl.Expr:
     return (col.dt.year() if schema[src.year_from] == pl.Date else col).cast(pl.Int64)
 
 
-#: The two seeds of the row hashes: 128 bits a row (any fixed values: a digest is only ever compared
-#: with digests computed the same way).
-SEEDS = (0x6C69616E, 0x6A69616E)
+#: The seed of the row hash: 64 bits a row (any fixed value: a digest is only ever compared with
+#: digests computed the same way; the module docstring says why one hash is enough).
+SEED = 0x6C69616E
 #: Rows hashed at a time when a staged file is streamed (memory: a batch of rows and their hashes).
 BATCH_ROWS = 1_000_000
 
@@ -58,25 +67,19 @@ def _header(schema: pl.Schema) -> bytes:
     return json.dumps([pl.__version__, [[n, str(t)] for n, t in schema.items()]]).encode("utf-8")
 
 
-def _row_hashes(frame: pl.DataFrame) -> pl.DataFrame:
-    """Each row's two hashes (``DataFrame.hash_rows``: every column, nulls as nulls). The row hash
-    reads -0.0 as 0.0: a float column adds whether its value is -0.0, so the two still differ."""
+def _row_hashes(frame: pl.DataFrame) -> pl.Series:
+    """Each row's hash (``DataFrame.hash_rows``: every column, nulls as nulls). The row hash reads
+    -0.0 as 0.0: a float column adds whether its value is -0.0, so the two still differ."""
     floats = [n for n, t in frame.schema.items() if t.is_float()]
     if floats:
         frame = frame.with_columns(((pl.col(n) == 0) & (1.0 / pl.col(n) < 0)).alias(f"_negative_zero_{n}") for n in floats)
-    return pl.DataFrame([frame.hash_rows(seed).alias(f"_h{i}") for i, seed in enumerate(SEEDS)])
+    return frame.hash_rows(SEED)
 
 
-def _update(h, hashes: pl.DataFrame) -> None:
-    """Feed each row's two hashes, row after row, little endian, into ``h``: the two columns are
-    interleaved into one array that is hashed in place (not converted to a matrix, then copied again
-    into bytes)."""
-    import numpy as np  # imported with Polars' ``to_numpy`` anyway; not at import time
-
-    rows = np.empty((hashes.height, 2), dtype="<u8")
-    for i, column in enumerate(hashes.get_columns()):
-        rows[:, i] = column.to_numpy()
-    h.update(rows)
+def _update(h, hashes: pl.Series) -> None:
+    """Feed each row's hash, row after row, little endian, into ``h`` (the column's values hashed in
+    place, not copied into bytes)."""
+    h.update(hashes.to_numpy().astype("<u8", copy=False))
 
 
 def frame_digest(frame: pl.DataFrame) -> str:
@@ -108,8 +111,8 @@ class YearDigests:
         if distinct.len() == 1:
             parts = {distinct[0]: hashes}
         else:
-            keyed = hashes.with_columns(years)
-            parts = {y: rows.drop(YEAR) for (y,), rows in keyed.partition_by(YEAR, maintain_order=True, as_dict=True).items()}
+            keyed = pl.DataFrame([hashes.alias(HASH), years])
+            parts = {y: rows.get_column(HASH) for (y,), rows in keyed.partition_by(YEAR, maintain_order=True, as_dict=True).items()}
         for y, rows in parts.items():
             if y not in self._found:
                 self._found[y] = hashlib.sha256(self._header)

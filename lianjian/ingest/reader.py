@@ -240,8 +240,10 @@ def _csv_fields(path: Path) -> list[str] | None:
     """The cells of a CSV's first record (its header), or None when it has none. Parsed from the
     file's first ``HEADER_BYTES``, cut after their last line end, when they hold the start of a second
     record — the first one then ended in them: about 0.5 ms instead of 15–30 ms for Polars to open
-    the whole file for one row (docs/performance.md, "Reading and staging for less, again");
-    otherwise (a smaller file, a header longer than that, a quote left open) from the whole file."""
+    the whole file for one row (docs/performance.md, "Reading and staging for less, again"). A file
+    shorter than that is parsed from those bytes, which are the whole file: the same parse as from
+    the file, without Polars opening it (0.25 ms instead of 0.75 per file, the demo's 61 talks files of
+    a few KB each). Otherwise (a header longer than that, a quote left open) from the whole file."""
     with path.open("rb") as f:
         block = f.read(HEADER_BYTES)
     end = block.rfind(b"\n")
@@ -252,7 +254,8 @@ def _csv_fields(path: Path) -> list[str] | None:
             head = None
         if head is not None and head.height == 2:
             return [v if v is not None else "" for v in head.row(0)]
-    head = pl.read_csv(path, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True)
+    whole = block if len(block) < HEADER_BYTES else path
+    head = pl.read_csv(whole, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False, truncate_ragged_lines=True)
     if head.width == 0 or head.height == 0:
         return None
     return [v if v is not None else "" for v in head.row(0)]
@@ -685,12 +688,17 @@ def _check_together(
     of many small files (the demo: 71) pay it per file (docs/performance.md)."""
     schema = checked_schema(src, dates)
     checked = check_chunk(src, pl.concat([rows for _, rows, _ in files], how="vertical", rechunk=True), 0, dates)
+    # each row's ``_ord`` within its own file, and the schema's types, for every file at once: one
+    # query, not one per file (the demo's 61 talks files)
+    heights = pl.Series([rows.height for _, rows, _ in files], dtype=pl.Int64)
+    which = pl.select(pl.int_range(heights.len(), dtype=pl.UInt32).repeat_by(heights).explode()).to_series().drop_nulls()
+    checked = checked.with_columns(pl.col(ORD) - (heights.cum_sum() - heights).gather(which)).cast(schema)
     start = 0
     for read, rows, outdir in files:
         read.parts = []
         if rows.height:
             part = outdir / "part-00000.parquet"
-            written = write_part(checked.slice(start, rows.height).with_columns(pl.col(ORD) - start).cast(schema), part)
+            written = write_part(checked.slice(start, rows.height), part)
             read.parts = [part]
             _held(read, _keep(budget, [] if budget is not None else None, written))
         read.entry["rows_read"] = rows.height
@@ -821,7 +829,11 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
         put in a list only when a row has one (docs/performance.md, "Reading and staging for less
         CPU")."""
         batch = drop_blank(batch)
-        long = [n for n in searched if (batch.get_column(n).str.len_bytes().max() or 0) >= privacy.ID_MIN_BYTES]
+        # the longest cell of every searched column, in one query (two per column cost ≈ 0.15 ms a file
+        # of the demo's talks: docs/performance.md, "Staging for less: one row hash a year digest, the
+        # small files' fixed costs")
+        longest = batch.select(pl.col(n).str.len_bytes().max() for n in searched).row(0) if searched else ()
+        long = [n for n, most in zip(searched, longest) if (most or 0) >= privacy.ID_MIN_BYTES]
         found = batch.select(privacy.contains_id(pl.col(n)).any().alias(n) for n in long).row(0, named=True) if long else {}
         holding = [n for n in long if found[n]]
         reasons = []
@@ -874,6 +886,35 @@ class SourceRead:
         if not frames:
             return pl.LazyFrame(schema=checked_schema(SOURCES[self.name], self.dates))
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+
+    def held_frame(self) -> pl.DataFrame | None:
+        """The rows ``rows()`` gives, built at once from the rows kept in memory since reading (one
+        chunk a column), or None when a file's rows are not kept. ``rows()`` is a plan over every
+        file (a select of every column, a row index, the file's path), which a source of many small
+        files paid per file when it was collected: the demo's 61 talks files ≈ 27 ms of CPU for
+        2,100 rows, ≈ 1.3 ms this way (docs/performance.md, "Staging for less: one row hash a year
+        digest, the small files' fixed costs")."""
+        files = [f for f in self.files if f.parts]
+        if not files or any(f.held is None for f in files):
+            return None
+        schema = checked_schema(SOURCES[self.name], self.dates)
+        rows = pl.concat([h for f in files for h in f.held], how="diagonal")
+        heights, shift, base, start = [], [], 0, 0  # ``rows()``: ``_ord`` counts from base, over every file
+        for f in self.files:
+            if f.parts:
+                heights.append(sum(h.height for h in f.held))
+                shift.append(base - start)
+                start += heights[-1]
+            base += f.rows
+        which = pl.select(pl.int_range(len(files), dtype=pl.UInt32).repeat_by(pl.Series(heights, dtype=pl.UInt32)).explode()).to_series().drop_nulls()
+        given = {
+            "_file": pl.Series([f.entry["file"] for f in files], dtype=pl.String).gather(which),
+            ORD: pl.int_range(rows.height, dtype=pl.Int64, eager=True)
+            + pl.Series(shift, dtype=pl.Int64).gather(which),
+        }
+        return rows.select(
+            [given[n].alias(n) if n in given else pl.col(n) if n in rows.columns else pl.lit(None, t).alias(n) for n, t in schema.items()]
+        ).rechunk()
 
     @property
     def frame(self) -> pl.LazyFrame:
