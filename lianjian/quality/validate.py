@@ -345,15 +345,25 @@ def _first_values(lf: pl.LazyFrame, columns: list[str], footer: Footer) -> pl.Da
     return found
 
 
+#: The codes ``_enum_counts`` counts at a time: ``numpy.bincount`` widens its input to 64-bit integers
+#: first, which for a whole column of one-byte codes writes and reads eight bytes a row; a slice of
+#: this many stays in the processor's cache (national cases: 0.03 CPU-s a column against 0.08).
+COUNT_SLICE = 1 << 16
+
+
 def _enum_counts(column: pl.Series, weight: pl.DataType) -> pl.DataFrame:
     """An Enum column's distinct values and the rows of each (null included), as a group-by of it
-    gives them: its codes counted by their index (``numpy.bincount``), in the order of its categories,
-    the null last (``_reduce`` sorts the groups alike)."""
+    gives them: its codes counted by their index (``numpy.bincount``, ``COUNT_SLICE`` at a time), in
+    the order of its categories, the null last (``_reduce`` sorts the groups alike)."""
     import numpy as np
 
     dtype, index = column.dtype, column.to_physical()
     codes, nulls = dtype.categories, index.null_count()
-    counts = np.bincount((index.drop_nulls() if nulls else index).to_numpy(), minlength=len(codes)).tolist()
+    found = (index.drop_nulls() if nulls else index).to_numpy()
+    total = np.zeros(len(codes), dtype=np.int64)
+    for start in range(0, len(found), COUNT_SLICE):
+        total += np.bincount(found[start : start + COUNT_SLICE], minlength=len(codes))
+    counts = total.tolist()
     present = [i for i, n in enumerate(counts) if n]
     values, weights = [codes[i] for i in present], [counts[i] for i in present]
     if nulls:
@@ -388,8 +398,7 @@ def _reduce(
         )
         for g in grouped
     ]
-    if coded:
-        queries.append(lf.select(coded))
+    queries += [lf.select(c) for c in coded]  # one column of one-byte codes each, never the table
     found = pl.collect_all(queries, engine=ENGINE) if queries else []
     weight = pl.get_index_type()
     if footer is None:
@@ -399,9 +408,7 @@ def _reduce(
     else:
         reps, total, nulls = _first_values(lf, shown, footer), footer.rows, footer.nulls
     by_group = dict(zip(map(tuple, grouped), found))
-    if coded:
-        codes = found[-1]
-        by_group.update({(c,): _enum_counts(codes[c], weight) for c in coded})
+    by_group.update({(c,): _enum_counts(codes.to_series(), weight) for c, codes in zip(coded, found[len(grouped) :])})
     for c in counted:
         by_group[(c,)] = pl.DataFrame(
             {c: [False, True], WEIGHT: [total - nulls[c], nulls[c]]}, schema={c: pl.Boolean, WEIGHT: weight}
