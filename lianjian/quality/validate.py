@@ -380,7 +380,7 @@ def _reduce(
     from one pass over the table with the representatives — or, given the file's ``footer``, from its
     null counts, and the representatives from the file's first rows (``_first_values``): no column is
     read for them. A group of one Enum column (a code list, few values) is counted by its codes
-    (``_enum_counts``), every such column in one pass, not grouped. The same rows, weights and order
+    (``_enum_counts``) from a query of its own that collects only its one-byte codes, not grouped. The same rows, weights and order
     as a group-by per column would give."""
     schema = lf.collect_schema()
     shown = [c for c in columns if c not in by_value]
