@@ -121,6 +121,7 @@ def _quality(lianjian: LianjianSettings, tables: dict, part: str):
         max_rejected_share=share,
         cache_dir=gx_cache_dir(warehouse),
         digests=digests,
+        files={src: staged_path(warehouse, src) for src in SOURCES},  # what ``tables`` scan (their footers)
         part=SUITES if kept is not None else part,
     )
     if part == RULES:

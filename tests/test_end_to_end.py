@@ -116,8 +116,8 @@ def test_a_failed_blocking_suite_lets_the_scoring_run_and_stops_publishing(demo_
     assessed_mtime = assessed.stat().st_mtime_ns
     real = quality_checks.validate_cached
 
-    def broken(src, frame, cache_dir, *, digest=None):
-        result = real(src, frame, cache_dir, digest=digest)
+    def broken(src, frame, cache_dir, **kwargs):
+        result = real(src, frame, cache_dir, **kwargs)
         if src != "cases":
             return result
         first = next(i for i, e in enumerate(result.expectations) if e.check is None)

@@ -194,3 +194,126 @@ def test_a_staged_file_is_validated_without_holding_the_table(tmp_path, monkeypa
     assert (lazy.rows, lazy.success, lazy.content_hash) == (3000, False, "d")
     unique = [e for e in lazy.expectations if e.family == "unique_key"]
     assert [(e.unexpected_count, e.element_count) for e in unique] == [(3, 3000)]
+
+
+def big_cases(n: int = 70_000) -> pl.DataFrame:
+    """``n`` cases (more than ``COUNT_SLICE`` codes), i = 0..n-1: the category cycles through the first
+    five codes (three never occur); no quality rating when i % 3 == 0; no error type at all; no
+    handler for i < 10 (the first rows: the representative is further on); closed three days before
+    accepted when i % 1000 == 7 (70 rows break the date order); rows 1 and 2 share the key C0."""
+    codes = SOURCES["cases"].column("category").enum.codes
+    i = pl.int_range(n, eager=True).alias("i")
+    frame = pl.DataFrame(i).select(
+        case_id=pl.when(pl.col("i") <= 2).then(pl.lit("C0")).otherwise(pl.format("C{}", "i")),
+        unit_code=pl.format("U{}", pl.col("i") % 13),
+        category=pl.col("i").mod(5).replace_strict(list(range(5)), codes[:5]),
+        handler_id=pl.when(pl.col("i") < 10).then(None).otherwise(pl.format("P{}", pl.col("i") % 97)),
+        is_major=pl.col("i") % 17 == 0,
+        accepted_date=pl.lit(D(2023, 1, 1)) + pl.duration(days=pl.col("i") % 700),
+        closed_date=pl.lit(D(2023, 1, 1))
+        + pl.duration(days=pl.col("i") % 700 + pl.when(pl.col("i") % 1000 == 7).then(-3).otherwise(pl.col("i") % 40)),
+        outcome=pl.lit("prosecuted"),
+        quality_rating=pl.when(pl.col("i") % 3 == 0).then(None).otherwise(pl.lit("qualified")),
+        error_type=pl.lit(None, pl.String),
+        dept_verified=pl.lit(True),
+        supervisor_verified=pl.col("i") % 2 == 0,
+        public_complaint=pl.lit(False),
+    )
+    return frame.cast(SOURCES["cases"].staged_schema())
+
+
+def _gx_results(result) -> list:
+    """The stored GX results without GX's random ids and times."""
+    def plain(x):
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items() if k not in ("id", "batch_id", "run_id", "run_time", "validation_time", "start_time", "end_time", "batch_markers")}
+        return [plain(v) for v in x] if isinstance(x, list) else x
+
+    return plain(result.gx_result)
+
+
+def test_a_staged_files_footer_gives_its_counts_with_the_same_outcomes(tmp_path, monkeypatch):
+    """Given the Parquet file a lazy staged table scans, its row and null counts come from the file's
+    footer and each column's representative from its first rows: no query counts nulls over the table
+    (without the file, one pass reads every column for them). The outcomes and the stored GX results
+    are those of the same table validated from its scan without the file, and in memory — big_talks
+    (an interviewee missing in the first row, two columns all null) and big_cases (a handler missing
+    in the first ten rows, Enum codes counted, a date order broken, a repeated key)."""
+    from lianjian.quality import validate
+
+    for src, frame in (("talks", big_talks()), ("cases", big_cases())):
+        path = tmp_path / f"{src}.parquet"
+        frame.write_parquet(path)
+        footer = validate.read_footer(path, frame.columns)
+        assert footer is not None and footer.rows == frame.height
+        assert footer.nulls == {c: frame[c].null_count() for c in frame.columns}
+        eager = run_suite(src, frame, digest="d")
+        scanned = run_suite(src, pl.scan_parquet(path), digest="d")
+
+        counted: list[list[str]] = []
+        collect_all = pl.collect_all
+
+        def spy(queries, *a, **k):
+            found = collect_all(queries, *a, **k)
+            counted.extend(df.columns for df in found if any(c.startswith(validate.NULLS) for c in df.columns))
+            return found
+
+        monkeypatch.setattr(pl, "collect_all", spy)
+        footed = run_suite(src, pl.scan_parquet(path), digest="d", file=path)
+        monkeypatch.setattr(pl, "collect_all", collect_all)
+        assert counted == [], counted
+        assert _outcomes(footed) == _outcomes(scanned) == _outcomes(eager)
+        assert _gx_results(footed) == _gx_results(scanned) == _gx_results(eager)
+    cases = {(e.family, e.column): e.unexpected_count for e in footed.expectations if not e.success}
+    assert cases == {("not_null", "handler_id"): 10, ("date_order", "accepted_date,closed_date"): 70, ("unique_key", "case_id"): 3}
+
+
+def test_a_footer_without_null_counts_is_not_used(tmp_path):
+    """A file written without statistics has no null counts in its footer: the table is counted by
+    reading it, with the same outcomes."""
+    from lianjian.quality import validate
+
+    frame = big_cases(3_000)
+    path = tmp_path / "cases.parquet"
+    frame.write_parquet(path, statistics=False)
+    assert validate.read_footer(path, frame.columns) is None
+    footed = run_suite("cases", pl.scan_parquet(path), digest="d", file=path)
+    assert _outcomes(footed) == _outcomes(run_suite("cases", frame, digest="d"))
+
+
+def test_an_enum_column_is_counted_by_its_codes_as_a_group_by_counts_it():
+    """Each code's rows and the null rows, codes that never occur left out: the rows, dtypes and
+    order (after the groups' sort) of a group-by of the column, across several counted slices."""
+    from lianjian.quality import validate
+
+    codes = SOURCES["cases"].column("outcome").enum.codes
+    n = 3 * validate.COUNT_SLICE + 11
+    values = [None if i % 7 == 0 else codes[(i * i) % 5 + 2] for i in range(n)]
+    column = pl.Series("outcome", values, dtype=pl.Enum(codes))
+    weight = pl.get_index_type()
+    by_codes = validate._enum_counts(column, weight).sort("outcome", nulls_last=True)
+    grouped = column.to_frame().group_by("outcome").agg(pl.len().alias(validate.WEIGHT)).sort("outcome", nulls_last=True)
+    assert by_codes.schema == grouped.schema
+    assert by_codes.equals(grouped)
+    assert validate._enum_counts(column.clear(), weight).height == 0
+
+
+def test_a_date_order_nobody_breaks_is_not_counted_again(tmp_path, monkeypatch):
+    """When GX flags no earlier date, no row breaks the order: the rows are not filtered and counted
+    again (no query looks the flagged dates up), and the outcome is a success over every row."""
+
+    frame = big_cases(3_000).with_columns(closed_date=pl.col("accepted_date") + pl.duration(days=1))
+    path = tmp_path / "cases.parquet"
+    frame.write_parquet(path)
+    plans: list[str] = []
+    collect_all = pl.collect_all
+
+    def spy(queries, *a, **k):
+        plans.extend(q.explain() for q in queries)
+        return collect_all(queries, *a, **k)
+
+    monkeypatch.setattr(pl, "collect_all", spy)
+    r = run_suite("cases", pl.scan_parquet(path), digest="d", file=path)
+    order = [e for e in r.expectations if e.family == "date_order"]
+    assert [(e.success, e.unexpected_count, e.element_count, e.samples) for e in order] == [(True, 0, 3000, [])]
+    assert plans and not [p for p in plans if "is_in" in p]

@@ -370,3 +370,30 @@ def test_a_worker_started_beside_the_scoring_ends_once_its_tables_are_validated(
         assert not worker.started
     finally:
         worker.close()
+
+
+def test_the_worker_and_the_publish_gate_count_a_staged_table_from_its_files_footer(tmp_path, monkeypatch):
+    """The worker and the gate before publishing give each suite the staged file it scans, whose
+    footer gives its row and null counts (lianjian/quality/validate.py, ``read_footer``); the results
+    are those of validating the table in memory — the duplicated case key fails cases for its 2 rows."""
+    import lianjian.quality.gate as gate
+    from lianjian.quality import worker as worker_module
+
+    tables = _bad_tables()
+    (tmp_path / "staged").mkdir()
+    for src in ("units", "cases"):
+        tables[src].write_parquet(gate.staged_path(tmp_path, src))
+    monkeypatch.setattr(gate, "staged_digests", lambda wh: {src: f"staged-file-sha256:{src}" for src in ("units", "cases")})
+    read: list[Path] = []
+    read_footer = validate.read_footer
+    monkeypatch.setattr(validate, "read_footer", lambda file, columns: read.append(Path(file)) or read_footer(file, columns))
+
+    raw, _ = worker_module._validate("cases", str(gate.staged_path(tmp_path, "cases")), "staged-file-sha256:cases", str(gate.gx_cache_dir(tmp_path)))
+    assert read == [gate.staged_path(tmp_path, "cases")]
+    run = gate.suite_run(tmp_path)  # cases from the cache the worker wrote, units validated here
+    assert read == [gate.staged_path(tmp_path, "cases"), gate.staged_path(tmp_path, "units")]
+    here = {src: validate.run_suite(src, tables[src]) for src in ("units", "cases")}
+    assert [e["unexpected_count"] for e in raw["expectations"]] == [e.unexpected_count for e in here["cases"].expectations]
+    for src in ("units", "cases"):
+        assert [dataclasses.asdict(e) for e in run.suites[src].expectations] == [dataclasses.asdict(e) for e in here[src].expectations]
+    assert "cases_contract_suite" in [o.check.name for o in run.blocking_failures]  # (and the absent required sources)

@@ -229,11 +229,14 @@ def run_quality(
     max_rejected_share: float,
     cache_dir: Path | None = None,
     digests: dict[str, str] | None = None,
+    files: dict[str, Path] | None = None,
     part: str = ALL,
 ) -> QualityRun:
     """Run every check of ``catalogue()`` over the staged tables (absent sources count as empty).
     ``digests``: the content key of a staged table known without reading it (its file's SHA-256 as
     staging recorded it), so a suite whose result is cached for that content reads nothing.
+    ``files``: the Parquet file a lazy staged table scans (``gate.staged_frames``), whose footer gives
+    its row and null counts (``validate.run_suite``).
     ``part``: ``ALL``, or only the checks fed by the suites (``SUITES``) or only the others (``RULES``:
     no suite is run, and the result lists no suite)."""
     t0 = time.perf_counter()
@@ -245,7 +248,9 @@ def run_quality(
         {}
         if part == RULES
         else {
-            src: validate_cached(src, frame if src in digests else _eager(frame), cache_dir, digest=digests.get(src))
+            src: validate_cached(
+                src, frame if src in digests else _eager(frame), cache_dir, digest=digests.get(src), file=(files or {}).get(src)
+            )
             for src, frame in frames.items()
         }
     )

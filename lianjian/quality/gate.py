@@ -63,7 +63,14 @@ def failure_message(failed: list[CheckOutcome]) -> str:
 def suite_run(warehouse: Path) -> QualityRun:
     """The checks fed by the suites over the staged tables as the warehouse holds them."""
     return run_quality(
-        staged_frames(warehouse), None, None, max_rejected_share=1.0, cache_dir=gx_cache_dir(warehouse), digests=staged_digests(warehouse), part=SUITES
+        staged_frames(warehouse),
+        None,
+        None,
+        max_rejected_share=1.0,
+        cache_dir=gx_cache_dir(warehouse),
+        digests=staged_digests(warehouse),
+        files={src: staged_path(warehouse, src) for src in SOURCES},
+        part=SUITES,
     )
 
 

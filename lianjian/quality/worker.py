@@ -70,7 +70,7 @@ def _validate(src: str, staged_file: str, digest: str, cache_dir: str) -> tuple[
     from lianjian.quality.validate import validate_cached
 
     t0 = time.perf_counter()
-    result = validate_cached(src, pl.scan_parquet(staged_file), Path(cache_dir), digest=digest)
+    result = validate_cached(src, pl.scan_parquet(staged_file), Path(cache_dir), digest=digest, file=staged_file)
     return result.to_json(), time.perf_counter() - t0
 
 
