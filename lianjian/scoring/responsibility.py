@@ -568,6 +568,11 @@ def responsibility_assessment(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """R3 党风廉政考核 (庆城办法 第四条至第十三条；连云港意见 五): one row per subject and year, and the
     evidence rows (R8). Returns (responsibility_assessment, evidence), both lazy, sorted by key."""
+    # the roster and the departments are read by the subjects, their scope, the duty items' targets
+    # and the special cases: collected once (a year's rows, in the step), not scanned and filtered
+    # again by each (1/6 of national, a year of R3: 0.52 -> 0.47 CPU-s; docs/performance.md, "The
+    # assessed steps' inputs read once a year")
+    roster, departments = materialize(roster, departments, engine=IN_MEMORY)
     (subjects,) = materialize(responsibility_subjects(units, roster, departments), engine=IN_MEMORY)
     years = years_of(subjects)
     settings = responsibility_settings(rules, years)
