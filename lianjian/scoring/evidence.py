@@ -431,8 +431,14 @@ def responsibility_settings_part(rules: Rules, years: list[int]) -> pl.LazyFrame
 def responsibility_evidence(facts: ResponsibilityFacts, rules: Rules, years: list[int]) -> pl.LazyFrame:
     """R8 for R3: every duty item (and what lowers it), the votes of each level, every scope
     deduction (with the cap as a row of its own) and the veto of every subject assessed (votes may
-    name subjects that are not assessed: those are left out), and the settings in force each year."""
+    name subjects that are not assessed: those are left out), and the settings in force each year.
+    Every other fact is built from the subjects assessed (``responsibility_assessment``: duty items,
+    scope and veto start from the subjects, whose key columns are never empty), so only the votes
+    are matched against the subjects (a semi-join of every part cost a year of R3 about a tenth of
+    its evidence at 1/6 of national; docs/performance.md, "The assessed steps' inputs read once a
+    year")."""
     missed = facts.duty_items.filter(pl.col("missed").list.len() > 0)
+    votes = facts.votes.join(facts.subjects, on=SUBJECT, how="semi")
     parts = [
         evidence_part(
             facts.duty_items,
@@ -450,7 +456,7 @@ def responsibility_evidence(facts: ResponsibilityFacts, rules: Rules, years: lis
         ),
         *(
             evidence_part(
-                facts.votes,
+                votes,
                 component="vote_score",
                 rule=pl.lit(f"R3.vote.{level}"),
                 value=pl.col(f"votes_{level}"),
@@ -476,5 +482,4 @@ def responsibility_evidence(facts: ResponsibilityFacts, rules: Rules, years: lis
             facts.veto, component="veto", rule=pl.lit("R3.veto"), value=pl.lit(None, pl.Float64), record_ids=pl.col("veto_ids")
         ),
     ]
-    parts = [p.join(facts.subjects, on=SUBJECT, how="semi") for p in parts]
     return finish_evidence([*parts, responsibility_settings_part(rules, years)], "responsibility", rules, years)
