@@ -35,7 +35,7 @@ from lianjian.contract import INTERNAL, PUBLISHED
 from lianjian.files import read_json, run_tmpdir
 from lianjian.publish.lineage import dagster_column_lineage
 from lianjian.scoring.common import IN_MEMORY
-from lianjian.scoring.evidence import assessment_evidence, merged_evidence
+from lianjian.scoring.evidence import merged_evidence, year_evidence_in_order
 from lianjian.scoring.integrity import deducting_cases, integrity_assessment
 from lianjian.scoring.responsibility import responsibility_assessment, special_case_candidates
 from lianjian.scoring.triggers import accountability_triggers
@@ -204,7 +204,7 @@ def score_year(
     )
     # collected together so that what both read is computed once
     t, e = pl.collect_all([table.filter(this_year), facts.filter(this_year)], engine=IN_MEMORY)
-    return _sorted(t, table_name), assessment_evidence(e.lazy()).collect(engine=IN_MEMORY)
+    return _sorted(t, table_name), year_evidence_in_order(e)
 
 
 def _kept_years(

@@ -172,3 +172,40 @@ def test_a_derived_step_does_not_sort_its_rows_again(monkeypatch):
     assert out.n_chunks() == 1  # as a sort gave it: the year files' bytes follow the chunks
     assert out.rows() == [(2024, "P2"), (2024, "P1"), (2025, "P3")]  # as given, the other years left out
     assert [(k, m["people"].value) for k, m in metadata] == [("2024", 2), ("2025", 1)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ROW, max_size=40), st.sampled_from([2024, 2025]), st.sampled_from(["integrity", "responsibility"]))
+def test_a_years_evidence_sorted_without_year_and_assessment_is_in_the_order(rows, year, assessment):
+    """A year of R2 or R3 (``year_evidence_in_order``): the rows of one year and one assessment sorted
+    by the order without its first two columns are the rows ``assessment_evidence`` gives, whatever
+    the ties, empty text, nulls and null lists; rows of several years or assessments, or with an
+    empty assessment, are sorted by the whole order."""
+    from lianjian.scoring.evidence import year_evidence_in_order
+
+    one = _frame([{**r, "year": year, "assessment": assessment} for r in rows])
+    assert year_evidence_in_order(one).equals(assessment_evidence(one.lazy()).collect())
+    mixed = _frame(rows)
+    assert year_evidence_in_order(mixed).equals(assessment_evidence(mixed.lazy()).collect())
+    if rows:
+        empty = one.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("")).otherwise("assessment").alias("assessment"))
+        assert year_evidence_in_order(empty).equals(assessment_evidence(empty.lazy()).collect())
+
+
+def test_a_years_evidence_is_sorted_without_year_and_assessment(monkeypatch):
+    """The sort of a year of R2 or R3 leaves out the two columns that hold one value throughout."""
+    from lianjian.scoring.evidence import PUBLISHED_ORDER, year_evidence_in_order
+
+    seen: list[list[str]] = []
+    sort = pl.DataFrame.sort
+
+    def recording(self, by, *more, **kwargs):
+        seen.append([b.meta.output_name() if isinstance(b, pl.Expr) else b for b in by])
+        return sort(self, by, *more, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "sort", recording)
+    rows = [{"year": 2025, "unit_code": "U1", "assessment": "integrity", "subject_kind": "person", "subject_id": s,
+             "component": "veto", "value": None, "record_ids": [], "rule": "R2.veto"} for s in ("P2", "P1")]
+    out = year_evidence_in_order(_frame(rows))
+    assert out["subject_id"].to_list() == ["P1", "P2"]
+    assert seen == [[e.meta.output_name() for e in PUBLISHED_ORDER[2:-1]]]

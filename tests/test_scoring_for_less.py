@@ -63,8 +63,8 @@ def test_merged_evidence_is_the_sorted_evidence_without_a_sort(demo_run):
 def test_r2_r3_read_the_cases_once_and_r8_does_not_sort(demo_run, tmp_path, monkeypatch):
     """Through Dagster on the demo warehouse: R2 and R3 reduce the cases table once, for all the
     years they compute, and score every year from that frame in memory (no scan of the staged cases
-    file in a year's plan); R8 merges the two evidence parts (``assessment_evidence``, the sort, is
-    called with one part only: each year of R2 and R3 before it is spilled)."""
+    file in a year's plan); R8 merges the two evidence parts: the sort (``year_evidence_in_order``)
+    is called for each year of R2 and of R3 on its own, before it is spilled."""
     from assets import assessed
     from lianjian.contract import SOURCES
 
@@ -89,9 +89,9 @@ def test_r2_r3_read_the_cases_once_and_r8_does_not_sort(demo_run, tmp_path, monk
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(assessed, name, spy)
-    sorted_parts: list[int] = []
-    real_sort = assessed.assessment_evidence
-    monkeypatch.setattr(assessed, "assessment_evidence", lambda *parts: sorted_parts.append(len(parts)) or real_sort(*parts))
+    sorted_years: list[int] = []
+    real_sort = assessed.year_evidence_in_order
+    monkeypatch.setattr(assessed, "year_evidence_in_order", lambda rows: sorted_years.append(rows.height) or real_sort(rows))
 
     upstream = [dg.AssetSpec(["staged", s]) for s in SOURCES] + [dg.AssetSpec(["derived", "talk_obligations"], partitions_def=YEARS)]
     outputs = ["integrity_assessment", "integrity_evidence", "responsibility_assessment", "responsibility_evidence", "assessment_evidence"]
@@ -105,7 +105,7 @@ def test_r2_r3_read_the_cases_once_and_r8_does_not_sort(demo_run, tmp_path, monk
     assert sorted(reduced) == [("deducting_cases", years), ("special_case_candidates", years)]
     assert len(plans) == 2 * len(years)
     assert all("cases.parquet" not in plan and "DF [" in plan for plan in plans), plans[0]
-    assert sorted_parts == [1] * (2 * len(years))  # each year's evidence of R2 and of R3, never R8's two parts
+    assert len(sorted_years) == 2 * len(years)  # each year's evidence of R2 and of R3 on its own, never R8's two parts
     for year in years:
         assert pl.read_parquet(wh / "assessed" / "assessment_evidence" / f"{year}.parquet").equals(
             pl.read_parquet(demo / "assessed" / "assessment_evidence" / f"{year}.parquet")

@@ -281,8 +281,12 @@ def integrity_assessment(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """R2 廉洁从检评估 (连云港意见 二（四）、三（四）): one row per person active in Y, and the
     evidence rows (R8) behind it. Returns (integrity_assessment, evidence), both lazy, sorted by key."""
-    (people,) = materialize(
+    # the reviews are read by the review scores and the review rows: collected once (a year's rows,
+    # in the step), not scanned and filtered by each (1/6 of national, a year's 330 k reviews: 0.175
+    # -> 0.145 CPU-s for the two; docs/performance.md, "The assessed steps' inputs read once a year")
+    people, reviews = materialize(
         active(roster).select("year", "unit_code", "dept_code", "person_id", "name", pl.col("position").cast(pl.String)),
+        reviews,
         engine=IN_MEMORY,
     )
     years = years_of(people)

@@ -333,15 +333,19 @@ def per_target_items(targets: pl.LazyFrame, activities: pl.LazyFrame) -> pl.Lazy
     """Items ``per_target`` (min(done with the target / required, 1)) and ``per_target_period`` (the
     share of periods with an activity for the target): the mean over the item's targets. Subjects
     without targets have no such item."""
+    # each target (a row of ``targets``, which are distinct) grouped by its row number, not by its
+    # nine columns
     return (
-        targets.join(
+        targets.with_row_index("_target_row")
+        .join(
             _activities_by_target(activities).rename({"unit_code": "activity_unit"}),
             on=["year", "activity_unit", "subject_kind", "subject_id", "activity_type", "target_class", "target"],
             how="left",
         )
         .with_columns(pl.when(pl.col("activity_id").is_not_null()).then(_period_of_activity()).alias("done_period"))
-        .group_by(*SUBJECT, "item", "weight", "item_kind", "target")
+        .group_by("_target_row")
         .agg(
+            *(pl.col(c).first() for c in (*SUBJECT, "item", "weight", "target")),
             pl.when(pl.col("item_kind").first() == "per_target")
             .then(_share(pl.col("activity_id").drop_nulls().len(), pl.col("required").first()))
             .otherwise(pl.col("done_period").drop_nulls().n_unique() / _periods_in_year().first())
@@ -568,6 +572,11 @@ def responsibility_assessment(
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """R3 党风廉政考核 (庆城办法 第四条至第十三条；连云港意见 五): one row per subject and year, and the
     evidence rows (R8). Returns (responsibility_assessment, evidence), both lazy, sorted by key."""
+    # the roster and the departments are read by the subjects, their scope, the duty items' targets
+    # and the special cases: collected once (a year's rows, in the step), not scanned and filtered
+    # again by each (1/6 of national, a year of R3: 0.52 -> 0.47 CPU-s; docs/performance.md, "The
+    # assessed steps' inputs read once a year")
+    roster, departments = materialize(roster, departments, engine=IN_MEMORY)
     (subjects,) = materialize(responsibility_subjects(units, roster, departments), engine=IN_MEMORY)
     years = years_of(subjects)
     settings = responsibility_settings(rules, years)

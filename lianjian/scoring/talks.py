@@ -46,6 +46,11 @@ _TALK_TYPE = {
 }
 assert set(_TALK_TYPE.values()) <= set(ENUMS["talk_type"].codes)
 
+#: Each obligation code's place in the codes' text order, carried by every obligation as a small
+#: integer: the table is sorted by its key, whose ``obligation`` is published as text
+#: (department_h1 < department_h2 < family < must_talk < supervisor).
+_ORDER = {code: i for i, code in enumerate(sorted(ENUMS["obligation"].codes))}
+
 _MATCH_COLUMNS = ("_talk_type", "_interviewer", "_reason", "_needs_witness", "_needs_family_signed")
 
 
@@ -87,6 +92,8 @@ def _obligation(
         due_from.alias("due_from"),
         due_to.alias("due_to"),
         "hire_date",
+        "_person",
+        pl.lit(_ORDER[obligation], pl.UInt8).alias("_order"),
         pl.lit(_TALK_TYPE[obligation]).alias("_talk_type"),
         (interviewer if interviewer is not None else pl.lit(None, pl.String)).cast(pl.String).alias("_interviewer"),
         pl.lit(None, pl.String).alias("_reason"),
@@ -212,6 +219,8 @@ def must_talk_obligations(people: pl.LazyFrame, events: pl.LazyFrame, rules: Rul
             (pl.col("event_date") + pl.duration(days=pl.col("_from"))).alias("due_from"),
             (pl.col("event_date") + pl.duration(days=pl.col("_to"))).alias("due_to"),
             "hire_date",
+            "_person",
+            pl.lit(_ORDER[MUST_TALK], pl.UInt8).alias("_order"),
             pl.lit(_TALK_TYPE[MUST_TALK]).alias("_talk_type"),
             pl.lit(None, pl.String).alias("_interviewer"),
             pl.col("event_type").alias("_reason"),
@@ -223,7 +232,7 @@ def must_talk_obligations(people: pl.LazyFrame, events: pl.LazyFrame, rules: Rul
 
 def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
     """Attach the earliest matching talk (ties: smallest talk_id) to each obligation; a talk may
-    fulfil several obligations. Empty booleans count as false."""
+    fulfil several obligations. Empty booleans count as false. The obligations keep their order."""
     # computed once: the row numbers must name the same rows in the matches and in the final join
     # (upstream joins do not keep row order, so a second evaluation could number them differently)
     # (the in-memory engine: the obligations are built by joins and concatenations of frames that
@@ -275,7 +284,12 @@ def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
         .group_by("_row")
         .agg(pl.col("talk_id").sort_by("talk_date", "talk_id").first())
     )
-    return ob.join(matches, on="_row", how="left").with_columns(pl.col("talk_id").is_not_null().alias("fulfilled"))
+    # each obligation's talk put in its row (``_row`` numbers the rows from 0): the obligations keep
+    # their order, with no join back to them
+    found = matches.collect()
+    talk_id = pl.repeat(None, ob.select(pl.len()).collect().item(), dtype=pl.String, eager=True)
+    talk_id = talk_id.scatter(found.get_column("_row"), found.get_column("talk_id")).alias("talk_id")
+    return ob.with_columns(talk_id, talk_id.is_not_null().alias("fulfilled"))
 
 
 def talk_obligations(
@@ -301,10 +315,26 @@ def talk_obligations(
     must-talk per event (the events' key) — and its text is never empty (person_id and event_id are
     required in their sources).
 
+    The rows are put in that order without sorting the table by its text key: the roster's rows are
+    sorted by (year, person_id) and numbered, each obligation carries its person's number and its
+    code's place in the codes' text order (``_ORDER``), and the obligations are sorted by those two
+    small integers and the event id before they are numbered and matched; the matched talks are put
+    back in the obligations' rows (``_fulfil``), not joined. The same order as the key's (a person's
+    number orders (year, person_id) as the text does), for less CPU: the roster has a quarter of the
+    obligations' rows, and the sort of the obligations by their text key cost about a fifth of R1
+    (1/6 of national, 896 k obligations: R1 2.0 -> 1.75 CPU-s; docs/performance.md, "The assessed
+    steps' inputs read once a year").
+
     Computed when called (every year of the inputs: the obligations are numbered and collected before
-    the matching already): the frame returned is the rows held in memory, sorted there."""
-    people = _with_department(roster, departments).join(
-        party_secretaries(roster), on=["year", "unit_code"], how="left"
+    the matching already): the frame returned is the rows held in memory."""
+    # the roster's rows in the order of their key, numbered (``_person``): every obligation carries its
+    # person's number and its code's place (``_order``), and is sorted by these small integers
+    (people,) = materialize(
+        _with_department(roster, departments)
+        .join(party_secretaries(roster), on=["year", "unit_code"], how="left")
+        .sort("year", "person_id")
+        .with_row_index("_person"),
+        engine=IN_MEMORY,
     )
     working = active(people)
     owed = pl.concat(
@@ -315,12 +345,8 @@ def talk_obligations(
             must_talk_obligations(people, events, rules),
         ]
     ).filter(pl.col("hire_date").is_null() | (pl.col("due_to") >= pl.col("hire_date")))
-    matched = _fulfil(owed, talks).select(TABLE.column_names).cast(dict(TABLE.schema()))
-    # collected, then sorted as a frame in memory: the streaming engine's sort of the whole table cost
-    # more CPU than the in-memory sort of the same rows, and holding them takes no more memory (1/6 of
-    # national, 896 k obligations: R1 1.93 -> 1.82 CPU-s; docs/performance.md, "The talk obligations
-    # sorted in memory")
-    return matched.collect().sort(list(TABLE.key), nulls_last=True).lazy()
+    in_order = owed.sort("_person", "_order", "event_id", nulls_last=True)
+    return _fulfil(in_order, talks).select(TABLE.column_names).cast(dict(TABLE.schema())).collect().lazy()
 
 
 def obligations_towards_others(obligations: pl.LazyFrame) -> pl.LazyFrame:
