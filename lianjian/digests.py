@@ -72,11 +72,12 @@ def widening(rules) -> tuple[int, ...]:
 PARTITIONED_LAYERS = ("derived", "assessed")
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: Path, version: int = VERSION) -> dict | None:
+    """The JSON object in ``path`` when it is of ``version``, else None."""
     from lianjian.files import read_json
 
     data = read_json(path)
-    return data if data is not None and data.get("version") == VERSION else None
+    return data if data is not None and data.get("version") == version else None
 
 
 def _write(path: Path, data: dict) -> None:
@@ -89,10 +90,8 @@ def _write(path: Path, data: dict) -> None:
 def read_year_digests(warehouse: Path) -> dict | None:
     """The staged tables' digests (written by staging: lianjian/ingest/digests.py), None when there are
     none (every year is then recomputed)."""
-    from lianjian.files import read_json
-
-    data = read_json(Path(warehouse) / "staged" / DIGESTS_FILE)
-    return data if data is not None and data.get("version") == DIGESTS_VERSION and isinstance(data.get("sources"), dict) else None
+    data = _read(Path(warehouse) / "staged" / DIGESTS_FILE, DIGESTS_VERSION)
+    return data if data is not None and isinstance(data.get("sources"), dict) else None
 
 
 def computed_path(warehouse: Path) -> Path:

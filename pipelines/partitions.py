@@ -52,7 +52,6 @@ YEARS = dg.TimeWindowPartitionsDefinition(
 )
 
 
-
 def _keys_kept(years: dg.TimeWindowPartitionsDefinition) -> dg.TimeWindowPartitionsDefinition:
     """``years`` answering Dagster's two questions about its keys from what it answered before in this
     process: its keys (``get_partition_keys``), which change only when the calendar year changes in

@@ -677,6 +677,13 @@ def _read_rows(
         return read, finish(fallback().collect())
 
 
+def _file_of_rows(heights: pl.Series | list[int]) -> pl.Series:
+    """For rows concatenated file after file (``heights``: each file's rows), the index of the file of
+    each row (UInt32); a file without rows takes none (``explode`` gives it a null, dropped)."""
+    heights = pl.Series(heights, dtype=pl.UInt32)
+    return pl.select(pl.int_range(heights.len(), dtype=pl.UInt32).repeat_by(heights).explode()).to_series().drop_nulls()
+
+
 def _check_together(
     src: Source, files: list[tuple[FileRead, pl.DataFrame, Path]], dates: DateBounds | None, budget: Budget | None = None
 ) -> None:
@@ -691,7 +698,7 @@ def _check_together(
     # each row's ``_ord`` within its own file, and the schema's types, for every file at once: one
     # query, not one per file (the demo's 61 talks files)
     heights = pl.Series([rows.height for _, rows, _ in files], dtype=pl.Int64)
-    which = pl.select(pl.int_range(heights.len(), dtype=pl.UInt32).repeat_by(heights).explode()).to_series().drop_nulls()
+    which = _file_of_rows(heights)
     checked = checked.with_columns(pl.col(ORD) - (heights.cum_sum() - heights).gather(which)).cast(schema)
     start = 0
     for read, rows, outdir in files:
@@ -906,7 +913,7 @@ class SourceRead:
                 shift.append(base - start)
                 start += heights[-1]
             base += f.rows
-        which = pl.select(pl.int_range(len(files), dtype=pl.UInt32).repeat_by(pl.Series(heights, dtype=pl.UInt32)).explode()).to_series().drop_nulls()
+        which = _file_of_rows(heights)
         given = {
             "_file": pl.Series([f.entry["file"] for f in files], dtype=pl.String).gather(which),
             ORD: pl.int_range(rows.height, dtype=pl.Int64, eager=True)
