@@ -25,6 +25,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -299,14 +300,15 @@ def _no_migration_stamp() -> Iterator[None]:
     from dagster._core.storage.runs import in_memory as runs_module
 
     modules = (events_module, runs_module)
-    saved = [m.stamp_alembic_rev for m in modules]
+    saved = [(m.stamp_alembic_rev, m.get_alembic_config) for m in modules]
     for m in modules:
         m.stamp_alembic_rev = lambda *_args, **_kwargs: None
+        m.get_alembic_config = lambda *_args, **_kwargs: None  # read only by the stamp
     try:
         yield
     finally:
-        for m, stamp in zip(modules, saved, strict=True):
-            m.stamp_alembic_rev = stamp
+        for m, (stamp, config) in zip(modules, saved, strict=True):
+            m.stamp_alembic_rev, m.get_alembic_config = stamp, config
 
 
 class _HoldsConnection:
@@ -324,10 +326,86 @@ class _HoldsConnection:
         super().dispose()
 
 
+#: The Alembic modules whose names Dagster's ``dagster._core.storage.sql`` imports when it is first
+#: imported (``from alembic.command import stamp, …``). Importing them imports Alembic whole — its
+#: migration runtime, every dialect's DDL, Mako and, through Mako, Pygments: ≈ 0.15–0.2 CPU-s before a
+#: run's first step — which only an instance whose database is created, checked or migrated uses.
+ALEMBIC_MODULES = (
+    "alembic.command",
+    "alembic.config",
+    "alembic.runtime.environment",
+    "alembic.runtime.migration",
+    "alembic.script",
+)
+
+
+class _AlembicName:
+    """What ``from <alembic module> import <name>`` gets while ``_alembic_when_used`` is in place: a
+    stand-in for the module's function or class that imports the module the first time it is called
+    or an attribute is looked up on it (``Config(...)``, ``stamp(...)``,
+    ``MigrationContext.configure``), and from then on is the real thing's."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._module, self._name = module, name
+
+    def _real(self):
+        import importlib
+
+        stand_in = sys.modules.get(self._module)
+        if isinstance(stand_in, _AlembicStandIn):  # still in place: the real module is wanted now
+            del sys.modules[self._module]
+        return getattr(importlib.import_module(self._module), self._name)
+
+    def __call__(self, *args, **kwargs):
+        return self._real()(*args, **kwargs)
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):  # the import system's and tools' probes: not a use of the name
+            raise AttributeError(attr)
+        return getattr(self._real(), attr)
+
+
+class _AlembicStandIn(types.ModuleType):
+    """A module in ``sys.modules`` in place of one of ``ALEMBIC_MODULES``: each name imported from it
+    is an ``_AlembicName``."""
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return _AlembicName(self.__name__, attr)
+
+
+@contextmanager
+def _alembic_when_used() -> Iterator[None]:
+    """While the throw-away instance is made, and only when Dagster's SQL storage module is not
+    imported yet (nor Alembic): its Alembic names are stand-ins (``_AlembicName``), so Alembic is
+    imported the first time one of them is used — never by the throw-away instance, whose in-memory
+    tables are made without a migration stamp (``_no_migration_stamp``) and never migrated. The
+    stand-in modules leave ``sys.modules`` when the instance is made: any later import of Alembic,
+    Dagster's migrations' included, gets the real modules."""
+    if "dagster._core.storage.sql" in sys.modules or any(name in sys.modules for name in ALEMBIC_MODULES):
+        yield
+        return
+    placed = {name: _AlembicStandIn(name) for name in ALEMBIC_MODULES}
+    sys.modules.update(placed)
+    try:
+        yield
+    finally:
+        for name, stand_in in placed.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
 def light_ephemeral_instance():
     """An ephemeral Dagster instance (``DagsterInstance.ephemeral()``: in-memory run and event storage,
     a temporary artifact folder, no compute logs, runs launched in process) whose storages reuse
     their held connection instead of connecting for each event."""
+    with _alembic_when_used():
+        return _light_ephemeral_instance()
+
+
+def _light_ephemeral_instance():
+
     from dagster._core.instance import DagsterInstance
     from dagster._core.instance.types import InstanceType
     from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
@@ -357,6 +435,10 @@ def light_ephemeral_instance():
             with self._held() as conn:
                 return bool(self._engine.dialect.has_table(conn, table_name))
 
+        #: read by ``_provenance_looked_up_unless_thrown_away``: no step looks up its inputs' versions
+        history_thrown_away = True
+
+    _provenance_looked_up_unless_thrown_away()
     return DagsterInstance(
         instance_type=InstanceType.EPHEMERAL,
         local_artifact_storage=TemporaryLocalArtifactStorage(),
@@ -366,3 +448,37 @@ def light_ephemeral_instance():
         run_coordinator=DefaultRunCoordinator(),
         run_launcher=SyncInMemoryRunLauncher(),
     )
+
+
+# Before a step of an asset runs, Dagster looks up the latest materialization of each of its inputs in
+# the event storage (``DataVersionCache._fetch_input_asset_version_info``: one ``get_asset_records``
+# query per step, each record's event read back from its JSON) to write their data versions and
+# storage ids into the tags of the step's materializations, and the target materialization into its
+# check evaluations: what the UI's "stale"/"upstream changed" marks and a check's "target
+# materialization" link are drawn from. A history that ends with its process is never shown by a UI,
+# and nothing of lianjian reads those tags; there the look-ups (≈ 60 a demo run, ≈ 0.2 CPU-s of the
+# main process) are left out — each input is recorded as having no known version, as for a source
+# asset never observed. Every other instance (DAGSTER_HOME, the project's, the daemon's) looks them up.
+
+
+def _provenance_looked_up_unless_thrown_away() -> None:
+    """Puts a wrapper around Dagster's ``DataVersionCache._fetch_input_asset_version_info`` (once per
+    process) that answers "no known version" without a query when the step's instance keeps a
+    throw-away history (its event storage says ``history_thrown_away``); Dagster's own method for any
+    other instance."""
+    from dagster._core.execution.context.data_version_cache import DataVersionCache
+
+    fetch = DataVersionCache._fetch_input_asset_version_info
+    if getattr(fetch, "lianjian_wrapper", False):
+        return
+
+    def fetch_unless_thrown_away(cache, asset_keys):
+        storage = cache._context.instance.event_log_storage
+        if getattr(storage, "history_thrown_away", False):
+            for key in asset_keys:
+                cache.input_asset_version_info[key] = None
+            return None
+        return fetch(cache, asset_keys)
+
+    fetch_unless_thrown_away.lianjian_wrapper = True
+    DataVersionCache._fetch_input_asset_version_info = fetch_unless_thrown_away

@@ -409,6 +409,81 @@ def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):
         assert len(stamped) == 2  # what it skips: one stamp per storage
 
 
+
+def _two_assets_job() -> dg.JobDefinition:
+    @dg.asset
+    def upstream() -> int:
+        return 1
+
+    @dg.asset
+    def downstream(upstream: int) -> int:
+        return upstream + 1
+
+    @dg.asset_check(asset=downstream)
+    def positive(downstream: int) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=downstream > 0)
+
+    return dg.Definitions(assets=[upstream, downstream], asset_checks=[positive]).resolve_implicit_global_asset_job_def()
+
+
+def test_the_throw_away_instance_looks_up_no_input_data_versions(monkeypatch):
+    """Before each asset step Dagster looks up its inputs' latest materializations to write their data
+    versions into the step's materialization tags (the UI's "stale" marks); the throw-away instance,
+    whose history no UI ever shows, records the inputs as of no known version without a query. Any
+    other instance (Dagster's own here) still looks them up, and the runs' results are the same."""
+    from dagster._core.instance import DagsterInstance
+
+    asked = []
+    own = DagsterInstance.get_asset_records
+    monkeypatch.setattr(DagsterInstance, "get_asset_records", lambda self, keys=None: asked.append(keys) or own(self, keys))
+    job = _two_assets_job()
+
+    def materializations(instance) -> dict[str, dict]:
+        result = job.execute_in_process(instance=instance)
+        assert result.success
+        assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
+        return {m.asset_key.to_user_string(): dict(m.tags or {}) for m in result.asset_materializations_for_node("downstream")}
+
+    light = instance_mod.light_ephemeral_instance()
+    try:
+        tags = materializations(light)
+    finally:
+        light.dispose()
+    assert asked == []
+    assert tags["downstream"]["dagster/input_event_pointer/upstream"] == "NULL"  # no known version
+
+    with dg.DagsterInstance.ephemeral() as plain:
+        tags = materializations(plain)
+    assert asked  # Dagster's own instance: looked up
+    assert tags["downstream"]["dagster/input_event_pointer/upstream"] != "NULL"
+
+
+MAKE_LIGHT_INSTANCE = """
+import sys
+import dagster as dg
+from pipelines.instance import light_ephemeral_instance
+light = light_ephemeral_instance()
+imported = sorted(m for m in ("alembic", "mako", "alembic.command") if m in sys.modules)
+light.dispose()
+from dagster._core.storage import sql
+with dg.DagsterInstance.ephemeral() as plain:  # Dagster's own: stamps its tables through Alembic
+    stamped = plain.get_runs() == []
+import alembic.command
+print(imported, stamped, type(sql.Config("x.ini")).__module__, alembic.command.stamp.__module__)
+"""
+
+
+def test_the_throw_away_instance_is_made_without_importing_alembic():
+    """Dagster's SQL storage module imports Alembic's names when it is first imported (Alembic, Mako
+    and Pygments: ≈ 0.15–0.2 CPU-s); the throw-away instance, never stamped nor migrated, is made with
+    them standing in, and Alembic is imported the first time one of them is used — by Dagster's own
+    instance here, which stamps its tables; later imports of Alembic get its real modules."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", MAKE_LIGHT_INSTANCE], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["[]", "True", "alembic.config", "alembic.command"]
+
 GC_AFTER_MAIN = """
 import gc, sys, types
 import lianjian.processes as processes
