@@ -386,6 +386,48 @@ def test_great_expectations_is_imported_without_scipy_stats_or_altair_until_they
     assert out.stdout.strip() == "[] True 0.693147 True altair.vegalite.v6.api True"
 
 
+GX_WITHOUT_SQL = """
+import json, re, sys
+FIRST
+import polars as pl
+from lianjian.quality.validate import gx_context, run_suite
+sys.path.insert(0, "tests")
+from support_quality import staged
+gx_context()
+loaded = sorted(m for m in ("sqlalchemy", "psycopg2") if m in sys.modules)
+frame = staged()["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).alias("interviewer_id"))
+result = run_suite("talks", frame)
+import sqlalchemy  # what any other code of the process does: the real package
+from great_expectations.compatibility import sqlalchemy as gx_sa
+def walk(x):
+    if isinstance(x, dict):
+        return {k: walk(v) for k, v in x.items() if k not in ("id", "ge_load_time", "seconds")}
+    return [walk(v) for v in x] if isinstance(x, list) else x
+print(json.dumps([loaded, type(sqlalchemy.create_engine).__name__, bool(gx_sa.sqlalchemy), result.success,
+                  walk(result.to_json())], ensure_ascii=False))
+"""
+
+
+def test_great_expectations_is_imported_without_sqlalchemy_with_the_same_results():
+    """A process that has not imported SQLAlchemy (the suite worker) imports GX without it and the
+    PostgreSQL driver (only GX's SQL data sources use them: ≈ 0.15–0.2 CPU-s), as an installation
+    without GX's SQL extras would; a suite's results are those of a process where GX has them
+    (Dagster's), and the process can still import SQLAlchemy itself."""
+    import json
+    import subprocess
+    import sys
+
+    def run(first: str) -> list:
+        code = GX_WITHOUT_SQL.replace("FIRST", first)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+        return json.loads(out.stdout)
+
+    alone, with_sql = run(""), run("import sqlalchemy")
+    assert alone[:4] == [[], "function", False, False]
+    assert with_sql[:4] == [["psycopg2", "sqlalchemy"], "function", True, False]
+    assert alone[4] == with_sql[4]
+
+
 def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):
     """Dagster's in-memory storages stamp the newest Alembic revision into their fresh tables, which
     loads every migration script Dagster ships (≈ 0.25 CPU-s for the two storages); the throw-away

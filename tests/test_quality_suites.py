@@ -173,3 +173,70 @@ def test_a_validation_builds_each_expectations_configuration_once_with_the_same_
 
     assert not kept.success and outcome(kept) == outcome(each_read)
     assert kept_builds * 3 < builds[0]
+
+
+def _without_ids(result) -> str:
+    """A suite result's JSON without what GX draws at random or times (ids, load times, seconds)."""
+    import json
+    import re
+
+    def walk(x):
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items() if k not in ("id", "ge_load_time", "seconds")}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        return x
+
+    text = json.dumps(walk(result.to_json()), ensure_ascii=False, default=str)
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
+
+
+def test_a_validation_adds_nothing_to_the_context_and_converts_none_at_once_with_gx_own_results(monkeypatch):
+    """A suite is validated without being added to the GX context, the ephemeral context does not
+    write its configuration again for each data asset, and GX's JSON conversion returns None at once
+    (lianjian/quality/validate.py ``_validate``, ``gx_context``, ``_none_converted_at_once``): the
+    outcomes and GX results, failures and their counts included, are those of GX's own path, the
+    ids given as GX's store gives them."""
+    import numpy as np
+
+    import great_expectations.util as gx_util
+    import lianjian.quality.validate as validate
+    from lianjian.quality.suites import import_gx
+
+    frame = staged()["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).otherwise(None).alias("interviewer_id"))
+    validate.gx_context.cache_clear()  # a fresh context: no data source, asset or suite yet
+    ctx = validate.gx_context()
+    saves, issubdtype = [0], [0]
+    variables_save = type(ctx.variables).save
+    monkeypatch.setattr(type(ctx.variables), "save", lambda self: (saves.__setitem__(0, saves[0] + 1), variables_save(self))[1])
+    gx_issubdtype = np.issubdtype
+    monkeypatch.setattr(np, "issubdtype", lambda *a: (issubdtype.__setitem__(0, issubdtype[0] + 1), gx_issubdtype(*a))[1])
+
+    ours = run_suite("talks", frame)
+    our_saves, our_issubdtype = saves[0], issubdtype[0]
+    ids = [r["expectation_config"]["id"] for r in ours.gx_result["results"] if r.get("meta", {}).get("engine") != "polars"]
+    assert len(set(ids)) == len(ids) and all(len(i) == 36 for i in ids)
+    with pytest.raises(Exception):  # noqa: B017,PT011 — GX raises its DataContextError: the suite is not in the context
+        ctx.suites.get("staged.talks")
+
+    def gx_own(src, batch, expectations, name):  # the suite added to the context, as GX's guides do
+        gx = import_gx()
+        suite = ctx.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations, meta={"source": src}))
+        gx_batch = validate._batch_definition(src).get_batch(batch_parameters={"dataframe": validate.to_gx_pandas(batch.frame)})
+        with validate._configurations_kept():
+            return gx_batch.validate(suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": validate.MAX_SAMPLES})
+
+    saves[0] = issubdtype[0] = 0
+    validate.gx_context.cache_clear()
+    ctx = validate.gx_context()
+    monkeypatch.delattr(ctx, "_save_project_config")  # GX's own method of the class
+    monkeypatch.setattr(validate, "_validate", gx_own)
+    monkeypatch.setattr(gx_util, "convert_to_json_serializable", gx_util.convert_to_json_serializable.__wrapped__)
+    theirs = run_suite("talks", frame)
+
+    assert not ours.success and _without_ids(ours) == _without_ids(theirs)
+    assert ctx.suites.get("staged.talks").name == "staged.talks"
+    assert our_saves == 0 < saves[0]
+    assert our_issubdtype * 3 < issubdtype[0]
+    monkeypatch.undo()
+    validate.gx_context.cache_clear()

@@ -48,8 +48,21 @@ if TYPE_CHECKING:
 #: and optimisation packages with it): about 1 CPU-s of GX's 3 s of import; ``altair`` (the charts of
 #: the KL-divergence expectation's Data Docs, drawn only inside its renderers; it brings Vega-Lite's
 #: schema classes, jsonschema and narwhals): ≈ 0.2–0.4 CPU-s more. ``import_gx`` has them loaded at
-#: their first use instead.
+#: their first use instead. (A package whose submodules other code imports by name — ``import
+#: jsonschema.exceptions`` in altair — cannot be one: the import system reads the stand-in's
+#: ``__path__`` to find the submodule.)
 DEFERRED_MODULES = ("scipy.stats", "altair")
+
+#: Optional packages GX binds when it is imported and that only its SQL data sources and SQL
+#: execution engine use: SQLAlchemy (with the dialects GX's compatibility layer loads and the
+#: PostgreSQL driver they import, ≈ 0.15–0.2 CPU-s). GX imports them with ``from sqlalchemy import
+#: engine`` and the like, inside ``try`` blocks that bind a "not installed" marker on ImportError, so
+#: a stand-in cannot defer them: in a process that has not imported them already (the suite worker)
+#: ``import_gx`` has GX find them absent, as in an installation without GX's SQL extras — GX then
+#: validates pandas frames as before, and ``import sqlalchemy`` anywhere else imports the real
+#: package. A process that has them (Dagster's, where the suites' step and the publish gate run when
+#: the worker did not) gives them to GX as before. SQLAlchemy first: the others are its drivers.
+ABSENT_FOR_GX = ("sqlalchemy", "psycopg2")
 
 
 class _Deferred(types.ModuleType):
@@ -76,11 +89,14 @@ def _import_deferred(name: str):
 
 
 def import_gx():
-    """``great_expectations``, imported with ``DEFERRED_MODULES`` left to load when first used: each is
-    registered (in ``sys.modules`` and on its parent package, where GX's ``from scipy import stats``
-    finds it) as a stand-in (``_Deferred``) that imports the module at the first attribute looked up
-    on it, so an expectation that needs it still gets it whole. Every import of GX in lianjian goes
-    through here."""
+    """``great_expectations``, imported with ``DEFERRED_MODULES`` left to load when first used and
+    ``ABSENT_FOR_GX`` not loaded for it: each deferred module is registered (in ``sys.modules`` and on
+    its parent package, where GX's ``from scipy import stats`` finds it) as a stand-in (``_Deferred``)
+    that imports the module at the first attribute looked up on it, so an expectation that needs it
+    still gets it whole; when the process has not imported SQLAlchemy, each of ``ABSENT_FOR_GX`` it
+    has not imported is marked absent (None in ``sys.modules``: its import raises ImportError) while
+    GX is imported, and unmarked after.
+    Every import of GX in lianjian goes through here."""
     import importlib
     import importlib.util
     import sys
@@ -93,6 +109,15 @@ def import_gx():
             parent, _, child = name.rpartition(".")
             if parent:
                 setattr(importlib.import_module(parent), child, stand_in)
+        # the driver with SQLAlchemy: a process that has SQLAlchemy gives GX both, as before
+        absent = [] if ABSENT_FOR_GX[0] in sys.modules else [name for name in ABSENT_FOR_GX if name not in sys.modules]
+        sys.modules.update(dict.fromkeys(absent))
+        try:
+            import great_expectations  # noqa: F401
+        finally:
+            for name in absent:
+                if name in sys.modules and sys.modules[name] is None:
+                    del sys.modules[name]
     import great_expectations
 
     return great_expectations

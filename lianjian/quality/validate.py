@@ -112,7 +112,19 @@ def gx_context():
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
-    return gx.get_context(mode="ephemeral", project_config=config)
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    # An ephemeral context keeps its configuration in memory and writes it again, as YAML into an
+    # in-memory store, every time a data source, data asset or batch definition is added (GX's
+    # ``_save_project_config``: 23 times for the eleven staged tables, ≈ 3 ms each); nothing reads
+    # that copy back — the data sources are read from the context's own objects — so this context
+    # does not write it.
+    context._save_project_config = _no_saved_configuration
+    return context
+
+
+def _no_saved_configuration() -> None:
+    """The ephemeral context's ``_save_project_config`` (``gx_context``): its configuration is not
+    written again to its in-memory store."""
 
 
 def _batch_definition(src: str):
@@ -636,7 +648,7 @@ def _configuration_once_per_validation() -> None:
     ``Expectation._get_domain_kwargs`` / ``_get_success_kwargs`` / ``_get_success_kwarg``): ≈ 24,000
     builds for the demo's eleven suites, a third of their CPU. Inside ``_configurations_kept`` (one
     ``validate`` call, during which no expectation of the suite changes: their ids are given by
-    ``suites.add_or_update`` before) each expectation's configuration is built once and the same
+    ``_validate`` before) each expectation's configuration is built once and the same
     object read again; everywhere else, and in other threads, it is GX's property as it is."""
     global _gx_configuration
     from great_expectations.expectations.expectation import Expectation
@@ -656,10 +668,33 @@ def _configuration_once_per_validation() -> None:
     Expectation.configuration = property(configuration)
 
 
+@cache
+def _none_converted_at_once() -> None:
+    """GX's ``convert_to_json_serializable`` (which makes the id of every metric configuration GX
+    builds while validating: 8,000 for the demo's eleven suites, each a dictionary of keyword
+    arguments converted value by value) tests a value against twenty types, four of them by
+    ``numpy.issubdtype``, before it finds that the value is None and returns it: ≈ 120,000 calls of
+    ``issubdtype`` for the demo, a tenth of the suites' CPU. The function is wrapped once per process
+    so that None is returned at once — what GX returns for it — and every other value is converted
+    by GX's own function; GX's recursion into dictionaries and lists goes through the wrapper (it
+    looks the name up in its module)."""
+    import great_expectations.util as gx_util
+
+    gx_convert = gx_util.convert_to_json_serializable
+
+    def convert_to_json_serializable(data):
+        return None if data is None else gx_convert(data)
+
+    convert_to_json_serializable.__doc__ = gx_convert.__doc__
+    convert_to_json_serializable.__wrapped__ = gx_convert
+    gx_util.convert_to_json_serializable = convert_to_json_serializable
+
+
 @contextmanager
 def _configurations_kept() -> Iterator[None]:
     """Each expectation's configuration built once while the block runs (``_configuration_once_per_validation``)."""
     _configuration_once_per_validation()
+    _none_converted_at_once()
     _CONFIGURATIONS.kept = {}
     try:
         yield
@@ -668,13 +703,38 @@ def _configurations_kept() -> Iterator[None]:
 
 
 def _validate(src: str, batch: _Batch, expectations: list, name: str):
+    """GX's result of the suite ``name`` of ``expectations`` over the bounded input ``batch``. The
+    suite is not added to the context: a batch validates a suite it is given, and the context's
+    store would only serialise it, read it back and give the suite and each expectation a random id
+    (≈ 15 ms a validation); the ids are given here as that store gives them, and the expectations
+    validated are the ones built (``run_suite`` matches GX's results to them by their
+    configurations)."""
+    import uuid
+
     gx = import_gx()
 
     suite = gx.ExpectationSuite(name=name, expectations=expectations, meta={"source": src})
-    suite = gx_context().suites.add_or_update(suite)
+    suite.id = str(uuid.uuid4())
+    for expectation in suite.expectations:
+        expectation.id = str(uuid.uuid4())
+        # the store gives an expectation's meta back with its keys sorted, and GX's results show it so
+        expectation.meta = dict(sorted(expectation.meta.items())) if expectation.meta else expectation.meta
     gx_batch = _batch_definition(src).get_batch(batch_parameters={"dataframe": to_gx_pandas(batch.frame)})
     with _configurations_kept():
         return gx_batch.validate(suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": MAX_SAMPLES})
+
+
+def _suite_json_without_results(suite_result) -> dict:
+    """GX's JSON of a suite's validation result with an empty ``results`` list: ``run_suite`` has
+    each expectation's JSON already (GX's ``to_json_dict`` of the suite deep-copies and converts every
+    result again). The suite's other fields (success, statistics, meta, suite name and parameters)
+    do not depend on its results list."""
+    results = suite_result.results
+    suite_result.results = []
+    try:
+        return suite_result.to_json_dict()
+    finally:
+        suite_result.results = results
 
 
 def run_suite(
@@ -728,7 +788,7 @@ def run_suite(
                 results[i] = _missing(e, cols, columns, rows)
                 gx_results[i] = {"expectation_config": e.configuration.to_json_dict(), "success": False}
     outcomes = [results[i] for i in range(len(expectations))]
-    gx_json = main_res.to_json_dict()
+    gx_json = _suite_json_without_results(main_res)
     gx_json["results"] = [gx_results[i] for i in range(len(expectations))]
     gx_json["success"] = all(o.success for o in outcomes)
     gx_json.setdefault("meta", {})["lianjian"] = {
