@@ -230,26 +230,29 @@ def must_talk_obligations(people: pl.LazyFrame, events: pl.LazyFrame, rules: Rul
     )
 
 
-def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
-    """Attach the earliest matching talk (ties: smallest talk_id) to each obligation; a talk may
-    fulfil several obligations. Empty booleans count as false. The obligations keep their order."""
-    # computed once: the row numbers must name the same rows in the matches and in the final join
-    # (upstream joins do not keep row order, so a second evaluation could number them differently)
-    # (the in-memory engine: the obligations are built by joins and concatenations of frames that
-    # fit in memory; 1/6 of national, R1 2.35 -> 2.2 CPU-s, the same memory)
-    (ob,) = materialize(obligations.with_row_index("_row"), engine=IN_MEMORY)
-    t = talks.select(
-        "talk_id",
-        "talk_date",
-        pl.col("talk_type").alias("_talk_type"),
-        pl.col("interviewer_id").alias("_t_interviewer"),
-        pl.col("interviewee_id").alias("person_id"),
-        pl.col("reason").cast(pl.String).alias("_t_reason"),
-        pl.col("event_id").alias("_t_event"),
-        pl.col("witness_id").is_not_null().alias("_t_witness"),
-        pl.col("form_filed").fill_null(False).alias("_t_form"),
-        pl.col("family_signed").fill_null(False).alias("_t_signed"),
-    )
+#: The talks' columns the matching reads, under the names it gives them. ``_t_form`` must hold for
+#: every obligation; the witness and the family's signature are flags the obligation may ask for.
+_TALK_COLUMNS = {
+    "talk_id": pl.col("talk_id"),
+    "talk_date": pl.col("talk_date"),
+    "_talk_type": pl.col("talk_type"),
+    "person_id": pl.col("interviewee_id"),
+    "_t_interviewer": pl.col("interviewer_id"),
+    "_t_reason": pl.col("reason"),
+    "_t_event": pl.col("event_id"),
+    "_t_witness": pl.col("witness_id").is_not_null(),
+    "_t_form": pl.col("form_filed").fill_null(False),
+    "_t_signed": pl.col("family_signed").fill_null(False),
+}
+
+
+def _pairs_in_window(ob: pl.LazyFrame, t: pl.DataFrame) -> pl.DataFrame:
+    """(_row, _t, talk_date): each obligation (``_row``) with each talk (``_t``, the talk's row in
+    ``t``) of its person and talk type dated in its due period, form filed, with a witness and the
+    family's signature where the obligation asks for them — the conditions on dates and flags. The
+    join carries row numbers, dates and flags only: the text the other conditions compare
+    (interviewer, reason, event) is taken for the pairs that pass (``_matching_pairs``), not carried
+    through every candidate pair (1/6 of national: 1.74 M pairs, 1.07 M in their due period)."""
     # A window inside one calendar year can only be met by a talk of that year: join those on the
     # year too (not every year's talks of the person against every year's obligations); windows
     # across New Year (must-talk) or without dates are joined on person and type alone.
@@ -257,38 +260,95 @@ def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
     # the talk type joined on as the talks' own enumeration (the obligations' codes are among its
     # codes), not every talk's type cast to text: 1/6 of national, 1.5 -> 1.25 CPU-s for the
     # matching (docs/performance.md, "Scoring for less")
-    talk_type = talks.collect_schema()["talk_type"]
-    cands = ob.select("_row", "person_id", "obligation", "event_id", "due_from", "due_to", *_MATCH_COLUMNS).with_columns(
-        pl.col("_talk_type").cast(talk_type)
+    cands = ob.select(
+        "_row", "person_id", pl.col("_talk_type").cast(t.schema["_talk_type"]), "due_from", "due_to", "_needs_witness", "_needs_family_signed"
+    )
+    talks = (
+        t.lazy()
+        .with_row_index("_t")
+        .filter(pl.col("_t_form"))
+        .select("_t", "person_id", "_talk_type", "talk_date", "_t_witness", "_t_signed")
     )
     by_year = (
         cands.filter(one_year.fill_null(False))
         .with_columns(pl.col("due_from").dt.year().alias("_bucket"))
-        .join(t.with_columns(pl.col("talk_date").dt.year().alias("_bucket")), on=["person_id", "_talk_type", "_bucket"])
+        .join(talks.with_columns(pl.col("talk_date").dt.year().alias("_bucket")), on=["person_id", "_talk_type", "_bucket"])
         .drop("_bucket")
     )
-    across = cands.filter(~one_year.fill_null(False)).join(t, on=["person_id", "_talk_type"], how="inner")
-    matches = (
+    across = cands.filter(~one_year.fill_null(False)).join(talks, on=["person_id", "_talk_type"], how="inner")
+    return (
         pl.concat([by_year, across], how="vertical")
         .filter(
             pl.col("talk_date").is_between(pl.col("due_from"), pl.col("due_to"), closed="both"),
-            pl.col("_t_form"),
             ~pl.col("_needs_witness") | pl.col("_t_witness"),
             ~pl.col("_needs_family_signed") | pl.col("_t_signed"),
-            pl.col("_interviewer").is_null() | (pl.col("_t_interviewer") == pl.col("_interviewer")).fill_null(False),
-            pl.col("_reason").is_null() | (pl.col("_t_reason") == pl.col("_reason")).fill_null(False),
-            (pl.col("obligation") != MUST_TALK)
-            | pl.col("_t_event").is_null()
-            | (pl.col("_t_event") == pl.col("event_id")).fill_null(False),
         )
-        .group_by("_row")
-        .agg(pl.col("talk_id").sort_by("talk_date", "talk_id").first())
+        .select("_row", "_t", "talk_date")
+        .collect()
     )
+
+
+def _matching_pairs(ob: pl.LazyFrame, t: pl.DataFrame, pairs: pl.DataFrame) -> pl.LazyFrame:
+    """The pairs of ``_pairs_in_window`` whose talk also has the obligation's interviewer and reason
+    and, for a must-talk, names no other event: the text compared is taken by row number (``_row``
+    of the obligations, ``_t`` of the talks) for these pairs alone."""
+    mine = ob.select("_interviewer", "_reason", "event_id", (pl.col("obligation") == MUST_TALK).alias("_must")).collect()
+    theirs = t.select("_t_interviewer", "_t_reason", "_t_event")
+    both = pl.concat(
+        [pairs, mine.gather(pairs.get_column("_row")), theirs.gather(pairs.get_column("_t"))], how="horizontal"
+    )
+    return both.lazy().filter(
+        pl.col("_interviewer").is_null() | (pl.col("_t_interviewer") == pl.col("_interviewer")).fill_null(False),
+        pl.col("_reason").is_null() | (pl.col("_t_reason").cast(pl.String) == pl.col("_reason")).fill_null(False),
+        ~pl.col("_must") | pl.col("_t_event").is_null() | (pl.col("_t_event") == pl.col("event_id")).fill_null(False),
+    ).select("_row", "_t", "talk_date")
+
+
+def _earliest(matches: pl.DataFrame, t: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """(rows, talk ids): for each obligation with a matching talk, its earliest by (talk_date,
+    talk_id). The pairs are sorted by two integers (the obligation's row, the date) and each row's
+    first taken; where a row's first date is shared by another of its talks (a few in a thousand),
+    those rows are decided by the talk ids themselves, as ``sort_by("talk_date", "talk_id")`` would
+    (a group-by of every pair sorting its talk ids cost a fifth of the matching)."""
+    ordered = matches.sort("_row", "talk_date")
+    row, date = ordered.get_column("_row"), ordered.get_column("talk_date")
+    leads = (row != row.shift(1)).fill_null(True)
+    first = ordered.filter(leads)
+    ids = t.get_column("talk_id").gather(first.get_column("_t"))
+    tied = ordered.filter(leads.shift(1).fill_null(False) & (row == row.shift(1)) & (date == date.shift(1))).get_column("_row")
+    if tied.len():
+        some = matches.filter(pl.col("_row").is_in(tied.implode()))
+        some = some.with_columns(t.get_column("talk_id").gather(some.get_column("_t")).alias("talk_id"))
+        least = some.group_by("_row").agg(pl.col("talk_id").sort_by("talk_date", "talk_id").first())
+        # the tied rows' ids put in their places among the first rows (both sets of rows are
+        # distinct row numbers; ``first`` is in row order)
+        at = first.get_column("_row").search_sorted(least.get_column("_row"))
+        ids = ids.scatter(at, least.get_column("talk_id"))
+    return first.get_column("_row"), ids
+
+
+def _fulfil(obligations: pl.LazyFrame, talks: pl.LazyFrame) -> pl.LazyFrame:
+    """Attach the earliest matching talk (ties: smallest talk_id) to each obligation; a talk may
+    fulfil several obligations. Empty booleans count as false. The obligations keep their order.
+
+    In three steps, over row numbers: the pairs of an obligation and a talk of its person and type
+    in its due period, with the flags it asks for (``_pairs_in_window``); of those, the talks with
+    its interviewer, reason and event (``_matching_pairs``); each obligation's earliest
+    (``_earliest``). The candidate pairs carry no text but the join keys (1/6 of national: the
+    matching 1.27 -> 0.91 CPU-s; docs/performance.md, "The talk obligations matched over row
+    numbers")."""
+    # computed once: the row numbers must name the same rows in the matches and in the final join
+    # (upstream joins do not keep row order, so a second evaluation could number them differently)
+    # (the in-memory engine: the obligations are built by joins and concatenations of frames that
+    # fit in memory; 1/6 of national, R1 2.35 -> 2.2 CPU-s, the same memory)
+    (ob,) = materialize(obligations.with_row_index("_row"), engine=IN_MEMORY)
+    # the talks' columns read once, so that a talk's row number names the same talk in every step
+    t = talks.select(**_TALK_COLUMNS).collect()
+    rows, ids = _earliest(_matching_pairs(ob, t, _pairs_in_window(ob, t)).collect(), t)
     # each obligation's talk put in its row (``_row`` numbers the rows from 0): the obligations keep
     # their order, with no join back to them
-    found = matches.collect()
     talk_id = pl.repeat(None, ob.select(pl.len()).collect().item(), dtype=pl.String, eager=True)
-    talk_id = talk_id.scatter(found.get_column("_row"), found.get_column("talk_id")).alias("talk_id")
+    talk_id = talk_id.scatter(rows, ids).alias("talk_id")
     return ob.with_columns(talk_id, talk_id.is_not_null().alias("fulfilled"))
 
 
