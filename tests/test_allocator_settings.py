@@ -1,5 +1,6 @@
 """Polars' allocator keeps freed pages for a while (``lianjian.ALLOCATOR_SETTINGS``, docs/performance.md,
-"Staging for less: ..."): set by importing the package, before Polars is loaded, on the CLI's path and
+"Staging for less: landing files hashed a mebibyte at a time, Polars' allocator keeping its pages 5 s"):
+set by importing the package, before Polars is loaded, on the CLI's path and
 the Dagster definitions' (the daemon's); an operator's own setting is kept."""
 
 from __future__ import annotations
