@@ -152,17 +152,28 @@ def json_strings(value: object) -> list[str]:
 
 def id_number_problem(e: pl.Expr) -> pl.Expr:
     """The reason (without the column prefix) an identity number is invalid, or null when valid.
-    ``e`` is the cleaned value (half-width); X is accepted in either case."""
-    v = e.str.to_uppercase()
-    shape_ok = v.str.contains(r"^[0-9]{17}[0-9X]$")
-    total = pl.sum_horizontal([v.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(ID_WEIGHTS)])
-    expected = pl.lit(ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
+    ``e`` is the cleaned value (half-width); X is accepted in either case.
+
+    The check character is ``ID_CHECK[(Σ dᵢ·ID_WEIGHTS[i]) mod 11]``. The weights are 2¹⁷ … 2¹ mod 11,
+    and 13 ≡ 2 (mod 11), so the sum is congruent to twice the 17 digits read as a number in base 13
+    (``check_total``): one parse of the text instead of 17 slices, 17 casts and their sum — ``e`` is
+    the caller's cleaning expression, evaluated again for each use (3 here instead of 19; at national,
+    1.35 M identity numbers: about 1.3 → 0.3 CPU-s, docs/performance.md)."""
+    shape_ok = e.str.contains(r"^[0-9]{17}[0-9Xx]$")
+    expected = pl.lit(ID_CHECK).str.slice(check_total(e.str.slice(0, 17)), 1)
     return (
         pl.when(~shape_ok)
         .then(pl.lit("must be 18 characters: 17 digits and a check digit (0-9 or X)"))
-        .when(v.str.slice(17, 1) != expected)
+        .when(e.str.slice(17, 1).str.to_uppercase() != expected)
         .then(pl.lit("invalid check digit"))
     )
+
+
+def check_total(digits: pl.Expr) -> pl.Expr:
+    """``(Σ dᵢ·ID_WEIGHTS[i]) mod 11`` of 17 ASCII digits (null for other text): 2·N mod 11, N the
+    digits read in base 13. N is at most 9·(13¹⁷−1)/12 ≈ 6.5·10¹⁸, within Int64; it is reduced mod 11
+    before it is doubled."""
+    return (digits.str.to_integer(base=13, strict=False) % 11 * 2 % 11).cast(pl.Int64)
 
 
 def mask_whole(e: pl.Expr) -> pl.Expr:

@@ -199,6 +199,38 @@ def test_checked_parts_and_the_file_cache_hold_no_identity_number(tmp_path):
     assert {p.stat().st_mode & 0o777 for p in (wh / ".cache").rglob("*") if p.is_dir()} == {0o700}
 
 
+def _check_digit_by_weights(value: str | None) -> str | None:
+    """GB 11643-1999 as written: the 17 digits times their weights, mod 11, the check character."""
+    if value is None:
+        return None
+    v = value.upper()
+    if len(v) != 18 or not all(c in "0123456789" for c in v[:17]) or v[17] not in "0123456789X":
+        return "must be 18 characters: 17 digits and a check digit (0-9 or X)"
+    total = sum(int(c) * w for c, w in zip(v[:17], privacy.ID_WEIGHTS))
+    return None if privacy.ID_CHECK[total % 11] == v[17] else "invalid check digit"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text("0123456789", min_size=17, max_size=17).flatmap(lambda d: st.sampled_from("0123456789Xxｘß").map(lambda c: d + c)),
+            st.sampled_from(["99999999999999999", "00000000000000000", "80000000000000000"]).flatmap(lambda d: st.sampled_from("0123456789Xx").map(lambda c: d + c)),
+            st.text("0123456789Xx١ß -", max_size=20),
+            st.none(),
+        ),
+        max_size=40,
+    )
+)
+def test_the_check_digit_in_base_13_is_the_weighted_sums(values):
+    """``id_number_problem`` reads the 17 digits in base 13 (13 ≡ 2 mod 11, the weights are powers of 2):
+    the same reason as the weighted sum of GB 11643 for any text — the largest 17 digits included
+    (the base-13 number near Int64's limit), lower-case x, other digit forms and characters whose upper
+    case is longer."""
+    got = pl.select(privacy.id_number_problem(pl.Series(values, dtype=pl.String))).to_series().to_list() if values else []
+    assert got == [_check_digit_by_weights(v) for v in values]
+
+
 # --------------------------------------------------------------------------------------------------
 # Publishing: the check before the switch
 
