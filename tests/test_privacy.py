@@ -235,6 +235,48 @@ def test_the_check_digit_in_base_13_is_the_weighted_sums(values):
 # Publishing: the check before the switch
 
 
+@pytest.mark.parametrize("where", ["basis", "rule", "subject_id", "record_ids", "unit_code", None])
+@pytest.mark.parametrize("number", [ID_OK, full_width(ID_OK2), "110101900307001"])
+def test_the_screened_search_of_a_large_frame_counts_what_the_full_search_counts(where, number):
+    """``id_cells`` screens a large frame (``SCREEN_FROM_ROWS`` rows or more): columns too short to
+    hold a number are not searched, and the ``few`` columns in their distinct values. A number
+    planted in any column — a few-valued one, a list, a column otherwise too short — is counted
+    exactly as ``id_cell_count`` counts it, and R8's evidence is masked before it is published."""
+    from lianjian.publish.publish import FEW_VALUES, OUTPUTS, _prepared
+
+    n = privacy.SCREEN_FROM_ROWS + 7
+    schema = OUTPUTS["assessment_evidence"].schema()
+    frame = pl.DataFrame(
+        {
+            "year": [2024] * n,
+            "unit_code": ["SD"] * n,
+            "assessment": ["integrity"] * n,
+            "subject_kind": ["person"] * n,
+            "subject_id": [f"SD-{i:05d}" for i in range(n)],
+            "component": ["cases"] * n,
+            "value": [1.0] * n,
+            "record_ids": [[f"AJ-SD-2024-{i:05d}", "reviews/2024/SD-0001/department"] for i in range(n)],
+            "rule": ["R2.cases.unqualified"] * n,
+            "basis": [["庆城办法 第十条第8项", "连云港意见 二（四）"][i % 2] for i in range(n)],
+        },
+        schema=schema,
+    )
+    if where is not None:
+        rows = [3, 11, n - 1]
+        planted = pl.Series(range(n)).is_in(rows)
+        if where == "record_ids":
+            value = pl.when(planted).then(pl.concat_list(pl.col(where), pl.lit(f"x{number}"))).otherwise(pl.col(where))
+        else:
+            value = pl.when(planted).then(pl.col(where) + pl.lit(number)).otherwise(pl.col(where))
+        frame = frame.with_columns(value.alias(where))
+    expected = privacy.id_cell_count(frame.lazy())
+    assert expected == (0 if where is None else 3)
+    assert privacy.id_cells(frame, FEW_VALUES["assessment_evidence"]) == expected
+    assert privacy.id_cells(frame) == expected
+    rows, found = _prepared("assessment_evidence", frame, ordered=True)
+    assert found == 0 and privacy.id_cell_count(rows.lazy()) == 0
+
+
 def test_no_identity_numbers_blocks_publishing_before_the_switch(tmp_path, monkeypatch):
     """With the masks switched off (a defect that must never ship), the identity number reaches the
     files of the new version: publishing stops before the switch, the previous version stays whole,
