@@ -143,7 +143,7 @@ def id_cells(frame: pl.DataFrame, few: Collection[str] = ()) -> int:
       row, such as R8's ``basis``) is searched in its distinct values: when none holds a number, no
       cell does; when one does, its cells are counted as before.
 
-    1/6 of national, R8's evidence (2.18 M rows): 0.51 → 0.3 CPU-s (docs/performance.md)."""
+    1/6 of national, R8's evidence (2.18 M rows, five years): 0.45 → 0.31 CPU-s (docs/performance.md)."""
     schema = frame.schema
     if frame.height < SCREEN_FROM_ROWS:
         exprs = id_cell_exprs(schema)
