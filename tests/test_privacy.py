@@ -199,8 +199,82 @@ def test_checked_parts_and_the_file_cache_hold_no_identity_number(tmp_path):
     assert {p.stat().st_mode & 0o777 for p in (wh / ".cache").rglob("*") if p.is_dir()} == {0o700}
 
 
+def _check_digit_by_weights(value: str | None) -> str | None:
+    """GB 11643-1999 as written: the 17 digits times their weights, mod 11, the check character."""
+    if value is None:
+        return None
+    v = value.upper()
+    if len(v) != 18 or not all(c in "0123456789" for c in v[:17]) or v[17] not in "0123456789X":
+        return "must be 18 characters: 17 digits and a check digit (0-9 or X)"
+    total = sum(int(c) * w for c, w in zip(v[:17], privacy.ID_WEIGHTS))
+    return None if privacy.ID_CHECK[total % 11] == v[17] else "invalid check digit"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text("0123456789", min_size=17, max_size=17).flatmap(lambda d: st.sampled_from("0123456789Xxｘß").map(lambda c: d + c)),
+            st.sampled_from(["99999999999999999", "00000000000000000", "80000000000000000"]).flatmap(lambda d: st.sampled_from("0123456789Xx").map(lambda c: d + c)),
+            st.text("0123456789Xx١ß -", max_size=20),
+            st.none(),
+        ),
+        max_size=40,
+    )
+)
+def test_the_check_digit_in_base_13_is_the_weighted_sums(values):
+    """``id_number_problem`` reads the 17 digits in base 13 (13 ≡ 2 mod 11, the weights are powers of 2):
+    the same reason as the weighted sum of GB 11643 for any text — the largest 17 digits included
+    (the base-13 number near Int64's limit), lower-case x, other digit forms and characters whose upper
+    case is longer."""
+    got = pl.select(privacy.id_number_problem(pl.Series(values, dtype=pl.String))).to_series().to_list() if values else []
+    assert got == [_check_digit_by_weights(v) for v in values]
+
+
 # --------------------------------------------------------------------------------------------------
 # Publishing: the check before the switch
+
+
+@pytest.mark.parametrize("where", ["basis", "rule", "subject_id", "record_ids", "unit_code", None])
+@pytest.mark.parametrize("number", [ID_OK, full_width(ID_OK2), "110101900307001"])
+def test_the_screened_search_of_a_large_frame_counts_what_the_full_search_counts(where, number):
+    """``id_cells`` screens a large frame (``SCREEN_FROM_ROWS`` rows or more): columns too short to
+    hold a number are not searched, and the ``few`` columns in their distinct values. A number
+    planted in any column — a few-valued one, a list, a column otherwise too short — is counted
+    exactly as ``id_cell_count`` counts it, and R8's evidence is masked before it is published."""
+    from lianjian.publish.publish import FEW_VALUES, OUTPUTS, _prepared
+
+    n = privacy.SCREEN_FROM_ROWS + 7
+    schema = OUTPUTS["assessment_evidence"].schema()
+    frame = pl.DataFrame(
+        {
+            "year": [2024] * n,
+            "unit_code": ["SD"] * n,
+            "assessment": ["integrity"] * n,
+            "subject_kind": ["person"] * n,
+            "subject_id": [f"SD-{i:05d}" for i in range(n)],
+            "component": ["cases"] * n,
+            "value": [1.0] * n,
+            "record_ids": [[f"AJ-SD-2024-{i:05d}", "reviews/2024/SD-0001/department"] for i in range(n)],
+            "rule": ["R2.cases.unqualified"] * n,
+            "basis": [["庆城办法 第十条第8项", "连云港意见 二（四）"][i % 2] for i in range(n)],
+        },
+        schema=schema,
+    )
+    if where is not None:
+        rows = [3, 11, n - 1]
+        planted = pl.Series(range(n)).is_in(rows)
+        if where == "record_ids":
+            value = pl.when(planted).then(pl.concat_list(pl.col(where), pl.lit(f"x{number}"))).otherwise(pl.col(where))
+        else:
+            value = pl.when(planted).then(pl.col(where) + pl.lit(number)).otherwise(pl.col(where))
+        frame = frame.with_columns(value.alias(where))
+    expected = privacy.id_cell_count(frame.lazy())
+    assert expected == (0 if where is None else 3)
+    assert privacy.id_cells(frame, FEW_VALUES["assessment_evidence"]) == expected
+    assert privacy.id_cells(frame) == expected
+    rows, found = _prepared("assessment_evidence", frame, ordered=True)
+    assert found == 0 and privacy.id_cell_count(rows.lazy()) == 0
 
 
 def test_no_identity_numbers_blocks_publishing_before_the_switch(tmp_path, monkeypatch):
