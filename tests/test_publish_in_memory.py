@@ -9,10 +9,12 @@ import threading
 from pathlib import Path
 
 import polars as pl
+import pytest
 from support_publish import golden_leads, golden_tables, parquet_bytes
 
 import lianjian.publish.publish as P
 from lianjian.contract import RESTRICTED
+from lianjian.errors import FatalError
 from lianjian.publish import layout
 from lianjian.threads import WORKERS_ENV
 
@@ -134,3 +136,14 @@ def test_a_run_over_the_demo_zone_publishes_its_tables_side_by_side(demo_run, de
     _, demo_warehouse = demo_run
     for part in ("published", "restricted"):
         assert parquet_bytes(tmp_path / "wh", part) == parquet_bytes(demo_warehouse, part)
+
+
+def test_a_row_without_a_year_stops_publishing_its_table(tmp_path):
+    """A yearly table's row whose year is empty belongs to no year file: publishing the table fails,
+    naming it, instead of leaving the row out of every file."""
+    tables = golden_tables()
+    integrity = tables["integrity_assessment"]
+    no_year = integrity.head(1).with_columns(pl.lit(None, dtype=integrity.schema["year"]).alias("year"))
+    tables["integrity_assessment"] = pl.concat([integrity, no_year])
+    with pytest.raises(FatalError, match="integrity_assessment.*没有年度"):
+        P.publish_tables(tmp_path, tables, run_id="one", restricted={"review_leads": golden_leads()}, **KW)
