@@ -190,3 +190,25 @@ def rows_of(frame: pl.LazyFrame | pl.DataFrame, key: list[str] | None = None) ->
     if key:
         df = df.sort(key, nulls_last=False)
     return df.to_dicts()
+
+
+def talk_obligations_with_plans(warehouse: Path, rules: Rules) -> tuple[pl.DataFrame, list[str]]:
+    """R1's talk obligations computed from ``warehouse``'s staged tables, with the plan of every
+    LazyFrame collected on the way (``LazyFrame.explain``, in order): for tests of what R1's queries
+    carry."""
+    import pytest
+
+    from lianjian.scoring.talks import talk_obligations
+
+    staged = [pl.scan_parquet(warehouse / "staged" / f"{t}.parquet") for t in ("personnel", "departments", "personnel_events", "talks")]
+    plans: list[str] = []
+    collect = pl.LazyFrame.collect
+
+    def recording_collect(self, *args, **kwargs):
+        plans.append(self.explain())
+        return collect(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(pl.LazyFrame, "collect", recording_collect)
+        got = talk_obligations(*staged, rules).collect()
+    return got, plans

@@ -206,21 +206,10 @@ def test_talk_obligations_join_the_talk_type_as_staged(demo_run):
     """R1 matches obligations and talks on the talks' own talk_type enumeration (the obligations'
     codes are among its codes), not on every talk's type cast to text; the obligations and the talks
     that fulfil them are those of the demo run."""
-    from lianjian.scoring.talks import talk_obligations
-
     _, wh = demo_run
     staged = {t: _staged(wh, t) for t in ("personnel", "departments", "personnel_events", "talks")}
     assert isinstance(staged["talks"].collect_schema()["talk_type"], pl.Enum)
-    plans: list[str] = []
-    collect = pl.LazyFrame.collect
-
-    def recording_collect(self, *args, **kwargs):
-        plans.append(self.explain())
-        return collect(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(pl.LazyFrame, "collect", recording_collect)
-        got = talk_obligations(*staged.values(), load_rules(RULES)).collect()
+    got, plans = s.talk_obligations_with_plans(wh, load_rules(RULES))
     matching = [p for p in plans if "talk_id" in p and "_talk_type" in p]
     assert matching and not any('col("talk_type").strict_cast(String)' in p for p in matching)
     # the year files are in the published form: the year comes from the file's name

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support_scoring import talk_obligations_with_plans
 
 from lianjian.rules_config import load_rules
 
@@ -19,29 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules" / "default.yaml"
 
 
-def _staged(wh: Path, name: str) -> pl.LazyFrame:
-    return pl.scan_parquet(wh / "staged" / f"{name}.parquet")
-
-
 def test_the_candidate_pairs_carry_no_compared_text(demo_run):
     """The join of the obligations with the talks of their person and type carries neither side's
     interviewer, reason nor event: those are compared on the pairs in the due period alone. The
     rows are those of the demo run."""
-    from lianjian.scoring.talks import talk_obligations
-
     _, wh = demo_run
-    plans: list[str] = []
-    collect = pl.LazyFrame.collect
-
-    def recording_collect(self, *args, **kwargs):
-        plans.append(self.explain())
-        return collect(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(pl.LazyFrame, "collect", recording_collect)
-        got = talk_obligations(
-            *(_staged(wh, t) for t in ("personnel", "departments", "personnel_events", "talks")), load_rules(RULES)
-        ).collect()
+    got, plans = talk_obligations_with_plans(wh, load_rules(RULES))
     joins = [p for p in plans if "JOIN" in p and "talk_date" in p and "_talk_type" in p]
     assert joins
     for plan in joins:
