@@ -405,7 +405,6 @@ def light_ephemeral_instance():
 
 
 def _light_ephemeral_instance():
-
     from dagster._core.instance import DagsterInstance
     from dagster._core.instance.types import InstanceType
     from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher

@@ -451,7 +451,6 @@ def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):
         assert len(stamped) == 2  # what it skips: one stamp per storage
 
 
-
 def _two_assets_job() -> dg.JobDefinition:
     @dg.asset
     def upstream() -> int:
