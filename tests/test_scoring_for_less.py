@@ -186,7 +186,7 @@ def test_case_quality_compares_the_enumerations_without_casting_every_case():
     cases' rating, category or outcome to text in the plans."""
     from lianjian.contract import ENUMS, SOURCES
     from lianjian.scoring.cases import case_quality
-    from lianjian.scoring.common import special_expr
+    from lianjian.scoring.common import special_expr_every_year
     from lianjian.scoring.integrity import case_deductions, integrity_settings
 
     rules = load_rules(RULES)
@@ -198,7 +198,7 @@ def test_case_quality_compares_the_enumerations_without_casting_every_case():
         assert f'col("{column}").strict_cast(String)' not in plan.split("AGGREGATE")[1], column
     assert 'col("quality_rating").strict_cast(String)' not in case_deductions(cases, integrity_settings(rules, [2024]), [2024]).explain()
     assert set(ENUMS["quality_rating"].codes) >= {"flawed", "unqualified"}
-    flag = str(special_expr(rules, [2023, 2024]))
+    flag = str(special_expr_every_year(rules))
     assert "outcome" in flag and "strict_cast" not in flag
 
 

@@ -176,23 +176,15 @@ def _special_terms(groups: list[tuple[tuple, pl.Expr]]) -> pl.Expr:
     return pl.any_horizontal(terms).fill_null(False) if terms else pl.lit(False)
 
 
-def special_expr(rules: Rules, years: list[int], year_col: str = "year") -> pl.Expr:
+def special_expr_every_year(rules: Rules, year_col: str = "year") -> pl.Expr:
     """Boolean expression: the case is special (需分层核定) in the year of ``year_col`` — its
     (category, outcome) pair is among the rules file's ``cases.special_outcomes`` of that year, or it
-    has public_complaint and that year's ``cases.public_complaint_is_special`` holds (R6). Years
-    sharing the same settings share one term; rows of other years (or empty values) are not special.
-    An expression rather than a join, so that millions of cases are flagged in one pass."""
-    groups: dict[tuple, list[int]] = {}
-    for y in sorted(set(int(y) for y in years)):
-        groups.setdefault(_special_settings(rules, y), []).append(y)
-    return _special_terms([(key, pl.col(year_col).is_in(ys)) for key, ys in groups.items()])
-
-
-def special_expr_every_year(rules: Rules, year_col: str = "year") -> pl.Expr:
-    """``special_expr`` for whatever year a row has, without knowing the years first: the years the
-    rules file overrides with other case settings, each with theirs, and every other year with the
-    base settings (what ``Rules.settings`` gives a year without an override); a row without a year is
-    not special."""
+    has public_complaint and that year's ``cases.public_complaint_is_special`` holds (R6) — for
+    whatever year a row has, without knowing the years first: the years the rules file overrides with
+    other case settings, each with theirs, and every other year with the base settings (what
+    ``Rules.settings`` gives a year without an override); years sharing the same settings share one
+    term; a row without a year (or with empty values) is not special. An expression rather than a
+    join, so that millions of cases are flagged in one pass."""
     base = _special_settings(rules, None)
     groups: dict[tuple, list[int]] = {}
     for y in sorted(rules.overrides):
