@@ -34,12 +34,15 @@ Dagster's private names used here (re-check them on a Dagster upgrade; docs/oper
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import dagster
 from dagster import Field, StringSource
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sql import create_engine
@@ -53,6 +56,11 @@ HELD_RUN_FILES = 4
 
 #: The folder of the event files inside the instance folder: where Dagster's default storage keeps them.
 HISTORY_SUBDIR = os.path.join("history", "runs")
+
+#: The file a run's event file is copied from, in the event files' folder: an empty run file made and
+#: stamped by Dagster's own ``_initdb``, once per Dagster version (its tables and its Alembic revision
+#: are the version's). Not ``*.db``: Dagster lists the runs' files (``get_all_run_ids``, ``wipe``) by it.
+TEMPLATE_NAME = f".run-file-template-dagster-{dagster.__version__}.sqlite"
 
 _live: weakref.WeakSet = weakref.WeakSet()
 _live_lock = threading.Lock()
@@ -78,6 +86,7 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
     def _registered(self) -> None:
         with _live_lock:
             _live.add(self)
+        _template(self)  # made with the instance folder's other files, once per Dagster version
 
     def register_instance(self, instance) -> None:
         if self._base_dir is None:
@@ -94,6 +103,8 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def _open(self, shard: str):
+        if shard != INDEX_SHARD_NAME and shard not in self._initialized_dbs and copy_run_file(self, shard):
+            self._initialized_dbs.add(shard)
         return open_shard(self, shard)
 
     def _close(self, shard: str) -> None:
@@ -178,6 +189,107 @@ def open_shard(storage: SqliteEventLogStorage, shard: str) -> tuple[object, obje
     if str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
         raw.execute("PRAGMA synchronous=NORMAL")
     return engine, conn
+
+
+_templates: dict[str, bytes] = {}
+_templates_lock = threading.Lock()
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """``data`` written to a new file at ``path`` and synced (``x``: never over another file)."""
+    with open(path, "xb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _checked_template(path: str) -> bytes | None:
+    """The template's bytes if it is an event file as ``_initdb`` leaves it: SQLite's checks pass, in
+    WAL mode, every table of Dagster's event storage present, one Alembic revision stamped. Read as
+    an immutable file (it is never written once in place): no lock, no log made beside it."""
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            ok = conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            stamps = conn.execute("SELECT version_num FROM alembic_version").fetchall() if "alembic_version" in tables else []
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return None
+    wal = data[18:20] == b"\x02\x02"  # the header's read and write versions: 2 is WAL mode
+    if ok and wal and set(SqlEventLogStorageMetadata.tables) <= tables and len(stamps) == 1:
+        return data
+    return None
+
+
+def _template(storage: SqliteEventLogStorage) -> bytes | None:
+    """The bytes of ``storage``'s run-file template (``TEMPLATE_NAME``), made the first time by Dagster's
+    ``_initdb`` on a file of its own, checkpointed, synced and renamed into place (another process
+    making it at the same time renames the same content over it); read and checked once per process.
+    ``None`` when it cannot be made or does not pass the checks: the run's file is then made by
+    ``_initdb`` as Dagster makes it."""
+    path = os.path.join(storage._base_dir, TEMPLATE_NAME)
+    with _templates_lock:
+        if path in _templates:
+            return _templates[path]
+        if not os.path.exists(path):
+            _make_template(storage, path)
+        data = _templates[path] = _checked_template(path)
+        return data
+
+
+def _make_template(storage: SqliteEventLogStorage, path: str) -> None:
+    temp = f"{path}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        engine = create_engine(f"sqlite:///{temp}", poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        try:
+            storage._initdb(engine)
+        finally:
+            engine.dispose()
+        conn = sqlite3.connect(temp)
+        try:  # everything in the database file, nothing left in its log
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        with open(temp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except Exception:  # noqa: BLE001 — no template: runs' files are made by _initdb, as Dagster makes them
+        pass
+    finally:
+        for leftover in (temp, f"{temp}-wal", f"{temp}-shm"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+def copy_run_file(storage: SqliteEventLogStorage, shard: str) -> bool:
+    """Makes the event file of the run ``shard`` as a copy of the template — the tables and the stamp
+    ``_initdb`` would make, without Alembic looking for the newest revision among Dagster's migration
+    scripts and without SQLAlchemy issuing the tables' DDL one statement at a time. The copy is
+    written and synced under a name of its own and linked into place only if no file is there yet
+    (another process made it first: that file is kept). False when the file exists or no template
+    can be had: then ``_initdb`` checks or makes it, as Dagster does."""
+    final = storage.path_for_shard(shard)
+    if os.path.exists(final):
+        return False
+    data = _template(storage)
+    if data is None:
+        return False
+    temp = f"{final}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        _write_file(temp, data)
+        os.link(temp, final)  # fails if the file is there
+    except OSError:
+        return False
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return True
 
 
 def release_held_connections() -> None:
