@@ -43,8 +43,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster
+import sqlalchemy as sa
 from dagster import Field, StringSource
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.event_api import EventLogRecord
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, EVENT_TYPE_TO_PIPELINE_RUN_STATUS, DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._serdes import serialize_value
+from dagster._time import datetime_from_timestamp
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy.pool import NullPool
@@ -62,6 +70,24 @@ HISTORY_SUBDIR = os.path.join("history", "runs")
 #: are the version's). Not ``*.db``: Dagster lists the runs' files (``get_all_run_ids``, ``wipe``) by it.
 TEMPLATE_NAME = f".run-file-template-dagster-{dagster.__version__}.sqlite"
 
+# The statements ``store_event`` executes, made once: each call passes its row's values as parameters
+# (the same columns, values and types as Dagster's statements with the values written into them,
+# compiled once by SQLAlchemy instead of built, keyed and looked up for every row).
+_INSERT_EVENT = SqlEventLogStorageTable.insert()
+_INSERT_ASSET = AssetKeyTable.insert()
+_UPDATE_ASSET = AssetKeyTable.update().where(AssetKeyTable.c.asset_key == sa.bindparam("_asset_key"))
+_INSERT_CHECK = AssetCheckExecutionsTable.insert()
+_CHECK_OF_RUN = sa.and_(
+    AssetCheckExecutionsTable.c.asset_key == sa.bindparam("_asset_key"),
+    AssetCheckExecutionsTable.c.check_name == sa.bindparam("_check_name"),
+    AssetCheckExecutionsTable.c.run_id == sa.bindparam("_run_id"),
+)
+#: a run's check row, by whether the evaluation has a partition (Dagster's partition filter)
+_UPDATE_CHECK = {
+    False: AssetCheckExecutionsTable.update().where(_CHECK_OF_RUN, AssetCheckExecutionsTable.c.partition.is_(None)),
+    True: AssetCheckExecutionsTable.update().where(_CHECK_OF_RUN, AssetCheckExecutionsTable.c.partition == sa.bindparam("_partition")),
+}
+
 _live: weakref.WeakSet = weakref.WeakSet()
 _live_lock = threading.Lock()
 
@@ -76,6 +102,8 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str | None = None, inst_data=None):
         self._held: OrderedDict[str, tuple[object, object]] = OrderedDict()
         self._tables: set[str] = set()
+        self._asset_key_columns: set[str] = set()
+        self._record_text_checked: bool | None = None
         self._inst_data = inst_data
         if base_dir is not None:
             super().__init__(base_dir, inst_data=inst_data)
@@ -134,6 +162,127 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
                 self._close(shard)
                 raise
 
+    def store_event(self, event) -> None:
+        """Dagster's ``SqliteEventLogStorage.store_event`` — the event in the run's file, an asset
+        event mirrored in the index with its tags and its asset's row, a check event mirrored with its
+        check execution's row, a run status event mirrored — writing the same rows with less work:
+        the event serialized once (Dagster serializes it again for the check execution's row and
+        inside the asset's last materialization), the statements made once
+        (``_INSERT_EVENT`` …), the index's columns asked once, an asset's row updated and inserted only
+        when there is none (Dagster inserts and catches the failure), a check event's two index rows
+        in one transaction."""
+        row = self._event_to_row(event)
+        text = row["event"]
+        kind = event.dagster_event_type
+        with self.run_connection(event.run_id) as conn:
+            conn.execute(_INSERT_EVENT, row)
+        if kind in ASSET_EVENTS:
+            with self.index_transaction() as conn:
+                event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
+                if event_id is None:
+                    raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
+                self._store_asset_event_tags(conn, [event], [event_id])
+                self._store_asset_row(conn, event, event_id, text)
+        if kind in ASSET_CHECK_EVENTS:
+            if not self.supports_asset_checks:
+                raise DagsterInvariantViolationError("Asset checks require a database schema migration. Run `dagster instance migrate`.")
+            with self.index_transaction() as conn:
+                event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
+                stored = self._store_check_row(conn, event, event_id, text)
+            if not stored:  # an evaluation outside a run: Dagster's own method
+                self.store_asset_check_event(event, event_id)
+        if kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
+            with self.index_connection() as conn:
+                conn.execute(_INSERT_EVENT, row)
+
+    def _store_asset_row(self, conn, event, event_id: int, text: str) -> None:
+        """Dagster's ``_store_asset_event``: the asset's row in ``asset_keys`` updated with the event's
+        values, made if the asset has none. The event's index row was just inserted in the same
+        transaction, so the index's write lock is held: no other writer can make the row between
+        the update and the insert."""
+        dagster_event = event.dagster_event
+        if not (dagster_event and dagster_event.asset_key):
+            return
+        has_columns = self._has_asset_key_index_cols_on_connection(conn)
+        if dagster_event.is_step_materialization:
+            values = {"last_materialization": self._record_text(event, event_id, text), "last_run_id": event.run_id}
+            if has_columns:
+                values["last_materialization_timestamp"] = datetime_from_timestamp(event.timestamp)
+        else:
+            values = self._get_asset_entry_values(event, event_id, has_columns)
+        if not values:
+            return
+        key = dagster_event.asset_key.to_string()
+        if not conn.execute(_UPDATE_ASSET, {"_asset_key": key, **values}).rowcount:
+            conn.execute(_INSERT_ASSET, {"asset_key": key, **values})
+
+    def _record_text(self, event, event_id: int, text: str) -> str:
+        """``serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))`` — what Dagster
+        keeps as an asset's last materialization — from the event's own text: serdes writes an object
+        as JSON with sorted keys, ``__class__`` first. Compared once per storage with Dagster's own
+        serialization; if they ever differ, Dagster's is used."""
+        composed = f'{{"__class__": "EventLogRecord", "event_log_entry": {text}, "storage_id": {int(event_id)}}}'
+        if self._record_text_checked is None:
+            self._record_text_checked = composed == serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
+        if self._record_text_checked:
+            return composed
+        return serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
+
+    def _store_check_row(self, conn, event, event_id: int, text: str) -> bool:
+        """Dagster's ``_store_asset_check_evaluation_planned`` and ``_update_asset_check_evaluation`` on
+        ``conn``, with the event's text: a planned check's row per partition key, then the run's row
+        updated with the evaluation (inserted if it had none). False for an evaluation outside a
+        run, which is left to Dagster's method."""
+        data = event.dagster_event.event_specific_data
+        if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+            keys = data.partitions_subset.get_partition_keys() if data.partitions_subset else [None]
+            common = {
+                "asset_key": data.asset_key.to_string(),
+                "check_name": data.check_name,
+                "run_id": event.run_id,
+                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                "evaluation_event": text,
+                "evaluation_event_timestamp": self._event_insert_timestamp(event),
+                "evaluation_event_storage_id": event_id,
+            }
+            conn.execute(_INSERT_CHECK, [{**common, "partition": key} for key in keys])
+            return True
+        if not event.run_id:
+            return False
+        status = AssetCheckExecutionRecordStatus.SUCCEEDED if data.passed else AssetCheckExecutionRecordStatus.FAILED
+        values = {
+            "execution_status": status.value,
+            "evaluation_event": text,
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+            "materialization_event_storage_id": data.target_materialization_data.storage_id if data.target_materialization_data else None,
+            "partition": data.partition,
+        }
+        where = {"_asset_key": data.asset_key.to_string(), "_check_name": data.check_name, "_run_id": event.run_id}
+        if data.partition is not None:
+            where["_partition"] = data.partition
+        updated = conn.execute(_UPDATE_CHECK[data.partition is not None], {**where, **values}).rowcount
+        if updated == 0:  # no planned row (Dagster: step launchers' external instances)
+            updated = conn.execute(
+                _INSERT_CHECK, {"asset_key": where["_asset_key"], "check_name": data.check_name, "run_id": event.run_id, **values}
+            ).rowcount
+        if updated > 1:
+            raise DagsterInvariantViolationError(
+                f"Updated {updated} rows for asset check evaluation {data.asset_check_key} as a result of duplicate AssetCheckPlanned events."
+            )
+        return True
+
+    def _has_asset_key_col_on_connection(self, conn, column_name: str) -> bool:
+        """Whether the index's ``asset_keys`` table has the column, read from the file once per process
+        once it has it (Dagster reflects the table for every asset event; a migration adds columns,
+        none is dropped while the instance is in use)."""
+        if column_name in self._asset_key_columns:
+            return True
+        present = super()._has_asset_key_col_on_connection(conn, column_name)
+        if present:
+            self._asset_key_columns.add(column_name)
+        return present
+
     def has_table(self, table_name: str) -> bool:
         """Whether the index has the table, asked of the file once per process once it has it (a table
         is made by ``dagster instance migrate``, never dropped while the instance is in use)."""
@@ -161,6 +310,7 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
     def upgrade(self) -> None:
         self.release_connections()
         self._tables.clear()
+        self._asset_key_columns.clear()
         super().upgrade()
 
     def dispose(self) -> None:
