@@ -193,3 +193,224 @@ def test_every_held_storage_is_released_by_the_session(tmp_path):
         assert storage.has_table("event_logs") and "event_logs" in storage._tables
     finally:
         storage.dispose()
+
+
+# --- The rows stored, and each run's file ----------------------------------------------------------
+
+years = dg.StaticPartitionsDefinition(["2024", "2025"])
+
+
+@dg.asset(partitions_def=years)
+def yearly(context) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"rows": 3, "year": context.partition_key}, tags={"dagster/data_version": "v1"})
+
+
+@dg.asset_check(asset=yearly)
+def yearly_has_rows() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True, metadata={"rows": 3})
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("never_empty", asset="summary"), dg.AssetCheckSpec("fails", asset="summary")])
+def summary():
+    yield dg.Output(7)
+    yield dg.AssetCheckResult(check_name="never_empty", passed=True)
+    yield dg.AssetCheckResult(check_name="fails", passed=False, severity=dg.AssetCheckSeverity.WARN)
+
+
+@dg.observable_source_asset
+def upstream_files():
+    return dg.DataVersion("abc")
+
+
+rows_defs = dg.Definitions(
+    assets=[yearly, summary, upstream_files, first, second],
+    asset_checks=[yearly_has_rows, second_is_two],
+    jobs=[dg.define_asset_job("yearly_job", selection=[yearly]), dg.define_asset_job("rest", selection=[summary, first, second])],
+)
+
+#: columns Dagster fills from the clock when a row is made (SQLite's ``CURRENT_TIMESTAMP``)
+MADE_AT = {"create_timestamp", "updated_timestamp", "migration_completed"}
+
+
+def _stored_rows(folder: Path) -> dict:
+    """Every table of every event file in ``folder`` (the runs' files and the index): its schema and
+    its rows in order, ids and stored timestamps included, the columns in ``MADE_AT`` left out."""
+    out = {}
+    for path in sorted(folder.glob("*.db")):
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            for table in tables:
+                columns = [c[1] for c in conn.execute(f"PRAGMA table_info('{table}')") if c[1] not in MADE_AT]
+                listed = ", ".join(f'"{c}"' for c in columns)
+                out[path.name, table] = (columns, conn.execute(f"SELECT {listed} FROM '{table}' ORDER BY rowid").fetchall())
+            out[path.name, "schema"] = sorted(conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall())
+    return out
+
+
+def test_the_held_storage_stores_the_rows_dagster_stores(tmp_path):
+    """The same events — two runs' worth of every kind a lianjian run stores (planned, materialized
+    and observed assets, partitions, tags, planned and passed and failed checks, a check evaluation
+    with no planned row, runs' status, logs) and runless ones — stored by Dagster's
+    ``SqliteEventLogStorage`` and by the held storage leave the same files with the same rows."""
+    events = []
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage_class = type(instance.event_log_storage)
+        keep = storage_class.store_event
+
+        def recorded(self, event):
+            events.append(event)
+            return keep(self, event)
+
+        storage_class.store_event = recorded
+        try:
+            for partition in ("2024", "2025", "2024"):
+                assert rows_defs.resolve_job_def("yearly_job").execute_in_process(instance=instance, partition_key=partition).success
+            assert rows_defs.resolve_job_def("rest").execute_in_process(instance=instance, raise_on_error=False)
+            instance.report_runless_asset_event(dg.AssetMaterialization("runless", metadata={"n": 1}))
+            instance.report_runless_asset_event(dg.AssetObservation("runless"))
+            instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(asset_key=dg.AssetKey("runless"), check_name="outside", passed=True)
+            )
+        finally:
+            storage_class.store_event = keep
+    kinds = {e.dagster_event_type for e in events if e.dagster_event_type}
+    for kind in (
+        "ASSET_MATERIALIZATION",
+        "ASSET_MATERIALIZATION_PLANNED",
+        "ASSET_OBSERVATION",
+        "ASSET_CHECK_EVALUATION",
+        "ASSET_CHECK_EVALUATION_PLANNED",
+        "RUN_START",
+        "RUN_SUCCESS",
+        "STEP_OUTPUT",
+    ):
+        assert dg.DagsterEventType[kind] in kinds
+    # an evaluation whose planned event was never stored: its row is made by the evaluation
+    planned = [e for e in events if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED]
+    events.remove(planned[-1])
+    for name, storage_class in (("dagster", SqliteEventLogStorage), ("held", HeldSqliteEventLogStorage)):
+        storage = storage_class(base_dir=str(tmp_path / name))
+        try:
+            for event in events:
+                storage.store_event(event)
+        finally:
+            storage.dispose()
+    dagster_rows, held_rows = _stored_rows(tmp_path / "dagster"), _stored_rows(tmp_path / "held")
+    assert dagster_rows.keys() == held_rows.keys()
+    for key in dagster_rows:
+        assert held_rows[key] == dagster_rows[key], key
+    counts = {key[1]: len(rows[1]) for key, rows in dagster_rows.items() if key[0] == "index.db" and key[1] != "schema"}
+    assert counts["asset_keys"] >= 5 and counts["asset_check_executions"] >= 5 and counts["asset_event_tags"] >= 3
+
+
+def test_the_last_materialization_is_serialized_by_dagster_when_the_composed_text_differs(tmp_path, monkeypatch):
+    """An asset's last materialization is written from the event's text only while that text is what
+    Dagster's serialization gives (checked once per storage); otherwise Dagster's serialization is
+    used, so a change in Dagster's format never reaches the stored rows."""
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("first"))
+        storage = instance.event_log_storage
+        assert storage._record_text_checked is True
+        changed = f"{event_log.serialize_value(1)} "  # a different text than the one composed
+
+        monkeypatch.setattr(event_log, "serialize_value", lambda value: changed)
+        storage._record_text_checked = None
+        instance.report_runless_asset_event(dg.AssetMaterialization("second"))
+        assert storage._record_text_checked is False
+        with storage.index_connection() as conn:
+            stored = conn.execute(sa.text("SELECT last_materialization FROM asset_keys WHERE asset_key = '[\"second\"]'")).scalar()
+        assert stored == changed
+
+
+def test_the_index_columns_are_reflected_once(tmp_path):
+    """Dagster reads the index's ``asset_keys`` columns (``PRAGMA table_info``) for every asset event;
+    the held storage once per process."""
+
+    def reflections(home: Path) -> int:
+        statements = []
+
+        def seen(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:  # its files made first
+            sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+            try:
+                for partition in ("2024", "2025", "2024"):
+                    assert rows_defs.resolve_job_def("yearly_job").execute_in_process(instance=instance, partition_key=partition).success
+            finally:
+                sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+        return sum("table_info" in s and "asset_keys" in s for s in statements)
+
+    ours = reflections(ensure_instance(tmp_path / "home").parent)
+    theirs = reflections(older_home(tmp_path / "older"))
+    assert ours <= 1 and theirs >= 6
+
+
+def _schema_and_stamp(path: Path):
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return (
+            sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()),
+            conn.execute("SELECT version_num FROM alembic_version").fetchall(),
+            conn.execute("PRAGMA journal_mode").fetchone(),
+        )
+
+
+def test_a_runs_file_is_a_copy_of_the_template_dagster_made(tmp_path, monkeypatch):
+    """A new home gets the run-file template with its index: an empty event file made and stamped by
+    Dagster's ``_initdb``, outside the runs' listing. A run's file is then a copy of it — the tables,
+    the stamp and the WAL mode ``_initdb`` gives a file — without ``_initdb``; a file already there
+    is kept as it is, and a template that fails its checks is not used."""
+    home = ensure_instance(tmp_path / "home").parent
+    folder = home / "history" / "runs"
+    calls = []
+    keep = SqliteEventLogStorage._initdb
+
+    def counted(self, engine, for_index_shard=False):
+        calls.append(str(engine.url))
+        return keep(self, engine, for_index_shard=for_index_shard)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "_initdb", counted)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        template = folder / event_log.TEMPLATE_NAME
+        assert template.exists() and [url for url in calls if "index.db" not in url] == [calls[-1]]  # once
+        assert not [f for f in os.listdir(folder) if f.endswith((".tmp", "-wal", "-shm")) and "template" in f]
+        calls.clear()
+        run_id = _run_small(instance).run_id
+        assert calls == [] and instance.event_log_storage.get_all_run_ids() == [run_id]
+        reference = tmp_path / "reference.db"
+        engine = sa.create_engine(f"sqlite:///{reference}")
+        keep(instance.event_log_storage, engine)
+        engine.dispose()
+        assert _schema_and_stamp(folder / f"{run_id}.db") == _schema_and_stamp(reference)
+        assert len(instance.all_logs(run_id)) > 10
+    assert not [f for f in os.listdir(folder) if f.endswith(".tmp")]
+
+    # a run's file made elsewhere first (the daemon, another process) is kept, events and all
+    storage = HeldSqliteEventLogStorage(base_dir=str(tmp_path / "elsewhere"))
+    try:
+        other = SqliteEventLogStorage(base_dir=str(tmp_path / "elsewhere"))
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            for record in instance.all_logs(run_id)[:3]:
+                other.store_event(record)
+        other.dispose()
+        assert not event_log.copy_run_file(storage, run_id)
+        with storage.run_connection(run_id) as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM event_logs")).scalar() == 3
+    finally:
+        storage.dispose()
+
+    # a damaged template is not used: the file is made by _initdb
+    damaged = tmp_path / "damaged"
+    ensure_instance(damaged)
+    with dg.DagsterInstance.from_config(str(damaged)):
+        pass
+    template = damaged / "history" / "runs" / event_log.TEMPLATE_NAME
+    template.write_bytes(template.read_bytes()[:4096])
+    event_log._templates.clear()
+    calls.clear()
+    with dg.DagsterInstance.from_config(str(damaged)) as instance:
+        run_id = _run_small(instance).run_id
+        assert any(run_id in url for url in calls)
+        assert len(instance.all_logs(run_id)) > 10
