@@ -15,8 +15,19 @@ Dagster has it:
   storage, as in Dagster's method), committed when the call ends and rolled back when it fails;
 - between two calls a connection holds no transaction, no lock and no snapshot (WAL): the webserver,
   the daemon and other run workers read and write the same files meanwhile, as before;
-- a run's file is made and stamped by Dagster's ``_initdb`` the first time; ``wipe``, ``upgrade`` and
-  ``dispose`` close the connections first.
+- ``wipe``, ``upgrade`` and ``dispose`` close the connections first.
+
+Storing an event costs less too, with the same files and rows (docs/performance.md, "The run
+history's events for less"):
+
+- a run's new file is a copy of a template — an empty event file made and stamped by Dagster's own
+  ``_initdb``, once per Dagster version, in the event files' folder (``TEMPLATE_NAME``, made with the
+  instance's index, checked once per process) — linked into place only where no file is yet; a file
+  made by another process first is checked by ``_initdb`` as before;
+- ``store_event`` writes Dagster's rows with each event serialized once, statements made once, the
+  index's columns reflected once per process and a check event's two index rows in one transaction
+  (``HeldSqliteEventLogStorage.store_event``); the rows are compared with Dagster's storage's for the
+  same events in ``tests/test_held_event_storage.py``.
 
 The commits of these connections do not wait for the disk (``synchronous=NORMAL`` in WAL mode, what
 runs already did inside ``light_sqlite_commits``): SQLite keeps each file whole, but a power cut may
@@ -27,7 +38,11 @@ A process keeps at most ``HELD_RUN_FILES`` runs' files open besides the index (t
 closed first), so a daemon or a webserver that runs for months holds a handful of files, not one per run.
 
 Dagster's private names used here (re-check them on a Dagster upgrade; docs/operations.md):
-``SqliteEventLogStorage._connect``, ``_initdb``, ``_initialized_dbs``, ``_db_lock``, ``_base_dir`` and
+``SqliteEventLogStorage._connect``, ``_initdb``, ``_initialized_dbs``, ``_db_lock``, ``_base_dir``,
+``path_for_shard``, ``store_event`` (re-implemented: compare with Dagster's), ``_event_to_row``,
+``_store_asset_event_tags``, ``_get_asset_entry_values``, ``_has_asset_key_col_on_connection``,
+``_has_asset_key_index_cols_on_connection``, ``_event_insert_timestamp``, the tables of
+``dagster._core.storage.event_log.schema``, serdes' JSON form of ``EventLogRecord`` and
 ``dagster._core.storage.sqlite.SQLITE_BUSY_TIMEOUT_SECONDS``.
 """
 
