@@ -395,16 +395,18 @@ def _checked_template(path: str) -> bytes | None:
 def _template(storage: SqliteEventLogStorage) -> bytes | None:
     """The bytes of ``storage``'s run-file template (``TEMPLATE_NAME``), made the first time by Dagster's
     ``_initdb`` on a file of its own, checkpointed, synced and renamed into place (another process
-    making it at the same time renames the same content over it); read and checked once per process.
-    ``None`` when it cannot be made or does not pass the checks: the run's file is then made by
-    ``_initdb`` as Dagster makes it."""
+    making it at the same time renames the same content over it); read and checked once per process,
+    made again if it fails the checks. ``None`` when no template passing them can be made: the
+    run's file is then made by ``_initdb`` as Dagster makes it."""
     path = os.path.join(storage._base_dir, TEMPLATE_NAME)
     with _templates_lock:
         if path in _templates:
             return _templates[path]
-        if not os.path.exists(path):
+        data = _checked_template(path) if os.path.exists(path) else None
+        if data is None:
             _make_template(storage, path)
-        data = _templates[path] = _checked_template(path)
+            data = _checked_template(path)
+        _templates[path] = data
         return data
 
 

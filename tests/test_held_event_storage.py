@@ -401,15 +401,24 @@ def test_a_runs_file_is_a_copy_of_the_template_dagster_made(tmp_path, monkeypatc
     finally:
         storage.dispose()
 
-    # a damaged template is not used: the file is made by _initdb
+    # a damaged template is made again; one that cannot be made is not used: the file is made by _initdb
     damaged = tmp_path / "damaged"
     ensure_instance(damaged)
     with dg.DagsterInstance.from_config(str(damaged)):
         pass
     template = damaged / "history" / "runs" / event_log.TEMPLATE_NAME
-    template.write_bytes(template.read_bytes()[:4096])
+    good = template.read_bytes()
+    template.write_bytes(good[:4096])
     event_log._templates.clear()
     calls.clear()
+    with dg.DagsterInstance.from_config(str(damaged)) as instance:
+        assert template.read_bytes() == good
+        run_id = _run_small(instance).run_id
+        made = [url for url in calls if "index.db" not in url]
+        assert len(made) == 1 and event_log.TEMPLATE_NAME in made[0] and len(instance.all_logs(run_id)) > 10
+    template.write_bytes(good[:4096])
+    event_log._templates.clear()
+    monkeypatch.setattr(event_log, "_make_template", lambda storage, path: None)
     with dg.DagsterInstance.from_config(str(damaged)) as instance:
         run_id = _run_small(instance).run_id
         assert any(run_id in url for url in calls)
