@@ -15,6 +15,9 @@ settings below its storage section.
 - ``event_log_storage``: the run history's events in Dagster's SQLite files over one connection per
   file in every process (``pipelines/event_log.py``); a home made by older code keeps Dagster's own
   storage (its file is never overwritten).
+- ``compute_logs``: the steps' stdout and stderr in Dagster's files under ``storage/``, mirrored to the
+  terminal by a thread of the run's process instead of ``tail`` and watcher processes
+  (``pipelines/compute_logs.py``).
 
 It also holds how a run stores its events when the instance keeps them in SQLite files (the default
 for one desk): ``light_sqlite_commits``.
@@ -62,6 +65,12 @@ run_coordinator:
 event_log_storage:
   module: pipelines.event_log
   class: HeldSqliteEventLogStorage
+
+# The steps' stdout and stderr: Dagster's files in storage/, shown by the UI, copied to the terminal by
+# a thread of the run's process instead of tail and watcher processes.
+compute_logs:
+  module: pipelines.compute_logs
+  class: MirroredComputeLogManager
 """
 
 
