@@ -58,9 +58,10 @@ def test_the_project_instance_captures_a_steps_output_into_dagsters_files_withou
     ensure_instance(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.compute_log_manager) is MirroredComputeLogManager
+        before = set(_children())  # an earlier test's workers, if any
         result = talkative_job.execute_in_process(instance=instance)
         assert result.success
-        assert result.output_for_node("talkative") == []  # no tail, no watcher while the step ran
+        assert set(result.output_for_node("talkative")) <= before  # no tail, no watcher while the step ran
         key, manager = _captured(instance, result)
         # what the UI reads: Dagster's files in the instance folder's storage/, the capture marked complete
         data = manager.get_log_data(key)
