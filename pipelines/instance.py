@@ -557,8 +557,10 @@ def _known(cache) -> dict:
 
 
 def _inputs_from_what_the_process_stored() -> None:
-    """Wrappers (once per process) around Dagster's ``SqlEventLogStorage._store_asset_event`` (an SQLite
-    storage's materializations remembered inside a session) and ``DataVersionCache``'s
+    """Wrappers (once per process) around Dagster's ``SqlEventLogStorage._store_asset_event_tags`` (an
+    SQLite storage's materializations remembered inside a session, with the storage ids the events
+    were given in the index: every SQLite ``store_event`` — Dagster's, ``pipelines/event_log.py``'s —
+    stores an asset event's tags through it, in the index's transaction) and ``DataVersionCache``'s
     ``_fetch_asset_records``, ``_get_input_asset_event`` and ``_get_partitions_data_version_from_keys``
     (answered from them when every answer is there; Dagster's own methods otherwise)."""
     from hashlib import sha256
@@ -568,8 +570,8 @@ def _inputs_from_what_the_process_stored() -> None:
     from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-    store = SqlEventLogStorage._store_asset_event
-    if getattr(store, "lianjian_wrapper", False):
+    store_tags = SqlEventLogStorage._store_asset_event_tags
+    if getattr(store_tags, "lianjian_wrapper", False):
         return
     fetch_records = DataVersionCache._fetch_asset_records
     input_event = DataVersionCache._get_input_asset_event
@@ -580,10 +582,12 @@ def _inputs_from_what_the_process_stored() -> None:
         _get_partitions_data_version_from_keys=partitions_version,
     )
 
-    def store_and_remember(storage, conn, event, event_id):
-        store(storage, conn, event, event_id)
-        if _sessions and isinstance(storage, SqliteEventLogStorage) and event.dagster_event is not None:
-            _remember_materialization(storage, event, event_id)
+    def store_and_remember(storage, conn, events, event_ids):
+        store_tags(storage, conn, events, event_ids)
+        if _sessions and isinstance(storage, SqliteEventLogStorage):
+            for event, event_id in zip(events, event_ids, strict=True):
+                if event.dagster_event is not None and event.dagster_event.asset_key is not None:
+                    _remember_materialization(storage, event, event_id)
 
     def records_not_known(cache, asset_keys):
         known = _known(cache)
@@ -606,7 +610,7 @@ def _inputs_from_what_the_process_stored() -> None:
 
     for wrapper in (store_and_remember, records_not_known, known_event, known_partitions_version):
         wrapper.lianjian_wrapper = True
-    SqlEventLogStorage._store_asset_event = store_and_remember
+    SqlEventLogStorage._store_asset_event_tags = store_and_remember
     DataVersionCache._fetch_asset_records = records_not_known
     DataVersionCache._get_input_asset_event = known_event
     DataVersionCache._get_partitions_data_version_from_keys = known_partitions_version
