@@ -15,6 +15,9 @@ settings below its storage section.
 - ``event_log_storage``: the run history's events in Dagster's SQLite files over one connection per
   file in every process (``pipelines/event_log.py``); a home made by older code keeps Dagster's own
   storage (its file is never overwritten).
+- ``compute_logs``: the steps' stdout and stderr in Dagster's files under ``storage/``, mirrored to the
+  terminal by a thread of the run's process instead of ``tail`` and watcher processes
+  (``pipelines/compute_logs.py``).
 
 It also holds how a run stores its events when the instance keeps them in SQLite files (the default
 for one desk): ``light_sqlite_commits``.
@@ -62,6 +65,12 @@ run_coordinator:
 event_log_storage:
   module: pipelines.event_log
   class: HeldSqliteEventLogStorage
+
+# The steps' stdout and stderr: Dagster's files in storage/, shown by the UI, copied to the terminal by
+# a thread of the run's process instead of tail and watcher processes.
+compute_logs:
+  module: pipelines.compute_logs
+  class: MirroredComputeLogManager
 """
 
 
@@ -212,7 +221,8 @@ def light_sqlite_commits() -> Iterator[None]:
     of the write-ahead log at each connection's close (``_sqlite_connected``); the log is
     checkpointed once per database when the session ends. Dagster's SQLite event storage keeps one
     connection per file for the session instead of connecting for every event
-    (``_held_shard_connection``).
+    (``_held_shard_connection``). The steps' inputs' data versions are answered from the
+    materializations the process stored meanwhile where they can be (``_inputs_from_what_the_process_stored``).
 
     What it costs: in WAL mode with ``synchronous=NORMAL`` SQLite keeps the database whole, but the
     last commits before a power cut or a crash of the operating system (not of this process) may be
@@ -229,6 +239,7 @@ def light_sqlite_commits() -> Iterator[None]:
         if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_connected):
             sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_connected)
         _hold_sqlite_event_connections()
+        _inputs_from_what_the_process_stored()
         _sessions += 1
     try:
         yield
@@ -240,6 +251,7 @@ def light_sqlite_commits() -> Iterator[None]:
             if last:
                 _keepers.clear()
         if last:
+            _forget_materializations()
             _release_held_connections()
             held_storage = sys.modules.get("pipelines.event_log")  # the instance's storage, if it has it
             if held_storage is not None:
@@ -481,3 +493,124 @@ def _provenance_looked_up_unless_thrown_away() -> None:
 
     fetch_unless_thrown_away.lianjian_wrapper = True
     DataVersionCache._fetch_input_asset_version_info = fetch_unless_thrown_away
+
+
+# --- The inputs' data versions from what the run's process stored itself -----------------------------
+#
+# On an instance that keeps its history (DAGSTER_HOME, the project's, the daemon's), Dagster looks up
+# before each asset step the latest materialization of each of its inputs (``get_asset_records``: the
+# asset rows, each last materialization's event read back from its JSON, and a schema question per
+# call), for a partitioned input the latest data version of each partition the step reads
+# (``get_latest_tags_by_partition``), and after each check the target materialization again — ≈ 0.2 s
+# of a demo pipeline run's main thread, nearly all of it for materializations this same process stored
+# a moment before (the first run's staged tables, the second run's derived years, the asset a check
+# follows). While a run stores its events (``light_sqlite_commits``), the process keeps, for each
+# asset of an SQLite event storage it materialized, the latest materialization it stored (its storage
+# id in the index, its event) and each partition's latest data version; a look-up whose every answer
+# is there is answered from it, any other asset and any partition not there is looked up as before.
+#
+# Why that is the same answer, and when it is not: the run's process stores its materializations one
+# at a time in the order Dagster makes them, and the index's storage ids grow, so the last one it
+# stored is the latest in the storage unless another process stored a materialization of the same
+# asset after it. Within a warehouse that cannot happen: a warehouse is written by one run at a time
+# (its lock, lianjian/lock.py; the queue's limit per warehouse). Two warehouses under one DAGSTER_HOME
+# share their asset keys (docs/operations.md): there Dagster's look-up could name the other
+# warehouse's materialization as a step's input — a file this step never read — and this names the
+# one the step read, of its own warehouse. Each is a "latest" the UI's staleness is then drawn from;
+# the one kept here is the step's real input. PostgreSQL storage (production) is not affected.
+
+_materialized: dict[int, dict] = {}  # id(storage) -> asset key -> EventLogRecord of its latest materialization
+_partition_versions: dict[int, dict] = {}  # id(storage) -> (asset key, partition) -> data version or None
+_materialized_lock = threading.Lock()
+#: Dagster's own ``DataVersionCache`` methods that ``_inputs_from_what_the_process_stored`` wraps, by name.
+DAGSTER_LOOK_UPS: dict[str, object] = {}
+
+
+def _remember_materialization(storage, event, event_id: int) -> None:
+    """Kept while a session is open: ``event`` (an asset materialization stored in the index of an SQLite
+    event storage as ``event_id``) as the latest of its asset and partition."""
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+    from dagster._core.event_api import EventLogRecord
+    from dagster._core.events import DagsterEventType
+
+    dagster_event = event.dagster_event
+    if dagster_event.event_type != DagsterEventType.ASSET_MATERIALIZATION:
+        return
+    key = dagster_event.asset_key
+    with _materialized_lock:
+        if not _sessions:
+            return
+        _materialized.setdefault(id(storage), {})[key] = EventLogRecord(storage_id=event_id, event_log_entry=event)
+        if dagster_event.partition is not None:
+            tags = event.tags or {}
+            _partition_versions.setdefault(id(storage), {})[(key, dagster_event.partition)] = tags.get(DATA_VERSION_TAG)
+
+
+def _forget_materializations() -> None:
+    with _materialized_lock:
+        _materialized.clear()
+        _partition_versions.clear()
+
+
+def _known(cache) -> dict:
+    return _materialized.get(id(cache._context.instance.event_log_storage), {})
+
+
+def _inputs_from_what_the_process_stored() -> None:
+    """Wrappers (once per process) around Dagster's ``SqlEventLogStorage._store_asset_event_tags`` (an
+    SQLite storage's materializations remembered inside a session, with the storage ids the events
+    were given in the index: every SQLite ``store_event`` — Dagster's, ``pipelines/event_log.py``'s —
+    stores an asset event's tags through it, in the index's transaction) and ``DataVersionCache``'s
+    ``_fetch_asset_records``, ``_get_input_asset_event`` and ``_get_partitions_data_version_from_keys``
+    (answered from them when every answer is there; Dagster's own methods otherwise)."""
+    from hashlib import sha256
+
+    from dagster._core.definitions.data_version import DataVersion
+    from dagster._core.execution.context.data_version_cache import DataVersionCache
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    store_tags = SqlEventLogStorage._store_asset_event_tags
+    if getattr(store_tags, "lianjian_wrapper", False):
+        return
+    fetch_records = DataVersionCache._fetch_asset_records
+    input_event = DataVersionCache._get_input_asset_event
+    partitions_version = DataVersionCache._get_partitions_data_version_from_keys
+    DAGSTER_LOOK_UPS.update(
+        _fetch_asset_records=fetch_records,
+        _get_input_asset_event=input_event,
+        _get_partitions_data_version_from_keys=partitions_version,
+    )
+
+    def store_and_remember(storage, conn, events, event_ids):
+        store_tags(storage, conn, events, event_ids)
+        if _sessions and isinstance(storage, SqliteEventLogStorage):
+            for event, event_id in zip(events, event_ids, strict=True):
+                if event.dagster_event is not None and event.dagster_event.asset_key is not None:
+                    _remember_materialization(storage, event, event_id)
+
+    def records_not_known(cache, asset_keys):
+        known = _known(cache)
+        return fetch_records(cache, [k for k in asset_keys if k not in known])
+
+    def known_event(cache, key, asset_record):
+        record = _known(cache).get(key)
+        if record is None:
+            return input_event(cache, key, asset_record)
+        cache._check_input_asset_event(key, record)
+        return record
+
+    def known_partitions_version(cache, key, partition_keys):
+        versions = _partition_versions.get(id(cache._context.instance.event_log_storage), {})
+        if not all((key, p) in versions for p in partition_keys):
+            return partitions_version(cache, key, partition_keys)
+        # as Dagster's: the partitions' latest data versions in partition order, those without one left out
+        found = [versions[(key, p)] for p in sorted(partition_keys)]
+        return DataVersion(sha256("".join(v for v in found if v is not None).encode("utf8")).hexdigest())
+
+    for wrapper in (store_and_remember, records_not_known, known_event, known_partitions_version):
+        wrapper.lianjian_wrapper = True
+    SqlEventLogStorage._store_asset_event_tags = store_and_remember
+    DataVersionCache._fetch_asset_records = records_not_known
+    DataVersionCache._get_input_asset_event = known_event
+    DataVersionCache._get_partitions_data_version_from_keys = known_partitions_version

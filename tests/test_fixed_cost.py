@@ -769,3 +769,87 @@ def test_the_year_partitions_answer_their_keys_from_what_they_answered_before(mo
     keys = partitions.YEARS.get_partition_keys(dt.datetime(2031, 3, 1, tzinfo=zone))  # a year not asked about yet
     assert keys[-1] == "2031" and len(iterated) >= 1
     assert fresh.get_partition_keys_in_range(dg.PartitionKeyRange("2001", "2003")) == ["2001", "2002", "2003"]
+
+
+YEARS_2 = dg.StaticPartitionsDefinition(["2024", "2025"])
+
+
+@dg.asset(partitions_def=YEARS_2)
+def yearly() -> int:
+    return 1
+
+
+@dg.asset(partitions_def=YEARS_2)
+def yearly_next(yearly: int) -> int:
+    return yearly + 1
+
+
+@dg.asset
+def all_years(yearly_next: dict) -> int:  # every year of a partitioned input: the partitions' versions
+    return sum(yearly_next.values())
+
+
+@dg.asset_check(asset=all_years)
+def all_years_is_four(all_years: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=all_years == 4)
+
+
+def test_the_inputs_data_versions_come_from_what_the_process_stored_and_equal_dagsters_look_ups(tmp_path, monkeypatch):
+    """On an SQLite instance that keeps its history, inside a run's session: a step's inputs and a
+    check's target materialized by this process are answered from what it stored — the same storage
+    ids, event types, data versions (a partitioned input's too), run ids and times as Dagster's own
+    look-ups, made here right after each answer — and only the rest is looked up in the storage."""
+    from dagster._core.execution.context.data_version_cache import DataVersionCache
+    from dagster._core.instance import DagsterInstance
+
+    defs = dg.Definitions(
+        assets=[yearly, yearly_next, all_years], asset_checks=[all_years_is_four],
+        resources={"io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "values"))},
+    )
+    every = defs.resolve_implicit_global_asset_job_def()
+    years_job = every.get_subset(asset_selection={yearly.key, yearly_next.key})
+    all_job = every.get_subset(asset_selection={all_years.key})
+    asked: list = []
+    comparing = [False]
+    own = DagsterInstance.get_asset_records
+
+    def get_asset_records(self, keys=None):
+        if not comparing[0]:
+            asked.extend(keys or [])
+        return own(self, keys)
+
+    monkeypatch.setattr(DagsterInstance, "get_asset_records", get_asset_records)
+    compared = []
+    wrapped = DataVersionCache._fetch_input_asset_version_info
+
+    def compare(cache, keys):
+        wrapped(cache, keys)
+        ours = {k: cache.input_asset_version_info[k] for k in keys}
+        mine = {name: getattr(DataVersionCache, name) for name in instance_mod.DAGSTER_LOOK_UPS}
+        comparing[0] = True
+        for name, method in instance_mod.DAGSTER_LOOK_UPS.items():
+            setattr(DataVersionCache, name, method)
+        try:
+            wrapped(cache, keys)
+        finally:
+            for name, method in mine.items():
+                setattr(DataVersionCache, name, method)
+            comparing[0] = False
+        compared.append((ours, {k: cache.input_asset_version_info[k] for k in keys}))
+
+    monkeypatch.setattr(DataVersionCache, "_fetch_input_asset_version_info", compare)
+    home = tmp_path / "home"
+    ensure_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        with light_sqlite_commits():
+            for year in ("2024", "2025"):
+                assert years_job.execute_in_process(instance=instance, partition_key=year).success
+            assert all_job.execute_in_process(instance=instance).success
+        assert asked == []  # every input and check target was this process's own materialization
+        looked_up = len(compared)
+        with light_sqlite_commits():  # a later run: 2024 is the earlier session's, looked up in the storage
+            assert years_job.execute_in_process(instance=instance, partition_key="2025").success
+            assert all_job.execute_in_process(instance=instance).success
+    assert looked_up >= 5 and len(compared) > looked_up
+    assert all(ours == theirs for ours, theirs in compared)
+    assert all(info is not None and info.storage_id for ours, _ in compared for info in ours.values())

@@ -310,6 +310,21 @@ def test_digests_are_neither_masked_nor_counted(tmp_path):
     assert {i["file"]: i["sha256"] for i in P.read_manifest(tmp_path)["inputs"]}["personnel.csv"] == sha
 
 
+def test_a_code_version_holding_15_digits_is_neither_masked_nor_counted(tmp_path):
+    """The manifest's ``code_version`` ends in 16 hex digits of the code's digest, which may hold 15
+    decimal digits in a row (this one did, for a real tree): publishing goes on and keeps it whole."""
+    from support_publish import RULES_VERSION, golden_leads, golden_tables, ingest_report
+
+    import lianjian.publish.publish as P
+
+    result = P.publish_tables(
+        tmp_path, golden_tables(), ingest_report=ingest_report("a" * 64), run_id="r", rules_version=RULES_VERSION,
+        rules_sha256="c" * 64, code_version_="0.1.0+src.974728176558762d", restricted={"review_leads": golden_leads(0)},
+    )
+    assert result.identity_cells["_manifest.json"] == 0
+    assert P.read_manifest(tmp_path)["code_version"] == "0.1.0+src.974728176558762d"
+
+
 def test_publish_reports_the_counts_it_checked(tmp_path):
     from support_publish import publish_golden
 
