@@ -151,3 +151,25 @@ def test_an_ordinary_file_name_is_not_searched_by_the_detector(monkeypatch):
     assert asked == []
     reader.check_name("talks/人员名单２０２４年第一季度各院汇总.csv")  # fifteen characters that are not ASCII
     assert asked == ["talks/人员名单２０２４年第一季度各院汇总.csv"]
+
+
+def test_the_parts_of_files_checked_together_are_written_in_one_call_with_each_parts_bytes(tmp_path, monkeypatch):
+    """The five talks files checked together have their five parts written by one Polars call
+    (``write_parts``), each part the bytes ``write_part`` writes for it alone."""
+    landing = tmp_path / "landing"
+    for month in range(1, 6):
+        body = "\n".join(_line(talk(f"T{month}{i}", f"2024-0{month}-0{i}")) for i in range(1, 4))
+        (landing / "talks").mkdir(parents=True, exist_ok=True)
+        (landing / "talks" / f"2024-0{month}.csv").write_text(HEADER + "\n" + body + "\n")
+    calls: list[int] = []
+    real = pl.collect_all
+    monkeypatch.setattr(reader.pl, "collect_all", lambda plans, *a, **k: calls.append(len(plans)) or real(plans, *a, **k))
+    (tmp_path / "t").mkdir()
+    read = reader.read_source(SOURCES["talks"], landing, tmp_path / "t", [], None, None, reader.Budget())
+    assert calls == [5]
+    for i, f in enumerate(read.files):
+        [part] = f.parts
+        alone = tmp_path / f"alone-{i}.parquet"
+        rows = reader.held_rows(SOURCES["talks"], f.held, f.entry["file"]).collect()
+        reader.write_part(rows, alone)
+        assert alone.read_bytes() == part.read_bytes()
