@@ -376,7 +376,10 @@ def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame,
 
     reader = fastexcel.read_excel(path)
     sheet = reader.load_sheet(0, header_row=None, dtypes="string")
-    df = pl.from_arrow(sheet.to_arrow())
+    # handed to Polars through the Arrow C interface: pyarrow is not imported (≈ 0.1–0.2 s of a run's
+    # main process, and only a workbook needed it: docs/performance.md, "The staging step's small
+    # files read together")
+    df = sheet.to_polars()
     if df.height == 0:
         return None, pl.DataFrame(), None
     headers = [v if v is not None else "" for v in df.row(0)]
@@ -402,7 +405,7 @@ def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame,
         name = names.get(hc)
         if name and src.column(name).personal:
             s = reader.load_sheet(0, header_row=None, dtypes={i: "boolean"}, use_columns=[i])
-            col = pl.from_arrow(s.to_arrow()).to_series().slice(1)
+            col = s.to_polars().to_series().slice(1)
             numeric[f"_c{i}"] = col.is_not_null().to_list()
     numeric_df = pl.DataFrame(numeric) if numeric else None
     return headers, df, numeric_df
