@@ -216,6 +216,15 @@ def _plain(raw: pl.Series) -> bool:
     return not frame.select((pl.col("v").str.len_bytes() == 0).any() | pl.col("v").str.contains(_NOT_PLAIN).any()).item()
 
 
+#: A text column of this many cells or fewer is first tested whole for cells cleaning would change
+#: (``_plain``), even when it is parsed by distinct value (ids of people, units, events; names): at
+#: the demo's sizes the distinct-value table costs ≈ 6 Polars queries a column, ≈ 0.6 ms, where the
+#: test is one; a longer column keeps its table (a national chunk: hashing its values once is the
+#: table's cost either way, and the test would then be a second pass). docs/performance.md, "The
+#: staging step's small files read together".
+PLAIN_FIRST_ROWS = 65_536
+
+
 def _parse_column(
     c: Column, raw: pl.Series, unique: bool = True, dates: DateBounds | None = None
 ) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
@@ -225,7 +234,7 @@ def _parse_column(
     value and mapped back."""
     dtype = c.dtype()
     by_value = c.kind in _BY_VALUE or not unique
-    if not by_value and c.kind == "str" and _plain(raw):
+    if c.kind == "str" and (not by_value or raw.len() <= PLAIN_FIRST_ROWS) and _plain(raw):
         # a column of unique ids none of whose cells cleaning would change: each cell is its own
         # cleaned text and typed value, kept nowhere; only the pattern can give a reason
         none = pl.repeat(None, raw.len(), dtype=pl.String, eager=True)

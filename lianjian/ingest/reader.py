@@ -28,6 +28,7 @@ import codecs
 from collections import deque
 import hashlib
 import json
+import re
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -288,6 +289,34 @@ def _scan_csv_cells(path: Path, width: int) -> pl.LazyFrame:
     ).drop("_i", f"_c{width}")
 
 
+def _scan_csv_files(paths: list[Path], rels: list[str], width: int) -> pl.LazyFrame:
+    """``_scan_csv_cells`` of several CSV files of one header width in one query: each file's rows in
+    the files' order, its header line left out, ``_row`` counted within the file, and ``_file``
+    (``rels``, the files' paths in the landing zone). Polars parses each file on its own, as it
+    parses one: the cells are those of scanning each file alone."""
+    schema = {f"_c{i}": pl.String() for i in range(width + 1)}
+    lf = pl.scan_csv(
+        [str(p) for p in paths],
+        has_header=False,
+        schema=schema,
+        missing_columns="insert",
+        truncate_ragged_lines=True,
+        row_index_name="_i",
+        quote_char='"',
+        include_file_paths="_path",
+        glob=False,
+    )
+    which = pl.col("_path").rle_id()  # the files come in order, each at least its header line
+    local = pl.col("_i").cast(pl.Int64) - pl.col("_i").min().over(which).cast(pl.Int64)
+    lf = lf.with_columns(local.alias("_i"), pl.lit(pl.Series(rels, dtype=pl.String)).gather(which).alias("_file"))
+    return lf.filter(pl.col("_i") > 0).with_columns(
+        (pl.col("_i") + 1).alias("_row"),
+        pl.when(pl.col(f"_c{width}").is_not_null())
+        .then(pl.lit(f"row: more fields than the {width} of the header"))
+        .alias("_problem"),
+    ).drop("_i", "_path", f"_c{width}")
+
+
 def _csv_line_fallback(path: Path, width: int, tmpdir: Path) -> pl.DataFrame:
     """A CSV Polars cannot parse (an unclosed quote swallows the rest of the file): read it line by
     line; a line with an odd number of quotes is a rejected row (``row: unclosed quote``), the others
@@ -347,7 +376,10 @@ def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame,
 
     reader = fastexcel.read_excel(path)
     sheet = reader.load_sheet(0, header_row=None, dtypes="string")
-    df = pl.from_arrow(sheet.to_arrow())
+    # handed to Polars through the Arrow C interface: pyarrow is not imported (≈ 0.1–0.2 s of a run's
+    # main process, and only a workbook needed it: docs/performance.md, "The staging step's small
+    # files read together")
+    df = sheet.to_polars()
     if df.height == 0:
         return None, pl.DataFrame(), None
     headers = [v if v is not None else "" for v in df.row(0)]
@@ -373,7 +405,7 @@ def _read_xlsx(path: Path, src: Source) -> tuple[list[str] | None, pl.DataFrame,
         name = names.get(hc)
         if name and src.column(name).personal:
             s = reader.load_sheet(0, header_row=None, dtypes={i: "boolean"}, use_columns=[i])
-            col = pl.from_arrow(s.to_arrow()).to_series().slice(1)
+            col = s.to_polars().to_series().slice(1)
             numeric[f"_c{i}"] = col.is_not_null().to_list()
     numeric_df = pl.DataFrame(numeric) if numeric else None
     return headers, df, numeric_df
@@ -421,6 +453,16 @@ READERS = 2
 #: is streamed in chunks (``read_file``).
 SMALL_FILE_BYTES = 16 << 20
 
+#: A small UTF-8 CSV shorter than this is read in one query with the next files of its source that
+#: begin with the same line (``_read_together``), up to ``SMALL_FILE_BYTES`` in all: below it, what a
+#: file costs is Polars' fixed cost per query (≈ 2 ms a file for its header, scan, blank rows and
+#: identity-number search, the demo's 2.7 KB talks files), not its rows. The province's smallest
+#: files (≈ 80 KB) and the national zone's are above it: read one by one, as before.
+TOGETHER_BYTES = 64 << 10
+
+#: Characters that make a path a pattern to Polars' scans: a file named with one is read on its own.
+_GLOB = set("*?[]{}")
+
 
 def _size(path: Path) -> int:
     try:
@@ -455,9 +497,18 @@ def _read_cells(src: Source, path: Path, rel: str, encoding: str, tmpdir: Path):
     return "parquet", headers, cells, None, path, None
 
 
+#: Fifteen characters in a row each of which is an ASCII digit or not ASCII: every text that holds an
+#: identity number (15 decimal digits in a row, ``privacy.contains_id``) holds such a run, since a
+#: decimal digit other than 0-9 is not ASCII.
+_MAYBE_ID = re.compile("[0-9\u0080-\U0010ffff]{15}")
+
+
 def check_name(rel: str) -> None:
-    """A landing file name holding an identity number ends the run, the name masked."""
-    if privacy.contains_id_str(rel):
+    """A landing file name holding an identity number ends the run, the name masked. A name without
+    fifteen characters in a row that could be digits (``_MAYBE_ID``: most names, ``talks/2024-01.csv``)
+    holds none and is not searched by the detector — a Polars query a name, ≈ 0.1–1 ms, twice a file
+    of the demo's 71 (docs/performance.md, "The staging step's small files read together")."""
+    if _MAYBE_ID.search(rel) and privacy.contains_id_str(rel):
         raise FatalError(
             f"{privacy.mask_str(rel)}: 文件名中含有身份证号 — 请重命名该文件 (a landing file name holds an identity number)"
         )
@@ -500,12 +551,28 @@ def write_part(checked: pl.DataFrame, part: Path) -> pl.DataFrame:
     a part's write (docs/performance.md, "Staging's fixed costs"); nor ``GIVEN_BY_PLACE``, the file
     and the position of each row. ``scan_parts`` puts them back. Returns the rows as written (what
     ``held_rows`` takes instead of the part)."""
-    checked = checked.drop(GIVEN_BY_PLACE)
-    if checked.height:
-        checked = checked.drop([n for n in checked.columns if checked.get_column(n).null_count() == checked.height])
-    checked.write_parquet(part, **PART_OPTIONS)
-    make_private(part)
-    return checked
+    return write_parts([(checked, part)])[0]
+
+
+def write_parts(parts: list[tuple[pl.DataFrame, Path]]) -> list[pl.DataFrame]:
+    """``write_part`` of each (checked rows, part), the files written by one Polars call: a part of a
+    few rows costs Polars' fixed cost of a write (≈ 0.8–1.2 ms), which the files of a source checked
+    together (``_check_together``: the demo's 61 talks files) paid one after the other; in one call
+    ≈ 0.5–0.75 ms a part, the same bytes (docs/performance.md, "The staging step's small files read
+    together")."""
+    written = []
+    for checked, _ in parts:
+        checked = checked.drop(GIVEN_BY_PLACE)
+        if checked.height:
+            checked = checked.drop([n for n in checked.columns if checked.get_column(n).null_count() == checked.height])
+        written.append(checked)
+    if len(parts) == 1:
+        written[0].write_parquet(parts[0][1], **PART_OPTIONS)
+    elif parts:
+        pl.collect_all([w.lazy().sink_parquet(part, lazy=True, **PART_OPTIONS) for w, (_, part) in zip(written, parts)])
+    for _, part in parts:
+        make_private(part)
+    return written
 
 
 #: How many bytes of checked rows (as the parts hold them, ``DataFrame.estimated_size``) a reading of
@@ -683,6 +750,59 @@ def _read_rows(
         return read, finish(fallback().collect())
 
 
+def _first_line(path: Path) -> bytes | None:
+    """The first line of a small CSV, its line end included, when every file that begins with these
+    bytes has the same header (``_csv_fields``) and the same cells after it as if read alone: a line
+    that ends within ``HEADER_BYTES``, holds no quote (a quoted header cell may go on past the line
+    end) and holds more than spaces, line ends and a byte-order mark (a line Polars could take as
+    no record). Else None: the file is read on its own."""
+    try:
+        with path.open("rb") as f:
+            block = f.read(HEADER_BYTES)
+    except OSError:
+        return None  # read on its own, which names the file
+    end = block.find(b"\n")
+    if end < 0:
+        return None
+    line = block[: end + 1]
+    if b'"' in line or not line.strip(b" \t\r\n\xef\xbb\xbf"):
+        return None
+    return line
+
+
+def _read_together(
+    src: Source, files: list[tuple[Path, tuple[str, str]]], landing: Path, tmpdir: Path
+) -> list[FileRead | tuple[FileRead, pl.DataFrame]]:
+    """Small UTF-8 CSV files of one source that begin with the same line (``_first_line``), each with
+    its (sha256, encoding): what ``_read_rows`` gives for each, in the files' order, from one query.
+    One file's header is read and resolved, the cells of all of them scanned at once
+    (``_scan_csv_files``) and their blank rows and identity numbers handled in one pass (``finish``
+    works row by row), instead of paying Polars' fixed cost per file for each step (the demo's 61
+    talks files: docs/performance.md, "The staging step's small files read together"). When Polars
+    cannot parse one of them (an unclosed quote), each is read on its own, as ``_read_rows`` does."""
+    (path, digest), rest = files[0], files[1:]
+    opened = _open_file(src, path, landing, tmpdir, digest, others=[p for p, _ in rest])
+    if isinstance(opened, FileRead):
+        return [opened] + [_read_rows(src, p, landing, tmpdir, d) for p, d in rest]
+    read, rows, _, finish = opened
+    try:
+        frame = finish(rows().collect())
+    except pl.exceptions.PolarsError:
+        return [_read_rows(src, p, landing, tmpdir, d) for p, d in files]
+    rels = [p.relative_to(landing).as_posix() for p, _ in files]
+    counts = dict(frame.get_column("_file").value_counts().iter_rows())
+    out: list[FileRead | tuple[FileRead, pl.DataFrame]] = []
+    start = 0
+    for k, (rel, (_, (sha, _))) in enumerate(zip(rels, files)):
+        if k:  # the same header: the same entry but for the file, and the same warnings
+            check_name(rel)
+            read = FileRead(opened[0].entry | {"file": rel, "sha256": sha}, list(opened[0].warnings), [])
+        height = counts.get(rel, 0)
+        out.append((read, frame.slice(start, height)))
+        start += height
+    return out
+
+
 def _file_of_rows(heights: pl.Series | list[int]) -> pl.Series:
     """For rows concatenated file after file (``heights``: each file's rows), the index of the file of
     each row (UInt32); a file without rows takes none (``explode`` gives it a null, dropped)."""
@@ -706,24 +826,31 @@ def _check_together(
     heights = pl.Series([rows.height for _, rows, _ in files], dtype=pl.Int64)
     which = _file_of_rows(heights)
     checked = checked.with_columns(pl.col(ORD) - (heights.cum_sum() - heights).gather(which)).cast(schema)
-    start = 0
+    start, parts = 0, []
+    for read, rows, outdir in files:
+        if rows.height:
+            parts.append((checked.slice(start, rows.height), outdir / "part-00000.parquet"))
+        start += rows.height
+    written = iter(write_parts(parts))
     for read, rows, outdir in files:
         read.parts = []
         if rows.height:
-            part = outdir / "part-00000.parquet"
-            written = write_part(checked.slice(start, rows.height), part)
-            read.parts = [part]
-            _held(read, _keep(budget, [] if budget is not None else None, written))
+            read.parts = [outdir / "part-00000.parquet"]
+            _held(read, _keep(budget, [] if budget is not None else None, next(written)))
         read.entry["rows_read"] = rows.height
-        start += rows.height
 
 
-def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tuple[str, str] | None):
+def _open_file(
+    src: Source, path: Path, landing: Path, tmpdir: Path, digest: tuple[str, str] | None, others: list[Path] | None = None
+):
     """A landing file opened (``read_file``): a FileRead alone for an empty file, else its FileRead
     (entry and warnings, no parts), a function giving its rows as read (lazy) and, for a CSV, one
     giving them read line by line (when Polars cannot parse the file), else None; and the function
     that drops the blank rows of a batch of those rows (``_chunks``'s ``prepare``): the rows are
-    the rows as read (``raw_schema``) once it has run."""
+    the rows as read (``raw_schema``) once it has run. ``others``: small UTF-8 CSV files of the same
+    source whose first line is this file's, byte for byte (``_read_together``) — their rows come
+    after this file's, from the same query, each with its own ``_file`` and ``_row``; the fallback
+    is then None (the caller reads them one by one instead)."""
     rel = path.relative_to(landing).as_posix()
     check_name(rel)
     warnings: list[str] = []
@@ -732,6 +859,9 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
         encoding, headers, cells, numeric, utf8_path, transcoded = _read_cells(src, path, rel, encoding, tmpdir)
     except OSError as err:
         raise unreadable(rel, err) from None
+    if others and headers is not None:
+        paths = [path, *others]
+        cells = _scan_csv_files(paths, [p.relative_to(landing).as_posix() for p in paths], len(headers))
     suffix = path.suffix.lower()
     entry = {"source": src.name, "file": rel, "sha256": sha, "format": suffix[1:], "encoding": encoding}
     if headers is None:  # an empty file: no header, no rows
@@ -775,6 +905,7 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
             searched.append(c.name)
         cols.append(expr.alias(c.name))
     reason_cols = {n: f"_pr_{n}" for n in scanned_reasons}
+    file = pl.col("_file") if others else pl.lit(rel)  # the files read together carry their own
     scan_schema = pl.Schema({n: t for n, t in raw_schema(src).items() if n != "_personal"} | {r: pl.String() for r in reason_cols.values()})
 
     # A row whose every cell is blank is not a record (spreadsheets leave them at the end): skipped.
@@ -806,12 +937,12 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
         reasons = [e.alias(reason_cols[n]) for n, e in scanned_reasons.items()]
         if screened:
             frame = cells.with_columns(problem.alias("_problem")).select(
-                *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), *reasons,
+                *cols, file.alias("_file"), pl.col("_row"), pl.col("_problem"), *reasons,
                 filled(first).alias("_f0"), *[e.alias(n) for n, e in personal_filled.items()],
             )
             return frame.cast(scan_schema | {"_f0": pl.Boolean(), **{n: pl.Boolean() for n in personal_filled}})
         frame = cells.with_columns(problem.alias("_problem"), blank.alias("_blank")).select(
-            *cols, pl.lit(rel).alias("_file"), pl.col("_row"), pl.col("_problem"), *reasons, pl.col("_blank")
+            *cols, file.alias("_file"), pl.col("_row"), pl.col("_problem"), *reasons, pl.col("_blank")
         )
         return frame.filter(~pl.col("_blank") | pl.col("_problem").is_not_null()).drop("_blank").cast(scan_schema)
 
@@ -862,7 +993,7 @@ def _open_file(src: Source, path: Path, landing: Path, tmpdir: Path, digest: tup
         return batch.select(list(raw_schema(src))).cast(raw_schema(src))
 
     # Polars cannot parse a CSV whose quote is not closed (it swallows the rest of the file): line by line
-    fallback = (lambda: rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy())) if suffix == ".csv" else None
+    fallback = (lambda: rows_of(_csv_line_fallback(utf8_path, len(headers), tmpdir).lazy())) if suffix == ".csv" and not others else None
     return FileRead(entry, warnings, []), (lambda: rows_of(cells.lazy())), fallback, finish
 
 
@@ -993,12 +1124,19 @@ def read_source(
                 done(i, read, key, outdir)
             small.clear()
 
-    def take(i: int, large: bool, future: Future, key: str | None, outdir: Path) -> None:
+    def take(i: int | list, large: bool, future: Future, key: str | None, outdir: Path | None) -> None:
         """A file's read, in the files' order: a large file's is done; a small file's rows join the
-        next check of small files together (or, many short rows, are checked in chunks)."""
+        next check of small files together (or, many short rows, are checked in chunks). Files read
+        together (``i`` a list of (index, key, folder)): each taken in turn."""
+        if isinstance(i, list):
+            for (j, k, o), opened in zip(i, future.result()):
+                take_small(j, opened, k, o)
+            return
         if large:
             return done(i, future.result(), key, outdir)
-        opened = future.result()
+        take_small(i, future.result(), key, outdir)
+
+    def take_small(i: int, opened, key: str | None, outdir: Path) -> None:
         read, rows = opened if isinstance(opened, tuple) else (opened, None)
         if rows is not None and rows.height <= quarantine.CHUNK_ROWS:
             if sum(r.height for _, _, r, _, _ in small) + rows.height > quarantine.CHUNK_ROWS:
@@ -1010,6 +1148,26 @@ def read_source(
             read.entry["rows_read"] = n
             _held(read, kept)
         done(i, read, key, outdir)
+
+    together: list[tuple[int, Path, tuple[str, str], str | None, Path]] = []  # small CSV files of one first line
+    together_of = {"line": b"", "bytes": 0}  # their first line and their bytes
+
+    def submit(future_of: Callable[[], Future], i, large: bool, key: str | None, outdir: Path | None) -> None:
+        reading.append((i, large, future_of(), key, outdir))
+        while len(reading) > READERS:  # at most one file read ahead of the readers
+            take(*reading.popleft())
+
+    def read_together() -> None:
+        """The files gathered in ``together``: one alone as any small file, several in one query."""
+        files = list(together)
+        together.clear()
+        if len(files) == 1:
+            i, p, digest, key, outdir = files[0]
+            submit(lambda: pool.submit(_read_rows, src, p, landing, tmpdir, digest), i, False, key, outdir)
+        elif files:
+            batch = [(p, digest) for _, p, digest, _, _ in files]
+            which = [(i, key, outdir) for i, _, _, key, outdir in files]
+            submit(lambda: pool.submit(_read_together, src, batch, landing, tmpdir), which, False, None, None)
 
     # the pool is left (its reads ended) before the cache's building folders are
     with ExitStack() as building, ThreadPoolExecutor(READERS, thread_name_prefix="lianjian-read-file") as pool:
@@ -1039,14 +1197,26 @@ def read_source(
                 else:
                     outdir = building.enter_context(cache.building(key))
                     built[i] = key
-                large = _size(p) > SMALL_FILE_BYTES
+                size = _size(p)
+                line = None
+                if 0 < size < TOGETHER_BYTES and size <= SMALL_FILE_BYTES and digest[1] == "utf-8":
+                    if p.suffix.lower() == ".csv" and not _GLOB & set(str(p)):
+                        line = _first_line(p)
+                # a small CSV beginning with the line of the files gathered before it joins them
+                if together and (line != together_of["line"] or together_of["bytes"] + size > SMALL_FILE_BYTES):
+                    read_together()
+                if line is not None:
+                    if not together:
+                        together_of.update(line=line, bytes=0)
+                    together.append((i, p, digest, key, outdir))
+                    together_of["bytes"] += size
+                    continue
+                large = size > SMALL_FILE_BYTES
                 if large:  # streamed in chunks, each checked and written as a part
-                    future = pool.submit(read_file, src, p, landing, tmpdir, outdir, dates, digest, budget)
+                    submit(lambda: pool.submit(read_file, src, p, landing, tmpdir, outdir, dates, digest, budget), i, True, key, outdir)
                 else:  # read whole, checked with the other small files
-                    future = pool.submit(_read_rows, src, p, landing, tmpdir, digest)
-                reading.append((i, large, future, key, outdir))
-                while len(reading) > READERS:  # at most one file read ahead of the readers
-                    take(*reading.popleft())
+                    submit(lambda: pool.submit(_read_rows, src, p, landing, tmpdir, digest), i, False, key, outdir)
+            read_together()
             while reading:
                 take(*reading.popleft())
             check_small()
