@@ -86,6 +86,15 @@ def write_parquet_atomic(
     return rows
 
 
+#: A year-partitioned output handed over as a frame in memory of fewer rows than this has its year
+#: files written one after the other on the step's thread, and is split into its years in one pass
+#: (``_frame_years``). Below it a year file costs its fixed costs — the Parquet writer's set-up, the
+#: rename, the metadata, a few Polars calls of about a millisecond, mostly under the GIL — which a
+#: second thread cannot share, and the hand-offs to it add some (the demo: 14 k rows, 66 year files);
+#: above it compressing a year keeps a core busy and two years at a time fill both (a province's year
+#: of talk obligations is ≈ 30 k rows, a national one ≈ 1 M: docs/performance.md, "Small steps at once").
+ON_THREADS_FROM = 50_000
+
 #: Rows a batch handed to ``Streamed.each`` holds at most (memory: one batch, beside the writer's).
 STREAMED_BATCH_ROWS = 1_000_000
 
@@ -114,7 +123,7 @@ class KeptYears:
     the run's years but ``years``, whose files are already what the asset would write (the same
     inputs: lianjian/yearkeep.py); the IO manager writes the others and records those as unchanged."""
 
-    frame: pl.LazyFrame
+    frame: pl.LazyFrame | pl.DataFrame
     years: frozenset[int]
 
 
@@ -243,13 +252,15 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         *layers, name = context.asset_key.path
         if context.has_asset_partitions:
             private_dirs(self._root(), *layers, name)
+            frame = obj.frame if isinstance(obj, KeptYears) else obj
             if isinstance(obj, SpilledYears):
                 years = self._spilled_years(context, obj)
-            elif isinstance(obj, KeptYears):
-                years = self._frame_years(context, obj.frame, obj.years)
             else:
-                years = self._frame_years(context, obj)
-            self._write_years(context, years)
+                years = self._frame_years(context, frame, obj.years if isinstance(obj, KeptYears) else frozenset())
+            # a small frame's years one after the other: a year's file is then a few milliseconds of
+            # Python and Polars' fixed costs, which a second thread does not share (``ON_THREADS_FROM``)
+            small = isinstance(frame, pl.DataFrame) and frame.height < ON_THREADS_FROM
+            self._write_years(context, years, workers=1 if small else None)
             return
         if isinstance(obj, (SpilledYears, KeptYears)):
             raise TypeError(f"{context.asset_key.to_user_string()}: years handed over one at a time, but the asset is not partitioned by year")
@@ -289,19 +300,30 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     ) -> Callable[[str], pl.DataFrame | None]:
         """The rows of one of the run's years of a frame that holds exactly them (None for the ``kept``
         years). A lazy frame is computed one year at a time (the largest table, the evidence, is
-        never held whole: national, some 13 M rows)."""
+        never held whole: national, some 13 M rows); a frame in memory of fewer than ``ON_THREADS_FROM``
+        rows is split into its years at once (one pass, not a query a year)."""
         keys = list(context.asset_partition_keys)
         year = pl.col("year")
         computed = [int(k) for k in keys if int(k) not in kept]
-        # the filter reaches the plan's scans: only the year column is read to find rows of other years (or none)
-        outside = obj.lazy().filter(year.is_null() | ~year.is_in(computed)).select(year.unique()).collect()
-        if outside.height:  # the asset filters its output to the run's years: anything else is a bug
-            found = sorted(outside.get_column("year").to_list(), key=lambda y: (y is None, y))
+        if isinstance(obj, pl.DataFrame):
+            found = set(obj.get_column("year").unique().to_list()) - set(computed)
+        else:
+            # the filter reaches the plan's scans: only the year column is read to find rows of other years (or none)
+            found = set(obj.filter(year.is_null() | ~year.is_in(computed)).select(year.unique()).collect().get_column("year").to_list())
+        if found:  # the asset filters its output to the run's years: anything else is a bug
+            found = sorted(found, key=lambda y: (y is None, y))
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {found} outside the run's years {keys[0]}–{keys[-1]}")
+        parts = None
+        if isinstance(obj, pl.DataFrame) and obj.height < ON_THREADS_FROM:
+            # each year's rows in their order, one chunk each: the rows (and bytes) its filter gives
+            parts = {y: part for (y,), part in obj.partition_by("year", as_dict=True, maintain_order=True).items()}
 
         def rows_of(key: str) -> pl.DataFrame | None:
             if int(key) in kept:
                 return None
+            if parts is not None:
+                part = parts.get(int(key))
+                return obj.clear() if part is None else part
             part = obj.filter(year == int(key))
             return part.collect() if isinstance(part, pl.LazyFrame) else part
 
@@ -328,13 +350,15 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
         return rows_of
 
-    def _write_years(self, context: dg.OutputContext, rows_of: Callable[[str], pl.DataFrame | Path | None]) -> None:
+    def _write_years(
+        self, context: dg.OutputContext, rows_of: Callable[[str], pl.DataFrame | Path | None], workers: int | None = None
+    ) -> None:
         """One file per partition year of this run, each year's materialization described by its own
         file; ``rows_of(year)`` gives a year's rows (None: a year kept as it is, described from its
         file and marked ``unchanged``; a path: a file already written as the year's file, moved into
         place). Two years at a time (lianjian/threads.py: compressing a year's file keeps about one
-        core busy), each year's rows held only while its file is written; the metadata recorded
-        afterwards, in the years' order."""
+        core busy; ``workers``: how many, ``each_year``'s default unless given), each year's rows held
+        only while its file is written; the metadata recorded afterwards, in the years' order."""
 
         table = published_form(context.asset_key)
         formed: dict[str, dict] = {}
@@ -372,7 +396,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             }
 
         keys = list(context.asset_partition_keys)
-        for key, metadata in zip(keys, each_year(write, keys)):
+        for key, metadata in zip(keys, each_year(write, keys, workers)):
             add_partition_metadata(context, key, metadata)
         if table is not None:
             from lianjian.publish.publish import write_form_record
