@@ -18,8 +18,11 @@ compute each year on its own, two years at a time (``lianjian.threads``), and wr
 outputs to the step's private temporary folder as soon as they are computed (``_year_by_year``,
 ``pipelines.io_manager.SpilledYears``): the step holds the years being computed, never all of them,
 and the IO manager writes the year files from the spills (docs/performance.md, "One year in memory in
-R2 and R3", "Two years at a time"). R2, R3 and R8 keep a year whose inputs are those its files were
-computed from, without computing it (lianjian/yearkeep.py).
+R2 and R3", "Two years at a time"). Steps whose inputs are small (``ALL_YEARS_AT_ONCE_UP_TO``: the
+demo's) compute all their years in one query instead, R8 its evidence too, and hand the IO manager one
+frame: the same files, without a query, a spill and a thread a year (docs/performance.md, "Small steps
+at once"). R2, R3 and R8 keep a year whose inputs are those its files were computed from, without
+computing it (lianjian/yearkeep.py).
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.

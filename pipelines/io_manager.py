@@ -26,7 +26,14 @@ computed and dropped from memory, written as the year's file would be, and this 
 spills into place as the year files, so that the step never holds more than the years in hand (national: R2's evidence,
 ≈ 2 M rows a year, held for five years made the run's peak; docs/performance.md). A Polars frame
 cannot serve here: Dagster hands a step's outputs to the IO manager only when the step yields them,
-and a multi-asset step yields its two outputs (a table and its evidence) after computing both.
+and a multi-asset step yields its two outputs (a table and its evidence) after computing both. (R2
+and R3 of small inputs compute every year at once and hand over one frame: assets/assessed.py
+``ALL_YEARS_AT_ONCE_UP_TO``.)
+
+A frame's years are written two at a time on the year threads (lianjian/threads.py), but a frame in
+memory of fewer than ``ON_THREADS_FROM`` rows is split into its years in one pass and its year files
+written one after the other on the step's thread: there a year file costs its fixed costs, which a
+second thread does not share.
 
 A year-partitioned output may leave some of the run's years as they are: a year kept by
 ``SpilledYears.keep``, or one of the ``years`` of a ``KeptYears`` value, is not written — its file is
