@@ -31,8 +31,8 @@ and R3 of small inputs compute every year at once and hand over one frame: asset
 ``ALL_YEARS_AT_ONCE_UP_TO``.)
 
 A frame's years are written two at a time on the year threads (lianjian/threads.py), but a frame in
-memory of fewer than ``ON_THREADS_FROM`` rows is split into its years in one pass and its year files
-written one after the other on the step's thread: there a year file costs its fixed costs, which a
+memory of fewer than ``ON_THREADS_FROM`` rows has its year files written one after the other on the
+step's thread: there a year file costs its fixed costs, which a
 second thread does not share.
 
 A year-partitioned output may leave some of the run's years as they are: a year kept by
@@ -94,8 +94,7 @@ def write_parquet_atomic(
 
 
 #: A year-partitioned output handed over as a frame in memory of fewer rows than this has its year
-#: files written one after the other on the step's thread, and is split into its years in one pass
-#: (``_frame_years``). Below it a year file costs its fixed costs — the Parquet writer's set-up, the
+#: files written one after the other on the step's thread. Below it a year file costs its fixed costs — the Parquet writer's set-up, the
 #: rename, the metadata, a few Polars calls of about a millisecond, mostly under the GIL — which a
 #: second thread cannot share, and the hand-offs to it add some (the demo: 14 k rows, 66 year files);
 #: above it compressing a year keeps a core busy and two years at a time fill both (a province's year
@@ -307,8 +306,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     ) -> Callable[[str], pl.DataFrame | None]:
         """The rows of one of the run's years of a frame that holds exactly them (None for the ``kept``
         years). A lazy frame is computed one year at a time (the largest table, the evidence, is
-        never held whole: national, some 13 M rows); a frame in memory of fewer than ``ON_THREADS_FROM``
-        rows is split into its years at once (one pass, not a query a year)."""
+        never held whole: national, some 13 M rows). The years a frame in memory holds are checked on
+        its ``year`` column, without a query. Each year's rows are the frame's filtered on the year:
+        the bytes of its file follow the rows' buffers, not only their values, and ``partition_by``
+        gives other buffers (lists of text: other Parquet pages at 1/6 of national)."""
         keys = list(context.asset_partition_keys)
         year = pl.col("year")
         computed = [int(k) for k in keys if int(k) not in kept]
@@ -320,17 +321,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if found:  # the asset filters its output to the run's years: anything else is a bug
             found = sorted(found, key=lambda y: (y is None, y))
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {found} outside the run's years {keys[0]}–{keys[-1]}")
-        parts = None
-        if isinstance(obj, pl.DataFrame) and obj.height < ON_THREADS_FROM:
-            # each year's rows in their order, one chunk each: the rows (and bytes) its filter gives
-            parts = {y: part for (y,), part in obj.partition_by("year", as_dict=True, maintain_order=True).items()}
 
         def rows_of(key: str) -> pl.DataFrame | None:
             if int(key) in kept:
                 return None
-            if parts is not None:
-                part = parts.get(int(key))
-                return obj.clear() if part is None else part
             part = obj.filter(year == int(key))
             return part.collect() if isinstance(part, pl.LazyFrame) else part
 
