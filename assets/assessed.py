@@ -18,8 +18,11 @@ compute each year on its own, two years at a time (``lianjian.threads``), and wr
 outputs to the step's private temporary folder as soon as they are computed (``_year_by_year``,
 ``pipelines.io_manager.SpilledYears``): the step holds the years being computed, never all of them,
 and the IO manager writes the year files from the spills (docs/performance.md, "One year in memory in
-R2 and R3", "Two years at a time"). R2, R3 and R8 keep a year whose inputs are those its files were
-computed from, without computing it (lianjian/yearkeep.py).
+R2 and R3", "Two years at a time"). Steps whose inputs are small (``ALL_YEARS_AT_ONCE_UP_TO``: the
+demo's) compute all their years in one query instead, R8 its evidence too, and hand the IO manager one
+frame: the same files, without a query, a spill and a thread a year (docs/performance.md, "Small steps
+at once"). R2, R3 and R8 keep a year whose inputs are those its files were computed from, without
+computing it (lianjian/yearkeep.py).
 
 Not ``from __future__ import annotations`` here: Dagster inspects the ``context`` annotation at
 definition time and needs the real class.
@@ -108,6 +111,18 @@ def _year_basis(warehouse: Path, ins: dict[str, dg.AssetIn], rules):
     return basis
 
 
+#: Up to this many bytes of input files (the staged tables R2 or R3 reads and the year files of its
+#: year-partitioned inputs, for the years computed), the step computes all its years in one query
+#: (``score_years``) and hands each output over as one frame, instead of one query a year on the year
+#: threads with each year spilled. A small step's cost is each query's and each file's fixed cost
+#: (≈ 15 collects a year of 1–3 ms each, the spill, and the reads of it that describe the year's
+#: file), not its rows: the demo (0.1 MB of inputs, six years) computes R2 and R3 in 0.07 CPU-s at
+#: once against 0.29 year by year. A province (≈ 7.5 MB for R2) costs as much CPU either way and gains
+#: from the second core, and a national year (R2's evidence, ≈ 2 M rows) must not be held with the
+#: others: both stay year by year (docs/performance.md, "Small steps at once").
+ALL_YEARS_AT_ONCE_UP_TO = 2 << 20
+
+
 def _year_by_year(
     context: dg.AssetExecutionContext,
     warehouse: Path,
@@ -118,7 +133,7 @@ def _year_by_year(
     yearly: dict[str, pl.LazyFrame],
     read_once=None,
     **others,
-) -> tuple[SpilledYears, SpilledYears, dict[int, str | None]]:
+) -> tuple[SpilledYears | pl.DataFrame | KeptYears, SpilledYears | pl.DataFrame | KeptYears, dict[int, str | None]]:
     """``score(**inputs)`` (R2 or R3: a table and its evidence rows) for each of the run's years on its
     own (two at a time: ``lianjian.threads.each_year``), from that year's rows of the inputs that have a ``year`` column: both rules grade a year
     from its own rows alone (RULES.md), so one year at a time gives the same rows and reads only the
@@ -139,7 +154,11 @@ def _year_by_year(
     A year whose inputs (``ins``: the staged tables, the year's file of each year-partitioned input),
     rules file and code are those its output files were computed from is kept, not computed
     (lianjian/yearkeep.py): a changed year of talks recomputes the year before, whose talk
-    obligations most often come out the same."""
+    obligations most often come out the same.
+
+    Up to ``ALL_YEARS_AT_ONCE_UP_TO`` bytes of inputs the years computed are computed together
+    (``score_years``: the same rows and order) and each output is handed over as one frame of those
+    years (``KeptYears`` of it when some years are kept), which the IO manager writes year by year."""
     table_name, evidence_name = tables
     table_years, evidence_years = SpilledYears(spill, table_name), SpilledYears(spill, evidence_name)
     computed, kept = _kept_years(context, warehouse, tables, ins, others["rules"])
@@ -151,8 +170,14 @@ def _year_by_year(
     if read_once is not None and years:
         others = {**others, **{name: lf.collect().lazy() for name, lf in read_once(years, **others).items()}}
 
-    per_year = _year_rows(warehouse, ins, {name: lf for name, lf in yearly.items() if name in with_year})
     fixed = {**others, **{name: lf for name, lf in yearly.items() if name not in with_year}}
+    if years and _input_bytes(warehouse, ins, years) <= ALL_YEARS_AT_ONCE_UP_TO:
+        t, e = score_years(score, table_name, years, {name: lf for name, lf in yearly.items() if name in with_year}, fixed)
+        if kept:
+            return KeptYears(t, frozenset(kept)), KeptYears(e, frozenset(kept)), computed
+        return t, e, computed
+
+    per_year = _year_rows(warehouse, ins, {name: lf for name, lf in yearly.items() if name in with_year})
 
     def one_year(year: int) -> None:
         t, e = score_year(score, table_name, year, per_year, fixed)
@@ -165,6 +190,17 @@ def _year_by_year(
     # as soon as it is computed
     each_year(one_year, years)
     return table_years, evidence_years, computed
+
+
+def _input_bytes(warehouse: Path, ins: dict[str, dg.AssetIn], years: list[int]) -> int:
+    """The bytes of the files a step with inputs ``ins`` reads for ``years``: each staged table's
+    file, and each year-partitioned input's files of those years (files not written count nothing)."""
+    paths = [
+        table_path(warehouse, a.key) if a.key.path[0] == "staged" else table_path(warehouse, a.key, str(year))
+        for a in ins.values()
+        for year in ([None] if a.key.path[0] == "staged" else years)
+    ]
+    return sum(p.stat().st_size for p in paths if p.is_file())
 
 
 def _year_rows(warehouse: Path, ins: dict[str, dg.AssetIn], yearly: dict[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame | Callable[[int], pl.LazyFrame]]:
@@ -204,6 +240,22 @@ def score_year(
     )
     # collected together so that what both read is computed once
     t, e = pl.collect_all([table.filter(this_year), facts.filter(this_year)], engine=IN_MEMORY)
+    return _sorted(t, table_name), year_evidence_in_order(e)
+
+
+def score_years(
+    score, table_name: str, years: list[int], yearly: dict[str, pl.LazyFrame], others: dict
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``years`` of R2 or R3 in one query (``score``: ``integrity_assessment`` or
+    ``responsibility_assessment``): the table sorted by its key and the evidence rows in
+    ``assessment_evidence``'s order, from those years' rows of the ``yearly`` inputs (those with a
+    ``year`` column) and the ``others`` as they are — each year's rows and order those ``score_year``
+    gives for it: both rules grade a year from its own rows (RULES.md), every group and join of them
+    is by the year, and both keys, like the evidence's order, begin with the year. Computed with the
+    in-memory engine (``lianjian.scoring.common.IN_MEMORY``)."""
+    in_years = pl.col("year").is_in(years)
+    table, facts = score(**{name: lf.filter(in_years) for name, lf in yearly.items()}, **others)
+    t, e = pl.collect_all([table.filter(in_years), facts.filter(in_years)], engine=IN_MEMORY)
     return _sorted(t, table_name), year_evidence_in_order(e)
 
 
@@ -407,9 +459,14 @@ def assessment_evidence_asset(context: dg.AssetExecutionContext, lianjian: Lianj
     # the two parts one after the other (merged_evidence), not sorted again; lazy, so that the IO
     # manager computes and writes it one year at a time. A year whose two evidence files are those it
     # was computed from is kept (lianjian/yearkeep.py): R2 and R3 keep theirs.
+    # Up to ALL_YEARS_AT_ONCE_UP_TO bytes of evidence it is computed in one query and handed over in
+    # memory, not one query a year.
     warehouse, table = lianjian.warehouse_path, ("assessment_evidence",)
     computed, kept = _kept_years(context, warehouse, table, R8_INS, lianjian.load_rules())
-    merged = merged_evidence([y for y in context_years(context) if y not in kept], integrity=integrity, responsibility=responsibility)
+    years = [y for y in context_years(context) if y not in kept]
+    merged = merged_evidence(years, integrity=integrity, responsibility=responsibility)
+    if _input_bytes(warehouse, R8_INS, years) <= ALL_YEARS_AT_ONCE_UP_TO:
+        merged = merged.collect()
     yield dg.Output(KeptYears(merged, frozenset(kept)) if kept else merged)
     _record_years(warehouse, table, computed)
 

@@ -26,7 +26,14 @@ computed and dropped from memory, written as the year's file would be, and this 
 spills into place as the year files, so that the step never holds more than the years in hand (national: R2's evidence,
 ≈ 2 M rows a year, held for five years made the run's peak; docs/performance.md). A Polars frame
 cannot serve here: Dagster hands a step's outputs to the IO manager only when the step yields them,
-and a multi-asset step yields its two outputs (a table and its evidence) after computing both.
+and a multi-asset step yields its two outputs (a table and its evidence) after computing both. (R2
+and R3 of small inputs compute every year at once and hand over one frame: assets/assessed.py
+``ALL_YEARS_AT_ONCE_UP_TO``.)
+
+A frame's years are written two at a time on the year threads (lianjian/threads.py), but a frame in
+memory of fewer than ``ON_THREADS_FROM`` rows has its year files written one after the other on the
+step's thread: there a year file costs its fixed costs, which a
+second thread does not share.
 
 A year-partitioned output may leave some of the run's years as they are: a year kept by
 ``SpilledYears.keep``, or one of the ``years`` of a ``KeptYears`` value, is not written — its file is
@@ -86,6 +93,14 @@ def write_parquet_atomic(
     return rows
 
 
+#: A year-partitioned output handed over as a frame in memory of fewer rows than this has its year
+#: files written one after the other on the step's thread. Below it a year file costs its fixed costs — the Parquet writer's set-up, the
+#: rename, the metadata, a few Polars calls of about a millisecond, mostly under the GIL — which a
+#: second thread cannot share, and the hand-offs to it add some (the demo: 14 k rows, 66 year files);
+#: above it compressing a year keeps a core busy and two years at a time fill both (a province's year
+#: of talk obligations is ≈ 30 k rows, a national one ≈ 1 M: docs/performance.md, "Small steps at once").
+ON_THREADS_FROM = 50_000
+
 #: Rows a batch handed to ``Streamed.each`` holds at most (memory: one batch, beside the writer's).
 STREAMED_BATCH_ROWS = 1_000_000
 
@@ -114,7 +129,7 @@ class KeptYears:
     the run's years but ``years``, whose files are already what the asset would write (the same
     inputs: lianjian/yearkeep.py); the IO manager writes the others and records those as unchanged."""
 
-    frame: pl.LazyFrame
+    frame: pl.LazyFrame | pl.DataFrame
     years: frozenset[int]
 
 
@@ -243,13 +258,15 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         *layers, name = context.asset_key.path
         if context.has_asset_partitions:
             private_dirs(self._root(), *layers, name)
+            frame = obj.frame if isinstance(obj, KeptYears) else obj
             if isinstance(obj, SpilledYears):
                 years = self._spilled_years(context, obj)
-            elif isinstance(obj, KeptYears):
-                years = self._frame_years(context, obj.frame, obj.years)
             else:
-                years = self._frame_years(context, obj)
-            self._write_years(context, years)
+                years = self._frame_years(context, frame, obj.years if isinstance(obj, KeptYears) else frozenset())
+            # a small frame's years one after the other: a year's file is then a few milliseconds of
+            # Python and Polars' fixed costs, which a second thread does not share (``ON_THREADS_FROM``)
+            small = isinstance(frame, pl.DataFrame) and frame.height < ON_THREADS_FROM
+            self._write_years(context, years, workers=1 if small else None)
             return
         if isinstance(obj, (SpilledYears, KeptYears)):
             raise TypeError(f"{context.asset_key.to_user_string()}: years handed over one at a time, but the asset is not partitioned by year")
@@ -289,14 +306,20 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     ) -> Callable[[str], pl.DataFrame | None]:
         """The rows of one of the run's years of a frame that holds exactly them (None for the ``kept``
         years). A lazy frame is computed one year at a time (the largest table, the evidence, is
-        never held whole: national, some 13 M rows)."""
+        never held whole: national, some 13 M rows). The years a frame in memory holds are checked on
+        its ``year`` column, without a query. Each year's rows are the frame's filtered on the year:
+        the bytes of its file follow the rows' buffers, not only their values, and ``partition_by``
+        gives other buffers (lists of text: other Parquet pages at 1/6 of national)."""
         keys = list(context.asset_partition_keys)
         year = pl.col("year")
         computed = [int(k) for k in keys if int(k) not in kept]
-        # the filter reaches the plan's scans: only the year column is read to find rows of other years (or none)
-        outside = obj.lazy().filter(year.is_null() | ~year.is_in(computed)).select(year.unique()).collect()
-        if outside.height:  # the asset filters its output to the run's years: anything else is a bug
-            found = sorted(outside.get_column("year").to_list(), key=lambda y: (y is None, y))
+        if isinstance(obj, pl.DataFrame):
+            found = set(obj.get_column("year").unique().to_list()) - set(computed)
+        else:
+            # the filter reaches the plan's scans: only the year column is read to find rows of other years (or none)
+            found = set(obj.filter(year.is_null() | ~year.is_in(computed)).select(year.unique()).collect().get_column("year").to_list())
+        if found:  # the asset filters its output to the run's years: anything else is a bug
+            found = sorted(found, key=lambda y: (y is None, y))
             raise ValueError(f"{context.asset_key.to_user_string()}: rows of years {found} outside the run's years {keys[0]}–{keys[-1]}")
 
         def rows_of(key: str) -> pl.DataFrame | None:
@@ -328,13 +351,15 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
         return rows_of
 
-    def _write_years(self, context: dg.OutputContext, rows_of: Callable[[str], pl.DataFrame | Path | None]) -> None:
+    def _write_years(
+        self, context: dg.OutputContext, rows_of: Callable[[str], pl.DataFrame | Path | None], workers: int | None = None
+    ) -> None:
         """One file per partition year of this run, each year's materialization described by its own
         file; ``rows_of(year)`` gives a year's rows (None: a year kept as it is, described from its
         file and marked ``unchanged``; a path: a file already written as the year's file, moved into
         place). Two years at a time (lianjian/threads.py: compressing a year's file keeps about one
-        core busy), each year's rows held only while its file is written; the metadata recorded
-        afterwards, in the years' order."""
+        core busy; ``workers``: how many, ``each_year``'s default unless given), each year's rows held
+        only while its file is written; the metadata recorded afterwards, in the years' order."""
 
         table = published_form(context.asset_key)
         formed: dict[str, dict] = {}
@@ -372,7 +397,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             }
 
         keys = list(context.asset_partition_keys)
-        for key, metadata in zip(keys, each_year(write, keys)):
+        for key, metadata in zip(keys, each_year(write, keys, workers)):
             add_partition_metadata(context, key, metadata)
         if table is not None:
             from lianjian.publish.publish import write_form_record

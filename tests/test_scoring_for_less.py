@@ -64,9 +64,12 @@ def test_r2_r3_read_the_cases_once_and_r8_does_not_sort(demo_run, tmp_path, monk
     """Through Dagster on the demo warehouse: R2 and R3 reduce the cases table once, for all the
     years they compute, and score every year from that frame in memory (no scan of the staged cases
     file in a year's plan); R8 merges the two evidence parts: the sort (``year_evidence_in_order``)
-    is called for each year of R2 and of R3 on its own, before it is spilled."""
+    is called for each year of R2 and of R3 on its own, before it is spilled. Year by year, as a
+    province's or the national zone's steps (the demo's are small enough for all years at once)."""
     from assets import assessed
     from lianjian.contract import SOURCES
+
+    monkeypatch.setattr(assessed, "ALL_YEARS_AT_ONCE_UP_TO", -1)
 
     _, demo = demo_run
     wh = tmp_path / "wh"

@@ -73,6 +73,9 @@ def test_r2_and_r3_hold_one_year_and_write_the_files_of_the_whole_run_at_once(de
     from lianjian.threads import WORKERS_ENV
 
     monkeypatch.setenv(WORKERS_ENV, "2")
+    # the demo's inputs are small enough for every year at once (test_small_steps_at_once.py): year
+    # by year here, as a province's or the national zone's
+    monkeypatch.setattr(assessed, "ALL_YEARS_AT_ONCE_UP_TO", -1)
     from lianjian.contract import SOURCES
 
     _, demo = demo_run
@@ -254,14 +257,21 @@ def _inodes(wh: Path) -> dict[str, int]:
     return {f"{t}/{p.name}": p.stat().st_ino for t in KEEPING for p in (wh / "assessed" / t).glob("*.parquet")}
 
 
-def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("at_once", [True, False], ids=["small-steps-at-once", "year-by-year"])
+def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_path, monkeypatch, at_once):
     """R2, R3 and R8 record what each year was computed from (lianjian/yearkeep.py). In the second run
     of a pipeline run after one year's talk obligations changed (an obligation fewer), they compute
     that year only: the
     other years' files stay as they are (same inode), recorded as unchanged; every file equals every
     year computed at once from the new inputs. A staged table's changed digest, or a year's output
-    file replaced, computes again what depends on it."""
+    file replaced, computes again what depends on it. Both for steps small enough for all their years
+    in one query (the demo's, ``assets.assessed.ALL_YEARS_AT_ONCE_UP_TO``) and year by year."""
     import json
+
+    from assets import assessed
+
+    if not at_once:
+        monkeypatch.setattr(assessed, "ALL_YEARS_AT_ONCE_UP_TO", -1)
 
     _, demo = demo_run
     wh = tmp_path / "wh"
@@ -271,9 +281,17 @@ def test_a_year_whose_inputs_did_not_change_is_kept_not_computed(demo_run, tmp_p
     _assess(wh, years)
     first = _inodes(wh)
 
-    spilled: list[tuple[str, int]] = []
+    spilled: list[tuple[str, int]] = []  # (output, year) computed: spilled, or computed with others at once
     add = SpilledYears.add
     monkeypatch.setattr(SpilledYears, "add", lambda self, year, frame: spilled.append((self.folder.name, year)) or add(self, year, frame))
+    score_years = assessed.score_years
+
+    def spy_score_years(score, table_name, years, yearly, others):
+        pair = next(pair for pair in STEPS.values() if pair[0] == table_name)
+        spilled.extend((t, y) for t in pair for y in years)
+        return score_years(score, table_name, years, yearly, others)
+
+    monkeypatch.setattr(assessed, "score_years", spy_score_years)
 
     # nothing changed: every year kept
     result = _assess(wh, years)
