@@ -213,46 +213,52 @@ def publish(
         unchanged_tables=YEAR_PARTITIONED,
         built_from=lambda table, year: built_from(warehouse, table, year),
         tables_at_once=tables_at_once(lianjian.landing_path),
+        finish_beside=True,  # the SQL tools' database written while the events below are stored
     )
-    context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
-    _record_computed(context, warehouse, rules.sha256, result.manifest["code_version"], result.version)
-    for table, path in OUTPUT_KEYS.items():
-        key = dg.AssetKey(path)
-        private = table in RESTRICTED
-        folder = warehouse / (RESTRICTED_DIR if private else LINK) / table
-        # rules, inputs and runs on every table; grades per year on the assessment tables (pipelines/audit.py)
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata=published_metadata(
-                rows=(result.restricted_rows if private else result.rows)[table],
-                path=folder,
-                warehouse=warehouse,
-                manifest=result.manifest,
-                pipeline_run_id=pipeline_run_id,
-                run_ids=run_ids,
-                grades_by_year=result.grades.get(table),
-            ),
-        )
-        # found in each file when it was written (a file linked from the live version: in its record),
-        # not by reading the published table again (lianjian.publish.publish.file_checks)
-        problems = result.schema[table]
-        yield dg.AssetCheckResult(
-            asset_key=key,
-            check_name=CHECK_SCHEMA,
-            passed=bool(problems["passed"]),
-            metadata={
-                "columns": problems["columns"],
-                "types_match": problems["types_match"],
-                "files_with_year_inside": dg.MetadataValue.json(problems["files_with_year_inside"]),
-                "unexpected_empty": dg.MetadataValue.json(problems["unexpected_empty"]),
-            },
-        )
-        # counted by publish_tables in the files of the new version BEFORE the switch (it publishes
-        # nothing when one is found, so a materialized table always passes)
-        found = result.identity_cells[f"{RESTRICTED_DIR}/{table}" if private else table]
-        yield dg.AssetCheckResult(
-            asset_key=key, check_name=CHECK_PRIVATE, passed=found == 0, metadata={"identity_number_cells": found}
-        )
+    try:
+        context.log.info(f"已发布版本 {result.version} → {result.path}（published version {result.version}）")
+        _record_computed(context, warehouse, rules.sha256, result.manifest["code_version"], result.version)
+        for table, path in OUTPUT_KEYS.items():
+            key = dg.AssetKey(path)
+            private = table in RESTRICTED
+            folder = warehouse / (RESTRICTED_DIR if private else LINK) / table
+            # rules, inputs and runs on every table; grades per year on the assessment tables (pipelines/audit.py)
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata=published_metadata(
+                    rows=(result.restricted_rows if private else result.rows)[table],
+                    path=folder,
+                    warehouse=warehouse,
+                    manifest=result.manifest,
+                    pipeline_run_id=pipeline_run_id,
+                    run_ids=run_ids,
+                    grades_by_year=result.grades.get(table),
+                ),
+            )
+            # found in each file when it was written (a file linked from the live version: in its record),
+            # not by reading the published table again (lianjian.publish.publish.file_checks)
+            problems = result.schema[table]
+            yield dg.AssetCheckResult(
+                asset_key=key,
+                check_name=CHECK_SCHEMA,
+                passed=bool(problems["passed"]),
+                metadata={
+                    "columns": problems["columns"],
+                    "types_match": problems["types_match"],
+                    "files_with_year_inside": dg.MetadataValue.json(problems["files_with_year_inside"]),
+                    "unexpected_empty": dg.MetadataValue.json(problems["unexpected_empty"]),
+                },
+            )
+            # counted by publish_tables in the files of the new version BEFORE the switch (it publishes
+            # nothing when one is found, so a materialized table always passes)
+            found = result.identity_cells[f"{RESTRICTED_DIR}/{table}" if private else table]
+            yield dg.AssetCheckResult(
+                asset_key=key, check_name=CHECK_PRIVATE, passed=found == 0, metadata={"identity_number_cells": found}
+            )
+    finally:
+        # what follows the switch — DuckDB imported, the database written, old versions removed — ran
+        # beside these events; the step ends once it is done (and fails if it did)
+        result.finish()
 
 
 #: The published tables computed one year at a time (year-partitioned derived and assessed assets):

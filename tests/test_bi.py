@@ -376,3 +376,54 @@ def test_database_views_and_comments_are_written_in_one_transaction(tmp_path, mo
     finally:
         con.close()
     assert bi_database.DATABASE == DATABASE
+
+
+def test_the_database_can_be_written_beside_the_caller_under_the_publish_lock(tmp_path, monkeypatch):
+    """``publish_tables(finish_beside=True)`` returns once the new version is current, while the
+    database is written on a thread under the publish lock (another publisher waits for it);
+    ``finish`` waits for it and raises its failure, the lock released either way."""
+    import fcntl
+    import threading
+
+    from lianjian.errors import FatalError
+    from support_publish import golden_leads, ingest_report
+
+    def lock_free(wh: Path) -> bool:
+        with open(wh / ".versions" / ".lock", "a+") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            return True
+
+    def publish(wh: Path):
+        return P.publish_tables(
+            wh, golden_tables(), ingest_report=ingest_report("a" * 64), run_id="beside", rules_version="x",
+            rules_sha256="0" * 64, code_version_="t", restricted={"review_leads": golden_leads()}, finish_beside=True,
+        )
+
+    go = threading.Event()
+    real = P.write_bi_database
+    threads: list[int] = []
+    monkeypatch.setattr(P, "write_bi_database", lambda wh: threads.append(threading.get_ident()) or go.wait(20) and real(wh))
+    wh = tmp_path / "wh"
+    result = publish(wh)
+    assert P.read_manifest(wh)["run_id"] == "beside"  # current before the database is written
+    assert not (wh / DATABASE).exists() and not lock_free(wh)
+    go.set()
+    result.finish()
+    assert (wh / DATABASE).is_file() and lock_free(wh) and threads and threads[0] != threading.get_ident()
+    con = duckdb.connect(str(wh / DATABASE), read_only=True)
+    assert con.execute("SELECT count(*) FROM units").fetchall()[0][0] == golden_tables()["units"].height
+    con.close()
+
+    def fails(wh: Path):
+        raise FatalError("BI 数据库: 无法写入")
+
+    monkeypatch.setattr(P, "write_bi_database", fails)
+    failing = tmp_path / "failing"
+    result = publish(failing)
+    with pytest.raises(FatalError, match="BI 数据库"):
+        result.finish()
+    assert P.read_manifest(failing)["run_id"] == "beside" and lock_free(failing)

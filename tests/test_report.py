@@ -445,6 +445,46 @@ def test_the_notices_are_written_while_the_workers_build_the_reports(tmp_path, m
     assert 'href="notices.html"' in (both / "reports" / "index.html").read_text(encoding="utf-8")
 
 
+def test_in_one_process_the_notices_are_written_on_a_thread_beside_the_reports(tmp_path, monkeypatch):
+    """With everything in the calling process, ``alongside`` runs on another thread while the
+    reports are built (the task started before it ends), the index after both; the files are those
+    of the notices and the reports written one after the other. Its failure is raised once the
+    reports are done."""
+    import threading
+
+    import lianjian.report as report
+    from lianjian.report.notices import write_notices
+
+    one, both = (make_warehouse(tmp_path / name) for name in ("one", "both"))
+    write_notices(one)
+    write_reports(one, workers=1)
+    building = threading.Event()
+    seen: dict[str, object] = {}
+    real_run = report._Writer.run
+
+    def run(self, task):
+        seen["reports"] = threading.get_ident()
+        building.set()
+        return real_run(self, task)
+
+    def notices(warehouse):
+        seen["notices"] = threading.get_ident()
+        seen["while building"] = building.wait(timeout=20)  # in turn, the reports would not have started
+        return write_notices(warehouse)
+
+    monkeypatch.setattr(report._Writer, "run", run)
+    write_reports(both, workers=1, alongside=lambda: notices(both))
+    assert seen["while building"] is True and seen["notices"] != seen["reports"] == threading.get_ident()
+    assert tree_bytes(both / "reports") == tree_bytes(one / "reports")
+    assert 'href="notices.html"' in (both / "reports" / "index.html").read_text(encoding="utf-8")
+
+    def failing() -> None:
+        raise RuntimeError("notices failed")
+
+    with pytest.raises(RuntimeError, match="notices failed"):
+        write_reports(make_warehouse(tmp_path / "failing"), workers=1, alongside=failing)
+
+
 # --- at scale: roll-ups bounded, incremental writing, the workbook writer ------------------------
 
 

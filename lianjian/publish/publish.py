@@ -42,6 +42,8 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,6 +126,14 @@ class PublishResult:
     restricted_rows: dict[str, int] = field(default_factory=dict)  # restricted output -> rows
     schema: dict[str, dict] = field(default_factory=dict)  # output -> what the contract_schema check reports (schema_findings)
     grades: dict[str, list[dict]] = field(default_factory=dict)  # table with grades -> per year the rows of each grade
+    finishing: Future | None = None  # what follows the switch, when it runs beside the caller (``finish_beside``)
+
+    def finish(self) -> None:
+        """Wait for what publishing does after the switch when it runs beside the caller
+        (``publish_tables(finish_beside=True)``): the SQL tools' database and the removal of old
+        versions, under the publish lock; raise their failure. Nothing to wait for otherwise."""
+        if self.finishing is not None:
+            self.finishing.result()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -714,6 +724,7 @@ def publish_tables(
     unchanged_tables: Collection[str] = (),
     built_from: Callable[[str, int], Path | None] | None = None,
     tables_at_once: int = 1,
+    finish_beside: bool = False,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
     contract unless given), with the manifest and dictionary, and the restricted outputs
@@ -729,7 +740,10 @@ def publish_tables(
     that a result kept by the run, or computed again to the same rows, is not sorted and written
     again. ``tables_at_once``: how many tables are prepared and written at the same time (each still
     two years at a time); more than one only where every table is small (``SIDE_BY_SIDE_UP_TO``):
-    the files, the manifest and the checks do not depend on it."""
+    the files, the manifest and the checks do not depend on it. ``finish_beside``: what follows the
+    switch (the SQL tools' database, the removal of old versions) runs on a thread and the call
+    returns once the new version is current; the caller then calls ``PublishResult.finish``
+    (``_after_switch``)."""
     restricted = dict(restricted or {})
     unknown_restricted = set(restricted) - set(RESTRICTED)
     if unknown_restricted:
@@ -755,7 +769,10 @@ def publish_tables(
     safe_run = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_id)
     version = f"v{now.astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{safe_run}"
 
-    with publish_lock(warehouse):
+    lock = ExitStack()  # held until the database is written (``_after_switch``), beside the caller or not
+    with ExitStack() as on_failure:
+        lock.enter_context(publish_lock(warehouse))
+        on_failure.callback(lock.close)
         recover(warehouse)
         vd = versions_dir(warehouse)
         tmp = vd / f".tmp-{safe_run}"
@@ -848,10 +865,8 @@ def publish_tables(
         _checkpoint("renamed")
         layout.switch(warehouse, final)
         _checkpoint("swapped")
-        write_bi_database(warehouse)
-        _checkpoint("database")
-        layout.collect_garbage(warehouse)
-        _checkpoint("done")
+        on_failure.pop_all()  # switched: the lock is now released by what follows the switch
+    finishing = _after_switch(warehouse, lock, beside=finish_beside)
     rows = {o["table"]: o["rows"] for o in manifest["outputs"]}
     private_rows = {t: sum(f["rows"] for f in files) for t, files in private_outputs.items()}
     per_table = {
@@ -867,7 +882,34 @@ def publish_tables(
         restricted_rows=private_rows,
         schema={name: schema_findings(name, files) for name, files in per_table.items()},
         grades={name: grade_years(name, files) for name, files in per_table.items() if OUTPUTS[name].yearly and "grade" in OUTPUTS[name].schema()},
+        finishing=finishing,
     )
+
+
+def _after_switch(warehouse: Path, lock: ExitStack, *, beside: bool) -> Future | None:
+    """What follows the switch, under the publish lock (``lock``, released at its end, whatever
+    happens): the SQL tools' database (``write_bi_database``), then the removal of old versions.
+    ``beside``: on a thread, the caller going on meanwhile and waiting for it with
+    ``PublishResult.finish`` — the publish asset stores its tables' events while DuckDB is imported
+    and the database written (≈ 0.1–0.2 s of a demo's critical path: docs/performance.md, "Publish
+    and the reports beside themselves"); a failure then comes after the events, the new version
+    already current, as it is either way. Else here, before returning."""
+
+    def finish() -> None:
+        with lock:
+            write_bi_database(warehouse)
+            _checkpoint("database")
+            layout.collect_garbage(warehouse)
+            _checkpoint("done")
+
+    if not beside:
+        finish()
+        return None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="lianjian-publish")
+    try:
+        return pool.submit(finish)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 # --------------------------------------------------------------------------------------------------

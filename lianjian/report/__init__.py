@@ -35,8 +35,9 @@ import re
 import shutil
 import sys
 import webbrowser
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -318,15 +319,16 @@ def _run_tasks(
     but for ``shared`` — worked out once here while the workers start (the data-quality counts read
     every staged table, ≈ 4 CPU-s at national scale, which each worker used to read again) and
     handed to them with the tasks; what a report contains never depends on which process wrote it.
-    ``alongside`` runs in this process once the tasks are handed out (before them when everything
-    stays here)."""
+    ``alongside`` runs in this process once the tasks are handed out; when everything stays here, on
+    a thread beside the tasks (``_beside``)."""
     if not tasks or workers <= 1 or len(tasks) <= 1 or given:
-        if alongside is not None:
-            alongside()
         if not tasks:
+            if alongside is not None:
+                alongside()
             return []
-        writer = _writer(inputs, shared(inputs))
-        return [writer.run(task) for task in tasks]
+        with _beside(alongside):
+            writer = _writer(inputs, shared(inputs))
+            return [writer.run(task) for task in tasks]
     pool = _pool(min(workers, len(tasks)), inputs.warehouse)
     try:
         common = shared(inputs)  # while the workers start
@@ -336,6 +338,27 @@ def _run_tasks(
         return list(results)
     finally:  # after a failure, drop the tasks not started instead of running them all first
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _beside(work: Callable[[], object] | None) -> Iterator[None]:
+    """Run ``work`` on a thread while the block runs; on leaving, wait for it and raise its failure
+    (the block's own failure first). In one process the reports' task is a few hundred small Polars
+    queries, each releasing the GIL while a core runs it, and the work beside it (the notices, the
+    index page's data quality) is the same kind of work, so each fills the other's waits, on the
+    core the worker processes would use (docs/performance.md, "Publish and the reports beside
+    themselves"). What either writes does not depend on the other: the notices and the reports are
+    separate files, and the index is written after both."""
+    if work is None:
+        yield
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="lianjian-beside") as pool:
+        done = pool.submit(work)
+        try:
+            yield
+        finally:
+            wait([done])
+        done.result()
 
 
 def _tasks(keys: list[str], years: list[int], known: dict[int, dict[str, str]], whole: bool, workers: int = 1) -> list[_Task]:
