@@ -384,8 +384,9 @@ def ingest_report(sha: str = "a" * 64) -> pl.DataFrame:
     )
 
 
-def publish_golden(warehouse: Path, *, run_id: str = "golden", variant: int = 0, sha: str = "a" * 64, shuffle: int | None = None):
-    """Publish the golden tables into ``warehouse`` (rows shuffled with ``shuffle`` as seed, if given)."""
+def publish_golden(warehouse: Path, *, run_id: str = "golden", variant: int = 0, sha: str = "a" * 64, shuffle: int | None = None, **options):
+    """Publish the golden tables into ``warehouse`` (rows shuffled with ``shuffle`` as seed, if given;
+    ``options``: more arguments of ``publish_tables``)."""
     from lianjian.publish.publish import publish_tables
 
     tables = golden_tables(variant)
@@ -400,6 +401,7 @@ def publish_golden(warehouse: Path, *, run_id: str = "golden", variant: int = 0,
         rules_sha256="c" * 64,
         code_version_="test",
         restricted={"review_leads": golden_leads(variant)},
+        **options,
     )
 
 

@@ -252,6 +252,36 @@ def test_sigkill_during_publishing_leaves_the_previous_version_whole(tmp_path):
         assert len([p for p in (wh / ".versions").iterdir() if p.name.startswith("v")]) <= 2
 
 
+def test_what_is_asked_before_the_switch_sees_the_new_version_written_and_can_stop_it(tmp_path):
+    """``before_switch`` (the publish step's gate of the blocking suites) is called once the new
+    version is written, before it becomes current; when it raises, the error reaches the caller, the
+    previous version stays live byte for byte, the written version is removed and the lock released."""
+    wh = tmp_path / "wh"
+    publish_golden(wh, run_id="old")
+    old, old_leads = parquet_bytes(wh), parquet_bytes(wh, "restricted")
+    seen = []
+
+    class Refused(Exception):
+        pass
+
+    def refuse():
+        written = [p for p in (wh / ".versions").iterdir() if p.name.startswith(".tmp-")]
+        seen.append(sorted(f.relative_to(written[0]).as_posix() for f in written[0].rglob("*.parquet")))
+        raise Refused("a blocking suite failed")
+
+    with pytest.raises(Refused):
+        publish_golden(wh, run_id="refused", variant=1, before_switch=refuse)
+    assert len(seen) == 1 and len([f for f in seen[0] if f.startswith("published/")]) == len(parquet_bytes(wh))
+    assert parquet_bytes(wh) == old and parquet_bytes(wh, "restricted") == old_leads
+    assert P.read_manifest(wh)["run_id"] == "old"
+    assert [p.name for p in (wh / ".versions").iterdir() if p.name.startswith(".tmp-")] == []
+    # the lock was released: the next publish goes through, and a gate that passes lets it switch
+    asked = []
+    publish_golden(wh, run_id="next", variant=1, before_switch=lambda: asked.append(P.read_manifest(wh)["run_id"]))
+    assert asked == ["old"]  # asked before the switch
+    assert P.read_manifest(wh)["run_id"] == "next" and parquet_bytes(wh) != old
+
+
 def test_recover_turns_a_plain_published_folder_into_a_version(tmp_path):
     old = tmp_path / "published" / "integrity_assessment" / "year=2024"
     old.mkdir(parents=True)

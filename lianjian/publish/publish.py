@@ -725,6 +725,7 @@ def publish_tables(
     built_from: Callable[[str, int], Path | None] | None = None,
     tables_at_once: int = 1,
     finish_beside: bool = False,
+    before_switch: Callable[[], None] | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
     contract unless given), with the manifest and dictionary, and the restricted outputs
@@ -743,7 +744,10 @@ def publish_tables(
     the files, the manifest and the checks do not depend on it. ``finish_beside``: what follows the
     switch (the SQL tools' database, the removal of old versions) runs on a thread and the call
     returns once the new version is current; the caller then calls ``PublishResult.finish``
-    (``_after_switch``)."""
+    (``_after_switch``). ``before_switch``: called once the new version is written and checked, just
+    before it becomes current (the publish step's gate of the blocking suites: the files are written
+    while the suites finish beside); if it raises, the new version is removed, nothing is published
+    and the error goes on to the caller."""
     restricted = dict(restricted or {})
     unknown_restricted = set(restricted) - set(RESTRICTED)
     if unknown_restricted:
@@ -858,6 +862,12 @@ def publish_tables(
                 f"发布前检查 no_identity_numbers：待发布文件中发现身份证号（{where}）— 本次未发布，上一版保持不变；"
                 "这是程序缺陷，请保留落地区文件并报告 (identity number found before publishing)"
             )
+        if before_switch is not None:
+            try:
+                before_switch()
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         _checkpoint("checked")
         final = vd / version
         os.rename(tmp, final)
