@@ -849,7 +849,8 @@ def validate_cached(
         eager = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
         digest = content_hash(eager)
     path = Path(cache_dir) / f"{cache_key(src, eager, digest)}.json"
-    # computed in this run by the suite worker beside staging (lianjian/quality/worker.py)
+    # computed in this run: by the suite worker beside staging or the scoring (lianjian/quality/worker.py),
+    # or already in this process (the publish step's gate asks before the suites' step reports)
     owed = suite_worker().take(path)
     if owed is not None:
         return owed
@@ -867,4 +868,5 @@ def validate_cached(
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     write_private(tmp, json.dumps(result.to_json(), ensure_ascii=False, default=str).encode("utf-8"))
     os.replace(tmp, path)
+    suite_worker().keep(path, result)
     return result

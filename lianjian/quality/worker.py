@@ -95,6 +95,7 @@ class SuiteWorker:
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[Path, Future] = {}
+        self._kept: dict[Path, object] = {}  # results of this run already taken or computed (``keep``)
         self._lock = threading.Lock()
         self._release_after_suites = False
 
@@ -131,13 +132,16 @@ class SuiteWorker:
         return True
 
     def take(self, entry: Path):
-        """The result the worker owes for the cache entry ``entry`` (a ``SuiteResult``, computed in this
-        run, not taken from the cache), waiting for it; None when the worker was not given it or
-        failed (the caller then validates the table itself)."""
+        """The result computed in this run for the cache entry ``entry`` (a ``SuiteResult``, not taken
+        from the cache): the one the worker owes, waiting for it, or one already taken or computed in
+        this run (``keep``); None when there is none (the caller then validates the table itself)."""
         from lianjian.quality.validate import SuiteResult
 
         with self._lock:
-            future = self._pending.pop(Path(entry), None)
+            kept = self._kept.get(Path(entry))
+            future = None if kept is not None else self._pending.pop(Path(entry), None)
+        if kept is not None:
+            return kept
         if future is None:
             return None
         try:
@@ -147,7 +151,21 @@ class SuiteWorker:
         result = SuiteResult.from_json(raw)
         result.cached = False
         result.seconds = seconds
+        self.keep(entry, result)
         return result
+
+    def keep(self, entry: Path, result) -> None:
+        """Remember a suite's result computed in this run (by the worker, or in this process) until the
+        suites' step has reported it (``forget``): the publish step asks the suites first, just before
+        its switch (lianjian/quality/gate.py), and the step that reports them after it must still say
+        that they were validated in this run, not found in the cache."""
+        with self._lock:
+            self._kept[Path(entry)] = result
+
+    def forget(self) -> None:
+        """After the suites' step: the results it reported are no longer this run's."""
+        with self._lock:
+            self._kept.clear()
 
     def warm_beside_scoring(self, warehouse: Path) -> bool:
         """Above ``MAX_LANDING_BYTES`` (no worker beside staging): when a staged table's suite must run
