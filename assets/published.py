@@ -144,6 +144,11 @@ CHECKS = [
     )
 ]
 
+#: The publish step's place among the second run's ready steps (Dagster runs the higher first): after
+#: the scoring steps (0) and before the suites' check step (checks/quality.py ``SUITES_PRIORITY``) and
+#: the reports. The suites block publishing all the same: this step asks them just before its switch.
+PUBLISH_PRIORITY = -2
+
 INS = {t: dg.AssetIn(key=list(upstream_key(t))) for t in {**PUBLISHED, **RESTRICTED} if upstream_key(t) is not None} | {
     "ingest_report": dg.AssetIn(key=list(INGEST_REPORT_KEY))
 }
@@ -156,8 +161,9 @@ INS = {t: dg.AssetIn(key=list(upstream_key(t))) for t in {**PUBLISHED, **RESTRIC
     ins=INS,
     can_subset=False,
     description="原子化、确定性地发布全部结果表及清单和数据字典。Publish every result table atomically and deterministically.",
-    # after the staged tables' suites (checks/quality.py SUITES_PRIORITY), which run beside the scoring
-    op_tags={"dagster/priority": "-2"},
+    # after the scoring steps and before the suites' check step (checks/quality.py SUITES_PRIORITY):
+    # the suites, running beside the scoring, are asked inside this step, just before the switch
+    op_tags={"dagster/priority": str(PUBLISH_PRIORITY)},
 )
 def publish(
     context: dg.AssetExecutionContext,
@@ -179,7 +185,6 @@ def publish(
 ):
     from lianjian.quality.gate import require_suites_passed
 
-    require_suites_passed(lianjian.warehouse_path)  # a failed blocking suite: nothing is published
     rules = lianjian.load_rules()
     frames = {
         "integrity_assessment": integrity_assessment,
@@ -213,6 +218,9 @@ def publish(
         unchanged_tables=YEAR_PARTITIONED,
         built_from=lambda table, year: built_from(warehouse, table, year),
         tables_at_once=tables_at_once(lianjian.landing_path),
+        # a failed blocking suite: nothing is published. Asked once the new version is written, just
+        # before the switch, so that the files are written while the suite worker finishes
+        before_switch=lambda: require_suites_passed(warehouse),
         finish_beside=True,  # the SQL tools' database written while the events below are stored
     )
     try:

@@ -1,4 +1,4 @@
-"""Asset checks: data quality of the staged layer (issue 3).
+"""Asset checks: data quality of the staged layer.
 
 Every check of ``lianjian.quality.checks.catalogue()`` is reported by one of two multi-asset check
 steps, both attached to the staged tables:
@@ -6,14 +6,16 @@ steps, both attached to the staged tables:
 - ``staged_data_quality``, in the first run of a pipeline run, right after staging: the named
   cross-field and cross-source rules (Polars) and the rejected shares. Its ERROR checks are blocking:
   a failure ends that run, so nothing is derived, assessed or published.
-- ``staged_contract_suites``, in the second run, after the derived and assessed steps and before
-  publishing: the Great Expectations suite of each staged table (generated from the contract,
+- ``staged_contract_suites``, in the second run, after the derived, assessed and publish steps and
+  before the reports: the Great Expectations suite of each staged table (generated from the contract,
   validated once per content hash; when the run's steps share one process, validated by the suite
   worker, lianjian/quality/worker.py, beside staging — or beside the scoring above 512 MiB of landing
   files — whose results the step takes) and the named expectations inside
   a suite. The suites block publishing, not the scoring: a failing ERROR suite lets the scoring finish
   (its results stay in the warehouse's working layers) and the publish step refuses to publish
-  (lianjian/quality/gate.py), so the previous version stays live. Dagster's own ``blocking`` flag
+  (lianjian/quality/gate.py): it asks the suites once its new version is written and checked, just
+  before the switch, and removes that version, so the previous one stays live. This step then
+  reports the same results as checks. Dagster's own ``blocking`` flag
   would make every step reading a staged table wait for the suites, so it is off on these checks;
   their severity stays ERROR.
 
@@ -149,9 +151,12 @@ def staged_data_quality(context: dg.AssetCheckExecutionContext, lianjian: Lianji
         yield check_result(o, str(index))
 
 
-#: Below the scoring steps (priority 0) and above publishing (-2, assets/published.py): an in-process run
-#: derives and assesses while the suite worker finishes, then takes the suites, then publishes.
-SUITES_PRIORITY = -1
+#: Below the scoring steps (priority 0) and publishing (-2, assets/published.py ``PUBLISH_PRIORITY``),
+#: above the reports (-4): an in-process run derives and assesses, then writes the new published
+#: version while the suite worker finishes — the publish step takes the suites' results just before its
+#: switch and publishes nothing if a blocking one failed — then reports the suites here (the results
+#: are already taken: cached), then writes the reports.
+SUITES_PRIORITY = -3
 
 
 @dg.multi_asset_check(
@@ -177,6 +182,7 @@ def staged_contract_suites(context: dg.AssetCheckExecutionContext, lianjian: Lia
         run, index = _quality(lianjian, tables, ALL)
     finally:
         worker.release()
+        worker.forget()
     context.log.info(f"数据质量报告 data docs: {index}")
     for o in run.outcomes:
         if o.check.by_suite:

@@ -98,11 +98,12 @@ def test_blocking_check_stops_assessment_and_publishing(demo_run, demo_landing, 
 
 
 def test_a_failed_blocking_suite_lets_the_scoring_run_and_stops_publishing(demo_run, demo_landing, tmp_path, capsys, monkeypatch):
-    """The staged tables' suites block publishing, not the scoring (checks/quality.py): they are checked
-    in the second run, after the derived and assessed steps and before publish. A failed blocking suite
-    (here cases': one of its expectations made to fail with 2 rows) lets the year's assessment be
-    computed again, stops publishing (the previous version stays live, byte for byte), exits 1 and
-    names the check."""
+    """The staged tables' suites block publishing, not the scoring (checks/quality.py): the publish step
+    asks them once its new version is written, just before the switch, and the suites' check step
+    reports them after it. A failed blocking suite (here cases': one of its expectations made to fail
+    with 2 rows) lets the year's assessment be computed again, stops publishing (the previous version
+    stays live, byte for byte, and the version written for the switch is removed), exits 1 and names
+    the check, which the suites' step still reports."""
     import dataclasses
 
     from lianjian.quality import checks as quality_checks
@@ -132,6 +133,8 @@ def test_a_failed_blocking_suite_lets_the_scoring_run_and_stops_publishing(demo_
     last = err.strip().splitlines()[-1]
     assert "cases_contract_suite" in last and "2 处不符" in last and "考核已计算但未发布" in last
     assert "✓ 完成 assessed__integrity_assessment" in err and "✓ 完成 staged_contract_suites" in err
-    assert err.index("✓ 完成 assessed__integrity_assessment") < err.index("▶ 开始 staged_contract_suites") < err.index("▶ 开始 publish")
+    assert err.index("✓ 完成 assessed__integrity_assessment") < err.index("▶ 开始 publish") < err.index("▶ 开始 staged_contract_suites")
     assert assessed.stat().st_mtime_ns != assessed_mtime  # the scoring ran
     assert _digest((warehouse / "published").resolve()) == before  # nothing published
+    versions = sorted(p.name for p in (warehouse / "published").resolve().parent.iterdir())
+    assert not [v for v in versions if v.startswith(".tmp")]  # the version written for the switch is gone

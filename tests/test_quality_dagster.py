@@ -2,7 +2,8 @@
 (the published file stays as it was), a blocking failure of a suite lets the assessment run and stops
 publishing, a WARN failure lets the run finish, and the run leaves an offline Data Docs site listing
 every staged table's suite. Uses the real check steps with stand-in assets for the staged, derived,
-assessed and published layers (the published one asks the suites first, as the publish step does)."""
+assessed and published layers (the published one writes its file, then asks the suites before putting
+it in place, as the publish step does)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from assets.published import PUBLISH_PRIORITY
 from checks.quality import staged_contract_suites, staged_data_quality
 from lianjian.contract import SOURCES
 from lianjian.quality.docs import data_docs_index
@@ -42,12 +44,19 @@ def run_pipeline(warehouse: Path, frames: dict[str, pl.DataFrame], report: pl.Da
     def assessed():
         return pl.DataFrame({"x": [1]})
 
-    @dg.asset(key=["published", "integrity_assessment"], deps=[assessed], op_tags={"dagster/priority": "-2"})
+    @dg.asset(key=["published", "integrity_assessment"], deps=[assessed], op_tags={"dagster/priority": str(PUBLISH_PRIORITY)})
     def published() -> None:
-        require_suites_passed(warehouse)  # as the publish step does
+        # as the publish step does: the new file written first, the suites asked before the switch
         out = warehouse / "published" / "integrity_assessment" / "part-0.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
-        pl.DataFrame({"run": ["new"]}).write_parquet(out)
+        new = out.with_name(".new.parquet")
+        pl.DataFrame({"run": ["new"]}).write_parquet(new)
+        try:
+            require_suites_passed(warehouse)
+        except BaseException:
+            new.unlink()
+            raise
+        new.replace(out)
 
     defs = dg.Definitions(
         assets=[*assets, derived, assessed, published],
@@ -93,9 +102,9 @@ def test_blocking_failure_stops_assessment_and_publishing(tmp_path):
 
 def test_blocking_suite_failure_lets_the_assessment_run_and_stops_publishing(tmp_path):
     """A staged table that breaks its contract suite (a duplicated case key: 2 rows) is a blocking
-    failure that stops publishing, not the scoring: the suites are checked after the derived and
-    assessed steps (the scoring ran), before the published step, which refuses to publish (the file
-    stays as it was) and names the check."""
+    failure that stops publishing, not the scoring: the derived and assessed steps run, the published
+    step asks the suites before its switch and refuses to publish (the file stays as it was, the new
+    one is removed) naming the check, and the suites' check step, after it, still reports the failure."""
     old = tmp_path / "published" / "integrity_assessment" / "part-0.parquet"
     old.parent.mkdir(parents=True)
     pl.DataFrame({"run": ["previous"]}).write_parquet(old)
@@ -111,9 +120,9 @@ def test_blocking_suite_failure_lets_the_assessment_run_and_stops_publishing(tmp
     done = materialized(result)
     assert {"derived/talk_obligations", "assessed/integrity_assessment"} <= done
     assert "published/integrity_assessment" not in done
-    assert old.read_bytes() == before
+    assert old.read_bytes() == before and not (old.parent / ".new.parquet").exists()
     steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
-    assert steps.index("assessed__integrity_assessment") < steps.index("staged_contract_suites") < steps.index("published__integrity_assessment")
+    assert steps.index("assessed__integrity_assessment") < steps.index("published__integrity_assessment") < steps.index("staged_contract_suites")
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "published__integrity_assessment"
     assert "cases_contract_suite" in failure.event_specific_data.error.cause.message

@@ -1,15 +1,16 @@
-"""The staged tables' suites block publishing: what the publish step asks before it writes anything.
+"""The staged tables' suites block publishing: what the publish step asks before its switch.
 
 The checks fed by the Great Expectations suites (``CheckDef.by_suite``: each staged table's
-``<source>_contract_suite``, and the named expectations inside a suite) are run in the second Dagster
-run of a pipeline run, beside the scoring, by the check step ``staged_contract_suites``
-(checks/quality.py), which Dagster runs after the derived and assessed steps and before publishing.
-A failing blocking suite there does not stop the scoring — its results are only written to the
-warehouse's working layers — but it stops publishing: the publish step calls
-``require_suites_passed`` first, which takes the same results (from the suite worker, else from the
-suites' cache, else by running the suites) and refuses to publish when a blocking one failed, whatever
-the executor and the order it ran the steps in. The previously published version stays live.
-"""
+``<source>_contract_suite``, and the named expectations inside a suite) are validated in the second
+Dagster run of a pipeline run, beside the scoring (the suite worker, lianjian/quality/worker.py), and
+reported by the check step ``staged_contract_suites`` (checks/quality.py), which Dagster runs after the
+publish step and before the reports. A failing blocking suite does not stop the scoring — its results
+are only written to the warehouse's working layers — but it stops publishing: the publish step writes
+and checks its new version, then calls ``require_suites_passed`` just before the switch
+(``publish_tables(before_switch=...)``), which takes the same results (from the suite worker, else
+from the suites' cache, else by running the suites) and refuses to publish when a blocking one failed,
+whatever the executor and the order it ran the steps in: the new version is removed and the previously
+published version stays live. Writing first lets the files be written while the worker finishes."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def suite_run(warehouse: Path) -> QualityRun:
 
 def require_suites_passed(warehouse: Path) -> None:
     """Raise ``SuitesFailed`` when a blocking check fed by a staged table's suite fails: called by the
-    publish step before it writes anything."""
+    publish step once its new version is written, before the switch."""
     failed = suite_run(warehouse).blocking_failures
     if failed:
         raise SuitesFailed(failure_message(failed))
