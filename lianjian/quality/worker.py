@@ -96,6 +96,7 @@ class SuiteWorker:
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[Path, Future] = {}
         self._kept: dict[Path, object] = {}  # results of this run already taken or computed (``keep``)
+        self._keeping = 0  # callers inside ``keeping``
         self._lock = threading.Lock()
         self._release_after_suites = False
 
@@ -134,7 +135,8 @@ class SuiteWorker:
     def take(self, entry: Path):
         """The result computed in this run for the cache entry ``entry`` (a ``SuiteResult``, not taken
         from the cache): the one the worker owes, waiting for it, or one already taken or computed in
-        this run (``keep``); None when there is none (the caller then validates the table itself)."""
+        this run and kept (``keeping``); None when there is none (the caller then validates the table
+        itself)."""
         from lianjian.quality.validate import SuiteResult
 
         with self._lock:
@@ -154,13 +156,25 @@ class SuiteWorker:
         self.keep(entry, result)
         return result
 
-    def keep(self, entry: Path, result) -> None:
-        """Remember a suite's result computed in this run (by the worker, or in this process) until the
-        suites' step has reported it (``forget``): the publish step asks the suites first, just before
-        its switch (lianjian/quality/gate.py), and the step that reports them after it must still say
-        that they were validated in this run, not found in the cache."""
+    @contextmanager
+    def keeping(self) -> Iterator[None]:
+        """Inside: the suites' results taken from the worker or computed in this process are kept
+        (``keep``) until the suites' step has reported them (``forget``). The publish step asks the
+        suites first, just before its switch (lianjian/quality/gate.py), and the step that reports them
+        after it must still say that they were validated in this run, not found in the cache."""
         with self._lock:
-            self._kept[Path(entry)] = result
+            self._keeping += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._keeping -= 1
+
+    def keep(self, entry: Path, result) -> None:
+        """Remember a suite's result computed in this run, when asked inside ``keeping``."""
+        with self._lock:
+            if self._keeping:
+                self._kept[Path(entry)] = result
 
     def forget(self) -> None:
         """After the suites' step: the results it reported are no longer this run's."""
