@@ -268,19 +268,27 @@ def _csv_fields(path: Path) -> list[str] | None:
     return [v if v is not None else "" for v in head.row(0)]
 
 
-def _scan_csv_cells(path: Path, width: int) -> pl.LazyFrame:
-    """Cells of a CSV as String columns _c0.._c{width} (one spare column catches rows with too many
-    fields), with _row numbered as a spreadsheet shows it. Lazy: the caller streams it to Parquet."""
+def _scan_cells(source, width: int, **options) -> pl.LazyFrame:
+    """The CSV scan of ``_scan_csv_cells`` and ``_scan_csv_files``: every cell a String column
+    _c0.._c{width}, no header, ragged rows kept, a row index ``_i`` (``options``: more of
+    ``pl.scan_csv``'s)."""
     schema = {f"_c{i}": pl.String() for i in range(width + 1)}
-    lf = pl.scan_csv(
-        path,
+    return pl.scan_csv(
+        source,
         has_header=False,
         schema=schema,
         missing_columns="insert",
         truncate_ragged_lines=True,
         row_index_name="_i",
         quote_char='"',
+        **options,
     )
+
+
+def _scan_csv_cells(path: Path, width: int) -> pl.LazyFrame:
+    """Cells of a CSV as String columns _c0.._c{width} (one spare column catches rows with too many
+    fields), with _row numbered as a spreadsheet shows it. Lazy: the caller streams it to Parquet."""
+    lf = _scan_cells(path, width)
     return lf.filter(pl.col("_i") > 0).with_columns(
         (pl.col("_i").cast(pl.Int64) + 1).alias("_row"),
         pl.when(pl.col(f"_c{width}").is_not_null())
@@ -294,18 +302,7 @@ def _scan_csv_files(paths: list[Path], rels: list[str], width: int) -> pl.LazyFr
     the files' order, its header line left out, ``_row`` counted within the file, and ``_file``
     (``rels``, the files' paths in the landing zone). Polars parses each file on its own, as it
     parses one: the cells are those of scanning each file alone."""
-    schema = {f"_c{i}": pl.String() for i in range(width + 1)}
-    lf = pl.scan_csv(
-        [str(p) for p in paths],
-        has_header=False,
-        schema=schema,
-        missing_columns="insert",
-        truncate_ragged_lines=True,
-        row_index_name="_i",
-        quote_char='"',
-        include_file_paths="_path",
-        glob=False,
-    )
+    lf = _scan_cells([str(p) for p in paths], width, include_file_paths="_path", glob=False)
     which = pl.col("_path").rle_id()  # the files come in order, each at least its header line
     local = pl.col("_i").cast(pl.Int64) - pl.col("_i").min().over(which).cast(pl.Int64)
     lf = lf.with_columns(local.alias("_i"), pl.lit(pl.Series(rels, dtype=pl.String)).gather(which).alias("_file"))
