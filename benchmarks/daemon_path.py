@@ -38,17 +38,17 @@ class DaemonRun:
 
 
 def launch(request: dg.RunRequest, instance: dg.DagsterInstance, extra_run_config: dict | None = None):
-    """Execute one run request as the daemon's run launcher would (in this process)."""
+    """Execute one run request as the daemon's run launcher would (in this process): its run
+    configuration, tags, asset selection and the checks it asks for."""
     from pipelines import definitions
 
     run_config = {**(request.run_config or {}), **(extra_run_config or {})}
-    return dg.execute_job(
-        dg.reconstructable(definitions.JOBS[request.job_name]),
-        instance=instance,
-        run_config=run_config,
-        tags=request.tags,
-        asset_selection=request.asset_selection,
-    )
+    job = dg.reconstructable(definitions.JOBS[request.job_name])
+    selection = request.asset_selection
+    if request.asset_check_keys is not None:  # the checks too (the suites' are not on selected assets)
+        job = job.get_subset(asset_selection=set(selection or ()), asset_check_selection=set(request.asset_check_keys))
+        selection = None
+    return dg.execute_job(job, instance=instance, run_config=run_config, tags=request.tags, asset_selection=selection)
 
 
 def chain_cursor(instance: dg.DagsterInstance) -> str | None:

@@ -295,9 +295,9 @@ def _runs(
                 stamp = time.strftime("%H:%M:%S")
                 print(f"[{stamp}]   · 输入未变，沿用上次的结果（不重算）：{second.tags[KEPT_TAG]} (inputs unchanged: kept)", file=sys.stderr, flush=True)
             if suites_beside:
-                from lianjian.quality.worker import suite_worker
+                from pipelines.executor import start_suite_worker
 
-                suite_worker().warm_beside_scoring(settings.warehouse_path)
+                start_suite_worker(ASSESS_JOB, settings.warehouse_path, settings.landing_path)
             result = _execute(job(ASSESS_JOB), second, instance, config)
             outcome.success, outcome.run_id, outcome.result = result.success, result.run_id, result
             outcome.run_ids.append(result.run_id)

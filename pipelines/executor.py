@@ -25,12 +25,38 @@ from lianjian.lock import warehouse_lock
 from lianjian.processes import fewer_collections
 from pipelines.instance import light_sqlite_commits
 from pipelines.resources import RUN_ID_TAG, LianjianSettings
+from pipelines.runs import ASSESS_JOB, INGEST_JOB
 
 def in_process(run_config: Mapping[str, object] | None) -> bool:
     """Whether a run of this configuration executes its steps in one process: the executor's default
     (pipelines/jobs.py), unless the configuration asks for ``multiprocess``."""
     execution = (run_config or {}).get("execution") or {}
     return "multiprocess" not in ((execution.get("config") if isinstance(execution, Mapping) else None) or {})
+
+
+def start_suite_worker(job_name: str, warehouse: Path, landing: Path) -> bool:
+    """Where a run whose steps execute in this process begins — in the run worker that the nightly
+    schedule, the landing sensor or the UI starts (``WarehouseLockedExecutor``), and in ``lianjian
+    run`` before its second run (lianjian/runner.py) — start the suite worker
+    (lianjian/quality/worker.py) as that run's suites need it:
+
+    - the first run (``lianjian_ingest``) of a zone up to the worker's ``MAX_LANDING_BYTES``: Great
+      Expectations is imported now, beside staging, and each table's suite runs as soon as it is
+      staged (such a run exists only when something changed since the published version: the
+      schedule and the sensor skip otherwise);
+    - the second run (``lianjian_assess``) of a larger zone: the staged tables whose suites are not
+      cached are handed to the worker as the scoring begins (``warm_beside_scoring``).
+
+    True when this started the worker."""
+    from lianjian.quality.worker import beside_staging, suite_worker
+
+    worker = suite_worker()
+    if job_name == INGEST_JOB and not worker.started and beside_staging(landing):
+        worker.warm()
+        return worker.started
+    if job_name == ASSESS_JOB:
+        return worker.warm_beside_scoring(warehouse)
+    return False
 
 
 def run_settings(run_config: Mapping[str, object], tags: Mapping[str, str]) -> tuple[Path, Path, str | None]:
@@ -73,6 +99,8 @@ class WarehouseLockedExecutor(dg.Executor):
             warehouse_lock(warehouse, landing=landing, run_id=run_id or plan_context.run_id, on_wait=waiting, on_stale=stale),
             light_sqlite_commits(),  # the run history in SQLite: commits that do not wait for the disk
         ):
+            if in_process(plan_context.run_config):  # the steps share this process's suite worker
+                start_suite_worker(plan_context.dagster_run.job_name, warehouse, landing)
             yield from self._inner.execute(plan_context, execution_plan)
 
 

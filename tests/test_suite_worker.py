@@ -125,12 +125,30 @@ def _spy(self, wh):
     handed.append(len(self._pending))  # tables given to the worker as the scoring begins
     return beside_scoring[-1]
 worker.SuiteWorker.warm_beside_scoring = _spy
+first_warm = []
+_warm = worker.SuiteWorker.warm
+def _warm_spy(self):
+    if not self.started and not first_warm:  # who starts the worker: the function that called warm
+        first_warm.append(sys._getframe(1).f_code.co_name)
+    return _warm(self)
+worker.SuiteWorker.warm = _warm_spy
 import lianjian.quality.cross as cross
 roster_rule = []
 _reviewed = cross.reviewed_in_roster
 cross.reviewed_in_roster = lambda *a: roster_rule.append(1) or _reviewed(*a)
-instance = dg.DagsterInstance.ephemeral()
-outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
+if sys.argv[5] == "cli":
+    instance = dg.DagsterInstance.ephemeral()
+    outcome = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), instance=instance, progress=False, reports=False)
+else:  # the nightly schedule's path, on a SQLite instance (DAGSTER_HOME: sys.argv[6])
+    import os
+    os.environ["DAGSTER_HOME"] = sys.argv[6]
+    from benchmarks.daemon_path import daemon_pipeline_run
+    from pipelines.instance import ensure_instance
+    from pipelines.resources import LianjianSettings
+    ensure_instance(Path(sys.argv[6]))
+    instance = dg.DagsterInstance.get()
+    settings = LianjianSettings.resolve(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
+    outcome = daemon_pipeline_run(instance, settings, trigger="nightly", first_tags={"lianjian/reports": "skip"})
 checks = {}
 for run in instance.get_runs():
     for rec in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
@@ -140,19 +158,24 @@ for run in instance.get_runs():
 print(json.dumps({
     "success": outcome.success, "gx_in_run_process": "great_expectations" in sys.modules, "checks": checks,
     "started_beside_scoring": beside_scoring, "worker_running_after": worker.suite_worker().started,
-    "handed_beside_scoring": handed, "roster_rule_evaluations": len(roster_rule),
+    "handed_beside_scoring": handed, "roster_rule_evaluations": len(roster_rule), "first_warm": first_warm,
 }))
 """
 
 
-def _run(tmp_path: Path, name: str, worker: bool, max_landing_bytes: int = 512 << 20) -> dict:
+def _run(tmp_path: Path, name: str, worker: bool, max_landing_bytes: int = 512 << 20, path: str = "cli") -> dict:
+    """A pipeline run in a new process: ``lianjian run`` (``path="cli"``), or the nightly schedule's
+    tick and the runs it leads to, as the daemon launches them (``"daemon"``, benchmarks/daemon_path.py)."""
     from support_ingest import write_landing
 
     landing = write_landing(tmp_path / "landing")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["LIANJIAN_SUITE_WORKER"] = "1" if worker else "0"
     out = subprocess.run(
-        [sys.executable, "-c", RUN, str(landing), str(tmp_path / name), str(ROOT / "rules" / "default.yaml"), str(max_landing_bytes)],
+        [
+            sys.executable, "-c", RUN, str(landing), str(tmp_path / name), str(ROOT / "rules" / "default.yaml"),
+            str(max_landing_bytes), path, str(tmp_path / f"home_{name}"),
+        ],
         capture_output=True, text=True, cwd=ROOT, env=env, check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -201,6 +224,29 @@ def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scorin
 
     again = SuiteWorker()
     assert again.warm_beside_scoring(tmp_path / "wh_large") is False and not again.started
+
+
+def test_the_nightly_path_starts_the_worker_where_each_run_begins(tmp_path):
+    """Through the nightly schedule's path (each Dagster run executed as the daemon's run worker
+    executes it): the run's executor starts the suite worker as ``lianjian run`` does — for a small
+    zone as the first run begins, before staging reads a file; for a large one as the second run
+    begins, with every staged table handed over — so the suites run beside staging or the scoring,
+    never after them in the suites' step. The checks are those of ``lianjian run``."""
+    from support_ingest import write_landing
+
+    size = sum(p.stat().st_size for p in write_landing(tmp_path / "probe").rglob("*") if p.is_file())
+    cli = _run(tmp_path, "wh_cli", worker=True, max_landing_bytes=size)
+    small = _run(tmp_path, "wh_small", worker=True, max_landing_bytes=size, path="daemon")
+    large = _run(tmp_path, "wh_large", worker=True, max_landing_bytes=size - 1, path="daemon")
+    assert cli["success"] and small["success"] and large["success"]
+    assert small["first_warm"] == ["start_suite_worker"]  # by the executor, as the first run begins
+    assert cli["first_warm"] == ["_pipeline"]  # `lianjian run`: before it loads the definitions
+    assert small["gx_in_run_process"] is False and small["worker_running_after"] is True
+    assert large["started_beside_scoring"] == [True] and large["handed_beside_scoring"] == [11]
+    assert large["gx_in_run_process"] is False and large["worker_running_after"] is False
+    assert small["checks"] == large["checks"] == cli["checks"]
+    suites = {k: v for k, v in large["checks"].items() if k.endswith("_contract_suite")}
+    assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
 
 
 def _with_warm_worker(tmp_path: Path, body: str, *, timeout: int, check: bool = True) -> subprocess.CompletedProcess:
