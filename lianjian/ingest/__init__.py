@@ -101,6 +101,12 @@ def read_ahead(reads: Iterable[SourceRead]) -> Iterator[SourceRead]:
 IN_MEMORY_ROWS = 200_000
 
 
+def _in_memory(read: SourceRead) -> bool:
+    """Whether ``_source_rows`` of ``read`` are held in memory: a small source's, or a source whose
+    every file's rows were kept since reading."""
+    return sum(f.rows for f in read.files) <= IN_MEMORY_ROWS or read.held
+
+
 def _source_rows(read: SourceRead) -> pl.LazyFrame:
     """A source's checked rows for staging: its duplicates, references, rejected rows, counts and
     staged table each scan them once. A small source's parts are read once into memory and those
@@ -166,10 +172,10 @@ def stage_sources(
             accepted[name] = kept.accepted
             yield name, kept
             continue
-        checked = early.pop(name, None) or check_rows(SOURCES[name], _source_rows(have[name]))
+        checked = early.pop(name, None) or check_rows(SOURCES[name], _source_rows(have[name]), _in_memory(have[name]))
         targets = {t: accepted[t] for t in before}
         for t in after:
-            early[t] = check_rows(SOURCES[t], _source_rows(have[t]))
+            early[t] = check_rows(SOURCES[t], _source_rows(have[t]), _in_memory(have[t]))
             targets[t] = early[t].candidates()
         own = files if files is not None else files_frame(have[name].entries)
         res = stage_checked(checked, targets, own, known)
