@@ -163,7 +163,11 @@ def test_per_target_items_group_each_target_by_its_row_number(demo_run):
     activities = r.activities_by_subject(_staged(wh, "duty_activities").filter(pl.col("activity_date").dt.year() == year))
     targets = r.item_targets(items, roster, departments)
     got = r.per_target_items(targets, activities)
-    assert 'col("_target_row")' in got.explain()
+    plan = got.explain()
+    assert 'col("_target_row")' in plan
+    # what was done for a target is grouped over the matched activities alone (an inner join), and
+    # put back on the targets by their number: no target's columns taken back by ``first``
+    assert "INNER JOIN" in plan and '.first()' not in plan
     # by the nine columns, as before
     by_columns = (
         targets.join(

@@ -99,34 +99,43 @@ def review_scores(reviews: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame
 
 
 def review_rows(reviews: pl.LazyFrame, settings: pl.LazyFrame) -> pl.LazyFrame:
-    """The reviews behind step 1, one row each (for the evidence): (year, person_id, kind, score,
-    record_id, trimmed, dept_head_signed, supervisor_signed). ``trimmed``: the peer review left out as
-    the lowest and the one left out as the highest when there are ``peer_trim_from`` or more (of tied
-    scores, the smallest reviewer_id as the lowest, the largest as the highest)."""
-    kind = pl.col("reviewer_kind").cast(pl.String)
-    # each person's lowest and highest peer review by one group-by of the peer rows, joined back:
-    # a window ordered by (score, reviewer_id) over every review cost 1.2× as much (national,
-    # 2.0 M reviews a year: 2.05 -> 1.73 CPU-s; docs/performance.md, "Scoring for less"). The first
-    # and the last of each person's reviewers ordered by (score, reviewer_id), as the rule says
-    # (filtering each group's reviewers on its lowest and highest score cost twice as much), joined
-    # back on the person alone: the peer reviews are those of kind peer (1/6 of national, a year's
-    # 300 k reviews: 0.19 -> 0.12 CPU-s; docs/performance.md, "The rules' computations for less CPU")
+    """The reviews behind step 1, one row each (for the evidence), in the reviews' order: (year,
+    person_id, kind, score, record_id, trimmed, dept_head_signed, supervisor_signed). ``trimmed``: the
+    peer review left out as the lowest and the one left out as the highest when there are
+    ``peer_trim_from`` or more (of tied scores, the smallest reviewer_id as the lowest, the largest as
+    the highest).
+
+    Computes when called (the reviews once, and the rows trimmed), and returns a lazy frame over
+    memory. Each person's lowest and highest peer review are found by one group-by of the peer rows:
+    the first and the last of each person's peer rows ordered by (score, reviewer_id), as the rule
+    says, taken as **row numbers** — the rows trimmed are flagged in place (``Series.scatter``), not
+    found by joining each person's lowest and highest reviewer back to every review and comparing
+    the ids (national, a year's 2.0 M reviews: 1.0 -> 0.5 CPU-s; docs/performance.md, "R2's
+    trimmed peers flagged by their row"). The same rows: a person's peer reviewers of a year are
+    distinct, since (year, person_id, reviewer_kind, reviewer_id) is the reviews' key (staging
+    rejects conflicting rows with one key and drops exact copies), so the row of the lowest (highest)
+    reviewer is the only peer row with that reviewer's id. (Before: a window ordered by (score,
+    reviewer_id) over every review, 1.2× a group-by joined back; filtering each group's reviewers on
+    its lowest and highest score, twice.)"""
+    rows = reviews.collect(engine=IN_MEMORY)
     score, reviewer = pl.col("score"), pl.col("reviewer_id")
-    ordered = reviewer.sort_by(score, reviewer)
-    peers = (
-        reviews.filter(pl.col("reviewer_kind") == "peer")
+    ordered = pl.col("_r").sort_by(score, reviewer)
+    ends = (
+        rows.lazy()
+        .with_row_index("_r")
+        .filter(pl.col("reviewer_kind") == "peer")
         .group_by(KEY)
         .agg(pl.len().alias("_peers"), ordered.first().alias("_lowest"), ordered.last().alias("_highest"))
+        .join(settings.select("year", "peer_trim_from"), on="year", how="left", validate="m:1")
+        .filter(pl.col("_peers") >= pl.col("peer_trim_from"))
+        .select(pl.concat_list("_lowest", "_highest").explode().alias("_r"))
+        .collect(engine=IN_MEMORY)
+        .get_column("_r")
     )
-    trimmed = (
-        (pl.col("reviewer_kind") == "peer")
-        & (pl.col("_peers") >= pl.col("peer_trim_from"))
-        & ((reviewer == pl.col("_lowest")) | (reviewer == pl.col("_highest")))
-    )
+    trimmed = pl.repeat(False, rows.height, dtype=pl.Boolean, eager=True).scatter(ends, True).alias("trimmed")
     return (
-        reviews.join(peers, on=KEY, how="left", validate="m:1", maintain_order="left")
-        .join(settings.select("year", "peer_trim_from"), on="year", how="left", validate="m:1", maintain_order="left")
-        .with_columns(kind.alias("kind"), trimmed.fill_null(False).alias("trimmed"))
+        rows.lazy()
+        .with_columns(pl.col("reviewer_kind").cast(pl.String).alias("kind"), trimmed)
         .select(
             *KEY,
             "kind",

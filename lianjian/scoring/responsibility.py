@@ -329,28 +329,46 @@ def _activities_by_target(activities: pl.LazyFrame) -> pl.LazyFrame:
     ).drop("target_id", "target_dept_code")
 
 
+#: What joins a target (``item_targets``) to the activities done for it (``_activities_by_target``).
+_TARGET_JOIN = ["year", "activity_unit", "subject_kind", "subject_id", "activity_type", "target_class", "target"]
+
+
 def per_target_items(targets: pl.LazyFrame, activities: pl.LazyFrame) -> pl.LazyFrame:
     """Items ``per_target`` (min(done with the target / required, 1)) and ``per_target_period`` (the
     share of periods with an activity for the target): the mean over the item's targets. Subjects
-    without targets have no such item."""
-    # each target (a row of ``targets``, which are distinct) grouped by its row number, not by its
-    # nine columns
-    return (
-        targets.with_row_index("_target_row")
+    without targets have no such item.
+
+    Each target is a row of ``targets`` (they are distinct), numbered: what was done for it is
+    grouped by that number over the activities matched to it alone (an inner join that carries the
+    number, the join columns and the item's period), and put back on the targets by their number —
+    not every target's nine columns carried through the join and taken back by ``first`` in a group-by
+    of every target (national, a year's 350 k targets: 0.71 -> 0.4 CPU-s; docs/performance.md, "R3's
+    per-target items over the matched activities"). The lists of record ids and missed targets hold
+    the same ids (the evidence sorts them), the completions the same values (sorted before their
+    mean)."""
+    numbered = targets.with_row_index("_target_row")
+    done = (
+        numbered.select("_target_row", "period", *_TARGET_JOIN)
         .join(
-            _activities_by_target(activities).rename({"unit_code": "activity_unit"}),
-            on=["year", "activity_unit", "subject_kind", "subject_id", "activity_type", "target_class", "target"],
-            how="left",
+            _activities_by_target(activities).rename({"unit_code": "activity_unit"}).select(*_TARGET_JOIN, "activity_id", "half", "quarter"),
+            on=_TARGET_JOIN,
+            how="inner",
         )
-        .with_columns(pl.when(pl.col("activity_id").is_not_null()).then(_period_of_activity()).alias("done_period"))
         .group_by("_target_row")
         .agg(
-            *(pl.col(c).first() for c in (*SUBJECT, "item", "weight", "target")),
-            pl.when(pl.col("item_kind").first() == "per_target")
-            .then(_share(pl.col("activity_id").drop_nulls().len(), pl.col("required").first()))
-            .otherwise(pl.col("done_period").drop_nulls().n_unique() / _periods_in_year().first())
-            .alias("target_completion"),
             pl.col("activity_id").drop_nulls().alias("record_ids"),
+            pl.when(pl.col("activity_id").is_not_null()).then(_period_of_activity()).drop_nulls().n_unique().alias("_periods"),
+        )
+    )
+    record_ids = pl.col("record_ids").fill_null(NO_IDS)
+    return (
+        numbered.join(done, on="_target_row", how="left")
+        .with_columns(
+            pl.when(pl.col("item_kind") == "per_target")
+            .then(_share(record_ids.list.len(), pl.col("required")))
+            .otherwise(pl.col("_periods").fill_null(0) / _periods_in_year())
+            .alias("target_completion"),
+            record_ids,
         )
         .group_by(*SUBJECT, "item", "weight")
         .agg(
