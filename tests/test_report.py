@@ -485,6 +485,57 @@ def test_in_one_process_the_notices_are_written_on_a_thread_beside_the_reports(t
         write_reports(make_warehouse(tmp_path / "failing"), workers=1, alongside=failing)
 
 
+
+def test_the_objects_there_before_the_reports_are_left_out_of_the_cycle_collector_meanwhile(tmp_path):
+    """While ``write_reports`` runs (and the work beside it), the objects of the process that were
+    there before are frozen (``gc.freeze``: the collector's passes do not walk them), and given back
+    to the collector when it ends — also when it fails, and only once the last of two overlapping
+    calls ends. A cycle made before is still collected after."""
+    import gc
+    import threading
+    import weakref
+
+    import lianjian.report as report
+
+    class Cycle:
+        pass
+
+    warehouse = make_warehouse(tmp_path / "wh")
+    gone = threading.Event()
+    seen: list[int] = []
+
+    def beside() -> None:
+        seen.append(gc.get_freeze_count())
+        gc.collect()  # a pass meanwhile leaves the frozen cycle alone
+        seen.append(int(gone.is_set()))
+
+    gc.disable()  # no pass frees the cycle before the call
+    try:
+        garbage = Cycle()
+        garbage.me = garbage  # freed only by the collector
+        weakref.finalize(garbage, gone.set)
+        del garbage
+        assert gc.get_freeze_count() == 0
+        write_reports(warehouse, workers=1, alongside=beside)
+    finally:
+        gc.enable()
+    assert seen[0] > 0 and seen[1] == 0
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone.is_set()
+
+    def failing() -> None:
+        raise RuntimeError("notices failed")
+
+    with pytest.raises(RuntimeError, match="notices failed"):
+        write_reports(make_warehouse(tmp_path / "failing"), workers=1, alongside=failing)
+    assert gc.get_freeze_count() == 0
+
+    with report._old_objects_left_alone():  # another call still running: the objects stay frozen
+        write_reports(make_warehouse(tmp_path / "inner"), workers=1)
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
 # --- at scale: roll-ups bounded, incremental writing, the workbook writer ------------------------
 
 

@@ -27,6 +27,7 @@ A large run is cut into tasks (a year's reports in runs of ``CHUNK_REPORTS``) wr
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -34,6 +35,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import webbrowser
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -409,7 +411,53 @@ def write_reports(
     ``alongside``: other work of the same step (the reports asset passes the "三个规定" notices,
     lianjian/report/notices.py), run in this process while the worker processes build the reports
     — this process would only wait for them — and in any case before the index, which links its
-    output. Its failure stops the run like a report's."""
+    output. Its failure stops the run like a report's.
+
+    Python's cycle collector leaves the objects that were there before the step alone meanwhile
+    (``_old_objects_left_alone``)."""
+    with _old_objects_left_alone():
+        return _write_reports(warehouse, report_keys, years, index, inputs, force, workers, alongside)
+
+
+@contextmanager
+def _old_objects_left_alone() -> Iterator[None]:
+    """While the block runs, the objects that already exist are left out of the cycle collector's
+    passes (``gc.freeze``) and given back to it after (``gc.unfreeze``: the oldest generation, as
+    before). The step makes millions of short-lived objects in this process (the notices' rows and
+    pages, the tasks' results), and each pass over the oldest generation also walked every object of
+    the process that runs it — a pipeline run's own (Dagster's, the suites'), hundreds of thousands
+    of them, none of which the reports free. Objects are still freed as soon as nothing refers to
+    them; only a cycle among the old objects waits for the first pass after the step. Nested or
+    concurrent uses (a thread's reports beside another's) give the objects back when the last one
+    leaves."""
+    global _frozen_by
+    with _FREEZE_LOCK:
+        if _frozen_by == 0:
+            gc.freeze()
+        _frozen_by += 1
+    try:
+        yield
+    finally:
+        with _FREEZE_LOCK:
+            _frozen_by -= 1
+            if _frozen_by == 0:
+                gc.unfreeze()
+
+
+_FREEZE_LOCK = threading.Lock()
+_frozen_by = 0  # how many ``_old_objects_left_alone`` blocks are running in this process
+
+
+def _write_reports(
+    warehouse: Path,
+    report_keys: list[str] | None,
+    years: list[int] | None,
+    index: bool,
+    inputs: ReportInputs | None,
+    force: bool,
+    workers: int | None,
+    alongside: Callable[[], object] | None,
+) -> list[Written]:
     given = inputs is not None
     inputs = inputs or load_inputs(Path(warehouse))
     root = inputs.warehouse / "reports"
