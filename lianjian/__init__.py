@@ -27,7 +27,9 @@ import os
 #:
 #: A sixth of the national zone, `lianjian run`: 1.70–1.96 M page faults → 1.13–1.14 M, system CPU
 #: 6.2–8.2 → 4.8–5.1 s, peak 1.35–1.42 → 1.32–1.41 GB; national: 15.3 M → 6.5 M faults, system CPU
-#: 47 → 26–28 s, peak 4.40 GiB as before (docs/performance.md, "The kernel's share"). Not used:
+#: 47 → 26–28 s, peak 4.40 GiB as before for the run's process; all its processes together (the
+#: report workers start while the main process keeps its last step's pages) 4.73 → 5.11 GiB, sampled
+#: (docs/performance.md, "The kernel's share", "Where the run stands …, 20:20 UTC"). Not used:
 #: pages never given back (``-1``: the peak +20–60 %, and jemalloc's background thread is woken at
 #: every free, ≈ 3× the context switches); transparent huge pages (each 2 MiB fault compacts memory
 #: first); ``oversize_threshold`` (with background threads, this jemalloc decays its oversize arena
