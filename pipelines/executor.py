@@ -44,8 +44,10 @@ def start_suite_worker(job_name: str, warehouse: Path, landing: Path) -> bool:
       Expectations is imported now, beside staging, and each table's suite runs as soon as it is
       staged (such a run exists only when something changed since the published version: the
       schedule and the sensor skip otherwise);
-    - the second run (``lianjian_assess``) of a larger zone: the staged tables whose suites are not
-      cached are handed to the worker as the scoring begins (``warm_beside_scoring``).
+    - the second run (``lianjian_assess``), when no worker runs in this process — a larger zone, or
+      a run worker of its own after the first run's process ended — and some staged tables' suites
+      are not cached: the worker is started and given those tables as the scoring begins
+      (``warm_beside_scoring``).
 
     True when this started the worker."""
     from lianjian.quality.worker import beside_staging, suite_worker
