@@ -41,13 +41,10 @@ def launch(request: dg.RunRequest, instance: dg.DagsterInstance, extra_run_confi
     """Execute one run request as the daemon's run launcher would (in this process): its run
     configuration, tags, asset selection and the checks it asks for."""
     from pipelines import definitions
+    from pipelines.runs import requested_subset
 
     run_config = {**(request.run_config or {}), **(extra_run_config or {})}
-    job = dg.reconstructable(definitions.JOBS[request.job_name])
-    selection = request.asset_selection
-    if request.asset_check_keys is not None:  # the checks too (the suites' are not on selected assets)
-        job = job.get_subset(asset_selection=set(selection or ()), asset_check_selection=set(request.asset_check_keys))
-        selection = None
+    job, selection = requested_subset(dg.reconstructable(definitions.JOBS[request.job_name]), request)
     return dg.execute_job(job, instance=instance, run_config=run_config, tags=request.tags, asset_selection=selection)
 
 

@@ -95,6 +95,19 @@ def ingest_request(
     return dg.RunRequest(run_key=run_key, job_name=INGEST_JOB, run_config=settings.run_config(), tags=tags)
 
 
+def requested_subset(job, request: dg.RunRequest):
+    """(job, asset selection) to execute ``request`` with, as Dagster's run launcher executes it:
+    when the request names its checks (``asset_check_keys``: the second run without the reports, or
+    with kept years — the suites' checks are on staged tables it does not select), the job's subset of
+    those assets and checks, and no further selection; else the job and the request's assets.
+    ``job``: a job definition (``lianjian run``) or a reconstructable job (the daemon's path in
+    benchmarks/daemon_path.py) — both subset alike."""
+    if request.asset_check_keys is None:
+        return job, request.asset_selection
+    subset = job.get_subset(asset_selection=set(request.asset_selection or ()), asset_check_selection=set(request.asset_check_keys))
+    return subset, None
+
+
 def newer_ingest_run(instance: dg.DagsterInstance, ingest_run: dg.DagsterRun, warehouse_tag: str) -> dg.DagsterRun | None:
     """A first run on the same warehouse created after ``ingest_run``: it has replaced (or is replacing)
     the staged tables, so assessing them would not assess ``ingest_run``'s data."""
