@@ -139,11 +139,10 @@ def instance_for_run() -> dg.DagsterInstance:
 def _execute(job: dg.JobDefinition, request: dg.RunRequest, instance, config: dict):
     """Execute one run request in this process, as the daemon would launch it: its run configuration
     (the paths), tags, partitions (range tags) and asset selection."""
+    from pipelines.runs import requested_subset
+
     run_config = {**(request.run_config or {}), **config}
-    selection = request.asset_selection
-    if request.asset_check_keys is not None:  # the checks too (the suites' are not on selected assets)
-        job = job.get_subset(asset_selection=set(selection or ()), asset_check_selection=set(request.asset_check_keys))
-        selection = None
+    job, selection = requested_subset(job, request)
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -238,14 +237,14 @@ def _pipeline(
             success=True, run_id=run_id, seconds=time.monotonic() - started, pipeline_run_id=run_id,
             settings=settings, current=first.skip_message,
         )
-    from lianjian.quality.worker import beside_staging, suite_worker
-    from pipelines.executor import in_process
+    from pipelines.executor import in_process, start_suite_worker
+    from pipelines.runs import INGEST_JOB
 
-    if not force and in_process(run_config) and beside_staging(settings.landing_path):
+    if not force and in_process(run_config):
         # something changed since the published version: tables will be staged and their suites run;
-        # the suite worker imports Great Expectations now, beside loading the definitions and reading
-        # the landing files (lianjian/quality/worker.py)
-        suite_worker().warm()
+        # on a small zone the suite worker imports Great Expectations now, beside loading the
+        # definitions and reading the landing files (lianjian/quality/worker.py)
+        start_suite_worker(INGEST_JOB, settings.warehouse_path, settings.landing_path)
     from pipelines.definitions import defs
 
     config = {k: v for k, v in (run_config or {}).items() if k != "resources"}

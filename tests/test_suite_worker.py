@@ -240,7 +240,7 @@ def test_the_nightly_path_starts_the_worker_where_each_run_begins(tmp_path):
     large = _run(tmp_path, "wh_large", worker=True, max_landing_bytes=size - 1, path="daemon")
     assert cli["success"] and small["success"] and large["success"]
     assert small["first_warm"] == ["start_suite_worker"]  # by the executor, as the first run begins
-    assert cli["first_warm"] == ["_pipeline"]  # `lianjian run`: before it loads the definitions
+    assert cli["first_warm"] == ["start_suite_worker"]  # `lianjian run`: before it loads the definitions
     assert small["gx_in_run_process"] is False and small["worker_running_after"] is True
     assert large["started_beside_scoring"] == [True] and large["handed_beside_scoring"] == [11]
     assert large["gx_in_run_process"] is False and large["worker_running_after"] is False
