@@ -101,10 +101,15 @@ def read_ahead(reads: Iterable[SourceRead]) -> Iterator[SourceRead]:
 IN_MEMORY_ROWS = 200_000
 
 
+def _small(read: SourceRead) -> bool:
+    """Whether ``read`` is staged from its rows held in memory whatever was kept (``IN_MEMORY_ROWS``)."""
+    return sum(f.rows for f in read.files) <= IN_MEMORY_ROWS
+
+
 def _in_memory(read: SourceRead) -> bool:
     """Whether ``_source_rows`` of ``read`` are held in memory: a small source's, or a source whose
     every file's rows were kept since reading."""
-    return sum(f.rows for f in read.files) <= IN_MEMORY_ROWS or read.held
+    return _small(read) or read.held
 
 
 def _source_rows(read: SourceRead) -> pl.LazyFrame:
@@ -116,7 +121,7 @@ def _source_rows(read: SourceRead) -> pl.LazyFrame:
     are rechunked (one chunk per column): read from several parts, a column left out of a part is
     one chunk and the others one per part, and Polars' streaming engine panicked over columns cut
     at different places (tests/test_stage_fixed_costs.py)."""
-    if sum(f.rows for f in read.files) <= IN_MEMORY_ROWS:
+    if _small(read):
         held = read.held_frame()  # kept in memory since reading: put together without a plan per file
         return (held if held is not None else read.rows().collect().rechunk()).lazy()
     return read.rows()
