@@ -485,7 +485,6 @@ def test_in_one_process_the_notices_are_written_on_a_thread_beside_the_reports(t
         write_reports(make_warehouse(tmp_path / "failing"), workers=1, alongside=failing)
 
 
-
 def test_the_objects_there_before_the_reports_are_left_out_of_the_cycle_collector_meanwhile(tmp_path):
     """While ``write_reports`` runs (and the work beside it), the objects of the process that were
     there before are frozen (``gc.freeze``: the collector's passes do not walk them), and given back
