@@ -46,12 +46,34 @@ def setup() -> None:
     STAMP.write_text(want)
 
 
+def packages(root: Path = ROOT) -> list[str]:
+    """The project's top-level packages, as pyproject.toml's ``packages.find`` includes them."""
+    import tomllib
+
+    found = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]["find"]
+    return sorted({pattern.split(".")[0].rstrip("*") for pattern in found["include"]})
+
+
+def compile_project(python: Path | str = PY, root: Path = ROOT) -> None:
+    """Compile the project's modules to bytecode (``__pycache__/``, git-ignored), as installing a
+    package does. The editable install leaves them to be compiled when first imported, and where
+    ``PYTHONDONTWRITEBYTECODE`` is set nothing compiled is kept: every run, and every worker process a
+    run starts, compiled ≈ 80 modules again (≈ 0.2 CPU-s before a run's first step; docs/performance.md).
+    Only what changed since is compiled (≈ 0.04 s when nothing has); a failure to write (a read-only
+    checkout) only leaves the modules to be compiled when imported, as before."""
+    subprocess.run(
+        [str(python), "-m", "compileall", "-q", *(str(root / p) for p in packages(root))],
+        check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "run", "setup"}:
         print(__doc__)
         return 2
     cmd, rest = argv[0], argv[1:]
     setup()
+    compile_project()
     env = dict(os.environ)
     os.chdir(ROOT)
     if cmd == "setup":

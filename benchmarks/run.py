@@ -280,6 +280,16 @@ def path_list(text: str) -> list[str]:
     return paths
 
 
+def compiled_before_the_clock() -> None:
+    """The project's modules compiled to bytecode before any run is timed, as `python3 dev.py`
+    leaves them after set-up (dev.py ``compile_project``), so that a run measured here reads them
+    compiled as an installed lianjian does, also after a change to the code since the last set-up
+    (each child process imports Dagster before its clock for the same reason)."""
+    import dev
+
+    dev.compile_project(sys.executable)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", default="demo", choices=["demo", "county", "city", "province", "national"])
@@ -314,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(a.workdir or ROOT / "tmp" / "bench" / a.scale).absolute()
     landing = work / "landing"
+    compiled_before_the_clock()
     t0 = time.perf_counter()
     if not landing.exists():
         from lianjian.generate import write_landing
