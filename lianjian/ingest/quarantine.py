@@ -474,6 +474,11 @@ def check_rows(src: Source, rows: pl.LazyFrame, in_memory: bool = False) -> Chec
 KEY_SEED = 11
 #: The column a reference's test is worked out in (``reference_problems``), never stored.
 MISSING = "_missing"
+#: At most this many key hashes, the shared ones are found by Polars (``is_duplicated``) rather than
+#: by numpy's sort: for a small source numpy's sort saves microseconds, while importing numpy costs
+#: ≈ 0.1 s of a run's main process that would not otherwise import it (a small zone's staging, beside
+#: the suite worker's start). The same shared hashes either way, so the same rows compared.
+SORTED_BY_POLARS = 65_536
 
 
 def _key_hash_duplicates(rows: pl.LazyFrame, key: list[str]) -> pl.Series:
@@ -484,15 +489,21 @@ def _key_hash_duplicates(rows: pl.LazyFrame, key: list[str]) -> pl.Series:
     hashes (cheaper than grouping millions of text keys)."""
     h = (pl.struct(key) if len(key) > 1 else pl.col(key[0])).hash(KEY_SEED).alias(HASH)
     # the hashes alone first: most sources share none, and then no row's ``_ord`` is read at all
-    import numpy as np  # here: a run that stages nothing (the published version current) needs none of it
+    hashes = rows.select(h).collect(engine=STREAMING).get_column(HASH)
+    if hashes.len() <= SORTED_BY_POLARS:
+        shared = hashes.filter(hashes.is_duplicated()).unique()
+        if shared.is_empty():
+            return pl.Series(ORD, [], pl.Int64)
+    else:
+        import numpy as np  # here: a small zone's staging (and a run that stages nothing) needs none of it
 
-    # sorted by numpy (its vectorised sort of 64-bit integers: about half the CPU of Polars' sort, a
-    # national cases source's 19.6 M hashes 0.29 against 0.64 CPU-s), the shared ones next to each other
-    ordered = np.sort(rows.select(h).collect(engine=STREAMING).get_column(HASH).to_numpy())
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if repeated.size == 0:
-        return pl.Series(ORD, [], pl.Int64)
-    shared = pl.Series(HASH, np.unique(repeated), dtype=pl.UInt64)
+        # sorted by numpy (its vectorised sort of 64-bit integers: about half the CPU of Polars' sort, a
+        # national cases source's 19.6 M hashes 0.29 against 0.64 CPU-s), the shared ones next to each other
+        ordered = np.sort(hashes.to_numpy())
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if repeated.size == 0:
+            return pl.Series(ORD, [], pl.Int64)
+        shared = pl.Series(HASH, np.unique(repeated), dtype=pl.UInt64)
     return rows.filter(h.is_in(shared.implode())).select(ORD).collect(engine=STREAMING).get_column(ORD)
 
 
