@@ -647,7 +647,7 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.
     )
     none = pl.lit(0, pl.Int64)
     if clean:  # every row read is accepted: each file's count is its rows read, no row is scanned
-        counts = files.filter(pl.col("source") == src.name).select(
+        counts = files.lazy().filter(pl.col("source") == src.name).select(
             pl.col("file").alias("_file"), pl.col("rows_read").cast(pl.Int64).alias("rows_accepted"),
             none.alias("rows_rejected"), none.alias("rows_duplicate"),
         )
@@ -656,7 +656,7 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.
             rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
             rows_rejected=is_rejected.sum().cast(pl.Int64),
             rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
-        ).collect(engine=STREAMING)
+        ).collect(engine=STREAMING).lazy()
     return Staged(staged=staged, rejected=_rejected_rows(src, bad, checked.rows, files), report=_report_rows(src, counts, files))
 
 
@@ -666,25 +666,27 @@ def _rejected_rows(src: Source, bad: pl.DataFrame, rows: pl.LazyFrame, files: pl
     schema = PUBLISHED["rejected_records"].schema()
     if bad.height == 0:
         return pl.DataFrame(schema=schema)
-    headers = dict(files.filter(pl.col("source") == src.name).select("file", "headers").iter_rows())
+    headers = {f: h for s, f, h in zip(*(files.get_column(c).to_list() for c in ("source", "file", "headers"))) if s == src.name}
     # the rows are picked by ``_row`` too, a column the parts store: the Parquet reader then decodes
     # the other columns only for the rows that pass (``_ord`` alone, a row index, made it decode every
     # column of every row: a third of this step's CPU, docs/performance.md, "The staging step's phases,
     # and the rejected rows picked by their row number"); ``_ord`` then keeps exactly the rejected ones
     picked = pl.col("_row").is_in(bad.get_column("_row").unique().implode()) & pl.col(ORD).is_in(bad.get_column(ORD).implode())
     raw = rows_as_read(src, rows.filter(picked))
-    rows = bad.select("_file", "_row", "_reasons").join(
-        raw.collect(engine=STREAMING),
-        on=["_file", "_row"],
-        how="left",
-    )
+    rows = bad.lazy().select("_file", "_row", "_reasons").join(raw, on=["_file", "_row"], how="left")
+    # each file's raw rows as JSON keyed by its own headers: the files sharing their headers (usually
+    # all of a source's) in one part, and every part in one query — not a few small queries a file
+    # (docs/performance.md, "Staging a small zone without numpy")
+    by_headers: dict[str, list[str]] = {}
+    for file in bad.get_column("_file").unique().to_list():
+        by_headers.setdefault(headers.get(file) or "{}", []).append(file)
     parts = []
-    for file in rows.get_column("_file").unique().sort().to_list():  # per file, not per row
-        hmap: dict[str, str] = json.loads(headers.get(file) or "{}")
+    for hjson, names in by_headers.items():
+        hmap: dict[str, str] = json.loads(hjson)
         fields = [pl.col(n).alias(h) for n, h in hmap.items()]
         rawjson = pl.struct(fields).struct.json_encode() if fields else pl.lit("{}")
         parts.append(
-            rows.filter(pl.col("_file") == file).select(
+            rows.filter(pl.col("_file").is_in(names)).select(
                 pl.lit(src.name).alias("source"),
                 pl.col("_file").alias("file"),
                 pl.col("_row").alias("row_number"),
@@ -692,12 +694,14 @@ def _rejected_rows(src: Source, bad: pl.DataFrame, rows: pl.LazyFrame, files: pl
                 rawjson.alias("raw"),
             )
         )
-    return pl.concat(parts).sort("file", "row_number").cast(schema)
+    return pl.concat(parts).sort("file", "row_number").cast(schema).collect(engine=STREAMING)
 
 
-def _report_rows(src: Source, counts: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
-    inv = files.filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
+def _report_rows(src: Source, counts: pl.LazyFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """The report's rows of ``src``'s files, in the inventory's order, with their ``counts`` (by
+    ``_file``): one query (a small source's staging runs a few dozen; each costs its fixed costs)."""
+    inv = files.lazy().filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
     out = inv.join(counts, left_on="file", right_on="_file", how="left", maintain_order="left")
     return out.with_columns(pl.col("rows_accepted", "rows_rejected", "rows_duplicate").fill_null(0)).select(
         list(REPORT_SCHEMA)
-    ).cast(REPORT_SCHEMA)
+    ).cast(REPORT_SCHEMA).collect()
