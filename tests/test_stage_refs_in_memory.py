@@ -48,13 +48,19 @@ def test_the_references_of_rows_in_memory_are_tested_as_a_column_with_the_same_r
     """Rows held in memory: each reference's test is a column of the query (``_missing``), filtered
     on; rows over the parts: the test is the filter itself. Both give the same rows and reasons."""
     plans: list[str] = []
-    collect = pl.LazyFrame.collect
+    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
 
     def spy(self, *args, **kwargs):
         plans.append(self.explain(optimized=False))
         return collect(self, *args, **kwargs)
 
+    def spy_all(frames, *args, **kwargs):  # a source's reference tests are run in one call
+        frames = list(frames)
+        plans.extend(f.explain(optimized=False) for f in frames)
+        return collect_all(frames, *args, **kwargs)
+
     monkeypatch.setattr(pl.LazyFrame, "collect", spy)
+    monkeypatch.setattr(pl, "collect_all", spy_all)
     held = quarantine.reference_problems(_talks_checked(True), TARGETS)
     held_plans = [p for p in plans if "is_in" in p]
     plans.clear()

@@ -549,12 +549,17 @@ def _ref_columns(c: Column) -> tuple[list[str], list[str]]:
 
 def _ref_keys(c: Column, target: pl.LazyFrame) -> pl.DataFrame:
     """The referenced keys (distinct), as columns ``_k0``, ``_k1``, … (``_ref_columns``' right side)."""
+    return _ref_keys_plan(c, target).collect(engine=STREAMING)
+
+
+def _ref_keys_plan(c: Column, target: pl.LazyFrame) -> pl.LazyFrame:
+    """``_ref_keys``' query, not yet run."""
     frame = target
     if c.ref_filter == "leadership":
         frame = frame.filter(pl.col("position").cast(pl.String).is_in(LEADERSHIP_POSITIONS))
     right = _ref_columns(c)[1]
     keys = frame.select([pl.col(r).cast(pl.String) if r != "year" else pl.col(r) for r in right]).unique()
-    return keys.rename({r: f"_k{i}" for i, r in enumerate(right)}).collect(engine=STREAMING)
+    return keys.rename({r: f"_k{i}" for i, r in enumerate(right)})
 
 
 #: The referenced keys already worked out in one staging (``reference_problems``' ``known``): by the
@@ -572,19 +577,27 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known
     and made distinct for each)."""
     src = checked.src
     rows = checked.rows.with_columns(_record_year(src).alias(REF_YEAR))
-    out = []
-    for c in src.columns:
-        if not c.ref:
-            continue
-        tsrc = c.ref.split(".")[0]
-        target = checked.candidates() if tsrc == src.name else targets[tsrc]
-        slot = (id(target), c.ref, c.ref_scope, c.ref_filter)
+    refs = [(c, checked.candidates() if c.ref.split(".")[0] == src.name else targets[c.ref.split(".")[0]]) for c in src.columns if c.ref]
+    # the keys not known yet, read in one Polars call (then each reference's test, in another): a
+    # source's few small queries at once rather than one after the other, each handed to Polars'
+    # threads and waited for (docs/performance.md, "Staging a small zone without numpy")
+    slots = [(id(target), c.ref, c.ref_scope, c.ref_filter) for c, target in refs]
+    found: dict[tuple, pl.DataFrame] = {}
+    for slot, (_, target) in zip(slots, refs):
         if known is not None and slot in known and known[slot][0] is target:
-            keys = known[slot][1]
-        else:
-            keys = _ref_keys(c, target)
-            if known is not None and tsrc != src.name:
-                known[slot] = (target, keys)
+            found[slot] = known[slot][1]
+    reading: dict[tuple, tuple[Column, pl.LazyFrame]] = {}
+    for slot, (c, target) in zip(slots, refs):
+        if slot not in found and slot not in reading:
+            reading[slot] = (c, target)
+    for slot, keys in zip(reading, pl.collect_all([_ref_keys_plan(c, t) for c, t in reading.values()], engine=STREAMING)):
+        c, target = reading[slot]
+        found[slot] = keys
+        if known is not None and c.ref.split(".")[0] != src.name:
+            known[slot] = (target, keys)
+    plans = []
+    for slot, (c, _) in zip(slots, refs):
+        keys = found[slot]
         left = _ref_columns(c)[0]
         right = [f"_k{i}" for i in range(len(left))]
         if len(left) == 1:  # a plain membership test is cheaper than a join
@@ -603,8 +616,8 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known
         else:
             scoped = rows.filter(pl.all_horizontal([pl.col(x).is_not_null() for x in left]))
             missing = scoped.join(keys.lazy(), left_on=left, right_on=right, how="anti")
-        out.append(missing.select(ORD, _ref_reason(c).alias("reason")).collect(engine=STREAMING))
-    return out
+        plans.append(missing.select(ORD, _ref_reason(c).alias("reason")))
+    return pl.collect_all(plans, engine=STREAMING) if plans else []
 
 
 @dataclass
