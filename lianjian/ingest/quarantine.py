@@ -455,6 +455,9 @@ class Checked:
     #: whether ``rows`` are held in memory (not read from the parts): how the references are tested
     #: (``reference_problems``)
     in_memory: bool = False
+    #: whether the source is small (``lianjian.ingest.IN_MEMORY_ROWS``): its references' queries are
+    #: then run together (``reference_problems``), a large one's one after the other, in bounded memory
+    small: bool = False
 
     def candidates(self) -> pl.LazyFrame:
         """Rows passing their own checks (before references): no reason, not a duplicate copy."""
@@ -462,12 +465,13 @@ class Checked:
         return self.rows.filter(pl.col(OWN).is_null() & ~pl.col(ORD).is_in(drop.implode()))
 
 
-def check_rows(src: Source, rows: pl.LazyFrame, in_memory: bool = False) -> Checked:
+def check_rows(src: Source, rows: pl.LazyFrame, in_memory: bool = False, small: bool = False) -> Checked:
     """A source after its own checks: ``rows`` are its checked rows (``check_chunk``, chunk by chunk,
     done as each file is read: lianjian.ingest.reader), over which duplicates are found here;
-    ``in_memory``: whether they are held in memory rather than read from the parts."""
+    ``in_memory``: whether they are held in memory rather than read from the parts; ``small``: see
+    ``Checked``."""
     dup_copies, conflicts = _duplicate_rows(src, rows)
-    return Checked(src, rows, dup_copies, conflicts, in_memory)
+    return Checked(src, rows, dup_copies, conflicts, in_memory, small)
 
 
 #: Seed of the key hashes (any: they are compared within one staging only, never stored).
@@ -578,9 +582,15 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known
     src = checked.src
     rows = checked.rows.with_columns(_record_year(src).alias(REF_YEAR))
     refs = [(c, checked.candidates() if c.ref.split(".")[0] == src.name else targets[c.ref.split(".")[0]]) for c in src.columns if c.ref]
-    # the keys not known yet, read in one Polars call (then each reference's test, in another): a
-    # source's few small queries at once rather than one after the other, each handed to Polars'
-    # threads and waited for (docs/performance.md, "Staging a small zone without numpy")
+    # the keys not known yet, then each reference's test: a small source's in one Polars call each —
+    # its few small queries at once rather than one after the other, each handed to Polars' threads
+    # and waited for (docs/performance.md, "Staging a small zone without numpy"); a large source's one
+    # query at a time, in bounded memory
+    def run(plans: list[pl.LazyFrame]) -> list[pl.DataFrame]:
+        if checked.small:
+            return pl.collect_all(plans, engine=STREAMING) if plans else []
+        return [p.collect(engine=STREAMING) for p in plans]
+
     slots = [(id(target), c.ref, c.ref_scope, c.ref_filter) for c, target in refs]
     found: dict[tuple, pl.DataFrame] = {}
     for slot, (_, target) in zip(slots, refs):
@@ -590,7 +600,7 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known
     for slot, (c, target) in zip(slots, refs):
         if slot not in found and slot not in reading:
             reading[slot] = (c, target)
-    for slot, keys in zip(reading, pl.collect_all([_ref_keys_plan(c, t) for c, t in reading.values()], engine=STREAMING)):
+    for slot, keys in zip(reading, run([_ref_keys_plan(c, t) for c, t in reading.values()])):
         c, target = reading[slot]
         found[slot] = keys
         if known is not None and c.ref.split(".")[0] != src.name:
@@ -617,7 +627,7 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known
             scoped = rows.filter(pl.all_horizontal([pl.col(x).is_not_null() for x in left]))
             missing = scoped.join(keys.lazy(), left_on=left, right_on=right, how="anti")
         plans.append(missing.select(ORD, _ref_reason(c).alias("reason")))
-    return pl.collect_all(plans, engine=STREAMING) if plans else []
+    return run(plans)
 
 
 @dataclass
