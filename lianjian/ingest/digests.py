@@ -78,16 +78,22 @@ def _row_hashes(frame: pl.DataFrame) -> pl.Series:
     return frame.hash_rows(SEED)
 
 
-#: At most this many rows' hashes are fed through a Python ``array`` (``_update``) rather than numpy:
-#: the copy costs microseconds for a small batch, while importing numpy costs ≈ 0.1 s of a run's main
-#: process that would not otherwise import it (a small zone's staging). The same bytes either way.
+#: At most this many rows' hashes are fed through a Python ``array`` (``_update``) rather than numpy
+#: when numpy is not imported yet: the copy costs at most ≈ 2 ms, while importing numpy costs ≈ 0.1 s
+#: of a run's main process that would not otherwise import it (a small zone's staging). The same
+#: bytes either way.
 ARRAY_ROWS = 65_536
 
 
+def _numpy_imported() -> bool:
+    return "numpy" in sys.modules
+
+
 def _update(h, hashes: pl.Series) -> None:
-    """Feed each row's hash, row after row, little endian, into ``h``: a large batch's values hashed
-    in place through numpy, not copied into bytes; a small one's through a Python ``array``."""
-    if hashes.len() <= ARRAY_ROWS:
+    """Feed each row's hash, row after row, little endian, into ``h``: the values hashed in place
+    through numpy, not copied into bytes — or, a small batch while numpy is not imported (a small
+    zone's run), through a Python ``array``."""
+    if hashes.len() <= ARRAY_ROWS and not _numpy_imported():
         values = array("Q", hashes.to_list())
         if sys.byteorder != "little":
             values.byteswap()
