@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
+from polars.testing import assert_series_equal
 
 from lianjian.contract import SOURCES
-from lianjian.ingest import digests, quarantine
+from lianjian.ingest import digests, quarantine, reader
 from support_ingest import write_landing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,3 +100,14 @@ def test_the_shared_key_hashes_are_the_same_found_by_polars_or_by_numpy(monkeypa
     monkeypatch.setattr(quarantine, "SORTED_BY_POLARS", 0)
     assert {k: sorted(quarantine._key_hash_duplicates(keys, list(k)).to_list()) for k in found} == found
     assert found[("a",)] and found[("a", "b")]
+
+
+@pytest.mark.parametrize("heights", [[34] * 61, [5000], [3000, 0, 2000], [0], [], [0, 0, 3], [70_000, 5]])
+def test_each_rows_file_is_the_same_from_a_list_or_from_polars(monkeypatch, heights):
+    """``_file_of_rows``: a small zone's column built from a Python list is the one Polars builds
+    (files without rows among them)."""
+    listed = reader._file_of_rows(heights)
+    monkeypatch.setattr(reader, "FILE_OF_ROWS_LISTED", -1)
+    by_polars = reader._file_of_rows(heights)
+    assert_series_equal(listed, by_polars)
+    assert listed.to_list() == [i for i, n in enumerate(heights) for _ in range(n)]
