@@ -117,3 +117,30 @@ def test_a_conservation_failure_fails_the_staging_step(tmp_path, monkeypatch):
         (dg.AssetKey(["staged", "talks"]), "rows_conserved", dg.AssetCheckSeverity.ERROR)
     ]
     assert failed[0].description.startswith("talks.csv: 读取 5")
+
+
+def test_conservation_counts_each_file_of_its_source_only():
+    """The counts are a source's own files' (the report's other sources left out), a missing count
+    left out of the sums as Polars' sum leaves it, and a file with a missing count not called broken."""
+    from checks.conservation import conservation_result
+
+    report = pl.DataFrame(
+        {
+            "source": ["cases", "talks", "talks", "talks"],
+            "file": ["cases.csv", "talks/2023.csv", "talks/2024.csv", "talks/2025.csv"],
+            "sha256": ["a", "b", "c", "d"],
+            "rows_read": [9, 4, 3, None],
+            "rows_accepted": [9, 3, 1, 0],
+            "rows_rejected": [0, 1, 1, 0],
+            "rows_duplicate": [0, 0, 0, 0],
+        }
+    )
+    assert conservation_problems("talks", report, staged_rows=4, rejected_rows=2) == [
+        "talks/2024.csv: 读取 3 ≠ 接收 1 + 拒收 1 + 重复 0 (rows read ≠ accepted + rejected + duplicates)"
+    ]
+    result = conservation_result("talks", report, staged_rows=4, rejected_rows=2)
+    assert not result.passed
+    assert {k: v.value for k, v in result.metadata.items()} == {"rows_read": 7, "rows_accepted": 4, "rows_rejected": 2, "rows_duplicate": 0}
+    assert conservation_result("cases", report, staged_rows=9, rejected_rows=0).description == "cases：9 = 9 + 0 + 0"
+    empty = conservation_result("units", report, staged_rows=0, rejected_rows=0)
+    assert empty.passed and empty.description == "units：0 = 0 + 0 + 0"

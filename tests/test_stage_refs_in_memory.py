@@ -48,13 +48,19 @@ def test_the_references_of_rows_in_memory_are_tested_as_a_column_with_the_same_r
     """Rows held in memory: each reference's test is a column of the query (``_missing``), filtered
     on; rows over the parts: the test is the filter itself. Both give the same rows and reasons."""
     plans: list[str] = []
-    collect = pl.LazyFrame.collect
+    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
 
     def spy(self, *args, **kwargs):
         plans.append(self.explain(optimized=False))
         return collect(self, *args, **kwargs)
 
+    def spy_all(frames, *args, **kwargs):  # a source's reference tests are run in one call
+        frames = list(frames)
+        plans.extend(f.explain(optimized=False) for f in frames)
+        return collect_all(frames, *args, **kwargs)
+
     monkeypatch.setattr(pl.LazyFrame, "collect", spy)
+    monkeypatch.setattr(pl, "collect_all", spy_all)
     held = quarantine.reference_problems(_talks_checked(True), TARGETS)
     held_plans = [p for p in plans if "is_in" in p]
     plans.clear()
@@ -86,21 +92,25 @@ def _zone(root):
 def test_a_source_is_checked_as_in_memory_when_its_rows_are_held(tmp_path, monkeypatch, small):
     """``stage_sources`` tells the checks whether a source's rows are in memory: a source every file
     of which is kept since reading, or a small one; a large one a file of which is read from its
-    parts is not. The staged tables, rejected rows and report are the same either way."""
+    parts is not — and whether it is small. The staged tables, rejected rows and report are the same
+    either way."""
     if not small:
         monkeypatch.setattr(ingest, "IN_MEMORY_ROWS", 0)
     landing = _zone(tmp_path / "landing")
     seen: dict[str, bool] = {}
+    sizes: dict[str, bool] = {}
     original = quarantine.check_rows
 
-    def check_rows(src, rows, in_memory=False):
+    def check_rows(src, rows, in_memory=False, small=False):
         seen[src.name] = in_memory
-        return original(src, rows, in_memory)
+        sizes[src.name] = small
+        return original(src, rows, in_memory, small)
 
     monkeypatch.setattr(ingest, "check_rows", check_rows)
     reads = {r.name: r for r in iter_landing(landing, tmp_path, [], DATES)}
     first = {name: (res.staged.collect(), res.rejected, res.report) for name, res in stage_sources(reads)}
     assert seen["talks"] is True
+    assert sizes["talks"] is small  # its references run together (``Checked.small``) when small
     assert first["talks"][1].height > 0  # a reference to nobody, rejected
     if not small:
         reads = {r.name: r for r in iter_landing(landing, tmp_path / "again", [], DATES)} if (tmp_path / "again").mkdir() is None else {}
@@ -129,3 +139,35 @@ def test_the_rows_sharing_a_key_hash_are_found_by_sorting_the_hashes():
     assert sorted(compound.to_list()) == [0, 2, 4, 5]
     none = quarantine._key_hash_duplicates(keys.filter(pl.col(quarantine.ORD) < 2), ["a"])
     assert none.dtype == pl.Int64 and none.len() == 0
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_small_sources_references_run_in_one_call_with_the_same_reasons(monkeypatch, in_memory):
+    """A small source (``Checked.small``): the keys it needs in one ``collect_all``, its four
+    references' tests in another, and no query run alone; a large one's one query at a time. The same
+    rows and reasons either way."""
+    calls: list[int] = []
+    alone: list[str] = []
+    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
+
+    def spy(self, *args, **kwargs):
+        alone.append(self.explain(optimized=False))
+        return collect(self, *args, **kwargs)
+
+    def spy_all(frames, *args, **kwargs):
+        frames = list(frames)
+        calls.append(len(frames))
+        return collect_all(frames, *args, **kwargs)
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", spy)
+    monkeypatch.setattr(pl, "collect_all", spy_all)
+    large = quarantine.reference_problems(_talks_checked(in_memory), TARGETS)
+    assert calls == [] and len(alone) == 2 + 4  # personnel's and events' keys, then four tests
+    alone.clear()
+    checked = _talks_checked(in_memory)
+    checked.small = True
+    small = quarantine.reference_problems(checked, TARGETS)
+    assert calls == [2, 4] and alone == []
+    assert len(small) == len(large) == 4
+    for a, b in zip(small, large):
+        assert_frame_equal(a, b)

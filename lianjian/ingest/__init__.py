@@ -177,10 +177,10 @@ def stage_sources(
             accepted[name] = kept.accepted
             yield name, kept
             continue
-        checked = early.pop(name, None) or check_rows(SOURCES[name], _source_rows(have[name]), _in_memory(have[name]))
+        checked = early.pop(name, None) or check_rows(SOURCES[name], _source_rows(have[name]), _in_memory(have[name]), _small(have[name]))
         targets = {t: accepted[t] for t in before}
         for t in after:
-            early[t] = check_rows(SOURCES[t], _source_rows(have[t]), _in_memory(have[t]))
+            early[t] = check_rows(SOURCES[t], _source_rows(have[t]), _in_memory(have[t]), _small(have[t]))
             targets[t] = early[t].candidates()
         own = files if files is not None else files_frame(have[name].entries)
         res = stage_checked(checked, targets, own, known)

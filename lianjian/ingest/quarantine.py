@@ -455,6 +455,9 @@ class Checked:
     #: whether ``rows`` are held in memory (not read from the parts): how the references are tested
     #: (``reference_problems``)
     in_memory: bool = False
+    #: whether the source is small (``lianjian.ingest.IN_MEMORY_ROWS``): its references' queries are
+    #: then run together (``reference_problems``), a large one's one after the other, in bounded memory
+    small: bool = False
 
     def candidates(self) -> pl.LazyFrame:
         """Rows passing their own checks (before references): no reason, not a duplicate copy."""
@@ -462,18 +465,24 @@ class Checked:
         return self.rows.filter(pl.col(OWN).is_null() & ~pl.col(ORD).is_in(drop.implode()))
 
 
-def check_rows(src: Source, rows: pl.LazyFrame, in_memory: bool = False) -> Checked:
+def check_rows(src: Source, rows: pl.LazyFrame, in_memory: bool = False, small: bool = False) -> Checked:
     """A source after its own checks: ``rows`` are its checked rows (``check_chunk``, chunk by chunk,
     done as each file is read: lianjian.ingest.reader), over which duplicates are found here;
-    ``in_memory``: whether they are held in memory rather than read from the parts."""
+    ``in_memory``: whether they are held in memory rather than read from the parts; ``small``: see
+    ``Checked``."""
     dup_copies, conflicts = _duplicate_rows(src, rows)
-    return Checked(src, rows, dup_copies, conflicts, in_memory)
+    return Checked(src, rows, dup_copies, conflicts, in_memory, small)
 
 
 #: Seed of the key hashes (any: they are compared within one staging only, never stored).
 KEY_SEED = 11
 #: The column a reference's test is worked out in (``reference_problems``), never stored.
 MISSING = "_missing"
+#: At most this many key hashes, the shared ones are found by Polars (``is_duplicated``) rather than
+#: by numpy's sort: for a small source numpy's sort saves microseconds, while importing numpy costs
+#: ≈ 0.1 s of a run's main process that would not otherwise import it (a small zone's staging, beside
+#: the suite worker's start). The same shared hashes either way, so the same rows compared.
+SORTED_BY_POLARS = 65_536
 
 
 def _key_hash_duplicates(rows: pl.LazyFrame, key: list[str]) -> pl.Series:
@@ -484,15 +493,21 @@ def _key_hash_duplicates(rows: pl.LazyFrame, key: list[str]) -> pl.Series:
     hashes (cheaper than grouping millions of text keys)."""
     h = (pl.struct(key) if len(key) > 1 else pl.col(key[0])).hash(KEY_SEED).alias(HASH)
     # the hashes alone first: most sources share none, and then no row's ``_ord`` is read at all
-    import numpy as np  # here: a run that stages nothing (the published version current) needs none of it
+    hashes = rows.select(h).collect(engine=STREAMING).get_column(HASH)
+    if hashes.len() <= SORTED_BY_POLARS:
+        shared = hashes.filter(hashes.is_duplicated()).unique()
+        if shared.is_empty():
+            return pl.Series(ORD, [], pl.Int64)
+    else:
+        import numpy as np  # here: a small zone's staging (and a run that stages nothing) needs none of it
 
-    # sorted by numpy (its vectorised sort of 64-bit integers: about half the CPU of Polars' sort, a
-    # national cases source's 19.6 M hashes 0.29 against 0.64 CPU-s), the shared ones next to each other
-    ordered = np.sort(rows.select(h).collect(engine=STREAMING).get_column(HASH).to_numpy())
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if repeated.size == 0:
-        return pl.Series(ORD, [], pl.Int64)
-    shared = pl.Series(HASH, np.unique(repeated), dtype=pl.UInt64)
+        # sorted by numpy (its vectorised sort of 64-bit integers: about half the CPU of Polars' sort, a
+        # national cases source's 19.6 M hashes 0.29 against 0.64 CPU-s), the shared ones next to each other
+        ordered = np.sort(hashes.to_numpy())
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if repeated.size == 0:
+            return pl.Series(ORD, [], pl.Int64)
+        shared = pl.Series(HASH, np.unique(repeated), dtype=pl.UInt64)
     return rows.filter(h.is_in(shared.implode())).select(ORD).collect(engine=STREAMING).get_column(ORD)
 
 
@@ -538,12 +553,17 @@ def _ref_columns(c: Column) -> tuple[list[str], list[str]]:
 
 def _ref_keys(c: Column, target: pl.LazyFrame) -> pl.DataFrame:
     """The referenced keys (distinct), as columns ``_k0``, ``_k1``, … (``_ref_columns``' right side)."""
+    return _ref_keys_plan(c, target).collect(engine=STREAMING)
+
+
+def _ref_keys_plan(c: Column, target: pl.LazyFrame) -> pl.LazyFrame:
+    """``_ref_keys``' query, not yet run."""
     frame = target
     if c.ref_filter == "leadership":
         frame = frame.filter(pl.col("position").cast(pl.String).is_in(LEADERSHIP_POSITIONS))
     right = _ref_columns(c)[1]
     keys = frame.select([pl.col(r).cast(pl.String) if r != "year" else pl.col(r) for r in right]).unique()
-    return keys.rename({r: f"_k{i}" for i, r in enumerate(right)}).collect(engine=STREAMING)
+    return keys.rename({r: f"_k{i}" for i, r in enumerate(right)})
 
 
 #: The referenced keys already worked out in one staging (``reference_problems``' ``known``): by the
@@ -561,19 +581,33 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known
     and made distinct for each)."""
     src = checked.src
     rows = checked.rows.with_columns(_record_year(src).alias(REF_YEAR))
-    out = []
-    for c in src.columns:
-        if not c.ref:
-            continue
-        tsrc = c.ref.split(".")[0]
-        target = checked.candidates() if tsrc == src.name else targets[tsrc]
-        slot = (id(target), c.ref, c.ref_scope, c.ref_filter)
+    refs = [(c, checked.candidates() if c.ref.split(".")[0] == src.name else targets[c.ref.split(".")[0]]) for c in src.columns if c.ref]
+    # the keys not known yet, then each reference's test: a small source's in one Polars call each —
+    # its few small queries at once rather than one after the other, each handed to Polars' threads
+    # and waited for (docs/performance.md, "Staging a small zone without numpy"); a large source's one
+    # query at a time, in bounded memory
+    def run(plans: list[pl.LazyFrame]) -> list[pl.DataFrame]:
+        if checked.small:
+            return pl.collect_all(plans, engine=STREAMING) if plans else []
+        return [p.collect(engine=STREAMING) for p in plans]
+
+    slots = [(id(target), c.ref, c.ref_scope, c.ref_filter) for c, target in refs]
+    found: dict[tuple, pl.DataFrame] = {}
+    for slot, (_, target) in zip(slots, refs):
         if known is not None and slot in known and known[slot][0] is target:
-            keys = known[slot][1]
-        else:
-            keys = _ref_keys(c, target)
-            if known is not None and tsrc != src.name:
-                known[slot] = (target, keys)
+            found[slot] = known[slot][1]
+    reading: dict[tuple, tuple[Column, pl.LazyFrame]] = {}
+    for slot, (c, target) in zip(slots, refs):
+        if slot not in found and slot not in reading:
+            reading[slot] = (c, target)
+    for slot, keys in zip(reading, run([_ref_keys_plan(c, t) for c, t in reading.values()])):
+        c, target = reading[slot]
+        found[slot] = keys
+        if known is not None and c.ref.split(".")[0] != src.name:
+            known[slot] = (target, keys)
+    plans = []
+    for slot, (c, _) in zip(slots, refs):
+        keys = found[slot]
         left = _ref_columns(c)[0]
         right = [f"_k{i}" for i in range(len(left))]
         if len(left) == 1:  # a plain membership test is cheaper than a join
@@ -592,8 +626,8 @@ def reference_problems(checked: Checked, targets: dict[str, pl.LazyFrame], known
         else:
             scoped = rows.filter(pl.all_horizontal([pl.col(x).is_not_null() for x in left]))
             missing = scoped.join(keys.lazy(), left_on=left, right_on=right, how="anti")
-        out.append(missing.select(ORD, _ref_reason(c).alias("reason")).collect(engine=STREAMING))
-    return out
+        plans.append(missing.select(ORD, _ref_reason(c).alias("reason")))
+    return run(plans)
 
 
 @dataclass
@@ -636,7 +670,7 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.
     )
     none = pl.lit(0, pl.Int64)
     if clean:  # every row read is accepted: each file's count is its rows read, no row is scanned
-        counts = files.filter(pl.col("source") == src.name).select(
+        counts = files.lazy().filter(pl.col("source") == src.name).select(
             pl.col("file").alias("_file"), pl.col("rows_read").cast(pl.Int64).alias("rows_accepted"),
             none.alias("rows_rejected"), none.alias("rows_duplicate"),
         )
@@ -645,7 +679,7 @@ def stage_checked(checked: Checked, targets: dict[str, pl.LazyFrame], files: pl.
             rows_accepted=(~is_rejected & ~is_copy).sum().cast(pl.Int64),
             rows_rejected=is_rejected.sum().cast(pl.Int64),
             rows_duplicate=(~is_rejected & is_copy).sum().cast(pl.Int64),
-        ).collect(engine=STREAMING)
+        ).collect(engine=STREAMING).lazy()
     return Staged(staged=staged, rejected=_rejected_rows(src, bad, checked.rows, files), report=_report_rows(src, counts, files))
 
 
@@ -655,25 +689,27 @@ def _rejected_rows(src: Source, bad: pl.DataFrame, rows: pl.LazyFrame, files: pl
     schema = PUBLISHED["rejected_records"].schema()
     if bad.height == 0:
         return pl.DataFrame(schema=schema)
-    headers = dict(files.filter(pl.col("source") == src.name).select("file", "headers").iter_rows())
+    headers = {f: h for s, f, h in zip(*(files.get_column(c).to_list() for c in ("source", "file", "headers"))) if s == src.name}
     # the rows are picked by ``_row`` too, a column the parts store: the Parquet reader then decodes
     # the other columns only for the rows that pass (``_ord`` alone, a row index, made it decode every
     # column of every row: a third of this step's CPU, docs/performance.md, "The staging step's phases,
     # and the rejected rows picked by their row number"); ``_ord`` then keeps exactly the rejected ones
     picked = pl.col("_row").is_in(bad.get_column("_row").unique().implode()) & pl.col(ORD).is_in(bad.get_column(ORD).implode())
     raw = rows_as_read(src, rows.filter(picked))
-    rows = bad.select("_file", "_row", "_reasons").join(
-        raw.collect(engine=STREAMING),
-        on=["_file", "_row"],
-        how="left",
-    )
+    rows = bad.lazy().select("_file", "_row", "_reasons").join(raw, on=["_file", "_row"], how="left")
+    # each file's raw rows as JSON keyed by its own headers: the files sharing their headers (usually
+    # all of a source's) in one part, and every part in one query — not a few small queries a file
+    # (docs/performance.md, "Staging a small zone without numpy")
+    by_headers: dict[str, list[str]] = {}
+    for file in bad.get_column("_file").unique().to_list():
+        by_headers.setdefault(headers.get(file) or "{}", []).append(file)
     parts = []
-    for file in rows.get_column("_file").unique().sort().to_list():  # per file, not per row
-        hmap: dict[str, str] = json.loads(headers.get(file) or "{}")
+    for hjson, names in by_headers.items():
+        hmap: dict[str, str] = json.loads(hjson)
         fields = [pl.col(n).alias(h) for n, h in hmap.items()]
         rawjson = pl.struct(fields).struct.json_encode() if fields else pl.lit("{}")
         parts.append(
-            rows.filter(pl.col("_file") == file).select(
+            rows.filter(pl.col("_file").is_in(names)).select(
                 pl.lit(src.name).alias("source"),
                 pl.col("_file").alias("file"),
                 pl.col("_row").alias("row_number"),
@@ -681,12 +717,14 @@ def _rejected_rows(src: Source, bad: pl.DataFrame, rows: pl.LazyFrame, files: pl
                 rawjson.alias("raw"),
             )
         )
-    return pl.concat(parts).sort("file", "row_number").cast(schema)
+    return pl.concat(parts).sort("file", "row_number").cast(schema).collect(engine=STREAMING)
 
 
-def _report_rows(src: Source, counts: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
-    inv = files.filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
+def _report_rows(src: Source, counts: pl.LazyFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """The report's rows of ``src``'s files, in the inventory's order, with their ``counts`` (by
+    ``_file``): one query (a small source's staging runs a few dozen; each costs its fixed costs)."""
+    inv = files.lazy().filter(pl.col("source") == src.name).select("source", "file", "sha256", "rows_read")
     out = inv.join(counts, left_on="file", right_on="_file", how="left", maintain_order="left")
     return out.with_columns(pl.col("rows_accepted", "rows_rejected", "rows_duplicate").fill_null(0)).select(
         list(REPORT_SCHEMA)
-    ).cast(REPORT_SCHEMA)
+    ).cast(REPORT_SCHEMA).collect()

@@ -800,10 +800,19 @@ def _read_together(
     return out
 
 
+#: At most this many rows, ``_file_of_rows`` builds its column from a Python list: a few Polars queries
+#: handed to Polars' threads cost more than the list for a small zone's sources (≈ 0.06 against 0.15
+#: CPU ms, and a wait for a thread each on a busy machine).
+FILE_OF_ROWS_LISTED = 65_536
+
+
 def _file_of_rows(heights: pl.Series | list[int]) -> pl.Series:
     """For rows concatenated file after file (``heights``: each file's rows), the index of the file of
     each row (UInt32); a file without rows takes none (``explode`` gives it a null, dropped)."""
     heights = pl.Series(heights, dtype=pl.UInt32)
+    if heights.sum() <= FILE_OF_ROWS_LISTED:
+        listed = [i for i, n in enumerate(heights.to_list()) for _ in range(n)]
+        return pl.Series("literal", listed, dtype=pl.UInt32)
     return pl.select(pl.int_range(heights.len(), dtype=pl.UInt32).repeat_by(heights).explode()).to_series().drop_nulls()
 
 
