@@ -144,10 +144,51 @@ def _model_fields_copied_directly() -> Iterator[None]:
     ]
     copy._deepcopy_dispatch.update({cls: copier_of(cls) for cls in classes})
     try:
-        yield
+        with _validators_made_once():
+            yield
     finally:
         for cls in classes:
             copy._deepcopy_dispatch.pop(cls, None)
+
+
+@contextlib.contextmanager
+def _validators_made_once() -> Iterator[None]:
+    """While the block runs: pydantic v1 makes the generic caller of a validator function once.
+
+    pydantic v1 prepares every field of every model class it creates by wrapping each of the field's
+    validator functions in a generic caller (``make_generic_validator``: the function's signature
+    read by ``inspect``, a closure over it): ≈ 2,300 times while GX is imported, for a few hundred
+    distinct functions (``str_validator`` and the like). The caller depends only on the function; a
+    field's copy in a subclass already shares its base's callers (``copy`` returns functions as they
+    are). So the caller of a plain function is made once and given again; any other callable
+    (``functools.partial``, a callable object) is wrapped by pydantic as before. pydantic's function is
+    back after the block."""
+    import types
+
+    try:
+        from pydantic.v1 import class_validators, fields
+    except ImportError:
+        yield
+        return
+    pydantic_own = class_validators.make_generic_validator
+    made: dict[int, tuple] = {}
+
+    def make_generic_validator(validator):
+        if type(validator) is not types.FunctionType:
+            return pydantic_own(validator)
+        found = made.get(id(validator))
+        if found is None or found[0] is not validator:  # the function itself is kept: its id is not reused
+            found = made[id(validator)] = (validator, pydantic_own(validator))
+        return found[1]
+
+    owners = [m for m in (class_validators, fields) if m.make_generic_validator is pydantic_own]
+    for module in owners:
+        module.make_generic_validator = make_generic_validator
+    try:
+        yield
+    finally:
+        for module in owners:
+            module.make_generic_validator = pydantic_own
 
 
 def import_gx():

@@ -767,6 +767,7 @@ def _configurations_kept() -> Iterator[None]:
     """Each expectation's configuration built once while the block runs, and the expectation GX makes
     again from it once (``_configuration_once_per_validation``). A block inside another keeps its own
     (a validation inside ``run_suite``'s block), and the outer block's are back after it."""
+    import_gx()  # GX as lianjian imports it, before any of its modules is imported here
     _configuration_once_per_validation()
     _none_converted_at_once()
     _plain_ids_once()
