@@ -853,3 +853,80 @@ def test_the_inputs_data_versions_come_from_what_the_process_stored_and_equal_da
     assert looked_up >= 5 and len(compared) > looked_up
     assert all(ours == theirs for ours, theirs in compared)
     assert all(info is not None and info.storage_id for ours, _ in compared for info in ours.values())
+
+
+GX_FIELDS = """
+import contextlib, copy, json, re, sys
+import polars as pl
+import lianjian.quality.suites as suites
+if "OWN":  # GX's classes created with copy's own deep copy of their bases' fields
+    suites._model_fields_copied_directly = contextlib.nullcontext
+dispatch = set(copy._deepcopy_dispatch)
+from lianjian.quality.validate import run_suite
+sys.path.insert(0, "tests")
+from support_quality import staged
+from pydantic.v1 import BaseModel
+from pydantic.v1.fields import ModelField
+
+def text(x):
+    return re.sub(r" at 0x[0-9a-f]+", "", repr(x))
+
+callers = set()  # pydantic's generic callers of the validators, by identity
+
+def field(f, seen):
+    if f is None:
+        return None
+    assert id(f) not in seen  # no field object shared by two classes (each class has its own copies)
+    seen.add(id(f))
+    callers.update(id(v) for v in [*(f.validators or []), *(f.pre_validators or []), *(f.post_validators or [])])
+    return [text(f), text(f.field_info), text(f.type_), text(f.outer_type_), text(f.annotation), f.shape, f.required,
+            f.allow_none, f.validate_always, text(f.default), f.alias, f.model_config.__name__,
+            [getattr(v, "__qualname__", text(v)) for v in (f.validators or [])],
+            [getattr(v, "__qualname__", text(v)) for v in (f.pre_validators or [])],
+            [getattr(v, "__qualname__", text(v)) for v in (f.post_validators or [])],
+            {k: [v.func.__qualname__, v.pre, v.each_item, v.always, v.check_fields] for k, v in (f.class_validators or {}).items()},
+            [field(s, seen) for s in (f.sub_fields or [])], field(f.key_field, seen)]
+
+frame = staged()["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).alias("interviewer_id"))
+result = run_suite("talks", frame)  # GX imported here
+models, seen, stack = {}, set(), [BaseModel]
+while stack:
+    for cls in stack.pop().__subclasses__():
+        stack.append(cls)
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        if cls.__module__.startswith("great_expectations") and "__fields__" in vars(cls) and name not in models:
+            models[name] = {n: field(f, seen) for n, f in cls.__fields__.items()}
+def walk(x):
+    if isinstance(x, dict):
+        return {k: walk(v) for k, v in x.items() if k not in ("id", "ge_load_time", "seconds")}
+    return [walk(v) for v in x] if isinstance(x, list) else x
+from pydantic.v1 import class_validators, fields
+own = class_validators.make_generic_validator is fields.make_generic_validator and "suites" not in class_validators.make_generic_validator.__qualname__
+print(json.dumps([set(copy._deepcopy_dispatch) == dispatch and own, len(models), models, result.success, walk(result.to_json()), len(callers)],
+                 ensure_ascii=False, default=str))
+"""
+
+
+def test_great_expectations_model_fields_are_copied_directly_with_the_same_classes_and_results():
+    """GX's import creates its pydantic v1 model classes with their bases' fields deep-copied by a
+    copier of pydantic's field objects (lianjian/quality/suites.py ``_model_fields_copied_directly``,
+    ≈ 0.3 CPU-s of the import), and each validator function's generic caller made once
+    (``_validators_made_once``, ≈ 0.07 CPU-s): every GX model class has the same fields — types,
+    defaults, validators, sub-fields — as with ``copy``'s own deep copy and pydantic's callers, no
+    field object is shared between two classes, the fields hold fewer distinct callers, a suite's
+    results are the same, and ``copy`` and pydantic are as before after the import."""
+    import json
+    import subprocess
+    import sys
+
+    def run(own: bool) -> list:
+        code = GX_FIELDS.replace('"OWN"', "True" if own else "False")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+        return json.loads(out.stdout)
+
+    direct, own = run(False), run(True)
+    assert direct[0] and own[0]  # copy's dispatch table and pydantic's function as before the import
+    assert direct[5] * 2 < own[5]  # each validator's caller made once, not once per field
+    assert direct[1] == own[1] > 300  # GX's model classes
+    assert direct[2] == own[2]
+    assert direct[3] is own[3] is False and direct[4] == own[4]

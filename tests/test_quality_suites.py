@@ -232,6 +232,9 @@ def test_a_validation_adds_nothing_to_the_context_and_converts_none_at_once_with
     monkeypatch.delattr(ctx, "_save_project_config")  # GX's own method of the class
     monkeypatch.setattr(validate, "_validate", gx_own)
     monkeypatch.setattr(gx_util, "convert_to_json_serializable", gx_util.convert_to_json_serializable.__wrapped__)
+    from great_expectations.core.id_dict import IDDict
+
+    monkeypatch.setattr(IDDict, "to_id", validate._gx_to_id)  # GX's own ids of metric configurations
     theirs = run_suite("talks", frame)
 
     assert not ours.success and _without_ids(ours) == _without_ids(theirs)
@@ -240,3 +243,46 @@ def test_a_validation_adds_nothing_to_the_context_and_converts_none_at_once_with
     assert our_issubdtype * 3 < issubdtype[0]
     monkeypatch.undo()
     validate.gx_context.cache_clear()
+
+
+def test_a_validation_makes_each_expectation_again_once_and_plain_ids_once_with_gx_own_results(monkeypatch):
+    """Inside a suite's validation GX makes an expectation again from a configuration built there once,
+    not at every metric's keyword arguments, and the ids of plain keyword arguments are computed once
+    per process (lianjian/quality/validate.py ``_configuration_once_per_validation``,
+    ``_plain_ids_once``); the configurations read around the validations are built once each
+    (``run_suite``). The outcomes and GX results, failures and their counts included, are those of
+    GX's own path, apart from ids."""
+    import contextlib
+
+    import lianjian.quality.validate as validate
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    frame = staged()["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).otherwise(None).alias("interviewer_id"))
+    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) % 5 == 0).then(None).otherwise(pl.col("reason")).alias("reason"))
+    with validate._configurations_kept():  # every replacement in place
+        pass
+    made, ids, builds = [0], [0], [0]
+    gx_made, gx_ids, gx_built = validate._gx_to_domain_obj, validate._gx_to_id, validate._gx_configuration
+
+    def counting(counter, function):
+        def counted(*args):
+            counter[0] += not isinstance(args[0], IDDict) or len(args[0]) > 1  # ids of one key: GX's own, in both
+            return function(*args)
+
+        return counted
+
+    monkeypatch.setattr(validate, "_gx_to_domain_obj", counting(made, gx_made))
+    monkeypatch.setattr(validate, "_gx_to_id", counting(ids, gx_ids))
+    monkeypatch.setattr(validate, "_gx_configuration", counting(builds, gx_built))
+    ours = run_suite("talks", frame)
+    our_made, our_ids, our_builds = made[0], ids[0], builds[0]
+
+    made[0] = ids[0] = builds[0] = 0
+    monkeypatch.setattr(ExpectationConfiguration, "to_domain_obj", counting(made, gx_made))
+    monkeypatch.setattr(IDDict, "to_id", counting(ids, gx_ids))
+    monkeypatch.setattr(validate, "_configurations_kept", contextlib.nullcontext)
+    theirs = run_suite("talks", frame)
+
+    assert not ours.success and _without_ids(ours) == _without_ids(theirs)
+    assert our_made * 3 < made[0] and our_ids * 3 < ids[0] and our_builds * 3 < builds[0]

@@ -638,6 +638,8 @@ def _config_key(cfg) -> str:
 _CONFIGURATIONS = threading.local()
 #: GX's own ``Expectation.configuration`` getter (set when ``_configuration_once_per_validation`` runs).
 _gx_configuration = None
+#: GX's own ``ExpectationConfiguration.to_domain_obj`` (set when ``_configuration_once_per_validation`` runs).
+_gx_to_domain_obj = None
 
 
 @cache
@@ -649,11 +651,22 @@ def _configuration_once_per_validation() -> None:
     builds for the demo's eleven suites, a third of their CPU. Inside ``_configurations_kept`` (one
     ``validate`` call, during which no expectation of the suite changes: their ids are given by
     ``_validate`` before) each expectation's configuration is built once and the same
-    object read again; everywhere else, and in other threads, it is GX's property as it is."""
-    global _gx_configuration
+    object read again; everywhere else, and in other threads, it is GX's property as it is.
+
+    And GX turns such a configuration back into an expectation (``to_domain_obj``: a new pydantic
+    model, whose own configuration is then built again) every time it looks up a metric's keyword
+    arguments (GX 1.x ``registry.get_metric_kwargs``, which only reads the new expectation's runtime
+    keyword arguments): ≈ 2,100 times for the demo's eleven suites, each a validation of the model and
+    a configuration built, ≈ a fifth of their CPU. Inside ``_configurations_kept``, a configuration
+    built there (never changed while the block runs, as above) gives the same expectation each time;
+    any other configuration (GX's own copies, which it changes: the batch id added) gets a new one,
+    as GX gives it."""
+    global _gx_configuration, _gx_to_domain_obj
     from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     _gx_configuration = Expectation.configuration.fget
+    _gx_to_domain_obj = ExpectationConfiguration.to_domain_obj
 
     def configuration(self):
         kept = getattr(_CONFIGURATIONS, "kept", None)
@@ -662,10 +675,22 @@ def _configuration_once_per_validation() -> None:
         found = kept.get(id(self))
         if found is None or found[0] is not self:  # the object itself is kept: its id is not reused
             found = kept[id(self)] = (self, _gx_configuration(self))
+            _CONFIGURATIONS.domains[id(found[1])] = (found[1], None)
+        return found[1]
+
+    def to_domain_obj(self):
+        domains = getattr(_CONFIGURATIONS, "domains", None)
+        found = None if domains is None else domains.get(id(self))
+        if found is None or found[0] is not self:  # not a configuration built inside the block
+            return _gx_to_domain_obj(self)
+        if found[1] is None:
+            found = domains[id(self)] = (self, _gx_to_domain_obj(self))
         return found[1]
 
     configuration.__doc__ = _gx_configuration.__doc__
+    to_domain_obj.__doc__ = _gx_to_domain_obj.__doc__
     Expectation.configuration = property(configuration)
+    ExpectationConfiguration.to_domain_obj = to_domain_obj
 
 
 @cache
@@ -690,16 +715,77 @@ def _none_converted_at_once() -> None:
     gx_util.convert_to_json_serializable = convert_to_json_serializable
 
 
+#: GX's own ``IDDict.to_id`` (set when ``_plain_ids_once`` runs).
+_gx_to_id = None
+#: The most ids ``_plain_ids_once`` keeps (the demo's eleven suites make 92 distinct ones): past it the
+#: kept ones are dropped and kept again as they come, so a long-lived process holds at most this many.
+MAX_KEPT_IDS = 4096
+#: The value types whose GX JSON form is the value itself, told apart by their exact type (``True``
+#: and ``1`` are equal keys of a dictionary but not the same JSON).
+_PLAIN = (str, int, bool, type(None))
+
+
+@cache
+def _plain_ids_once() -> None:
+    """GX names every metric configuration it builds (8,200 for the demo's eleven suites) by the ids of
+    its domain and value keyword arguments (``IDDict.to_id``: the arguments converted to JSON value by
+    value, dumped with sorted keys, hashed with MD5), ≈ 15,000 ids of which 92 differ. An id of
+    arguments that are all strings, integers, booleans or None — 91 % of them, whose JSON form is the
+    values themselves — is computed once per process by GX's own method and looked up after, keyed
+    by each argument's name, exact type and value; any other (lists, dictionaries, floats, GX's
+    objects, a subclass of ``IDDict`` or one asked for some of its keys) is GX's method as it is."""
+    global _gx_to_id
+    from great_expectations.core.id_dict import IDDict
+
+    _gx_to_id = IDDict.to_id
+    kept: dict[tuple, object] = {}
+
+    def to_id(self, id_keys=None, id_ignore_keys=None):
+        if id_keys is not None or id_ignore_keys is not None or type(self) is not IDDict or len(self) < 2:
+            return _gx_to_id(self, id_keys, id_ignore_keys)
+        key = []
+        for name, value in self.items():
+            kind = type(value)
+            if kind not in _PLAIN:
+                return _gx_to_id(self, id_keys, id_ignore_keys)
+            key.append((name, kind.__name__, value))
+        key = tuple(sorted(key))
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= MAX_KEPT_IDS:
+                kept.clear()
+            found = kept[key] = _gx_to_id(self)
+        return found
+
+    to_id.__doc__ = _gx_to_id.__doc__
+    to_id.__wrapped__ = _gx_to_id
+    IDDict.to_id = to_id
+
+
 @contextmanager
 def _configurations_kept() -> Iterator[None]:
-    """Each expectation's configuration built once while the block runs (``_configuration_once_per_validation``)."""
+    """Each expectation's configuration built once while the block runs, and the expectation GX makes
+    again from it once (``_configuration_once_per_validation``). A block inside another keeps its own
+    (a validation inside ``run_suite``'s block), and the outer block's are back after it."""
+    import_gx()  # GX as lianjian imports it, before any of its modules is imported here
     _configuration_once_per_validation()
     _none_converted_at_once()
-    _CONFIGURATIONS.kept = {}
+    _plain_ids_once()
+    outer = getattr(_CONFIGURATIONS, "kept", None), getattr(_CONFIGURATIONS, "domains", None)
+    _CONFIGURATIONS.kept, _CONFIGURATIONS.domains = {}, {}
     try:
         yield
     finally:
-        _CONFIGURATIONS.kept = None
+        _CONFIGURATIONS.kept, _CONFIGURATIONS.domains = outer
+
+
+def _configurations_changed(expectations: list) -> None:
+    """The expectations ``expectations`` are changed (their ids and meta given by ``_validate``): the
+    configurations kept for them by the block around (``_configurations_kept``) are built again."""
+    kept = getattr(_CONFIGURATIONS, "kept", None)
+    if kept is not None:
+        for expectation in expectations:
+            kept.pop(id(expectation), None)
 
 
 def _validate(src: str, batch: _Batch, expectations: list, name: str):
@@ -719,6 +805,7 @@ def _validate(src: str, batch: _Batch, expectations: list, name: str):
         expectation.id = str(uuid.uuid4())
         # the store gives an expectation's meta back with its keys sorted, and GX's results show it so
         expectation.meta = dict(sorted(expectation.meta.items())) if expectation.meta else expectation.meta
+    _configurations_changed([*expectations, *suite.expectations])
     gx_batch = _batch_definition(src).get_batch(batch_parameters={"dataframe": to_gx_pandas(batch.frame)})
     with _configurations_kept():
         return gx_batch.validate(suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": MAX_SAMPLES})
@@ -742,7 +829,16 @@ def run_suite(
 ) -> SuiteResult:
     """Validate one staged table with its suite (no cache), GX over bounded distinct-value inputs.
     ``file``: the Parquet file ``frame`` scans (``pl.scan_parquet(file)``, the staged table's file):
-    its footer's row and null counts are taken instead of reading its columns for them."""
+    its footer's row and null counts are taken instead of reading its columns for them. The
+    expectations' configurations read around the validations (their types, columns and conditions,
+    the outcomes' keyword arguments: ≈ 1,700 reads for the demo's eleven suites) are built once each
+    (``_configurations_kept``; ``_validate`` has those it changes built again)."""
+    with _configurations_kept():
+        return _run_suite(src, frame, digest=digest, file=file)
+
+
+def _run_suite(src: str, frame: pl.DataFrame | pl.LazyFrame, *, digest: str | None, file: Path | str | None) -> SuiteResult:
+    """``run_suite`` inside its block of kept configurations."""
     t0 = time.perf_counter()
     footer = None
     if isinstance(frame, pl.LazyFrame) and digest is not None:
