@@ -123,7 +123,133 @@ _live: weakref.WeakSet = weakref.WeakSet()
 _live_lock = threading.Lock()
 
 
-class HeldSqliteEventLogStorage(SqliteEventLogStorage):
+class EventRowsWrittenOnce:
+    """Mixed into an SQL event storage (before it): Dagster's rows for an asset event's asset and a
+    check event's check execution written with the event's text serialized once, statements made
+    once and the index's columns asked once (``_store_asset_row``, ``_store_check_row``), and
+    ``store_event_once`` — ``SqlEventLogStorage.store_event`` for a storage whose runs and index are
+    one database (the throw-away instance's in memory, ``pipelines/instance.py``), writing its rows
+    in one transaction. The storage's ``__init__`` calls ``_rows_written_once``."""
+
+    def _rows_written_once(self) -> None:
+        self._asset_key_columns: set[str] = set()
+        self._record_text_checked: bool | None = None
+
+    def store_event_once(self, event) -> None:
+        """Dagster's ``SqlEventLogStorage.store_event`` — the event's row, an asset event's tags and
+        asset row, a check event's check execution row — in one transaction (Dagster: two or three,
+        a failure between them leaving part of the rows; now none), with the event serialized once
+        (Dagster serializes it again for the check execution's row and inside the asset's last
+        materialization)."""
+        row = self._event_to_row(event)
+        text = row["event"]
+        kind = event.dagster_event_type
+        dagster_event = event.dagster_event
+        stored = True
+        with self.index_transaction() as conn:
+            event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
+            if kind in ASSET_EVENTS and dagster_event.asset_key:
+                if event_id is None:
+                    raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
+                self._store_asset_event_tags(conn, [event], [event_id])
+                self._store_asset_row(conn, event, event_id, text)
+            if kind in ASSET_CHECK_EVENTS:
+                if not self.supports_asset_checks:
+                    raise DagsterInvariantViolationError("Asset checks require a database schema migration. Run `dagster instance migrate`.")
+                stored = self._store_check_row(conn, event, event_id, text)
+        if not stored:  # an evaluation outside a run: Dagster's own method
+            self.store_asset_check_event(event, event_id)
+
+    def _store_asset_row(self, conn, event, event_id: int, text: str) -> None:
+        """Dagster's ``_store_asset_event``: the asset's row in ``asset_keys`` updated with the event's
+        values, made if the asset has none. The event's index row was just inserted in the same
+        transaction, so the index's write lock is held: no other writer can make the row between
+        the update and the insert."""
+        dagster_event = event.dagster_event
+        if not (dagster_event and dagster_event.asset_key):
+            return
+        has_columns = self._has_asset_key_index_cols_on_connection(conn)
+        if dagster_event.is_step_materialization:
+            values = {"last_materialization": self._record_text(event, event_id, text), "last_run_id": event.run_id}
+            if has_columns:
+                values["last_materialization_timestamp"] = datetime_from_timestamp(event.timestamp)
+        else:
+            values = self._get_asset_entry_values(event, event_id, has_columns)
+        if not values:
+            return
+        key = dagster_event.asset_key.to_string()
+        if not conn.execute(_UPDATE_ASSET, {"_asset_key": key, **values}).rowcount:
+            conn.execute(_INSERT_ASSET, {"asset_key": key, **values})
+
+    def _record_text(self, event, event_id: int, text: str) -> str:
+        """``serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))`` — what Dagster
+        keeps as an asset's last materialization — from the event's own text: serdes writes an object
+        as JSON with sorted keys, ``__class__`` first. Compared once per storage with Dagster's own
+        serialization; if they ever differ, Dagster's is used."""
+        composed = f'{{"__class__": "EventLogRecord", "event_log_entry": {text}, "storage_id": {int(event_id)}}}'
+        if self._record_text_checked is None:
+            self._record_text_checked = composed == serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
+        if self._record_text_checked:
+            return composed
+        return serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
+
+    def _store_check_row(self, conn, event, event_id: int, text: str) -> bool:
+        """Dagster's ``_store_asset_check_evaluation_planned`` and ``_update_asset_check_evaluation`` on
+        ``conn``, with the event's text: a planned check's row per partition key, then the run's row
+        updated with the evaluation (inserted if it had none). False for an evaluation outside a
+        run, which is left to Dagster's method."""
+        data = event.dagster_event.event_specific_data
+        if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+            keys = data.partitions_subset.get_partition_keys() if data.partitions_subset else [None]
+            common = {
+                "asset_key": data.asset_key.to_string(),
+                "check_name": data.check_name,
+                "run_id": event.run_id,
+                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                "evaluation_event": text,
+                "evaluation_event_timestamp": self._event_insert_timestamp(event),
+                "evaluation_event_storage_id": event_id,
+            }
+            conn.execute(_INSERT_CHECK, [{**common, "partition": key} for key in keys])
+            return True
+        if not event.run_id:
+            return False
+        status = AssetCheckExecutionRecordStatus.SUCCEEDED if data.passed else AssetCheckExecutionRecordStatus.FAILED
+        values = {
+            "execution_status": status.value,
+            "evaluation_event": text,
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+            "materialization_event_storage_id": data.target_materialization_data.storage_id if data.target_materialization_data else None,
+            "partition": data.partition,
+        }
+        where = {"_asset_key": data.asset_key.to_string(), "_check_name": data.check_name, "_run_id": event.run_id}
+        if data.partition is not None:
+            where["_partition"] = data.partition
+        updated = conn.execute(_UPDATE_CHECK[data.partition is not None], {**where, **values}).rowcount
+        if updated == 0:  # no planned row (Dagster: step launchers' external instances)
+            updated = conn.execute(
+                _INSERT_CHECK, {"asset_key": where["_asset_key"], "check_name": data.check_name, "run_id": event.run_id, **values}
+            ).rowcount
+        if updated > 1:
+            raise DagsterInvariantViolationError(
+                f"Updated {updated} rows for asset check evaluation {data.asset_check_key} as a result of duplicate AssetCheckPlanned events."
+            )
+        return True
+
+    def _has_asset_key_col_on_connection(self, conn, column_name: str) -> bool:
+        """Whether the index's ``asset_keys`` table has the column, read from the file once per process
+        once it has it (Dagster reflects the table for every asset event; a migration adds columns,
+        none is dropped while the instance is in use)."""
+        if column_name in self._asset_key_columns:
+            return True
+        present = super()._has_asset_key_col_on_connection(conn, column_name)
+        if present:
+            self._asset_key_columns.add(column_name)
+        return present
+
+
+class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
     """``SqliteEventLogStorage`` over one connection per file (see the module's docstring).
 
     Configured in ``dagster.yaml`` (``event_log_storage``, ``module: pipelines.event_log``). Without a
@@ -133,8 +259,7 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str | None = None, inst_data=None):
         self._held: OrderedDict[str, tuple[object, object]] = OrderedDict()
         self._tables: set[str] = set()
-        self._asset_key_columns: set[str] = set()
-        self._record_text_checked: bool | None = None
+        self._rows_written_once()
         self._inst_data = inst_data
         # inside a run's session: the shards whose connection holds a group of stored events not yet
         # committed, with when the group began (``_connect``, ``_commit_groups``)
@@ -328,94 +453,6 @@ class HeldSqliteEventLogStorage(SqliteEventLogStorage):
         if kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
             with self.index_connection() as conn:
                 conn.execute(_INSERT_EVENT, row)
-
-    def _store_asset_row(self, conn, event, event_id: int, text: str) -> None:
-        """Dagster's ``_store_asset_event``: the asset's row in ``asset_keys`` updated with the event's
-        values, made if the asset has none. The event's index row was just inserted in the same
-        transaction, so the index's write lock is held: no other writer can make the row between
-        the update and the insert."""
-        dagster_event = event.dagster_event
-        if not (dagster_event and dagster_event.asset_key):
-            return
-        has_columns = self._has_asset_key_index_cols_on_connection(conn)
-        if dagster_event.is_step_materialization:
-            values = {"last_materialization": self._record_text(event, event_id, text), "last_run_id": event.run_id}
-            if has_columns:
-                values["last_materialization_timestamp"] = datetime_from_timestamp(event.timestamp)
-        else:
-            values = self._get_asset_entry_values(event, event_id, has_columns)
-        if not values:
-            return
-        key = dagster_event.asset_key.to_string()
-        if not conn.execute(_UPDATE_ASSET, {"_asset_key": key, **values}).rowcount:
-            conn.execute(_INSERT_ASSET, {"asset_key": key, **values})
-
-    def _record_text(self, event, event_id: int, text: str) -> str:
-        """``serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))`` — what Dagster
-        keeps as an asset's last materialization — from the event's own text: serdes writes an object
-        as JSON with sorted keys, ``__class__`` first. Compared once per storage with Dagster's own
-        serialization; if they ever differ, Dagster's is used."""
-        composed = f'{{"__class__": "EventLogRecord", "event_log_entry": {text}, "storage_id": {int(event_id)}}}'
-        if self._record_text_checked is None:
-            self._record_text_checked = composed == serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
-        if self._record_text_checked:
-            return composed
-        return serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
-
-    def _store_check_row(self, conn, event, event_id: int, text: str) -> bool:
-        """Dagster's ``_store_asset_check_evaluation_planned`` and ``_update_asset_check_evaluation`` on
-        ``conn``, with the event's text: a planned check's row per partition key, then the run's row
-        updated with the evaluation (inserted if it had none). False for an evaluation outside a
-        run, which is left to Dagster's method."""
-        data = event.dagster_event.event_specific_data
-        if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
-            keys = data.partitions_subset.get_partition_keys() if data.partitions_subset else [None]
-            common = {
-                "asset_key": data.asset_key.to_string(),
-                "check_name": data.check_name,
-                "run_id": event.run_id,
-                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-                "evaluation_event": text,
-                "evaluation_event_timestamp": self._event_insert_timestamp(event),
-                "evaluation_event_storage_id": event_id,
-            }
-            conn.execute(_INSERT_CHECK, [{**common, "partition": key} for key in keys])
-            return True
-        if not event.run_id:
-            return False
-        status = AssetCheckExecutionRecordStatus.SUCCEEDED if data.passed else AssetCheckExecutionRecordStatus.FAILED
-        values = {
-            "execution_status": status.value,
-            "evaluation_event": text,
-            "evaluation_event_timestamp": self._event_insert_timestamp(event),
-            "evaluation_event_storage_id": event_id,
-            "materialization_event_storage_id": data.target_materialization_data.storage_id if data.target_materialization_data else None,
-            "partition": data.partition,
-        }
-        where = {"_asset_key": data.asset_key.to_string(), "_check_name": data.check_name, "_run_id": event.run_id}
-        if data.partition is not None:
-            where["_partition"] = data.partition
-        updated = conn.execute(_UPDATE_CHECK[data.partition is not None], {**where, **values}).rowcount
-        if updated == 0:  # no planned row (Dagster: step launchers' external instances)
-            updated = conn.execute(
-                _INSERT_CHECK, {"asset_key": where["_asset_key"], "check_name": data.check_name, "run_id": event.run_id, **values}
-            ).rowcount
-        if updated > 1:
-            raise DagsterInvariantViolationError(
-                f"Updated {updated} rows for asset check evaluation {data.asset_check_key} as a result of duplicate AssetCheckPlanned events."
-            )
-        return True
-
-    def _has_asset_key_col_on_connection(self, conn, column_name: str) -> bool:
-        """Whether the index's ``asset_keys`` table has the column, read from the file once per process
-        once it has it (Dagster reflects the table for every asset event; a migration adds columns,
-        none is dropped while the instance is in use)."""
-        if column_name in self._asset_key_columns:
-            return True
-        present = super()._has_asset_key_col_on_connection(conn, column_name)
-        if present:
-            self._asset_key_columns.add(column_name)
-        return present
 
     def has_table(self, table_name: str) -> bool:
         """Whether the index has the table, asked of the file once per process once it has it (a table

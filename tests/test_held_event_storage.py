@@ -523,3 +523,78 @@ def test_a_runs_file_is_a_copy_of_the_template_dagster_made(tmp_path, monkeypatc
         run_id = _run_small(instance).run_id
         assert any(run_id in url for url in calls)
         assert len(instance.all_logs(run_id)) > 10
+
+
+def _memory_rows(storage) -> dict:
+    """Every table of an in-memory event storage: its rows in order, the columns in ``MADE_AT`` left out."""
+    out = {}
+    with storage.index_connection() as conn:
+        raw = conn.connection.dbapi_connection
+        tables = [t for (t,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in tables:
+            columns = [c[1] for c in raw.execute(f"PRAGMA table_info('{table}')") if c[1] not in MADE_AT]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            out[table] = (columns, raw.execute(f"SELECT {listed} FROM '{table}' ORDER BY rowid").fetchall())
+    return out
+
+
+def test_the_throw_away_instance_stores_the_rows_dagsters_in_memory_storage_stores(monkeypatch):
+    """`lianjian run` without DAGSTER_HOME: the throw-away instance's event storage writes Dagster's
+    rows — events, tags, assets' rows with their last materialization, check executions, runless
+    events — for every kind of event, serializing each event once (Dagster: again for a check's row
+    and for an asset's last materialization)."""
+    from dagster._core.storage.event_log import InMemoryEventLogStorage
+
+    from pipelines.instance import light_ephemeral_instance
+
+    events = []
+    with dg.DagsterInstance.ephemeral() as instance:
+        storage_class = type(instance.event_log_storage)
+        keep = storage_class.store_event
+
+        def recorded(self, event):
+            events.append(event)
+            return keep(self, event)
+
+        monkeypatch.setattr(storage_class, "store_event", recorded)
+        for partition in ("2024", "2025", "2024"):
+            assert rows_defs.resolve_job_def("yearly_job").execute_in_process(instance=instance, partition_key=partition).success
+        assert rows_defs.resolve_job_def("rest").execute_in_process(instance=instance, raise_on_error=False)
+        instance.report_runless_asset_event(dg.AssetMaterialization("runless", metadata={"n": 1}))
+        instance.report_runless_asset_event(dg.AssetObservation("runless"))
+        instance.report_runless_asset_event(dg.AssetCheckEvaluation(asset_key=dg.AssetKey("runless"), check_name="outside", passed=True))
+        monkeypatch.undo()
+    kinds = ("ASSET_MATERIALIZATION", "ASSET_OBSERVATION", "ASSET_CHECK_EVALUATION_PLANNED", "ASSET_CHECK_EVALUATION", "RUN_SUCCESS")
+    assert {dg.DagsterEventType[k] for k in kinds} <= {e.dagster_event_type for e in events}
+    planned = [e for e in events if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED]
+    events.remove(planned[-1])  # an evaluation whose planned event was never stored: its row made by the evaluation
+
+    serialized = []
+    real = event_log.serialize_value
+
+    def counted(value, *args, **kwargs):
+        serialized.append(value)
+        return real(value, *args, **kwargs)
+
+    theirs, light = InMemoryEventLogStorage(), light_ephemeral_instance()
+    ours = light.event_log_storage
+    try:
+        for event in events:
+            theirs.store_event(event)
+        monkeypatch.setattr("dagster._core.storage.event_log.sql_event_log.serialize_value", counted)
+        monkeypatch.setattr(event_log, "serialize_value", counted)
+        for event in events:
+            ours.store_event(event)
+        monkeypatch.undo()
+        # once each, once to check the composed record text, once more for the runless check's row
+        # (Dagster's own method); Dagster's storage: again for every check's row and materialization
+        assert len(serialized) <= len(events) + 2
+        dagster_rows, light_rows = _memory_rows(theirs), _memory_rows(ours)
+        del dagster_rows["alembic_version"]  # the throw-away instance stamps no migration revision
+        assert dagster_rows.keys() == light_rows.keys()
+        for table in dagster_rows:
+            assert light_rows[table] == dagster_rows[table], table
+        assert len(dagster_rows["asset_check_executions"][1]) >= 5 and len(dagster_rows["asset_keys"][1]) >= 4
+    finally:
+        theirs.dispose()
+        light.dispose()
