@@ -105,6 +105,35 @@ TEMPLATE_NAME = f".run-file-template-dagster-{dagster.__version__}.sqlite"
 # (the same columns, values and types as Dagster's statements with the values written into them,
 # compiled once by SQLAlchemy instead of built, keyed and looked up for every row).
 _INSERT_EVENT = SqlEventLogStorageTable.insert()
+#: the columns of an event's row (``SqlEventLogStorage._event_to_row``), in the order of ``_inserted_event``'s statement
+EVENT_COLUMNS = ("run_id", "event", "dagster_event_type", "timestamp", "step_key", "asset_key", "partition")
+_event_inserts: dict[str, tuple[str, tuple]] = {}
+
+
+def _event_insert(dialect) -> tuple[str, tuple]:
+    """``_INSERT_EVENT`` compiled once per dialect by SQLAlchemy: its SQL text with positional
+    parameters in ``EVENT_COLUMNS``' order, and each column's bind processor (its type's conversion of
+    a Python value into what the database stores: the timestamp's text; None where the driver takes
+    the value as it is)."""
+    known = _event_inserts.get(dialect.name)
+    if known is None:
+        compiled = _INSERT_EVENT.compile(dialect=dialect, column_keys=list(EVENT_COLUMNS))
+        if dialect.paramstyle != "qmark" or tuple(compiled.positiontup or ()) != EVENT_COLUMNS:
+            return "", ()
+        processors = tuple(SqlEventLogStorageTable.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in EVENT_COLUMNS)
+        known = _event_inserts[dialect.name] = (compiled.string, processors)
+    return known
+
+
+def _inserted_event(conn, row: dict) -> int | None:
+    """``conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]`` — the same statement, values and
+    conversions — executed on the driver's connection: SQLAlchemy compiled it once (``_event_insert``)
+    instead of setting up its execution for each of a run's ≈ 1,000 event rows."""
+    sql, processors = _event_insert(conn.dialect)
+    if not sql:
+        return conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
+    values = tuple(row[name] if process is None else process(row[name]) for name, process in zip(EVENT_COLUMNS, processors))
+    return conn.connection.dbapi_connection.execute(sql, values).lastrowid
 _INSERT_ASSET = AssetKeyTable.insert()
 _UPDATE_ASSET = AssetKeyTable.update().where(AssetKeyTable.c.asset_key == sa.bindparam("_asset_key"))
 _INSERT_CHECK = AssetCheckExecutionsTable.insert()
@@ -147,7 +176,7 @@ class EventRowsWrittenOnce:
         dagster_event = event.dagster_event
         stored = True
         with self.index_transaction() as conn:
-            event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
+            event_id = _inserted_event(conn, row)
             if kind in ASSET_EVENTS and dagster_event.asset_key:
                 if event_id is None:
                     raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
@@ -434,10 +463,10 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
     def _store_event_row(self, event, row: dict, kind) -> None:
         text = row["event"]
         with self.run_connection(event.run_id) as conn:
-            conn.execute(_INSERT_EVENT, row)
+            _inserted_event(conn, row)
         if kind in ASSET_EVENTS:
             with self.index_transaction() as conn:
-                event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
+                event_id = _inserted_event(conn, row)
                 if event_id is None:
                     raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
                 self._store_asset_event_tags(conn, [event], [event_id])
@@ -446,13 +475,13 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
             if not self.supports_asset_checks:
                 raise DagsterInvariantViolationError("Asset checks require a database schema migration. Run `dagster instance migrate`.")
             with self.index_transaction() as conn:
-                event_id = conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
+                event_id = _inserted_event(conn, row)
                 stored = self._store_check_row(conn, event, event_id, text)
             if not stored:  # an evaluation outside a run: Dagster's own method
                 self.store_asset_check_event(event, event_id)
         if kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
             with self.index_connection() as conn:
-                conn.execute(_INSERT_EVENT, row)
+                _inserted_event(conn, row)
 
     def has_table(self, table_name: str) -> bool:
         """Whether the index has the table, asked of the file once per process once it has it (a table

@@ -598,3 +598,28 @@ def test_the_throw_away_instance_stores_the_rows_dagsters_in_memory_storage_stor
     finally:
         theirs.dispose()
         light.dispose()
+
+
+def test_an_events_row_is_inserted_by_a_statement_compiled_once(tmp_path):
+    """An event's row is written with the statement SQLAlchemy compiled once, its timestamp converted
+    by the column type's own conversion, on the driver's connection: no execution set up by
+    SQLAlchemy per row (the same rows as Dagster's: ``test_the_held_storage_stores_the_rows_dagster_stores``)."""
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        _run_small(instance)
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+        try:
+            result = _run_small(instance)
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+        stored = instance.all_logs(result.run_id)
+        assert len(stored) > 15
+        assert not [s for s in statements if s.startswith("INSERT INTO event_logs")]
+        index = home / "history" / "runs" / "index.db"
+        (text,) = _index_rows(index, f"SELECT timestamp FROM event_logs WHERE run_id = '{result.run_id}' ORDER BY id LIMIT 1")[0]
+        assert text == event_log.datetime_from_timestamp(stored[0].timestamp).strftime("%Y-%m-%d %H:%M:%S.%f")
