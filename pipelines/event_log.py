@@ -296,6 +296,7 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
         self._storing = threading.local()
         self._committer: threading.Thread | None = None
         self._committer_wake = threading.Condition(threading.Lock())
+        self._failed_commit: Exception | None = None
         if base_dir is not None:
             super().__init__(base_dir, inst_data=inst_data)
             self._registered()
@@ -373,8 +374,12 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
         before it stay in the group."""
         raw = conn.connection.dbapi_connection
         if shard not in self._groups:
-            conn.begin()
-            raw.execute("BEGIN IMMEDIATE")
+            try:
+                conn.begin()
+                raw.execute("BEGIN IMMEDIATE")
+            except BaseException:  # e.g. the write lock not had within the busy timeout: not kept
+                self._close(shard)
+                raise
             self._groups[shard] = time.monotonic()
             self._wake_committer()
         raw.execute("SAVEPOINT lianjian_stored_event")
@@ -423,12 +428,15 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
                     if not self._committer_wake.wait(timeout=10 * GROUP_SECONDS) and not self._groups:
                         self._committer = None  # idle: ends, started again by the next group
                         return
-                due = min(self._groups.values(), default=time.monotonic()) + GROUP_SECONDS
+                due = min(list(self._groups.values()), default=time.monotonic()) + GROUP_SECONDS
                 wait = due - time.monotonic()
                 if wait > 0:
                     self._committer_wake.wait(timeout=wait)
                     continue
-            self._commit_groups(older_than=time.monotonic() - GROUP_SECONDS)
+            try:
+                self._commit_groups(older_than=time.monotonic() - GROUP_SECONDS)
+            except Exception as err:  # noqa: BLE001 — raised by the next store_event, where Dagster would have seen it
+                self._failed_commit = err
 
     @contextmanager
     def _storing_grouped(self) -> Iterator[None]:
@@ -452,6 +460,9 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
         (``_INSERT_EVENT`` …), the index's columns asked once, an asset's row updated and inserted only
         when there is none (Dagster inserts and catches the failure), a check event's two index rows
         in one transaction."""
+        failed, self._failed_commit = self._failed_commit, None
+        if failed is not None:  # a group committed in time failed: its events are not in the history
+            raise failed
         row = self._event_to_row(event)
         kind = event.dagster_event_type
         with self._storing_grouped():

@@ -623,3 +623,31 @@ def test_an_events_row_is_inserted_by_a_statement_compiled_once(tmp_path):
         index = home / "history" / "runs" / "index.db"
         (text,) = _index_rows(index, f"SELECT timestamp FROM event_logs WHERE run_id = '{result.run_id}' ORDER BY id LIMIT 1")[0]
         assert text == event_log.datetime_from_timestamp(stored[0].timestamp).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def test_a_group_that_fails_to_commit_in_time_fails_the_next_stored_event(tmp_path, monkeypatch):
+    """A group committed by the storage's thread that fails (a full disk) is not lost silently: the next
+    event stored raises the error, where Dagster's own commit would have raised it."""
+    import threading
+
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        keep = sa.engine.Connection.commit
+
+        def full_disk_in_the_thread(conn):
+            if threading.current_thread().name == "lianjian-event-commits":
+                raise OSError("No space left on device")
+            return keep(conn)
+
+        monkeypatch.setattr(sa.engine.Connection, "commit", full_disk_in_the_thread)
+        with light_sqlite_commits():
+            instance.report_runless_asset_event(dg.AssetMaterialization("lost"))
+            deadline = time.monotonic() + 30
+            while storage._failed_commit is None and time.monotonic() < deadline:
+                time.sleep(GROUP_SECONDS)
+            with pytest.raises(OSError, match="No space left"):
+                instance.report_runless_asset_event(dg.AssetMaterialization("next"))
+            monkeypatch.undo()
+            instance.report_runless_asset_event(dg.AssetMaterialization("after"))
+        assert {k.to_user_string() for k in instance.all_asset_keys()} == {"after"}  # the failed group's event is not there
