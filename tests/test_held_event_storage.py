@@ -5,11 +5,13 @@ worker — with the files, the transactions and the sharing between processes as
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +21,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from support_instance import older_home
 
 from pipelines import event_log
-from pipelines.event_log import HELD_RUN_FILES, HeldSqliteEventLogStorage
+from pipelines.event_log import GROUP_SECONDS, HELD_RUN_FILES, HeldSqliteEventLogStorage
 from pipelines.instance import ensure_instance, light_sqlite_commits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +121,97 @@ def test_a_held_connection_leaves_the_files_to_other_processes(tmp_path):
         instance.report_runless_asset_event(dg.AssetMaterialization("after"))
         keys = {k.to_user_string() for k in instance.all_asset_keys()}
         assert {"before", "other", "from_another_process", "after"} <= keys
+
+
+@pytest.fixture
+def commits():
+    """The commits of SQLAlchemy connections to the event files (not the run storage's ``runs.db``)."""
+    done = []
+
+    def count(conn):
+        path = next((row[2] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] == "main"), "")
+        if os.path.join("history", "runs", "") in path:
+            done.append(os.path.basename(path))
+
+    sa.event.listen(sa.engine.Engine, "commit", count)
+    yield done
+    sa.event.remove(sa.engine.Engine, "commit", count)
+
+
+def _index_rows(index: Path, sql: str) -> list:
+    with contextlib.closing(sqlite3.connect(index, timeout=0)) as other:
+        return other.execute(sql).fetchall()
+
+
+def test_a_runs_events_are_committed_together_inside_its_session(tmp_path, commits):
+    """Inside a run's session (`lianjian run`, a launched run's executor) the events ``store_event``
+    writes are committed together, within ``GROUP_SECONDS``: a run's events in a few commits instead
+    of one or two each. A run's start and end are committed at once (the daemon's sensors and the UI
+    read them), a call that is not ``store_event`` sees and commits what was stored before it, and
+    within ``GROUP_SECONDS`` of the last event no lock is held: another connection writes the index
+    with no busy timeout and another process reads every event."""
+    home = ensure_instance(tmp_path / "home").parent
+    index = home / "history" / "runs" / "index.db"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        _run_small(instance)  # the files made, outside a session: a commit or two per event
+        outside = len(commits)
+        with light_sqlite_commits():
+            del commits[:]
+            result = _run_small(instance)
+            inside = len(commits)
+            stored = len(instance.all_logs(result.run_id))
+            # the run's end is in the index at once, for another connection
+            ends = _index_rows(index, f"SELECT dagster_event_type FROM event_logs WHERE run_id = '{result.run_id}' AND dagster_event_type LIKE 'PIPELINE_%'")
+            assert sorted(e for (e,) in ends) == ["PIPELINE_START", "PIPELINE_SUCCESS"]
+            instance.report_runless_asset_event(dg.AssetMaterialization("grouped"))
+            assert "index" in instance.event_log_storage._groups
+            assert {k.to_user_string() for k in instance.all_asset_keys()} >= {"first", "second", "grouped"}
+            assert "index" not in instance.event_log_storage._groups  # the read committed the group first
+            instance.report_runless_asset_event(dg.AssetMaterialization("later"))
+            time.sleep(GROUP_SECONDS * 5)
+            assert not instance.event_log_storage._groups
+            with contextlib.closing(sqlite3.connect(index, timeout=0)) as other:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
+                other.execute("INSERT INTO asset_keys (asset_key) VALUES ('[\"other\"]')")
+                other.commit()
+            code = (
+                "import dagster as dg\n"
+                f"with dg.DagsterInstance.from_config({str(home)!r}) as i:\n"
+                f"    print(len(i.all_logs({result.run_id!r})), ','.join(sorted(k.to_user_string() for k in i.all_asset_keys())))\n"
+            )
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+            assert out.returncode == 0, out.stderr[-2000:]
+            assert out.stdout.split() == [str(stored), "first,grouped,later,other,second"]
+    assert stored > 15 and outside >= stored and inside <= stored / 4
+
+
+def test_a_failed_call_inside_a_group_is_rolled_back_alone(tmp_path, monkeypatch):
+    """A call of ``store_event`` that fails inside a run's session is rolled back alone, as its own
+    transaction was: the events stored before it in the same group, and after it, are kept."""
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        keep = HeldSqliteEventLogStorage._store_asset_row
+
+        def fails_for_boom(self, conn, event, event_id, text):
+            keep(self, conn, event, event_id, text)
+            if event.dagster_event.asset_key == dg.AssetKey("boom"):
+                raise RuntimeError("the disk is full")
+
+        monkeypatch.setattr(HeldSqliteEventLogStorage, "_store_asset_row", fails_for_boom)
+        with light_sqlite_commits():
+            instance.report_runless_asset_event(dg.AssetMaterialization("before"))
+            assert "index" in storage._groups
+            with pytest.raises(RuntimeError, match="disk is full"):
+                instance.report_runless_asset_event(dg.AssetMaterialization("boom"))
+            assert "index" in storage._groups  # the group goes on
+            instance.report_runless_asset_event(dg.AssetMaterialization("after"))
+        index = home / "history" / "runs" / "index.db"
+        stored = [json.loads(k)[0] for (k,) in _index_rows(index, "SELECT asset_key FROM event_logs WHERE asset_key IS NOT NULL ORDER BY id")]
+        assert stored == ["before", "after"]
+        assert {k for (k,) in _index_rows(index, "SELECT asset_key FROM asset_keys")} == {'["before"]', '["after"]'}
+        # the run's own file was written by a call of its own, which succeeded, as in Dagster's method
+        assert [e.dagster_event.asset_key.to_user_string() for e in instance.all_logs("")] == ["before", "boom", "after"]
 
 
 def test_a_process_holds_a_bounded_number_of_run_files(tmp_path):
@@ -289,17 +382,24 @@ def test_the_held_storage_stores_the_rows_dagster_stores(tmp_path):
     # an evaluation whose planned event was never stored: its row is made by the evaluation
     planned = [e for e in events if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED]
     events.remove(planned[-1])
-    for name, storage_class in (("dagster", SqliteEventLogStorage), ("held", HeldSqliteEventLogStorage)):
+    for name, storage_class, session in (
+        ("dagster", SqliteEventLogStorage, contextlib.nullcontext),
+        ("held", HeldSqliteEventLogStorage, contextlib.nullcontext),
+        ("held_in_a_session", HeldSqliteEventLogStorage, light_sqlite_commits),  # events committed together
+    ):
         storage = storage_class(base_dir=str(tmp_path / name))
         try:
-            for event in events:
-                storage.store_event(event)
+            with session():
+                for event in events:
+                    storage.store_event(event)
         finally:
             storage.dispose()
-    dagster_rows, held_rows = _stored_rows(tmp_path / "dagster"), _stored_rows(tmp_path / "held")
-    assert dagster_rows.keys() == held_rows.keys()
-    for key in dagster_rows:
-        assert held_rows[key] == dagster_rows[key], key
+    dagster_rows = _stored_rows(tmp_path / "dagster")
+    for name in ("held", "held_in_a_session"):
+        held_rows = _stored_rows(tmp_path / name)
+        assert dagster_rows.keys() == held_rows.keys()
+        for key in dagster_rows:
+            assert held_rows[key] == dagster_rows[key], (name, key)
     counts = {key[1]: len(rows[1]) for key, rows in dagster_rows.items() if key[0] == "index.db" and key[1] != "schema"}
     assert counts["asset_keys"] >= 5 and counts["asset_check_executions"] >= 5 and counts["asset_event_tags"] >= 3
 
@@ -423,3 +523,131 @@ def test_a_runs_file_is_a_copy_of_the_template_dagster_made(tmp_path, monkeypatc
         run_id = _run_small(instance).run_id
         assert any(run_id in url for url in calls)
         assert len(instance.all_logs(run_id)) > 10
+
+
+def _memory_rows(storage) -> dict:
+    """Every table of an in-memory event storage: its rows in order, the columns in ``MADE_AT`` left out."""
+    out = {}
+    with storage.index_connection() as conn:
+        raw = conn.connection.dbapi_connection
+        tables = [t for (t,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in tables:
+            columns = [c[1] for c in raw.execute(f"PRAGMA table_info('{table}')") if c[1] not in MADE_AT]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            out[table] = (columns, raw.execute(f"SELECT {listed} FROM '{table}' ORDER BY rowid").fetchall())
+    return out
+
+
+def test_the_throw_away_instance_stores_the_rows_dagsters_in_memory_storage_stores(monkeypatch):
+    """`lianjian run` without DAGSTER_HOME: the throw-away instance's event storage writes Dagster's
+    rows — events, tags, assets' rows with their last materialization, check executions, runless
+    events — for every kind of event, serializing each event once (Dagster: again for a check's row
+    and for an asset's last materialization)."""
+    from dagster._core.storage.event_log import InMemoryEventLogStorage
+
+    from pipelines.instance import light_ephemeral_instance
+
+    events = []
+    with dg.DagsterInstance.ephemeral() as instance:
+        storage_class = type(instance.event_log_storage)
+        keep = storage_class.store_event
+
+        def recorded(self, event):
+            events.append(event)
+            return keep(self, event)
+
+        monkeypatch.setattr(storage_class, "store_event", recorded)
+        for partition in ("2024", "2025", "2024"):
+            assert rows_defs.resolve_job_def("yearly_job").execute_in_process(instance=instance, partition_key=partition).success
+        assert rows_defs.resolve_job_def("rest").execute_in_process(instance=instance, raise_on_error=False)
+        instance.report_runless_asset_event(dg.AssetMaterialization("runless", metadata={"n": 1}))
+        instance.report_runless_asset_event(dg.AssetObservation("runless"))
+        instance.report_runless_asset_event(dg.AssetCheckEvaluation(asset_key=dg.AssetKey("runless"), check_name="outside", passed=True))
+        monkeypatch.undo()
+    kinds = ("ASSET_MATERIALIZATION", "ASSET_OBSERVATION", "ASSET_CHECK_EVALUATION_PLANNED", "ASSET_CHECK_EVALUATION", "RUN_SUCCESS")
+    assert {dg.DagsterEventType[k] for k in kinds} <= {e.dagster_event_type for e in events}
+    planned = [e for e in events if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED]
+    events.remove(planned[-1])  # an evaluation whose planned event was never stored: its row made by the evaluation
+
+    serialized = []
+    real = event_log.serialize_value
+
+    def counted(value, *args, **kwargs):
+        serialized.append(value)
+        return real(value, *args, **kwargs)
+
+    theirs, light = InMemoryEventLogStorage(), light_ephemeral_instance()
+    ours = light.event_log_storage
+    try:
+        for event in events:
+            theirs.store_event(event)
+        monkeypatch.setattr("dagster._core.storage.event_log.sql_event_log.serialize_value", counted)
+        monkeypatch.setattr(event_log, "serialize_value", counted)
+        for event in events:
+            ours.store_event(event)
+        monkeypatch.undo()
+        # once each, once to check the composed record text, once more for the runless check's row
+        # (Dagster's own method); Dagster's storage: again for every check's row and materialization
+        assert len(serialized) <= len(events) + 2
+        dagster_rows, light_rows = _memory_rows(theirs), _memory_rows(ours)
+        del dagster_rows["alembic_version"]  # the throw-away instance stamps no migration revision
+        assert dagster_rows.keys() == light_rows.keys()
+        for table in dagster_rows:
+            assert light_rows[table] == dagster_rows[table], table
+        assert len(dagster_rows["asset_check_executions"][1]) >= 5 and len(dagster_rows["asset_keys"][1]) >= 4
+    finally:
+        theirs.dispose()
+        light.dispose()
+
+
+def test_an_events_row_is_inserted_by_a_statement_compiled_once(tmp_path):
+    """An event's row is written with the statement SQLAlchemy compiled once, its timestamp converted
+    by the column type's own conversion, on the driver's connection: no execution set up by
+    SQLAlchemy per row (the same rows as Dagster's: ``test_the_held_storage_stores_the_rows_dagster_stores``)."""
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        _run_small(instance)
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+        try:
+            result = _run_small(instance)
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+        stored = instance.all_logs(result.run_id)
+        assert len(stored) > 15
+        assert not [s for s in statements if s.startswith("INSERT INTO event_logs")]
+        index = home / "history" / "runs" / "index.db"
+        (text,) = _index_rows(index, f"SELECT timestamp FROM event_logs WHERE run_id = '{result.run_id}' ORDER BY id LIMIT 1")[0]
+        assert text == event_log.datetime_from_timestamp(stored[0].timestamp).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def test_a_group_that_fails_to_commit_in_time_fails_the_next_stored_event(tmp_path, monkeypatch):
+    """A group committed by the storage's thread that fails (a full disk) is not lost silently: the next
+    event stored raises the error, where Dagster's own commit would have raised it."""
+    import threading
+
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        keep = sa.engine.Connection.commit
+
+        def full_disk_in_the_thread(conn):
+            if threading.current_thread().name == "lianjian-event-commits":
+                raise OSError("No space left on device")
+            return keep(conn)
+
+        monkeypatch.setattr(sa.engine.Connection, "commit", full_disk_in_the_thread)
+        with light_sqlite_commits():
+            instance.report_runless_asset_event(dg.AssetMaterialization("lost"))
+            deadline = time.monotonic() + 30
+            while storage._failed_commit is None and time.monotonic() < deadline:
+                time.sleep(GROUP_SECONDS)
+            with pytest.raises(OSError, match="No space left"):
+                instance.report_runless_asset_event(dg.AssetMaterialization("next"))
+            monkeypatch.undo()
+            instance.report_runless_asset_event(dg.AssetMaterialization("after"))
+        assert {k.to_user_string() for k in instance.all_asset_keys()} == {"after"}  # the failed group's event is not there
