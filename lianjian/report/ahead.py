@@ -5,12 +5,14 @@ On a small zone the publish step writes its new version, then waits for the suit
 blocking suites are asked just before the switch: lianjian/quality/gate.py) with its own thread idle,
 and the reports' step after it was, on the demo, ≈ 0.4 CPU-s of small Polars queries on the run's
 critical path. So the publish step hands the new version's published folder, still under its
-temporary name, to ``make_ahead``, which builds every report, notice, digest, record and the index
-on a thread — exactly as ``write_reports`` with the notices beside it would, reading that folder
-instead of the ``published`` link — but holds every file operation in memory (lianjian/report/
-writes.py ``Held``): nothing is written under ``reports/`` before the switch. The publish step waits
-for it before it renames or removes that folder. If the suites refuse, the version is removed and
-what was made is never used; a run killed meanwhile wrote nothing.
+temporary name, to ``make_ahead``, which on a thread reads every table the reports and notices read
+from that folder, and its manifest's digests, into memory — the publish step waits for that read,
+and only for it, before it renames or removes the folder — then builds every report, notice, digest,
+record and the index exactly as ``write_reports`` with the notices beside it would, while the step
+waits for the suites (or, when they were done first, beside the step's events after the switch),
+but holds every file operation in memory (lianjian/report/writes.py ``Held``): nothing is written
+under ``reports/`` before the switch. If the suites refuse, the version is removed and what was made
+is dropped; a run killed meanwhile wrote nothing.
 
 The reports step then ``take``s it and only does the file operations, in the order made — the same
 sequence ``write_reports`` does, each file through a temporary name and a rename — when, and only
