@@ -183,6 +183,7 @@ def publish(
     departments: pl.LazyFrame,
     ingest_report: pl.LazyFrame,
 ):
+    from assets.reports import made_beside_gate
     from lianjian.quality.gate import require_suites_passed
 
     rules = lianjian.load_rules()
@@ -221,6 +222,8 @@ def publish(
         # a failed blocking suite: nothing is published. Asked once the new version is written, just
         # before the switch, so that the files are written while the suite worker finishes
         before_switch=lambda: require_suites_passed(warehouse),
+        # meanwhile, a small warehouse's reports are made from the new version, written after the switch
+        beside_gate=made_beside_gate(context, lianjian),
         finish_beside=True,  # the SQL tools' database written while the events below are stored
     )
     try:

@@ -12,6 +12,7 @@ import dagster as dg
 
 from lianjian.fingerprint import record_finished
 from lianjian.report import REPORT_TABLES, write_reports
+from lianjian.report.ahead import ahead_for, make_ahead, take
 from lianjian.report.notices import write_notices
 from pipelines.resources import LianjianSettings
 
@@ -61,10 +62,17 @@ REPORTS_PRIORITY = -4
 def reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings):
     """Both in one step: the notices are written in this process while the report workers build the
     yearly reports (``write_reports(alongside=...)``), which on two cores used to wait for them
-    (docs/performance.md, "Cold reports: …"); the index, written last, links the notices."""
+    (docs/performance.md, "Cold reports: …"); the index, written last, links the notices. A small
+    warehouse's reports and notices were made by the publish step while it waited for the suites
+    (``made_beside_gate``): this step then only writes them, when they are still those of the live
+    version (lianjian/report/ahead.py)."""
     warehouse = lianjian.warehouse_path
-    notices: list = []
-    written = write_reports(warehouse, alongside=lambda: notices.extend(write_notices(warehouse)))
+    made = take(warehouse)  # made by the publish step while it waited for the suites (a small warehouse)
+    if made is not None:
+        written, notices = made.apply()
+    else:
+        notices = []
+        written = write_reports(warehouse, alongside=lambda: notices.extend(write_notices(warehouse)))
     pages = sum(len(w.pages) for w in notices)
     context.log.info(f"月通报与季分析 {pages} 份，工作簿 {len(notices)} 个 (notices and analyses: {pages}, workbooks: {len(notices)})")
     yield dg.MaterializeResult(
@@ -78,9 +86,10 @@ def reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings):
     _record_finished(context, lianjian)
     years = sorted({w.year for w in written})
     fresh = sum(w.fresh for w in written)
+    ahead = ("（发布前已生成）", ", made before the switch") if made is not None else ("", "")
     context.log.info(
-        f"报告 {len(written)} 份，重写 {fresh} 份，未变 {len(written) - fresh} 份 "
-        f"(reports: {len(written)}, written: {fresh}, unchanged: {len(written) - fresh}): {warehouse / 'reports'}"
+        f"报告 {len(written)} 份，重写 {fresh} 份，未变 {len(written) - fresh} 份{ahead[0]} "
+        f"(reports: {len(written)}, written: {fresh}, unchanged: {len(written) - fresh}{ahead[1]}): {warehouse / 'reports'}"
     )
     yield dg.MaterializeResult(
         asset_key=YEARLY.key,
@@ -93,6 +102,24 @@ def reports(context: dg.AssetExecutionContext, lianjian: LianjianSettings):
             "index": dg.MetadataValue.path(str(warehouse / "reports" / "index.html")),
         },
     )
+
+
+def made_beside_gate(context: dg.AssetExecutionContext, lianjian: LianjianSettings):
+    """For the publish step (assets/published.py): what makes this step's reports and notices while
+    it waits for the suites (``publish_tables(beside_gate=...)``), or None — when this run does not
+    write the reports (not selected: ``--no-reports``, a re-execution of publish alone), when its steps
+    run in separate processes (this step would not find them), or when the landing zone is not small
+    (``ahead_for``: a province's and national reports are written by worker processes after the switch)."""
+    from pipelines.executor import in_process
+
+    step = reports.node_def.name
+    steps = context.run.step_keys_to_execute
+    if not context.job_def.has_node_named(step) or (steps is not None and step not in steps):
+        return None
+    if not in_process(context.run.run_config) or not ahead_for(lianjian.landing_path):
+        return None
+    warehouse = lianjian.warehouse_path
+    return lambda published, version: make_ahead(warehouse, published, version)
 
 
 def _record_finished(context: dg.AssetExecutionContext, lianjian: LianjianSettings) -> None:

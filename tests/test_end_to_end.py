@@ -126,6 +126,12 @@ def test_a_failed_blocking_suite_lets_the_scoring_run_and_stops_publishing(demo_
         return dataclasses.replace(result, success=False, expectations=[*result.expectations[:first], failed, *result.expectations[first + 1 :]])
 
     monkeypatch.setattr(quality_checks, "validate_cached", broken)
+    import lianjian.report.ahead as ahead
+
+    waits: list[bool] = []
+    real_wait = ahead._Making.wait_read
+    monkeypatch.setattr(ahead._Making, "wait_read", lambda self, switching: waits.append(switching) or real_wait(self, switching))
+    reports = _stats(warehouse / "reports")
     capsys.readouterr()
     args = ["run", "--landing", str(demo_landing), "--warehouse", str(warehouse), "--rules", str(RULES), "--years", "2025"]
     assert main(args) == 1
@@ -140,3 +146,27 @@ def test_a_failed_blocking_suite_lets_the_scoring_run_and_stops_publishing(demo_
 
     # the version written for the switch is gone (it was there: the gate is asked once it is written)
     assert not [p.name for p in versions_dir(warehouse).iterdir() if p.name.startswith(".tmp")]
+    # its reports were made while the gate waited, and dropped: not one report file written or touched
+    assert waits == [False] and _stats(warehouse / "reports") == reports
+
+
+def _stats(reports: Path) -> dict[str, tuple[int, int, int]]:
+    """Every file under ``reports/`` but the suites' (Data Docs, cache): inode, size, mtime."""
+    return {
+        p.relative_to(reports).as_posix(): (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(reports.rglob("*"))
+        if p.is_file() and p.relative_to(reports).parts[0] not in ("data_docs", "gx_cache")
+    }
+
+
+def test_a_demo_run_writes_the_reports_made_while_publish_waited_for_the_suites(recorded):
+    """On the demo (a small zone, steps in one process), the publish step made the yearly reports from
+    its new version while it waited for the suites, and the reports step only wrote them
+    (lianjian/report/ahead.py; the same files as the usual way: tests/test_report_ahead.py)."""
+    import dagster as dg
+
+    home, warehouse, outcome = recorded
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        said = [e.user_message for e in instance.all_logs(outcome.run_ids[-1]) if e.step_key == "reports" and e.user_message]
+    assert any("made before the switch" in m for m in said), said
+    assert (warehouse / "reports" / "index.html").is_file()

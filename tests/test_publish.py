@@ -282,6 +282,35 @@ def test_what_is_asked_before_the_switch_sees_the_new_version_written_and_can_st
     assert P.read_manifest(wh)["run_id"] == "next" and parquet_bytes(wh) != old
 
 
+def test_work_beside_the_gate_reads_the_new_version_and_is_waited_for_before_it_moves(tmp_path):
+    """``beside_gate`` is called just before ``before_switch`` with the new version's published folder
+    (written: its manifest names the version) and the version's name; the function it returns is called
+    once the gate is done — True while the folder is still there and the previous version live, before
+    the switch; False when the gate refused, before the folder is removed."""
+    wh = tmp_path / "wh"
+    publish_golden(wh, run_id="old")
+    events: list = []
+
+    def beside(folder, version):
+        manifest = json.loads((folder / "_manifest.json").read_text(encoding="utf-8"))
+        events.append(("beside", manifest["version"] == version, P.read_manifest(wh)["run_id"]))
+        return lambda switching: events.append(("wait", switching, folder.is_dir(), P.read_manifest(wh)["run_id"]))
+
+    result = publish_golden(wh, run_id="new", variant=1, before_switch=lambda: events.append(("gate",)), beside_gate=beside)
+    assert events == [("beside", True, "old"), ("gate",), ("wait", True, True, "old")]
+    assert P.read_manifest(wh)["version"] == result.version
+
+    events.clear()
+
+    def refuse():
+        raise RuntimeError("a blocking suite failed")
+
+    with pytest.raises(RuntimeError):
+        publish_golden(wh, run_id="refused", variant=2, before_switch=refuse, beside_gate=beside)
+    assert events == [("beside", True, "new"), ("wait", False, True, "new")]
+    assert [p.name for p in (wh / ".versions").iterdir() if p.name.startswith(".tmp-")] == []
+
+
 def test_recover_turns_a_plain_published_folder_into_a_version(tmp_path):
     old = tmp_path / "published" / "integrity_assessment" / "year=2024"
     old.mkdir(parents=True)

@@ -769,14 +769,14 @@ def test_each_year_folder_is_made_private_once_not_per_file(tmp_path, monkeypatc
     import json
 
     import lianjian.files as files
-    import lianjian.report as report
+    import lianjian.report.writes as writes
     import lianjian.report.xlsx as xlsx
 
     wh = make_warehouse(tmp_path)
     calls: list[Path] = []
     real = files.private_mkdir
     spy = lambda path: calls.append(Path(path)) or real(path)  # noqa: E731
-    monkeypatch.setattr(report, "private_mkdir", spy)
+    monkeypatch.setattr(writes, "private_mkdir", spy)
     monkeypatch.setattr(xlsx, "private_mkdir", spy)
     written = write_reports(wh, workers=1)
     year_folders = [c for c in calls if re.fullmatch(r"\d{4}", c.name)]

@@ -726,6 +726,7 @@ def publish_tables(
     tables_at_once: int = 1,
     finish_beside: bool = False,
     before_switch: Callable[[], None] | None = None,
+    beside_gate: Callable[[Path, str], Callable[[bool], None]] | None = None,
 ) -> PublishResult:
     """Publish every table of the contract at once (missing ones as empty tables; ``codes`` from the
     contract unless given), with the manifest and dictionary, and the restricted outputs
@@ -747,7 +748,12 @@ def publish_tables(
     (``_after_switch``). ``before_switch``: called once the new version is written and checked, just
     before it becomes current (the publish step's gate of the blocking suites: the files are written
     while the suites finish beside); if it raises, the new version is removed, nothing is published
-    and the error goes on to the caller."""
+    and the error goes on to the caller. ``beside_gate``: called just before ``before_switch`` with the
+    new version's published folder (under its temporary name) and the version's name, to start work
+    that reads it meanwhile (the yearly reports of a small warehouse, lianjian/report/ahead.py); the
+    function it returns is called once ``before_switch`` is done — with True before the folder is
+    renamed into place, with False before it is removed (the gate refused) — and returns once that
+    work reads nothing more from the folder."""
     restricted = dict(restricted or {})
     unknown_restricted = set(restricted) - set(RESTRICTED)
     if unknown_restricted:
@@ -862,12 +868,17 @@ def publish_tables(
                 f"发布前检查 no_identity_numbers：待发布文件中发现身份证号（{where}）— 本次未发布，上一版保持不变；"
                 "这是程序缺陷，请保留落地区文件并报告 (identity number found before publishing)"
             )
-        if before_switch is not None:
-            try:
+        waiting = beside_gate(root, version) if beside_gate is not None else None
+        try:
+            if before_switch is not None:
                 before_switch()
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+        except BaseException:
+            if waiting is not None:
+                waiting(False)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if waiting is not None:
+            waiting(True)
         _checkpoint("checked")
         final = vd / version
         os.rename(tmp, final)

@@ -33,7 +33,6 @@ import json
 import multiprocessing as mp
 import os
 import re
-import shutil
 import sys
 import threading
 import webbrowser
@@ -47,7 +46,6 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.errors import FatalError, NotFound, ReportsNotWritten
-from lianjian.files import private_mkdir
 from lianjian.processes import end_with_parent
 from lianjian.report.build import Shared, chunk_reports, shared, year_inputs
 from lianjian.report.html import render_index, render_report, table_html
@@ -57,7 +55,8 @@ from lianjian.report.scope import ROLLUP_SUFFIX, report_scopes
 from lianjian.report.inputs import forget, read_record, rejected_by_year, remember, year_digests
 from lianjian.report.quality import rejected_counts, roster_of, unattributed
 from lianjian.report.sections import METRICS, index_quality, report_years
-from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX, workbook_bytes, write_bytes, write_if_changed
+from lianjian.report.writes import DISK, Disk, NotHeld
+from lianjian.report.xlsx import TMP_INFIX, TMP_PREFIX, workbook_bytes
 
 
 @dataclass(frozen=True)
@@ -88,8 +87,8 @@ class Written:
 DIGESTS = "_digests.json"
 
 
-def _write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def _write_text(path: Path, text: str, files: Disk = DISK) -> None:
+    files.write(path, text.encode("utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -241,6 +240,7 @@ class _Writer:
     inputs: ReportInputs
     common: Shared
     rollups: set[str]
+    files: Disk = DISK  # where its files go (``writes.Held``: held until the version is published)
     years: tuple[int, ...] | None = None
     year_inputs: ReportInputs | None = None
 
@@ -251,7 +251,7 @@ class _Writer:
             self.year_inputs, self.years = year_inputs(self.inputs, only), task.years
         folders = {year: self.inputs.warehouse / "reports" / str(year) for year in task.years}
         for folder in folders.values():
-            private_mkdir(folder)  # once: each file below is written into it without checking it again
+            self.files.mkdir(folder)  # once: each file below is written into it without checking it again
         done: list[_Done] = []
         for report in chunk_reports(self.common, self.year_inputs, task.years, task.report_keys):
             folder = folders[report.year]
@@ -263,17 +263,17 @@ class _Writer:
             fresh = not _intact(entry, digest, page, book)
             if fresh:  # built; its files written unless they hold these bytes already (a code change)
                 html, xlsx = render_report(report, links=links), workbook_bytes(report)
-                wrote_page = write_if_changed(page, html, folder_ready=True)
-                wrote_book = write_if_changed(book, xlsx, folder_ready=True)
+                wrote_page = self.files.write_if_changed(page, html, folder_ready=True)
+                wrote_book = self.files.write_if_changed(book, xlsx, folder_ready=True)
                 fresh = wrote_page or wrote_book
                 entry = [digest, len(html), len(xlsx)]  # the sizes of the files, written or already there
             done.append(_Done(report.year, report.report_key, report.unit_code, report.rollup, entry, fresh))
         return done
 
 
-def _writer(inputs: ReportInputs, common: Shared) -> _Writer:
+def _writer(inputs: ReportInputs, common: Shared, files: Disk = DISK) -> _Writer:
     rollups = set(common.scopes.filter(pl.col("rollup"))["report_key"].unique().to_list())
-    return _Writer(inputs, common, rollups)
+    return _Writer(inputs, common, rollups, files)
 
 
 _INPUTS: ReportInputs | None = None  # in a worker process: the warehouse as read by _start_worker
@@ -314,7 +314,12 @@ def _pool(workers: int, warehouse: Path) -> ProcessPoolExecutor:
 
 
 def _run_tasks(
-    tasks: list[_Task], workers: int, inputs: ReportInputs, given: bool, alongside: Callable[[], object] | None = None
+    tasks: list[_Task],
+    workers: int,
+    inputs: ReportInputs,
+    given: bool,
+    alongside: Callable[[], object] | None = None,
+    files: Disk = DISK,
 ) -> list[list[_Done]]:
     """Every task's result, in task order. With several workers (and inputs read from the warehouse,
     not handed in), the tasks go to that many spawned processes, each reading the warehouse itself
@@ -322,14 +327,14 @@ def _run_tasks(
     every staged table, ≈ 4 CPU-s at national scale, which each worker used to read again) and
     handed to them with the tasks; what a report contains never depends on which process wrote it.
     ``alongside`` runs in this process once the tasks are handed out; when everything stays here, on
-    a thread beside the tasks (``_beside``)."""
-    if not tasks or workers <= 1 or len(tasks) <= 1 or given:
+    a thread beside the tasks (``_beside``). ``files``: where the files go (held: in this process only)."""
+    if not tasks or workers <= 1 or len(tasks) <= 1 or given or files.held:
         if not tasks:
             if alongside is not None:
                 alongside()
             return []
         with _beside(alongside):
-            writer = _writer(inputs, shared(inputs))
+            writer = _writer(inputs, shared(inputs), files)
             return [writer.run(task) for task in tasks]
     pool = _pool(min(workers, len(tasks)), inputs.warehouse)
     try:
@@ -457,7 +462,11 @@ def _write_reports(
     force: bool,
     workers: int | None,
     alongside: Callable[[], object] | None,
+    files: Disk = DISK,
 ) -> list[Written]:
+    """``write_reports``; ``files``: where every file operation goes (``writes.Held``: held in memory,
+    in order, to be done once the version read is published — only for what one process writes:
+    a run that would take worker processes raises ``NotHeld``)."""
     given = inputs is not None
     inputs = inputs or load_inputs(Path(warehouse))
     root = inputs.warehouse / "reports"
@@ -475,6 +484,8 @@ def _write_reports(
     kept = [y for y in years if _unchanged(root / str(y), sources.get(y), keys_list, recorded[y])]
     build = [y for y in years if y not in kept]
     n_workers = report_workers(len(keys_list) * len(build), workers)
+    if files.held and n_workers > 1:
+        raise NotHeld(f"{len(keys_list) * len(build)} reports: written by worker processes")
     tasks = _tasks(keys_list, build, known, report_keys is None, n_workers if not given else 1)
     quality: list[pl.DataFrame] = []  # the index page's whole-run data quality, worked out beside the workers
 
@@ -486,9 +497,9 @@ def _write_reports(
     written: list[Written] = []
     try:
         for year in build:
-            forget(root / str(year))
+            forget(root / str(year), files)
         folders = {year: root / str(year) for year in build}
-        for done in _run_tasks(tasks, n_workers, inputs, given, beside):
+        for done in _run_tasks(tasks, n_workers, inputs, given, beside, files):
             for d in done:
                 written.append(Written(d.report_key, d.unit_code, d.year, d.rollup, folders[d.year], d.fresh))
                 known[d.year][d.report_key] = d.entry
@@ -499,21 +510,21 @@ def _write_reports(
                 written.append(Written(key, unit, year, rollup, folder, False))
         written.sort(key=lambda w: w.year)  # year by year, as built (a stable sort keeps each year's order)
         if full:
-            _remove_stale(root, written, years, known)
+            _remove_stale(root, written, years, known, files)
         for year in years:
             if known[year] != recorded[year]:
-                _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0))
+                _write_text(root / str(year) / DIGESTS, json.dumps(dict(sorted(known[year].items())), indent=0), files)
         for year in build:  # after the year's files and digests: a run cut short leaves no record
-            remember(root / str(year), sources.get(year))
+            remember(root / str(year), sources.get(year), files=files)
         if index:
-            has_notices = (root / "notices.html").exists()  # written by lianjian.report.notices (R9)
+            has_notices = files.exists(root / "notices.html")  # written by lianjian.report.notices (R9)
             page = render_index(
                 index_entries(written, inputs),
                 has_data_docs=inputs.data_docs is not None,
                 quality=quality[0] if quality else _index_quality(inputs),
                 has_notices=has_notices,
             )
-            _write_text(root / "index.html", page)
+            _write_text(root / "index.html", page, files)
     except OSError as err:
         raise ReportsNotWritten(_not_written(root, err)) from None
     return written
@@ -547,7 +558,7 @@ def input_digests(inputs: ReportInputs, years: list[int]) -> dict[int, str | Non
     assert set(READS) == set(REPORT_TABLES) - {"rejected_records"}, "every table the reports read has its years here"
     rejected = rejected_by_year(rejected_counts(inputs.warehouse, inputs.table("rejected_records"), lambda: roster_of(inputs)))
     extra = {y: {"rejected": rejected.get(y, []), "data_docs": inputs.data_docs is not None} for y in years}
-    return year_digests(inputs.warehouse, years, READS, extra=extra, code=code_version())
+    return year_digests(inputs.warehouse, years, READS, extra=extra, code=code_version(), published=inputs.published_files)
 
 
 def _unchanged(folder: Path, digest: str | None, keys: list[str], recorded: dict[str, list]) -> bool:
@@ -595,10 +606,13 @@ def _left_by_a_dead_writer(path: Path) -> bool:
     return False
 
 
-def _remove_stale(root: Path, written: list[Written], years: list[int], known: dict[int, dict[str, list]]) -> None:
+def _remove_stale(
+    root: Path, written: list[Written], years: list[int], known: dict[int, dict[str, list]], files: Disk = DISK
+) -> None:
     """Reports follow the published version: remove the folders of years no longer published, the
     pages and workbooks of reports no longer written (a unit gone), their digests, and temporary
-    files left by a write that was cut short. ``data_docs/`` and other folders are not touched."""
+    files left by a write that was cut short. ``data_docs/`` and other folders are not touched.
+    The folders are read as they are; the removals go to ``files``."""
     if not root.is_dir():
         return
     keep: dict[int, set[str]] = {year: set() for year in years}
@@ -606,9 +620,9 @@ def _remove_stale(root: Path, written: list[Written], years: list[int], known: d
         keep[w.year].update((f"{w.report_key}.html", f"{w.report_key}.xlsx"))
     for child in root.iterdir():
         if child.is_dir() and _YEAR_DIR.match(child.name) and int(child.name) not in keep:
-            shutil.rmtree(child)
+            files.rmtree(child)
         elif child.is_file() and _left_by_a_dead_writer(child):
-            child.unlink(missing_ok=True)
+            files.unlink(child)
     for year, names in keep.items():
         try:
             entries = os.scandir(root / str(year))
@@ -619,7 +633,7 @@ def _remove_stale(root: Path, written: list[Written], years: list[int], known: d
                 name = f.name
                 stale = name.endswith((".html", ".xlsx")) and not name.startswith(".") and name not in names
                 if (stale or name.startswith(TMP_PREFIX)) and f.is_file() and (stale or _left_by_a_dead_writer(Path(f.path))):
-                    Path(f.path).unlink(missing_ok=True)
+                    files.unlink(f.path)
         current = {w.report_key for w in written if w.year == year}
         for key in [k for k in known[year] if k not in current]:
             del known[year][key]

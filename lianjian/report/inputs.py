@@ -22,6 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
+from lianjian.report.writes import DISK, Disk
+
 #: Beside each year's reports (``reports/<year>/``) and notices (``reports/<year>/notices/``): the
 #: digest of the inputs they were written from.
 RECORD = "_inputs.json"
@@ -31,12 +33,13 @@ RECORD = "_inputs.json"
 WHOLE_SOURCES = ("units",)
 
 
-def published_digests(warehouse: Path) -> dict[str, dict[int | None, str]] | None:
+def published_digests(warehouse: Path, folder: Path | None = None) -> dict[str, dict[int | None, str]] | None:
     """table -> {year (None for a table without years): sha256} of the version ``published`` points to
-    now, from its manifest; None without a manifest listing files."""
+    now (or of the published folder ``folder``: a version not yet switched to), from its manifest;
+    None without a manifest listing files."""
     from lianjian.files import read_json
 
-    link = Path(warehouse) / "published"
+    link = Path(warehouse) / "published" if folder is None else Path(folder)
     manifest = read_json(link.resolve() / "_manifest.json") if link.exists() else None
     if manifest is None:
         return None
@@ -66,16 +69,20 @@ def year_digests(
     extra: dict[int, object] | None = None,
     code: str,
     staged_years: bool = True,
+    published: dict[str, dict[int | None, str]] | None = None,
 ) -> dict[int, str | None]:
     """Per year, the digest of what its pages read: for each published table of ``tables`` (table ->
     "year": that year's file; "to_year": the files of that year and every year before it; "whole":
     the table's only file), the staged digests of that year of every source and the unit tree's,
     ``extra[year]`` and ``code`` (``staged_years`` False: of the staged digests, the unit tree's
     only). None for every year when the manifest or the staged digests are
-    missing, or the manifest does not list a table."""
+    missing, or the manifest does not list a table. ``published``: the published files' digests
+    (``published_digests``) of the version read, when read already (default: of the version
+    ``published`` points to now)."""
     from lianjian.digests import NO_YEAR, read_year_digests
 
-    published = published_digests(warehouse)
+    if published is None:
+        published = published_digests(warehouse)
     staged = read_year_digests(warehouse)
     if published is None or staged is None or any(t not in published for t in tables):
         return {y: None for y in years}
@@ -107,20 +114,18 @@ def read_record(folder: Path) -> dict | None:
     return read_json(Path(folder) / RECORD)
 
 
-def forget(folder: Path) -> None:
+def forget(folder: Path, files: Disk = DISK) -> None:
     """Remove a folder's record before anything in it is written again (a run cut short leaves no
     record, so the next run builds the year whatever its inputs)."""
-    (Path(folder) / RECORD).unlink(missing_ok=True)
+    files.unlink(Path(folder) / RECORD)
 
 
-def remember(folder: Path, digest: str | None, **more: object) -> None:
+def remember(folder: Path, digest: str | None, *, files: Disk = DISK, **more: object) -> None:
     """Record the digest the folder's files were written from (nothing when it is None)."""
     if digest is None:
         return
-    from lianjian.report.xlsx import write_bytes
-
     data = json.dumps({"inputs": digest, **more}, ensure_ascii=False, sort_keys=True, indent=0)
-    write_bytes(Path(folder) / RECORD, data.encode("utf-8"))
+    files.write(Path(folder) / RECORD, data.encode("utf-8"))
 
 
 def rejected_by_year(counts: pl.DataFrame) -> dict[int, object]:

@@ -15,7 +15,7 @@ import polars as pl
 
 from lianjian.contract import SOURCES
 from lianjian.errors import FatalError
-from lianjian.publish.publish import read_published
+from lianjian.publish.publish import read_published, scan_table_folder
 
 #: Published tables the report reads (every one of them is named on the page next to its numbers).
 REPORT_TABLES: tuple[str, ...] = (
@@ -41,20 +41,23 @@ class ReportInputs:
     departments: pl.LazyFrame  # year, unit_code, dept_code, dept_name (empty when not staged)
     ingest: pl.DataFrame  # source, rows_read, rows_accepted, rows_rejected, rows_duplicate per source
     data_docs: Path | None  # the validation report (reports/data_docs/index.html), if written
+    # the published files' SHA-256 (inputs.published_digests) of the version read, when it is not the
+    # version ``published`` points to (read with the tables, so that nothing is read from it later)
+    published_files: dict[str, dict[int | None, str]] | None = None
     cache: dict = field(default_factory=dict, compare=False, repr=False)  # frames made once (quality.roster_of)
 
     def table(self, name: str) -> pl.LazyFrame:
         return self.tables[name]
 
 
-def published_table(warehouse: Path, name: str) -> pl.LazyFrame:
+def published_table(warehouse: Path, name: str, published: Path | None = None) -> pl.LazyFrame:
     """One published table as a LazyFrame of exactly its contract schema (empty when not published),
     read as BI tools read it — hive partitioning on, ``year`` from the ``year=YYYY`` folder names —
     from the version published now (``read_published``: a switch while the report is written does not
-    change what it reads)."""
-    folder = warehouse / "published" / name
+    change what it reads), or from the published folder ``published`` (a version about to be published)."""
+    folder = (warehouse / "published" if published is None else published) / name
     try:
-        frame = read_published(warehouse, name)
+        frame = read_published(warehouse, name) if published is None else scan_table_folder(folder, name)
         frame.collect_schema()
     except (OSError, pl.exceptions.PolarsError) as err:
         raise FatalError(
@@ -71,12 +74,12 @@ def _staged(warehouse: Path, source: str, columns: list[str]) -> pl.LazyFrame | 
     return pl.scan_parquet(path).select([pl.col(c).cast(schema[c]) for c in columns])
 
 
-def _ingest(warehouse: Path) -> pl.DataFrame:
-    """Rows read/accepted/rejected/duplicate per source: the published manifest, else the staged
-    ingest report; empty when neither exists."""
+def _ingest(warehouse: Path, published: Path | None = None) -> pl.DataFrame:
+    """Rows read/accepted/rejected/duplicate per source: the published manifest (of ``published``, a
+    published folder, when given), else the staged ingest report; empty when neither exists."""
     cols = ["rows_read", "rows_accepted", "rows_rejected", "rows_duplicate"]
     schema = {"source": pl.String, **{c: pl.Int64 for c in cols}}
-    manifest = warehouse / "published" / "_manifest.json"
+    manifest = (warehouse / "published" if published is None else published) / "_manifest.json"
     frame: pl.DataFrame | None = None
     if manifest.exists():
         try:
@@ -108,18 +111,22 @@ def materialized(inputs: ReportInputs) -> ReportInputs:
     )
 
 
-def load_inputs(warehouse: Path) -> ReportInputs:
+def load_inputs(warehouse: Path, published: Path | None = None) -> ReportInputs:
     """The report's view of ``warehouse``. Fails with one actionable line when nothing is published
-    or the unit tree (staged units) is missing."""
+    or the unit tree (staged units) is missing. ``published``: a published folder to read instead of
+    the version ``published`` points to (a version written but not yet switched to:
+    lianjian/report/ahead.py); its manifest's digests are read now (``published_files``)."""
+    from lianjian.report.inputs import published_digests
+
     warehouse = Path(warehouse)
-    if not (warehouse / "published").is_dir():
+    if published is None and not (warehouse / "published").is_dir():
         raise FatalError(f"数据仓库 {warehouse}: 没有 published/ 目录 — 请先运行 lianjian run（或 --warehouse 指向正确的仓库）")
     units = _staged(warehouse, "units", ["unit_code", "unit_name", "level", "parent_code"])
     if units is None:
         raise FatalError(
             f"数据仓库 {warehouse / 'staged' / 'units.parquet'}: 缺少单位表 — 请先运行 lianjian run 生成暂存数据"
         )
-    tables = {t: published_table(warehouse, t) for t in REPORT_TABLES}
+    tables = {t: published_table(warehouse, t, published) for t in REPORT_TABLES}
     people = _staged(warehouse, "personnel", ["year", "person_id", "name"])
     if people is None:  # names as published with the integrity assessment (active people only)
         people = tables["integrity_assessment"].select("year", "person_id", "name")
@@ -135,6 +142,7 @@ def load_inputs(warehouse: Path) -> ReportInputs:
         units=units.with_columns(pl.col("level").cast(pl.String)).collect().sort("unit_code"),
         people=people.unique(["year", "person_id"], keep="first", maintain_order=True),
         departments=departments.unique(["year", "unit_code", "dept_code"], keep="first", maintain_order=True),
-        ingest=_ingest(warehouse),
+        ingest=_ingest(warehouse, published),
         data_docs=docs if docs.exists() else None,
+        published_files=published_digests(warehouse, published) if published is not None else None,
     )

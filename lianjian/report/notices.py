@@ -28,14 +28,14 @@ from pathlib import Path
 import polars as pl
 
 from lianjian.contract import ENUMS
-from lianjian.files import private_mkdir
 from lianjian.report.build import _prerender
 from lianjian.report.fmt import yes_no, zh
 from lianjian.report.html import CSS, chart_svg, e, utf8
 from lianjian.report.inputs import forget, remember
 from lianjian.report.load import published_table
 from lianjian.report.model import Chart, Rendered, source_note
-from lianjian.report.xlsx import Sheet, workbook_parts, write_if_changed, zip_bytes
+from lianjian.report.writes import DISK, Disk
+from lianjian.report.xlsx import Sheet, workbook_parts, zip_bytes
 
 TABLE = "major_matter_report_monthly"
 KEYS = ["report_key", "year"]
@@ -323,9 +323,19 @@ def _split(frame: pl.DataFrame) -> dict[tuple[str, int], pl.DataFrame]:
     return {(str(k[0]), int(k[1])): v for k, v in parts.items()}
 
 
-def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Written]:
+def write_notices(
+    warehouse: Path,
+    units: pl.DataFrame | None = None,
+    *,
+    monthly: pl.LazyFrame | None = None,
+    published_files: dict[str, dict[int | None, str]] | None = None,
+    files: Disk = DISK,
+) -> list[Written]:
     """Write every monthly notice and quarterly analysis (and their workbooks and index) from the
-    published monthly table; returns what exists per parent and year."""
+    published monthly table; returns what exists per parent and year. ``monthly`` and
+    ``published_files``: that table and the published files' digests (``inputs.published_digests``)
+    of a version read already (lianjian/report/ahead.py; default: read from the version ``published``
+    points to); ``files``: where the file operations go (lianjian/report/writes.py)."""
     from lianjian.report.load import _staged
 
     warehouse = Path(warehouse)
@@ -335,8 +345,9 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
             return []
         units = staged.with_columns(pl.col("level").cast(pl.String)).collect()
     root = warehouse / "reports"
-    kept, digests = _unchanged_years(warehouse, root)
-    monthly = published_table(warehouse, TABLE)
+    kept, digests = _unchanged_years(warehouse, root, published_files)
+    if monthly is None:
+        monthly = published_table(warehouse, TABLE)
     if digests:  # only the years whose notices are built (a notice compares months of one year)
         monthly = monthly.filter(pl.col("year").is_in([y for y in digests if y not in kept]))
     monthly = monthly.collect()
@@ -356,13 +367,13 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
         per_parent.setdefault((parent, year), {"months": [], "quarters": []})["quarters"].append(int(qq[1:]))
     for year in digests:
         if year not in kept:
-            forget(root / str(year) / "notices")
+            forget(root / str(year) / "notices", files)
     written: list[Written] = []
     ready: set[Path] = set()  # folders made private once, not checked again for each file
     for (parent, year), have in sorted(per_parent.items()):
         folder = root / str(year) / "notices"
         if folder not in ready:
-            private_mkdir(folder)
+            files.mkdir(folder)
             ready.add(folder)
         name = names.get(parent, parent)
         book = f"{parent}.xlsx"
@@ -379,40 +390,42 @@ def write_notices(warehouse: Path, units: pl.DataFrame | None = None) -> list[Wr
             if m % 3 == 0 and m // 3 in quarters:
                 links.append((f"第{m // 3}季度分析", f"{parent}.Q{m // 3}.html"))
             page = folder / f"{parent}.{m:02d}.html"
-            write_if_changed(page, notice_page(parent, name, year, m, n_facts[key], n_columns, n_rendered.get(key), links), folder_ready=True)
+            files.write_if_changed(page, notice_page(parent, name, year, m, n_facts[key], n_columns, n_rendered.get(key), links), folder_ready=True)
             pages.append(page)
             sheets.append(Sheet(f"{m}月通报", n_parts[key], source_note(TABLE), n_rendered.get(key)))
         for q in quarters:
             key = (f"{parent}.Q{q}", year)
             links = [*common, (f"{3 * q}月通报", f"{parent}.{3 * q:02d}.html")]
             page = folder / f"{parent}.Q{q}.html"
-            write_if_changed(page, analysis_page(parent, name, year, q, a_facts[key], a_columns, a_rendered.get(key), links), folder_ready=True)
+            files.write_if_changed(page, analysis_page(parent, name, year, q, a_facts[key], a_columns, a_rendered.get(key), links), folder_ready=True)
             pages.append(page)
             sheets.append(Sheet(f"第{q}季度分析", a_parts[key], source_note(TABLE), a_rendered.get(key)))
         title = f"{name} {year}年“三个规定”月通报与季分析"
-        write_if_changed(folder / book, zip_bytes(workbook_parts(sheets, title=title)), folder_ready=True)
+        files.write_if_changed(folder / book, zip_bytes(workbook_parts(sheets, title=title)), folder_ready=True)
         written.append(Written(parent, year, tuple(pages), folder / book))
     for year, digest in digests.items():  # after the year's files: a run cut short leaves no record
         if year not in kept:
             done = [[w.parent_code, [p.name for p in w.pages], w.workbook.name] for w in written if w.year == year]
-            remember(root / str(year) / "notices", digest, written=done)
+            remember(root / str(year) / "notices", digest, files=files, written=done)
     written = sorted([*written, *(w for ws in kept.values() for w in ws)], key=lambda w: (w.year, w.parent_code))
-    write_if_changed(root / INDEX, notices_index(written, names))
+    files.write_if_changed(root / INDEX, notices_index(written, names))
     return written
 
 
-def _unchanged_years(warehouse: Path, root: Path) -> tuple[dict[int, list[Written]], dict[int, str | None]]:
+def _unchanged_years(
+    warehouse: Path, root: Path, published_files: dict[str, dict[int | None, str]] | None = None
+) -> tuple[dict[int, list[Written]], dict[int, str | None]]:
     """(the years whose notices are those the last run wrote — same inputs, every file there — with
     what was written, per year; the inputs digest of every published year). Empty when the manifest
     does not list the monthly table's files: every year is built."""
     from lianjian.report import code_version
     from lianjian.report.inputs import published_digests, read_record, year_digests
 
-    published = (published_digests(warehouse) or {}).get(TABLE)
+    published = ((published_digests(warehouse) if published_files is None else published_files) or {}).get(TABLE)
     if not published:
         return {}, {}
     years = sorted(y for y in published if y is not None)
-    digests = year_digests(warehouse, years, {TABLE: "year"}, code=code_version(), staged_years=False)
+    digests = year_digests(warehouse, years, {TABLE: "year"}, code=code_version(), staged_years=False, published=published_files)
     kept: dict[int, list[Written]] = {}
     for year, digest in digests.items():
         folder = root / str(year) / "notices"

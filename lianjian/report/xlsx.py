@@ -554,15 +554,21 @@ def write_if_changed(path: Path | str, data: bytes, *, folder_ready: bool = Fals
     inode for every file created (and skips those freed in the last minutes), rewriting tens of
     thousands of unchanged pages and workbooks after a code change cost more than building them."""
     path = os.fspath(path)
+    if holds(path, data):
+        return False
+    _write(path, data, folder_ready)
+    return True
+
+
+def holds(path: str, data: bytes) -> bool:
+    """Whether the file ``path`` holds exactly ``data`` (its size first, then its bytes)."""
     try:
         if os.stat(path).st_size == len(data):
             with open(path, "rb") as f:
-                if f.read() == data:
-                    return False
+                return f.read() == data
     except OSError:
         pass
-    _write(path, data, folder_ready)
-    return True
+    return False
 
 
 #: A file being written is ``.<name>.tmp-<pid>`` beside its final name.
