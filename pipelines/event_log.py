@@ -171,23 +171,30 @@ class EventRowsWrittenOnce:
         (Dagster serializes it again for the check execution's row and inside the asset's last
         materialization)."""
         row = self._event_to_row(event)
-        text = row["event"]
-        kind = event.dagster_event_type
-        dagster_event = event.dagster_event
-        stored = True
         with self.index_transaction() as conn:
-            event_id = _inserted_event(conn, row)
-            if kind in ASSET_EVENTS and dagster_event.asset_key:
-                if event_id is None:
-                    raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
-                self._store_asset_event_tags(conn, [event], [event_id])
-                self._store_asset_row(conn, event, event_id, text)
-            if kind in ASSET_CHECK_EVENTS:
-                if not self.supports_asset_checks:
-                    raise DagsterInvariantViolationError("Asset checks require a database schema migration. Run `dagster instance migrate`.")
-                stored = self._store_check_row(conn, event, event_id, text)
+            event_id, stored = self._index_rows(conn, event, row, keyed_only=True)
         if not stored:  # an evaluation outside a run: Dagster's own method
             self.store_asset_check_event(event, event_id)
+
+    def _index_rows(self, conn, event, row: dict, *, keyed_only: bool) -> tuple[int | None, bool]:
+        """In the index's transaction ``conn``: the event's row (``row``, the event serialized once),
+        an asset event's tags and asset row, a check event's check execution row. ``keyed_only``: an
+        asset event's rows only when it names its asset, as Dagster's ``SqlEventLogStorage`` has it
+        (its SQLite storage does not ask). Returns the event's id, and False for a check evaluation
+        outside a run, which the caller stores by Dagster's own method once the transaction is done."""
+        text = row["event"]
+        kind = event.dagster_event_type
+        event_id = _inserted_event(conn, row)
+        if kind in ASSET_EVENTS and (event.dagster_event.asset_key or not keyed_only):
+            if event_id is None:
+                raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
+            self._store_asset_event_tags(conn, [event], [event_id])
+            self._store_asset_row(conn, event, event_id, text)
+        if kind in ASSET_CHECK_EVENTS:
+            if not self.supports_asset_checks:
+                raise DagsterInvariantViolationError("Asset checks require a database schema migration. Run `dagster instance migrate`.")
+            return event_id, self._store_check_row(conn, event, event_id, text)
+        return event_id, True
 
     def _store_asset_row(self, conn, event, event_id: int, text: str) -> None:
         """Dagster's ``_store_asset_event``: the asset's row in ``asset_keys`` updated with the event's
@@ -472,22 +479,11 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
             self._commit_groups()
 
     def _store_event_row(self, event, row: dict, kind) -> None:
-        text = row["event"]
         with self.run_connection(event.run_id) as conn:
             _inserted_event(conn, row)
-        if kind in ASSET_EVENTS:
-            with self.index_transaction() as conn:
-                event_id = _inserted_event(conn, row)
-                if event_id is None:
-                    raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
-                self._store_asset_event_tags(conn, [event], [event_id])
-                self._store_asset_row(conn, event, event_id, text)
-        if kind in ASSET_CHECK_EVENTS:
-            if not self.supports_asset_checks:
-                raise DagsterInvariantViolationError("Asset checks require a database schema migration. Run `dagster instance migrate`.")
-            with self.index_transaction() as conn:
-                event_id = _inserted_event(conn, row)
-                stored = self._store_check_row(conn, event, event_id, text)
+        if kind in ASSET_EVENTS or kind in ASSET_CHECK_EVENTS:
+            with self.index_transaction() as conn:  # rolled back whole when it raises
+                event_id, stored = self._index_rows(conn, event, row, keyed_only=False)
             if not stored:  # an evaluation outside a run: Dagster's own method
                 self.store_asset_check_event(event, event_id)
         if kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
