@@ -46,6 +46,13 @@ small_job = dg.define_asset_job("small", selection=[first, second])
 small_defs = dg.Definitions(assets=[first, second], asset_checks=[second_is_two], jobs=[small_job])
 
 
+def _history_file(database_list) -> str | None:
+    """The name of an event file under ``history/runs`` from a connection's ``PRAGMA database_list``;
+    None for any other database (the run storage's ``runs.db``)."""
+    path = next((row[2] for row in database_list if row[1] == "main"), "")
+    return os.path.basename(path) if os.path.join("history", "runs", "") in path else None
+
+
 @pytest.fixture
 def connections():
     """The event files' SQLite connections SQLAlchemy opens (Dagster's storages open theirs through
@@ -53,9 +60,9 @@ def connections():
     opened = []
 
     def count(dbapi_connection, _record):
-        path = next((row[2] for row in dbapi_connection.execute("PRAGMA database_list") if row[1] == "main"), "")
-        if os.path.join("history", "runs", "") in path:
-            opened.append(os.path.basename(path))
+        name = _history_file(dbapi_connection.execute("PRAGMA database_list"))
+        if name:
+            opened.append(name)
 
     sa.event.listen(sa.engine.Engine, "connect", count)
     yield opened
@@ -129,9 +136,9 @@ def commits():
     done = []
 
     def count(conn):
-        path = next((row[2] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] == "main"), "")
-        if os.path.join("history", "runs", "") in path:
-            done.append(os.path.basename(path))
+        name = _history_file(conn.exec_driver_sql("PRAGMA database_list"))
+        if name:
+            done.append(name)
 
     sa.event.listen(sa.engine.Engine, "commit", count)
     yield done
