@@ -46,27 +46,40 @@ small_job = dg.define_asset_job("small", selection=[first, second])
 small_defs = dg.Definitions(assets=[first, second], asset_checks=[second_is_two], jobs=[small_job])
 
 
-def _history_file(database_list) -> str | None:
-    """The name of an event file under ``history/runs`` from a connection's ``PRAGMA database_list``;
-    None for any other database (the run storage's ``runs.db``)."""
-    path = next((row[2] for row in database_list if row[1] == "main"), "")
-    return os.path.basename(path) if os.path.join("history", "runs", "") in path else None
+@contextlib.contextmanager
+def _history_files(event: str, database_list):
+    """The event files (under ``history/runs``; not the run storage's ``runs.db``) named at each
+    SQLAlchemy engine event ``event``, by their ``PRAGMA database_list`` as ``database_list`` reads it
+    from the listener's arguments."""
+    names: list[str] = []
+
+    def count(*args):
+        path = next((row[2] for row in database_list(*args) if row[1] == "main"), "")
+        if os.path.join("history", "runs", "") in path:
+            names.append(os.path.basename(path))
+
+    sa.event.listen(sa.engine.Engine, event, count)
+    try:
+        yield names
+    finally:
+        sa.event.remove(sa.engine.Engine, event, count)
 
 
 @pytest.fixture
 def connections():
     """The event files' SQLite connections SQLAlchemy opens (Dagster's storages open theirs through
     it), by file: those under ``history/runs``, not the run storage's ``runs.db``."""
-    opened = []
+    with _history_files("connect", lambda dbapi_connection, _record: dbapi_connection.execute("PRAGMA database_list")) as opened:
+        yield opened
 
-    def count(dbapi_connection, _record):
-        name = _history_file(dbapi_connection.execute("PRAGMA database_list"))
-        if name:
-            opened.append(name)
 
-    sa.event.listen(sa.engine.Engine, "connect", count)
-    yield opened
-    sa.event.remove(sa.engine.Engine, "connect", count)
+def _other_writes_asset_other(index: Path) -> None:
+    """Another connection writes the asset ``other`` into the index at once, with no busy timeout:
+    "database is locked" if a write lock were held."""
+    with contextlib.closing(sqlite3.connect(index, timeout=0)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO asset_keys (asset_key) VALUES ('[\"other\"]')")
+        other.commit()
 
 
 def _run_small(instance: dg.DagsterInstance):
@@ -111,10 +124,7 @@ def test_a_held_connection_leaves_the_files_to_other_processes(tmp_path):
         instance.report_runless_asset_event(dg.AssetMaterialization("before"))
         assert "index" in storage._held
         index = home / "history" / "runs" / "index.db"
-        with contextlib.closing(sqlite3.connect(index, timeout=0)) as other:
-            other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
-            other.execute("INSERT INTO asset_keys (asset_key) VALUES ('[\"other\"]')")
-            other.commit()
+        _other_writes_asset_other(index)
         code = (
             "import dagster as dg\n"
             f"with dg.DagsterInstance.from_config({str(home)!r}) as i:\n"
@@ -133,16 +143,8 @@ def test_a_held_connection_leaves_the_files_to_other_processes(tmp_path):
 @pytest.fixture
 def commits():
     """The commits of SQLAlchemy connections to the event files (not the run storage's ``runs.db``)."""
-    done = []
-
-    def count(conn):
-        name = _history_file(conn.exec_driver_sql("PRAGMA database_list"))
-        if name:
-            done.append(name)
-
-    sa.event.listen(sa.engine.Engine, "commit", count)
-    yield done
-    sa.event.remove(sa.engine.Engine, "commit", count)
+    with _history_files("commit", lambda conn: conn.exec_driver_sql("PRAGMA database_list")) as done:
+        yield done
 
 
 def _index_rows(index: Path, sql: str) -> list:
@@ -177,10 +179,7 @@ def test_a_runs_events_are_committed_together_inside_its_session(tmp_path, commi
             instance.report_runless_asset_event(dg.AssetMaterialization("later"))
             time.sleep(GROUP_SECONDS * 5)
             assert not instance.event_log_storage._groups
-            with contextlib.closing(sqlite3.connect(index, timeout=0)) as other:
-                other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
-                other.execute("INSERT INTO asset_keys (asset_key) VALUES ('[\"other\"]')")
-                other.commit()
+            _other_writes_asset_other(index)
             code = (
                 "import dagster as dg\n"
                 f"with dg.DagsterInstance.from_config({str(home)!r}) as i:\n"
