@@ -271,3 +271,12 @@ def run_tmpdir(warehouse: Path, label: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
         lock.unlink(missing_ok=True)
         os.close(fd)
+
+
+def yaml_safe_loader():
+    """PyYAML's safe loader for every YAML file lianjian reads (the contract, the rules file): libyaml's
+    when PyYAML has it — ≈ 10× faster than the pure-Python one, with the same data
+    (tests/test_fixed_cost.py, tests/test_rules_yaml.py) — else the pure-Python one."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 from lianjian.clock import TIMEZONE, run_month
 from lianjian.errors import FatalError
-from lianjian.files import read_json, sha256_file, write_json_private
+from lianjian.files import read_json, sha256_file, write_json_private, yaml_safe_loader
 
 
 #: The warehouse's private cache folder (0700), and the two files of the fast path in it (0600).
@@ -148,9 +148,8 @@ def source_names() -> tuple[str, ...]:
     """The contract's sources (lianjian/contract/sources.yaml), read without building the contract."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with _CONTRACT.open("rb") as f:
-        return tuple(yaml.load(f, Loader=loader)["sources"])
+        return tuple(yaml.load(f, Loader=yaml_safe_loader())["sources"])  # noqa: S506 - a safe loader
 
 
 def landing_files(landing: Path) -> list[tuple[str, Path]]:

@@ -13,6 +13,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from lianjian.files import yaml_safe_loader
+
 HERE = Path(__file__).parent
 
 
@@ -190,9 +192,8 @@ class PublishedTable:
 
 
 #: The contract is read by every process at start (the CLI, each run, each step process): with
-#: libyaml's loader when PyYAML has it (≈ 10× faster than the pure-Python one; the same data:
-#: tests/test_fixed_cost.py).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: libyaml's loader when PyYAML has it (lianjian/files.py ``yaml_safe_loader``).
+_LOADER = yaml_safe_loader()
 
 
 def _load_yaml(name: str) -> dict:
