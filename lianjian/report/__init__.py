@@ -401,6 +401,7 @@ def write_reports(
     force: bool = False,
     workers: int | None = None,
     alongside: Callable[[], object] | None = None,
+    files: Disk = DISK,
 ) -> list[Written]:
     """Write the HTML page and workbook of every report (or those asked for) and, with ``index``,
     ``reports/index.html``. Returns every report, with ``fresh`` False for one whose content digest
@@ -418,10 +419,13 @@ def write_reports(
     — this process would only wait for them — and in any case before the index, which links its
     output. Its failure stops the run like a report's.
 
+    ``files``: where every file operation goes (lianjian/report/writes.py; ``Held``: kept in memory
+    until the version read is published, lianjian/report/ahead.py).
+
     Python's cycle collector leaves the objects that were there before the step alone meanwhile
     (``_old_objects_left_alone``)."""
     with _old_objects_left_alone():
-        return _write_reports(warehouse, report_keys, years, index, inputs, force, workers, alongside)
+        return _write_reports(warehouse, report_keys, years, index, inputs, force, workers, alongside, files)
 
 
 @contextmanager

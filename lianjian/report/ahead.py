@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lianjian.errors import ReportsNotWritten
-from lianjian.report import Written, _not_written, _old_objects_left_alone, _write_reports
+from lianjian.report import Written, _not_written, write_reports
 from lianjian.report import notices as _notices
 from lianjian.report.load import load_inputs, materialized, published_table
 from lianjian.report.writes import Held
@@ -111,8 +111,7 @@ class _Making:
                 _notices.write_notices(warehouse, monthly=monthly, published_files=inputs.published_files, files=held)
             )
 
-        with _old_objects_left_alone():
-            written = _write_reports(warehouse, None, None, True, inputs, False, None, beside, held)
+        written = write_reports(warehouse, inputs=inputs, alongside=beside, files=held)
         return Made(warehouse, self.version, stamp, held, written, notices)
 
     def wait_read(self, switching: bool) -> None:

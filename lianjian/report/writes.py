@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from lianjian.files import private_mkdir
-from lianjian.report.xlsx import _write, holds
+from lianjian.report.xlsx import _write, holds, write_if_changed
 
 
 class Disk:
@@ -32,11 +32,9 @@ class Disk:
         _write(os.fspath(path), data, folder_ready)
 
     def write_if_changed(self, path: Path | str, data: bytes, *, folder_ready: bool = False) -> bool:
-        """``write`` unless ``path`` already holds exactly ``data``; True when written."""
-        if holds(os.fspath(path), data):
-            return False
-        self.write(path, data, folder_ready=folder_ready)
-        return True
+        """``write`` unless ``path`` already holds exactly ``data``; True when written
+        (``xlsx.write_if_changed``)."""
+        return write_if_changed(path, data, folder_ready=folder_ready)
 
     def mkdir(self, folder: Path | str) -> None:
         """``folder`` and its missing parents, private (0700)."""
