@@ -74,7 +74,9 @@ ABSENT_FOR_GX = ("sqlalchemy", "psycopg2")
 #: mostly never uses: every core expectation (≈ 60 classes; lianjian's suites make ten, ``GX_USED``),
 #: every fluent data source (Spark, SQL, Snowflake, Databricks, Fabric, the cloud file stores…; lianjian's
 #: context has one pandas source), and GX's renderers and the Jinja page views of its own Data Docs
-#: (lianjian writes its own, lianjian/quality/docs.py): ≈ 0.3–0.4 CPU-s of GX's import. ``import_gx``
+#: (lianjian writes its own, lianjian/quality/docs.py), and every metric class of GX's newer metrics API
+#: (pydantic v2 models, ≈ 5 ms each to create; only ``Batch.compute_metrics`` looks them up, which
+#: lianjian does not call): ≈ 0.4–0.6 CPU-s of GX's import. ``import_gx``
 #: has each of them imported as a lazy package (``_LazyPackageFinder``): its ``__init__`` without the
 #: ``from … import`` statements whose names nothing else in it reads, each such name imported from its
 #: submodule at its first use (PEP 562: the module's ``__getattr__``), so ``from pkg import Name``, a
@@ -86,17 +88,18 @@ LAZY_PACKAGES = (
     "great_expectations.datasource.fluent",
     "great_expectations.render",
     "great_expectations.render.renderer",
+    "great_expectations.metrics",
 )
 
 #: The names of ``LAZY_PACKAGES`` lianjian uses, imported with GX (while its classes are created the
 #: cheaper way, ``_model_fields_copied_directly``): the expectation classes ``expectations_for`` makes,
 #: and the pandas data source, which registers ``add_pandas`` (``validate._batch_definition``) with the
 #: context's data source manager as its class is created. GX registers an expectation, a data source
-#: type or a renderer when its class is created: a name not imported is not registered.
-#: ``_expectations_completed_on_miss`` imports the rest of the core expectations when GX looks up an
-#: expectation type it does not have; a data source of another type, which lianjian's context never
-#: holds, is unknown to GX's manager (its "not found" error, never a different result) until
-#: ``complete_lazy_package`` imports the package whole.
+#: type, a metric class or a renderer when its class is created: a name not imported is not
+#: registered. Where GX looks an expectation type or a metric class up by name (``_REGISTRIES``), the
+#: rest of the package is imported when GX asks for one it does not have; a data source of another
+#: type, which lianjian's context never holds, is unknown to GX's manager (its "not found" error, never
+#: a different result) until ``complete_lazy_package`` imports the package whole.
 GX_USED = {
     "great_expectations.expectations": (
         "ExpectTableColumnsToMatchOrderedList",
@@ -198,51 +201,87 @@ def _lazy_import(statement) -> bool:
     )
 
 
+def _lazy_loader(name: str) -> _LazyPackageLoader | None:
+    """The loader of the package ``name`` when it was imported as a lazy package, else None."""
+    import sys
+
+    loader = getattr(getattr(sys.modules.get(name), "__spec__", None), "loader", None)
+    return loader if isinstance(loader, _LazyPackageLoader) else None
+
+
 def complete_lazy_package(name: str) -> None:
     """Import every name the package ``name`` left to its first use (a lazy package of ``import_gx``):
     the package is then as GX's own ``__init__`` makes it, its classes registered."""
     import sys
 
-    module = sys.modules.get(name)
-    loader = getattr(getattr(module, "__spec__", None), "loader", None)
-    if isinstance(loader, _LazyPackageLoader):
+    if (loader := _lazy_loader(name)) is not None:
+        module = sys.modules[name]
         for attr in loader.lazy:
             getattr(module, attr)
 
 
-def _expectations_completed_on_miss() -> None:
-    """GX's registry of expectation types (``great_expectations.expectations.registry``) imports the
-    rest of the core expectations (``complete_lazy_package``) before it answers an expectation type it
-    does not have (``get``: an expectation configuration made into an expectation, a validator's
-    ``expect_…`` method) or lists the types (``items``, ``keys``, ``values``): it answers as if GX had
-    imported every core expectation. Registering a type (``in``, ``[]``) and counting them are as
-    before."""
-    from great_expectations.expectations import registry
+#: GX's registries of classes by name, each filled as a class is created, and the lazy packages whose
+#: names register there: (module, the registry's owner in it — the module itself when None, else a
+#: class of it —, the registry's attribute, the packages). The expectation types: an expectation
+#: configuration made into an expectation, a validator's ``expect_…`` method; the metric classes of
+#: GX's newer metrics API: ``Batch.compute_metrics``.
+_REGISTRIES = (
+    (
+        "great_expectations.expectations.registry",
+        None,
+        "_registered_expectations",
+        ("great_expectations.expectations", "great_expectations.expectations.core"),
+    ),
+    ("great_expectations.metrics.metric", "MetaMetric", "_registry", ("great_expectations.metrics",)),
+)
 
-    class CompletedOnMiss(dict):
-        def _complete(self) -> None:
-            complete_lazy_package("great_expectations.expectations")
-            complete_lazy_package("great_expectations.expectations.core")
 
-        def get(self, name, default=None):
-            if name not in self:
-                self._complete()
-            return super().get(name, default)
+class _CompletedOnMiss(dict):
+    """One of GX's registries (``_REGISTRIES``) that imports the rest of its lazy packages
+    (``complete_lazy_package``) before it answers a name it does not have (``[]``, ``get``) or lists
+    what it has (``items``, ``keys``, ``values``): it answers as if GX had imported the packages
+    whole. Registering a class (``in``, ``[] =``) and counting them are as before."""
 
-        def items(self):
+    def __init__(self, registry: dict, packages: tuple[str, ...]) -> None:
+        super().__init__(registry)
+        self.packages = packages
+
+    def _complete(self) -> None:
+        for package in self.packages:
+            complete_lazy_package(package)
+
+    def __missing__(self, name):
+        self._complete()
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        raise KeyError(name)
+
+    def get(self, name, default=None):
+        if name not in self:
             self._complete()
-            return super().items()
+        return super().get(name, default)
 
-        def keys(self):
-            self._complete()
-            return super().keys()
+    def items(self):
+        self._complete()
+        return super().items()
 
-        def values(self):
-            self._complete()
-            return super().values()
+    def keys(self):
+        self._complete()
+        return super().keys()
 
-    if type(registry._registered_expectations) is dict:
-        registry._registered_expectations = CompletedOnMiss(registry._registered_expectations)
+    def values(self):
+        self._complete()
+        return super().values()
+
+
+def _registries_completed_on_miss() -> None:
+    """Each of ``_REGISTRIES`` whose packages are lazy made a ``_CompletedOnMiss`` of what it holds."""
+    for module, owner, attribute, packages in _REGISTRIES:
+        holder = importlib.import_module(module)
+        holder = holder if owner is None else getattr(holder, owner)
+        registry = getattr(holder, attribute)
+        if type(registry) is dict and any(_lazy_loader(p) is not None for p in packages):
+            setattr(holder, attribute, _CompletedOnMiss(registry, packages))
 
 
 class _Deferred(types.ModuleType):
@@ -377,7 +416,7 @@ def import_gx():
     has not imported is marked absent (None in ``sys.modules``: its import raises ImportError) while
     GX is imported, and unmarked after.
     The packages of ``LAZY_PACKAGES`` are imported lazily, the names of ``GX_USED`` with GX, and GX's
-    registry of expectation types completed on a miss (``_expectations_completed_on_miss``).
+    registries of classes by name completed on a miss (``_registries_completed_on_miss``).
     Every import of GX in lianjian goes through here."""
     import sys
 
@@ -402,7 +441,7 @@ def import_gx():
                     module = importlib.import_module(package)
                     for name in names:
                         getattr(module, name)
-                _expectations_completed_on_miss()
+                _registries_completed_on_miss()
         finally:
             sys.meta_path.remove(finder)
             for name in absent:
