@@ -428,6 +428,130 @@ def test_great_expectations_is_imported_without_sqlalchemy_with_the_same_results
     assert alone[4] == with_sql[4]
 
 
+GX_LAZY = """
+import json, sys
+import polars as pl
+import lianjian.quality.suites as suites
+if "USUAL":  # GX imported the usual way: every package's __init__ as GX wrote it
+    suites.LAZY_PACKAGES = ()
+from lianjian.contract import SOURCES
+from lianjian.quality.validate import gx_context, run_suite
+sys.path.insert(0, "tests")
+from support_quality import staged
+gx_context()
+lazy = sorted(n for n in suites.LAZY_PACKAGES if type(sys.modules[n].__spec__.loader).__name__ == "_LazyPackageLoader")
+def bound():
+    return {n: sorted(vars(sys.modules[n])) for n in suites.LAZY_PACKAGES}
+before = bound()
+tables = staged()
+tables["talks"] = tables["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).alias("interviewer_id"))
+results = {src: run_suite(src, frame) for src, frame in tables.items() if src in SOURCES}
+unused = sorted(m for m in sys.modules if m.startswith(("great_expectations.expectations.core.expect_column_m",
+    "great_expectations.datasource.fluent.spark", "great_expectations.datasource.fluent.snowflake", "great_expectations.render.view",
+    "great_expectations.metrics.column.mean")))
+after = bound()
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+from great_expectations.expectations.registry import list_registered_expectation_implementations
+from great_expectations.expectations import ExpectColumnMeanToBeBetween  # a name of a lazy package, imported at its use
+mean = ExpectationConfiguration(type="expect_column_mean_to_be_between", kwargs={"column": "x", "min_value": 1}).to_domain_obj()
+null = ExpectationConfiguration(type="expect_column_values_to_be_null", kwargs={"column": "x"}).to_domain_obj()
+registered = sorted(list_registered_expectation_implementations())
+from great_expectations.metrics.metric import MetaMetric
+mean_metric = MetaMetric.get_registered_metric_class_from_metric_name("column.mean").__name__  # a class of a lazy package
+metric_classes = sorted(MetaMetric._registry)
+suites.complete_lazy_package("great_expectations.datasource.fluent")
+from great_expectations.datasource.fluent.sources import DataSourceManager
+def walk(x):
+    if isinstance(x, dict):
+        return {k: walk(v) for k, v in x.items() if k not in ("id", "ge_load_time", "seconds")}
+    return [walk(v) for v in x] if isinstance(x, list) else x
+print(json.dumps([lazy, before == after, unused, type(mean) is ExpectColumnMeanToBeBetween, type(null).__name__, registered,
+                  sorted(DataSourceManager.type_lookup.type_names()), {s: walk(r.to_json()) for s, r in results.items()},
+                  mean_metric, metric_classes],
+                 ensure_ascii=False, default=str))
+"""
+
+
+def test_great_expectations_packages_of_unused_classes_are_lazy_with_the_same_results():
+    """GX's packages of every core expectation, every fluent data source, every renderer and every
+    metric class of its newer API (lianjian/quality/suites.py ``LAZY_PACKAGES``) are imported lazily:
+    a validation of every staged table imports none of what its suites do not use (no expectation,
+    data source type, metric class or page view of another kind) and nothing of them after GX's import
+    (``GX_USED`` is every name the suites use); the results of every suite (a failing one among them)
+    are those of GX imported the usual way; an expectation type or a metric class the suites do not
+    use is found by GX's registry at its first look-up, which then lists every one of them, and a
+    completed package registers every data source type."""
+    import json
+    import subprocess
+    import sys
+
+    def run(usual: bool) -> list:
+        code = GX_LAZY.replace('"USUAL"', "True" if usual else "False")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+        return json.loads(out.stdout)
+
+    lazy, usual = run(False), run(True)
+    assert lazy[0] == sorted(suites_lazy_packages()) and usual[0] == []
+    assert lazy[1] is True and lazy[2] == []  # nothing imported lazily after GX's import; nothing unused
+    assert usual[2]  # GX's own import has them
+    assert lazy[3] is usual[3] is True and lazy[4] == usual[4] == "ExpectColumnValuesToBeNull"
+    assert lazy[5] == usual[5] and len(lazy[5]) > 50  # every core expectation, once one was missed
+    assert lazy[6] == usual[6] and "spark" in lazy[6]
+    assert lazy[7] == usual[7] and any(not r["success"] for r in lazy[7].values())
+    assert lazy[8] == usual[8] == "ColumnMean" and lazy[9] == usual[9] and len(lazy[9]) > 20  # every metric class, once one was missed
+
+
+def suites_lazy_packages() -> tuple[str, ...]:
+    from lianjian.quality.suites import LAZY_PACKAGES
+
+    return LAZY_PACKAGES
+
+
+def test_a_lazy_package_imports_a_name_at_its_first_use(tmp_path, monkeypatch):
+    """``_LazyPackageFinder``: a package's ``from … import`` whose names nothing else in its
+    ``__init__`` reads is left to the first look-up of a name (attribute, ``from pkg import``, a class
+    base), which imports the submodule once; an import whose name another statement reads (a call,
+    a function's body) runs as written, and so does every other statement, in order."""
+    import importlib
+    import sys
+
+    from lianjian.quality.suites import _LazyPackageFinder, _LazyPackageLoader
+
+    pkg = tmp_path / "lazypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        '"""doc"""\nimport os\nfrom .a import A\nfrom .b import B, helper as h\nfrom lazypkg.c import C as D\n'
+        "VALUE = B()\ndef later():\n    return D\n",
+        encoding="utf-8",
+    )
+    for name, text in {"a": "class A:\n    pass\n", "b": "class B:\n    pass\ndef helper():\n    return 1\n", "c": "class C:\n    pass\n"}.items():
+        (pkg / f"{name}.py").write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    finder = _LazyPackageFinder(["lazypkg"])
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    try:
+        lazypkg = importlib.import_module("lazypkg")
+    finally:
+        sys.meta_path.remove(finder)
+    try:
+        assert isinstance(lazypkg.__spec__.loader, _LazyPackageLoader)
+        assert lazypkg.__doc__ == "doc" and lazypkg.os is __import__("os")
+        assert "lazypkg.b" in sys.modules and "lazypkg.c" in sys.modules  # read by other statements
+        assert "lazypkg.a" not in sys.modules and "A" not in vars(lazypkg) and "A" in dir(lazypkg)
+        from lazypkg import A
+
+        class Sub(A):
+            pass
+
+        assert "lazypkg.a" in sys.modules and A is sys.modules["lazypkg.a"].A is lazypkg.A and vars(lazypkg)["A"] is A
+        assert lazypkg.h() == 1 and isinstance(lazypkg.VALUE, lazypkg.B) and lazypkg.later() is lazypkg.D
+        with pytest.raises(AttributeError):
+            lazypkg.missing  # noqa: B018
+    finally:
+        for name in [m for m in sys.modules if m == "lazypkg" or m.startswith("lazypkg.")]:
+            del sys.modules[name]
+
+
 def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):
     """Dagster's in-memory storages stamp the newest Alembic revision into their fresh tables, which
     loads every migration script Dagster ships (≈ 0.25 CPU-s for the two storages); the throw-away
@@ -927,6 +1051,6 @@ def test_great_expectations_model_fields_are_copied_directly_with_the_same_class
     direct, own = run(False), run(True)
     assert direct[0] and own[0]  # copy's dispatch table and pydantic's function as before the import
     assert direct[5] * 2 < own[5]  # each validator's caller made once, not once per field
-    assert direct[1] == own[1] > 300  # GX's model classes
+    assert direct[1] == own[1] > 100  # GX's model classes (those of the lazy packages' unused names not created)
     assert direct[2] == own[2]
     assert direct[3] is own[3] is False and direct[4] == own[4]

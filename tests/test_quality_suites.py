@@ -194,14 +194,27 @@ def _without_ids(result) -> str:
 def test_a_validation_adds_nothing_to_the_context_and_converts_none_at_once_with_gx_own_results(monkeypatch):
     """A suite is validated without being added to the GX context, the ephemeral context does not
     write its configuration again for each data asset, and GX's JSON conversion returns None at once
-    (lianjian/quality/validate.py ``_validate``, ``gx_context``, ``_none_converted_at_once``): the
-    outcomes and GX results, failures and their counts included, are those of GX's own path, the
-    ids given as GX's store gives them."""
+    (lianjian/quality/validate.py ``_validate``, ``gx_context``, ``_none_converted_at_once``), and the
+    batch is fetched once per validation, by GX's validator, not fetched first: the outcomes and GX
+    results, failures and their counts and the batch's markers included, are those of GX's own path,
+    the ids given as GX's store gives them."""
     import numpy as np
 
     import great_expectations.util as gx_util
     import lianjian.quality.validate as validate
     from lianjian.quality.suites import import_gx
+
+    import_gx()
+    from great_expectations.execution_engine import PandasExecutionEngine
+
+    fetches = [0]
+    gx_fetch = PandasExecutionEngine.get_batch_data_and_markers
+
+    def fetch(self, batch_spec):
+        fetches[0] += 1
+        return gx_fetch(self, batch_spec)
+
+    monkeypatch.setattr(PandasExecutionEngine, "get_batch_data_and_markers", fetch)
 
     frame = staged()["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).otherwise(None).alias("interviewer_id"))
     validate.gx_context.cache_clear()  # a fresh context: no data source, asset or suite yet
@@ -213,7 +226,7 @@ def test_a_validation_adds_nothing_to_the_context_and_converts_none_at_once_with
     monkeypatch.setattr(np, "issubdtype", lambda *a: (issubdtype.__setitem__(0, issubdtype[0] + 1), gx_issubdtype(*a))[1])
 
     ours = run_suite("talks", frame)
-    our_saves, our_issubdtype = saves[0], issubdtype[0]
+    our_saves, our_issubdtype, our_fetches = saves[0], issubdtype[0], fetches[0]
     ids = [r["expectation_config"]["id"] for r in ours.gx_result["results"] if r.get("meta", {}).get("engine") != "polars"]
     assert len(set(ids)) == len(ids) and all(len(i) == 36 for i in ids)
     with pytest.raises(Exception):  # noqa: B017,PT011 — GX raises its DataContextError: the suite is not in the context
@@ -226,7 +239,7 @@ def test_a_validation_adds_nothing_to_the_context_and_converts_none_at_once_with
         with validate._configurations_kept():
             return gx_batch.validate(suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": validate.MAX_SAMPLES})
 
-    saves[0] = issubdtype[0] = 0
+    saves[0] = issubdtype[0] = fetches[0] = 0
     validate.gx_context.cache_clear()
     ctx = validate.gx_context()
     monkeypatch.delattr(ctx, "_save_project_config")  # GX's own method of the class
@@ -241,6 +254,7 @@ def test_a_validation_adds_nothing_to_the_context_and_converts_none_at_once_with
     assert ctx.suites.get("staged.talks").name == "staged.talks"
     assert our_saves == 0 < saves[0]
     assert our_issubdtype * 3 < issubdtype[0]
+    assert 0 < our_fetches * 2 == fetches[0]  # each validation's batch fetched once, not twice
     monkeypatch.undo()
     validate.gx_context.cache_clear()
 
@@ -286,3 +300,23 @@ def test_a_validation_makes_each_expectation_again_once_and_plain_ids_once_with_
 
     assert not ours.success and _without_ids(ours) == _without_ids(theirs)
     assert our_made * 3 < made[0] and our_ids * 3 < ids[0] and our_builds * 3 < builds[0]
+
+
+def test_a_results_json_is_dataclasses_own_without_shared_values():
+    """``SuiteResult.to_json`` (copied without ``copy.deepcopy`` for each value) is what
+    ``dataclasses.asdict`` makes of a result, failing or not, fresh or read from its JSON, and shares
+    no dictionary or list with the result; a value of another type is ``asdict``'s own copy."""
+    import dataclasses
+
+    from lianjian.quality.validate import SuiteResult
+
+    bad = staged()["talks"].with_columns(pl.when(pl.col("talk_type") == "family").then(pl.col("interviewer_id")).alias("interviewer_id"))
+    for result in (run_suite("talks", bad), run_suite("units", staged()["units"])):
+        for one in (result, SuiteResult.from_json(result.to_json())):
+            raw = one.to_json()
+            assert raw == dataclasses.asdict(one) and type(raw["expectations"][0]) is dict
+            assert raw["gx_result"] is not one.gx_result and raw["expectations"][0]["kwargs"] is not one.expectations[0].kwargs
+            assert raw["gx_result"]["results"][0] is not one.gx_result["results"][0]
+    one.gx_result["odd"] = ({"a": [1]}, 2)  # a tuple: asdict's own copy
+    raw = one.to_json()
+    assert raw["gx_result"]["odd"] == ({"a": [1]}, 2) and raw["gx_result"]["odd"][0] is not one.gx_result["odd"][0]

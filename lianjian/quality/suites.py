@@ -21,6 +21,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib
+import importlib.abc
+import importlib.util
 import json
 import os
 import types
@@ -67,6 +70,220 @@ DEFERRED_MODULES = ("scipy.stats", "altair")
 ABSENT_FOR_GX = ("sqlalchemy", "psycopg2")
 
 
+#: Packages of Great Expectations whose ``__init__`` imports a whole family of submodules that a suite
+#: mostly never uses: every core expectation (≈ 60 classes; lianjian's suites make ten, ``GX_USED``),
+#: every fluent data source (Spark, SQL, Snowflake, Databricks, Fabric, the cloud file stores…; lianjian's
+#: context has one pandas source), and GX's renderers and the Jinja page views of its own Data Docs
+#: (lianjian writes its own, lianjian/quality/docs.py), and every metric class of GX's newer metrics API
+#: (pydantic v2 models, ≈ 5 ms each to create; only ``Batch.compute_metrics`` looks them up, which
+#: lianjian does not call): ≈ 0.4–0.6 CPU-s of GX's import. ``import_gx``
+#: has each of them imported as a lazy package (``_LazyPackageFinder``): its ``__init__`` without the
+#: ``from … import`` statements whose names nothing else in it reads, each such name imported from its
+#: submodule at its first use (PEP 562: the module's ``__getattr__``), so ``from pkg import Name``, a
+#: class base and ``pkg.Name`` get the real object, unlike a stand-in (``DEFERRED_MODULES``). A parent
+#: before its child: ``great_expectations.expectations`` imports every name of ``.core``.
+LAZY_PACKAGES = (
+    "great_expectations.expectations",
+    "great_expectations.expectations.core",
+    "great_expectations.datasource.fluent",
+    "great_expectations.render",
+    "great_expectations.render.renderer",
+    "great_expectations.metrics",
+)
+
+#: The names of ``LAZY_PACKAGES`` lianjian uses, imported with GX (while its classes are created the
+#: cheaper way, ``_model_fields_copied_directly``): the expectation classes ``expectations_for`` makes,
+#: and the pandas data source, which registers ``add_pandas`` (``validate._batch_definition``) with the
+#: context's data source manager as its class is created. GX registers an expectation, a data source
+#: type, a metric class or a renderer when its class is created: a name not imported is not
+#: registered. Where GX looks an expectation type or a metric class up by name (``_REGISTRIES``), the
+#: rest of the package is imported when GX asks for one it does not have; a data source of another
+#: type, which lianjian's context never holds, is unknown to GX's manager (its "not found" error, never
+#: a different result) until ``complete_lazy_package`` imports the package whole.
+GX_USED = {
+    "great_expectations.expectations": (
+        "ExpectTableColumnsToMatchOrderedList",
+        "ExpectTableRowCountToBeBetween",
+        "ExpectColumnValuesToBeInTypeList",
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeInSet",
+        "ExpectColumnValuesToBeBetween",
+        "ExpectColumnValuesToMatchRegex",
+        "ExpectColumnValuesToBeUnique",
+        "ExpectCompoundColumnsToBeUnique",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+    ),
+    "great_expectations.datasource.fluent": ("PandasDatasource",),
+}
+
+
+class _LazyPackageLoader(importlib.abc.Loader):
+    """Executes a package's ``__init__`` (``module``) without its lazy imports (``lazy``: each name they
+    bind → the module it comes from and its name there), which the package's ``__getattr__`` imports
+    at the first look-up of the name and binds in the package for later ones."""
+
+    def __init__(self, code, lazy: dict[str, tuple[str, str]]) -> None:
+        self.code, self.lazy = code, lazy
+
+    def create_module(self, spec):  # the usual module object
+        return None
+
+    def exec_module(self, module) -> None:
+        lazy = self.lazy
+
+        def __getattr__(name: str):
+            found = lazy.get(name)
+            if found is None:
+                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+            value = getattr(importlib.import_module(found[0]), found[1])
+            setattr(module, name, value)
+            return value
+
+        def __dir__() -> list[str]:
+            return sorted({*vars(module), *lazy})
+
+        module.__getattr__, module.__dir__ = __getattr__, __dir__
+        exec(self.code, vars(module))
+
+
+class _LazyPackageFinder(importlib.abc.MetaPathFinder):
+    """Finds each of ``names`` where the import system would and gives it a ``_LazyPackageLoader``:
+    a ``from M import a as b`` of its ``__init__`` (not ``*``, not ``__future__``) is lazy when no other
+    statement of it reads or binds ``b`` (``BatchDefinition.update_forward_refs(DataAsset=DataAsset)``
+    in the fluent package keeps ``DataAsset``'s import, and the call runs as before); every other
+    statement runs in order as written. A package whose ``__init__`` has no lazy import, or defines
+    its own ``__getattr__`` or ``__dir__``, is imported as usual."""
+
+    def __init__(self, names) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path, target=None):
+        import ast
+        import importlib.machinery
+
+        if name not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not spec.submodule_search_locations or not str(spec.origin).endswith("__init__.py"):
+            return None
+        tree = ast.parse(Path(spec.origin).read_bytes(), spec.origin)
+        rest = [s for s in tree.body if not _lazy_import(s)]
+        named = {n.id for s in rest for n in ast.walk(s) if isinstance(n, ast.Name)}
+        named |= {n.name for s in rest for n in ast.walk(s) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        if {"__getattr__", "__dir__"} & named:
+            return None
+        lazy: dict[str, tuple[str, str]] = {}
+        body = []
+        for s in tree.body:
+            bound = [a.asname or a.name for a in s.names] if _lazy_import(s) else None
+            if bound is None or named.intersection(bound):
+                body.append(s)
+                continue
+            origin = importlib.util.resolve_name("." * s.level + (s.module or ""), name) if s.level else s.module
+            lazy.update({a.asname or a.name: (origin, a.name) for a in s.names})
+        if not lazy:
+            return None
+        tree.body = body
+        code = compile(tree, spec.origin, "exec", dont_inherit=True)
+        return importlib.util.spec_from_file_location(
+            name, spec.origin, loader=_LazyPackageLoader(code, lazy), submodule_search_locations=spec.submodule_search_locations
+        )
+
+
+def _lazy_import(statement) -> bool:
+    """Whether a statement of a package's ``__init__`` may be a lazy import (``_LazyPackageFinder``)."""
+    import ast
+
+    return (
+        isinstance(statement, ast.ImportFrom)
+        and statement.module != "__future__"
+        and all(a.name != "*" for a in statement.names)
+    )
+
+
+def _lazy_loader(name: str) -> _LazyPackageLoader | None:
+    """The loader of the package ``name`` when it was imported as a lazy package, else None."""
+    import sys
+
+    loader = getattr(getattr(sys.modules.get(name), "__spec__", None), "loader", None)
+    return loader if isinstance(loader, _LazyPackageLoader) else None
+
+
+def complete_lazy_package(name: str) -> None:
+    """Import every name the package ``name`` left to its first use (a lazy package of ``import_gx``):
+    the package is then as GX's own ``__init__`` makes it, its classes registered."""
+    import sys
+
+    if (loader := _lazy_loader(name)) is not None:
+        module = sys.modules[name]
+        for attr in loader.lazy:
+            getattr(module, attr)
+
+
+#: GX's registries of classes by name, each filled as a class is created, and the lazy packages whose
+#: names register there: (module, the registry's owner in it — the module itself when None, else a
+#: class of it —, the registry's attribute, the packages). The expectation types: an expectation
+#: configuration made into an expectation, a validator's ``expect_…`` method; the metric classes of
+#: GX's newer metrics API: ``Batch.compute_metrics``.
+_REGISTRIES = (
+    (
+        "great_expectations.expectations.registry",
+        None,
+        "_registered_expectations",
+        ("great_expectations.expectations", "great_expectations.expectations.core"),
+    ),
+    ("great_expectations.metrics.metric", "MetaMetric", "_registry", ("great_expectations.metrics",)),
+)
+
+
+class _CompletedOnMiss(dict):
+    """One of GX's registries (``_REGISTRIES``) that imports the rest of its lazy packages
+    (``complete_lazy_package``) before it answers a name it does not have (``[]``, ``get``) or lists
+    what it has (``items``, ``keys``, ``values``): it answers as if GX had imported the packages
+    whole. Registering a class (``in``, ``[] =``) and counting them are as before."""
+
+    def __init__(self, registry: dict, packages: tuple[str, ...]) -> None:
+        super().__init__(registry)
+        self.packages = packages
+
+    def _complete(self) -> None:
+        for package in self.packages:
+            complete_lazy_package(package)
+
+    def __missing__(self, name):
+        self._complete()
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        raise KeyError(name)
+
+    def get(self, name, default=None):
+        if name not in self:
+            self._complete()
+        return super().get(name, default)
+
+    def items(self):
+        self._complete()
+        return super().items()
+
+    def keys(self):
+        self._complete()
+        return super().keys()
+
+    def values(self):
+        self._complete()
+        return super().values()
+
+
+def _registries_completed_on_miss() -> None:
+    """Each of ``_REGISTRIES`` whose packages are lazy made a ``_CompletedOnMiss`` of what it holds."""
+    for module, owner, attribute, packages in _REGISTRIES:
+        holder = importlib.import_module(module)
+        holder = holder if owner is None else getattr(holder, owner)
+        registry = getattr(holder, attribute)
+        if type(registry) is dict and any(_lazy_loader(p) is not None for p in packages):
+            setattr(holder, attribute, _CompletedOnMiss(registry, packages))
+
+
 class _Deferred(types.ModuleType):
     """A stand-in registered under a module's name until something looks up one of its attributes:
     then the module is imported for real (in ``sys.modules`` from then on) and the attribute taken from
@@ -81,7 +298,6 @@ class _Deferred(types.ModuleType):
 
 
 def _import_deferred(name: str):
-    import importlib
     import sys
 
     if isinstance(sys.modules.get(name), _Deferred):
@@ -199,9 +415,9 @@ def import_gx():
     still gets it whole; when the process has not imported SQLAlchemy, each of ``ABSENT_FOR_GX`` it
     has not imported is marked absent (None in ``sys.modules``: its import raises ImportError) while
     GX is imported, and unmarked after.
+    The packages of ``LAZY_PACKAGES`` are imported lazily, the names of ``GX_USED`` with GX, and GX's
+    registries of classes by name completed on a miss (``_registries_completed_on_miss``).
     Every import of GX in lianjian goes through here."""
-    import importlib
-    import importlib.util
     import sys
 
     if "great_expectations" not in sys.modules:
@@ -215,10 +431,19 @@ def import_gx():
         # the driver with SQLAlchemy: a process that has SQLAlchemy gives GX both, as before
         absent = [] if ABSENT_FOR_GX[0] in sys.modules else [name for name in ABSENT_FOR_GX if name not in sys.modules]
         sys.modules.update(dict.fromkeys(absent))
+        finder = _LazyPackageFinder(LAZY_PACKAGES)
+        sys.meta_path.insert(0, finder)
         try:
             with _model_fields_copied_directly():
                 import great_expectations  # noqa: F401
+
+                for package, names in GX_USED.items():
+                    module = importlib.import_module(package)
+                    for name in names:
+                        getattr(module, name)
+                _registries_completed_on_miss()
         finally:
+            sys.meta_path.remove(finder)
             for name in absent:
                 if name in sys.modules and sys.modules[name] is None:
                     del sys.modules[name]
