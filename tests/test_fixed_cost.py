@@ -359,6 +359,61 @@ def test_a_held_event_connection_leaves_the_files_to_other_processes(tmp_path):
     assert not instance_mod._held_shards
 
 
+def test_a_sqlite_run_storage_holds_one_connection_in_a_session_and_leaves_the_file_to_others(tmp_path, connections, monkeypatch):
+    """Inside a session the run history's runs file (``history/runs.db``, Dagster's SQLite run
+    storage) is read and written over one connection — Dagster connects (and makes an engine) for
+    every call — and the runs table's columns are reflected once; the same runs are read. Between
+    calls no lock is held: another instance writes the file at once and the held connection sees it.
+    A call that fails is rolled back and its connection not kept; a call inside another of the same
+    thread joins it; the session's end closes the connection."""
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    home = tmp_path / "home"
+    ensure_instance(home)
+    reflected = []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.run_storage
+        assert isinstance(storage, SqliteRunStorage)
+        ids = [instance.add_run(dg.DagsterRun(job_name="job", run_id=f"run-{n}")).run_id for n in range(3)]
+        first = len(connections)
+        plain = [instance.get_run_record_by_id(i).dagster_run for i in ids * 3]
+        assert len(connections) - first >= 9  # Dagster: at least one connection a call
+
+        with light_sqlite_commits():
+            dagster_stats = instance_mod._DAGSTER_RUN_STATS[0]
+            instance_mod._DAGSTER_RUN_STATS[0] = lambda s: reflected.append(1) or dagster_stats(s)
+            try:
+                first = len(connections)
+                held = [instance.get_run_record_by_id(i).dagster_run for i in ids * 3]
+                assert held == plain
+                assert len(connections) - first == 1 and len(reflected) == 1
+                with storage.connect() as outer, storage.connect() as inner:
+                    assert inner is outer  # joined: one transaction
+                    assert outer.in_transaction()
+
+                other_home = dg.DagsterInstance.from_config(str(home))  # another storage of the same file
+                with contextlib.closing(sqlite3.connect(home / "history" / "runs.db", timeout=0)) as other:
+                    other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
+                    other.rollback()
+                other_home.add_run(dg.DagsterRun(job_name="job", run_id="from-another"))
+                other_home.dispose()
+                assert instance.get_run_by_id("from-another") is not None
+
+                first = len(connections)
+                with pytest.raises(RuntimeError), storage.connect() as conn:
+                    conn.execute(sa.text("DELETE FROM runs"))
+                    raise RuntimeError("a failed call")
+                assert len(instance.get_runs()) == 4  # rolled back
+                assert len(connections) - first == 1  # the failed connection was not kept: a new one
+            finally:
+                instance_mod._DAGSTER_RUN_STATS[0] = dagster_stats
+            assert instance_mod._held_runs
+        assert not instance_mod._held_runs and not instance_mod._run_stats_answers
+        first = len(connections)
+        assert instance.get_run_by_id(ids[0]) == plain[0]
+        assert len(connections) - first >= 1  # outside a session: Dagster's own method
+
+
 GX_IMPORT = """
 import sys
 from lianjian.quality.validate import gx_context, run_suite
