@@ -197,6 +197,23 @@ def test_a_demo_run_stores_a_bounded_number_of_events_and_plans_only_the_data_ye
     assert planned - {None} == {str(y) for y in range(int(first), int(last) + 1)}
 
 
+def test_the_publish_steps_audit_metadata_is_on_its_materializations_only(recorded):
+    """Each published table's materialization carries the auditor's metadata (the input files' table
+    among it), and the publish step's output events do not carry a copy of it: after the switch the
+    step serializes and stores each table's ≈ 20 KB once, not twice."""
+    from assets.published import OUTPUT_KEYS
+
+    home, _, outcome = recorded
+    keys = {dg.AssetKey(path) for path in OUTPUT_KEYS.values()}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        logs = [e for e in instance.all_logs(outcome.run_ids[-1]) if e.dagster_event and e.step_key == "publish"]
+    materialized = [e.dagster_event.event_specific_data.materialization for e in logs if e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"]
+    outputs = [e.dagster_event.event_specific_data for e in logs if e.dagster_event.event_type_value == "STEP_OUTPUT"]
+    assert {m.asset_key for m in materialized} == keys
+    assert all({"inputs", "inputs_sha256", "rules_sha256", "dagster_run_ids"} <= set(m.metadata) for m in materialized)
+    assert len(outputs) >= len(keys) and not any(o.metadata for o in outputs)
+
+
 CACHE_HIT = """
 import sys
 sys.path.insert(0, "tests")
