@@ -194,15 +194,22 @@ _DAGSTER_CONNECT: list = []
 _DAGSTER_HAS_TABLE: list = []
 
 
+def _in_place_of_dagsters(storage_class, methods: dict[str, tuple[list, object]]) -> None:
+    """Puts each replacement in place of the method of ``storage_class`` it is named by, Dagster's own
+    method kept in the list beside it (once per process: a list that holds it already is left)."""
+    for name, (dagsters, replacement) in methods.items():
+        if not dagsters:
+            dagsters.append(getattr(storage_class, name))
+            setattr(storage_class, name, replacement)
+
+
 def _hold_sqlite_event_connections() -> None:
     """Puts ``_held_shard_connection`` and ``_answered_has_table`` in place of Dagster's methods (once
     per process; both behave as Dagster's outside a session)."""
-    storage_class = _sqlite_event_storage()
-    if not _DAGSTER_CONNECT:
-        _DAGSTER_CONNECT.append(storage_class._connect)
-        _DAGSTER_HAS_TABLE.append(storage_class.has_table)
-        storage_class._connect = _held_shard_connection
-        storage_class.has_table = _answered_has_table
+    _in_place_of_dagsters(
+        _sqlite_event_storage(),
+        {"_connect": (_DAGSTER_CONNECT, _held_shard_connection), "has_table": (_DAGSTER_HAS_TABLE, _answered_has_table)},
+    )
 
 
 # Dagster's SQLite run storage (``SqliteRunStorage``: ``history/runs.db``) likewise makes a new engine
@@ -290,12 +297,13 @@ def _answered_run_stats_cols(storage) -> bool:
 def _hold_sqlite_run_connections() -> None:
     """Puts ``_held_run_connection`` and ``_answered_run_stats_cols`` in place of Dagster's methods of
     its SQLite run storage (once per process; both behave as Dagster's outside a session)."""
-    storage_class = _sqlite_run_storage()
-    if not _DAGSTER_RUN_CONNECT:
-        _DAGSTER_RUN_CONNECT.append(storage_class.connect)
-        _DAGSTER_RUN_STATS.append(storage_class.has_run_stats_index_cols)
-        storage_class.connect = _held_run_connection
-        storage_class.has_run_stats_index_cols = _answered_run_stats_cols
+    _in_place_of_dagsters(
+        _sqlite_run_storage(),
+        {
+            "connect": (_DAGSTER_RUN_CONNECT, _held_run_connection),
+            "has_run_stats_index_cols": (_DAGSTER_RUN_STATS, _answered_run_stats_cols),
+        },
+    )
 
 
 def _release_held_connections() -> None:
