@@ -87,10 +87,12 @@ def published_metadata(
     run_ids: list[str],
     published: pl.LazyFrame | None = None,
     grades_by_year: list[dict] | None = None,
+    inputs: dict[str, dg.MetadataValue] | None = None,
 ) -> dict:
     """The metadata of one published table's materialization (``published``: its rows as published,
     given for the tables with grades; or ``grades_by_year``: its rows per grade and year as publishing
-    counted them in the files, ``grade_records``)."""
+    counted them in the files, ``grade_records``). ``inputs``: ``inputs_metadata`` of the manifest's
+    inputs, made once for every table of a version (else made here)."""
     meta = {
         "dagster/row_count": dg.MetadataValue.int(rows),
         "path": dg.MetadataValue.path(str(path)),
@@ -101,7 +103,7 @@ def published_metadata(
         "code_version": dg.MetadataValue.text(manifest["code_version"]),
         "lianjian/run_id": dg.MetadataValue.text(pipeline_run_id),
         "dagster_run_ids": dg.MetadataValue.text(", ".join(run_ids)),
-        **inputs_metadata(manifest["inputs"]),
+        **(inputs if inputs is not None else inputs_metadata(manifest["inputs"])),
     }
     if grades_by_year is not None:
         meta.update(grade_records(grades_by_year))

@@ -194,15 +194,116 @@ _DAGSTER_CONNECT: list = []
 _DAGSTER_HAS_TABLE: list = []
 
 
+def _in_place_of_dagsters(storage_class, methods: dict[str, tuple[list, object]]) -> None:
+    """Puts each replacement in place of the method of ``storage_class`` it is named by, Dagster's own
+    method kept in the list beside it (once per process: a list that holds it already is left)."""
+    for name, (dagsters, replacement) in methods.items():
+        if not dagsters:
+            dagsters.append(getattr(storage_class, name))
+            setattr(storage_class, name, replacement)
+
+
 def _hold_sqlite_event_connections() -> None:
     """Puts ``_held_shard_connection`` and ``_answered_has_table`` in place of Dagster's methods (once
     per process; both behave as Dagster's outside a session)."""
-    storage_class = _sqlite_event_storage()
-    if not _DAGSTER_CONNECT:
-        _DAGSTER_CONNECT.append(storage_class._connect)
-        _DAGSTER_HAS_TABLE.append(storage_class.has_table)
-        storage_class._connect = _held_shard_connection
-        storage_class.has_table = _answered_has_table
+    _in_place_of_dagsters(
+        _sqlite_event_storage(),
+        {"_connect": (_DAGSTER_CONNECT, _held_shard_connection), "has_table": (_DAGSTER_HAS_TABLE, _answered_has_table)},
+    )
+
+
+# Dagster's SQLite run storage (``SqliteRunStorage``: ``history/runs.db``) likewise makes a new engine
+# and connection for every call (``connect``) — ≈ 70 in a demo run: a run's record read at each
+# step and after it, its status events, its snapshots — and each new engine initializes its dialect
+# and compiles its statements again; reading a run's record also reflects the runs table first
+# (``has_run_stats_index_cols``, a connection of its own). A run's record read took ≈ 6–8 ms of a
+# thread on this machine, ≈ 1 over one connection with the answer kept (docs/performance.md, "The
+# run storage's connection held"). Inside a session the storage keeps one connection for the session
+# (``_held_run_connection``) — each call its own transaction, committed when it ends, as before;
+# between calls no transaction and no snapshot is held, so the daemon and the webserver write the
+# file as before — and the runs table's columns are asked once (``_answered_run_stats_cols``).
+
+_held_runs: dict[int, tuple[object, object, object, threading.RLock]] = {}
+_held_runs_lock = threading.Lock()
+_run_stats_answers: dict[int, object] = {}  # id of a run storage whose runs table has the columns -> the storage
+_DAGSTER_RUN_CONNECT: list = []
+_DAGSTER_RUN_STATS: list = []
+
+
+def _sqlite_run_storage():
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    return SqliteRunStorage
+
+
+@contextmanager
+def _held_run_connection(storage) -> Iterator[object]:
+    """``SqliteRunStorage.connect`` inside a session: one connection per storage, made as Dagster makes
+    its own (the same URL, the ``connect`` hooks, ``_sqlite_connected`` among them), usable from any
+    thread of the process and handed out one call at a time; each call in its own transaction,
+    committed when the call ends and rolled back when it fails — after which the connection is not
+    kept. A call made inside another call of the same thread (Dagster asks the table's columns inside
+    some of its reads) joins its transaction. Outside a session Dagster's own method."""
+    if not _sessions:
+        with _DAGSTER_RUN_CONNECT[0](storage) as conn:
+            yield conn
+        return
+    key = id(storage)
+    with _held_runs_lock:
+        held = _held_runs.get(key)
+    if held is None:
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
+        engine = sa.create_engine(storage._conn_string, poolclass=NullPool, connect_args={"check_same_thread": False})
+        made = (storage, engine, engine.connect(), threading.RLock())  # the storage kept alive: its id stays its own
+        with _held_runs_lock:
+            held = _held_runs.setdefault(key, made)
+        if held is not made:  # another thread made one first
+            made[2].close()
+            engine.dispose()
+    _, engine, conn, lock = held
+    with lock:
+        if conn.in_transaction():
+            yield conn
+            return
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            with _held_runs_lock:
+                if _held_runs.get(key) is held:
+                    del _held_runs[key]
+            conn.close()
+            engine.dispose()
+            raise
+
+
+def _answered_run_stats_cols(storage) -> bool:
+    """``SqlRunStorage.has_run_stats_index_cols`` inside a session: reflected once per storage once the
+    runs table has the columns (``dagster instance migrate`` adds them; it does not run while a run
+    writes, and no column is dropped). Outside a session Dagster's own method."""
+    if not _sessions:
+        return _DAGSTER_RUN_STATS[0](storage)
+    if id(storage) in _run_stats_answers:
+        return True
+    present = _DAGSTER_RUN_STATS[0](storage)
+    if present:
+        with _held_runs_lock:
+            _run_stats_answers[id(storage)] = storage
+    return present
+
+
+def _hold_sqlite_run_connections() -> None:
+    """Puts ``_held_run_connection`` and ``_answered_run_stats_cols`` in place of Dagster's methods of
+    its SQLite run storage (once per process; both behave as Dagster's outside a session)."""
+    _in_place_of_dagsters(
+        _sqlite_run_storage(),
+        {
+            "connect": (_DAGSTER_RUN_CONNECT, _held_run_connection),
+            "has_run_stats_index_cols": (_DAGSTER_RUN_STATS, _answered_run_stats_cols),
+        },
+    )
 
 
 def _release_held_connections() -> None:
@@ -214,6 +315,14 @@ def _release_held_connections() -> None:
         with storage._db_lock:
             conn.close()
         engine.dispose()
+    with _held_runs_lock:
+        runs = list(_held_runs.values())
+        _held_runs.clear()
+        _run_stats_answers.clear()
+    for _, engine, conn, lock in runs:
+        with lock:
+            conn.close()
+        engine.dispose()
 
 
 @contextmanager
@@ -222,7 +331,8 @@ def light_sqlite_commits() -> Iterator[None]:
     of the write-ahead log at each connection's close (``_sqlite_connected``); the log is
     checkpointed once per database when the session ends. Dagster's SQLite event storage keeps one
     connection per file for the session instead of connecting for every event
-    (``_held_shard_connection``). The steps' inputs' data versions are answered from the
+    (``_held_shard_connection``), and its SQLite run storage one connection instead of one per call
+    (``_held_run_connection``). The steps' inputs' data versions are answered from the
     materializations the process stored meanwhile where they can be (``_inputs_from_what_the_process_stored``).
 
     What it costs: in WAL mode with ``synchronous=NORMAL`` SQLite keeps the database whole, but the
@@ -240,6 +350,7 @@ def light_sqlite_commits() -> Iterator[None]:
         if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_connected):
             sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_connected)
         _hold_sqlite_event_connections()
+        _hold_sqlite_run_connections()
         _inputs_from_what_the_process_stored()
         _sessions += 1
     try:

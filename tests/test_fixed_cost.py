@@ -197,6 +197,23 @@ def test_a_demo_run_stores_a_bounded_number_of_events_and_plans_only_the_data_ye
     assert planned - {None} == {str(y) for y in range(int(first), int(last) + 1)}
 
 
+def test_the_publish_steps_audit_metadata_is_on_its_materializations_only(recorded):
+    """Each published table's materialization carries the auditor's metadata (the input files' table
+    among it), and the publish step's output events do not carry a copy of it: after the switch the
+    step serializes and stores each table's ≈ 20 KB once, not twice."""
+    from assets.published import OUTPUT_KEYS
+
+    home, _, outcome = recorded
+    keys = {dg.AssetKey(path) for path in OUTPUT_KEYS.values()}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        logs = [e for e in instance.all_logs(outcome.run_ids[-1]) if e.dagster_event and e.step_key == "publish"]
+    materialized = [e.dagster_event.event_specific_data.materialization for e in logs if e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"]
+    outputs = [e.dagster_event.event_specific_data for e in logs if e.dagster_event.event_type_value == "STEP_OUTPUT"]
+    assert {m.asset_key for m in materialized} == keys
+    assert all({"inputs", "inputs_sha256", "rules_sha256", "dagster_run_ids"} <= set(m.metadata) for m in materialized)
+    assert len(outputs) >= len(keys) and not any(o.metadata for o in outputs)
+
+
 CACHE_HIT = """
 import sys
 sys.path.insert(0, "tests")
@@ -357,6 +374,61 @@ def test_a_held_event_connection_leaves_the_files_to_other_processes(tmp_path):
         keys = {k.to_user_string() for k in instance.all_asset_keys()}
         assert {"first", "second", "other"} <= keys
     assert not instance_mod._held_shards
+
+
+def test_a_sqlite_run_storage_holds_one_connection_in_a_session_and_leaves_the_file_to_others(tmp_path, connections, monkeypatch):
+    """Inside a session the run history's runs file (``history/runs.db``, Dagster's SQLite run
+    storage) is read and written over one connection — Dagster connects (and makes an engine) for
+    every call — and the runs table's columns are reflected once; the same runs are read. Between
+    calls no lock is held: another instance writes the file at once and the held connection sees it.
+    A call that fails is rolled back and its connection not kept; a call inside another of the same
+    thread joins it; the session's end closes the connection."""
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    home = tmp_path / "home"
+    ensure_instance(home)
+    reflected = []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.run_storage
+        assert isinstance(storage, SqliteRunStorage)
+        ids = [instance.add_run(dg.DagsterRun(job_name="job", run_id=f"run-{n}")).run_id for n in range(3)]
+        first = len(connections)
+        plain = [instance.get_run_record_by_id(i).dagster_run for i in ids * 3]
+        assert len(connections) - first >= 9  # Dagster: at least one connection a call
+
+        with light_sqlite_commits():
+            dagster_stats = instance_mod._DAGSTER_RUN_STATS[0]
+            instance_mod._DAGSTER_RUN_STATS[0] = lambda s: reflected.append(1) or dagster_stats(s)
+            try:
+                first = len(connections)
+                held = [instance.get_run_record_by_id(i).dagster_run for i in ids * 3]
+                assert held == plain
+                assert len(connections) - first == 1 and len(reflected) == 1
+                with storage.connect() as outer, storage.connect() as inner:
+                    assert inner is outer  # joined: one transaction
+                    assert outer.in_transaction()
+
+                other_home = dg.DagsterInstance.from_config(str(home))  # another storage of the same file
+                with contextlib.closing(sqlite3.connect(home / "history" / "runs.db", timeout=0)) as other:
+                    other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
+                    other.rollback()
+                other_home.add_run(dg.DagsterRun(job_name="job", run_id="from-another"))
+                other_home.dispose()
+                assert instance.get_run_by_id("from-another") is not None
+
+                first = len(connections)
+                with pytest.raises(RuntimeError), storage.connect() as conn:
+                    conn.execute(sa.text("DELETE FROM runs"))
+                    raise RuntimeError("a failed call")
+                assert len(instance.get_runs()) == 4  # rolled back
+                assert len(connections) - first == 1  # the failed connection was not kept: a new one
+            finally:
+                instance_mod._DAGSTER_RUN_STATS[0] = dagster_stats
+            assert instance_mod._held_runs
+        assert not instance_mod._held_runs and not instance_mod._run_stats_answers
+        first = len(connections)
+        assert instance.get_run_by_id(ids[0]) == plain[0]
+        assert len(connections) - first >= 1  # outside a session: Dagster's own method
 
 
 GX_IMPORT = """
