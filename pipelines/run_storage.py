@@ -62,6 +62,7 @@ class HeldSqliteRunStorage(SqliteRunStorage):
     def __init__(self, conn_string: str | None = None, inst_data=None):
         self._held: tuple[object, object] | None = None  # (engine, connection) while kept
         self._held_lock = threading.RLock()
+        self._calls = 0  # calls inside ``connect`` (of the thread holding the lock)
         # without a file yet (no base_dir): the instance folder's, once the instance registers
         super().__init__(conn_string or "", inst_data)
 
@@ -85,22 +86,26 @@ class HeldSqliteRunStorage(SqliteRunStorage):
 
     @contextmanager
     def connect(self) -> Iterator[object]:
-        with self._held_lock:
-            held = self._held
-            if held is not None and held[1].in_transaction():  # a call inside another of this thread's
-                yield held[1]
+        with self._held_lock:  # the lock is this thread's from here on
+            if self._calls:  # a call inside another of this thread's: its transaction
+                yield self._held[1]
                 return
-            if held is None:
+            if self._held is None:
                 engine = sqlite_engine(self._conn_string)
-                held = self._held = (engine, held_connection(engine))
+                self._held = (engine, held_connection(engine))
                 released_with_sessions(self)
-            conn = held[1]
+            conn = self._held[1]
+            if conn.in_transaction():  # begun outside a call (by a caller keeping the connection): not kept
+                conn.rollback()
+            self._calls += 1
             try:
                 with conn.begin():
                     yield conn
             except BaseException:
                 self.release_connections()  # rolled back; a connection that failed is not kept
                 raise
+            finally:
+                self._calls -= 1
 
     def release_connections(self) -> None:
         """Closes the connection this storage holds (opened again when next needed)."""

@@ -111,7 +111,7 @@ def test_the_held_connection_leaves_the_file_to_other_processes(tmp_path):
         storage = instance.run_storage
         first_run = _run_small(instance).run_id
         assert storage._held is not None
-        (synchronous,) = storage._held[1].exec_driver_sql("PRAGMA synchronous").fetchone()
+        (synchronous,) = storage._held[1].connection.dbapi_connection.execute("PRAGMA synchronous").fetchone()
         assert synchronous == 1  # NORMAL
         with contextlib.closing(sqlite3.connect(home / "history" / "runs.db", timeout=0)) as other:
             other.execute("BEGIN IMMEDIATE")
@@ -133,7 +133,7 @@ def test_the_held_connection_leaves_the_file_to_other_processes(tmp_path):
 
 def test_a_failed_call_is_rolled_back_and_its_connection_not_kept_and_sessions_release_it(tmp_path):
     """A call that fails is rolled back and its connection closed (the next call opens another); a call
-    made inside another by the same thread joins its transaction; the end of a run's session closes
+    made inside another by the same thread joins its transaction, and nothing else does; the end of a run's session closes
     the connection, so the write-ahead log is checkpointed there, once; ``dispose`` closes it too."""
     home = ensure_instance(tmp_path / "home").parent
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -148,6 +148,10 @@ def test_a_failed_call_is_rolled_back_and_its_connection_not_kept_and_sessions_r
             outer.execute(sa.text("INSERT INTO kvs (key, value) VALUES ('inner', '0')"))
             storage.set_cursor_values({"inner": "1"})  # the same transaction: no lock waited for
         assert storage.get_cursor_values({"inner"}) == {"inner": "1"}
+        # a transaction begun on the connection outside any call is not joined by the next call
+        storage._held[1].execute(sa.text("INSERT INTO kvs (key, value) VALUES ('outside', '1')"))
+        storage.set_cursor_values({"next": "1"})
+        assert storage.get_cursor_values({"outside", "next"}) == {"next": "1"}
         with light_sqlite_commits():
             _run_small(instance)
             assert storage._held is not None
