@@ -311,8 +311,7 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
             self._base_dir = None
 
     def _registered(self) -> None:
-        with _live_lock:
-            _live.add(self)
+        released_with_sessions(self)
         _template(self)  # made with the instance folder's other files, once per Dagster version
 
     def register_instance(self, instance) -> None:
@@ -532,20 +531,35 @@ def open_shard(storage: SqliteEventLogStorage, shard: str) -> tuple[object, obje
     stamped the first time as Dagster's own ``_connect`` makes it (``_initdb``), commits that do not
     wait for the disk in WAL mode. Used by the held storage above and, inside a run's session, for a
     home whose ``dagster.yaml`` names Dagster's storage (``pipelines/instance.py``)."""
-    engine = create_engine(
-        storage.conn_string_for_shard(shard),
-        poolclass=NullPool,
-        # threads of one process share it; calls are serialised by the storage's ``_db_lock``
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-    )
+    engine = sqlite_engine(storage.conn_string_for_shard(shard))
     if shard not in storage._initialized_dbs:
         storage._initdb(engine)
         storage._initialized_dbs.add(shard)
+    return engine, held_connection(engine)
+
+
+def sqlite_engine(url: str):
+    """An engine for one SQLite file whose one connection a storage keeps (``held_connection``):
+    threads of the process share that connection (the storage serialises its calls under its own
+    lock), and a call waits up to Dagster's busy timeout for another process's write."""
+    return create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+
+
+def held_connection(engine):
+    """The connection of ``engine`` that a storage keeps: its commits do not wait for the disk in WAL
+    mode (``synchronous=NORMAL``; the module's docstring says what that costs)."""
     conn = engine.connect()
     raw = conn.connection.dbapi_connection
     if str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
         raw.execute("PRAGMA synchronous=NORMAL")
-    return engine, conn
+    return conn
+
+
+def released_with_sessions(storage) -> None:
+    """Has ``release_held_connections`` close ``storage``'s connections (``storage.release_connections``)
+    at the end of a run's session, with this module's storages'."""
+    with _live_lock:
+        _live.add(storage)
 
 
 _templates: dict[str, bytes] = {}
@@ -659,7 +673,8 @@ def _in_run_session() -> bool:
 
 
 def release_held_connections() -> None:
-    """Closes every ``HeldSqliteEventLogStorage``'s connections in this process: at the end of a run's
+    """Closes every ``HeldSqliteEventLogStorage``'s connections in this process, and those of the other
+    storages registered with ``released_with_sessions`` (``pipelines/run_storage.py``): at the end of a run's
     session (``pipelines/instance.py``, ``light_sqlite_commits``), so that the write-ahead logs are
     checkpointed there, once, as before."""
     with _live_lock:

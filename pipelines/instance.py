@@ -15,6 +15,8 @@ settings below its storage section.
 - ``event_log_storage``: the run history's events in Dagster's SQLite files over one connection per
   file in every process (``pipelines/event_log.py``); a home made by older code keeps Dagster's own
   storage (its file is never overwritten).
+- ``run_storage``: the run history's list of runs in Dagster's SQLite file over one connection in every
+  process (``pipelines/run_storage.py``); likewise kept as it is in an older home.
 - ``compute_logs``: the steps' stdout and stderr in Dagster's files under ``storage/``, mirrored to the
   terminal by a thread of the run's process instead of ``tail`` and watcher processes
   (``pipelines/compute_logs.py``).
@@ -66,6 +68,12 @@ run_coordinator:
 event_log_storage:
   module: pipelines.event_log
   class: HeldSqliteEventLogStorage
+
+# The run history's list of runs: history/runs.db, as Dagster's default storage keeps it, over one
+# connection in every process instead of one per call.
+run_storage:
+  module: pipelines.run_storage
+  class: HeldSqliteRunStorage
 
 # The steps' stdout and stderr: Dagster's files in storage/, shown by the UI, copied to the terminal by
 # a thread of the run's process instead of tail and watcher processes.
