@@ -230,6 +230,11 @@ def _hold_sqlite_event_connections() -> None:
 # (``_held_run_connection``) — each call its own transaction, committed when it ends, as before;
 # between calls no transaction and no snapshot is held, so the daemon and the webserver write the
 # file as before — and the runs table's columns are asked once (``_answered_run_stats_cols``).
+# A home this project writes names ``HeldSqliteRunStorage`` (pipelines/run_storage.py), which holds
+# its connection in every call, in and out of a session, and overrides ``connect``: the held
+# connection here serves a home made by older code, whose dagster.yaml names Dagster's own class —
+# as the event storage's ``_held_shard_connection`` does beside ``HeldSqliteEventLogStorage``. The
+# runs table's columns are asked once for both classes.
 
 _held_runs: dict[int, tuple[object, object, object, threading.RLock]] = {}
 _held_runs_lock = threading.Lock()
