@@ -251,8 +251,9 @@ def _sqlite_run_storage():
 
 @contextmanager
 def _held_run_connection(storage) -> Iterator[object]:
-    """``SqliteRunStorage.connect`` inside a session: one connection per storage, made as Dagster makes
-    its own (the same URL, the ``connect`` hooks, ``_sqlite_connected`` among them), usable from any
+    """``SqliteRunStorage.connect`` inside a session: one connection per storage, made as the held storages
+    make theirs (``pipelines.event_log.sqlite_engine`` and ``held_connection``: the same URL, Dagster's
+    busy timeout, the ``connect`` hooks, ``_sqlite_connected`` among them), usable from any
     thread of the process and handed out one call at a time; each call in its own transaction,
     committed when the call ends and rolled back when it fails — after which the connection is not
     kept. A call made inside another call of the same thread (Dagster asks the table's columns inside
@@ -265,11 +266,10 @@ def _held_run_connection(storage) -> Iterator[object]:
     with _held_runs_lock:
         held = _held_runs.get(key)
     if held is None:
-        import sqlalchemy as sa
-        from sqlalchemy.pool import NullPool
+        from pipelines.event_log import held_connection, sqlite_engine
 
-        engine = sa.create_engine(storage._conn_string, poolclass=NullPool, connect_args={"check_same_thread": False})
-        made = (storage, engine, engine.connect(), threading.RLock())  # the storage kept alive: its id stays its own
+        engine = sqlite_engine(storage._conn_string)  # as the project's held run storage makes its own
+        made = (storage, engine, held_connection(engine), threading.RLock())  # the storage kept alive: its id stays its own
         with _held_runs_lock:
             held = _held_runs.setdefault(key, made)
         if held is not made:  # another thread made one first
