@@ -12,6 +12,7 @@
    - ``daemon``: the nightly schedule's tick evaluated against the instance, its run request executed
      as the daemon's run launcher executes it, then the run-status sensor's tick and its request
      (``benchmarks/daemon_path.py``) — what the nightly run does, minus the daemon's polling.
+   Both are handed the instance opened before the clock (``measured_call``).
    Per stage — ingest (the staging step: reading the landing files, staged group), validate (the
    steps that only evaluate asset checks), derive, assess,
    publish (and reports) — wall seconds are taken from the runs' event logs (STEP_START →
