@@ -23,7 +23,20 @@ from pathlib import Path
 import dagster as dg
 
 from lianjian.errors import FatalError, not_a_file
-from pipelines.resources import LianjianSettings
+from lianjian.lazy_packages import imported_lazily
+
+#: Packages of Dagster a run imports only for a name or two and whose ``__init__`` imports much more,
+#: imported as lazy packages (lianjian/lazy_packages.py) before anything imports them: Dagster's
+#: daemons (``dagster._daemon``: its ``__init__`` imports every daemon — the scheduler, the sensors,
+#: the backfills, the run monitoring, the freshness daemon with structlog, rich and pygments —, ≈ 120
+#: modules), of which a run's storages import only ``dagster._daemon.types`` (the daemons'
+#: heartbeats). A process that runs a daemon imports the daemon's module by name, as before.
+LAZY_DAGSTER_PACKAGES = ("dagster._daemon",)
+
+with imported_lazily(LAZY_DAGSTER_PACKAGES):
+    import dagster._daemon  # noqa: F401 - imported here as a lazy package
+
+from pipelines.resources import LianjianSettings  # noqa: E402 - after Dagster's lazy packages
 
 LOGGER_NAME = "lianjian_progress"
 

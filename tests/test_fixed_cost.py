@@ -516,7 +516,7 @@ from lianjian.quality.validate import gx_context, run_suite
 sys.path.insert(0, "tests")
 from support_quality import staged
 gx_context()
-lazy = sorted(n for n in suites.LAZY_PACKAGES if type(sys.modules[n].__spec__.loader).__name__ == "_LazyPackageLoader")
+lazy = sorted(n for n in suites.LAZY_PACKAGES if type(sys.modules[n].__spec__.loader).__name__ == "LazyPackageLoader")
 def bound():
     return {n: sorted(vars(sys.modules[n])) for n in suites.LAZY_PACKAGES}
 before = bound()
@@ -627,6 +627,60 @@ def test_a_lazy_package_imports_a_name_at_its_first_use(tmp_path, monkeypatch):
     finally:
         for name in [m for m in sys.modules if m == "lazypkg" or m.startswith("lazypkg.")]:
             del sys.modules[name]
+
+
+DAEMONS_OF_A_RUN = """
+import sys
+from pathlib import Path
+import dagster as dg
+import lianjian.runner
+from pipelines.instance import ensure_instance, light_ephemeral_instance
+light_ephemeral_instance()  # the throw-away instance's storages
+home = Path(sys.argv[1])
+ensure_instance(home)
+with dg.DagsterInstance.from_config(str(home)) as instance:  # a DAGSTER_HOME's SQLite storages
+    instance.get_runs()
+loaded = sorted(m for m in ("structlog", "rich", "dagster._daemon.controller", "dagster._scheduler.scheduler") if m in sys.modules)
+import dagster._daemon as daemons
+from dagster._daemon import DaemonHeartbeat, SchedulerDaemon  # a name of the lazy package, at its use
+from dagster._daemon.controller import DagsterDaemonController
+from dagster._daemon.types import DaemonHeartbeat as heartbeat
+from lianjian.lazy_packages import complete_lazy_package
+complete_lazy_package("dagster._daemon")
+print(loaded, type(daemons.__spec__.loader).__name__, DaemonHeartbeat is heartbeat, SchedulerDaemon.__module__,
+      daemons.DagsterDaemonController is DagsterDaemonController)
+print(sorted(n for n in dir(daemons) if not n.startswith("__")))
+"""
+
+
+def test_a_run_imports_dagsters_daemons_only_as_a_lazy_package(tmp_path):
+    """The process of `lianjian run` imports ``dagster._daemon`` as a lazy package (lianjian/runner.py
+    ``LAZY_DAGSTER_PACKAGES``): making either kind of instance its runs use imports only the daemons'
+    heartbeat type, not every daemon with structlog, rich and pygments (≈ 120 modules); a daemon's
+    name is the same object at its first use, and the package completed has every name of Dagster's
+    own ``__init__``."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", DAEMONS_OF_A_RUN, str(tmp_path / "home")], capture_output=True, text=True, cwd=ROOT, check=True)
+    first, names = out.stdout.strip().splitlines()
+    assert first == "[] LazyPackageLoader True dagster._daemon.daemon True"
+    plain = "import dagster._daemon as daemons; print(sorted(n for n in dir(daemons) if not n.startswith('__')))"
+    assert names == subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, cwd=ROOT, check=True).stdout.strip()
+
+
+def test_a_lazy_package_is_found_before_the_syntax_tree_module_is_imported():
+    """``imported_lazily`` in a process that has not imported ``ast`` yet: the finder, asked about
+    every import while it is in place, imports nothing itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nassert 'ast' not in sys.modules\nfrom lianjian.lazy_packages import imported_lazily\n"
+        "with imported_lazily(['xml']):\n    import xml.dom\nprint(xml.dom.Node.ELEMENT_NODE)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "1", out.stderr[-2000:]
 
 
 def test_the_throw_away_instance_stamps_no_migration_revision(monkeypatch):

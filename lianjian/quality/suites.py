@@ -22,7 +22,6 @@ import contextlib
 import functools
 import hashlib
 import importlib
-import importlib.abc
 import importlib.util
 import json
 import os
@@ -34,6 +33,10 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from lianjian.contract import SOURCES, Column
+from lianjian.lazy_packages import LazyPackageFinder as _LazyPackageFinder
+from lianjian.lazy_packages import LazyPackageLoader as _LazyPackageLoader  # noqa: F401 - the tests' name
+from lianjian.lazy_packages import complete_lazy_package
+from lianjian.lazy_packages import lazy_loader as _lazy_loader
 
 # GX reads this before creating a context: no usage statistics leave a closed network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -77,7 +80,7 @@ ABSENT_FOR_GX = ("sqlalchemy", "psycopg2")
 #: (lianjian writes its own, lianjian/quality/docs.py), and every metric class of GX's newer metrics API
 #: (pydantic v2 models, ≈ 5 ms each to create; only ``Batch.compute_metrics`` looks them up, which
 #: lianjian does not call): ≈ 0.4–0.6 CPU-s of GX's import. ``import_gx``
-#: has each of them imported as a lazy package (``_LazyPackageFinder``): its ``__init__`` without the
+#: has each of them imported as a lazy package (lianjian/lazy_packages.py): its ``__init__`` without the
 #: ``from … import`` statements whose names nothing else in it reads, each such name imported from its
 #: submodule at its first use (PEP 562: the module's ``__getattr__``), so ``from pkg import Name``, a
 #: class base and ``pkg.Name`` get the real object, unlike a stand-in (``DEFERRED_MODULES``). A parent
@@ -115,109 +118,6 @@ GX_USED = {
     ),
     "great_expectations.datasource.fluent": ("PandasDatasource",),
 }
-
-
-class _LazyPackageLoader(importlib.abc.Loader):
-    """Executes a package's ``__init__`` (``module``) without its lazy imports (``lazy``: each name they
-    bind → the module it comes from and its name there), which the package's ``__getattr__`` imports
-    at the first look-up of the name and binds in the package for later ones."""
-
-    def __init__(self, code, lazy: dict[str, tuple[str, str]]) -> None:
-        self.code, self.lazy = code, lazy
-
-    def create_module(self, spec):  # the usual module object
-        return None
-
-    def exec_module(self, module) -> None:
-        lazy = self.lazy
-
-        def __getattr__(name: str):
-            found = lazy.get(name)
-            if found is None:
-                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
-            value = getattr(importlib.import_module(found[0]), found[1])
-            setattr(module, name, value)
-            return value
-
-        def __dir__() -> list[str]:
-            return sorted({*vars(module), *lazy})
-
-        module.__getattr__, module.__dir__ = __getattr__, __dir__
-        exec(self.code, vars(module))
-
-
-class _LazyPackageFinder(importlib.abc.MetaPathFinder):
-    """Finds each of ``names`` where the import system would and gives it a ``_LazyPackageLoader``:
-    a ``from M import a as b`` of its ``__init__`` (not ``*``, not ``__future__``) is lazy when no other
-    statement of it reads or binds ``b`` (``BatchDefinition.update_forward_refs(DataAsset=DataAsset)``
-    in the fluent package keeps ``DataAsset``'s import, and the call runs as before); every other
-    statement runs in order as written. A package whose ``__init__`` has no lazy import, or defines
-    its own ``__getattr__`` or ``__dir__``, is imported as usual."""
-
-    def __init__(self, names) -> None:
-        self.names = frozenset(names)
-
-    def find_spec(self, name, path, target=None):
-        import ast
-        import importlib.machinery
-
-        if name not in self.names:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or not spec.submodule_search_locations or not str(spec.origin).endswith("__init__.py"):
-            return None
-        tree = ast.parse(Path(spec.origin).read_bytes(), spec.origin)
-        rest = [s for s in tree.body if not _lazy_import(s)]
-        named = {n.id for s in rest for n in ast.walk(s) if isinstance(n, ast.Name)}
-        named |= {n.name for s in rest for n in ast.walk(s) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-        if {"__getattr__", "__dir__"} & named:
-            return None
-        lazy: dict[str, tuple[str, str]] = {}
-        body = []
-        for s in tree.body:
-            bound = [a.asname or a.name for a in s.names] if _lazy_import(s) else None
-            if bound is None or named.intersection(bound):
-                body.append(s)
-                continue
-            origin = importlib.util.resolve_name("." * s.level + (s.module or ""), name) if s.level else s.module
-            lazy.update({a.asname or a.name: (origin, a.name) for a in s.names})
-        if not lazy:
-            return None
-        tree.body = body
-        code = compile(tree, spec.origin, "exec", dont_inherit=True)
-        return importlib.util.spec_from_file_location(
-            name, spec.origin, loader=_LazyPackageLoader(code, lazy), submodule_search_locations=spec.submodule_search_locations
-        )
-
-
-def _lazy_import(statement) -> bool:
-    """Whether a statement of a package's ``__init__`` may be a lazy import (``_LazyPackageFinder``)."""
-    import ast
-
-    return (
-        isinstance(statement, ast.ImportFrom)
-        and statement.module != "__future__"
-        and all(a.name != "*" for a in statement.names)
-    )
-
-
-def _lazy_loader(name: str) -> _LazyPackageLoader | None:
-    """The loader of the package ``name`` when it was imported as a lazy package, else None."""
-    import sys
-
-    loader = getattr(getattr(sys.modules.get(name), "__spec__", None), "loader", None)
-    return loader if isinstance(loader, _LazyPackageLoader) else None
-
-
-def complete_lazy_package(name: str) -> None:
-    """Import every name the package ``name`` left to its first use (a lazy package of ``import_gx``):
-    the package is then as GX's own ``__init__`` makes it, its classes registered."""
-    import sys
-
-    if (loader := _lazy_loader(name)) is not None:
-        module = sys.modules[name]
-        for attr in loader.lazy:
-            getattr(module, attr)
 
 
 #: GX's registries of classes by name, each filled as a class is created, and the lazy packages whose
