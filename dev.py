@@ -73,14 +73,13 @@ _SPREAD_CHOSEN = ("-n", "--numprocesses", "--dist", "-d", "no:xdist", "--pdb", "
 
 def args_for_tests(rest: list[str]) -> list[str]:
     """pytest's arguments for ``dev.py test``: the tests spread over every core (pytest-xdist,
-    ``-n logical``: one worker process per core this process may use), the tests of one
-    ``xdist_group`` kept on one worker (``--dist loadgroup``: the tests that read the session's
-    dagster-webserver, or share a module's fixture, make it once; tests/conftest.py). One pytest process kept one core busy for most
-    of the suite (docs/performance.md, "The test suite on both cores"). The caller's own choice
-    (``-n 0``, ``-p no:xdist``, ``--pdb`` …) is left as given."""
+    ``-n logical``: one worker process per core this process may use, each test sent to the next free
+    worker). One pytest process kept one core busy for most of the suite (docs/performance.md, "The
+    test suite on both cores"). The caller's own choice (``-n 0``, ``-p no:xdist``, ``--pdb`` …) is
+    left as given."""
     if any(arg.startswith(_SPREAD_CHOSEN) for arg in rest):
         return list(rest)
-    return ["-n", "logical", "--dist", "loadgroup", *rest]
+    return ["-n", "logical", *rest]
 
 
 def main(argv: list[str]) -> int:

@@ -27,32 +27,6 @@ settings.load_profile("lianjian")
 _KEYS = ("LIANJIAN_LANDING", "LIANJIAN_WAREHOUSE", "LIANJIAN_RULES")
 
 
-def xdist_group(item) -> str | None:
-    """The group of tests that must run in one process when pytest-xdist spreads the suite (``dev.py
-    test``, ``--dist loadgroup``), so that what they share is made once: every test that reads the
-    session's dagster-webserver ("webserver": started once, ≈ 20 s on two cores, instead of once per
-    process), and the tests of a module that share a fixture of module (or class) scope (the module:
-    a pipeline run, a Chromium, a generated zone made once, as without xdist). None: the test may run
-    in any process."""
-    if "webserver" in item.fixturenames:
-        return "webserver"
-    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-    if any(d and d[-1].scope in ("module", "class", "package") for d in defs.values()):
-        return item.nodeid.split("::")[0]
-    return None
-
-
-def pytest_configure(config):
-    # pytest-xdist declares its mark; declared here too for runs without it (``-p no:xdist``).
-    config.addinivalue_line("markers", "xdist_group(name): tests run in one pytest-xdist worker")
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if (group := xdist_group(item)) is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(autouse=True)
 def _restore_lianjian_env(monkeypatch, tmp_path_factory):
     saved = {k: os.environ.get(k) for k in _KEYS}

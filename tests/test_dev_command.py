@@ -1,19 +1,16 @@
 """`python3 dev.py test` (what CI runs) spreads the tests over the machine's cores with pytest-xdist,
-which a clean set-up installs from the lock file, and keeps the tests of the session's webserver in one
-process."""
+which a clean set-up installs from the lock file."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from pathlib import Path
-from types import SimpleNamespace
 
-import conftest
 import dev
 
 ROOT = Path(__file__).resolve().parents[1]
-SPREAD = ["-n", "logical", "--dist", "loadgroup"]
+SPREAD = ["-n", "logical"]
 
 
 def test_the_test_command_runs_pytest_on_every_core(monkeypatch):
@@ -44,30 +41,3 @@ def test_a_clean_set_up_installs_pytest_xdist_pinned_and_hash_checked():
         assert entry, f"{name} is not pinned with hashes in requirements.lock"
         if name in pins:
             assert entry.group(1) == pins[name]
-
-
-def test_what_the_tests_share_is_made_once_per_session_or_module(request):
-    """The webserver's tests in one group; the tests sharing a module's fixture in that module's group
-    (made once, as without xdist); the others anywhere."""
-
-    class Item:
-        def __init__(self, nodeid, **scopes):
-            self.nodeid, self.fixturenames, self.marks = nodeid, tuple(scopes), []
-            self._fixtureinfo = SimpleNamespace(name2fixturedefs={k: [SimpleNamespace(scope=v)] for k, v in scopes.items()})
-
-        def add_marker(self, mark):
-            self.marks.append(mark)
-
-    reader = Item("tests/test_ops.py::test_ui", tmp_path="function", webserver="session", recorded="session")
-    sharer = Item("tests/test_hand_zone.py::test_r1", published="module", tmp_path="function")
-    free = Item("tests/test_cli.py::test_x", recorded="session", demo_run="session", tmp_path="function")
-    conftest.pytest_collection_modifyitems([reader, sharer, free])
-    assert [(m.name, m.args) for m in reader.marks] == [("xdist_group", ("webserver",))]
-    assert [(m.name, m.args) for m in sharer.marks] == [("xdist_group", ("tests/test_hand_zone.py",))]
-    assert free.marks == []
-    # and in this session (the whole suite: the webserver's tests, test_hand_zone's …), each as said
-    for item in request.session.items:
-        want = conftest.xdist_group(item)
-        assert [m.args for m in item.iter_markers("xdist_group")] == ([(want,)] if want else []), item.nodeid
-    hand = [conftest.xdist_group(i) for i in request.session.items if i.nodeid.startswith("tests/test_hand_zone.py::")]
-    assert set(hand) <= {"tests/test_hand_zone.py"}
