@@ -67,6 +67,21 @@ def compile_project(python: Path | str = PY, root: Path = ROOT) -> None:
     )
 
 
+#: Arguments by which the caller has chosen how the tests are spread (or not) over processes.
+_SPREAD_CHOSEN = ("-n", "--numprocesses", "--dist", "-d", "no:xdist", "--pdb", "--trace")
+
+
+def args_for_tests(rest: list[str]) -> list[str]:
+    """pytest's arguments for ``dev.py test``: the tests spread over every core (pytest-xdist,
+    ``-n logical``: one worker process per core this process may use, each test sent to the next free
+    worker). One pytest process kept one core busy for most of the suite (docs/performance.md, "The
+    test suite on both cores"). The caller's own choice (``-n 0``, ``-p no:xdist``, ``--pdb`` …) is
+    left as given."""
+    if any(arg.startswith(_SPREAD_CHOSEN) for arg in rest):
+        return list(rest)
+    return ["-n", "logical", *rest]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "run", "setup"}:
         print(__doc__)
@@ -82,7 +97,7 @@ def main(argv: list[str]) -> int:
         extra = ROOT / "tests" / "setup_extra.py"
         if extra.exists():  # system packages some tests need (headless Chromium for the report test)
             subprocess.run([str(PY), str(extra)], check=False)
-        return subprocess.call([str(PY), "-m", "pytest", *rest], env=env)
+        return subprocess.call([str(PY), "-m", "pytest", *args_for_tests(rest)], env=env)
     return subprocess.call([str(BIN / "lianjian"), cmd, *rest], env=env)
 
 
