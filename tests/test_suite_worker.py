@@ -249,12 +249,14 @@ def test_the_nightly_path_starts_the_worker_where_each_run_begins(tmp_path):
     assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
 
 
-def _with_warm_worker(tmp_path: Path, body: str, *, timeout: int, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a script in a new Python process that starts the suite worker (``w``) and then runs
-    ``body``; its output as text."""
+def _with_warm_worker(
+    tmp_path: Path, body: str, *, timeout: int, check: bool = True, before: str = ""
+) -> subprocess.CompletedProcess:
+    """Run a script in a new Python process that runs ``before``, starts the suite worker (``w``) and
+    then runs ``body``; its output as text."""
     script = tmp_path / "script.py"
     script.write_text(
-        "import os, signal, time\n"
+        "import os, signal, time\n" + before +
         "from lianjian.quality.worker import suite_worker\n"
         "w = suite_worker()\n"
         "w.warm()\n" + body
@@ -312,6 +314,20 @@ def test_a_process_ending_does_not_wait_for_the_worker(tmp_path):
     minutes; the process must end well before — within five, which leaves room for the worker's
     start on a loaded machine)."""
     out = _with_warm_worker(tmp_path, "w._pool.submit(time.sleep, 600)\nprint('leaving', flush=True)\n", timeout=300)
+    assert out.stdout.splitlines() == ["leaving"]
+
+
+def test_a_process_ending_does_not_wait_for_a_worker_that_ignores_sigterm(tmp_path):
+    """A command run in the background from a script starts with SIGINT ignored; Dagster makes
+    SIGTERM do what SIGINT does, so the command and the worker it starts afterwards ignore SIGTERM.
+    Its exit must still not wait for the busy worker (here SIGTERM is ignored before the worker
+    starts, as it is then)."""
+    out = _with_warm_worker(
+        tmp_path,
+        "w._pool.submit(time.sleep, 600)\nprint('leaving', flush=True)\n",
+        timeout=300,
+        before="signal.signal(signal.SIGTERM, signal.SIG_IGN)\n",
+    )
     assert out.stdout.splitlines() == ["leaving"]
 
 

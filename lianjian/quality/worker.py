@@ -282,8 +282,12 @@ class SuiteWorker:
         if pool is None:
             return
         if kill:
+            # SIGKILL, not SIGTERM: a process started with SIGINT ignored (a command run in the
+            # background from a script) ignores SIGTERM once Dagster has made SIGTERM do what SIGINT
+            # does, and the worker inherits that; an ignored SIGTERM would leave the exit waiting for
+            # the worker's import or suite. Nothing is lost: a cache entry is renamed whole or not at all
             for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()
+                process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
