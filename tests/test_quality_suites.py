@@ -320,3 +320,19 @@ def test_a_results_json_is_dataclasses_own_without_shared_values():
     one.gx_result["odd"] = ({"a": [1]}, 2)  # a tuple: asdict's own copy
     raw = one.to_json()
     assert raw["gx_result"]["odd"] == ({"a": [1]}, 2) and raw["gx_result"]["odd"][0] is not one.gx_result["odd"][0]
+
+
+def test_the_suites_make_only_the_expectation_classes_declared_with_great_expectations_import(monkeypatch):
+    """``GX_USED`` is the one list of the expectation classes the suites make (imported with GX, not
+    lazily after it): every class it declares is made by some suite, and a class left out of it cannot
+    be made — the suite's build fails instead of importing it late."""
+    from lianjian.quality import suites
+
+    package = "great_expectations.expectations"
+    made = {type(e).__name__ for src in SOURCES for e in suites.expectations_for(src)}
+    assert made == set(suites.GX_USED[package])
+    dropped = sorted(made)[0]
+    monkeypatch.setitem(suites.GX_USED, package, tuple(n for n in suites.GX_USED[package] if n != dropped))
+    with pytest.raises(AttributeError, match=dropped):
+        for src in SOURCES:
+            suites.expectations_for(src)

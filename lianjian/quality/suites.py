@@ -95,7 +95,8 @@ LAZY_PACKAGES = (
 )
 
 #: The names of ``LAZY_PACKAGES`` lianjian uses, imported with GX (while its classes are created the
-#: cheaper way, ``_model_fields_copied_directly``): the expectation classes ``expectations_for`` makes,
+#: cheaper way, ``_model_fields_copied_directly``): the expectation classes ``expectations_for`` makes
+#: (it reaches them only through ``declared_names``, so this is the one list of them),
 #: and the pandas data source, which registers ``add_pandas`` (``validate._batch_definition``) with the
 #: context's data source manager as its class is created. GX registers an expectation, a data source
 #: type, a metric class or a renderer when its class is created: a name not imported is not
@@ -410,11 +411,19 @@ def _condition(spec: dict[str, list[str]], negate: bool):
 NAMED_CONDITIONAL = {("talks", "reason"): "must_talk_has_reason"}
 
 
+def declared_names(package: str) -> types.SimpleNamespace:
+    """The classes ``GX_USED`` declares for ``package`` (GX imported), and no other name of it: the
+    suites make their expectations from this namespace, so ``GX_USED`` is the one list of the classes
+    they make — a class used but not declared there (it would be imported only after GX's import,
+    lazily) fails every suite's build with AttributeError instead."""
+    import_gx()
+    module = importlib.import_module(package)
+    return types.SimpleNamespace(**{name: getattr(module, name) for name in GX_USED[package]})
+
+
 def expectations_for(src: str) -> list[gxe.Expectation]:
     """Every expectation of one staged source, derived from its contract declaration."""
-    import_gx()
-    import great_expectations.expectations as gxe
-
+    gxe = declared_names("great_expectations.expectations")
     s = SOURCES[src]
     staged = [c for c in s.columns if not c.personal]
     names = [c.name for c in staged]
