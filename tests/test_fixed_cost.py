@@ -585,14 +585,14 @@ def suites_lazy_packages() -> tuple[str, ...]:
 
 
 def test_a_lazy_package_imports_a_name_at_its_first_use(tmp_path, monkeypatch):
-    """``_LazyPackageFinder``: a package's ``from … import`` whose names nothing else in its
+    """``LazyPackageFinder`` (lianjian/lazy_packages.py): a package's ``from … import`` whose names nothing else in its
     ``__init__`` reads is left to the first look-up of a name (attribute, ``from pkg import``, a class
     base), which imports the submodule once; an import whose name another statement reads (a call,
     a function's body) runs as written, and so does every other statement, in order."""
     import importlib
     import sys
 
-    from lianjian.quality.suites import _LazyPackageFinder, _LazyPackageLoader
+    from lianjian.lazy_packages import LazyPackageFinder, LazyPackageLoader
 
     pkg = tmp_path / "lazypkg"
     pkg.mkdir()
@@ -604,14 +604,14 @@ def test_a_lazy_package_imports_a_name_at_its_first_use(tmp_path, monkeypatch):
     for name, text in {"a": "class A:\n    pass\n", "b": "class B:\n    pass\ndef helper():\n    return 1\n", "c": "class C:\n    pass\n"}.items():
         (pkg / f"{name}.py").write_text(text, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    finder = _LazyPackageFinder(["lazypkg"])
+    finder = LazyPackageFinder(["lazypkg"])
     monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
     try:
         lazypkg = importlib.import_module("lazypkg")
     finally:
         sys.meta_path.remove(finder)
     try:
-        assert isinstance(lazypkg.__spec__.loader, _LazyPackageLoader)
+        assert isinstance(lazypkg.__spec__.loader, LazyPackageLoader)
         assert lazypkg.__doc__ == "doc" and lazypkg.os is __import__("os")
         assert "lazypkg.b" in sys.modules and "lazypkg.c" in sys.modules  # read by other statements
         assert "lazypkg.a" not in sys.modules and "A" not in vars(lazypkg) and "A" in dir(lazypkg)

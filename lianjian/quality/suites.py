@@ -33,10 +33,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from lianjian.contract import SOURCES, Column
-from lianjian.lazy_packages import LazyPackageFinder as _LazyPackageFinder
-from lianjian.lazy_packages import LazyPackageLoader as _LazyPackageLoader  # noqa: F401 - the tests' name
-from lianjian.lazy_packages import complete_lazy_package
-from lianjian.lazy_packages import lazy_loader as _lazy_loader
+from lianjian.lazy_packages import complete_lazy_package, imported_lazily, lazy_loader
 
 # GX reads this before creating a context: no usage statistics leave a closed network.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -181,7 +178,7 @@ def _registries_completed_on_miss() -> None:
         holder = importlib.import_module(module)
         holder = holder if owner is None else getattr(holder, owner)
         registry = getattr(holder, attribute)
-        if type(registry) is dict and any(_lazy_loader(p) is not None for p in packages):
+        if type(registry) is dict and any(lazy_loader(p) is not None for p in packages):
             setattr(holder, attribute, _CompletedOnMiss(registry, packages))
 
 
@@ -332,10 +329,8 @@ def import_gx():
         # the driver with SQLAlchemy: a process that has SQLAlchemy gives GX both, as before
         absent = [] if ABSENT_FOR_GX[0] in sys.modules else [name for name in ABSENT_FOR_GX if name not in sys.modules]
         sys.modules.update(dict.fromkeys(absent))
-        finder = _LazyPackageFinder(LAZY_PACKAGES)
-        sys.meta_path.insert(0, finder)
         try:
-            with _model_fields_copied_directly():
+            with imported_lazily(LAZY_PACKAGES), _model_fields_copied_directly():
                 import great_expectations  # noqa: F401
 
                 for package, names in GX_USED.items():
@@ -344,7 +339,6 @@ def import_gx():
                         getattr(module, name)
                 _registries_completed_on_miss()
         finally:
-            sys.meta_path.remove(finder)
             for name in absent:
                 if name in sys.modules and sys.modules[name] is None:
                     del sys.modules[name]
