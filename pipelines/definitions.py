@@ -16,6 +16,9 @@ from pipelines import jobs, schedules, sensors
 from pipelines.io_manager import WarehouseIOManager
 from pipelines.resources import deployment_settings
 from pipelines.runs import ASSESS_JOB, INGEST_JOB
+from pipelines.step_resources import resources_classes_made_once
+
+resources_classes_made_once()  # Dagster's resources object for each step without a new class each time
 
 SETTINGS = deployment_settings()
 
