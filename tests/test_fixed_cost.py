@@ -335,29 +335,27 @@ def test_an_older_home_is_brought_up_to_date_and_stores_a_run_over_one_connectio
     from pipelines.event_log import HeldSqliteEventLogStorage
 
     landing = write_landing(tmp_path / "landing")
-    home = older_home(tmp_path / "home")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with instance_for_run() as instance:
-        assert type(instance.event_log_storage) is HeldSqliteEventLogStorage
-        before = len(connections)
-        outcome = run_pipeline(landing, tmp_path / "wh", RULES, instance=instance, progress=False, reports=False)
-        assert outcome.success, outcome.failure
-        held = len(connections) - before
-        kinds = sorted(e.dagster_event.event_type_value for r in outcome.run_ids for e in instance.all_logs(r) if e.dagster_event)
-        assert len(kinds) > 200
 
+    def run(home: Path, storage: type) -> tuple[int, list[str]]:
+        """`lianjian run` on ``home``: the connections it opened, the kinds of the events it stored."""
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        with instance_for_run() as instance:
+            assert type(instance.event_log_storage) is storage
+            before = len(connections)
+            outcome = run_pipeline(landing, home / "wh", RULES, instance=instance, progress=False, reports=False)
+            assert outcome.success, outcome.failure
+            opened = len(connections) - before
+            return opened, sorted(e.dagster_event.event_type_value for r in outcome.run_ids for e in instance.all_logs(r) if e.dagster_event)
+
+    held, kinds = run(older_home(tmp_path / "home"), HeldSqliteEventLogStorage)
+    assert len(kinds) > 200
     # what it replaces: Dagster's own storage, a connection for every event — the same events stored
     edited = older_home(tmp_path / "edited")
     settings = edited / "dagster.yaml"
     settings.write_text(settings.read_text(encoding="utf-8") + "# our own settings\n", encoding="utf-8")
-    monkeypatch.setenv("DAGSTER_HOME", str(edited))
-    with instance_for_run() as instance:
-        assert type(instance.event_log_storage) is SqliteEventLogStorage
-        first = len(connections)
-        again = run_pipeline(landing, tmp_path / "wh2", RULES, instance=instance, progress=False, reports=False)
-        assert again.success, again.failure
-        assert sorted(e.dagster_event.event_type_value for r in again.run_ids for e in instance.all_logs(r) if e.dagster_event) == kinds
-    assert len(connections) - first > 10 * held  # the runs' and schedules' storages connect as before
+    theirs, their_kinds = run(edited, SqliteEventLogStorage)
+    assert their_kinds == kinds
+    assert theirs > 10 * held  # the runs' and schedules' storages connect as before
 
 
 GX_IMPORT = """
