@@ -136,7 +136,8 @@ def instance_for_run() -> dg.DagsterInstance:
     """``DAGSTER_HOME``'s instance when set (with lianjian's instance settings written there if it has
     none), else ``./.dagster_home`` when `lianjian ui` made it (so the UI shows these runs), else a
     throw-away instance in memory that stores events over one held connection
-    (pipelines/instance.py)."""
+    (pipelines/instance.py). A home's settings file that an earlier lianjian wrote is brought up to
+    date first (``ensure_instance``)."""
     from lianjian.ui import PROJECT_DAGSTER_HOME
     from pipelines.instance import ensure_instance, light_ephemeral_instance
 
@@ -145,6 +146,7 @@ def instance_for_run() -> dg.DagsterInstance:
         return dg.DagsterInstance.get()
     home = Path(PROJECT_DAGSTER_HOME).absolute()
     if (home / "dagster.yaml").is_file():
+        ensure_instance(home)
         return dg.DagsterInstance.from_config(str(home))
     return light_ephemeral_instance()
 

@@ -328,10 +328,17 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
     def from_config_value(cls, inst_data, config_value):
         return cls(inst_data=inst_data, **config_value)
 
-    def _open(self, shard: str):
+    def _open(self, shard: str) -> tuple[object, object]:
+        """An engine and one connection to the file of ``shard``, to be kept: a run's new file copied
+        from the template (``copy_run_file``), else made and stamped as Dagster's own ``_connect``
+        makes it (``_initdb``); commits that do not wait for the disk in WAL mode."""
         if shard != INDEX_SHARD_NAME and shard not in self._initialized_dbs and copy_run_file(self, shard):
             self._initialized_dbs.add(shard)
-        return open_shard(self, shard)
+        engine = sqlite_engine(self.conn_string_for_shard(shard))
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        return engine, held_connection(engine)
 
     def _close(self, shard: str) -> None:
         engine, conn = self._held.pop(shard)
@@ -524,18 +531,6 @@ class HeldSqliteEventLogStorage(EventRowsWrittenOnce, SqliteEventLogStorage):
             return
         self.release_connections()
         super().dispose()
-
-
-def open_shard(storage: SqliteEventLogStorage, shard: str) -> tuple[object, object]:
-    """An engine and one connection to ``storage``'s file for ``shard``, to be kept: the file made and
-    stamped the first time as Dagster's own ``_connect`` makes it (``_initdb``), commits that do not
-    wait for the disk in WAL mode. Used by the held storage above and, inside a run's session, for a
-    home whose ``dagster.yaml`` names Dagster's storage (``pipelines/instance.py``)."""
-    engine = sqlite_engine(storage.conn_string_for_shard(shard))
-    if shard not in storage._initialized_dbs:
-        storage._initdb(engine)
-        storage._initialized_dbs.add(shard)
-    return engine, held_connection(engine)
 
 
 def sqlite_engine(url: str):

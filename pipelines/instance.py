@@ -1,7 +1,7 @@
 """The Dagster instance settings lianjian ships (``dagster.yaml``), written into the instance folder the
-first time `lianjian ui` uses it (``$DAGSTER_HOME``, else ``./.dagster_home``); never over an existing
-file. Production (PostgreSQL storage) starts from ``dagster.yaml.example``, which has the same
-settings below its storage section.
+first time `lianjian ui` or `lianjian run` uses it (``$DAGSTER_HOME``, else ``./.dagster_home``); never
+over an existing file but one an earlier lianjian wrote (below). Production (PostgreSQL storage)
+starts from ``dagster.yaml.example``, which has the same settings below its storage section.
 
 - ``telemetry: enabled: false`` — nothing leaves the machine (a closed network), and the UI shows no
   telemetry notice;
@@ -13,13 +13,17 @@ settings below its storage section.
   warehouses may run side by side.
 
 - ``event_log_storage``: the run history's events in Dagster's SQLite files over one connection per
-  file in every process (``pipelines/event_log.py``); a home made by older code keeps Dagster's own
-  storage (its file is never overwritten).
+  file in every process (``pipelines/event_log.py``);
 - ``run_storage``: the run history's list of runs in Dagster's SQLite file over one connection in every
-  process (``pipelines/run_storage.py``); likewise kept as it is in an older home.
+  process (``pipelines/run_storage.py``);
 - ``compute_logs``: the steps' stdout and stderr in Dagster's files under ``storage/``, mirrored to the
   terminal by a thread of the run's process instead of ``tail`` and watcher processes
   (``pipelines/compute_logs.py``).
+
+A home made by older code whose ``dagster.yaml`` is, byte for byte, one an earlier lianjian wrote
+(``EARLIER_INSTANCE_YAMLS``: without the storages above, which left Dagster's own) gets this file in
+its place (``ensure_instance``): the same files, tables and rows, read by the project's classes. Any
+other file — edited by hand, PostgreSQL's — is left as it is, with the storages it names.
 
 It also holds how a run stores its events when the instance keeps them in SQLite files (the default
 for one desk): ``light_sqlite_commits``.
@@ -27,7 +31,9 @@ for one desk): ``light_sqlite_commits``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import sqlite3
 import sys
 import threading
@@ -83,14 +89,35 @@ compute_logs:
 """
 
 
+#: sha256 of each ``dagster.yaml`` an earlier lianjian wrote, none of them edited since: ``ensure_instance``
+#: writes ``INSTANCE_YAML`` over such a file. Each is ``INSTANCE_YAML`` without some of its sections, so
+#: the home kept Dagster's own classes for them: from 2026-12-05 without the event, run and compute log
+#: storages; from 2026-12-06 08:41 UTC without the run and compute log storages; from 2026-12-06
+#: 15:38 UTC without the run storage. When ``INSTANCE_YAML`` changes, the digest of the text it replaces
+#: belongs here.
+EARLIER_INSTANCE_YAMLS = frozenset(
+    {
+        "b7741e9c974920aa364d9340c5ead4455cc8ac411015d7f7b1ec403dca40e57f",
+        "a8d3e72c2317606b23a7b586d5aba0542d92ad8b8cd89553c4a6a9d79da26ae2",
+        "0b86fca957b22845085f739fd13cc556f18182d402d73911a9844145221d13cd",
+    }
+)
+
+
 def ensure_instance(home: Path) -> Path:
-    """Create ``home`` and write lianjian's ``dagster.yaml`` into it unless it has one; returns the
-    path of the instance settings file."""
+    """Create ``home`` and write lianjian's ``dagster.yaml`` into it unless it has one, or over one an
+    earlier lianjian wrote that nobody edited since (``EARLIER_INSTANCE_YAMLS``); returns the path of
+    the instance settings file. Written under a name of its own and renamed into place: a process
+    opening the instance meanwhile reads the old file or the new one whole."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     path = home / CONFIG_FILENAME
-    if not path.exists():
-        tmp = path.with_name(f".{CONFIG_FILENAME}.tmp")
+    try:
+        earlier = hashlib.sha256(path.read_bytes()).hexdigest() in EARLIER_INSTANCE_YAMLS
+    except FileNotFoundError:
+        earlier = True
+    if earlier:
+        tmp = path.with_name(f".{CONFIG_FILENAME}.{os.getpid()}.tmp")
         tmp.write_text(INSTANCE_YAML, encoding="utf-8")
         tmp.replace(path)
     return path
@@ -139,231 +166,28 @@ def _sqlite_connected(dbapi_connection, _connection_record) -> None:
             _keepers[path] = keeper
 
 
-# Dagster's SQLite event storage (``SqliteEventLogStorage``: one file per run and an index file, in
-# ``$DAGSTER_HOME/history/runs``) also makes a new SQLAlchemy engine and connection for every call —
-# for every event, twice for an asset event (the run's file and the index) — and a third engine for
-# each ``has_table`` question: ≈ 1,600 engines and 240 questions in a demo run, ≈ 1 CPU-s of the
-# run's process more than the throw-away instance. Inside a session the storage keeps one connection
-# per file for the session instead (``_held_shard_connection``): each call is still its own
-# transaction under the storage's own lock, committed when the call ends; between calls the
-# connection holds no transaction and no snapshot, so the webserver, the daemon and other run
-# workers read and write the same files as before (WAL). This is for a home whose dagster.yaml names
-# Dagster's storage (made by older code); the project's own keeps its connections in every process
-# (``pipelines/event_log.py``), and its methods are its own.
-
-_held_shards: dict[tuple[int, str], tuple[object, object, object]] = {}
-_table_answers: dict[tuple[int, str], bool] = {}
-
-
-def _sqlite_event_storage():
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-
-    return SqliteEventLogStorage
-
-
-@contextmanager
-def _held_shard_connection(storage, shard: str) -> Iterator[object]:
-    """``SqliteEventLogStorage._connect`` inside a session: one connection per (storage, shard), opened
-    as the project's held storage opens its own (``pipelines.event_log.open_shard``) and kept until
-    the session ends, each call in its own transaction. Outside a session Dagster's own method."""
-    if not _sessions:
-        with _DAGSTER_CONNECT[0](storage, shard) as conn:
-            yield conn
-        return
-    from pipelines.event_log import open_shard
-
-    with storage._db_lock:  # Dagster's lock: one call at a time per storage, as before
-        key = (id(storage), shard)
-        held = _held_shards.get(key)
-        if held is None:
-            held = (storage, *open_shard(storage, shard))  # the storage kept alive: its id stays its own
-            _held_shards[key] = held
-        conn = held[2]
-        with conn.begin():
-            yield conn
-
-
-def _answered_has_table(storage, table_name: str) -> bool:
-    """``SqliteEventLogStorage.has_table`` inside a session: asked of the file once per session (a
-    table is not made or dropped while a run writes; ``dagster instance migrate`` does not run then)."""
-    if not _sessions:
-        return _DAGSTER_HAS_TABLE[0](storage, table_name)
-    key = (id(storage), table_name)
-    with _session_lock:
-        known = _table_answers.get(key)
-    if known is None:
-        known = _DAGSTER_HAS_TABLE[0](storage, table_name)
-        with _session_lock:
-            _table_answers[key] = known
-    return known
-
-
-_DAGSTER_CONNECT: list = []
-_DAGSTER_HAS_TABLE: list = []
-
-
-def _in_place_of_dagsters(storage_class, methods: dict[str, tuple[list, object]]) -> None:
-    """Puts each replacement in place of the method of ``storage_class`` it is named by, Dagster's own
-    method kept in the list beside it (once per process: a list that holds it already is left)."""
-    for name, (dagsters, replacement) in methods.items():
-        if not dagsters:
-            dagsters.append(getattr(storage_class, name))
-            setattr(storage_class, name, replacement)
-
-
-def _hold_sqlite_event_connections() -> None:
-    """Puts ``_held_shard_connection`` and ``_answered_has_table`` in place of Dagster's methods (once
-    per process; both behave as Dagster's outside a session)."""
-    _in_place_of_dagsters(
-        _sqlite_event_storage(),
-        {"_connect": (_DAGSTER_CONNECT, _held_shard_connection), "has_table": (_DAGSTER_HAS_TABLE, _answered_has_table)},
-    )
-
-
-# Dagster's SQLite run storage (``SqliteRunStorage``: ``history/runs.db``) likewise makes a new engine
-# and connection for every call (``connect``) — ≈ 70 in a demo run: a run's record read at each
-# step and after it, its status events, its snapshots — and each new engine initializes its dialect
-# and compiles its statements again; reading a run's record also reflects the runs table first
-# (``has_run_stats_index_cols``, a connection of its own). A run's record read took ≈ 6–8 ms of a
-# thread on this machine, ≈ 1 over one connection with the answer kept (docs/performance.md, "The
-# run storage's connection held"). Inside a session the storage keeps one connection for the session
-# (``_held_run_connection``) — each call its own transaction, committed when it ends, as before;
-# between calls no transaction and no snapshot is held, so the daemon and the webserver write the
-# file as before — and the runs table's columns are asked once (``_answered_run_stats_cols``).
-# A home this project writes names ``HeldSqliteRunStorage`` (pipelines/run_storage.py), which holds
-# its connection in every call, in and out of a session, and overrides ``connect``: the held
-# connection here serves a home made by older code, whose dagster.yaml names Dagster's own class —
-# as the event storage's ``_held_shard_connection`` does beside ``HeldSqliteEventLogStorage``. The
-# runs table's columns are asked once for both classes.
-
-_held_runs: dict[int, tuple[object, object, object, threading.RLock]] = {}
-_held_runs_lock = threading.Lock()
-_run_stats_answers: dict[int, object] = {}  # id of a run storage whose runs table has the columns -> the storage
-_DAGSTER_RUN_CONNECT: list = []
-_DAGSTER_RUN_STATS: list = []
-
-
-def _sqlite_run_storage():
-    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
-
-    return SqliteRunStorage
-
-
-@contextmanager
-def _held_run_connection(storage) -> Iterator[object]:
-    """``SqliteRunStorage.connect`` inside a session: one connection per storage, made as the held storages
-    make theirs (``pipelines.event_log.sqlite_engine`` and ``held_connection``: the same URL, Dagster's
-    busy timeout, the ``connect`` hooks, ``_sqlite_connected`` among them), usable from any
-    thread of the process and handed out one call at a time; each call in its own transaction,
-    committed when the call ends and rolled back when it fails — after which the connection is not
-    kept. A call made inside another call of the same thread (Dagster asks the table's columns inside
-    some of its reads) joins its transaction. Outside a session Dagster's own method."""
-    if not _sessions:
-        with _DAGSTER_RUN_CONNECT[0](storage) as conn:
-            yield conn
-        return
-    key = id(storage)
-    with _held_runs_lock:
-        held = _held_runs.get(key)
-    if held is None:
-        from pipelines.event_log import held_connection, sqlite_engine
-
-        engine = sqlite_engine(storage._conn_string)  # as the project's held run storage makes its own
-        made = (storage, engine, held_connection(engine), threading.RLock())  # the storage kept alive: its id stays its own
-        with _held_runs_lock:
-            held = _held_runs.setdefault(key, made)
-        if held is not made:  # another thread made one first
-            made[2].close()
-            engine.dispose()
-    _, engine, conn, lock = held
-    with lock:
-        if conn.in_transaction():
-            yield conn
-            return
-        try:
-            with conn.begin():
-                yield conn
-        except BaseException:
-            with _held_runs_lock:
-                if _held_runs.get(key) is held:
-                    del _held_runs[key]
-            conn.close()
-            engine.dispose()
-            raise
-
-
-def _answered_run_stats_cols(storage) -> bool:
-    """``SqlRunStorage.has_run_stats_index_cols`` inside a session: reflected once per storage once the
-    runs table has the columns (``dagster instance migrate`` adds them; it does not run while a run
-    writes, and no column is dropped). Outside a session Dagster's own method."""
-    if not _sessions:
-        return _DAGSTER_RUN_STATS[0](storage)
-    if id(storage) in _run_stats_answers:
-        return True
-    present = _DAGSTER_RUN_STATS[0](storage)
-    if present:
-        with _held_runs_lock:
-            _run_stats_answers[id(storage)] = storage
-    return present
-
-
-def _hold_sqlite_run_connections() -> None:
-    """Puts ``_held_run_connection`` and ``_answered_run_stats_cols`` in place of Dagster's methods of
-    its SQLite run storage (once per process; both behave as Dagster's outside a session)."""
-    _in_place_of_dagsters(
-        _sqlite_run_storage(),
-        {
-            "connect": (_DAGSTER_RUN_CONNECT, _held_run_connection),
-            "has_run_stats_index_cols": (_DAGSTER_RUN_STATS, _answered_run_stats_cols),
-        },
-    )
-
-
-def _release_held_connections() -> None:
-    """Closes the connections held for the session (before the keepers, whose close checkpoints)."""
-    held = list(_held_shards.values())
-    _held_shards.clear()
-    _table_answers.clear()
-    for storage, engine, conn in held:
-        with storage._db_lock:
-            conn.close()
-        engine.dispose()
-    with _held_runs_lock:
-        runs = list(_held_runs.values())
-        _held_runs.clear()
-        _run_stats_answers.clear()
-    for _, engine, conn, lock in runs:
-        with lock:
-            conn.close()
-        engine.dispose()
-
-
 @contextmanager
 def light_sqlite_commits() -> Iterator[None]:
     """While a run stores its events: SQLite commits that do not wait for the disk, and no checkpoint
     of the write-ahead log at each connection's close (``_sqlite_connected``); the log is
-    checkpointed once per database when the session ends. Dagster's SQLite event storage keeps one
-    connection per file for the session instead of connecting for every event
-    (``_held_shard_connection``), and its SQLite run storage one connection instead of one per call
-    (``_held_run_connection``). The steps' inputs' data versions are answered from the
-    materializations the process stored meanwhile where they can be (``_inputs_from_what_the_process_stored``).
+    checkpointed once per database when the session ends. The steps' inputs' data versions are
+    answered from the materializations the process stored meanwhile where they can be
+    (``_inputs_from_what_the_process_stored``).
 
     What it costs: in WAL mode with ``synchronous=NORMAL`` SQLite keeps the database whole, but the
     last commits before a power cut or a crash of the operating system (not of this process) may be
     lost from the run history — the published files, their manifest and the nightly run's record
     (lianjian/fingerprint.py) do not live there. Only processes that execute runs open a session
-    (``lianjian run``, the executor of a run started by the daemon or the UI). The event storage of
-    the project's instance (``pipelines/event_log.py``) keeps its connections in every process; the
-    session's end closes them too, so the logs are checkpointed there as before. No effect on
-    PostgreSQL or an in-memory instance."""
+    (``lianjian run``, the executor of a run started by the daemon or the UI). The event and run
+    storages of the project's instance (``pipelines/event_log.py``, ``pipelines/run_storage.py``)
+    keep their connections in every process; the session's end closes them, so the logs are
+    checkpointed there as before. No effect on PostgreSQL or an in-memory instance."""
     global _sessions
     import sqlalchemy
 
     with _session_lock:
         if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_connected):
             sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_connected)
-        _hold_sqlite_event_connections()
-        _hold_sqlite_run_connections()
         _inputs_from_what_the_process_stored()
         _sessions += 1
     try:
@@ -377,7 +201,6 @@ def light_sqlite_commits() -> Iterator[None]:
                 _keepers.clear()
         if last:
             _forget_materializations()
-            _release_held_connections()
             held_storage = sys.modules.get("pipelines.event_log")  # the instance's storage, if it has it
             if held_storage is not None:
                 held_storage.release_held_connections()

@@ -22,7 +22,9 @@ list over one connection, Alembic's scripts read once"). What stays as Dagster h
 
 What changes: the calls of one process are serialised under the storage's lock (threads of the
 webserver wait for one another's run look-ups, each a few milliseconds); a call made inside another
-by the same thread joins its transaction; the commits do not wait for the disk (``synchronous=NORMAL``
+by the same thread joins its transaction; the runs table's columns are reflected once per process
+once it has the run stats' (``has_run_stats_index_cols``: Dagster reflects them at every read of a
+run's record, ≈ 70 reads in a demo run); the commits do not wait for the disk (``synchronous=NORMAL``
 in WAL mode, as the event storage's): SQLite keeps the file whole, but a power cut may lose the last
 runs' rows or statuses of the history — never a published file, its manifest or the record of the
 nightly run (lianjian/fingerprint.py), which do not live there.
@@ -30,7 +32,8 @@ nightly run (lianjian/fingerprint.py), which do not live there.
 Opening the storage also has Alembic's migration scripts read once per process (``read_scripts_once``).
 
 Dagster's private names used here (re-check them on a Dagster upgrade; docs/operations.md):
-``SqliteRunStorage.connect`` (replaced), ``from_local``, ``_conn_string``, ``_alembic_upgrade``,
+``SqliteRunStorage.connect`` (replaced), ``SqlRunStorage.has_run_stats_index_cols`` (its answer
+kept), ``from_local``, ``_conn_string``, ``_alembic_upgrade``,
 ``dagster._core.storage.sql.ScriptDirectory`` (the name ``check_alembic_revision`` looks up) and
 ``dagster._core.storage.sqlite.create_db_conn_string``.
 """
@@ -63,6 +66,7 @@ class HeldSqliteRunStorage(SqliteRunStorage):
         self._held: tuple[object, object] | None = None  # (engine, connection) while kept
         self._held_lock = threading.RLock()
         self._calls = 0  # calls inside ``connect`` (of the thread holding the lock)
+        self._run_stats_cols = False  # the runs table has the run stats' columns (once seen)
         # without a file yet (no base_dir): the instance folder's, once the instance registers
         super().__init__(conn_string or "", inst_data)
 
@@ -107,6 +111,15 @@ class HeldSqliteRunStorage(SqliteRunStorage):
             finally:
                 self._calls -= 1
 
+    def has_run_stats_index_cols(self) -> bool:
+        """Whether the runs table has the run stats' columns, reflected from the file once per process
+        once it has them (Dagster reflects the table, on a call of its own, at every read of a run's
+        record; ``dagster instance migrate`` adds the columns, none is dropped while the instance is
+        in use)."""
+        if not self._run_stats_cols:
+            self._run_stats_cols = super().has_run_stats_index_cols()
+        return self._run_stats_cols
+
     def release_connections(self) -> None:
         """Closes the connection this storage holds (opened again when next needed)."""
         with self._held_lock:
@@ -124,6 +137,7 @@ class HeldSqliteRunStorage(SqliteRunStorage):
 
     def upgrade(self) -> None:
         self.release_connections()
+        self._run_stats_cols = False
         try:
             super().upgrade()
         finally:

@@ -5,7 +5,6 @@ itself is measured by benchmarks/run.py; these tests fail when the reason for th
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from pathlib import Path
 
@@ -324,116 +323,39 @@ def test_the_throw_away_instance_stores_a_run_over_its_held_connections(tmp_path
     instance.dispose()
 
 
-def test_a_sqlite_instance_stores_a_run_over_one_connection_per_file(tmp_path, connections, monkeypatch):
-    """`lianjian run` with a DAGSTER_HOME made by older code, whose dagster.yaml names Dagster's own
-    SQLite event storage (and the daemon's run worker, whose executor opens the same session): that
-    storage connects once per file for the session instead of once per event and per ``has_table``
-    question, and stores the same history as outside a session."""
+def test_an_older_home_is_brought_up_to_date_and_stores_a_run_over_one_connection_per_file(tmp_path, connections, monkeypatch):
+    """`lianjian run` with a DAGSTER_HOME made by older code, whose dagster.yaml named Dagster's own
+    SQLite storages: the file is brought up to date (``instance_for_run``, ``ensure_instance``), so the
+    run's events go over the project's storage, one connection per file. A home whose file was edited
+    by hand keeps Dagster's storage, which connects for every event and ``has_table`` question, and
+    stores the same history."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-    from lianjian.runner import run_pipeline
+    from lianjian.runner import instance_for_run, run_pipeline
+    from pipelines.event_log import HeldSqliteEventLogStorage
 
     landing = write_landing(tmp_path / "landing")
-    home = older_home(tmp_path / "home")
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert type(instance.event_log_storage) is SqliteEventLogStorage
-        before = len(connections)
-        outcome = run_pipeline(landing, tmp_path / "wh", RULES, instance=instance, progress=False, reports=False)
-        assert outcome.success, outcome.failure
-        held = len(connections) - before
-        assert not instance_mod._held_shards  # released with the session
-        logs = [e for run_id in outcome.run_ids for e in instance.all_logs(run_id)]
-        assert len(logs) > 200
 
-        # what it replaces: Dagster's own methods, a connection for every event — the same events stored
-        monkeypatch.setattr(SqliteEventLogStorage, "_connect", instance_mod._DAGSTER_CONNECT[0])
-        monkeypatch.setattr(SqliteEventLogStorage, "has_table", instance_mod._DAGSTER_HAS_TABLE[0])
-        first = len(connections)
-        again = run_pipeline(landing, tmp_path / "wh2", RULES, instance=instance, progress=False, reports=False, force=True)
-        assert again.success, again.failure
-        kinds = lambda o: sorted(  # noqa: E731
-            e.dagster_event.event_type_value for r in o.run_ids for e in instance.all_logs(r) if e.dagster_event
-        )
-        assert kinds(again) == kinds(outcome)
-    assert len(connections) - first > 10 * held  # the runs' and schedules' storages connect as before
+    def run(home: Path, storage: type) -> tuple[int, list[str]]:
+        """`lianjian run` on ``home``: the connections it opened, the kinds of the events it stored."""
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        with instance_for_run() as instance:
+            assert type(instance.event_log_storage) is storage
+            before = len(connections)
+            outcome = run_pipeline(landing, home / "wh", RULES, instance=instance, progress=False, reports=False)
+            assert outcome.success, outcome.failure
+            opened = len(connections) - before
+            return opened, sorted(e.dagster_event.event_type_value for r in outcome.run_ids for e in instance.all_logs(r) if e.dagster_event)
 
-
-def test_a_held_event_connection_leaves_the_files_to_other_processes(tmp_path):
-    """Between two stored events the held connection holds no lock and no snapshot: another process
-    (the webserver, the daemon, another run worker) writes the same index file at once, and the
-    held connection's next call sees what it wrote (a home made by older code: Dagster's storage)."""
-    home = older_home(tmp_path / "home")
-    with dg.DagsterInstance.from_config(str(home)) as instance, light_sqlite_commits():
-        instance.report_runless_asset_event(dg.AssetMaterialization("first"))
-        assert instance_mod._held_shards
-        index = home / "history" / "runs" / "index.db"
-        with contextlib.closing(sqlite3.connect(index, timeout=0)) as other:
-            other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
-            other.execute("INSERT INTO asset_keys (asset_key) VALUES ('[\"other\"]')")
-            other.commit()
-        instance.report_runless_asset_event(dg.AssetMaterialization("second"))
-        keys = {k.to_user_string() for k in instance.all_asset_keys()}
-        assert {"first", "second", "other"} <= keys
-    assert not instance_mod._held_shards
-
-
-def test_a_sqlite_run_storage_holds_one_connection_in_a_session_and_leaves_the_file_to_others(tmp_path, connections, monkeypatch):
-    """Inside a session the run history's runs file (``history/runs.db``, Dagster's SQLite run
-    storage) is read and written over one connection — Dagster connects (and makes an engine) for
-    every call — and the runs table's columns are reflected once; the same runs are read. Between
-    calls no lock is held: another instance writes the file at once and the held connection sees it.
-    A call that fails is rolled back and its connection not kept; a call inside another of the same
-    thread joins it; the session's end closes the connection."""
-    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
-
-    home = tmp_path / "home"
-    ensure_instance(home)
-    # a home made by older code names no run storage: Dagster's own (a new home names the held one,
-    # pipelines/run_storage.py, tests/test_held_run_storage.py)
-    settings = home / "dagster.yaml"
-    settings.write_text(re.sub(r"(?m)^run_storage:\n(?:  .*\n)+", "", settings.read_text(encoding="utf-8")), encoding="utf-8")
-    reflected = []
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        storage = instance.run_storage
-        assert type(storage) is SqliteRunStorage
-        ids = [instance.add_run(dg.DagsterRun(job_name="job", run_id=f"run-{n}")).run_id for n in range(3)]
-        first = len(connections)
-        plain = [instance.get_run_record_by_id(i).dagster_run for i in ids * 3]
-        assert len(connections) - first >= 9  # Dagster: at least one connection a call
-
-        with light_sqlite_commits():
-            dagster_stats = instance_mod._DAGSTER_RUN_STATS[0]
-            instance_mod._DAGSTER_RUN_STATS[0] = lambda s: reflected.append(1) or dagster_stats(s)
-            try:
-                first = len(connections)
-                held = [instance.get_run_record_by_id(i).dagster_run for i in ids * 3]
-                assert held == plain
-                assert len(connections) - first == 1 and len(reflected) == 1
-                with storage.connect() as outer, storage.connect() as inner:
-                    assert inner is outer  # joined: one transaction
-                    assert outer.in_transaction()
-
-                other_home = dg.DagsterInstance.from_config(str(home))  # another storage of the same file
-                with contextlib.closing(sqlite3.connect(home / "history" / "runs.db", timeout=0)) as other:
-                    other.execute("BEGIN IMMEDIATE")  # "database is locked" if a write lock were held
-                    other.rollback()
-                other_home.add_run(dg.DagsterRun(job_name="job", run_id="from-another"))
-                other_home.dispose()
-                assert instance.get_run_by_id("from-another") is not None
-
-                first = len(connections)
-                with pytest.raises(RuntimeError), storage.connect() as conn:
-                    conn.execute(sa.text("DELETE FROM runs"))
-                    raise RuntimeError("a failed call")
-                assert len(instance.get_runs()) == 4  # rolled back
-                assert len(connections) - first == 1  # the failed connection was not kept: a new one
-            finally:
-                instance_mod._DAGSTER_RUN_STATS[0] = dagster_stats
-            assert instance_mod._held_runs
-        assert not instance_mod._held_runs and not instance_mod._run_stats_answers
-        first = len(connections)
-        assert instance.get_run_by_id(ids[0]) == plain[0]
-        assert len(connections) - first >= 1  # outside a session: Dagster's own method
+    held, kinds = run(older_home(tmp_path / "home"), HeldSqliteEventLogStorage)
+    assert len(kinds) > 200
+    # what it replaces: Dagster's own storage, a connection for every event — the same events stored
+    edited = older_home(tmp_path / "edited")
+    settings = edited / "dagster.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "# our own settings\n", encoding="utf-8")
+    theirs, their_kinds = run(edited, SqliteEventLogStorage)
+    assert their_kinds == kinds
+    assert theirs > 10 * held  # the runs' and schedules' storages connect as before
 
 
 GX_IMPORT = """

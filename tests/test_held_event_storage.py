@@ -257,14 +257,14 @@ def test_a_run_session_ends_with_the_connections_closed(tmp_path):
 
 def test_a_home_keeps_its_own_files_when_moved_and_older_homes_are_read_the_same(tmp_path):
     """The storage's files are the instance folder's ``history/runs`` — where Dagster's default keeps
-    them — so a home made by older code reads the same history once its dagster.yaml names the new
-    storage, and a moved or copied home writes into its own folder."""
+    them — so a home made by older code reads the same history once its dagster.yaml is brought up to
+    date (``ensure_instance``), and a moved or copied home writes into its own folder."""
     older = older_home(tmp_path / "older")
     with dg.DagsterInstance.from_config(str(older)) as instance:
+        assert type(instance.event_log_storage) is SqliteEventLogStorage
         run_id = _run_small(instance).run_id
         count = len(instance.all_logs(run_id))
-    ensure_instance(tmp_path / "new")
-    shutil.copy(tmp_path / "new" / "dagster.yaml", older / "dagster.yaml")
+    ensure_instance(older)
     with dg.DagsterInstance.from_config(str(older)) as instance:
         assert type(instance.event_log_storage) is HeldSqliteEventLogStorage
         assert len(instance.all_logs(run_id)) == count

@@ -162,14 +162,35 @@ def test_a_failed_call_is_rolled_back_and_its_connection_not_kept_and_sessions_r
     assert not (home / "history" / "runs.db-wal").exists()
 
 
+def test_the_runs_tables_columns_are_reflected_once_per_storage(tmp_path, monkeypatch):
+    """Dagster reflects the runs table for the run stats' columns at every read of a run's record, on a
+    call of its own; the held storage asks the file once, in every process, once they are there, and
+    again after an upgrade (``dagster instance migrate`` adds them)."""
+    from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
+
+    asked = []
+    dagsters = SqlRunStorage.has_run_stats_index_cols
+    monkeypatch.setattr(SqlRunStorage, "has_run_stats_index_cols", lambda self: asked.append(1) or dagsters(self))
+    home = ensure_instance(tmp_path / "home").parent
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run_id = _run_small(instance).run_id  # the columns seen (the file's set-up asks too)
+        del asked[:]
+        records = [instance.get_run_record_by_id(run_id) for _ in range(3)]
+        assert not asked and all(r.start_time for r in records)
+        instance.run_storage.upgrade()
+        instance.get_run_record_by_id(run_id)
+        assert len(asked) == 1
+
+
 def test_a_home_keeps_its_own_file_when_moved_and_an_explicit_base_dir_is_dagsters(tmp_path):
     """Without ``base_dir`` the file is the instance folder's ``history/runs.db``: a home made by older
-    code reads the same runs once its dagster.yaml names the storage, and a moved home uses its own
-    file; with ``base_dir`` the storage is made where Dagster's would be."""
+    code reads the same runs once its dagster.yaml is brought up to date (``ensure_instance``), and a
+    moved home uses its own file; with ``base_dir`` the storage is made where Dagster's would be."""
     older = older_home(tmp_path / "older")
     with dg.DagsterInstance.from_config(str(older)) as instance:
+        assert type(instance.run_storage) is SqliteRunStorage
         run_id = _run_small(instance).run_id
-    shutil.copy(ensure_instance(tmp_path / "new"), older / "dagster.yaml")
+    ensure_instance(older)
     moved = tmp_path / "moved"
     shutil.move(older, moved)
     with dg.DagsterInstance.from_config(str(moved)) as instance:

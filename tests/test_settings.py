@@ -139,6 +139,44 @@ def test_the_project_instance_settings(tmp_path):
         assert example[key] == ours[key], key
 
 
+def test_an_earlier_lianjians_settings_are_brought_up_to_date_and_no_other_file(tmp_path):
+    """A home whose dagster.yaml an earlier lianjian wrote (without the project's storages, so Dagster's
+    own classes held the run history) gets the project's file, whose classes keep their connections;
+    a file edited by hand since, the production example (PostgreSQL) and the project's own are left
+    as they are."""
+    import hashlib
+
+    from support_instance import EARLIER_WITHOUT, earlier_yaml
+
+    from pipelines.instance import EARLIER_INSTANCE_YAMLS
+
+    for n, without in enumerate(EARLIER_WITHOUT):
+        home = tmp_path / f"earlier{n}"
+        home.mkdir()
+        earlier = earlier_yaml(without)
+        assert hashlib.sha256(earlier.encode("utf-8")).hexdigest() in EARLIER_INSTANCE_YAMLS  # what it wrote
+        (home / "dagster.yaml").write_text(earlier, encoding="utf-8")
+        assert ensure_instance(home).read_text(encoding="utf-8") == INSTANCE_YAML, without
+        assert [p.name for p in home.iterdir()] == ["dagster.yaml"]  # no file left beside it
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert type(instance.event_log_storage).__name__ == "HeldSqliteEventLogStorage"
+            assert type(instance.run_storage).__name__ == "HeldSqliteRunStorage"
+            assert type(instance.compute_log_manager).__name__ == "MirroredComputeLogManager"
+    kept = {
+        "edited": earlier_yaml(EARLIER_WITHOUT[0]).replace("max_concurrent_runs: 2", "max_concurrent_runs: 3"),
+        "commented": earlier_yaml(EARLIER_WITHOUT[1]) + "# our own note\n",
+        "production": (ROOT / "dagster.yaml.example").read_text(encoding="utf-8"),
+        "ours": INSTANCE_YAML,
+    }
+    for name, text in kept.items():
+        home = tmp_path / name
+        home.mkdir()
+        (home / "dagster.yaml").write_text(text, encoding="utf-8")
+        before = (home / "dagster.yaml").stat().st_mtime_ns
+        assert ensure_instance(home).read_text(encoding="utf-8") == text, name
+        assert (home / "dagster.yaml").stat().st_mtime_ns == before, name
+
+
 def test_lianjian_ui_starts_dagster_dev_with_the_project_instance_and_paths(tmp_path, monkeypatch):
     import lianjian.ui as ui
 
