@@ -250,11 +250,15 @@ class TreeCPU:
         return sum(max(0.0, cpu - self._base.get(pid, 0.0)) for pid, cpu in self._seen.items())
 
 
+#: The instance settings' lines that name lianjian's run launcher (dagster.yaml.example, pipelines/launcher.py).
+LIANJIAN_LAUNCHER = "run_launcher:\n  module: pipelines.launcher\n  class: LianjianRunLauncher\n"
+
+
 def with_launcher(home: Path, launcher: str) -> None:
-    """``launcher="dagster"``: the instance settings in ``home`` name Dagster's ``DefaultRunLauncher``
-    (the run started by the code server) instead of lianjian's — for comparing the two."""
+    """``launcher="lianjian"``: the instance settings in ``home`` name lianjian's run launcher (each run
+    in ``python -m pipelines.run_process``) instead of Dagster's default one (the run started by the
+    code server), as dagster.yaml.example shows — for comparing the two."""
     path = home / "dagster.yaml"
     text = path.read_text(encoding="utf-8")
-    if launcher == "dagster":
-        text = text.replace("  module: pipelines.launcher\n  class: LianjianRunLauncher", "  module: dagster\n  class: DefaultRunLauncher")
-    path.write_text(text, encoding="utf-8")
+    if launcher == "lianjian" and LIANJIAN_LAUNCHER not in text:
+        path.write_text(text + LIANJIAN_LAUNCHER, encoding="utf-8")

@@ -121,7 +121,7 @@ def _stage_map() -> dict[str, str]:
 
 def measured_call(path: str, instance, landing: Path, warehouse: Path, rules: Path, reports: bool, workspace=None):
     """The call whose wall and CPU seconds a path's figures are: ``lianjian.runner.run_pipeline``
-    (``cli``), the daemon's path (``daemon``) or a deployment's (``deployment``, ``deployment-dagster``:
+    (``cli``), the daemon's path (``daemon``) or a deployment's (``deployment``, ``deployment-lianjian``:
     ``workspace`` is the code server's, started before the clock as a deployment's runs before the
     tick), all given the instance that ``instance`` already opened before the clock. `lianjian run` is handed it here (a real one opens its own, ≈ 1.5 CPU-s
     and 1–3 s of wall on a fresh home: the storage modules' import and the history's tables made);
@@ -160,7 +160,7 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
         if path in DEPLOYMENT_PATHS:
             from benchmarks import deployment_path
 
-            deployment_path.with_launcher(dagster_home, "dagster" if path == "deployment-dagster" else "lianjian")
+            deployment_path.with_launcher(dagster_home, "lianjian" if path == "deployment-lianjian" else "dagster")
             # the code location is found by the deployment's environment (pipelines/resources.py)
             os.environ.update(LIANJIAN_LANDING=str(landing), LIANJIAN_WAREHOUSE=str(warehouse), LIANJIAN_RULES=str(rules))
             context = stack.enter_context(deployment_path.workspace_context(dg.DagsterInstance.get()))
@@ -307,9 +307,9 @@ def fmt_rate(rows: int, seconds: float | None) -> str:
     return f"{rows / seconds:,.0f}" if seconds else "-"
 
 
-#: A deployment's path (benchmarks/deployment_path.py): the instance's run launcher (lianjian's), or
-#: Dagster's default one for comparison.
-DEPLOYMENT_PATHS = ("deployment", "deployment-dagster")
+#: A deployment's path (benchmarks/deployment_path.py): the instance's run launcher as lianjian's
+#: settings name it (Dagster's default), or lianjian's launcher (pipelines/launcher.py).
+DEPLOYMENT_PATHS = ("deployment", "deployment-lianjian")
 PATHS = ("cli", "daemon", *DEPLOYMENT_PATHS)
 #: After a deployment's last run is recorded, its process still waits for its suite worker and ends:
 #: the time given to it before the processes' CPU seconds are read (a demo run's ends in < 1 s).
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         default="cli,daemon",
         type=path_list,
         help="cli (lianjian run), daemon (the nightly schedule's path, in one process), deployment (the same through a code"
-        " server and the instance's run launcher, each run in its own process; deployment-dagster: with Dagster's default"
+        " server and the instance's run launcher, each run in its own process; deployment-lianjian: with lianjian's"
         " launcher), or both (cli,daemon; the default)",
     )
     ap.add_argument("--reports", default="yes", choices=["yes", "no"], help=argparse.SUPPRESS)

@@ -50,12 +50,6 @@ telemetry:
 nux:
   enabled: false
 
-# Each run launched by the schedule, the sensors or the UI runs in a process of its own on this machine,
-# which starts the suite worker before it imports Dagster (pipelines/launcher.py).
-run_launcher:
-  module: pipelines.launcher
-  class: LianjianRunLauncher
-
 # Runs launched by the schedule, the sensors or the UI wait in a queue: at most one run per warehouse
 # (the lianjian/warehouse tag every lianjian run carries), two runs in all.
 run_coordinator:

@@ -1,6 +1,8 @@
 """lianjian's run launcher: each run launched by the daemon (the nightly schedule, the sensors, the run
 queue) or the UI executes in a process of its own on this machine, as with Dagster's default launcher,
-but one that starts the suite worker before it imports Dagster (pipelines/run_process.py).
+but one that starts the suite worker before it imports Dagster (pipelines/run_process.py). Named in an
+instance's settings to use it (dagster.yaml.example); not the default: on a loaded machine it did not
+pay (docs/performance.md, "A deployment's runs, each in its own process").
 
 Dagster's ``DefaultRunLauncher`` asks the code server to start the run; the server starts a process
 with multiprocessing's "spawn", which imports Dagster, opens the instance and loads the definitions

@@ -1,5 +1,5 @@
 """lianjian's run launcher (pipelines/launcher.py) and a run's own process (pipelines/run_process.py): the
-instance settings name it, a launched run succeeds in a process of its own that started the suite
+example settings show it, a launched run succeeds in a process of its own that started the suite
 worker before Dagster and leaves the suites' results cached, a run is terminated from outside and
 ends canceled, a failing run ends failed — and no process is left behind."""
 
@@ -18,15 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 WAIT_SECONDS = 120
 
 
-def test_instance_settings_name_the_launcher(tmp_path):
-    from pipelines.instance import ensure_instance
-    from pipelines.launcher import LianjianRunLauncher
+def test_the_example_settings_show_the_launcher():
+    from benchmarks.deployment_path import LIANJIAN_LAUNCHER
 
-    ensure_instance(tmp_path)
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        assert isinstance(instance.run_launcher, LianjianRunLauncher)
     example = (ROOT / "dagster.yaml.example").read_text(encoding="utf-8")
-    assert "module: pipelines.launcher\n  class: LianjianRunLauncher" in example
+    assert "\n".join("#   " + line for line in LIANJIAN_LAUNCHER.splitlines()) in example
 
 
 def test_run_process_starts_the_worker_before_dagster(demo_landing):
@@ -47,10 +43,12 @@ def test_command_passes_the_landing_zone_only_for_the_worker(tmp_path):
 
 
 def _instance(tmp_path: Path, landing: Path, warehouse: Path):
+    from benchmarks.deployment_path import with_launcher
     from pipelines.instance import ensure_instance
 
     home = tmp_path / "home"
     ensure_instance(home)
+    with_launcher(home, "lianjian")
     return dg.DagsterInstance.from_config(str(home))
 
 
