@@ -32,6 +32,7 @@ import resource
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,11 +55,13 @@ def peak_rss_mb() -> dict[str, float]:
     }
 
 
-def cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its waited-for children (the report workers):
-    steadier than wall time on a machine shared with other work."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+def cpu_seconds(*, children: bool = True) -> float:
+    """User + system CPU seconds of this process and (``children``) its waited-for children (the
+    report workers): steadier than wall time on a machine shared with other work. A deployment's
+    path counts its other processes by ``deployment_path.TreeCPU`` instead."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN) if children else None
+    return own.ru_utime + own.ru_stime + (kids.ru_utime + kids.ru_stime if kids else 0.0)
 
 
 # ---- child: the limit ---------------------------------------------------------------------------
@@ -116,13 +119,18 @@ def _stage_map() -> dict[str, str]:
         return {}
 
 
-def measured_call(path: str, instance, landing: Path, warehouse: Path, rules: Path, reports: bool):
+def measured_call(path: str, instance, landing: Path, warehouse: Path, rules: Path, reports: bool, workspace=None):
     """The call whose wall and CPU seconds a path's figures are: ``lianjian.runner.run_pipeline``
-    (``cli``) or the daemon's path (``daemon``), both given the instance that ``instance`` already
-    opened before the clock. `lianjian run` is handed it here (a real one opens its own, ≈ 1.5 CPU-s
+    (``cli``), the daemon's path (``daemon``) or a deployment's (``deployment``, ``deployment-lianjian``:
+    ``workspace`` is the code server's, started before the clock as a deployment's runs before the
+    tick), all given the instance that ``instance`` already opened before the clock. `lianjian run` is handed it here (a real one opens its own, ≈ 1.5 CPU-s
     and 1–3 s of wall on a fresh home: the storage modules' import and the history's tables made);
     the daemon opens its instance once when it starts, before any tick — so neither path's figures
     include that opening, and the two paths are compared on the same work."""
+    if path in DEPLOYMENT_PATHS:
+        from benchmarks.deployment_path import deployment_pipeline_run
+
+        return lambda: deployment_pipeline_run(instance, workspace, first_tags={} if reports else {"lianjian/reports": "skip"})
     if path == "daemon":
         from benchmarks.daemon_path import daemon_pipeline_run
         from pipelines.resources import LianjianSettings
@@ -147,20 +155,39 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
     from pipelines.instance import ensure_instance
 
     ensure_instance(dagster_home)
-    run = measured_call(path, dg.DagsterInstance.get(), landing, warehouse, rules, reports)
-    t0, cpu0 = time.perf_counter(), cpu_seconds()
-    try:
-        outcome = run()
-        error = None
-    except Exception as err:  # noqa: BLE001 — the run may still be in the event log: report what was measured
-        outcome, error = None, f"run_pipeline raised {type(err).__name__}: {err}"
-    total = time.perf_counter() - t0
+    with ExitStack() as stack:
+        workspace = tree = None
+        if path in DEPLOYMENT_PATHS:
+            from benchmarks import deployment_path
+
+            deployment_path.with_launcher(dagster_home, "lianjian" if path == "deployment-lianjian" else "dagster")
+            # the code location is found by the deployment's environment (pipelines/resources.py)
+            os.environ.update(LIANJIAN_LANDING=str(landing), LIANJIAN_WAREHOUSE=str(warehouse), LIANJIAN_RULES=str(rules))
+            context = stack.enter_context(deployment_path.workspace_context(dg.DagsterInstance.get()))
+            workspace = context.create_request_context()
+            workspace.get_code_location(deployment_path.LOCATION)  # the code server is up before the tick
+        run = measured_call(path, dg.DagsterInstance.get(), landing, warehouse, rules, reports, workspace)
+        if path in DEPLOYMENT_PATHS:
+            tree = deployment_path.TreeCPU()
+        t0, cpu0 = time.perf_counter(), cpu_seconds(children=tree is None)
+        try:
+            outcome = run()
+            error = None
+        except Exception as err:  # noqa: BLE001 — the run may still be in the event log: report what was measured
+            outcome, error = None, f"run_pipeline raised {type(err).__name__}: {err}"
+        total = time.perf_counter() - t0
+        if tree is not None:
+            time.sleep(DRAIN_SECONDS)  # the runs' processes end after their status is recorded
+            others = tree.stop()
     # the suite worker (lianjian/quality/worker.py) outlives the run in its process: stopped (waited
     # for) before reading the CPU seconds and peak RSS, so that its work and memory are counted
     from lianjian.quality.worker import suite_worker
 
     suite_worker().close()
-    result = {"seconds": total, "cpu_seconds": cpu_seconds() - cpu0, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
+    cpu = cpu_seconds(children=tree is None) - cpu0 + (others if tree is not None else 0.0)
+    result = {"seconds": total, "cpu_seconds": cpu, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
+    if getattr(outcome, "marks", None):
+        result["marks"] = outcome.marks
     if error:
         result["success"], result["failure"] = False, error
     if outcome is not None:
@@ -235,7 +262,7 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
 
 # ---- parent -------------------------------------------------------------------------------------
 def _print_run(pipe: dict, i: int, label: str, path: str, rows: int, limit: dict, skip_reports: bool) -> None:
-    name = "lianjian run" if path == "cli" else "daemon path (schedule tick → 2 runs)"
+    name = {"cli": "lianjian run", "daemon": "daemon path (schedule tick → 2 runs)"}.get(path, f"{path} (code server, run launcher: schedule tick → 2 processes)")
     print(f"\n-- run {i + 1} ({label}, {name}{'，无年度报告 without reports' if skip_reports else ''})")
     if "unavailable" in pipe or "error" in pipe:
         print(f"{'pipeline':<12}  {pipe.get('unavailable') or pipe.get('error')}")
@@ -257,6 +284,8 @@ def _print_run(pipe: dict, i: int, label: str, path: str, rows: int, limit: dict
     print(f"{'to publish':<12}{to_publish:>10.2f}{fmt_rate(rows, to_publish):>14}{rss:>14.0f}")
     print(f"{'total':<12}{pipe['seconds']:>10.2f}{fmt_rate(rows, pipe['seconds']):>14}{rss:>14.0f}")
     print(f"{'CPU s':<12}{pipe.get('cpu_seconds', 0):>10.2f}")
+    for n, marks in enumerate(pipe.get("marks") or ()):  # a deployment's runs, in seconds since the tick
+        print(f"  run {n + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in marks.items()))
     if pipe.get("success") is False:
         print(f"  (run failed: {pipe.get('failure')})")
     ratio = to_publish / limit["seconds"] if limit["seconds"] else float("nan")
@@ -278,15 +307,21 @@ def fmt_rate(rows: int, seconds: float | None) -> str:
     return f"{rows / seconds:,.0f}" if seconds else "-"
 
 
-PATHS = ("cli", "daemon")
+#: A deployment's path (benchmarks/deployment_path.py): the instance's run launcher as lianjian's
+#: settings name it (Dagster's default), or lianjian's launcher (pipelines/launcher.py).
+DEPLOYMENT_PATHS = ("deployment", "deployment-lianjian")
+PATHS = ("cli", "daemon", *DEPLOYMENT_PATHS)
+#: After a deployment's last run is recorded, its process still waits for its suite worker and ends:
+#: the time given to it before the processes' CPU seconds are read (a demo run's ends in < 1 s).
+DRAIN_SECONDS = 2.0
 
 
 def path_list(text: str) -> list[str]:
     """``--paths``: ``both``, or a comma-separated list of ``PATHS``, in the order given."""
-    paths = list(PATHS) if text.strip() == "both" else [p.strip() for p in text.split(",") if p.strip()]
+    paths = ["cli", "daemon"] if text.strip() == "both" else [p.strip() for p in text.split(",") if p.strip()]
     unknown = [p for p in paths if p not in PATHS]
     if unknown or not paths:
-        raise argparse.ArgumentTypeError(f"--paths: 应为 cli、daemon 或 both（expected cli, daemon or both），得到 {text!r}")
+        raise argparse.ArgumentTypeError(f"--paths: 应为 {'、'.join(PATHS)} 或 both（expected one of {', '.join(PATHS)} or both），得到 {text!r}")
     return paths
 
 
@@ -315,10 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         "--paths",
         default="cli,daemon",
         type=path_list,
-        help="cli (lianjian run), daemon (the nightly schedule's path), or both (cli,daemon; the default)",
+        help="cli (lianjian run), daemon (the nightly schedule's path, in one process), deployment (the same through a code"
+        " server and the instance's run launcher, each run in its own process; deployment-lianjian: with lianjian's"
+        " launcher), or both (cli,daemon; the default)",
     )
     ap.add_argument("--reports", default="yes", choices=["yes", "no"], help=argparse.SUPPRESS)
-    ap.add_argument("--path", default="cli", choices=["cli", "daemon"], help=argparse.SUPPRESS)
+    ap.add_argument("--path", default="cli", choices=PATHS, help=argparse.SUPPRESS)
     ap.add_argument("--phase", choices=["limit", "pipeline"], help=argparse.SUPPRESS)
     ap.add_argument("--landing", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -371,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 pipe["label"], pipe["path"] = label, path
                 # results["runs"]: `lianjian run` (as before); results["daemon_runs"]: the nightly path
-                results.setdefault("runs" if path == "cli" else "daemon_runs", []).append(pipe)
+                results.setdefault({"cli": "runs", "daemon": "daemon_runs"}.get(path, f"{path}_runs"), []).append(pipe)
                 _print_run(pipe, i, label, path, rows, limit, a.skip_reports)
         if {"cli", "daemon"} <= set(paths):
             print("\n-- daemon path / lianjian run (same landing zone; lianjian run vs daemon path)")

@@ -17,9 +17,11 @@ cluster's executor the same way: ``warehouse_locked(k8s_job_executor)``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.errors import raise_execution_interrupts
 
 from lianjian.lock import warehouse_lock
 from lianjian.processes import fewer_collections
@@ -97,10 +99,15 @@ class WarehouseLockedExecutor(dg.Executor):
         def stale(previous) -> None:
             plan_context.log.warning(f"上一次运行（{previous.describe()}）未正常结束（被终止）；已发布的版本不受影响")
 
-        with (
-            warehouse_lock(warehouse, landing=landing, run_id=run_id or plan_context.run_id, on_wait=waiting, on_stale=stale),
-            light_sqlite_commits(),  # the run history in SQLite: commits that do not wait for the disk
-        ):
+        with ExitStack() as held:
+            # waiting for the lock (a `lianjian run` or another run on the warehouse) is interruptible:
+            # a run terminated from the UI meanwhile ends then (canceled), not once the lock is free —
+            # Dagster holds a run process's interrupts back until a step checks for them
+            with raise_execution_interrupts():
+                held.enter_context(
+                    warehouse_lock(warehouse, landing=landing, run_id=run_id or plan_context.run_id, on_wait=waiting, on_stale=stale)
+                )
+            held.enter_context(light_sqlite_commits())  # the run history in SQLite: commits that do not wait for the disk
             if in_process(plan_context.run_config):  # the steps share this process's suite worker
                 start_suite_worker(plan_context.dagster_run.job_name, warehouse, landing)
             yield from self._inner.execute(plan_context, execution_plan)

@@ -46,3 +46,34 @@ def test_both_paths_are_measured_on_the_instance_opened_before_the_clock(path, t
     monkeypatch.setattr(dg.DagsterInstance, "get", staticmethod(no_instance))
     run()
     assert got == [opened]
+
+
+def test_deployment_paths_are_known_and_measured_on_the_workspace_opened_before_the_clock(tmp_path, monkeypatch):
+    """``deployment`` (the instance's run launcher: Dagster's default) and ``deployment-lianjian``
+    (pipelines/launcher.py): the measured call is handed the instance and the code server's workspace, both
+    opened before the clock, and the first run's tags as the other paths'."""
+    import benchmarks.deployment_path
+
+    assert path_list("deployment,deployment-lianjian") == ["deployment", "deployment-lianjian"]
+    got = []
+    monkeypatch.setattr(benchmarks.deployment_path, "deployment_pipeline_run", lambda instance, workspace, **k: got.append((instance, workspace, k)))
+    opened, workspace = object(), object()
+    for path in ("deployment", "deployment-lianjian"):
+        measured_call(path, opened, tmp_path / "landing", tmp_path / "warehouse", tmp_path / "rules.yaml", False, workspace)()
+    assert got == [(opened, workspace, {"first_tags": {"lianjian/reports": "skip"}})] * 2
+
+
+def test_with_launcher_names_lianjians_launcher_only_when_asked(tmp_path):
+    import dagster as dg
+
+    from benchmarks.deployment_path import with_launcher
+    from pipelines.instance import ensure_instance
+    from pipelines.launcher import LianjianRunLauncher
+
+    ensure_instance(tmp_path)
+    with_launcher(tmp_path, "dagster")
+    assert "LianjianRunLauncher" not in (tmp_path / "dagster.yaml").read_text(encoding="utf-8")
+    with_launcher(tmp_path, "lianjian")
+    with_launcher(tmp_path, "lianjian")  # once only
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance.run_launcher, LianjianRunLauncher)

@@ -33,7 +33,8 @@ import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 from lianjian.processes import end_with_parent, landing_at_most
@@ -269,6 +270,17 @@ class SuiteWorker:
             self._release_after_suites = False
             self.close()
 
+    def finish(self) -> None:
+        """Wait until every suite handed to the worker is validated (its cache entry written), then stop
+        the worker. For a run's own process, which ends with the run (a run the daemon or the UI
+        launched, pipelines/run_process.py): the results would otherwise be dropped at the process's
+        exit, and the pipeline run's next run, in another process, would import Great Expectations
+        and validate the same tables again."""
+        with self._lock:
+            futures = list(self._pending.values())
+        wait(futures)
+        self.close()
+
     def close(self, *, kill: bool = False) -> None:
         """Stop the worker: what it was given and nobody took is dropped. ``kill``: at the process's
         exit (an idle worker costs nothing until then, and the next run in the same process finds
@@ -296,6 +308,11 @@ _WORKER = SuiteWorker()
 # ``threading._register_atexit`` run before the threads are joined, the last registered first.
 _at_exit = getattr(threading, "_register_atexit", atexit.register)
 _at_exit(lambda: _WORKER.close(kill=True))
+# And before multiprocessing's exit function joins the process's children: in a process that
+# multiprocessing itself started (a run that Dagster's code server starts with "spawn"), that function
+# runs first, before the hooks above, and would wait forever for the idle worker — which waits for its
+# parent to end (lianjian/processes.py). Finalizers with a priority (any, here 0) run before that join.
+Finalize(None, _WORKER.close, kwargs={"kill": True}, exitpriority=0)
 
 
 def suite_worker() -> SuiteWorker:
