@@ -137,16 +137,22 @@ def instance_for_run() -> dg.DagsterInstance:
     none), else ``./.dagster_home`` when `lianjian ui` made it (so the UI shows these runs), else a
     throw-away instance in memory that stores events over one held connection
     (pipelines/instance.py). A home's settings file that an earlier lianjian wrote is brought up to
-    date first (``ensure_instance``)."""
+    date first (``ensure_instance``); one that keeps Dagster's own SQLite classes otherwise gets a
+    line on stderr saying what to add (``instance_notice``)."""
     from lianjian.ui import PROJECT_DAGSTER_HOME
-    from pipelines.instance import ensure_instance, light_ephemeral_instance
+    from pipelines.instance import ensure_instance, instance_notice, light_ephemeral_instance
+
+    def brought_up_to_date(home: Path) -> None:
+        notice = instance_notice(ensure_instance(home))  # a hand-edited file naming Dagster's SQLite classes
+        if notice:
+            print(notice, file=sys.stderr, flush=True)
 
     if os.environ.get("DAGSTER_HOME"):
-        ensure_instance(Path(os.environ["DAGSTER_HOME"]).expanduser())
+        brought_up_to_date(Path(os.environ["DAGSTER_HOME"]).expanduser())
         return dg.DagsterInstance.get()
     home = Path(PROJECT_DAGSTER_HOME).absolute()
     if (home / "dagster.yaml").is_file():
-        ensure_instance(home)
+        brought_up_to_date(home)
         return dg.DagsterInstance.from_config(str(home))
     return light_ephemeral_instance()
 

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.instance import ensure_instance
+from pipelines.instance import ensure_instance, instance_notice
 from pipelines.resources import PROJECT_ROOT, SETTINGS, LianjianSettings
 
 PROJECT_DAGSTER_HOME = ".dagster_home"
@@ -47,7 +47,9 @@ def ui_command(settings: LianjianSettings, *, port: int = 3000, host: str = "127
     """Replaces this process by ``dagster dev`` (so Ctrl+C and a service manager's stop reach the
     webserver and daemon directly, and nothing is left running)."""
     home = dagster_home()
-    ensure_instance(home)
+    notice = instance_notice(ensure_instance(home))
+    if notice:
+        print(notice, file=sys.stderr, flush=True)
     print(
         f"Dagster 界面 http://{host}:{port}（实例 {home}；落地区 {settings.landing_path}；数据仓库 {settings.warehouse_path}）"
         " — 按 Ctrl+C 退出",

@@ -123,6 +123,52 @@ def ensure_instance(home: Path) -> Path:
     return path
 
 
+#: Dagster's own classes for a home's run history in SQLite files and its steps' output (what a section
+#: left out of ``dagster.yaml`` also gives): the ones ``INSTANCE_YAML`` replaces with lianjian's.
+DAGSTER_SQLITE_CLASSES = frozenset({"SqliteEventLogStorage", "ConsolidatedSqliteEventLogStorage", "SqliteRunStorage", "LocalComputeLogManager"})
+
+
+def sections_left_to_dagster(path: Path) -> tuple[str, ...]:
+    """The sections of ``INSTANCE_YAML`` that name lianjian's classes (the event storage, the run
+    storage, the compute logs) for which the ``dagster.yaml`` at ``path`` keeps Dagster's own — left
+    out, or naming Dagster's SQLite class — while its run history is in SQLite files: what makes each
+    run of such a home cost seconds more (docs/operations.md, "A home made by older code"). Empty for
+    the project's file, for a home whose storage is another database (a ``storage`` section, or a
+    storage naming another class), and for a file that cannot be read."""
+    import yaml
+
+    try:
+        settings = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ()
+    if not isinstance(settings, dict) or "storage" in settings:
+        return ()
+    ours = yaml.safe_load(INSTANCE_YAML)
+    left = []
+    for key in ("event_log_storage", "run_storage", "compute_logs"):
+        section = settings.get(key)
+        named = section.get("class") if isinstance(section, dict) else None
+        if named is None or named in DAGSTER_SQLITE_CLASSES:
+            left.append(key)
+        elif named != ours[key]["class"] and key != "compute_logs":
+            return ()  # a run history in another database: not this file's concern
+    return tuple(left)
+
+
+def instance_notice(path: Path) -> str | None:
+    """One line for staff when the home's ``dagster.yaml`` keeps Dagster's own classes for a SQLite
+    run history (``sections_left_to_dagster``): which sections, what it costs, where the fix is
+    written; None otherwise."""
+    left = sections_left_to_dagster(path)
+    if not left:
+        return None
+    return (
+        f"lianjian: 提示：实例设置 {path} 中 {'、'.join(left)} 仍为 Dagster 自带的类，每次运行多耗数秒；"
+        "按 docs/operations.md「A home made by older code」把 lianjian 的这几节加入该文件（运行记录文件不变，无需迁移）"
+    )
+
+
+
 # --- SQLite run history while a run writes it ------------------------------------------------------
 #
 # Dagster's SQLite event storage opens a connection for every event it stores (a run stores 400-700:

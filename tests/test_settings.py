@@ -177,6 +177,73 @@ def test_an_earlier_lianjians_settings_are_brought_up_to_date_and_no_other_file(
         assert (home / "dagster.yaml").stat().st_mtime_ns == before, name
 
 
+#: sha256 of ``INSTANCE_YAML`` as this code writes it. A change of the file makes every home it wrote an
+#: "earlier" one: this digest then belongs in ``EARLIER_INSTANCE_YAMLS`` (so those homes are brought up
+#: to date) and the new file's here.
+CURRENT_INSTANCE_YAML = "330b4a52a543865cef45092d432ad19d2ca667bfc41dca52cba4341054d61b3d"
+
+
+def test_the_settings_file_written_now_is_pinned_and_earlier_ones_are_not_it():
+    """``INSTANCE_YAML`` is the file pinned above, and none of the earlier ones (whose homes
+    ``ensure_instance`` writes over): changing it without recording what it replaces fails here."""
+    import hashlib
+
+    from pipelines.instance import EARLIER_INSTANCE_YAMLS
+
+    digest = hashlib.sha256(INSTANCE_YAML.encode("utf-8")).hexdigest()
+    assert digest == CURRENT_INSTANCE_YAML, (
+        f"INSTANCE_YAML changed: add {CURRENT_INSTANCE_YAML} to EARLIER_INSTANCE_YAMLS, then pin {digest} here"
+    )
+    assert digest not in EARLIER_INSTANCE_YAMLS
+
+
+def test_a_home_keeping_dagsters_sqlite_classes_is_told_what_to_add(tmp_path, monkeypatch, capsys):
+    """A SQLite home whose file was edited (so not brought up to date) and keeps Dagster's own
+    classes for some of the run history's sections gets one line naming them and where the fix is
+    written — from `lianjian run`'s instance and from `lianjian ui`; the project's file, a PostgreSQL
+    home and a home naming lianjian's classes get none."""
+    from support_instance import EARLIER_WITHOUT, earlier_yaml
+
+    from lianjian.runner import instance_for_run
+    from pipelines.instance import sections_left_to_dagster
+
+    edited = earlier_yaml(EARLIER_WITHOUT[1]) + "# our own note\n"  # no run storage, no compute logs
+    named = INSTANCE_YAML.replace("module: pipelines.run_storage\n  class: HeldSqliteRunStorage",
+                                  "module: dagster._core.storage.runs\n  class: SqliteRunStorage")
+    assert named != INSTANCE_YAML
+    cases = {
+        "edited": (edited, ("run_storage", "compute_logs")),
+        "named": (named, ("run_storage",)),
+        "bare": ("telemetry:\n  enabled: false\n", ("event_log_storage", "run_storage", "compute_logs")),
+        "ours": (INSTANCE_YAML, ()),
+        "production": ((ROOT / "dagster.yaml.example").read_text(encoding="utf-8"), ()),
+        "other database": ("event_log_storage:\n  module: elsewhere\n  class: PostgresEventLogStorage\n", ()),
+    }
+    for name, (text, left) in cases.items():
+        home = tmp_path / name
+        home.mkdir()
+        (home / "dagster.yaml").write_text(text, encoding="utf-8")
+        assert sections_left_to_dagster(home / "dagster.yaml") == left, name
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "edited"))
+    capsys.readouterr()
+    with instance_for_run():
+        pass
+    err = capsys.readouterr().err
+    assert "run_storage、compute_logs" in err and "A home made by older code" in err
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "ours"))
+    with instance_for_run():
+        pass
+    assert "提示" not in capsys.readouterr().err
+
+    import lianjian.ui as ui
+
+    monkeypatch.setattr(ui, "dagster_home", lambda: tmp_path / "edited")
+    monkeypatch.setattr(ui.os, "execve", lambda exe, cmd, env: None)
+    ui.ui_command(ui.LianjianSettings.resolve())
+    assert "run_storage、compute_logs" in capsys.readouterr().err
+
+
 def test_lianjian_ui_starts_dagster_dev_with_the_project_instance_and_paths(tmp_path, monkeypatch):
     import lianjian.ui as ui
 
