@@ -183,11 +183,9 @@ def _start_suite_worker(args: argparse.Namespace) -> None:
     (≈ 1 s earlier than the runner would start it), when the run is one it serves
     (lianjian/quality/worker.py ``beside_staging``). The runner's own start of it is then a no-op."""
     from lianjian.paths import resolve_paths
-    from lianjian.quality.worker import beside_staging, suite_worker
+    from lianjian.quality.worker import warm_beside_staging
 
-    landing = resolve_paths(args.landing, args.warehouse, args.rules)["landing"]
-    if landing.is_dir() and beside_staging(landing):
-        suite_worker().warm()
+    warm_beside_staging(resolve_paths(args.landing, args.warehouse, args.rules)["landing"])
 
 
 def _fewer_collections(args: argparse.Namespace) -> None:

@@ -52,12 +52,11 @@ def start_suite_worker(job_name: str, warehouse: Path, landing: Path) -> bool:
       (``warm_beside_scoring``).
 
     True when this started the worker."""
-    from lianjian.quality.worker import beside_staging, suite_worker
+    from lianjian.quality.worker import suite_worker, warm_beside_staging
 
     worker = suite_worker()
-    if job_name == INGEST_JOB and not worker.started and beside_staging(landing):
-        worker.warm()
-        return worker.started
+    if job_name == INGEST_JOB and not worker.started:
+        return warm_beside_staging(landing)
     if job_name == ASSESS_JOB:
         return worker.warm_beside_scoring(warehouse)
     return False

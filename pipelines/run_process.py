@@ -31,17 +31,6 @@ from pathlib import Path
 BESIDE_STAGING = "--suites-beside-staging"
 
 
-def warm_beside_staging(landing: Path) -> bool:
-    """Start the suite worker now when a run over ``landing`` would start it beside staging (the
-    worker's own size limit, ``beside_staging``). True when it was started."""
-    from lianjian.quality.worker import beside_staging, suite_worker
-
-    if not beside_staging(landing):
-        return False
-    suite_worker().warm()
-    return suite_worker().started
-
-
 def command(job_args: str, *, landing: Path | None = None, executable: str | None = None) -> list[str]:
     """The command line of a run's process: ``job_args`` (serialized ``ExecuteRunArgs``), and the
     landing zone when the suite worker is to start beside staging."""
@@ -52,6 +41,8 @@ def command(job_args: str, *, landing: Path | None = None, executable: str | Non
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == [BESIDE_STAGING]:
+        from lianjian.quality.worker import warm_beside_staging
+
         warm_beside_staging(Path(args[1]))
         args = args[2:]
     (job_args,) = args

@@ -27,7 +27,7 @@ def test_the_example_settings_show_the_launcher():
 
 def test_run_process_starts_the_worker_before_dagster(demo_landing):
     code = (
-        "import sys; from pathlib import Path; from pipelines.run_process import warm_beside_staging; "
+        "import sys; from pathlib import Path; from lianjian.quality.worker import warm_beside_staging; "
         f"started = warm_beside_staging(Path({str(demo_landing)!r})); "
         "print(started, 'dagster' in sys.modules)"
     )
@@ -147,7 +147,7 @@ def _warm_worker_then_return(landing: Path) -> None:
     """In a spawned process: start the suite worker and wait until it is up and idle, as at the end of
     a run, then return (the process ends)."""
     from lianjian.quality.worker import suite_worker
-    from pipelines.run_process import warm_beside_staging
+    from lianjian.quality.worker import warm_beside_staging
 
     assert warm_beside_staging(landing)
     suite_worker()._pool.submit(os.getpid).result()

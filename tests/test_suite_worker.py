@@ -128,8 +128,11 @@ worker.SuiteWorker.warm_beside_scoring = _spy
 first_warm = []
 _warm = worker.SuiteWorker.warm
 def _warm_spy(self):
-    if not self.started and not first_warm:  # who starts the worker: the function that called warm
-        first_warm.append(sys._getframe(1).f_code.co_name)
+    if not self.started and not first_warm:  # who starts the worker: the first caller outside worker.py
+        frame = sys._getframe(1)
+        while frame.f_code.co_filename == worker.__file__:
+            frame = frame.f_back
+        first_warm.append(frame.f_code.co_name)
     return _warm(self)
 worker.SuiteWorker.warm = _warm_spy
 import lianjian.quality.cross as cross

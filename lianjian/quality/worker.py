@@ -55,6 +55,19 @@ def beside_staging(landing: Path) -> bool:
     return os.environ.get(ENV, "1") != "0" and landing_at_most(landing, MAX_LANDING_BYTES)
 
 
+def warm_beside_staging(landing: Path) -> bool:
+    """Start this process's suite worker now (Great Expectations imported beside whatever the process
+    does next) when a run over ``landing`` has its suites beside staging (``beside_staging``; a
+    missing landing zone: no). True when the worker runs. Where a first run begins: `lianjian run`
+    before it imports Dagster (lianjian/cli.py), a launched run's process (pipelines/run_process.py)
+    and the run's executor (pipelines/executor.py), whichever comes first."""
+    if landing.is_dir() and beside_staging(landing):
+        worker = suite_worker()
+        worker.warm()
+        return worker.started
+    return False
+
+
 def _warm() -> int:
     """In the worker: import what a suite needs (Great Expectations, its context) before any table is
     ready. Returns the worker's process id.
