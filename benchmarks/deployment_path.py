@@ -5,14 +5,17 @@ the nightly schedule's tick evaluated by that server, the run it requests create
 it (``dagster._daemon.sensor._create_sensor_run``: the job's snapshot and plan from the server) and
 launched by the instance's run launcher (``instance.launch_run``: its own process per run), then the
 run-status sensor ``lianjian_assess_after_ingest``'s tick, evaluated by the server, and its run
-launched the same way.
+launched the same way — or, when the first run's process executes the second itself (lianjian's run
+launcher: pipelines/chain.py; the sensor skips such a run, tests/test_launcher.py), no tick: the
+second run is waited for as that process creates it.
 
 What is not reproduced: the daemon's polling (a schedule or sensor tick every 30–60 s, the run queue's
 dequeue every few seconds, the run-status sensor's tick at most every 10 s): the next step starts as
 soon as the previous one is seen done (polled every ``POLL_SECONDS``).
 
 Measured per launched run, from the event log, in seconds since the tick: when the launcher was
-called (``launched``), when the run began (``RUN_START``: its process started, Dagster imported, the
+called (``launched``; for a second run executed in its first run's process, when that process marked
+it starting, as ``instance.launch_run`` does before it calls the launcher), when the run began (``RUN_START``: its process started, Dagster imported, the
 instance opened, the definitions loaded), its first step, its end, and when its executor began (the in-process executor's "Executing steps in process"
 event, right after ``WarehouseLockedExecutor`` started the suite worker: pipelines/executor.py).
 """
@@ -68,8 +71,11 @@ def _location(workspace):
 
 
 def _create_run(instance, workspace, request: dg.RunRequest) -> dg.DagsterRun:
-    """The run of ``request``, created as the daemon creates a tick's run."""
+    """The run of ``request``, created as the daemon creates a tick's run: the job (subset), its
+    snapshot and plan from the code server (pipelines/chain.py ``create_requested_run``)."""
     from dagster._core.definitions.selector import JobSubsetSelector
+
+    from pipelines.chain import create_requested_run
 
     location = _location(workspace)
     selector = JobSubsetSelector(
@@ -82,27 +88,14 @@ def _create_run(instance, workspace, request: dg.RunRequest) -> dg.DagsterRun:
     )
     remote_job = location.get_job(selector)
     plan = location.get_execution_plan(remote_job, request.run_config, step_keys_to_execute=None, known_state=None, instance=instance)
-    tags = {**(remote_job.run_tags or {}), **request.tags}
-    if request.run_key:
-        tags["dagster/run_key"] = request.run_key
-    return instance.create_run(
-        job_name=request.job_name,
-        run_id=None,
-        run_config=request.run_config,
-        resolved_op_selection=remote_job.resolved_op_selection,
-        step_keys_to_execute=None,
-        status=dg.DagsterRunStatus.NOT_STARTED,
-        op_selection=None,
-        root_run_id=None,
-        parent_run_id=None,
-        tags=tags,
+    return create_requested_run(
+        instance,
+        request,
         job_snapshot=remote_job.job_snapshot,
-        execution_plan_snapshot=plan.execution_plan_snapshot,
         parent_job_snapshot=remote_job.parent_job_snapshot,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
         remote_job_origin=remote_job.get_remote_origin(),
         job_code_origin=remote_job.get_python_origin(),
-        asset_selection=frozenset(request.asset_selection) if request.asset_selection is not None else None,
-        asset_check_selection=frozenset(request.asset_check_keys) if request.asset_check_keys is not None else None,
         asset_graph=location.get_repository(REPOSITORY).asset_graph,
     )
 
@@ -116,13 +109,16 @@ def _wait(instance, run_id: str) -> dg.DagsterRun:
         time.sleep(POLL_SECONDS)
 
 
-def _marks(instance, run_id: str, t0: float, launched: float) -> dict[str, float]:
-    """Seconds since the tick (``t0``, wall clock) of the launch and of the run's process's milestones."""
-    out = {"launched": launched - t0}
+def _marks(instance, run_id: str, t0: float, launched: float | None) -> dict[str, float]:
+    """Seconds since the tick (``t0``, wall clock) of the launch (``None``: the run's ``RUN_STARTING``
+    event) and of the run's process's milestones."""
+    out = {} if launched is None else {"launched": launched - t0}
     for entry in instance.all_logs(run_id):
         message = entry.user_message or ""
         event = entry.dagster_event
-        if event is not None and event.event_type == dg.DagsterEventType.RUN_START:
+        if event is not None and event.event_type == dg.DagsterEventType.RUN_STARTING:
+            out.setdefault("launched", entry.timestamp - t0)
+        elif event is not None and event.event_type == dg.DagsterEventType.RUN_START:
             out.setdefault("run_start", entry.timestamp - t0)
         elif message.startswith("Executing steps in process"):
             out.setdefault("executor", entry.timestamp - t0)
@@ -156,16 +152,39 @@ def first_request(instance, workspace) -> dg.RunRequest | dg.SkipReason:
     return request
 
 
+def _measured(instance, run_id: str, t0: float, launched: float | None, out: DeploymentRun) -> dg.DagsterRun:
+    """Wait for run ``run_id``'s end; record its status and marks."""
+    run = _wait(instance, run_id)
+    out.run_ids.append(run.run_id)
+    out.statuses.append(run.status.value)
+    out.marks.append(_marks(instance, run.run_id, t0, launched))
+    return run
+
+
 def launch(instance, workspace, request: dg.RunRequest, t0: float, out: DeploymentRun) -> dg.DagsterRun:
     """Create ``request``'s run and launch it with the instance's run launcher; wait for its end."""
     run = _create_run(instance, workspace, request)
     launched = time.time()
     instance.launch_run(run.run_id, workspace)
-    run = _wait(instance, run.run_id)
-    out.run_ids.append(run.run_id)
-    out.statuses.append(run.status.value)
-    out.marks.append(_marks(instance, run.run_id, t0, launched))
-    return run
+    return _measured(instance, run.run_id, t0, launched, out)
+
+
+def chained_run(instance, first: dg.DagsterRun) -> dg.DagsterRun | None:
+    """The second run that ``first``'s process creates (pipelines/chain.py), once it is created;
+    None when that process ended without one (its request skipped: the engine event says why)."""
+    from pipelines.launcher import run_process_id
+    from pipelines.runs import ASSESS_JOB, INGEST_RUN_TAG
+
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name=ASSESS_JOB, tags={INGEST_RUN_TAG: first.run_id}), limit=1)
+        if runs:
+            return runs[0]
+        if run_process_id(first) is None:  # ended: look once more, the run may have come just before
+            runs = instance.get_runs(filters=dg.RunsFilter(job_name=ASSESS_JOB, tags={INGEST_RUN_TAG: first.run_id}), limit=1)
+            return runs[0] if runs else None
+        time.sleep(POLL_SECONDS)
+    return None
 
 
 def deployment_pipeline_run(instance, workspace, *, first_tags: dict[str, str] | None = None) -> DeploymentRun:
@@ -182,6 +201,15 @@ def deployment_pipeline_run(instance, workspace, *, first_tags: dict[str, str] |
         request = request.with_replaced_attrs(tags={**request.tags, **first_tags})
     first = launch(instance, workspace, request, t0, out)
     if first.status != dg.DagsterRunStatus.SUCCESS:
+        return out
+    from pipelines.runs import chained_in_its_process
+
+    if chained_in_its_process(first):  # the sensor's tick skips it: its process runs the second run
+        second = chained_run(instance, first)
+        if second is None:
+            out.skipped = next((e.user_message for e in instance.all_logs(first.run_id) if "no assess run" in (e.user_message or "")), "no second run")
+            return out
+        _measured(instance, second.run_id, t0, None, out)
         return out
     location = _location(workspace)
     handle = location.get_repository(REPOSITORY).handle

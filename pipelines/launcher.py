@@ -23,9 +23,14 @@ What Dagster's launcher gives is kept:
 - the process is started from the code location's own Python and working directory (the run's code
   origin), with this process's environment.
 
+A pipeline run's first run (``lianjian_ingest``) is tagged ``lianjian-launcher/chains`` before its process
+starts: that process executes the second run too, once the first succeeded (pipelines/chain.py), and
+the run-status sensor leaves it alone (pipelines/sensors.py).
+
 The run's process id is recorded in the run's tag ``lianjian-launcher/pid`` (``host:pid``), which the
 webserver reads to terminate it; a process is only signalled when it is this run's (its command line
-holds the run's id). Like Dagster's default launcher, it runs the run on the machine of the process
+holds the run's id, or for a second run executed in its first run's process, that run's id:
+``lianjian-launcher/chained_after``). Like Dagster's default launcher, it runs the run on the machine of the process
 that launches it (the daemon's; the webserver's for a launch from the UI without the queue).
 """
 
@@ -44,16 +49,20 @@ from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
 from pipelines.executor import in_process, run_settings
 from pipelines.run_process import command
-from pipelines.runs import INGEST_JOB
+from pipelines.runs import CHAINS_TAG, INGEST_JOB
 
 #: The run's tag holding its process (``host:pid``). Not under ``lianjian/``: the second run of a
 #: pipeline run copies the first run's ``lianjian/*`` tags (pipelines/runs.py).
 PID_TAG = "lianjian-launcher/pid"
+#: On a run executed in the process of another run (a pipeline run's second run, in its first run's
+#: process: pipelines/chain.py): that run's id, which the process's command line holds.
+CHAINED_TAG = "lianjian-launcher/chained_after"
 
 
 def run_process_id(run: dg.DagsterRun) -> int | None:
     """The id of ``run``'s process when it runs on this machine and is that run's process (its
-    command line holds the run's id: a process id reused by another process is never signalled)."""
+    command line holds the run's id, or the id of the run in whose process it runs: a process id
+    reused by another process is never signalled)."""
     host, _, pid = (run.tags.get(PID_TAG) or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return None
@@ -61,7 +70,8 @@ def run_process_id(run: dg.DagsterRun) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
-    return int(pid) if run.run_id.encode() in cmdline else None
+    ids = {run.run_id, run.tags.get(CHAINED_TAG) or run.run_id}
+    return int(pid) if any(i.encode() in cmdline for i in ids) else None
 
 
 class LianjianRunLauncher(RunLauncher, ConfigurableClass):
@@ -93,8 +103,12 @@ class LianjianRunLauncher(RunLauncher, ConfigurableClass):
             raise dg.DagsterInvariantViolationError(f"运行 {run.run_id} 没有代码来源 (the run has no code origin)")
         args = serialize_value(ExecuteRunArgs(job_origin=origin, run_id=run.run_id, instance_ref=self._instance.get_ref(), set_exit_code_on_failure=True))
         landing = None
-        if run.job_name == INGEST_JOB and in_process(run.run_config):
-            landing = run_settings(run.run_config, run.tags)[1]
+        if run.job_name == INGEST_JOB:
+            # its process executes the second run too: said before the process starts, so before the run
+            # can end and the run-status sensor see it (pipelines/chain.py)
+            self._instance.add_run_tags(run.run_id, {CHAINS_TAG: run.run_id})
+            if in_process(run.run_config):
+                landing = run_settings(run.run_config, run.tags)[1]
         pointer = origin.repository_origin.code_pointer
         cwd = getattr(pointer, "working_directory", None) or os.getcwd()
         process = subprocess.Popen(command(args, landing=landing, executable=origin.executable_path), cwd=cwd)

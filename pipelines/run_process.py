@@ -15,10 +15,15 @@ first run (``lianjian_ingest``) executed in process over a landing zone small en
 beside staging — the executor's own condition (pipelines/executor.py ``start_suite_worker``), which
 then finds the worker started.
 
-What comes last: after a run that succeeded, the suites handed to the worker are waited for (their
+What comes next: after a first run (``lianjian_ingest``) that succeeded, the pipeline run's second run
+is requested, created and executed in this process (pipelines/chain.py ``execute_assess_after``), as
+``lianjian run`` does: no second import of Dagster, instance and definitions, no sensor tick, and the
+suite worker still running, so that the second run finds the suites handed to it during the first.
+
+What comes last: after the run(s) that succeeded, the suites handed to the worker are waited for (their
 results cached in the warehouse) before the process ends — the run's status is already recorded, and
-the pipeline run's second run, in its own process, then finds them cached instead of importing Great
-Expectations again. After a failed or terminated run the worker is ended at once.
+a later run finds them cached instead of importing Great Expectations again. After a failed or
+terminated run the worker is ended at once.
 
 Nothing above this module's ``main`` imports Dagster: the worker starts first.
 """
@@ -54,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_interrupt_handlers()  # SIGTERM (the launcher's ``terminate``) interrupts as SIGINT does
     try:
         execute_run_command.callback(input_json=job_args, compressed_input_json=None)
+        from pipelines.chain import execute_assess_after
+
+        execute_assess_after(job_args)
     except BaseException:  # a failed run (its exit code), an interrupt: nothing more to wait for
         suite_worker().close(kill=True)
         raise

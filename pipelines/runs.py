@@ -15,7 +15,9 @@ A pipeline run is two Dagster runs:
 
 Why two runs: a Dagster run's partitions are fixed when it is launched, and the years are known only
 once the landing files are read and staged. The daemon chains them with the run-status sensor
-``lianjian_assess_after_ingest``; ``lianjian run`` executes both requests in its own process.
+``lianjian_assess_after_ingest``; ``lianjian run`` executes both requests in its own process, and so
+does the process of a first run that lianjian's run launcher started (pipelines/chain.py), which the
+launcher says on that run when it launches it (``CHAINS_TAG``): the sensor leaves such a run alone.
 
 Every run of one pipeline run carries the same ``lianjian/*`` tags: ``lianjian/run_id`` (one id for
 the pipeline run), ``lianjian/landing``, ``lianjian/warehouse``, ``lianjian/rules`` (absolute paths,
@@ -56,6 +58,16 @@ REPORTS_TAG = "lianjian/reports"
 KEPT_TAG = "lianjian/kept"
 #: The layers of year-partitioned results a second run may keep.
 KEEPABLE_GROUPS = ("derived", "assessed")
+#: On a first run: its own id when the process that executes it executes the second run too (lianjian's
+#: run launcher, pipelines/chain.py), set when it is launched, so before it can end. The run's id, not
+#: a flag: a run re-executed from the UI copies its parent's tags, and one launched by Dagster's own
+#: launcher must still be chained by the sensor. Not under ``lianjian/`` (copied to the second run).
+CHAINS_TAG = "lianjian-launcher/chains"
+
+
+def chained_in_its_process(ingest_run: dg.DagsterRun) -> bool:
+    """Whether ``ingest_run``'s own process executes its second run (then the sensor must not)."""
+    return ingest_run.tags.get(CHAINS_TAG) == ingest_run.run_id
 
 
 def new_run_id() -> str:

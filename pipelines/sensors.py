@@ -19,7 +19,7 @@ import dagster as dg
 
 from pipelines.jobs import lianjian_assess, lianjian_ingest
 from pipelines.resources import LianjianSettings
-from pipelines.runs import assess_request, ingest_request
+from pipelines.runs import assess_request, chained_in_its_process, ingest_request
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial")
 
@@ -96,7 +96,14 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, lianjian: LianjianS
     ),
 )
 def assess_after_ingest(context: dg.RunStatusSensorContext):
-    return assess_request(context.dagster_run, context.instance)
+    """The second run of the succeeded first run's pipeline run — unless the first run's process
+    executes it itself (lianjian's run launcher tagged it so when it launched it: pipelines/chain.py);
+    that is decided before the first run ends, so a tick between its end and the second run's
+    creation skips too."""
+    run = context.dagster_run
+    if chained_in_its_process(run):
+        return dg.SkipReason(f"运行 {run.run_id[:8]} 的进程自己接着运行 lianjian_assess (its own process runs the assess run)")
+    return assess_request(run, context.instance)
 
 
 defs = dg.Definitions(sensors=[landing_zone_sensor, assess_after_ingest])
