@@ -207,7 +207,10 @@ def deployment_pipeline_run(instance, workspace, *, first_tags: dict[str, str] |
     if chained_in_its_process(first):  # the sensor's tick skips it: its process runs the second run
         second = chained_run(instance, first)
         if second is None:
-            out.skipped = next((e.user_message for e in instance.all_logs(first.run_id) if "no assess run" in (e.user_message or "")), "no second run")
+            from pipelines.chain import NO_ASSESS_RUN
+
+            logs = instance.all_logs(first.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+            out.skipped = next((e.user_message for e in logs if (e.user_message or "").startswith(NO_ASSESS_RUN)), NO_ASSESS_RUN)
             return out
         _measured(instance, second.run_id, t0, None, out)
         return out

@@ -35,6 +35,9 @@ from dagster._core.storage.tags import RUN_KEY_TAG
 from pipelines.launcher import CHAINED_TAG, PID_TAG
 from pipelines.runs import ASSESS_JOB, assess_request, chained_in_its_process
 
+#: The start of the engine event on a first run whose process did not create the second run (why follows).
+NO_ASSESS_RUN = "未启动考核运行 (no assess run)"
+
 
 def create_requested_run(
     instance: dg.DagsterInstance,
@@ -92,8 +95,11 @@ def create_assess_run(instance: dg.DagsterInstance, ingest_run: dg.DagsterRun, r
 
     code_origin = JobPythonOrigin(ASSESS_JOB, ingest_run.job_code_origin.repository_origin)
     repository = recon_job_from_origin(code_origin).repository.get_definition()
+    # of the types the code server receives them as (a set of assets, a frozen set of checks): the job
+    # snapshot records the selection, and a set is serialized apart from a frozen set — another
+    # snapshot id for the same job (tests/test_launcher.py compares them)
     selection = set(request.asset_selection) if request.asset_selection is not None else None
-    checks = set(request.asset_check_keys) if request.asset_check_keys is not None else None
+    checks = frozenset(request.asset_check_keys) if request.asset_check_keys is not None else None
     job = repository.get_maybe_subset_job_def(ASSESS_JOB, op_selection=None, asset_selection=selection, asset_check_selection=checks)
     subset = selection is not None or checks is not None
     job_snapshot = job.get_job_snapshot()
@@ -120,8 +126,9 @@ def execute_assess_after(job_args: str) -> None:
     process (``chained_in_its_process``), request that run (``assess_request``), create it, mark it
     starting (as ``instance.launch_run`` does) and execute it as ``dagster api execute_run`` does.
     Exits with status 1 when it failed (``set_exit_code_on_failure``), as that command does. A request
-    that skips (a later staging run replaced the staged data) is recorded as an engine event of the
-    first run, where the sensor's tick would have shown it.
+    that skips (a later staging run replaced the staged data) or fails is recorded as an engine event of
+    the first run (``NO_ASSESS_RUN``), where the sensor's tick would have shown it; a failure then ends
+    the process with it.
 
     Interrupts (the launcher's ``terminate``: SIGTERM) are held from here until the run's executor
     or steps check for them (Dagster's ``capture_interrupts``): a terminate of the second run that
@@ -138,11 +145,19 @@ def execute_assess_after(job_args: str) -> None:
         ingest_run = instance.get_run_by_id(args.run_id)
         if ingest_run is None or ingest_run.status != dg.DagsterRunStatus.SUCCESS or not chained_in_its_process(ingest_run):
             return
-        request = assess_request(ingest_run, instance)
-        if isinstance(request, dg.SkipReason):
-            instance.report_engine_event(f"未启动考核运行 (no assess run): {request.skip_message}", ingest_run)
-            return
-        run = create_assess_run(instance, ingest_run, request)
+        try:
+            request = assess_request(ingest_run, instance)
+            if isinstance(request, dg.SkipReason):
+                instance.report_engine_event(f"{NO_ASSESS_RUN}: {request.skip_message}", ingest_run)
+                return
+            run = create_assess_run(instance, ingest_run, request)
+        except Exception:  # said on the first run, where the sensor's failed tick would have shown it
+            from dagster._core.events import EngineEventData
+            from dagster._utils.error import serializable_error_info_from_exc_info
+
+            error = serializable_error_info_from_exc_info(sys.exc_info())
+            instance.report_engine_event(f"{NO_ASSESS_RUN}: {error.message.strip()}", ingest_run, EngineEventData.engine_error(error))
+            raise
         instance.report_dagster_event(dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_STARTING.value, job_name=run.job_name), run_id=run.run_id)
         run = instance.get_run_by_id(run.run_id)
         if run.status == dg.DagsterRunStatus.CANCELING:  # terminated before its execution began

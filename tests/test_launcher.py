@@ -1,7 +1,9 @@
 """lianjian's run launcher (pipelines/launcher.py) and a run's own process (pipelines/run_process.py): the
 example settings show it, a launched run succeeds in a process of its own that started the suite
-worker before Dagster and leaves the suites' results cached, a run is terminated from outside and
-ends canceled, a failing run ends failed — and no process is left behind."""
+worker before Dagster, executes the pipeline run's second run itself (pipelines/chain.py: a run of the
+instance as the daemon would create it, which the chain sensor does not launch again) and leaves the
+suites' results cached, a run — the first or the second — is terminated from outside and ends
+canceled, a failing run ends failed with its exit status — and no process is left behind."""
 
 from __future__ import annotations
 
@@ -52,21 +54,43 @@ def _instance(tmp_path: Path, landing: Path, warehouse: Path):
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _launch(instance, landing: Path, warehouse: Path) -> dg.DagsterRun:
-    """The first run of a pipeline run, created as a tick's request and launched by the instance's
-    run launcher."""
-    from pipelines import definitions
+def _create(instance, landing: Path, warehouse: Path) -> dg.DagsterRun:
+    """The first run of a pipeline run, created as a tick's request, its job from the definitions'
+    repository (the code location's, as the daemon's runs have it)."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
     from pipelines.resources import LianjianSettings
-    from pipelines.runs import ingest_request
+    from pipelines.runs import INGEST_JOB, ingest_request
 
     settings = LianjianSettings.resolve(landing, warehouse, ROOT / "rules" / "default.yaml")
     request = ingest_request(settings, trigger="ui", force=True)
-    recon = dg.reconstructable(definitions.ingest_job)
-    run = instance.create_run_for_job(
+    recon = ReconstructableRepository.for_module("pipelines.definitions", "defs", working_directory=str(ROOT)).get_reconstructable_job(INGEST_JOB)
+    return instance.create_run_for_job(
         recon.get_definition(), run_config=request.run_config, tags=request.tags, job_code_origin=recon.get_python_origin()
     )
+
+
+def _launch(instance, landing: Path, warehouse: Path) -> dg.DagsterRun:
+    """The first run of a pipeline run, launched by the instance's run launcher."""
+    run = _create(instance, landing, warehouse)
     instance.launch_run(run.run_id, workspace=None)
     return run
+
+
+def _assess_runs(instance, ingest_run_id: str) -> list[dg.DagsterRun]:
+    from pipelines.runs import ASSESS_JOB, INGEST_RUN_TAG
+
+    return list(instance.get_runs(filters=dg.RunsFilter(job_name=ASSESS_JOB, tags={INGEST_RUN_TAG: ingest_run_id})))
+
+
+def _wait_for_assess_run(instance, ingest_run_id: str) -> dg.DagsterRun:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        runs = _assess_runs(instance, ingest_run_id)
+        if runs:
+            return runs[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no assess run after {ingest_run_id}")
 
 
 def _wait_finished(instance, run_id: str) -> dg.DagsterRun:
@@ -94,19 +118,47 @@ def _pid(run: dg.DagsterRun) -> int:
     return int(run.tags[PID_TAG].rpartition(":")[2])
 
 
-def test_launched_run_succeeds_in_its_own_process_and_leaves_the_suites_cached(tmp_path, demo_landing):
+def _messages(instance, run_id: str) -> list[str]:
+    return [e.user_message or (e.dagster_event.message if e.dagster_event else "") or "" for e in instance.all_logs(run_id)]
+
+
+def test_launched_run_executes_the_second_run_in_its_own_process_and_leaves_the_suites_cached(tmp_path, demo_landing):
+    """The first run's process executes the second run too: a run of the instance with its own events
+    and status, the tags the chain sensor's run would have, listed in the published manifest."""
     from lianjian.quality.gate import gx_cache_dir, staged_digests
     from lianjian.quality.validate import cache_key
+    from lianjian.summary import live_manifest
+    from pipelines.chain import CHAINED_TAG
+    from pipelines.launcher import PID_TAG
+    from pipelines.runs import CHAINS_TAG, INGEST_RUN_TAG, RUN_ID_TAG
 
     warehouse = tmp_path / "wh"
     with _instance(tmp_path, demo_landing, warehouse) as instance:
         run = _wait_finished(instance, _launch(instance, demo_landing, warehouse).run_id)
         assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags[CHAINS_TAG] == run.run_id  # said by the launcher, before the run could end
+        second = _wait_finished(instance, _wait_for_assess_run(instance, run.run_id).run_id)
         pid = _pid(run)
         assert pid != os.getpid()
         _wait_gone(pid)  # the process ends once its worker has validated what it was given
-        logs = [e.user_message or (e.dagster_event.message if e.dagster_event else "") or "" for e in instance.all_logs(run.run_id)]
-        assert any(m.startswith(f"Started process for run (pid: {pid})") for m in logs)
+        assert second.status == dg.DagsterRunStatus.SUCCESS and _pid(second) == pid
+        assert [r.run_id for r in _assess_runs(instance, run.run_id)] == [second.run_id]
+        for r in (run, second):
+            assert any(m.startswith(f"Started process for run (pid: {pid})") for m in _messages(instance, r.run_id))
+        from dagster._core.events import PIPELINE_EVENTS
+
+        statuses = [e.dagster_event.event_type for e in instance.all_logs(second.run_id, of_type=set(PIPELINE_EVENTS))]
+        assert statuses[0] == dg.DagsterEventType.RUN_STARTING and statuses[-1] == dg.DagsterEventType.RUN_SUCCESS
+        # the tags of the sensor's run: the pipeline run's, the first run's id, the years, the run key
+        launcher_tags = {PID_TAG: run.tags[PID_TAG], CHAINED_TAG: run.run_id}
+        lianjian = {k: v for k, v in second.tags.items() if k.startswith("lianjian/")}
+        assert lianjian == {**{k: v for k, v in run.tags.items() if k.startswith("lianjian/")}, INGEST_RUN_TAG: run.run_id}
+        assert second.tags["dagster/run_key"] == f"{run.tags[RUN_ID_TAG]}:assess"
+        assert {k: second.tags[k] for k in launcher_tags} == launcher_tags
+        assert {"dagster/asset_partition_range_start", "dagster/asset_partition_range_end"} <= set(second.tags)
+        assert second.job_code_origin.repository_origin == run.job_code_origin.repository_origin
+        assert second.job_snapshot_id and second.execution_plan_snapshot_id
+    assert live_manifest(warehouse)["dagster_run_ids"] == [run.run_id, second.run_id]
     digests = staged_digests(warehouse)
     assert digests  # the staged tables, each with its suite's result cached by the worker
     assert all((gx_cache_dir(warehouse) / f"{cache_key(src, None, d)}.json").exists() for src, d in digests.items())
@@ -131,6 +183,49 @@ def test_launched_run_is_terminated_and_ends_canceled(tmp_path, demo_landing):
         _wait_gone(_pid(run))
         assert instance.run_launcher.check_run_worker_health(run).status.value == "NOT_FOUND"
         assert not instance.run_launcher.terminate(run.run_id)  # finished: nothing to terminate
+        assert not _assess_runs(instance, run.run_id)  # a terminated first run has no second
+
+
+def test_the_second_run_in_the_first_runs_process_is_terminated_and_ends_canceled(tmp_path, demo_landing):
+    """The second run, executed in its first run's process (whose command line holds only the first
+    run's id), is found and terminated by the launcher: here while it waits for the warehouse lock,
+    which the test takes as soon as the first run releases it."""
+    import threading
+
+    from lianjian.lock import read_holder, warehouse_lock
+
+    warehouse = tmp_path / "wh"
+    warehouse.mkdir()
+    release, held = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with warehouse_lock(warehouse, landing=demo_landing):  # waits for the first run's executor
+            held.set()
+            release.wait(WAIT_SECONDS)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    with _instance(tmp_path, demo_landing, warehouse) as instance:
+        try:
+            run = _launch(instance, demo_landing, warehouse)
+            pid = _pid(instance.get_run_by_id(run.run_id))
+            deadline = time.monotonic() + WAIT_SECONDS
+            while getattr(read_holder(warehouse), "pid", None) != pid and time.monotonic() < deadline:
+                time.sleep(0.01)
+            holder.start()  # the first run holds the lock: the test's turn comes right after it
+            assert held.wait(WAIT_SECONDS)
+            second = _wait_for_assess_run(instance, run.run_id)
+            while instance.get_run_by_id(second.run_id).status != dg.DagsterRunStatus.STARTED and time.monotonic() < deadline:
+                time.sleep(0.05)
+            second = instance.get_run_by_id(second.run_id)
+            assert instance.run_launcher.check_run_worker_health(second).status.value == "RUNNING"
+            assert instance.run_launcher.terminate(second.run_id)
+            second = _wait_finished(instance, second.run_id)
+        finally:
+            release.set()
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert second.status == dg.DagsterRunStatus.CANCELED
+        _wait_gone(pid)
+        holder.join(WAIT_SECONDS)
 
 
 def test_failing_run_ends_failed(tmp_path):
@@ -141,6 +236,102 @@ def test_failing_run_ends_failed(tmp_path):
         run = _wait_finished(instance, _launch(instance, landing, warehouse).run_id)
         assert run.status == dg.DagsterRunStatus.FAILURE
         _wait_gone(_pid(run))
+        assert not _assess_runs(instance, run.run_id)
+
+
+def _run_process(instance, run: dg.DagsterRun) -> int:
+    """Execute ``run`` in ``python -m pipelines.run_process`` as lianjian's launcher starts it (its tag
+    saying that the process executes the second run too); the process's exit status."""
+    from dagster._grpc.types import ExecuteRunArgs
+    from dagster._serdes import serialize_value
+
+    from pipelines.run_process import command
+    from pipelines.runs import CHAINS_TAG
+
+    instance.add_run_tags(run.run_id, {CHAINS_TAG: run.run_id})
+    args = ExecuteRunArgs(job_origin=run.job_code_origin, run_id=run.run_id, instance_ref=instance.get_ref(), set_exit_code_on_failure=True)
+    return subprocess.run(command(serialize_value(args)), cwd=ROOT, timeout=WAIT_SECONDS, capture_output=True).returncode
+
+
+def test_a_failed_first_run_ends_its_process_with_its_failure_and_no_second_run(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()  # no files: the staging step fails
+    warehouse = tmp_path / "wh"
+    with _instance(tmp_path, landing, warehouse) as instance:
+        run = _create(instance, landing, warehouse)
+        assert _run_process(instance, run) == 1
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert not _assess_runs(instance, run.run_id)
+
+
+def test_a_failed_second_run_ends_failed_with_the_processs_exit_status(tmp_path, demo_landing):
+    warehouse = tmp_path / "wh"
+    warehouse.mkdir()
+    (warehouse / "derived").write_text("")  # a file where the derived tables go: the second run fails
+    with _instance(tmp_path, demo_landing, warehouse) as instance:
+        run = _create(instance, demo_landing, warehouse)
+        assert _run_process(instance, run) == 1
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
+        (second,) = _assess_runs(instance, run.run_id)
+        assert second.status == dg.DagsterRunStatus.FAILURE
+
+
+def test_the_chain_sensor_leaves_alone_only_a_run_whose_process_executes_the_second(tmp_path, demo_landing):
+    """A first run that lianjian's launcher tagged (its own id) is skipped by the sensor, at any tick
+    after its success; one without the tag (Dagster's launcher) or with a tag copied from another run
+    (re-executed from the UI) gets its second run from the sensor, as before."""
+    from benchmarks import daemon_path
+    from pipelines.definitions import defs
+    from pipelines.resources import LianjianSettings
+    from pipelines.runs import ASSESS_JOB, CHAINS_TAG, ingest_request
+
+    settings = LianjianSettings.resolve(demo_landing, tmp_path / "wh", ROOT / "rules" / "default.yaml")
+    with dg.instance_for_test() as instance:
+        cursor = daemon_path.chain_cursor(instance)
+        run_id = daemon_path.launch(ingest_request(settings, trigger="ui", force=True), instance).run_id
+
+        def tick():
+            return defs.resolve_sensor_def(daemon_path.CHAIN_SENSOR).evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor))
+
+        untagged = tick()
+        assert [r.job_name for r in untagged.run_requests] == [ASSESS_JOB]
+        instance.add_run_tags(run_id, {CHAINS_TAG: "a-parent-run"})
+        assert [r.job_name for r in tick().run_requests] == [ASSESS_JOB]
+        instance.add_run_tags(run_id, {CHAINS_TAG: run_id})
+        tagged = tick()
+        assert not tagged.run_requests and "its own process runs the assess run" in tagged.skip_message
+
+
+def test_the_second_run_is_created_as_the_daemon_creates_it(tmp_path, demo_landing, monkeypatch):
+    """Through a deployment (a code server, the schedule's tick, lianjian's launcher): the second run
+    that the first run's process created has the job snapshot, plan, origins and selection that the
+    daemon gives a run of the same request (here a subset: the reports left out), and the chain
+    sensor's tick, evaluated by the code server, launches no other."""
+    from benchmarks import deployment_path
+    from pipelines.runs import ASSESS_JOB
+
+    warehouse = tmp_path / "wh"
+    for name, value in (("LANDING", demo_landing), ("WAREHOUSE", warehouse), ("RULES", ROOT / "rules" / "default.yaml")):
+        monkeypatch.setenv(f"LIANJIAN_{name}", str(value))
+    with _instance(tmp_path, demo_landing, warehouse) as instance, deployment_path.workspace_context(instance) as context:
+        workspace = context.create_request_context()
+        cursor = deployment_path.chain_cursor(instance, workspace)
+        out = deployment_path.deployment_pipeline_run(instance, workspace, first_tags={"lianjian/reports": "skip"})
+        assert out.statuses == ["SUCCESS", "SUCCESS"] and out.skipped is None
+        first, second = (instance.get_run_by_id(r) for r in out.run_ids)
+        location = workspace.get_code_location(deployment_path.LOCATION)
+        handle = location.get_repository(deployment_path.REPOSITORY).handle
+        tick = location.get_sensor_execution_data(instance, handle, deployment_path.CHAIN_SENSOR, None, None, cursor, None, None)
+        assert not tick.run_requests and "its own process runs the assess run" in tick.skip_message
+        request = dg.RunRequest(
+            job_name=ASSESS_JOB, run_config=second.run_config, tags=second.tags, run_key=second.tags["dagster/run_key"],
+            asset_selection=list(second.asset_selection), asset_check_keys=list(second.asset_check_selection),
+        )
+        daemons = deployment_path._create_run(instance, workspace, request)
+        same = ("job_snapshot_id", "execution_plan_snapshot_id", "remote_job_origin", "job_code_origin", "asset_selection", "asset_check_selection", "resolved_op_selection", "tags", "run_config")
+        assert {k: getattr(second, k) for k in same} == {k: getattr(daemons, k) for k in same}
+        assert second.asset_selection and first.remote_job_origin.location_name == second.remote_job_origin.location_name
+        _wait_gone(_pid(first))
 
 
 def _warm_worker_then_return(landing: Path) -> None:
