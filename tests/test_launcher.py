@@ -302,6 +302,23 @@ def test_the_chain_sensor_leaves_alone_only_a_run_whose_process_executes_the_sec
         assert not tagged.run_requests and "its own process runs the assess run" in tagged.skip_message
 
 
+def test_a_pipeline_run_cut_between_its_two_runs_is_run_again_at_the_next_tick(tmp_path, demo_landing):
+    """A process killed after its first run succeeded, before it created the second: the sensor does not
+    step in, the published version stays, and the next nightly tick runs the pipeline again — the
+    staged tables are no longer those the published version finished with (lianjian/fingerprint.py)."""
+    from benchmarks import daemon_path
+    from lianjian.runner import run_pipeline
+    from pipelines.resources import LianjianSettings
+    from pipelines.runs import ingest_request
+
+    settings = LianjianSettings.resolve(demo_landing, tmp_path / "wh", ROOT / "rules" / "default.yaml")
+    with dg.instance_for_test() as instance:
+        assert run_pipeline(settings.landing_path, settings.warehouse_path, settings.rules_path, instance=instance, progress=False).success
+        assert isinstance(ingest_request(settings, trigger="nightly"), dg.SkipReason)  # current: nothing to run
+        assert daemon_path.launch(ingest_request(settings, trigger="nightly", force=True), instance).success
+    assert isinstance(ingest_request(settings, trigger="nightly"), dg.RunRequest)
+
+
 def test_the_second_run_is_created_as_the_daemon_creates_it(tmp_path, demo_landing, monkeypatch):
     """Through a deployment (a code server, the schedule's tick, lianjian's launcher): the second run
     that the first run's process created has the job snapshot, plan, origins and selection that the
