@@ -164,6 +164,18 @@ def test_launched_run_executes_the_second_run_in_its_own_process_and_leaves_the_
     assert all((gx_cache_dir(warehouse) / f"{cache_key(src, None, d)}.json").exists() for src, d in digests.items())
 
 
+def _terminated_once_started(instance, run_id: str) -> dg.DagsterRun:
+    """Once run ``run_id`` has started (its process runs it), terminate it through the launcher as the
+    UI does; the run once finished."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while instance.get_run_by_id(run_id).status != dg.DagsterRunStatus.STARTED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run = instance.get_run_by_id(run_id)
+    assert instance.run_launcher.check_run_worker_health(run).status.value == "RUNNING"
+    assert instance.run_launcher.terminate(run_id)
+    return _wait_finished(instance, run_id)
+
+
 def test_launched_run_is_terminated_and_ends_canceled(tmp_path, demo_landing):
     from lianjian.lock import warehouse_lock
 
@@ -171,14 +183,7 @@ def test_launched_run_is_terminated_and_ends_canceled(tmp_path, demo_landing):
     warehouse.mkdir()
     with _instance(tmp_path, demo_landing, warehouse) as instance:
         with warehouse_lock(warehouse, landing=demo_landing):  # the run waits for it in its executor
-            run = _launch(instance, demo_landing, warehouse)
-            deadline = time.monotonic() + WAIT_SECONDS
-            while instance.get_run_by_id(run.run_id).status != dg.DagsterRunStatus.STARTED and time.monotonic() < deadline:
-                time.sleep(0.1)
-            run = instance.get_run_by_id(run.run_id)
-            assert instance.run_launcher.check_run_worker_health(run).status.value == "RUNNING"
-            assert instance.run_launcher.terminate(run.run_id)
-            run = _wait_finished(instance, run.run_id)
+            run = _terminated_once_started(instance, _launch(instance, demo_landing, warehouse).run_id)
         assert run.status == dg.DagsterRunStatus.CANCELED
         _wait_gone(_pid(run))
         assert instance.run_launcher.check_run_worker_health(run).status.value == "NOT_FOUND"
@@ -213,13 +218,7 @@ def test_the_second_run_in_the_first_runs_process_is_terminated_and_ends_cancele
                 time.sleep(0.01)
             holder.start()  # the first run holds the lock: the test's turn comes right after it
             assert held.wait(WAIT_SECONDS)
-            second = _wait_for_assess_run(instance, run.run_id)
-            while instance.get_run_by_id(second.run_id).status != dg.DagsterRunStatus.STARTED and time.monotonic() < deadline:
-                time.sleep(0.05)
-            second = instance.get_run_by_id(second.run_id)
-            assert instance.run_launcher.check_run_worker_health(second).status.value == "RUNNING"
-            assert instance.run_launcher.terminate(second.run_id)
-            second = _wait_finished(instance, second.run_id)
+            second = _terminated_once_started(instance, _wait_for_assess_run(instance, run.run_id).run_id)
         finally:
             release.set()
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
