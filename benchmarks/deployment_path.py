@@ -142,6 +142,16 @@ def chain_cursor(instance, workspace) -> str | None:
     return data.cursor
 
 
+def warm_up(instance, workspace) -> bool:
+    """With lianjian's run launcher: its warm process started and ready for the code location's runs
+    (pipelines/launcher.py), as in a daemon that has been up since before the tick and launched a run
+    before; False with another launcher (or when it could not be made ready)."""
+    launcher = instance.run_launcher
+    if not hasattr(launcher, "warm_up"):
+        return False
+    return launcher.warm_up(_location(workspace).get_repository(REPOSITORY).get_python_origin())
+
+
 def first_request(instance, workspace) -> dg.RunRequest | dg.SkipReason:
     """The nightly schedule's tick, evaluated by the code server."""
     from dagster._core.definitions.timestamp import TimestampWithTimezone

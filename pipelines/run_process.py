@@ -31,11 +31,15 @@ from pathlib import Path
 BESIDE_STAGING = "--suites-beside-staging"
 
 
+def arguments(job_args: str, *, landing: Path | None = None) -> list[str]:
+    """The arguments of :func:`main`: ``job_args`` (serialized ``ExecuteRunArgs``), and the landing zone
+    when the suite worker is to start beside staging."""
+    return [BESIDE_STAGING, str(landing), job_args] if landing is not None else [job_args]
+
+
 def command(job_args: str, *, landing: Path | None = None, executable: str | None = None) -> list[str]:
-    """The command line of a run's process: ``job_args`` (serialized ``ExecuteRunArgs``), and the
-    landing zone when the suite worker is to start beside staging."""
-    flags = [BESIDE_STAGING, str(landing)] if landing is not None else []
-    return [executable or sys.executable, "-m", "pipelines.run_process", *flags, job_args]
+    """The command line of a run's process (:func:`arguments`)."""
+    return [executable or sys.executable, "-m", "pipelines.run_process", *arguments(job_args, landing=landing)]
 
 
 def main(argv: list[str] | None = None) -> int:
