@@ -7,6 +7,10 @@ launched by the instance's run launcher (``instance.launch_run``: its own proces
 run-status sensor ``lianjian_assess_after_ingest``'s tick, evaluated by the server, and its run
 launched the same way.
 
+With lianjian's run launcher, its warm process (pipelines/warm_process.py) is started and ready before
+the tick (:func:`warm_up`), as the code server is: a daemon up since before the tick has it from an
+earlier launch; the first launch after a daemon starts pays its imports once (pipelines/launcher.py).
+
 What is not reproduced: the daemon's polling (a schedule or sensor tick every 30–60 s, the run queue's
 dequeue every few seconds, the run-status sensor's tick at most every 10 s): the next step starts as
 soon as the previous one is seen done (polled every ``POLL_SECONDS``).

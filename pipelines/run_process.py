@@ -3,7 +3,8 @@ lianjian's run launcher starts it (pipelines/launcher.py):
 
     python -m pipelines.run_process [--suites-beside-staging LANDING] EXECUTE_RUN_ARGS
 
-``EXECUTE_RUN_ARGS`` is what ``dagster api execute_run`` takes (Dagster's ``ExecuteRunArgs``: the job's
+— or forked from the launcher's warm process (pipelines/warm_process.py), which calls :func:`main` with
+the same arguments. ``EXECUTE_RUN_ARGS`` is what ``dagster api execute_run`` takes (Dagster's ``ExecuteRunArgs``: the job's
 code origin, the run's id, the instance), and the run is executed as that command executes it — the
 run's events, status, failure and termination are Dagster's own.
 
