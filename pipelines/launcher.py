@@ -97,8 +97,8 @@ def run_process_id(run: dg.DagsterRun) -> int | None:
     host, pid, start = ((run.tags.get(PID_TAG) or "").split(":") + ["", ""])[:3]
     if host != socket.gethostname() or not pid.isdigit():
         return None
-    if start:  # host:pid:start
-        return int(pid) if str(process_start(int(pid))) == start else None
+    if start:  # host:pid:start (``None`` when the process had ended before its start was read)
+        return int(pid) if start.isdigit() and process_start(int(pid)) == int(start) else None
     try:  # host:pid, from an earlier launcher: its command line holds the run's id
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:

@@ -38,7 +38,9 @@ the child, its standard input is ``/dev/null``); the run opens the instance itse
 ``random`` is seeded again at fork (its own ``os.register_at_fork`` hook); NumPy, Polars and PyArrow
 are not loaded yet, so their state is the child's own; logging's locks are made again at fork by
 ``logging`` itself. Signals: SIGCHLD is this process's (below) and is set back to its default in the
-child; the run sets its own SIGTERM and SIGINT handling (``run_process.main``).
+child; SIGINT is ignored here (an interrupt of the daemon's terminal ends the daemon, and this process
+with it) and Python's own handler is set back in the child; the run sets its SIGTERM handling itself
+(``run_process.main``).
 
 **Children reaped without a thread.** A SIGCHLD handler waits for every ended child (``WNOHANG``): the
 handler runs in this single thread between reads of the pipe. SIGCHLD is blocked while a child is
@@ -138,6 +140,7 @@ def _fork(replies: int) -> int:
     pid = os.fork()
     if pid == 0:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         os.close(replies)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -152,6 +155,7 @@ def serve(replies: int, stamp: str) -> list[str] | None:
     in a forked child."""
     say = lambda line: os.write(replies, f"{line}\n".encode())  # noqa: E731 - one line a reply, unbuffered
     signal.signal(signal.SIGCHLD, _reap)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # see the module docstring
     for line in sys.stdin.buffer:
         argv = json.loads(line)
         unfit = f"threads {threads()}" if threads() != 1 else ("stale" if code_stamp() != stamp else None)

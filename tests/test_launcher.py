@@ -203,6 +203,7 @@ def test_run_process_id_names_a_process_by_its_id_and_start_time():
         assert run_process_id(run(process_tag(sleeper.pid, start))) == sleeper.pid
         assert run_process_id(run(process_tag(sleeper.pid, start + 1))) is None  # the id reused since
         assert run_process_id(run(f"another-host:{sleeper.pid}:{start}")) is None
+        assert run_process_id(run(process_tag(sleeper.pid, None))) is None  # ended before its start was read
         assert run_process_id(run(f"{process_tag(sleeper.pid, start).rsplit(':', 1)[0]}")) is None  # host:pid, not the run's command line
     finally:
         sleeper.kill()
