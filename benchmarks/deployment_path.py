@@ -9,6 +9,10 @@ launched the same way — or, when the first run's process executes the second i
 launcher: pipelines/chain.py; the sensor skips such a run, tests/test_launcher.py), no tick: the
 second run is waited for as that process creates it.
 
+With lianjian's run launcher, its warm process (pipelines/warm_process.py) is started and ready before
+the tick (:func:`warm_up`), as the code server is: a daemon up since before the tick has it from an
+earlier launch; the first launch after a daemon starts pays its imports once (pipelines/launcher.py).
+
 What is not reproduced: the daemon's polling (a schedule or sensor tick every 30–60 s, the run queue's
 dequeue every few seconds, the run-status sensor's tick at most every 10 s): the next step starts as
 soon as the previous one is seen done (polled every ``POLL_SECONDS``).
@@ -136,6 +140,16 @@ def chain_cursor(instance, workspace) -> str | None:
     handle = location.get_repository(REPOSITORY).handle
     data = location.get_sensor_execution_data(instance, handle, CHAIN_SENSOR, None, None, None, None, None)
     return data.cursor
+
+
+def warm_up(instance, workspace) -> bool:
+    """With lianjian's run launcher: its warm process started and ready for the code location's runs
+    (pipelines/launcher.py), as in a daemon that has been up since before the tick and launched a run
+    before; False with another launcher (or when it could not be made ready)."""
+    launcher = instance.run_launcher
+    if not hasattr(launcher, "warm_up"):
+        return False
+    return launcher.warm_up(_location(workspace).get_repository(REPOSITORY).get_python_origin())
 
 
 def first_request(instance, workspace) -> dg.RunRequest | dg.SkipReason:

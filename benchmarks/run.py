@@ -166,8 +166,11 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
             context = stack.enter_context(deployment_path.workspace_context(dg.DagsterInstance.get()))
             workspace = context.create_request_context()
             workspace.get_code_location(deployment_path.LOCATION)  # the code server is up before the tick
-        run = measured_call(path, dg.DagsterInstance.get(), landing, warehouse, rules, reports, workspace)
+        instance = dg.DagsterInstance.get()
+        run = measured_call(path, instance, landing, warehouse, rules, reports, workspace)
         if path in DEPLOYMENT_PATHS:
+            # lianjian's launcher: its warm process up before the tick, as the code server is
+            warm = deployment_path.warm_up(instance, workspace)
             tree = deployment_path.TreeCPU()
         t0, cpu0 = time.perf_counter(), cpu_seconds(children=tree is None)
         try:
@@ -188,6 +191,8 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
     result = {"seconds": total, "cpu_seconds": cpu, "rss_mb": peak_rss_mb(), "stages": {}, "outcome": repr(outcome)[:300]}
     if getattr(outcome, "marks", None):
         result["marks"] = outcome.marks
+    if tree is not None:
+        result["warm_process"] = warm
     if error:
         result["success"], result["failure"] = False, error
     if outcome is not None:
@@ -263,6 +268,8 @@ def phase_pipeline(landing: Path, warehouse: Path, rules: Path, dagster_home: Pa
 # ---- parent -------------------------------------------------------------------------------------
 def _print_run(pipe: dict, i: int, label: str, path: str, rows: int, limit: dict, skip_reports: bool) -> None:
     name = {"cli": "lianjian run", "daemon": "daemon path (schedule tick → 2 runs)"}.get(path, f"{path} (code server, run launcher: schedule tick → 2 processes)")
+    if pipe.get("warm_process"):
+        name += "; the launcher's warm process started before the tick, as a daemon up since before it has it; each run forked from it"
     print(f"\n-- run {i + 1} ({label}, {name}{'，无年度报告 without reports' if skip_reports else ''})")
     if "unavailable" in pipe or "error" in pipe:
         print(f"{'pipeline':<12}  {pipe.get('unavailable') or pipe.get('error')}")

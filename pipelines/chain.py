@@ -18,22 +18,22 @@ launcher tags the ``lianjian_ingest`` runs it starts (``CHAINS_TAG``, pipelines/
 sensor skips those runs whatever it sees — the first run's success is stored before the second run is
 created, and a sensor tick in between must not launch another. The second run carries the tags the
 sensor's run would (``assess_request``'s and ``dagster/run_key``) and two of the launcher's: its
-process (``PID_TAG``) and the run whose process executes it (``CHAINED_TAG``), through which the
-launcher's ``terminate`` finds that process. It does not go through the instance's run queue: the
+process (``PID_TAG``: its id and start time, through which the launcher's ``terminate`` finds it,
+forked from the launcher's warm process or not) and the run whose process executes it (``CHAINED_TAG``). It does not go through the instance's run queue: the
 first run held the warehouse, and the second starts as soon as the first ended, as with ``lianjian run``.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import sys
 
 import dagster as dg
 from dagster._core.storage.tags import RUN_KEY_TAG
 
-from pipelines.launcher import CHAINED_TAG, PID_TAG
+from pipelines.launcher import CHAINED_TAG, PID_TAG, process_tag
 from pipelines.runs import ASSESS_JOB, assess_request, chained_in_its_process
+from pipelines.warm_process import process_start
 
 #: The start of the engine event on a first run whose process did not create the second run (why follows).
 NO_ASSESS_RUN = "未启动考核运行 (no assess run)"
@@ -116,7 +116,7 @@ def create_assess_run(instance: dg.DagsterInstance, ingest_run: dg.DagsterRun, r
         remote_job_origin=RemoteJobOrigin(remote.repository_origin, ASSESS_JOB) if remote is not None else None,
         job_code_origin=code_origin,
         asset_graph=repository.asset_graph,
-        extra_tags={PID_TAG: f"{socket.gethostname()}:{os.getpid()}", CHAINED_TAG: ingest_run.run_id},
+        extra_tags={PID_TAG: process_tag(os.getpid(), process_start(os.getpid())), CHAINED_TAG: ingest_run.run_id},
     )
 
 

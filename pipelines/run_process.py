@@ -3,7 +3,8 @@ lianjian's run launcher starts it (pipelines/launcher.py):
 
     python -m pipelines.run_process [--suites-beside-staging LANDING] EXECUTE_RUN_ARGS
 
-``EXECUTE_RUN_ARGS`` is what ``dagster api execute_run`` takes (Dagster's ``ExecuteRunArgs``: the job's
+— or forked from the launcher's warm process (pipelines/warm_process.py), which calls :func:`main` with
+the same arguments. ``EXECUTE_RUN_ARGS`` is what ``dagster api execute_run`` takes (Dagster's ``ExecuteRunArgs``: the job's
 code origin, the run's id, the instance), and the run is executed as that command executes it — the
 run's events, status, failure and termination are Dagster's own.
 
@@ -36,11 +37,15 @@ from pathlib import Path
 BESIDE_STAGING = "--suites-beside-staging"
 
 
+def arguments(job_args: str, *, landing: Path | None = None) -> list[str]:
+    """The arguments of :func:`main`: ``job_args`` (serialized ``ExecuteRunArgs``), and the landing zone
+    when the suite worker is to start beside staging."""
+    return [BESIDE_STAGING, str(landing), job_args] if landing is not None else [job_args]
+
+
 def command(job_args: str, *, landing: Path | None = None, executable: str | None = None) -> list[str]:
-    """The command line of a run's process: ``job_args`` (serialized ``ExecuteRunArgs``), and the
-    landing zone when the suite worker is to start beside staging."""
-    flags = [BESIDE_STAGING, str(landing)] if landing is not None else []
-    return [executable or sys.executable, "-m", "pipelines.run_process", *flags, job_args]
+    """The command line of a run's process (:func:`arguments`)."""
+    return [executable or sys.executable, "-m", "pipelines.run_process", *arguments(job_args, landing=landing)]
 
 
 def main(argv: list[str] | None = None) -> int:
