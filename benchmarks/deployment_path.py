@@ -296,14 +296,18 @@ class TreeCPU:
 
 
 #: The instance settings' lines that name lianjian's run launcher (dagster.yaml.example, pipelines/launcher.py).
+#: The run launcher's section of the project's instance settings (pipelines/instance.py), and Dagster's
+#: default launcher's (the code server starts each run), which ``with_launcher`` puts in its place.
 LIANJIAN_LAUNCHER = "run_launcher:\n  module: pipelines.launcher\n  class: LianjianRunLauncher\n"
+DAGSTER_LAUNCHER = "run_launcher:\n  module: dagster._core.launcher\n  class: DefaultRunLauncher\n"
 
 
 def with_launcher(home: Path, launcher: str) -> None:
-    """``launcher="lianjian"``: the instance settings in ``home`` name lianjian's run launcher (each run
-    in ``python -m pipelines.run_process``) instead of Dagster's default one (the run started by the
-    code server), as dagster.yaml.example shows — for comparing the two."""
+    """The instance settings in ``home`` name lianjian's run launcher (``launcher="lianjian"``: the
+    project's, pipelines/launcher.py) or Dagster's default one (``"dagster"``: the run started by the
+    code server) — for comparing the two."""
     path = home / "dagster.yaml"
     text = path.read_text(encoding="utf-8")
-    if launcher == "lianjian" and LIANJIAN_LAUNCHER not in text:
-        path.write_text(text + LIANJIAN_LAUNCHER, encoding="utf-8")
+    wanted, other = (LIANJIAN_LAUNCHER, DAGSTER_LAUNCHER) if launcher == "lianjian" else (DAGSTER_LAUNCHER, LIANJIAN_LAUNCHER)
+    if wanted not in text:
+        path.write_text(text.replace(other, wanted) if other in text else text + wanted, encoding="utf-8")

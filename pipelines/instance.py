@@ -86,6 +86,13 @@ run_storage:
 compute_logs:
   module: pipelines.compute_logs
   class: MirroredComputeLogManager
+
+# Runs launched by the schedule, the sensors or the UI: each in a process forked on this machine from a
+# warm process that has Dagster imported; a pipeline run's second run in its first run's process, not
+# a second process (pipelines/launcher.py; Dagster's own launcher where there is no /proc).
+run_launcher:
+  module: pipelines.launcher
+  class: LianjianRunLauncher
 """
 
 
@@ -93,13 +100,14 @@ compute_logs:
 #: writes ``INSTANCE_YAML`` over such a file. Each is ``INSTANCE_YAML`` without some of its sections, so
 #: the home kept Dagster's own classes for them: from 2026-12-05 without the event, run and compute log
 #: storages; from 2026-12-06 08:41 UTC without the run and compute log storages; from 2026-12-06
-#: 15:38 UTC without the run storage. When ``INSTANCE_YAML`` changes, the digest of the text it replaces
+#: 15:38 UTC without the run storage; from 2026-12-07 01:36 UTC without the run launcher. When ``INSTANCE_YAML`` changes, the digest of the text it replaces
 #: belongs here.
 EARLIER_INSTANCE_YAMLS = frozenset(
     {
         "b7741e9c974920aa364d9340c5ead4455cc8ac411015d7f7b1ec403dca40e57f",
         "a8d3e72c2317606b23a7b586d5aba0542d92ad8b8cd89553c4a6a9d79da26ae2",
         "0b86fca957b22845085f739fd13cc556f18182d402d73911a9844145221d13cd",
+        "330b4a52a543865cef45092d432ad19d2ca667bfc41dca52cba4341054d61b3d",
     }
 )
 

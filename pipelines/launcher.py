@@ -1,8 +1,11 @@
 """lianjian's run launcher: each run launched by the daemon (the nightly schedule, the sensors, the run
 queue) or the UI executes in a process of its own on this machine, as with Dagster's default launcher,
-but one that starts the suite worker before it imports Dagster (pipelines/run_process.py). Named in an
-instance's settings to use it (dagster.yaml.example); not the default: on a loaded machine it did not
-pay (docs/performance.md, "A deployment's runs, each in its own process").
+but one forked from a warm process that has Dagster imported, which starts the suite worker first
+(pipelines/run_process.py) and executes a pipeline run's second run itself (pipelines/chain.py). The
+project's instance settings name it (pipelines/instance.py, dagster.yaml.example): the demo through a
+deployment, tick to published, takes about half the time it takes with Dagster's launcher
+(docs/performance.md, "Where the run stands", 2026-12-07 10:00 UTC). On a machine without ``/proc``
+(macOS) it hands every run to Dagster's launcher (``names_processes``).
 
 Dagster's ``DefaultRunLauncher`` asks the code server to start the run; the server starts a process
 with multiprocessing's "spawn", which imports Dagster, opens the instance and loads the definitions
@@ -91,6 +94,17 @@ CHAINED_TAG = "lianjian-launcher/chained_after"
 READY_SECONDS = 60.0
 #: How long a launch waits for a ready warm process to fork (its checks and the fork: ≈ 0.1 s).
 FORK_SECONDS = 30.0
+
+
+#: Linux's view of a process's start time (``process_start``): without it (macOS) no run's process can
+#: be named safely for ``terminate`` and the health check, and no warm process is kept.
+PROC_STAT = Path("/proc/self/stat")
+
+
+def names_processes() -> bool:
+    """Whether this machine names processes by id and start time (``/proc``); where it does not, the
+    launcher hands every run to Dagster's own launcher (the code server starts it)."""
+    return PROC_STAT.exists()
 
 
 def process_tag(pid: int, start: int | None) -> str:
@@ -202,14 +216,27 @@ class WarmProcess:
 
 
 class LianjianRunLauncher(RunLauncher, ConfigurableClass):
-    """Launches each run in ``python -m pipelines.run_process`` (see the module docstring)."""
+    """Launches each run in a process forked from the warm process, else in ``python -m
+    pipelines.run_process`` (see the module docstring). On a machine without ``/proc``
+    (``names_processes``), and to terminate a run it did not launch (no ``PID_TAG``: launched by
+    Dagster's launcher before these settings named this one), Dagster's own launcher does it."""
 
     def __init__(self, inst_data: ConfigurableClassData | None = None):
         self._inst_data = inst_data
         self._warm: WarmProcess | None = None
         self._warm_lock = threading.Lock()  # the daemon launches from several threads
         self._warm_unfit: str | None = None  # why no warm process can serve (then: none started again)
+        self._dagster = None  # Dagster's own launcher, made when first needed (``_dagsters``)
         super().__init__()
+
+    def _dagsters(self):
+        """Dagster's default launcher (the code server starts the run), registered with this instance."""
+        if self._dagster is None:
+            from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
+
+            self._dagster = DefaultRunLauncher()
+            self._dagster.register_instance(self._instance)
+        return self._dagster
 
     @property
     def inst_data(self) -> ConfigurableClassData | None:
@@ -227,6 +254,8 @@ class LianjianRunLauncher(RunLauncher, ConfigurableClass):
         from dagster._grpc.types import ExecuteRunArgs
         from dagster._serdes import serialize_value
 
+        if not names_processes():
+            return self._dagsters().launch_run(context)
         run = context.dagster_run
         origin = run.job_code_origin
         if origin is None:
@@ -300,11 +329,15 @@ class LianjianRunLauncher(RunLauncher, ConfigurableClass):
             if self._warm is not None:
                 self._warm.close()
                 self._warm = None
+        if self._dagster is not None:
+            self._dagster.dispose()
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             return False
+        if not names_processes() or PID_TAG not in run.tags:
+            return self._dagsters().terminate(run_id)
         self._instance.report_run_canceling(run)
         pid = run_process_id(run)
         if pid is None:
@@ -315,9 +348,11 @@ class LianjianRunLauncher(RunLauncher, ConfigurableClass):
 
     @property
     def supports_check_run_worker_health(self) -> bool:
-        return True
+        return names_processes()
 
     def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
+        if PID_TAG not in run.tags:  # launched by Dagster's launcher, which cannot tell
+            return CheckRunHealthResult(WorkerStatus.UNKNOWN, msg="运行不是由本启动器启动的 (not launched by this launcher)")
         if run_process_id(run) is not None:
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         return CheckRunHealthResult(WorkerStatus.NOT_FOUND, msg=f"运行进程已结束 (run process {run.tags.get(PID_TAG)} not found)")

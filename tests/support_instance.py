@@ -11,9 +11,10 @@ from pipelines.instance import INSTANCE_YAML
 #: its file was the project's without them, so the home kept Dagster's own classes for them
 #: (``pipelines/instance.py``, ``EARLIER_INSTANCE_YAMLS``).
 EARLIER_WITHOUT = (
-    ("event_log_storage", "run_storage", "compute_logs"),
-    ("run_storage", "compute_logs"),
-    ("run_storage",),
+    ("event_log_storage", "run_storage", "compute_logs", "run_launcher"),
+    ("run_storage", "compute_logs", "run_launcher"),
+    ("run_storage", "run_launcher"),
+    ("run_launcher",),
 )
 
 

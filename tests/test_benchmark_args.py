@@ -63,17 +63,17 @@ def test_deployment_paths_are_known_and_measured_on_the_workspace_opened_before_
     assert got == [(opened, workspace, {"first_tags": {"lianjian/reports": "skip"}})] * 2
 
 
-def test_with_launcher_names_lianjians_launcher_only_when_asked(tmp_path):
+def test_with_launcher_names_the_launcher_asked_for_once(tmp_path):
     import dagster as dg
+    from dagster._core.launcher import DefaultRunLauncher
 
     from benchmarks.deployment_path import with_launcher
     from pipelines.instance import ensure_instance
     from pipelines.launcher import LianjianRunLauncher
 
     ensure_instance(tmp_path)
-    with_launcher(tmp_path, "dagster")
-    assert "LianjianRunLauncher" not in (tmp_path / "dagster.yaml").read_text(encoding="utf-8")
-    with_launcher(tmp_path, "lianjian")
-    with_launcher(tmp_path, "lianjian")  # once only
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        assert isinstance(instance.run_launcher, LianjianRunLauncher)
+    for launcher, cls in (("lianjian", LianjianRunLauncher), ("dagster", DefaultRunLauncher), ("dagster", DefaultRunLauncher), ("lianjian", LianjianRunLauncher)):
+        with_launcher(tmp_path, launcher)
+        assert (tmp_path / "dagster.yaml").read_text(encoding="utf-8").count("run_launcher:") == 1
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            assert type(instance.run_launcher) is cls, launcher

@@ -20,11 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 WAIT_SECONDS = 120
 
 
-def test_the_example_settings_show_the_launcher():
+def test_the_project_and_example_settings_name_the_launcher():
     from benchmarks.deployment_path import LIANJIAN_LAUNCHER
+    from pipelines.instance import INSTANCE_YAML
 
     example = (ROOT / "dagster.yaml.example").read_text(encoding="utf-8")
-    assert "\n".join("#   " + line for line in LIANJIAN_LAUNCHER.splitlines()) in example
+    assert LIANJIAN_LAUNCHER in example and LIANJIAN_LAUNCHER in INSTANCE_YAML
 
 
 def test_run_process_starts_the_worker_before_dagster(demo_landing):
@@ -543,3 +544,34 @@ def test_a_warm_process_whose_code_changed_forks_nothing(tmp_path, demo_landing)
             _wait_gone(warm.process.pid)
         finally:
             warm.close(kill=True)
+
+
+def test_without_proc_and_for_a_run_it_did_not_launch_dagsters_launcher_does_it(tmp_path, monkeypatch):
+    """A run without the launcher's process tag (launched by Dagster's launcher before the settings
+    named this one) is terminated by Dagster's launcher, and its health is not guessed; on a machine
+    without /proc (macOS) every launch and termination goes to Dagster's launcher, which the code
+    server starts the run for, and no health check is offered. Nothing of this launcher's is tagged."""
+    from dagster._core.launcher import DefaultRunLauncher, LaunchRunContext, WorkerStatus
+
+    import pipelines.launcher as launcher
+    from pipelines.runs import CHAINS_TAG
+
+    calls = []
+    monkeypatch.setattr(DefaultRunLauncher, "launch_run", lambda self, context: calls.append(("launch", context.dagster_run.run_id)))
+    monkeypatch.setattr(DefaultRunLauncher, "terminate", lambda self, run_id: calls.append(("terminate", run_id)) or True)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    with _instance(tmp_path, landing, tmp_path / "wh") as instance:
+        ours = instance.run_launcher
+        run = _create(instance, landing, tmp_path / "wh")
+        assert ours.supports_check_run_worker_health
+        assert ours.check_run_worker_health(run).status == WorkerStatus.UNKNOWN
+        assert ours.terminate(run.run_id) is True and calls == [("terminate", run.run_id)]
+        monkeypatch.setattr(launcher, "PROC_STAT", tmp_path / "no-proc" / "stat")
+        assert not ours.supports_check_run_worker_health
+        ours.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+        assert calls[-1] == ("launch", run.run_id) and ours._warm is None
+        tags = instance.get_run_by_id(run.run_id).tags
+        assert launcher.PID_TAG not in tags and CHAINS_TAG not in tags
+        instance.add_run_tags(run.run_id, {launcher.PID_TAG: launcher.process_tag(os.getpid(), 1)})
+        assert ours.terminate(run.run_id) is True and calls[-1] == ("terminate", run.run_id)

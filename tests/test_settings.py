@@ -180,7 +180,7 @@ def test_an_earlier_lianjians_settings_are_brought_up_to_date_and_no_other_file(
 #: sha256 of ``INSTANCE_YAML`` as this code writes it. A change of the file makes every home it wrote an
 #: "earlier" one: this digest then belongs in ``EARLIER_INSTANCE_YAMLS`` (so those homes are brought up
 #: to date) and the new file's here.
-CURRENT_INSTANCE_YAML = "330b4a52a543865cef45092d432ad19d2ca667bfc41dca52cba4341054d61b3d"
+CURRENT_INSTANCE_YAML = "890678dce156d9b1d155d5f7f332308ea5f5f820d2110ff5c145d7b347a56c77"
 
 
 def test_the_settings_file_written_now_is_pinned_and_earlier_ones_are_not_it():
