@@ -295,7 +295,6 @@ class TreeCPU:
         return sum(max(0.0, cpu - self._base.get(pid, 0.0)) for pid, cpu in self._seen.items())
 
 
-#: The instance settings' lines that name lianjian's run launcher (dagster.yaml.example, pipelines/launcher.py).
 #: The run launcher's section of the project's instance settings (pipelines/instance.py), and Dagster's
 #: default launcher's (the code server starts each run), which ``with_launcher`` puts in its place.
 LIANJIAN_LAUNCHER = "run_launcher:\n  module: pipelines.launcher\n  class: LianjianRunLauncher\n"

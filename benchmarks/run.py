@@ -314,8 +314,9 @@ def fmt_rate(rows: int, seconds: float | None) -> str:
     return f"{rows / seconds:,.0f}" if seconds else "-"
 
 
-#: A deployment's path (benchmarks/deployment_path.py): the instance's run launcher as lianjian's
-#: settings name it (Dagster's default), or lianjian's launcher (pipelines/launcher.py).
+#: A deployment's path (benchmarks/deployment_path.py): Dagster's default run launcher (``deployment``: the
+#: code server starts each run), or lianjian's (``deployment-lianjian``: the one the project's instance
+#: settings name, pipelines/launcher.py).
 DEPLOYMENT_PATHS = ("deployment", "deployment-lianjian")
 PATHS = ("cli", "daemon", *DEPLOYMENT_PATHS)
 #: After a deployment's last run is recorded, its process still waits for its suite worker and ends:
@@ -358,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         default="cli,daemon",
         type=path_list,
         help="cli (lianjian run), daemon (the nightly schedule's path, in one process), deployment (the same through a code"
-        " server and the instance's run launcher, each run in its own process; deployment-lianjian: with lianjian's"
-        " launcher), or both (cli,daemon; the default)",
+        " server and Dagster's default run launcher, each run in its own process; deployment-lianjian: with lianjian's"
+        " launcher, the one the project's settings name), or both (cli,daemon; the default)",
     )
     ap.add_argument("--reports", default="yes", choices=["yes", "no"], help=argparse.SUPPRESS)
     ap.add_argument("--path", default="cli", choices=PATHS, help=argparse.SUPPRESS)

@@ -9,8 +9,9 @@ Dagster runs, built by the same functions (``pipelines/runs.py``):
 2. ``lianjian_assess`` — derived, assessed, the staged tables' suites (before publishing, beside the
    scoring: checks/quality.py), published and the reports, over the years the staged data
    holds (the year partitions of ``pipelines/partitions.py``; never the empty ones), launched when the
-   first run succeeded: by ``lianjian_assess_after_ingest`` (a run-status sensor) in the daemon, by
-   ``lianjian run`` in its own process.
+   first run succeeded: by the first run's own process when lianjian's run launcher started it (the
+   project's settings: pipelines/chain.py), else by ``lianjian_assess_after_ingest`` (a run-status
+   sensor) in the daemon; by ``lianjian run`` in its own process.
 
 Both run in one process by default: the executor below is Dagster's ``multi_or_in_process_executor``
 with ``in_process`` as its default, because the default multiprocess mode starts a Python process per
@@ -45,8 +46,8 @@ lianjian_ingest = dg.define_asset_job(
     INGEST_JOB,
     selection=INGEST_SELECTION,
     description=(
-        "廉检流程第一步：读取落地区并暂存、校验（含数据质量检查）。成功后由传感器 lianjian_assess_after_ingest "
-        "接着运行 lianjian_assess（只算暂存数据所含的年度）。从界面运行整个流程时启动本作业。"
+        "廉检流程第一步：读取落地区并暂存、校验（含数据质量检查）。成功后由同一进程（lianjian 的运行启动器）"
+        "或传感器 lianjian_assess_after_ingest 接着运行 lianjian_assess（只算暂存数据所含的年度）。从界面运行整个流程时启动本作业。"
         " Step 1 of a pipeline run: landing and staging with their checks; lianjian_assess follows over the staged years."
     ),
 )

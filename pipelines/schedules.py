@@ -1,6 +1,7 @@
 """The nightly schedule: a pipeline run at 02:00 Asia/Shanghai (what the published tables' freshness
-policy expects). It requests the first run (landing + staging, ``pipelines/runs.py``); the sensor
-``lianjian_assess_after_ingest`` launches the second over the years the staged data holds — the same
+policy expects). It requests the first run (landing + staging, ``pipelines/runs.py``); the first run's
+own process (lianjian's run launcher: pipelines/chain.py), else the sensor
+``lianjian_assess_after_ingest``, executes the second over the years the staged data holds — the same
 two runs, by the same functions, as ``lianjian run``."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The sensors: the landing zone's, which starts a pipeline run when files in the landing zone are
 added, changed or removed (and skips when nothing changed), and ``lianjian_assess_after_ingest``, which
-launches the second run of every pipeline run once its first run succeeded (``pipelines/runs.py``).
+launches the second run of a pipeline run once its first run succeeded (``pipelines/runs.py``) — unless
+the first run's own process executes it (lianjian's run launcher: pipelines/chain.py).
 
 The cursor is the SHA-256 of the sorted listing of (path relative to the landing zone, size,
 mtime_ns) of every file; only names, sizes and times are read, never contents, so a tick is cheap
@@ -91,8 +92,10 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, lianjian: LianjianS
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "lianjian_ingest 成功后启动同一流程的 lianjian_assess：相同的 lianjian/* 标签与路径，只算暂存数据所含的年度。"
-        " After a successful ingest run, launches the assess run of the same pipeline run over the staged years."
+        "lianjian_ingest 成功后启动同一流程的 lianjian_assess：相同的 lianjian/* 标签与路径，只算暂存数据所含的年度；"
+        "该运行的进程（lianjian 的运行启动器）自己接着运行时跳过。"
+        " After a successful ingest run, launches the assess run of the same pipeline run over the staged years,"
+        " unless the ingest run's own process runs it (lianjian's run launcher)."
     ),
 )
 def assess_after_ingest(context: dg.RunStatusSensorContext):
