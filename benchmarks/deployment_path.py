@@ -191,11 +191,9 @@ def chained_run(instance, first: dg.DagsterRun) -> dg.DagsterRun | None:
 
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
+        ended = run_process_id(first) is None  # read before the runs: a run created just before it ended is found
         runs = instance.get_runs(filters=dg.RunsFilter(job_name=ASSESS_JOB, tags={INGEST_RUN_TAG: first.run_id}), limit=1)
-        if runs:
-            return runs[0]
-        if run_process_id(first) is None:  # ended: look once more, the run may have come just before
-            runs = instance.get_runs(filters=dg.RunsFilter(job_name=ASSESS_JOB, tags={INGEST_RUN_TAG: first.run_id}), limit=1)
+        if runs or ended:
             return runs[0] if runs else None
         time.sleep(POLL_SECONDS)
     return None

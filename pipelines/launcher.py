@@ -87,7 +87,7 @@ log = logging.getLogger(__name__)
 #: pipeline run copies the first run's ``lianjian/*`` tags (pipelines/runs.py).
 PID_TAG = "lianjian-launcher/pid"
 #: On a run executed in the process of another run (a pipeline run's second run, in its first run's
-#: process: pipelines/chain.py): that run's id, for the UI and for a process tag of an earlier launcher.
+#: process: pipelines/chain.py): that run's id, for the UI (its process is named by ``PID_TAG`` as any run's).
 CHAINED_TAG = "lianjian-launcher/chained_after"
 #: How long a launch waits for the warm process to be ready: its imports take ≈ 2 s on an idle machine
 #: and were seen to take up to ≈ 19 s at load 10 (docs/performance.md); longer, it is taken as stuck.
@@ -125,8 +125,7 @@ def run_process_id(run: dg.DagsterRun) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
-    ids = {run.run_id, run.tags.get(CHAINED_TAG) or run.run_id}
-    return int(pid) if any(i.encode() in cmdline for i in ids) and process_start(int(pid)) is not None else None
+    return int(pid) if run.run_id.encode() in cmdline and process_start(int(pid)) is not None else None
 
 
 def environment_digest() -> str:
