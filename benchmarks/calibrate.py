@@ -52,6 +52,10 @@ sys.path.insert(0, str(ROOT))
 TARGETS_FILE = ROOT / "benchmarks" / "targets.yaml"
 #: The figures of a run a target names, as both benchmark scripts write them in results.json.
 FIGURES = {"total": "seconds", "to_publish": "seconds_to_publish"}
+#: The one-minute load average above which a pair's figures are said to be a busy machine's. Both sides
+#: keep about two processes running, so an idle machine shows 1–2.6 between runs; other work slows the
+#: reference (one long sequential run) more than the current code and so makes the factor too lenient.
+BUSY_LOAD = 3.0
 
 
 def load_targets(path: Path = TARGETS_FILE) -> dict:
@@ -217,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 
     reference_now: dict[str, list[float]] = {name: [] for name in FIGURES}
     limits_now: list[float] = []
+    loads: list[float] = []
     current: dict[str, dict[str, list[float]]] = {p: {} for p in a.paths}
     spent = work / "spent"
     for i in range(1, a.pairs + 1):
@@ -238,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                     shown.append(f"{path} {current[path]['total'][-1]:.2f} s")
                 shown = "total " + ", ".join(shown)
             limits_now.append(results["limit"]["seconds"])
-            print(f"pair {i} {side:<9} {shown}  (load {os.getloadavg()[0]:.1f}, {time.strftime('%H:%M:%S')})", flush=True)
+            loads.append(os.getloadavg()[0])
+            print(f"pair {i} {side:<9} {shown}  (load {loads[-1]:.1f}, {time.strftime('%H:%M:%S')})", flush=True)
             # moved aside, deleted at the end: deleting a warehouse's files slows the next run's file
             # creation for minutes (docs/performance.md, "National's reports step and the kernel")
             spent.mkdir(exist_ok=True)
@@ -257,8 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             cross = f"  (by the limit's factor {v.limit_factor:.2f}: {v.limit_then * v.limit_factor:.2f}, {'met' if v.met_by_limit else 'not met'})"
         print(f"{v.path:<22}{v.target:<24}{v.limit_then:>8.2f}{factor:>8}{v.limit_here:>9.2f}{v.measured:>10.2f}  "
               + ("达标 met" if v.met else "未达标 not met") + cross)
+    if max(loads) > BUSY_LOAD:
+        print(f"注意：机器繁忙（load 最高 {max(loads):.1f}），结论偏宽 — busy machine (load up to {max(loads):.1f} > {BUSY_LOAD}):"
+              " other work slows the reference more than the current code; measure on an idle machine")
     (work / "calibration.json").write_text(json.dumps({
-        "scale": a.scale, "reference": commit, "reference_now": reference_now, "current": current,
+        "scale": a.scale, "reference": commit, "reference_now": reference_now, "current": current, "loads": loads,
         "limits_now": limits_now, "limit_then": limit_then,
         "verdicts": [{**asdict(v), "met": v.met, "met_by_limit": v.met_by_limit} for v in verdicts],
     }, indent=2, ensure_ascii=False), encoding="utf-8")
