@@ -15,8 +15,9 @@ on the machine of the hour:
     factor = median(reference now) / reference then        target here = target × factor
 
 A target of time is met when the current code's median is at most the target here. The ratio to the
-limit (Polars reading and writing every landing file once, measured in the same run) does not depend on
-the machine and is judged as measured. Prints one line per target (met / not met) and exits 1 when one
+limit (Polars reading and writing every landing file once, measured in the same run) and the peak
+memory of all the run's processes together do not depend on the machine's speed and are judged as
+measured. Prints one line per target (met / not met) and exits 1 when one
 is not met; writes ``<workdir>/calibration.json``.
 
 A cross-check is printed beside each verdict where the day's limit is known (province, national): the
@@ -58,6 +59,12 @@ FIGURES = {"total": "seconds", "to_publish": "seconds_to_publish"}
 BUSY_LOAD = 3.0
 
 
+def scaled(target: str) -> bool:
+    """Whether a target is seconds of the day it was set (scaled here) — not a ratio to the limit
+    (``…_per_limit``) nor the peak memory (``peak_gib``), which the machine's speed does not move."""
+    return not (target.endswith("_per_limit") or target == "peak_gib")
+
+
 def load_targets(path: Path = TARGETS_FILE) -> dict:
     import yaml
 
@@ -72,11 +79,11 @@ class Verdict:
     path: str
     target: str
     limit_then: float
-    factor: float | None  # None: not scaled (a ratio to the limit)
+    factor: float | None  # None: not scaled (a ratio to the limit, the peak memory)
     limit_here: float
     measured: float
     #: The cross-check: the target scaled by the limit's factor instead (None where the day's limit is
-    #: not known, and for a ratio to the limit).
+    #: not known, and for a target not scaled).
     limit_factor: float | None = None
 
     @property
@@ -104,7 +111,7 @@ def judge(scale: str, targets: dict, reference_then: dict, reference_now: dict[s
     verdicts = []
     for path, figures in current.items():
         for name, then_target in targets.get(scale, {}).items():
-            if name.endswith("_per_limit"):
+            if not scaled(name):
                 verdicts.append(Verdict(scale, path, name, then_target, None, then_target,
                                         statistics.median(figures[name])))
                 continue
@@ -189,6 +196,8 @@ def figures_of(results: dict, path: str) -> dict[str, float]:
         raise SystemExit(f"{path} 运行未成功（run failed）: {run.get('failure') or run.get('error')}")
     out = {name: run[field] for name, field in FIGURES.items()}
     out["to_publish_per_limit"] = run["seconds_to_publish"] / results["limit"]["seconds"]
+    if run.get("peak_tree_rss_mb"):  # the current benchmark's: all the run's processes together
+        out["peak_gib"] = run["peak_tree_rss_mb"] * 1e6 / 2**30
     return out
 
 

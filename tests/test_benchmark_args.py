@@ -77,3 +77,22 @@ def test_with_launcher_names_the_launcher_asked_for_once(tmp_path):
         assert (tmp_path / "dagster.yaml").read_text(encoding="utf-8").count("run_launcher:") == 1
         with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
             assert type(instance.run_launcher) is cls, launcher
+
+
+def test_the_peak_of_all_processes_counts_the_run_s_children_at_once():
+    """The memory target counts the whole run — the report and suite workers beside the main process —
+    so the benchmark sums the resident memory of the process and its descendants at each sample: a
+    child holding 300 MB while it runs shows in the peak on top of this process's own."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from benchmarks.run import TreeMemory
+
+    page_mb = os.sysconf("SC_PAGE_SIZE") / 1e6
+    own_mb = int(Path("/proc/self/statm").read_text().split()[1]) * page_mb
+    memory = TreeMemory()
+    subprocess.run([sys.executable, "-c", "import time; held = b'x' * 300_000_000; time.sleep(1.5)"], check=True)
+    peak = memory.stop()
+    assert peak >= own_mb * 0.9 + 300
