@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -143,6 +144,28 @@ def phase_limit(landing: Path, out: Path) -> dict:
         rows += df.height
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "rows": rows, "files": len(landing_files(landing)), "bytes": nbytes, "rss_mb": peak_rss_mb()}
+
+
+def changed_landing(landing: Path, into: Path) -> Path:
+    """The landing zone of a night on which one talks file changed: ``into`` holds every file of
+    ``landing`` as a hard link (a copy across file systems), except the last talks file by name (the
+    latest month's or year's), written again without its last record. A run on it after a run on
+    ``landing`` is the nightly case "only some files changed" (docs/performance.md, the nightly case)."""
+    files = sorted(p for p in landing.rglob("*") if p.is_file())
+    talks = max(p for p in landing_files(landing) if p.relative_to(landing).parts[0] == "talks")
+    shutil.rmtree(into, ignore_errors=True)
+    for f in files:
+        target = into / f.relative_to(landing)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if f == talks:
+            data = f.read_bytes().rstrip(b"\r\n")
+            target.write_bytes(data[: data.rindex(b"\n") + 1])
+            continue
+        try:
+            os.link(f.resolve(), target)
+        except OSError:
+            shutil.copy2(f, target)
+    return into
 
 
 # ---- child: the pipeline ------------------------------------------------------------------------
@@ -404,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=2, help="pipeline runs on the same warehouse: 1 cold, then warm (nightly, nothing new: with the"
         " reports, the published version is current and no Dagster run starts; --skip-reports runs recompute)")
     ap.add_argument("--skip-reports", action="store_true", help="without the yearly reports (tag lianjian/reports=skip)")
+    ap.add_argument("--changed", action="store_true", help="after the runs, one more per path on the same warehouse with the"
+        " latest talks file one record shorter (<workdir>/landing_changed): the night on which one file changed")
     ap.add_argument(
         "--paths",
         default="cli,daemon",
@@ -438,8 +463,6 @@ def main(argv: list[str] | None = None) -> int:
         write_landing(landing, a.scale, years=a.years, seed=a.seed,
                       log=lambda m: print(f"  {m}", flush=True))
         print(f"  generated in {time.perf_counter() - t0:.1f}s", flush=True)
-    import shutil
-
     shutil.rmtree(work / "limit", ignore_errors=True)
     limit = child("limit", landing=landing, out=work / "limit")
     if "error" in limit:
@@ -468,6 +491,16 @@ def main(argv: list[str] | None = None) -> int:
                 # results["runs"]: `lianjian run` (as before); results["daemon_runs"]: the nightly path
                 results.setdefault({"cli": "runs", "daemon": "daemon_runs"}.get(path, f"{path}_runs"), []).append(pipe)
                 _print_run(pipe, i, label, path, rows, limit, a.skip_reports)
+        if a.changed:
+            changed = changed_landing(landing, work / "landing_changed")
+            for path in paths:
+                pipe = child(
+                    "pipeline", landing=changed, out=work / f"warehouse_{path}", rules=a.rules,
+                    home=work / f"dagster_home_{path}", reports="no" if a.skip_reports else "yes", path=path,
+                )
+                pipe["label"], pipe["path"] = "changed", path
+                results.setdefault({"cli": "runs", "daemon": "daemon_runs"}.get(path, f"{path}_runs"), []).append(pipe)
+                _print_run(pipe, a.runs, "changed: one talks file one record shorter", path, rows, limit, a.skip_reports)
         if {"cli", "daemon"} <= set(paths):
             print("\n-- daemon path / lianjian run (same landing zone; lianjian run vs daemon path)")
             ratios, cpu_ratios = [], []

@@ -96,3 +96,23 @@ def test_the_peak_of_all_processes_counts_the_run_s_children_at_once():
     subprocess.run([sys.executable, "-c", "import time; held = b'x' * 300_000_000; time.sleep(1.5)"], check=True)
     peak = memory.stop()
     assert peak >= own_mb * 0.9 + 300
+
+
+def test_the_changed_night_s_landing_zone_has_the_latest_talks_file_one_record_shorter(tmp_path):
+    """``--changed``: the same landing files (hard links), but the latest talks file by name without
+    its last record — the night on which one talks file changed."""
+    import os
+
+    from benchmarks.run import changed_landing
+
+    landing = tmp_path / "landing"
+    (landing / "talks").mkdir(parents=True)
+    (landing / "cases").mkdir()
+    (landing / "talks" / "2024-12.csv").write_bytes(b"id,date\nT1,2024-12-01\nT2,2024-12-02\n")
+    (landing / "talks" / "2025-01.csv").write_bytes(b"id,date\r\nT3,2025-01-01\r\nT4,2025-01-02\r\n")
+    (landing / "cases" / "2025.xlsx").write_bytes(b"PK not really a workbook")
+    out = changed_landing(landing, tmp_path / "changed")
+    assert (out / "talks" / "2025-01.csv").read_bytes() == b"id,date\r\nT3,2025-01-01\r\n"
+    for kept in ("talks/2024-12.csv", "cases/2025.xlsx"):
+        assert os.path.samefile(out / kept, landing / kept)
+    assert (landing / "talks" / "2025-01.csv").read_bytes().endswith(b"T4,2025-01-02\r\n")  # the original kept

@@ -121,3 +121,26 @@ def test_the_peak_of_all_processes_is_judged_as_measured_in_gib():
     current["cli"]["peak_gib"] = [6.01]
     [v] = judge("national", targets, THEN["national"], {"total": [478.0], "to_publish": [416.0]}, current)
     assert not v.met
+
+
+def test_the_nightly_cases_are_read_from_the_later_runs_and_judged_as_written():
+    results = {"limit": {"seconds": 30.0}, "runs": [
+        {"label": "cold", "seconds": 190.0, "seconds_to_publish": 117.0},
+        {"label": "warm", "seconds": 0.08},
+        {"label": "changed", "seconds": 41.0, "seconds_to_publish": 33.0},
+    ]}
+    figures = figures_of(results, "cli")
+    assert (figures["total"], figures["nothing_changed_total"], figures["changed_total"]) == (190.0, 0.08, 41.0)
+    targets = {"national": {"nothing_changed_total": 3, "changed_total": 60}}
+    current = {"cli": {k: [v] for k, v in figures.items()}}
+    got = {v.target: v for v in judge("national", targets, THEN["national"], {"total": [478.0], "to_publish": [416.0]}, current)}
+    assert got["changed_total"].factor is None and got["changed_total"].limit_here == 60 and got["changed_total"].met
+    assert got["nothing_changed_total"].limit_here == 3 and got["nothing_changed_total"].met
+    current["cli"]["changed_total"] = [60.5]
+    [v] = judge("national", {"national": {"changed_total": 60}}, THEN["national"], {}, current)
+    assert not v.met
+
+
+def test_a_target_the_runs_did_not_measure_is_not_met():
+    [v] = judge("national", {"national": {"peak_gib": 6}}, THEN["national"], {}, {"cli": {"total": [1.0]}})
+    assert not v.met
