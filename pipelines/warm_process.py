@@ -141,7 +141,9 @@ def prepare(instance_ref: str) -> None:
         from pipelines.run_storage import ScriptsReadOnce, read_scripts_once
 
         read_scripts_once()
-        ScriptsReadOnce.from_config(get_alembic_config(sqlite_run_storage.__file__))
+        # the scripts themselves loaded (Alembic's revision map, which the revision check walks to its
+        # head at each storage's opening: ≈ 90 files, ≈ 0.03–0.08 CPU-s a run otherwise)
+        ScriptsReadOnce.from_config(get_alembic_config(sqlite_run_storage.__file__)).as_revision_number("head")
 
 
 #: The runs this process handed to a child (the child's id), until they end: the next spare is forked
