@@ -29,8 +29,8 @@ What Dagster's launcher gives is kept:
 **From a warm process.** The run's process is forked from a process that has already imported
 Dagster and what opening the instance needs (pipelines/warm_process.py: ≈ 1.5 of the ≈ 2 CPU-s a run's
 process spends before its first step), kept by the launcher and handed each run's arguments through a
-pipe; it is forked ahead of its run, a *spare* that has also imported Polars and the definitions and
-built their jobs (the rest of those ≈ 2 CPU-s) and waits for its run, so that its run starts at once;
+pipe; it is forked ahead of its run, a *spare* that has also imported Polars and the definitions (the
+rest of those ≈ 2 CPU-s) and waits for its run, so that its run starts at once;
 it executes ``run_process.main`` as the command above does. When there is no warm process,
 it does not answer, it has more than one thread, or its code is not the code on disk any more
 (``stale``), the run is started by the command above, as without it: a launch never fails because of
@@ -93,7 +93,8 @@ PID_TAG = "lianjian-launcher/pid"
 #: process: pipelines/chain.py): that run's id, for the UI (its process is named by ``PID_TAG`` as any run's).
 CHAINED_TAG = "lianjian-launcher/chained_after"
 #: How long a launch waits for the warm process to be ready: its imports take ≈ 2 s on an idle machine
-#: and were seen to take up to ≈ 19 s at load 10 (docs/performance.md); longer, it is taken as stuck.
+#: and were seen to take up to ≈ 19 s at load 10 (docs/performance.md), its spare's ≈ 0.6 s more (a
+#: third of them); longer, it is taken as stuck.
 READY_SECONDS = 60.0
 #: How long a launch waits for a ready warm process to fork (its checks and the fork: ≈ 0.1 s).
 FORK_SECONDS = 30.0

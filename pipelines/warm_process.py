@@ -31,7 +31,7 @@ threads when it is imported (jemalloc's background thread and its spill cleaner,
 two more threads in ``/proc/self/task``; its pool at first use), so Polars — and the project's
 definitions, which import it — is never imported here, and a process that imported it never forks.
 A spare is a child forked ahead of its run, which imports and builds what any run needs
-(:func:`prepare_run`: the definitions and their jobs, ≈ 0.6 CPU-s) and then waits on a pipe for its
+(:func:`prepare_run`: the definitions, ≈ 0.6 CPU-s) and then waits on a pipe for its
 run's arguments; it never forks either (the run's workers are started by ``spawn``). One spare is
 kept: forked when this process is ready, and again once no run it handed over is running any more
 (not while a run runs: on two cores its ≈ 0.6 CPU-s would be taken from the run). While it
@@ -192,15 +192,17 @@ PR_SET_PDEATHSIG = 1
 
 
 def prepare_run() -> None:
-    """What a spare imports and builds before it knows its run: the project's definitions (Polars, which
-    they import, with them) and their repository with its jobs, which a run loads from its code
-    origin (Dagster keeps the repository the module's ``defs`` made). Great Expectations is not among
-    them (the suite worker imports it: lianjian/quality/worker.py). An error is left to the run: it
-    imports the module again and fails as a fresh process would, the error recorded as the run's."""
+    """What a spare imports before it knows its run: the project's definitions (Polars, which they
+    import, with them). Not their repository: a run builds it from its code origin with the repository's
+    load data, and one built here without them would be the one Dagster keeps (a second run's
+    execution plan then differs from the daemon's: tests/test_launcher.py); it costs ≈ 0.02 CPU-s. Great
+    Expectations is not among them (the suite worker imports it: lianjian/quality/worker.py). An error
+    is left to the run: it imports the module again and fails as a fresh process would, the error
+    recorded as the run's."""
     import importlib
 
     try:
-        importlib.import_module(PREPARED_MODULE).defs.get_repository_def().get_all_jobs()
+        importlib.import_module(PREPARED_MODULE)
     except Exception:  # noqa: BLE001, S110 - the run meets the same error and records it (docstring)
         pass
 
@@ -320,11 +322,14 @@ def serve(replies: int, stamp: str) -> list[str] | None:
                     say(f"unfit {unfit}")
                     return None
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-                while spare is None or not spare.hand(line + b"\n"):  # none prepared, or it ended: one now
+                if spare is None or not spare.hand(line + b"\n"):  # none prepared, or it ended: one now
                     spare = _spare(own)
                     if isinstance(spare, list):
                         return spare
                     spare.prepared = os.close(spare.prepared) or -1  # not waited for: its run is
+                    if not spare.hand(line + b"\n"):  # ended at once: the launcher starts the run afresh
+                        say("unfit child ended")
+                        return None
                 _running.add(spare.pid)
                 say(f"forked {spare.pid} {spare.start}")
                 spare = None
