@@ -10,8 +10,10 @@ launcher: pipelines/chain.py; the sensor skips such a run, tests/test_launcher.p
 second run is waited for as that process creates it.
 
 With lianjian's run launcher, its warm process (pipelines/warm_process.py) is started and ready before
-the tick (:func:`warm_up`), as the code server is: a daemon up since before the tick has it from an
-earlier launch; the first launch after a daemon starts pays its imports once (pipelines/launcher.py).
+the tick (:func:`warm_up`), its spare (the next run's process, forked and prepared) ready too, as the
+code server is: a daemon up since before the tick has them from an earlier launch (the spare is
+prepared again once that run ended); the first launch after a daemon starts pays their imports once
+(pipelines/launcher.py).
 
 What is not reproduced: the daemon's polling (a schedule or sensor tick every 30–60 s, the run queue's
 dequeue every few seconds, the run-status sensor's tick at most every 10 s): the next step starts as

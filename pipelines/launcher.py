@@ -29,19 +29,22 @@ What Dagster's launcher gives is kept:
 **From a warm process.** The run's process is forked from a process that has already imported
 Dagster and what opening the instance needs (pipelines/warm_process.py: ≈ 1.5 of the ≈ 2 CPU-s a run's
 process spends before its first step), kept by the launcher and handed each run's arguments through a
-pipe; the child executes ``run_process.main`` as the command above does. When there is no warm process,
+pipe; it is forked ahead of its run, a *spare* that has also imported Polars and the definitions (the
+rest of those ≈ 2 CPU-s) and waits for its run, so that its run starts at once;
+it executes ``run_process.main`` as the command above does. When there is no warm process,
 it does not answer, it has more than one thread, or its code is not the code on disk any more
 (``stale``), the run is started by the command above, as without it: a launch never fails because of
 it. The warm process is replaced when it is unfit, when it ended, or when a run's Python, working
 directory or this process's environment differ from those it was started with.
 
 When it starts: at the launcher's first launch in a process, which hands its run to it (the run then
-waits for the imports as a fresh process would); it is kept for every later launch, and ends with the
+waits for the imports and its spare's as a fresh process would); it is kept for every later launch, and ends with the
 launcher's process (its pipe closes) or the instance (``dispose``). Not earlier: Dagster makes an
 instance's run launcher when something first uses it, and neither the daemon nor the webserver does at
 its start; the webserver, where the run queue leaves launches to the daemon, never launches and so
-never holds a warm process. The first run after the daemon (re)starts pays the imports once; every
-later run forks (docs/operations.md). :meth:`LianjianRunLauncher.warm_up`
+never holds a warm process. The first run after the daemon (re)starts pays the imports once (≈ 2–2.5 s
+more before its ``RUN_START`` than a later run; nothing tells the launcher it is the daemon's but the
+daemon's command line, docs/performance.md); every later run is handed to a spare (docs/operations.md). :meth:`LianjianRunLauncher.warm_up`
 starts it ahead of a launch (the benchmark's deployment path, a daemon up since before the tick).
 
 **A pipeline run in one process.** A pipeline run's first run (``lianjian_ingest``) is tagged
@@ -90,7 +93,8 @@ PID_TAG = "lianjian-launcher/pid"
 #: process: pipelines/chain.py): that run's id, for the UI (its process is named by ``PID_TAG`` as any run's).
 CHAINED_TAG = "lianjian-launcher/chained_after"
 #: How long a launch waits for the warm process to be ready: its imports take ≈ 2 s on an idle machine
-#: and were seen to take up to ≈ 19 s at load 10 (docs/performance.md); longer, it is taken as stuck.
+#: and were seen to take up to ≈ 19 s at load 10 (docs/performance.md), its spare's ≈ 0.6 s more (a
+#: third of them); longer, it is taken as stuck.
 READY_SECONDS = 60.0
 #: How long a launch waits for a ready warm process to fork (its checks and the fork: ≈ 0.1 s).
 FORK_SECONDS = 30.0

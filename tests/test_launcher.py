@@ -394,6 +394,33 @@ def _warm_pid(instance) -> int:
     return instance.run_launcher._warm.process.pid
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (``/proc/*/stat``'s 4th field), zombies included."""
+    children = []
+    for entry in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry))
+    return children
+
+
+def _spare_pid(warm: int) -> int:
+    """The warm process's one child, its spare (pipelines/warm_process.py)."""
+    (spare,) = _children(warm)
+    return spare
+
+
+def _wait_for_spare(warm: int) -> int:
+    """The warm process's spare, once it has one child (its spare) and no other."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while len(_children(warm)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _spare_pid(warm)
+
+
 def test_run_process_id_names_a_process_by_its_id_and_start_time():
     """A forked run's command line is the warm process's: the run's process is known by its id and
     start time, and a process whose id is the same but started at another time is never signalled."""
@@ -422,7 +449,9 @@ def test_run_process_id_names_a_process_by_its_id_and_start_time():
 def test_the_warm_process_is_alone_and_holds_nothing_open_and_ends_with_the_instance(tmp_path, demo_landing):
     """The warm process has imported Dagster and the storages' classes, but not Polars (which starts
     threads), has one thread, and holds no file of the instance, no socket: only its standard streams
-    and the pipe of its replies."""
+    and pipes (its replies', its wake-up's, its spare's). Its spare, ready once it is, has imported
+    Polars and the definitions (its threads are Polars'), but not Great Expectations (the suite
+    worker's), and holds nothing open either; both end with the instance."""
     with _instance(tmp_path, demo_landing, tmp_path / "wh") as instance:
         assert instance.run_launcher.warm_up(_origin())
         warm = _warm_pid(instance)
@@ -430,23 +459,46 @@ def test_the_warm_process_is_alone_and_holds_nothing_open_and_ends_with_the_inst
         maps = Path(f"/proc/{warm}/maps").read_text()
         assert "sqlalchemy" in maps or "_sqlite3" in maps  # the storages' modules are loaded …
         assert "polars" not in maps  # … Polars is not
-        fds = {int(fd): os.readlink(f"/proc/{warm}/fd/{fd}") for fd in os.listdir(f"/proc/{warm}/fd")}
-        extra = {fd: target for fd, target in fds.items() if fd > 2}
-        assert len(extra) == 1 and next(iter(extra.values())).startswith("pipe:"), fds
-        assert fds[0].startswith("pipe:")
+        spare = _spare_pid(warm)
+        spare_maps = Path(f"/proc/{spare}/maps").read_text()
+        assert "polars" in spare_maps and len(os.listdir(f"/proc/{spare}/task")) > 1
+        for pid in (warm, spare):
+            fds = {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+            extra = {fd: target for fd, target in fds.items() if fd > 2}
+            assert extra and all(target.startswith("pipe:") or target == os.devnull for target in extra.values()), fds
+        assert sum(target.startswith("pipe:") for target in extra.values()) == 1  # the spare: its own pipe only
+        assert os.readlink(f"/proc/{warm}/fd/0").startswith("pipe:")
     _wait_gone(warm)  # the instance disposed of its launcher: the pipe closed, the warm process ended
+    _wait_gone(spare)  # … and its spare with it
+
+
+def test_a_spare_prepares_the_definitions_but_not_great_expectations():
+    """What a spare imports before it knows its run: the definitions (Polars with them), never Great
+    Expectations (the suite worker's, seconds of it)."""
+    code = (
+        "import sys; from pipelines.warm_process import prepare_run; prepare_run(); "
+        "print('polars' in sys.modules and 'pipelines.definitions' in sys.modules, "
+        "any(m.startswith('great_expectations') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS, check=True)
+    assert out.stdout.split() == ["True", "False"]
 
 
 def test_the_warm_process_ends_when_the_launchers_process_ends(tmp_path, demo_landing):
-    """A daemon killed outright leaves no warm process behind: its pipe closes, the process ends."""
+    """A daemon killed outright leaves no warm process behind: its pipe closes, the process ends, and
+    its spare with it."""
     _instance(tmp_path, demo_landing, tmp_path / "wh").dispose()
     code = (
         "import os, dagster as dg; from tests.test_launcher import _origin, _warm_pid; "
         f"instance = dg.DagsterInstance.from_config({str(tmp_path / 'home')!r}); "
-        "assert instance.run_launcher.warm_up(_origin()); print(_warm_pid(instance), flush=True); os._exit(0)"
+        "from tests.test_launcher import _spare_pid; "
+        "assert instance.run_launcher.warm_up(_origin()); warm = _warm_pid(instance); "
+        "print(warm, _spare_pid(warm), flush=True); os._exit(0)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS, check=True)
-    _wait_gone(int(out.stdout.split()[-1]))
+    warm, spare = map(int, out.stdout.split()[-2:])
+    _wait_gone(warm)
+    _wait_gone(spare)
 
 
 def test_a_pipeline_run_is_forked_from_the_warm_process_and_publishes_the_demos_bytes(tmp_path, demo_landing, demo_run, monkeypatch):
@@ -467,14 +519,18 @@ def test_a_pipeline_run_is_forked_from_the_warm_process_and_publishes_the_demos_
         workspace = context.create_request_context()
         assert warm_up(instance, workspace)
         warm = _warm_pid(instance)
+        spare = _spare_pid(warm)
         out = deployment_pipeline_run(instance, workspace)
         assert out.statuses == ["SUCCESS", "SUCCESS"]
         runs = [instance.get_run_by_id(run_id) for run_id in out.run_ids]
-        assert [pid for pid, _ in forked] == [_pid(runs[0])] == [_pid(runs[1])]
+        assert [pid for pid, _ in forked] == [_pid(runs[0])] == [_pid(runs[1])] == [spare]  # the spare ran them
         assert _warm_pid(instance) == warm and Path(f"/proc/{warm}").exists()  # it stays, for the next night
         for run in runs:
-            _wait_gone(_pid(run))
+            _wait_gone(_pid(run))  # reaped by the warm process: no zombie
+        next_spare = _wait_for_spare(warm)  # once no run runs, the next night's spare
+        assert next_spare != spare
     _wait_gone(warm)
+    _wait_gone(next_spare)
 
     def published(root: Path) -> dict[str, bytes]:
         files = [p for part in ("published", "restricted") for p in (root / part).rglob("*") if p.is_file()]
@@ -485,9 +541,10 @@ def test_a_pipeline_run_is_forked_from_the_warm_process_and_publishes_the_demos_
 
 
 def test_a_launch_never_fails_because_of_the_warm_process(tmp_path, monkeypatch):
-    """A warm process that ended is replaced, as is one started with another environment; one that
-    answers it is unfit (threads) lets the run start afresh, and no other is started. Each run ends as
-    it would (an empty landing zone: failed)."""
+    """A warm process that ended is replaced, as is one started with another environment; a spare that
+    ended is replaced by a child forked for the run; one that answers it is unfit (threads) lets the
+    run start afresh, and no other is started. Each run ends as it would (an empty landing zone:
+    failed)."""
     from pipelines.launcher import WarmProcess
 
     landing = tmp_path / "landing"
@@ -508,8 +565,11 @@ def test_a_launch_never_fails_because_of_the_warm_process(tmp_path, monkeypatch)
         launched(instance)
         second = _warm_pid(instance)
         assert second != first
-        launched(instance)
+        spare = _wait_for_spare(second)
+        os.kill(spare, 9)
+        run = launched(instance)
         assert _warm_pid(instance) == second  # it stayed, and forked the next run too
+        assert _pid(run) != spare and _wait_for_spare(second) not in (spare, _pid(run))
         monkeypatch.setenv("LIANJIAN_WARM_PROCESS_TEST", "another environment")
         launched(instance)
         third = _warm_pid(instance)
@@ -525,8 +585,9 @@ def test_a_launch_never_fails_because_of_the_warm_process(tmp_path, monkeypatch)
 
 
 def test_a_warm_process_whose_code_changed_forks_nothing(tmp_path, demo_landing):
-    """The warm process compares the code on disk with the code it imported before each fork: after an
-    edit it answers ``unfit stale`` and ends (the launcher then starts the run with the new code)."""
+    """The warm process compares the code on disk with the code it and its spare imported before each
+    hand-over: after an edit it answers ``unfit stale`` and ends, its spare with it (the launcher then
+    starts the run with the new code)."""
     import shutil
 
     from pipelines.launcher import WarmProcess, serialize_instance_ref
@@ -538,10 +599,12 @@ def test_a_warm_process_whose_code_changed_forks_nothing(tmp_path, demo_landing)
         warm = WarmProcess(serialize_instance_ref(instance), sys.executable, str(code))
         try:
             assert warm.wait_ready() == "ready"
+            spare = _spare_pid(warm.process.pid)  # prepared from the code before the edit
             with open(code / "lianjian" / "scoring" / "common.py", "a", encoding="utf-8") as f:
                 f.write("\n# edited\n")
             assert warm.fork(["unused"]) == "unfit stale"
             _wait_gone(warm.process.pid)
+            _wait_gone(spare)  # never handed a run
         finally:
             warm.close(kill=True)
 
