@@ -35,7 +35,7 @@ _KEYS = ("LIANJIAN_LANDING", "LIANJIAN_WAREHOUSE", "LIANJIAN_RULES")
 #: ignored (``test_the_longest_files_first_are_test_files``).
 LONGEST_FIRST = (
     "test_launcher.py",  # ≈ 210 s: launched, forked and deployment runs of the demo
-    "test_suite_worker.py",  # ≈ 180 s: `lianjian run` and the nightly path in new processes, 8 runs
+    "test_suite_worker.py",  # ≈ 140 s: pipeline runs (`lianjian run`, the nightly path) in new processes
     "test_fixed_cost.py",  # ≈ 105 s: Great Expectations imported in new processes
     "test_executors.py",  # ≈ 75 s: the multiprocess executor, one process per step
     "test_report.py",
