@@ -71,15 +71,23 @@ def compile_project(python: Path | str = PY, root: Path = ROOT) -> None:
 _SPREAD_CHOSEN = ("-n", "--numprocesses", "--dist", "-d", "no:xdist", "--pdb", "--trace")
 
 
+#: How ``dev.py test`` spreads the tests: one worker process per core this process may use
+#: (``-n logical``), each given whole test files, the next file in collection order as it becomes free
+#: (``--dist loadfile``), in that order — tests/conftest.py collects the longest files first — rather
+#: than reordered by their number of tests (``--no-loadscope-reorder``). docs/testing.md, "How the
+#: suite runs".
+SPREAD = ("-n", "logical", "--dist", "loadfile", "--no-loadscope-reorder")
+
+
 def args_for_tests(rest: list[str]) -> list[str]:
-    """pytest's arguments for ``dev.py test``: the tests spread over every core (pytest-xdist,
-    ``-n logical``: one worker process per core this process may use, each test sent to the next free
-    worker). One pytest process kept one core busy for most of the suite (docs/performance.md, "The
-    test suite on both cores"). The caller's own choice (``-n 0``, ``-p no:xdist``, ``--pdb`` …) is
-    left as given."""
+    """pytest's arguments for ``dev.py test``: the tests spread over every core (``SPREAD``). One
+    pytest process kept one core busy for most of the suite (docs/performance.md, "The test suite on
+    both cores"); whole files longest first end both workers together, each module's shared fixtures
+    made once ("The test suite's longest files first"). The caller's own choice (``-n 0``, ``-p
+    no:xdist``, ``--dist load``, ``--pdb`` …) is left as given."""
     if any(arg.startswith(_SPREAD_CHOSEN) for arg in rest):
         return list(rest)
-    return ["-n", "logical", *rest]
+    return [*SPREAD, *rest]
 
 
 def main(argv: list[str]) -> int:

@@ -26,6 +26,39 @@ settings.load_profile("lianjian")
 
 _KEYS = ("LIANJIAN_LANDING", "LIANJIAN_WAREHOUSE", "LIANJIAN_RULES")
 
+#: The test files that take longest, longest first (seconds of one worker in a whole run of
+#: `python3 dev.py test`, 2026-12-07, docs/performance.md "The test suite's longest files first"). They
+#: are collected first, every other file after them in its usual order: `dev.py test` hands whole files
+#: to the two workers in collection order (``--dist loadfile``), so the long files start at once and the
+#: run ends on short files on both workers, not with one worker idle while the other runs a long file it
+#: took last. A file missing from the list only runs in its usual place; a name no longer a file is
+#: ignored (``test_the_longest_files_first_are_test_files``).
+LONGEST_FIRST = (
+    "test_launcher.py",  # ≈ 210 s: launched, forked and deployment runs of the demo
+    "test_suite_worker.py",  # ≈ 140 s: pipeline runs (`lianjian run`, the nightly path) in new processes
+    "test_fixed_cost.py",  # ≈ 105 s: Great Expectations imported in new processes
+    "test_executors.py",  # ≈ 75 s: the multiprocess executor, one process per step
+    "test_report.py",
+    "test_run_lock.py",
+    "test_privacy_pipeline.py",
+    "test_generator.py",
+    "test_nightly.py",
+    "test_run_outcome.py",
+    "test_publish.py",
+    "test_year_by_year.py",
+    "test_changed_years.py",
+    "test_rules_duty_items.py",
+    "test_held_event_storage.py",
+    "test_privacy.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """The files of ``LONGEST_FIRST`` first, in its order; each file's tests keep their order (a stable
+    sort), so module-scoped fixtures are made once per worker as before."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 @pytest.fixture(autouse=True)
 def _restore_lianjian_env(monkeypatch, tmp_path_factory):

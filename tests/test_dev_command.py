@@ -10,7 +10,7 @@ from pathlib import Path
 import dev
 
 ROOT = Path(__file__).resolve().parents[1]
-SPREAD = ["-n", "logical"]
+SPREAD = ["-n", "logical", "--dist", "loadfile", "--no-loadscope-reorder"]
 
 
 def test_the_test_command_runs_pytest_on_every_core(monkeypatch):
@@ -41,3 +41,18 @@ def test_a_clean_set_up_installs_pytest_xdist_pinned_and_hash_checked():
         assert entry, f"{name} is not pinned with hashes in requirements.lock"
         if name in pins:
             assert entry.group(1) == pins[name]
+
+
+def test_the_longest_files_are_collected_first_and_each_files_tests_keep_their_order():
+    """tests/conftest.py puts the files of ``LONGEST_FIRST`` first, in its order, every other file
+    after them; the tests of one file stay in their order. Each name is a test file of the suite."""
+    from types import SimpleNamespace
+
+    import conftest
+
+    tests = ROOT / "tests"
+    assert set(conftest.LONGEST_FIRST) <= {p.name for p in tests.glob("test_*.py")}
+    first, second = conftest.LONGEST_FIRST[:2]
+    items = [SimpleNamespace(path=tests / name, n=n) for n, name in enumerate(["test_a.py", second, "test_b.py", first, second, first])]
+    conftest.pytest_collection_modifyitems(items)
+    assert [(i.path.name, i.n) for i in items] == [(first, 3), (first, 5), (second, 1), (second, 4), ("test_a.py", 0), ("test_b.py", 2)]

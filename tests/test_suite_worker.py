@@ -166,17 +166,15 @@ print(json.dumps({
 """
 
 
-def _run(tmp_path: Path, name: str, worker: bool, max_landing_bytes: int = 512 << 20, path: str = "cli") -> dict:
+def _run(tmp_path: Path, name: str, worker: bool, max_landing_bytes: int, path: str = "cli") -> dict:
     """A pipeline run in a new process: ``lianjian run`` (``path="cli"``), or the nightly schedule's
-    tick and the runs it leads to, as the daemon launches them (``"daemon"``, benchmarks/daemon_path.py)."""
-    from support_ingest import write_landing
-
-    landing = write_landing(tmp_path / "landing")
+    tick and the runs it leads to, as the daemon launches them (``"daemon"``, benchmarks/daemon_path.py),
+    of the landing zone in ``tmp_path / "landing"``, into the warehouse ``tmp_path / name``."""
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env["LIANJIAN_SUITE_WORKER"] = "1" if worker else "0"
     out = subprocess.run(
         [
-            sys.executable, "-c", RUN, str(landing), str(tmp_path / name), str(ROOT / "rules" / "default.yaml"),
+            sys.executable, "-c", RUN, str(tmp_path / "landing"), str(tmp_path / name), str(ROOT / "rules" / "default.yaml"),
             str(max_landing_bytes), path, str(tmp_path / f"home_{name}"),
         ],
         capture_output=True, text=True, cwd=ROOT, env=env, check=True,
@@ -184,12 +182,41 @@ def _run(tmp_path: Path, name: str, worker: bool, max_landing_bytes: int = 512 <
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_path):
+class _Runs:
+    """The pipeline runs of this module's tests, each configuration run once and read by every test
+    that asks for it (``runs(...)``): every run is of the same landing zone (``support_ingest.
+    write_landing``), into a warehouse and Dagster home of its own, its result read only. A zone of
+    ``size`` bytes is validated beside staging when the worker's limit is ``size``, beside the scoring
+    when it is ``size - 1``."""
+
+    def __init__(self, root: Path):
+        from support_ingest import write_landing
+
+        self.root = root
+        self.size = sum(p.stat().st_size for p in write_landing(root / "landing").rglob("*") if p.is_file())
+        self._done: dict[tuple, dict] = {}
+
+    def __call__(self, *, worker: bool, limit: int, path: str = "cli") -> dict:
+        key = (worker, limit, path)
+        if key not in self._done:
+            self._done[key] = _run(self.root, f"wh_{len(self._done)}", worker, limit, path)
+        return self._done[key]
+
+    def warehouse(self, *, worker: bool, limit: int, path: str = "cli") -> Path:
+        return self.root / f"wh_{list(self._done).index((worker, limit, path))}"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> _Runs:
+    return _Runs(tmp_path_factory.mktemp("runs"))
+
+
+def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(runs):
     """Through `lianjian run`: with the worker, the run's own process never imports Great
     Expectations (the suites ran in the worker, computed in this run); without it, it does; the
     checks, their results and metadata are the same."""
-    beside = _run(tmp_path, "wh_beside", worker=True)
-    alone = _run(tmp_path, "wh_alone", worker=False)
+    beside = runs(worker=True, limit=runs.size)
+    alone = runs(worker=False, limit=runs.size - 1)
     assert beside["success"] and alone["success"]
     assert beside["gx_in_run_process"] is False and alone["gx_in_run_process"] is True
     assert beside["checks"] == alone["checks"]
@@ -197,19 +224,16 @@ def test_lianjian_run_validates_beside_staging_and_reports_the_same_checks(tmp_p
     assert len(suites) == 11 and all('"gx_cached": false' in v[2] for v in suites.values())
 
 
-def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scoring(tmp_path):
+def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scoring(runs):
     """Above ``MAX_LANDING_BYTES`` of landing files (1/6 national, national) no worker runs beside
     staging, whose memory it would add to: the worker starts as the scoring begins and is given all
     11 staged tables then (it imports Great Expectations and validates them on the second core,
     beside the scoring, not after it); the suites' step takes the results and the worker ends. The
     run's process never imports GX; the results are the same as validated beside staging. Without
     the worker at all, the step validates in the run's process."""
-    from support_ingest import write_landing
-
-    size = sum(p.stat().st_size for p in write_landing(tmp_path / "probe").rglob("*") if p.is_file())
-    small = _run(tmp_path, "wh_small", worker=True, max_landing_bytes=size)
-    large = _run(tmp_path, "wh_large", worker=True, max_landing_bytes=size - 1)
-    alone = _run(tmp_path, "wh_alone", worker=False, max_landing_bytes=size - 1)
+    small = runs(worker=True, limit=runs.size)
+    large = runs(worker=True, limit=runs.size - 1)
+    alone = runs(worker=False, limit=runs.size - 1)
     assert small["success"] and large["success"] and alone["success"]
     assert small["started_beside_scoring"] == [False] and small["worker_running_after"] is True
     assert large["started_beside_scoring"] == [True] and large["worker_running_after"] is False
@@ -226,21 +250,18 @@ def test_a_large_landing_zone_is_validated_by_a_worker_started_beside_the_scorin
     from lianjian.quality.worker import SuiteWorker
 
     again = SuiteWorker()
-    assert again.warm_beside_scoring(tmp_path / "wh_large") is False and not again.started
+    assert again.warm_beside_scoring(runs.warehouse(worker=True, limit=runs.size - 1)) is False and not again.started
 
 
-def test_the_nightly_path_starts_the_worker_where_each_run_begins(tmp_path):
+def test_the_nightly_path_starts_the_worker_where_each_run_begins(runs):
     """Through the nightly schedule's path (each Dagster run executed as the daemon's run worker
     executes it): the run's executor starts the suite worker as ``lianjian run`` does — for a small
     zone as the first run begins, before staging reads a file; for a large one as the second run
     begins, with every staged table handed over — so the suites run beside staging or the scoring,
     never after them in the suites' step. The checks are those of ``lianjian run``."""
-    from support_ingest import write_landing
-
-    size = sum(p.stat().st_size for p in write_landing(tmp_path / "probe").rglob("*") if p.is_file())
-    cli = _run(tmp_path, "wh_cli", worker=True, max_landing_bytes=size)
-    small = _run(tmp_path, "wh_small", worker=True, max_landing_bytes=size, path="daemon")
-    large = _run(tmp_path, "wh_large", worker=True, max_landing_bytes=size - 1, path="daemon")
+    cli = runs(worker=True, limit=runs.size)
+    small = runs(worker=True, limit=runs.size, path="daemon")
+    large = runs(worker=True, limit=runs.size - 1, path="daemon")
     assert cli["success"] and small["success"] and large["success"]
     assert small["first_warm"] == ["start_suite_worker"]  # by the executor, as the first run begins
     assert cli["first_warm"] == ["start_suite_worker"]  # `lianjian run`: before it loads the definitions
