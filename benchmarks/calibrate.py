@@ -81,14 +81,16 @@ def load_targets(path: Path = TARGETS_FILE) -> dict:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One target judged: ``measured`` is the current code's median (a ratio for ``…_per_limit``)."""
+    """One target judged: ``target_then`` is its own number (seconds of that day's machine, a ratio, GiB),
+    ``target_here`` that number on this machine (× ``factor``; unchanged when not scaled), ``measured``
+    the current code's median (a ratio for ``…_per_limit``)."""
 
     scale: str
     path: str
     target: str
-    limit_then: float
+    target_then: float
     factor: float | None  # None: not scaled (a ratio to the limit, the peak memory)
-    limit_here: float
+    target_here: float
     measured: float
     #: The cross-check: the target scaled by the limit's factor instead (None where the day's limit is
     #: not known, and for a target not scaled).
@@ -96,19 +98,19 @@ class Verdict:
 
     @property
     def met(self) -> bool:
-        return self.measured <= self.limit_here
+        return self.measured <= self.target_here
 
     @property
     def met_as_written(self) -> bool:
         """Whether the measured figure meets the target's own number, unscaled (for a scaled target:
         what a machine as fast as that day's would need; printed beside the verdict)."""
-        return self.measured <= self.limit_then
+        return self.measured <= self.target_then
 
     @property
     def met_by_limit(self) -> bool | None:
         if self.limit_factor is None:
             return None
-        return self.measured <= self.limit_then * self.limit_factor
+        return self.measured <= self.target_then * self.limit_factor
 
 
 def judge(scale: str, targets: dict, reference_then: dict, reference_now: dict[str, list[float]],
@@ -301,10 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         if v.factor is not None:
             cross += f"  (as written: {'met' if v.met_as_written else 'not met'})"
         if v.met_by_limit is not None:
-            cross += f"  (by the limit's factor {v.limit_factor:.2f}: {v.limit_then * v.limit_factor:.2f}, {'met' if v.met_by_limit else 'not met'})"
-        print(f"{v.path:<22}{v.target:<24}{v.limit_then:>8.2f}{factor:>8}{v.limit_here:>9.2f}{v.measured:>10.2f}  "
+            cross += f"  (by the limit's factor {v.limit_factor:.2f}: {v.target_then * v.limit_factor:.2f}, {'met' if v.met_by_limit else 'not met'})"
+        print(f"{v.path:<22}{v.target:<24}{v.target_then:>8.2f}{factor:>8}{v.target_here:>9.2f}{v.measured:>10.2f}  "
               + ("达标 met" if v.met else "未达标 not met") + cross)
-    if max(loads) > BUSY_LOAD:
+    if max(loads, default=0.0) > BUSY_LOAD:
         print(f"注意：机器繁忙（load 最高 {max(loads):.1f}），结论偏宽 — busy machine (load up to {max(loads):.1f} > {BUSY_LOAD}):"
               " other work slows the reference more than the current code; measure on an idle machine")
     if not a.rejudge:

@@ -31,7 +31,7 @@ def test_a_target_is_scaled_by_the_reference_s_median_now_over_then():
                 {"cli": {"total": [5.0, 3.7, 7.6], "to_publish": [1, 1, 1], "to_publish_per_limit": [1, 1, 1]}})
     assert (v.path, v.target) == ("cli", "total")
     assert v.factor == pytest.approx(19.4 / 10.3)
-    assert v.limit_here == pytest.approx(7.5340, abs=1e-4)
+    assert v.target_here == pytest.approx(7.5340, abs=1e-4)
     assert v.measured == 5.0  # the current code's median, not its best
     assert v.met
 
@@ -41,7 +41,7 @@ def test_a_target_is_met_at_its_scaled_value_and_not_a_hair_above(measured, met)
     # 10 s then, 20 s now: the machine is twice as slow, 4 s then are 8 s here
     [v] = judge("demo", TARGETS, {"total": 10.0}, {"total": [20.0]},
                 {"cli": {"total": [measured], "to_publish_per_limit": [1.0]}})
-    assert v.limit_here == 8.0
+    assert v.target_here == 8.0
     assert v.met is met
 
 
@@ -49,16 +49,16 @@ def test_each_figure_has_its_own_factor_and_the_ratio_to_the_limit_is_not_scaled
     now = {"total": [478.0], "to_publish": [312.0]}  # factors 2.0 and 1.5
     current = {"cli": {"total": [290.0], "to_publish": [185.0], "to_publish_per_limit": [5.2]}}
     got = {v.target: v for v in judge("national", TARGETS, THEN["national"], now, current)}
-    assert got["total"].limit_here == pytest.approx(300.0) and got["total"].met
-    assert got["to_publish"].limit_here == pytest.approx(180.0) and not got["to_publish"].met
+    assert got["total"].target_here == pytest.approx(300.0) and got["total"].met
+    assert got["to_publish"].target_here == pytest.approx(180.0) and not got["to_publish"].met
     ratio = got["to_publish_per_limit"]
-    assert ratio.factor is None and ratio.limit_here == 5 and not ratio.met
+    assert ratio.factor is None and ratio.target_here == 5 and not ratio.met
 
 
 def test_every_measured_path_is_judged_against_the_same_scaled_target():
     current = {p: {"total": [t], "to_publish_per_limit": [1.0]} for p, t in (("cli", 3.0), ("deployment-lianjian", 9.0))}
     got = {v.path: v for v in judge("demo", TARGETS, THEN["demo"], {"total": [20.6]}, current)}
-    assert got["cli"].limit_here == got["deployment-lianjian"].limit_here == pytest.approx(8.0)
+    assert got["cli"].target_here == got["deployment-lianjian"].target_here == pytest.approx(8.0)
     assert got["cli"].met and not got["deployment-lianjian"].met
 
 
@@ -106,7 +106,7 @@ def test_the_limit_s_factor_is_a_cross_check_beside_the_verdict():
                 {"cli": {"total": [16.0]}, "deployment-lianjian": {"total": [12.0]}},
                 limit_then=0.9, limits_now=[1.2, 1.35, 1.5])
     by_path = {v.path: v for v in got}
-    assert all(v.limit_factor == pytest.approx(1.5) and v.limit_here == pytest.approx(20.0) for v in got)
+    assert all(v.limit_factor == pytest.approx(1.5) and v.target_here == pytest.approx(20.0) for v in got)
     assert by_path["cli"].met and by_path["cli"].met_by_limit is False
     assert by_path["deployment-lianjian"].met and by_path["deployment-lianjian"].met_by_limit is True
     [unknown] = judge("demo", TARGETS, THEN["demo"], {"total": [20.6]}, {"cli": {"total": [3.0]}})
@@ -121,7 +121,7 @@ def test_the_peak_of_all_processes_is_judged_as_measured_in_gib():
     current = {"cli": {"total": [200.0], "to_publish": [120.0], "to_publish_per_limit": [4.0], "peak_gib": [figures["peak_gib"]]}}
     targets = {"national": {"peak_gib": 6}}
     [v] = judge("national", targets, THEN["national"], {"total": [478.0], "to_publish": [416.0]}, current)
-    assert v.factor is None and v.limit_here == 6 and v.met
+    assert v.factor is None and v.target_here == 6 and v.met
     current["cli"]["peak_gib"] = [6.01]
     [v] = judge("national", targets, THEN["national"], {"total": [478.0], "to_publish": [416.0]}, current)
     assert not v.met
@@ -140,9 +140,9 @@ def test_the_nightly_cases_are_read_from_the_later_runs_and_scaled_by_the_total_
     # the first build's total: 239 s then, 478 s now — the machine twice as slow: 60 s then are 120 s here
     got = {v.target: v for v in judge("national", targets, THEN["national"], {"total": [478.0], "to_publish": [416.0]}, current)}
     changed = got["changed_total"]
-    assert changed.factor == pytest.approx(2.0) and changed.limit_here == pytest.approx(120.0)
+    assert changed.factor == pytest.approx(2.0) and changed.target_here == pytest.approx(120.0)
     assert changed.met and not changed.met_as_written  # 63 s: within 120 s here, not within 60 s
-    assert got["nothing_changed_total"].limit_here == pytest.approx(6.0) and got["nothing_changed_total"].met_as_written
+    assert got["nothing_changed_total"].target_here == pytest.approx(6.0) and got["nothing_changed_total"].met_as_written
     current["cli"]["changed_total"] = [120.5]
     [v] = judge("national", {"national": {"changed_total": 60}}, THEN["national"], {"total": [478.0]}, current)
     assert not v.met
