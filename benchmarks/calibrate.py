@@ -213,7 +213,9 @@ def measure(tree: Path, scale: str, landing: Path, work: Path, paths: list[str] 
 
 def figures_of(results: dict, path: str) -> dict[str, float]:
     """A path's cold run's figures from a results.json (``runs`` is `lianjian run`'s)."""
-    key = {"cli": "runs", "daemon": "daemon_runs"}.get(path, f"{path}_runs")
+    from benchmarks.run import results_key
+
+    key = results_key(path)
     run = results[key][0]
     if run.get("success") is False or "seconds" not in run:
         raise SystemExit(f"{path} 运行未成功（run failed）: {run.get('failure') or run.get('error')}")

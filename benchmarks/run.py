@@ -397,6 +397,12 @@ PATHS = ("cli", "daemon", *DEPLOYMENT_PATHS)
 DRAIN_SECONDS = 2.0
 
 
+def results_key(path: str) -> str:
+    """A path's runs in results.json: ``runs`` for `lianjian run` (the key the first benchmark wrote),
+    ``daemon_runs`` for the daemon's path, ``<path>_runs`` for a deployment's."""
+    return {"cli": "runs", "daemon": "daemon_runs"}.get(path, f"{path}_runs")
+
+
 def path_list(text: str) -> list[str]:
     """``--paths``: ``both``, or a comma-separated list of ``PATHS``, in the order given."""
     paths = ["cli", "daemon"] if text.strip() == "both" else [p.strip() for p in text.split(",") if p.strip()]
@@ -480,27 +486,23 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / d, ignore_errors=True)
         # cold runs of both paths first, then warm ones, the order alternating from one round to the
         # next: both paths see the same machine as far as possible (a busy machine drifts)
+        def run(path: str, zone: Path, i: int, label: str, shown: str) -> None:
+            pipe = child(
+                "pipeline", landing=zone, out=work / f"warehouse_{path}", rules=a.rules,
+                home=work / f"dagster_home_{path}", reports="no" if a.skip_reports else "yes", path=path,
+            )
+            pipe["label"], pipe["path"] = label, path
+            results.setdefault(results_key(path), []).append(pipe)
+            _print_run(pipe, i, shown, path, rows, limit, a.skip_reports)
+
         for i in range(a.runs):
             label = "cold" if i == 0 else "warm"
             for path in (paths if i % 2 == 0 else paths[::-1]):
-                pipe = child(
-                    "pipeline", landing=landing, out=work / f"warehouse_{path}", rules=a.rules,
-                    home=work / f"dagster_home_{path}", reports="no" if a.skip_reports else "yes", path=path,
-                )
-                pipe["label"], pipe["path"] = label, path
-                # results["runs"]: `lianjian run` (as before); results["daemon_runs"]: the nightly path
-                results.setdefault({"cli": "runs", "daemon": "daemon_runs"}.get(path, f"{path}_runs"), []).append(pipe)
-                _print_run(pipe, i, label, path, rows, limit, a.skip_reports)
+                run(path, landing, i, label, label)
         if a.changed:
             changed = changed_landing(landing, work / "landing_changed")
             for path in paths:
-                pipe = child(
-                    "pipeline", landing=changed, out=work / f"warehouse_{path}", rules=a.rules,
-                    home=work / f"dagster_home_{path}", reports="no" if a.skip_reports else "yes", path=path,
-                )
-                pipe["label"], pipe["path"] = "changed", path
-                results.setdefault({"cli": "runs", "daemon": "daemon_runs"}.get(path, f"{path}_runs"), []).append(pipe)
-                _print_run(pipe, a.runs, "changed: one talks file one record shorter", path, rows, limit, a.skip_reports)
+                run(path, changed, a.runs, "changed", "changed: one talks file one record shorter")
         if {"cli", "daemon"} <= set(paths):
             print("\n-- daemon path / lianjian run (same landing zone; lianjian run vs daemon path)")
             ratios, cpu_ratios = [], []
